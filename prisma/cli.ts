@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { FEATURES, type Feature, databaseUrl } from './features.ts';
+import { FEATURES, type Feature, databaseUrl } from './features.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const prismaBin = path.join(here, 'node_modules', '.bin', 'prisma');

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'prisma/config';
-import { migrationAdapter } from '../adapter.ts';
-import { databaseEnvName, databaseUrl } from '../features.ts';
+import { migrationAdapter } from '../adapter.js';
+import { databaseEnvName, databaseUrl } from '../features.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

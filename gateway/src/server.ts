@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import { maskFormattedError } from '@carwash/errors';
+import { createUserTokenVerifier, HEADER, signedFetch, type UserTokenVerifier, type Viewer } from '@carwash/service-trust';
+import { bodyErrors, errorLoggingPlugin, finalHandlers, requestId, type Logger } from '@carwash/subgraph-kit';
+import express, { type Express } from 'express';
+import type { GatewayConfig } from './config.js';
+import { subgraphsOf, type SubgraphEndpoint } from './supergraph.js';
+
+export interface GatewayContext {
+  requestId: string;
+  viewer: Viewer | null;
+  /** Forwarded verbatim so each subgraph verifies the end user again. */
+  authorization: string | undefined;
+  clientIp: string | undefined;
+}
+
+export interface Gateway {
+  app: Express;
+  httpServer: http.Server;
+  subgraphs: SubgraphEndpoint[];
+  listen(port: number, host?: string): Promise<{ url: string; port: number }>;
+  stop(): Promise<void>;
+}
+
+/** Adds the caller's identity and request id; the signed fetch then signs the exact bytes sent. */
+class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+    const headers = request.http?.headers;
+    if (!headers || !context) return;
+    if (context.authorization) headers.set(HEADER.authorization, context.authorization);
+    if (context.requestId) headers.set(HEADER.requestId, context.requestId);
+    if (context.clientIp) headers.set(HEADER.clientIp, context.clientIp);
+  }
+}
+
+/**
+ * The supergraph edge: Apollo Gateway on a supergraph file (any valid one), signing every subgraph
+ * request, verifying access tokens up front, masking errors, with health, readiness and Sandbox.
+ */
+export async function createGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
+  const supergraphSdl = readFileSync(config.SUPERGRAPH_PATH, 'utf8');
+  const supergraphHash = createHash('sha256').update(supergraphSdl).digest('hex').slice(0, 12);
+  const subgraphs = subgraphsOf(supergraphSdl).map((s) => ({ ...s, url: config.subgraphUrls[s.name.toLowerCase()] ?? s.url }));
+  const key = config.SERVICE_HMAC_KEYS[0]!;
+  const fetcher = signedFetch('gateway', key);
+
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ name, url }) =>
+      new IdentityForwardingDataSource({
+        url: subgraphs.find((s) => s.name === name)?.url ?? url,
+        fetcher: fetcher as never,
+      }),
+    logger,
+  });
+
+  const verifyUser: UserTokenVerifier = config.JWKS_URL === 'none' ? async () => null : createUserTokenVerifier({ jwksUrl: config.JWKS_URL });
+
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: config.INTROSPECTION,
+    includeStacktraceInErrorResponses: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      errorLoggingPlugin(logger),
+      config.SANDBOX ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+    ],
+    formatError: (formatted, error) => maskFormattedError(formatted, error),
+  });
+  await apollo.start();
+
+  let ready = { at: 0, body: undefined as unknown, ok: false };
+  async function readiness() {
+    if (Date.now() - ready.at < 1000) return ready;
+    const checks: Record<string, { ok: boolean; latencyMs?: number; error?: string }> = {};
+    await Promise.all(
+      subgraphs.map(async (s) => {
+        const started = performance.now();
+        try {
+          const res = await fetcher(s.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ query: '{ __typename }' }),
+            signal: AbortSignal.timeout(config.READY_TIMEOUT_MS),
+          });
+          const body = (await res.json()) as { data?: { __typename?: string } };
+          const ok = res.ok && body.data?.__typename === 'Query';
+          checks[s.name] = { ok, latencyMs: Math.round(performance.now() - started), ...(ok ? {} : { error: `HTTP ${res.status}` }) };
+        } catch (err) {
+          checks[s.name] = { ok: false, error: (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable' };
+        }
+      }),
+    );
+    const ok = Object.values(checks).every((c) => c.ok);
+    ready = { at: Date.now(), ok, body: { status: ok ? 'ready' : 'unready', supergraph: { loaded: true, path: config.SUPERGRAPH_PATH, hash: supergraphHash }, subgraphs: checks } };
+    return ready;
+  }
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', service: 'gateway' });
+  });
+  app.get('/ready', async (_req, res) => {
+    const r = await readiness();
+    res.status(r.ok ? 200 : 503).json(r.body);
+  });
+
+  const graphql = expressMiddleware(apollo, {
+    context: async ({ req, res }) => {
+      const authorization = req.header(HEADER.authorization);
+      // A token that is present but invalid is refused outright (401 UNAUTHENTICATED), never downgraded to anonymous.
+      const viewer = await verifyUser(authorization);
+      return { requestId: res.locals.requestId as string, viewer, authorization, clientIp: req.socket.remoteAddress };
+    },
+  });
+  // `/` also answers GraphQL: Sandbox sends its queries to the page's own URL.
+  for (const path of ['/graphql', '/']) {
+    app.all(path, requestId, express.json({ limit: config.MAX_REQUEST_BYTES }), bodyErrors(config.MAX_REQUEST_BYTES), graphql);
+  }
+  app.use(...finalHandlers(logger));
+
+  return {
+    app,
+    httpServer,
+    subgraphs,
+    listen: (port, host = '127.0.0.1') =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          const addr = httpServer.address() as AddressInfo;
+          resolve({ url: `http://${host}:${addr.port}/graphql`, port: addr.port });
+        });
+      }),
+    stop: async () => {
+      await apollo.stop();
+      if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,15 @@
+export {
+  breakingChanges,
+  composeFromManifest,
+  composeSupergraph,
+  findRepoRoot,
+  loadSubgraphs,
+  renderSupergraphFile,
+  MANIFEST_PATH,
+  SUPERGRAPH_HEADER,
+  SUPERGRAPH_PATH,
+  type ComposeResult,
+  type CompositionError,
+  type SchemaChange,
+  type SubgraphSource,
+} from './compose.js';

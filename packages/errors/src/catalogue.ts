@@ -1,0 +1,39 @@
+/**
+ * Every error code a client can receive, from the gateway or any subgraph, with its HTTP status and a
+ * one-line meaning. Anything not listed here is masked as INTERNAL_SERVER_ERROR before it leaves a service.
+ * Frontend teams and partners switch on `extensions.code`, never on the message.
+ */
+export const ERROR_CATALOGUE = {
+  // Generic
+  BAD_USER_INPUT: { status: 400, message: 'The input is invalid.', description: 'An argument or input field failed validation; `extensions.field` names it.' },
+  BAD_REQUEST: { status: 400, message: 'The request is malformed.', description: 'The HTTP request could not be understood as GraphQL.' },
+  GRAPHQL_PARSE_FAILED: { status: 400, message: 'The query could not be parsed.', description: 'The GraphQL document has a syntax error.' },
+  GRAPHQL_VALIDATION_FAILED: { status: 400, message: 'The query is not valid against the schema.', description: 'The document asks for fields or types that do not exist, or misuses them.' },
+  OPERATION_RESOLUTION_FAILURE: { status: 400, message: 'The operation could not be determined.', description: 'Several operations were sent and `operationName` does not pick one.' },
+  PERSISTED_QUERY_NOT_FOUND: { status: 200, message: 'Persisted query not found.', description: 'The hash is unknown; send the full query once (APQ).' },
+  PERSISTED_QUERY_NOT_SUPPORTED: { status: 400, message: 'Persisted queries are not supported here.', description: 'This endpoint does not accept persisted queries.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.', description: 'The body exceeds the configured limit (`extensions.limitBytes`).' },
+  NOT_FOUND: { status: 200, message: 'Not found.', description: 'The object does not exist, or is not visible to the caller.' },
+  UNAUTHENTICATED: { status: 401, message: 'Authentication is required.', description: 'No valid access token: missing, malformed, tampered with or expired.' },
+  FORBIDDEN: { status: 403, message: 'Not allowed.', description: 'The caller is signed in but may not do or read this.' },
+  INTERNAL_SERVER_ERROR: { status: 500, message: 'Internal server error.', description: 'Something failed on our side; `extensions.requestId` identifies it in the logs.' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'A service is unavailable.', description: 'A subgraph or dependency did not answer; retry later.' },
+
+  // Service-to-service trust (subgraphs accept only signed calls from the gateway or a sibling service)
+  SERVICE_CREDENTIAL_MISSING: { status: 401, message: 'Service credential missing.', description: 'Subgraphs only answer the gateway or our own services.' },
+  SERVICE_CREDENTIAL_INVALID: { status: 401, message: 'Service credential invalid.', description: 'The request signature does not match its content or key.' },
+  SERVICE_CREDENTIAL_EXPIRED: { status: 401, message: 'Service credential expired.', description: 'The signed timestamp is outside the accepted window.' },
+
+  // Auth feature
+  AUTH_INVALID_CREDENTIALS: { status: 200, message: 'Email or password is incorrect.', description: 'Login or password change failed; it does not say which part was wrong.' },
+  AUTH_LOCKED: { status: 200, message: 'Too many failed attempts; try again later.', description: 'Further login attempts are refused until the window passes (`extensions.retryAfterSeconds`).' },
+  AUTH_EMAIL_TAKEN: { status: 200, message: 'This email is already registered.', description: 'Sign-up with an email that exists (compared case-insensitively).' },
+  AUTH_INVALID_REFRESH_TOKEN: { status: 200, message: 'The refresh token is invalid or expired.', description: 'Unknown, expired or revoked refresh token: sign in again.' },
+  AUTH_REFRESH_TOKEN_REUSED: { status: 200, message: 'The refresh token was already used; the session has been ended.', description: 'A rotated refresh token came back: the whole session family is revoked.' },
+} as const satisfies Record<string, { status: number; message: string; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CATALOGUE, code);
+}

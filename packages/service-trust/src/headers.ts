@@ -1,0 +1,9 @@
+/** Headers that carry trust and identity between our services. Lower case, as Node exposes them. */
+export const HEADER = {
+  service: 'x-carwash-service',
+  timestamp: 'x-carwash-timestamp',
+  signature: 'x-carwash-signature',
+  requestId: 'x-request-id',
+  clientIp: 'x-carwash-client-ip',
+  authorization: 'authorization',
+} as const;

@@ -1,0 +1,73 @@
+import { AppError } from '@carwash/errors';
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+
+export const ROLES = ['CLIENT', 'WASHER', 'MANAGER', 'ADMIN'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The end user on whose behalf a request runs, as proven by a verified access token. */
+export interface Viewer {
+  userId: string;
+  role: Role;
+  sessionId: string;
+}
+
+export const ACCESS_TOKEN = {
+  issuer: 'carwash-auth',
+  audience: 'carwash',
+  algorithms: ['EdDSA'],
+} as const;
+
+export interface UserTokenVerifierOptions {
+  /** Where the auth feature publishes its public keys (`/.well-known/jwks.json`). */
+  jwksUrl?: string;
+  /** Or the key set itself (the auth feature verifies with its own keys, without a network hop). */
+  jwks?: JSONWebKeySet | (() => JSONWebKeySet);
+}
+
+export type UserTokenVerifier = (authorization: string | undefined) => Promise<Viewer | null>;
+
+/**
+ * Verifies `Authorization: Bearer <jwt>` headers. No header → anonymous (null). A header that is
+ * malformed, tampered with, expired or signed by an unknown key → UNAUTHENTICATED.
+ * Remote keys are cached; an unknown `kid` triggers a re-fetch (rate-limited by jose's cooldown),
+ * which is how rotated keys are picked up.
+ */
+export function createUserTokenVerifier(options: UserTokenVerifierOptions): UserTokenVerifier {
+  let getKey: JWTVerifyGetKey;
+  if (options.jwks) {
+    const source = options.jwks;
+    getKey = typeof source === 'function' ? (h, t) => createLocalJWKSet(source())(h, t) : createLocalJWKSet(source);
+  } else if (options.jwksUrl) {
+    getKey = createRemoteJWKSet(new URL(options.jwksUrl), {
+      cooldownDuration: 5_000,
+      cacheMaxAge: 10 * 60_000,
+    });
+  } else {
+    throw new Error('createUserTokenVerifier needs jwksUrl or jwks');
+  }
+
+  return async (authorization) => {
+    if (authorization === undefined || authorization === '') return null;
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization);
+    if (!match) throw new AppError('UNAUTHENTICATED', { message: 'The Authorization header must be "Bearer <access token>".', httpStatus: true });
+    try {
+      const { payload } = await jwtVerify(match[1]!, getKey, {
+        issuer: ACCESS_TOKEN.issuer,
+        audience: ACCESS_TOKEN.audience,
+        algorithms: [...ACCESS_TOKEN.algorithms],
+        requiredClaims: ['sub', 'exp', 'iat'],
+      });
+      const role = payload.role;
+      if (typeof payload.sub !== 'string' || !ROLES.includes(role as Role) || typeof payload.sid !== 'string') {
+        throw new AppError('UNAUTHENTICATED', { message: 'The access token is invalid.', httpStatus: true });
+      }
+      return { userId: payload.sub, role: role as Role, sessionId: payload.sid };
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      if (err instanceof joseErrors.JWTExpired) throw new AppError('UNAUTHENTICATED', { message: 'The access token has expired.', httpStatus: true });
+      if (err instanceof joseErrors.JOSEError) throw new AppError('UNAUTHENTICATED', { message: 'The access token is invalid.', httpStatus: true });
+      // The key set could not be fetched: not the caller's fault.
+      throw new AppError('SERVICE_UNAVAILABLE', { message: 'Access tokens cannot be verified right now.', cause: err, httpStatus: true });
+    }
+  };
+}

@@ -1,0 +1,188 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type BaseContext } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { maskFormattedError } from '@carwash/errors';
+import { HEADER, verifyRequest, type ServiceKey, type UserTokenVerifier, type Viewer } from '@carwash/service-trust';
+import express, { type Express, type Request } from 'express';
+import type { DocumentNode } from 'graphql';
+import { applyMiddleware, type IMiddlewareGenerator } from 'graphql-middleware';
+import type { Logger } from 'pino';
+import { errorLoggingPlugin } from './error-plugin.js';
+import { bodyErrors, finalHandlers, requestId, sendError } from './http.js';
+
+/** What every subgraph's context starts from. Features extend it with their loaders and services. */
+export interface RequestContext {
+  requestId: string;
+  /** The end user, verified again here from the forwarded access token; null when anonymous. */
+  viewer: Viewer | null;
+  /** The signed caller: `gateway` or one of our services. */
+  caller: string;
+  clientIp: string | undefined;
+  log: Logger;
+}
+
+export type ReadinessCheck = () => Promise<void>;
+
+export interface SubgraphServerOptions<Ctx extends RequestContext> {
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<Ctx>;
+  /** graphql-shield rules: deny by default, `_service`/`_entities` allowed, entity fields guarded. */
+  permissions: IMiddlewareGenerator<unknown, Ctx, unknown>;
+  serviceKeys: readonly ServiceKey[];
+  verifyUser: UserTokenVerifier;
+  /** Adds the feature's per-request state (DataLoaders, services) to the base context. */
+  createContext: (base: RequestContext) => Ctx;
+  logger: Logger;
+  maxBodyBytes: number;
+  /** Dependencies that must answer for GET /ready (database, …). */
+  readiness?: Record<string, ReadinessCheck>;
+  /** Extra public routes, mounted before the trust check (e.g. the JWKS document). */
+  routes?: (app: Express) => void;
+}
+
+export interface SubgraphServer {
+  app: Express;
+  httpServer: http.Server;
+  listen(port: number, host?: string): Promise<{ url: string; port: number }>;
+  /** Stops accepting connections, lets in-flight requests finish, then resolves. */
+  stop(): Promise<void>;
+}
+
+/**
+ * One Apollo subgraph over Express: a trust gate (signed service credential on every GraphQL request),
+ * the end user's identity verified again, shield-guarded schema, coded and masked errors, health routes.
+ */
+export async function createSubgraphServer<Ctx extends RequestContext>(options: SubgraphServerOptions<Ctx>): Promise<SubgraphServer> {
+  const { name, logger } = options;
+  const schema = applyMiddleware(
+    buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
+    options.permissions,
+  );
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  const httpServer = http.createServer(app);
+
+  const apollo = new ApolloServer<Ctx>({
+    schema,
+    // Subgraphs are not for humans: no landing page; the gateway serves Sandbox.
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin(logger)],
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => maskFormattedError(formatted, error),
+  });
+  await apollo.start();
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', service: name });
+  });
+  app.get('/ready', async (_req, res) => {
+    const checks: Record<string, { ok: boolean; error?: string }> = {};
+    await Promise.all(
+      Object.entries(options.readiness ?? {}).map(async ([key, check]) => {
+        try {
+          await check();
+          checks[key] = { ok: true };
+        } catch (err) {
+          checks[key] = { ok: false, error: (err as Error).message.slice(0, 200) };
+        }
+      }),
+    );
+    const ready = Object.values(checks).every((c) => c.ok);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unready', service: name, checks });
+  });
+  options.routes?.(app);
+
+  app.use('/graphql', requestId, express.raw({ type: () => true, limit: options.maxBodyBytes }), bodyErrors(options.maxBodyBytes));
+  app.use('/graphql', (req, res, next) => {
+    const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const url = new URL(req.originalUrl, 'http://subgraph');
+    const verdict = verifyRequest(req.headers, {
+      method: req.method,
+      path: url.pathname + url.search,
+      body: raw,
+      authorization: req.header(HEADER.authorization),
+      clientIp: req.header(HEADER.clientIp),
+      requestId: req.header(HEADER.requestId),
+    }, { keys: options.serviceKeys });
+    if (!verdict.ok) {
+      logger.warn({ reason: verdict.reason, ip: req.socket.remoteAddress, requestId: res.locals.requestId }, 'refused an unsigned or badly signed request');
+      return sendError(res, verdict.reason, { requestId: res.locals.requestId });
+    }
+    res.locals.caller = verdict.service;
+    if (req.method === 'POST') {
+      try {
+        req.body = raw.length ? JSON.parse(raw.toString('utf8')) : {};
+      } catch {
+        return sendError(res, 'BAD_REQUEST', {}, 'The request body is not valid JSON.');
+      }
+    } else {
+      req.body = undefined;
+    }
+    next();
+  });
+  app.use(
+    '/graphql',
+    expressMiddleware(apollo, {
+      context: async ({ req, res }) => {
+        const id = res.locals.requestId as string;
+        const log = logger.child({ requestId: id });
+        const viewer = await options.verifyUser(req.header(HEADER.authorization));
+        return options.createContext({ requestId: id, viewer, caller: res.locals.caller as string, clientIp: req.header(HEADER.clientIp), log });
+      },
+    }),
+  );
+  app.use(...finalHandlers(logger));
+
+  return {
+    app,
+    httpServer,
+    listen: (port, host = '127.0.0.1') =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          const addr = httpServer.address() as AddressInfo;
+          resolve({ url: `http://${host}:${addr.port}/graphql`, port: addr.port });
+        });
+      }),
+    stop: async () => {
+      await apollo.stop();
+      if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
+    },
+  };
+}
+
+/** Stops the server on SIGTERM/SIGINT after in-flight requests finish; exits non-zero if that hangs. */
+export function stopOnSignals(stop: () => Promise<void>, logger: Logger, graceMs = 10_000): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    const timer = setTimeout(() => {
+      logger.error('shutdown grace period elapsed; exiting');
+      process.exit(1);
+    }, graceMs);
+    timer.unref();
+    stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => handler('SIGTERM'));
+  process.once('SIGINT', () => handler('SIGINT'));
+}
+
+export type { BaseContext, Request };

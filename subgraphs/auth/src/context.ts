@@ -1,0 +1,8 @@
+import type { RequestContext } from '@carwash/subgraph-kit';
+import type { AuthLoaders } from './loaders.js';
+import type { AuthService } from './service.js';
+
+export interface AuthContext extends RequestContext {
+  loaders: AuthLoaders;
+  auth: AuthService;
+}

@@ -1,0 +1,57 @@
+import { AppError } from '@carwash/errors';
+import { allow, and, deny, or, rule, shield } from 'graphql-shield';
+import type { AuthContext } from './context.js';
+
+// Viewer-based rules are not cached: signUp/logIn set the viewer mid-request.
+const isAuthenticated = rule({ cache: 'no_cache' })((_p, _a, ctx: AuthContext) => (ctx.viewer ? true : new AppError('UNAUTHENTICATED')));
+const isAdmin = rule({ cache: 'no_cache' })((_p, _a, ctx: AuthContext) => ctx.viewer?.role === 'ADMIN');
+const isManagerOrAdmin = rule({ cache: 'no_cache' })((_p, _a, ctx: AuthContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN');
+/** The parent User is the viewer. */
+const isSelf = rule({ cache: 'no_cache' })((parent: { id?: string }, _a, ctx: AuthContext) => !!ctx.viewer && parent.id === ctx.viewer.userId);
+/** The `id` argument is the viewer. */
+const targetsSelf = rule({ cache: 'no_cache' })((_p, args: { id?: string }, ctx: AuthContext) => !!ctx.viewer && args.id === ctx.viewer.userId);
+
+const privateUserField = and(isAuthenticated, or(isSelf, isManagerOrAdmin));
+
+/**
+ * Deny by default. `_entities` is open to the gateway, but every `User` field is guarded, so a
+ * representation cannot read what `user(id:)` could not.
+ */
+export const permissions = shield(
+  {
+    Query: {
+      '*': deny,
+      _service: allow,
+      _entities: allow,
+      me: allow,
+      user: isAuthenticated,
+      users: and(isAuthenticated, isManagerOrAdmin),
+    },
+    Mutation: {
+      '*': deny,
+      signUp: allow,
+      logIn: allow,
+      refreshSession: allow,
+      logOut: allow,
+      changePassword: isAuthenticated,
+      setUserRole: and(isAuthenticated, isAdmin),
+      deleteUser: and(isAuthenticated, or(targetsSelf, isAdmin)),
+    },
+    User: {
+      '*': isAuthenticated,
+      email: privateUserField,
+      lastLoginAt: privateUserField,
+    },
+    AuthPayload: allow,
+    UserConnection: isAuthenticated,
+    PageInfo: allow,
+    DeleteUserPayload: allow,
+    _Service: allow,
+  },
+  {
+    fallbackRule: deny,
+    fallbackError: () => new AppError('FORBIDDEN'),
+    // Errors our resolvers throw are already coded (and masked later if not); let them through.
+    allowExternalErrors: true,
+  },
+);

@@ -1,0 +1,91 @@
+import type { AuthDb } from './db.js';
+import type { LoginOutcome, Prisma, Role, Session, User } from './generated/prisma/client.js';
+
+export type { Role, Session, User };
+export type Tx = Prisma.TransactionClient;
+
+/** Data access for the auth feature's tables. No rules here: those live in the service. */
+export class AuthRepository {
+  constructor(readonly db: AuthDb) {}
+
+  /** One statement for any number of ids (the DataLoader batch). */
+  findUsersByIds(ids: readonly string[]): Promise<User[]> {
+    return this.db.user.findMany({ where: { id: { in: [...ids] } } });
+  }
+
+  findUserByEmail(emailNormalized: string, tx: Tx = this.db): Promise<User | null> {
+    return tx.user.findUnique({ where: { emailNormalized } });
+  }
+
+  findUserById(id: string, tx: Tx = this.db): Promise<User | null> {
+    return tx.user.findUnique({ where: { id } });
+  }
+
+  createUser(data: { email: string; emailNormalized: string; passwordHash: string; firstName: string; lastName: string; role?: Role }, tx: Tx = this.db): Promise<User> {
+    return tx.user.create({ data });
+  }
+
+  /** Newest first, keyset-paginated on (createdAt, id) so pages stay stable while users sign up. */
+  async listUsers(args: { first: number; after?: { createdAt: Date; id: string } | undefined; role?: Role | undefined; includeDeleted: boolean }): Promise<{ users: User[]; hasNextPage: boolean; totalCount: number }> {
+    const filter: Prisma.UserWhereInput = {
+      ...(args.role ? { role: args.role } : {}),
+      ...(args.includeDeleted ? {} : { deletedAt: null }),
+    };
+    const page: Prisma.UserWhereInput = args.after
+      ? { OR: [{ createdAt: { lt: args.after.createdAt } }, { createdAt: args.after.createdAt, id: { lt: args.after.id } }] }
+      : {};
+    const [rows, totalCount] = await Promise.all([
+      this.db.user.findMany({ where: { AND: [filter, page] }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: args.first + 1 }),
+      this.db.user.count({ where: filter }),
+    ]);
+    return { users: rows.slice(0, args.first), hasNextPage: rows.length > args.first, totalCount };
+  }
+
+  /** Serialises login attempts for one email, so parallel guesses cannot slip past the lockout. */
+  async lockEmail(tx: Tx, emailNormalized: string): Promise<void> {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${'auth.login:' + emailNormalized}, 0))`;
+  }
+
+  /** Outcomes of the latest attempts for an email since `since`, newest first (LOCKED ones ignored). */
+  recentAttempts(tx: Tx, emailNormalized: string, since: Date, limit: number): Promise<Array<{ outcome: LoginOutcome; attemptedAt: Date }>> {
+    return tx.loginAttempt.findMany({
+      where: { emailNormalized, attemptedAt: { gt: since }, outcome: { not: 'LOCKED' } },
+      orderBy: { attemptedAt: 'desc' },
+      take: limit,
+      select: { outcome: true, attemptedAt: true },
+    });
+  }
+
+  countIpFailures(tx: Tx, ip: string, since: Date): Promise<number> {
+    return tx.loginAttempt.count({ where: { ip, outcome: 'FAILED', attemptedAt: { gt: since } } });
+  }
+
+  async recordAttempt(tx: Tx, emailNormalized: string, ip: string | undefined, outcome: LoginOutcome): Promise<void> {
+    await tx.loginAttempt.create({ data: { emailNormalized, ip: ip ?? null, outcome } });
+  }
+
+  createSession(tx: Tx, data: { userId: string; familyId: string; tokenHash: string; expiresAt: Date; userAgent?: string | undefined; ip?: string | undefined }): Promise<Session> {
+    return tx.session.create({ data: { ...data, userAgent: data.userAgent ?? null, ip: data.ip ?? null } });
+  }
+
+  /** Locks the session row so two refreshes of one token cannot both succeed. */
+  async findSessionForUpdate(tx: Tx, tokenHash: string): Promise<Session | null> {
+    const rows = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM auth_user_sessions WHERE token_hash = ${tokenHash} FOR UPDATE`;
+    if (rows.length === 0) return null;
+    return tx.session.findUnique({ where: { id: rows[0]!.id } });
+  }
+
+  async markSessionUsed(tx: Tx, id: string, at: Date): Promise<void> {
+    await tx.session.update({ where: { id }, data: { usedAt: at } });
+  }
+
+  async revokeFamily(tx: Tx, familyId: string, reason: string, at = new Date()): Promise<number> {
+    const { count } = await tx.session.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: at, revokedReason: reason } });
+    return count;
+  }
+
+  async revokeAllForUser(tx: Tx, userId: string, reason: string, at = new Date()): Promise<number> {
+    const { count } = await tx.session.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: at, revokedReason: reason } });
+    return count;
+  }
+}

@@ -1,0 +1,43 @@
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import type { Role } from '@carwash/service-trust';
+import { DateTime, validate } from '@carwash/subgraph-kit';
+import type { AuthContext } from './context.js';
+import type { User } from './repository.js';
+import type { AuthPayload } from './service.js';
+import * as input from './validation.js';
+
+/** After signUp/logIn the rest of the response is read as the new user (e.g. `user { email }`). */
+function signedIn(ctx: AuthContext, payload: AuthPayload): AuthPayload {
+  ctx.viewer = { userId: payload.user.id, role: payload.user.role, sessionId: ctx.viewer?.sessionId ?? '' };
+  return payload;
+}
+
+function client(ctx: AuthContext) {
+  return { ip: ctx.clientIp };
+}
+
+export const resolvers: GraphQLResolverMap<AuthContext> = {
+  DateTime: DateTime as never,
+  Query: {
+    me: (_p, _a, ctx) => (ctx.viewer ? ctx.loaders.user.load(ctx.viewer.userId) : null),
+    user: (_p, args: { id: string }, ctx) => ctx.loaders.user.load(validate(input.uuid, args.id, 'id')),
+    users: (_p, args: { first?: number; after?: string; role?: Role; includeDeleted?: boolean }, ctx) => ctx.auth.listUsers(args),
+  },
+  Mutation: {
+    signUp: async (_p, args: { input: unknown }, ctx) => signedIn(ctx, await ctx.auth.signUp(args.input, client(ctx))),
+    logIn: async (_p, args: { input: unknown }, ctx) => signedIn(ctx, await ctx.auth.logIn(args.input, client(ctx))),
+    refreshSession: async (_p, args: { refreshToken: string }, ctx) => signedIn(ctx, await ctx.auth.refresh(args.refreshToken, client(ctx))),
+    logOut: (_p, args: { refreshToken: string }, ctx) => ctx.auth.logOut(args.refreshToken),
+    changePassword: (_p, args: { input: unknown }, ctx) => ctx.auth.changePassword(ctx.viewer!, args.input, client(ctx)),
+    setUserRole: (_p, args: { userId: string; role: Role }, ctx) => ctx.auth.setUserRole(ctx.viewer!, args.userId, args.role),
+    deleteUser: (_p, args: { id: string }, ctx) => ctx.auth.deleteUser(args.id),
+  },
+  User: {
+    __resolveReference: (ref: { id: string }, ctx: AuthContext) => ctx.loaders.user.load(ref.id),
+    deleted: (user: User) => user.deletedAt !== null,
+  },
+  AuthPayload: {
+    user: (payload: AuthPayload) => payload.user,
+  },
+};
+

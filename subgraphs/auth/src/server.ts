@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { createUserTokenVerifier } from '@carwash/service-trust';
+import { createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
+import { parse } from 'graphql';
+import type { AuthConfig } from './config.js';
+import type { AuthContext } from './context.js';
+import { createDb, type AuthDb } from './db.js';
+import { createLoaders } from './loaders.js';
+import { permissions } from './permissions.js';
+import { AuthRepository } from './repository.js';
+import { resolvers } from './resolvers.js';
+import { AuthService } from './service.js';
+import { TokenIssuer } from './tokens.js';
+
+export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
+export interface AuthSubgraph extends SubgraphServer {
+  db: AuthDb;
+  issuer: TokenIssuer;
+}
+
+/** Builds the auth subgraph (schema, routes, dependencies). Does not listen: main.ts and tests do. */
+export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Promise<AuthSubgraph> {
+  const { db, pool } = createDb(config.AUTH_DATABASE_URL, config.AUTH_DATABASE_POOL_SIZE);
+  const issuer = await TokenIssuer.create(config.AUTH_JWT_PRIVATE_KEYS, config.AUTH_ACCESS_TOKEN_TTL_SECONDS);
+  if (!config.AUTH_JWT_PRIVATE_KEYS) logger.warn('AUTH_JWT_PRIVATE_KEYS is not set: signing with an ephemeral key (development only)');
+  const repo = new AuthRepository(db);
+  const service = new AuthService(repo, issuer, config);
+
+  const server = await createSubgraphServer<AuthContext>({
+    name: 'auth',
+    typeDefs,
+    resolvers,
+    permissions,
+    serviceKeys: config.SERVICE_HMAC_KEYS,
+    // The auth feature verifies access tokens with its own keys: no network hop to itself.
+    verifyUser: createUserTokenVerifier({ jwks: () => issuer.jwks() }),
+    createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service }),
+    logger,
+    maxBodyBytes: config.MAX_REQUEST_BYTES,
+    readiness: { database: async () => void (await pool.query('SELECT 1')) },
+    routes: (app) => {
+      app.get('/.well-known/jwks.json', (_req, res) => {
+        res.set('cache-control', 'public, max-age=300').json(issuer.jwks());
+      });
+    },
+  });
+
+  return {
+    ...server,
+    db,
+    issuer,
+    stop: async () => {
+      await server.stop();
+      await db.$disconnect();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import { AppError } from '@carwash/errors';
+import type { Role, Viewer } from '@carwash/service-trust';
+import { validate } from '@carwash/subgraph-kit';
+import type { AuthConfig } from './config.js';
+import { recordEvent } from './events.js';
+import { Prisma } from './generated/prisma/client.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import type { AuthRepository, Tx, User } from './repository.js';
+import { hashRefreshToken, newRefreshToken, type TokenIssuer } from './tokens.js';
+import * as input from './validation.js';
+
+export interface AuthPayload {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+  user: User;
+}
+
+export interface ClientInfo {
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+type Settings = Pick<
+  AuthConfig,
+  'AUTH_REFRESH_TOKEN_TTL_SECONDS' | 'AUTH_LOCKOUT_MAX_FAILURES' | 'AUTH_LOCKOUT_WINDOW_SECONDS' | 'AUTH_LOCKOUT_MAX_FAILURES_PER_IP'
+>;
+
+/** The auth feature's rules: accounts, credentials, sessions and the lockout. */
+export class AuthService {
+  constructor(
+    private readonly repo: AuthRepository,
+    private readonly issuer: TokenIssuer,
+    private readonly settings: Settings,
+  ) {}
+
+  async signUp(raw: unknown, client: ClientInfo): Promise<AuthPayload> {
+    const data = validate(input.signUpInput, raw, 'input');
+    const passwordHash = await hashPassword(data.password);
+    try {
+      return await this.repo.db.$transaction(async (tx) => {
+        const user = await this.repo.createUser(
+          { email: data.email, emailNormalized: input.normalizeEmail(data.email), passwordHash, firstName: data.firstName, lastName: data.lastName },
+          tx,
+        );
+        return this.startSession(tx, user, randomUUID(), client);
+      });
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        throw new AppError('AUTH_EMAIL_TAKEN', { field: 'input.email' });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Every attempt is recorded. Attempts for one email are serialised (advisory lock), and once
+   * AUTH_LOCKOUT_MAX_FAILURES failures since the last success fall inside the window, further
+   * attempts are refused until the oldest of them leaves it. Unknown emails are treated exactly like
+   * known ones (same lockout, a decoy hash verified), so neither errors nor timing reveal an account.
+   */
+  async logIn(raw: unknown, client: ClientInfo): Promise<AuthPayload> {
+    const data = validate(input.logInInput, raw, 'input');
+    const email = input.normalizeEmail(data.email);
+    const { AUTH_LOCKOUT_MAX_FAILURES: max, AUTH_LOCKOUT_WINDOW_SECONDS: windowSeconds } = this.settings;
+
+    const outcome = await this.repo.db.$transaction(
+      async (tx) => {
+        await this.repo.lockEmail(tx, email);
+        const now = new Date();
+        const since = new Date(now.getTime() - windowSeconds * 1000);
+        const recent = await this.repo.recentAttempts(tx, email, since, max);
+        const failures = recent.findIndex((a) => a.outcome === 'SUCCEEDED');
+        const consecutive = failures === -1 ? recent.length : failures;
+        const ipLocked = client.ip ? (await this.repo.countIpFailures(tx, client.ip, since)) >= this.settings.AUTH_LOCKOUT_MAX_FAILURES_PER_IP : false;
+        if (consecutive >= max || ipLocked) {
+          await this.repo.recordAttempt(tx, email, client.ip, 'LOCKED');
+          const oldest = recent[max - 1]?.attemptedAt ?? now;
+          const retryAfterSeconds = Math.max(1, Math.ceil((oldest.getTime() + windowSeconds * 1000 - now.getTime()) / 1000));
+          return { kind: 'locked' as const, retryAfterSeconds: ipLocked ? windowSeconds : retryAfterSeconds };
+        }
+        const user = await this.repo.findUserByEmail(email, tx);
+        const ok = await verifyPassword(user?.passwordHash, data.password);
+        if (!ok || !user || user.deletedAt) {
+          await this.repo.recordAttempt(tx, email, client.ip, 'FAILED');
+          return { kind: 'failed' as const };
+        }
+        await this.repo.recordAttempt(tx, email, client.ip, 'SUCCEEDED');
+        const updated = await tx.user.update({ where: { id: user.id }, data: { lastLoginAt: now } });
+        return { kind: 'ok' as const, payload: await this.startSession(tx, updated, randomUUID(), client) };
+      },
+      { timeout: 15_000 },
+    );
+    // The failed/locked attempt must be committed before we refuse, so it counts.
+    if (outcome.kind === 'locked') throw new AppError('AUTH_LOCKED', { extensions: { retryAfterSeconds: outcome.retryAfterSeconds } });
+    if (outcome.kind === 'failed') throw new AppError('AUTH_INVALID_CREDENTIALS');
+    return outcome.payload;
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair. The presented token is marked used and succeeded by a
+   * new one in the same family. A token that was already used means it was copied: the whole family
+   * is revoked (the thief and the victim both have to sign in again).
+   */
+  async refresh(rawToken: unknown, client: ClientInfo): Promise<AuthPayload> {
+    const token = validate(input.refreshToken, rawToken, 'refreshToken');
+    const result = await this.repo.db.$transaction(async (tx) => {
+      const now = new Date();
+      const session = await this.repo.findSessionForUpdate(tx, hashRefreshToken(token));
+      if (!session || session.revokedAt || session.expiresAt <= now) return { kind: 'invalid' as const };
+      if (session.usedAt) {
+        await this.repo.revokeFamily(tx, session.familyId, 'reuse', now);
+        return { kind: 'reused' as const };
+      }
+      const user = await this.repo.findUserById(session.userId, tx);
+      if (!user || user.deletedAt) return { kind: 'invalid' as const };
+      await this.repo.markSessionUsed(tx, session.id, now);
+      return { kind: 'ok' as const, payload: await this.startSession(tx, user, session.familyId, client) };
+    });
+    if (result.kind === 'reused') throw new AppError('AUTH_REFRESH_TOKEN_REUSED');
+    if (result.kind === 'invalid') throw new AppError('AUTH_INVALID_REFRESH_TOKEN');
+    return result.payload;
+  }
+
+  /** Ends the family of this token. Unknown tokens are ignored: logging out never fails. */
+  async logOut(rawToken: unknown): Promise<boolean> {
+    const token = validate(input.refreshToken, rawToken, 'refreshToken');
+    await this.repo.db.$transaction(async (tx) => {
+      const session = await this.repo.findSessionForUpdate(tx, hashRefreshToken(token));
+      if (session) await this.repo.revokeFamily(tx, session.familyId, 'logout');
+    });
+    return true;
+  }
+
+  async changePassword(viewer: Viewer, raw: unknown, client: ClientInfo): Promise<AuthPayload> {
+    const data = validate(input.changePasswordInput, raw, 'input');
+    const user = await this.repo.findUserById(viewer.userId);
+    if (!user || user.deletedAt) throw new AppError('UNAUTHENTICATED');
+    validate(input.password(user.email ?? undefined), data.newPassword, 'input.newPassword');
+    if (!(await verifyPassword(user.passwordHash, data.currentPassword))) {
+      throw new AppError('AUTH_INVALID_CREDENTIALS', { message: 'The current password is incorrect.', field: 'input.currentPassword' });
+    }
+    const passwordHash = await hashPassword(data.newPassword);
+    return this.repo.db.$transaction(async (tx) => {
+      const updated = await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+      await this.repo.revokeAllForUser(tx, user.id, 'password_changed');
+      return this.startSession(tx, updated, randomUUID(), client);
+    });
+  }
+
+  async setUserRole(viewer: Viewer, rawUserId: unknown, role: Role): Promise<User> {
+    const userId = validate(input.uuid, rawUserId, 'userId');
+    if (userId === viewer.userId) throw new AppError('FORBIDDEN', { message: 'Admins cannot change their own role.' });
+    const user = await this.repo.findUserById(userId);
+    if (!user || user.deletedAt) throw new AppError('NOT_FOUND', { message: 'No such user.' });
+    return this.repo.db.user.update({ where: { id: userId }, data: { role } });
+  }
+
+  /**
+   * Erases personal data (email, names, password, login history) but keeps the row, so the id other
+   * features hold stays valid. Sessions end. `auth.user.deleted` is written to the outbox in the same
+   * transaction: the event exists if and only if the deletion happened.
+   */
+  async deleteUser(rawId: unknown): Promise<{ deletedUserId: string; deletedAt: Date }> {
+    const id = validate(input.uuid, rawId, 'id');
+    const deletedAt = new Date();
+    const done = await this.repo.db.$transaction(async (tx: Tx) => {
+      const user = await this.repo.findUserById(id, tx);
+      if (!user || user.deletedAt) return false;
+      if (user.emailNormalized) await tx.loginAttempt.deleteMany({ where: { emailNormalized: user.emailNormalized } });
+      await tx.session.deleteMany({ where: { userId: id } });
+      await tx.user.update({
+        where: { id },
+        data: { email: null, emailNormalized: null, passwordHash: null, firstName: null, lastName: null, deletedAt },
+      });
+      await recordEvent(tx, 'auth.user.deleted', id, { userId: id });
+      return true;
+    });
+    if (!done) throw new AppError('NOT_FOUND', { message: 'No such user.' });
+    return { deletedUserId: id, deletedAt };
+  }
+
+  async listUsers(raw: { first?: number | null; after?: string | null; role?: Role | null; includeDeleted?: boolean | null }) {
+    const args = validate(input.usersArgs, { ...raw, first: raw.first ?? 20 });
+    const after = args.after ? decodeCursor(args.after) : undefined;
+    const page = await this.repo.listUsers({ first: args.first, after, role: args.role ?? undefined, includeDeleted: args.includeDeleted ?? false });
+    const last = page.users.at(-1);
+    return {
+      nodes: page.users,
+      totalCount: page.totalCount,
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: last ? encodeCursor(last) : null },
+    };
+  }
+
+  private async startSession(tx: Tx, user: User, familyId: string, client: ClientInfo): Promise<AuthPayload> {
+    const refresh = newRefreshToken();
+    const refreshTokenExpiresAt = new Date(Date.now() + this.settings.AUTH_REFRESH_TOKEN_TTL_SECONDS * 1000);
+    const session = await this.repo.createSession(tx, {
+      userId: user.id,
+      familyId,
+      tokenHash: refresh.hash,
+      expiresAt: refreshTokenExpiresAt,
+      userAgent: client.userAgent?.slice(0, 512),
+      ip: client.ip?.slice(0, 64),
+    });
+    const access = await this.issuer.accessToken({ userId: user.id, role: user.role, sessionId: session.familyId });
+    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: refresh.token, refreshTokenExpiresAt, user };
+  }
+}
+
+function encodeCursor(user: User): string {
+  return Buffer.from(`${user.createdAt.toISOString()}|${user.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(at ?? '');
+  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) {
+    throw new AppError('BAD_USER_INPUT', { field: 'after', message: 'after is not a cursor returned by this query' });
+  }
+  return { createdAt, id };
+}

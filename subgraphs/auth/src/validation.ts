@@ -1,0 +1,63 @@
+import { fields, z } from '@carwash/subgraph-kit';
+import { ROLES } from '@carwash/service-trust';
+
+const COMMON = new Set(['password', 'password1', 'password123', 'passw0rd', 'qwerty', 'qwertyuiop', 'letmein', 'welcome', 'iloveyou', 'admin', 'changeme', '123456789', '1234567890', 'carwash']);
+
+/**
+ * A password is strong enough when it is 10–128 characters, uses at least three character classes
+ * (or is a 16+ character passphrase), is not a well-known password and does not contain the email's
+ * local part.
+ */
+export function password(email?: string) {
+  return z
+    .string()
+    .max(128, 'password must be at most 128 characters')
+    .min(10, 'password must be at least 10 characters')
+    .superRefine((value, ctx) => {
+      const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((re) => re.test(value)).length;
+      if (classes < 3 && value.length < 16) {
+        ctx.addIssue({ code: 'custom', message: 'password must mix three of: lower case, upper case, digits, symbols (or be 16+ characters)' });
+      }
+      const lower = value.toLowerCase();
+      if (COMMON.has(lower.replace(/[^a-z0-9]/g, '')) || /^(.)\1+$/.test(value)) {
+        ctx.addIssue({ code: 'custom', message: 'password is too common' });
+      }
+      const local = email?.split('@')[0]?.toLowerCase();
+      if (local && local.length >= 4 && lower.includes(local)) {
+        ctx.addIssue({ code: 'custom', message: 'password must not contain the email address' });
+      }
+    });
+}
+
+export const signUpInput = z
+  .object({ email: fields.email(), password: z.string(), firstName: fields.name('first name'), lastName: fields.name('last name') })
+  .superRefine((v, ctx) => {
+    const r = password(v.email).safeParse(v.password);
+    if (!r.success) ctx.addIssue({ code: 'custom', path: ['password'], message: r.error.issues[0]!.message });
+  });
+
+/** Login checks only the shape: strength rules belong to sign-up, and must not leak here. */
+export const logInInput = z.object({
+  email: fields.email(),
+  password: z.string().min(1, 'password must not be empty').max(128, 'password must be at most 128 characters'),
+});
+
+export const changePasswordInput = z.object({
+  currentPassword: z.string().min(1, 'password must not be empty').max(128, 'password must be at most 128 characters'),
+  newPassword: z.string(),
+});
+
+export const refreshToken = z.string().min(1, 'must not be empty').max(200, 'is not a refresh token');
+
+export const usersArgs = z.object({
+  first: fields.pageSize(100),
+  after: z.string().max(200).nullish(),
+  role: z.enum(ROLES).nullish(),
+  includeDeleted: z.boolean().nullish(),
+});
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export const uuid = fields.uuid();
