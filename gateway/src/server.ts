@@ -13,6 +13,8 @@ import { createUserTokenVerifier, HEADER, signedFetch, type UserTokenVerifier, t
 import { bodyErrors, errorLoggingPlugin, finalHandlers, requestId, type Logger } from '@carwash/subgraph-kit';
 import express, { type Express } from 'express';
 import type { GatewayConfig } from './config.js';
+
+export { loadGatewayConfig, type GatewayConfig } from './config.js';
 import { subgraphsOf, type SubgraphEndpoint } from './supergraph.js';
 
 export interface GatewayContext {

@@ -25,7 +25,9 @@ export function maskFormattedError(
     const extensions: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(formatted.extensions ?? {})) if (SAFE_EXTENSIONS.has(k)) extensions[k] = v;
     if (requestId && !extensions.requestId) extensions.requestId = requestId;
-    return { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}), extensions };
+    // Apollo prefixes errors thrown while building the context; the client needs only our message.
+    const message = formatted.message.replace(/^Context creation failed: /, '');
+    return { message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}), extensions };
   }
   onMasked?.(original);
   return {

@@ -12,6 +12,9 @@ import { resolvers } from './resolvers.js';
 import { AuthService } from './service.js';
 import { TokenIssuer } from './tokens.js';
 
+export { sqlStatements } from './db.js';
+export { loadAuthConfig, type AuthConfig } from './config.js';
+
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
 export interface AuthSubgraph extends SubgraphServer {

@@ -1,0 +1,41 @@
+import { defineConfig } from 'vitest/config';
+
+const slow = { testTimeout: 30_000, hookTimeout: 60_000 };
+
+/**
+ * Three projects, split by file name:
+ *  - unit         `*.test.ts`      no I/O, milliseconds;
+ *  - integration  `*.int.test.ts`  one feature against the real PostgreSQL (and Redis);
+ *  - e2e          `*.e2e.test.ts`  the supergraph through the gateway, servers started in-process.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['packages/*/test/**/*.test.ts', 'subgraphs/*/test/**/*.test.ts', 'gateway/test/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/*.e2e.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['**/*.int.test.ts'],
+          exclude: ['**/node_modules/**'],
+          globalSetup: ['test/support/global-setup.ts'],
+          ...slow,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.e2e.test.ts', 'gateway/test/**/*.e2e.test.ts'],
+          exclude: ['**/node_modules/**'],
+          globalSetup: ['test/support/global-setup.ts'],
+          ...slow,
+        },
+      },
+    ],
+  },
+});
