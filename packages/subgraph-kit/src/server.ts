@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
@@ -73,7 +74,13 @@ export async function createSubgraphServer<Ctx extends RequestContext>(options: 
   const apollo = new ApolloServer<Ctx>({
     schema,
     // Subgraphs are not for humans: no landing page; the gateway serves Sandbox.
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin(logger)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      // Federated traces for the gateway, with error messages masked inside them.
+      ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }),
+      errorLoggingPlugin(logger),
+    ],
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => maskFormattedError(formatted, error),
   });

@@ -1,0 +1,55 @@
+import { describe, it, expect } from 'vitest';
+import { HEADER, signedFetch, verifyRequest, type ServiceKey } from '../src/index.js';
+
+const KEY: ServiceKey = { id: 'gw', secret: 'gw-secret-0123456789-0123456789-0123456789' };
+
+interface Captured {
+  url: URL;
+  init: RequestInit;
+}
+
+/** A `fetch` stand-in that records what it was asked to send; no network. */
+function recorder(): { fetch: typeof fetch; calls: Captured[] } {
+  const calls: Captured[] = [];
+  const fake = (async (input: string | URL | Request, init: RequestInit = {}) => {
+    calls.push({ url: new URL(String(input)), init });
+    return new Response('{}', { status: 200 });
+  }) as typeof fetch;
+  return { fetch: fake, calls };
+}
+
+function headerRecord(headers: Headers): Record<string, string> {
+  return Object.fromEntries(headers.entries());
+}
+
+describe(signedFetch.name, () => {
+  it('sends headers that the receiving service verifies against the exact body, path and identity headers', async () => {
+    const { fetch: base, calls } = recorder();
+    const body = '{"query":"{ me { id } }"}';
+    await signedFetch('gateway', KEY, base)('http://auth.internal:4001/graphql?x=1', {
+      method: 'POST',
+      body,
+      headers: { authorization: 'Bearer a.b.c', [HEADER.requestId]: 'req-7', [HEADER.clientIp]: '203.0.113.9' },
+    });
+    expect(calls).toHaveLength(1);
+    const sent = calls[0]!;
+    const headers = headerRecord(new Headers(sent.init.headers));
+    expect(headers[HEADER.service]).toBe('gateway');
+    const parts = { method: 'POST', path: '/graphql?x=1', body, authorization: 'Bearer a.b.c', clientIp: '203.0.113.9', requestId: 'req-7' };
+    expect(verifyRequest(headers, parts, { keys: [KEY] })).toEqual({ ok: true, service: 'gateway' });
+    expect(verifyRequest(headers, { ...parts, authorization: undefined }, { keys: [KEY] }).ok).toBe(false);
+  });
+
+  it('signs a GET without a body as an empty body', async () => {
+    const { fetch: base, calls } = recorder();
+    await signedFetch('bookings', KEY, base)('http://auth.internal/health');
+    const headers = headerRecord(new Headers(calls[0]!.init.headers));
+    expect(verifyRequest(headers, { method: 'GET', path: '/health', body: '' }, { keys: [KEY] })).toEqual({ ok: true, service: 'bookings' });
+  });
+
+  it('refuses to sign a body that is not a string', async () => {
+    const { fetch: base, calls } = recorder();
+    await expect(signedFetch('gateway', KEY, base)('http://auth.internal/graphql', { method: 'POST', body: new Uint8Array([1, 2]) })).rejects.toThrow(TypeError);
+    expect(calls).toHaveLength(0);
+  });
+});

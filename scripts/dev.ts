@@ -1,0 +1,35 @@
+/**
+ * `pnpm dev`: runs every subgraph and the gateway on this machine (after `pnpm db:migrate`).
+ * Each service is its own process, as in production; Ctrl-C stops them all gracefully.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const services = [
+  { name: 'auth', cwd: 'subgraphs/auth' },
+  { name: 'gateway', cwd: 'gateway' },
+];
+
+const children: ChildProcess[] = [];
+let stopping = false;
+
+for (const s of services) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: `${root}/${s.cwd}`, stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`[dev] ${s.name} exited (${signal ?? code}); stopping the others`);
+      stop(code ?? 1);
+    }
+  });
+  children.push(child);
+}
+console.error('[dev] gateway: http://127.0.0.1:4000/ (Sandbox) · /graphql · /health · /ready');
+
+function stop(code = 0): void {
+  stopping = true;
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r))))).then(() => process.exit(code));
+}
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));

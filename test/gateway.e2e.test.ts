@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sqlStatements } from '@carwash/auth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compose, startProbe } from './support/probe-subgraph.js';
+import { postGraphQL, startSupergraph, type Running } from './support/supergraph.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'carwash-gw-'));
+
+describe('gateway health and readiness', () => {
+  let sg: Running;
+  beforeAll(async () => {
+    sg = await startSupergraph();
+  });
+  afterAll(async () => {
+    await sg?.stop();
+  });
+
+  it('reports alive on GET /health', async () => {
+    const res = await fetch(sg.gatewayUrl.replace('/graphql', '/health'));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok', service: 'gateway' });
+  });
+
+  it('reports ready on GET /ready when the supergraph is loaded and every subgraph answers', async () => {
+    const res = await fetch(sg.gatewayUrl.replace('/graphql', '/ready'));
+    const body = (await res.json()) as { status: string; supergraph: { loaded: boolean }; subgraphs: Record<string, { ok: boolean }> };
+    expect(res.status).toBe(200);
+    expect(body.status).toBe('ready');
+    expect(body.supergraph.loaded).toBe(true);
+    expect(body.subgraphs.auth?.ok).toBe(true);
+  });
+
+  it('serves Apollo Sandbox at / to browsers', async () => {
+    const res = await fetch(sg.gatewayUrl.replace('/graphql', '/'), { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('embeddable-sandbox');
+  });
+});
+
+describe('gateway on another supergraph', () => {
+  it('serves a supergraph with a foreign subgraph, and reports 503 on /ready while one is down', async () => {
+    const probe = await startProbe();
+    const path = join(dir, `probe-${randomUUID()}.graphql`);
+    writeFileSync(path, compose([{ name: 'probe', url: probe.url }, { name: 'auth', url: 'http://127.0.0.1:1/graphql' }]));
+    const sg = await startSupergraph({ supergraphPath: path });
+    try {
+      const ok = await sg.gql<{ slow: string }>('{ slow(ms: 1) }');
+      expect(ok.data).toEqual({ slow: 'slept 1 ms' });
+      await probe.stop();
+      const res = await fetch(sg.gatewayUrl.replace('/graphql', '/ready'));
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { status: string; subgraphs: Record<string, { ok: boolean }> };
+      expect(body.status).toBe('unready');
+      expect(body.subgraphs.probe?.ok).toBe(false);
+      expect(body.subgraphs.auth?.ok).toBe(true);
+      // A subgraph that does not answer surfaces as a coded error with no host, port or stack.
+      const down = await sg.gql('{ slow(ms: 1) }');
+      expect(down.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(JSON.stringify(down)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|at \w+ \(/);
+    } finally {
+      await sg.stop();
+    }
+  });
+
+  it('batches User references from another subgraph: 100 users, 200 references, one SQL statement in auth', async () => {
+    const probe = await startProbe();
+    const path = join(dir, `batch-${randomUUID()}.graphql`);
+    writeFileSync(path, compose([{ name: 'probe', url: probe.url }, { name: 'auth', url: 'http://127.0.0.1:1/graphql' }]));
+    const sg = await startSupergraph({ supergraphPath: path });
+    try {
+      const ids = Array.from({ length: 100 }, () => randomUUID());
+      await sg.auth.db.user.createMany({ data: ids.map((id, i) => ({ id, firstName: `Batch${i}`, lastName: 'Probe', email: `${id}@example.test`, emailNormalized: `${id}@example.test` })) });
+      const { token } = await sg.auth.issuer.accessToken({ userId: ids[0]!, role: 'CLIENT', sessionId: randomUUID() });
+      const before = sqlStatements.count;
+      const res = await sg.gql<{ userRefs: Array<{ id: string; firstName: string }> }>(
+        'query($ids: [ID!]!) { userRefs(ids: $ids) { id firstName } }',
+        { ids: [...ids, ...ids] },
+        token,
+      );
+      const statements = sqlStatements.count - before;
+      expect(res.errors).toBeUndefined();
+      expect(res.data!.userRefs).toHaveLength(200);
+      expect(res.data!.userRefs[199]).toEqual({ id: ids[99], firstName: 'Batch99' });
+      expect(statements).toBe(1);
+    } finally {
+      await sg.stop();
+      await probe.stop();
+    }
+  });
+});
+
+describe('gateway shutdown', () => {
+  it('finishes in-flight requests on SIGTERM, then exits 0', async () => {
+    const probe = await startProbe();
+    const path = join(dir, `shutdown-${randomUUID()}.graphql`);
+    writeFileSync(path, compose([{ name: 'probe', url: probe.url }]));
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: fileURLToPath(new URL('../gateway', import.meta.url)),
+      env: { ...process.env, SUPERGRAPH_PATH: path, GATEWAY_PORT: String(port), JWKS_URL: 'none', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    try {
+      await waitFor(() => output.includes('gateway ready'), 20_000);
+      const inFlight = postGraphQL<{ slow: string }>(`http://127.0.0.1:${port}/graphql`, '{ slow(ms: 1500) }');
+      await new Promise((r) => setTimeout(r, 300));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect(res.data).toEqual({ slow: 'slept 1500 ms' });
+      expect(await exited).toBe(0);
+      await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await probe.stop();
+    }
+  });
+});
+
+async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('timed out waiting for the gateway to start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
