@@ -8,8 +8,12 @@ const slow = { testTimeout: 30_000, hookTimeout: 60_000 };
  *  - integration  `*.int.test.ts`  one feature against the real PostgreSQL (and Redis);
  *  - e2e          `*.e2e.test.ts`  the supergraph through the gateway, servers started in-process.
  */
+// CI sets VITEST_JSON_REPORT to a path to get machine-readable totals next to the usual output.
+const jsonReport = process.env.VITEST_JSON_REPORT;
+
 export default defineConfig({
   test: {
+    ...(jsonReport ? { reporters: ['default', 'json'], outputFile: { json: jsonReport } } : {}),
     projects: [
       {
         test: {

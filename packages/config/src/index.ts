@@ -92,7 +92,7 @@ export const DEV_SERVICE_KEYS = 'dev:carwash-development-only-service-key-012345
 export function requireProductionSecrets(service: string, settings: Record<string, string | undefined>): void {
   if (process.env.NODE_ENV !== 'production') return;
   const problems = Object.entries(settings)
-    .filter(([, v]) => v === undefined || v.includes('development-only'))
+    .filter(([, v]) => !v?.trim() || v.includes('development-only'))
     .map(([k]) => `${k}: must be set to a real secret in production`);
   if (problems.length) throw new ConfigError(service, problems);
 }

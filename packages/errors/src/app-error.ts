@@ -29,9 +29,9 @@ export class AppError extends GraphQLError {
     super(options.message ?? entry.message, {
       originalError: options.cause instanceof Error ? options.cause : undefined,
       extensions: {
+        ...options.extensions,
         code,
         ...(options.field ? { field: options.field } : {}),
-        ...options.extensions,
         ...(options.httpStatus ? { http: { status: entry.status } } : {}),
       },
     });

@@ -11,8 +11,8 @@ const COMMON = new Set(['password', 'password1', 'password123', 'passw0rd', 'qwe
 export function password(email?: string) {
   return z
     .string()
-    .max(128, 'password must be at most 128 characters')
-    .min(10, 'password must be at least 10 characters')
+    .max(128, { message: 'password must be at most 128 characters', abort: true })
+    .min(10, { message: 'password must be at least 10 characters', abort: true })
     .superRefine((value, ctx) => {
       const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((re) => re.test(value)).length;
       if (classes < 3 && value.length < 16) {
