@@ -22,6 +22,11 @@ export interface UserTokenVerifierOptions {
   jwksUrl?: string;
   /** Or the key set itself (the auth feature verifies with its own keys, without a network hop). */
   jwks?: JSONWebKeySet | (() => JSONWebKeySet);
+  /**
+   * Minimum time between two fetches of the remote key set (an unknown `kid` triggers one). Guards the
+   * auth feature against a flood of tokens with made-up key ids; a rotated key is picked up after it.
+   */
+  cooldownMs?: number;
 }
 
 export type UserTokenVerifier = (authorization: string | undefined) => Promise<Viewer | null>;
@@ -39,7 +44,7 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
     getKey = typeof source === 'function' ? (h, t) => createLocalJWKSet(source())(h, t) : createLocalJWKSet(source);
   } else if (options.jwksUrl) {
     getKey = createRemoteJWKSet(new URL(options.jwksUrl), {
-      cooldownDuration: 5_000,
+      cooldownDuration: options.cooldownMs ?? 5_000,
       cacheMaxAge: 10 * 60_000,
     });
   } else {
