@@ -133,3 +133,20 @@ async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe('start-up configuration', () => {
+  it('refuses to start with a malformed setting and names it', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: fileURLToPath(new URL('../gateway', import.meta.url)),
+      env: { ...process.env, GATEWAY_PORT: 'eighty', SERVICE_HMAC_KEYS: 'k1:short' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code).toBe(1);
+    expect(stderr).toContain('gateway: invalid configuration');
+    expect(stderr).toMatch(/GATEWAY_PORT: /);
+    expect(stderr).toMatch(/SERVICE_HMAC_KEYS: .*at least 32 characters/);
+  });
+});

@@ -1,18 +1,9 @@
-import { ConfigError } from '@carwash/config';
+import { loadOrExit } from '@carwash/config';
 import { createLogger, stopOnSignals } from '@carwash/subgraph-kit';
 import { loadGatewayConfig } from './config.js';
 import { createGateway } from './server.js';
 
-let config;
-try {
-  config = loadGatewayConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
-}
+const config = loadOrExit(loadGatewayConfig);
 const logger = createLogger('gateway', config.LOG_LEVEL);
 const gateway = await createGateway(config, logger);
 const { url } = await gateway.listen(config.GATEWAY_PORT, config.GATEWAY_HOST);

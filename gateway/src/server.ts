@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -10,7 +9,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { expressMiddleware } from '@as-integrations/express5';
 import { maskFormattedError } from '@carwash/errors';
 import { createUserTokenVerifier, HEADER, signedFetch, type UserTokenVerifier, type Viewer } from '@carwash/service-trust';
-import { bodyErrors, errorLoggingPlugin, finalHandlers, requestId, type Logger } from '@carwash/subgraph-kit';
+import { bodyErrors, errorLoggingPlugin, finalHandlers, lifecycle, requestId, type Logger } from '@carwash/subgraph-kit';
 import express, { type Express } from 'express';
 import type { GatewayConfig } from './config.js';
 
@@ -136,17 +135,6 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     app,
     httpServer,
     subgraphs,
-    listen: (port, host = '127.0.0.1') =>
-      new Promise((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(port, host, () => {
-          const addr = httpServer.address() as AddressInfo;
-          resolve({ url: `http://${host}:${addr.port}/graphql`, port: addr.port });
-        });
-      }),
-    stop: async () => {
-      await apollo.stop();
-      if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
-    },
+    ...lifecycle(httpServer, apollo),
   };
 }

@@ -96,3 +96,16 @@ export function requireProductionSecrets(service: string, settings: Record<strin
     .map(([k]) => `${k}: must be set to a real secret in production`);
   if (problems.length) throw new ConfigError(service, problems);
 }
+
+/** For a service's main.ts: loads its settings, or prints every problem and exits 1. */
+export function loadOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

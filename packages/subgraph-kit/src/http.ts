@@ -51,3 +51,21 @@ export function finalHandlers(logger: { error: (obj: object, msg: string) => voi
     },
   ] as const;
 }
+
+/** Listen/stop for an Apollo Server on a Node HTTP server: `stop` drains in-flight requests first. */
+export function lifecycle(httpServer: import('node:http').Server, apollo: { stop(): Promise<void> }) {
+  return {
+    listen: (port: number, host = '127.0.0.1') =>
+      new Promise<{ url: string; port: number }>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          const addr = httpServer.address() as import('node:net').AddressInfo;
+          resolve({ url: `http://${host}:${addr.port}/graphql`, port: addr.port });
+        });
+      }),
+    stop: async () => {
+      await apollo.stop();
+      if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
+    },
+  };
+}

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -14,7 +13,7 @@ import type { DocumentNode } from 'graphql';
 import { applyMiddleware, type IMiddlewareGenerator } from 'graphql-middleware';
 import type { Logger } from 'pino';
 import { errorLoggingPlugin } from './error-plugin.js';
-import { bodyErrors, finalHandlers, requestId, sendError } from './http.js';
+import { bodyErrors, finalHandlers, lifecycle, requestId, sendError } from './http.js';
 
 /** What every subgraph's context starts from. Features extend it with their loaders and services. */
 export interface RequestContext {
@@ -150,18 +149,7 @@ export async function createSubgraphServer<Ctx extends RequestContext>(options: 
   return {
     app,
     httpServer,
-    listen: (port, host = '127.0.0.1') =>
-      new Promise((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(port, host, () => {
-          const addr = httpServer.address() as AddressInfo;
-          resolve({ url: `http://${host}:${addr.port}/graphql`, port: addr.port });
-        });
-      }),
-    stop: async () => {
-      await apollo.stop();
-      if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
-    },
+    ...lifecycle(httpServer, apollo),
   };
 }
 
