@@ -61,6 +61,7 @@ describe('gateway on another supergraph', () => {
       // A subgraph that does not answer surfaces as a coded error with no host, port or stack.
       const down = await sg.gql('{ slow(ms: 1) }');
       expect(down.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(down.errors?.[0]?.extensions?.requestId).toMatch(/^[0-9a-f-]{36}$/);
       expect(JSON.stringify(down)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|at \w+ \(/);
     } finally {
       await sg.stop();
