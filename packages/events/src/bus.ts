@@ -1,0 +1,98 @@
+import type { EventEnvelope, Topic } from './topics.js';
+
+/** What a handler learns about the delivery besides the event itself. */
+export interface DeliveryInfo {
+  /** 1 on the first delivery; more when the event is being retried or was reclaimed from a dead consumer. */
+  deliveries: number;
+}
+
+/** One handler per topic the consuming feature cares about; other topics are acknowledged and skipped. */
+export type Handlers = { [T in Topic]?: (event: EventEnvelope<T>, info: DeliveryInfo) => Promise<void> };
+
+export interface ConsumeOptions {
+  /** The consuming feature: one consumer group per feature, shared by all its instances. */
+  group: string;
+  /** This instance's name within the group (default: host + pid + random). */
+  consumer?: string;
+  handlers: Handlers;
+  /** Messages read per round trip (default 100). */
+  batchSize?: number;
+  /** How long a read waits for new messages (default 1000 ms); also bounds how fast `stop()` returns. */
+  blockMs?: number;
+  /**
+   * Retries back off exponentially from `retryBaseMs` (default 1000) to `retryMaxMs` (default 60000).
+   * A message left pending by a dead consumer is reclaimed by a live one after `retryBaseMs` of idleness.
+   */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** After this many failed deliveries the event goes to the group's dead-letter stream (default 5). */
+  maxDeliveries?: number;
+  /** Called when a handler throws (the event will be retried or dead-lettered). */
+  onError?: (error: unknown, event: EventEnvelope, info: DeliveryInfo) => void;
+}
+
+export interface Consumer {
+  /** Stops reading; the message being handled finishes first. */
+  stop(): Promise<void>;
+}
+
+/** How far behind a consumer group is on one producer's stream. */
+export interface GroupLag {
+  stream: string;
+  group: string;
+  /** Delivered to a consumer but not yet acknowledged. */
+  pending: number;
+  /** Age of the oldest pending event, from its publication; 0 when nothing is pending. */
+  oldestPendingAgeMs: number;
+  /** In the stream but not yet delivered to the group (null when the server cannot tell). */
+  undelivered: number | null;
+}
+
+export interface DeadLetter {
+  id: string;
+  group: string;
+  event: EventEnvelope;
+  sourceStream: string;
+  error: string;
+  deliveries: number;
+  deadAt: string;
+}
+
+/**
+ * The event bus every feature uses. Producers never call `publish` directly: they write to their
+ * outbox in the transaction of the change, and the outbox relay publishes. Delivery is at least
+ * once; consumers make effects idempotent with their inbox (see `firstDelivery`).
+ */
+export interface EventBus {
+  /** Appends events to their producers' streams, in order. */
+  publish(events: readonly EventEnvelope[]): Promise<void>;
+  consume(options: ConsumeOptions): Promise<Consumer>;
+  lag(group: string): Promise<GroupLag[]>;
+  deadLetters(group: string, limit?: number): Promise<DeadLetter[]>;
+  /** Re-delivers one dead letter to its group only, then removes it from the dead-letter stream. */
+  replayDeadLetter(group: string, id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Redis keys: `<namespace>:events:<producer>` (one stream per producing feature) and
+ * `<namespace>:dlq:<group>` (one dead-letter stream per consuming feature). The namespace lets several
+ * environments or test runs share one Redis without seeing each other's events.
+ */
+export const DEFAULT_NAMESPACE = 'carwash';
+
+export function streamKey(namespace: string, producer: string): string {
+  return `${namespace}:events:${producer}`;
+}
+
+export function deadLetterKey(namespace: string, group: string): string {
+  return `${namespace}:dlq:${group}`;
+}
+
+export function backoffMs(deliveries: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.max(0, deliveries - 1));
+}
+
+export function defaultConsumerName(group: string): string {
+  return `${group}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}

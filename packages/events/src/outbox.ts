@@ -1,0 +1,165 @@
+import type pg from 'pg';
+import type { EventBus } from './bus.js';
+import type { EventEnvelope } from './topics.js';
+
+const IDENT = /^[a-z_][a-z0-9_]*$/;
+
+export interface OutboxRelayOptions {
+  /** The producing feature's own database. */
+  pool: pg.Pool;
+  /** Its outbox table, e.g. `auth_outbox` (columns: id, topic, version, aggregate_id, payload, occurred_at, published_at, attempts, seq). */
+  table: string;
+  producer: string;
+  bus: EventBus;
+  /**
+   * Rows are split into partitions by aggregate id; a relay instance takes a partition under an
+   * advisory lock, so several instances share the work while the events of one aggregate are always
+   * published by one instance at a time, in order.
+   */
+  partitions?: number;
+  batchSize?: number;
+  /** Pause between polls when the outbox is empty. */
+  idleMs?: number;
+  onError?: (error: unknown) => void;
+  /** Fault injection for tests: runs after the events reached the bus and before the rows are marked. */
+  afterPublish?: (events: readonly EventEnvelope[]) => Promise<void>;
+}
+
+interface Row {
+  id: string;
+  topic: string;
+  version: number;
+  aggregate_id: string;
+  payload: unknown;
+  occurred_at: Date;
+}
+
+/**
+ * Publishes a feature's outbox to the bus. A row is marked published only after the bus accepted it;
+ * a relay that dies in between leaves the row unmarked and it is sent again (at least once — the
+ * consumers' inboxes absorb the duplicate). While the bus is unreachable rows simply wait, and the
+ * relay retries with back-off.
+ */
+export class OutboxRelay {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly partitions: number;
+  private readonly batchSize: number;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    if (!IDENT.test(options.table)) throw new Error(`invalid outbox table name ${options.table}`);
+    this.partitions = options.partitions ?? 8;
+    this.batchSize = options.batchSize ?? 500;
+  }
+
+  /** One pass over every partition; returns how many events were published. */
+  async runOnce(): Promise<number> {
+    let published = 0;
+    const start = Math.floor(Math.random() * this.partitions);
+    for (let i = 0; i < this.partitions; i++) published += await this.publishPartition((start + i) % this.partitions);
+    return published;
+  }
+
+  private async publishPartition(partition: number): Promise<number> {
+    const { pool, table, producer, bus } = this.options;
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows: lock } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1), $2) AS ok', [`outbox:${table}`, partition]);
+      if (!lock[0]?.ok) {
+        await client.query('ROLLBACK');
+        return 0;
+      }
+      const { rows } = await client.query<Row>(
+        `SELECT id, topic, version, aggregate_id, payload, occurred_at FROM ${table}
+          WHERE published_at IS NULL AND (hashtext(aggregate_id::text) & 2147483647) % $1 = $2
+          ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED`,
+        [this.partitions, partition, this.batchSize],
+      );
+      if (rows.length === 0) {
+        await client.query('COMMIT');
+        return 0;
+      }
+      const events = rows.map(
+        (r): EventEnvelope => ({ id: r.id, type: r.topic, version: r.version, aggregateId: r.aggregate_id, occurredAt: r.occurred_at.toISOString(), producer, payload: r.payload }) as EventEnvelope,
+      );
+      await bus.publish(events);
+      await this.options.afterPublish?.(events);
+      await client.query(`UPDATE ${table} SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
+      await client.query('COMMIT');
+      return rows.length;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      let failures = 0;
+      while (this.running) {
+        try {
+          const n = await this.runOnce();
+          failures = 0;
+          if (n === 0) await sleep(this.options.idleMs ?? 50);
+        } catch (err) {
+          failures += 1;
+          this.options.onError?.(err);
+          await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
+
+/** Runs one SQL statement with positional parameters and returns the affected row count. */
+export type SqlExec = (sql: string, values: unknown[]) => Promise<number>;
+
+/**
+ * Call inside the transaction that applies an event's effect: true the first time this consumer sees
+ * the event, false for a redelivery (then skip the effect). The inbox row commits or rolls back with
+ * the effect, so an effect can never be applied twice nor recorded without being applied.
+ */
+export async function firstDelivery(exec: SqlExec, inboxTable: string, consumer: string, event: Pick<EventEnvelope, 'id' | 'type'>): Promise<boolean> {
+  if (!IDENT.test(inboxTable)) throw new Error(`invalid inbox table name ${inboxTable}`);
+  const inserted = await exec(`INSERT INTO ${inboxTable} (consumer, event_id, topic) VALUES ($1, $2::uuid, $3) ON CONFLICT DO NOTHING`, [consumer, event.id, event.type]);
+  return inserted === 1;
+}
+
+/** The DDL of an outbox table (what each feature's Prisma schema declares), for tests and new features. */
+export function outboxTableSql(table: string): string {
+  return `CREATE TABLE ${table} (
+  id UUID PRIMARY KEY,
+  topic VARCHAR(128) NOT NULL,
+  version INTEGER NOT NULL,
+  aggregate_id UUID NOT NULL,
+  payload JSONB NOT NULL,
+  occurred_at TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  published_at TIMESTAMPTZ(3),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  seq BIGSERIAL NOT NULL UNIQUE
+);
+CREATE INDEX ${table}_unpublished_idx ON ${table} (seq) WHERE published_at IS NULL;`;
+}
+
+/** The DDL of an inbox table, for features to put in a migration. */
+export function inboxTableSql(table: string): string {
+  return `CREATE TABLE ${table} (
+  consumer VARCHAR(64) NOT NULL,
+  event_id UUID NOT NULL,
+  topic VARCHAR(128) NOT NULL,
+  processed_at TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  CONSTRAINT ${table}_pkey PRIMARY KEY (consumer, event_id)
+);`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

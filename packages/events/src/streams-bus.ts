@@ -1,0 +1,229 @@
+import type { Fields, StreamBackend, StreamEntry } from './backend.js';
+import {
+  backoffMs,
+  deadLetterKey,
+  DEFAULT_NAMESPACE,
+  defaultConsumerName,
+  streamKey,
+  type ConsumeOptions,
+  type Consumer,
+  type DeadLetter,
+  type EventBus,
+  type GroupLag,
+} from './bus.js';
+import { isTopic, producerOf, TOPICS, type EventEnvelope, type Topic } from './topics.js';
+
+const EVENT_FIELDS = ['id', 'type', 'version', 'aggregateId', 'occurredAt', 'producer', 'payload'] as const;
+
+export function encode(event: EventEnvelope): Fields {
+  return {
+    id: event.id,
+    type: event.type,
+    version: String(event.version),
+    aggregateId: event.aggregateId,
+    occurredAt: event.occurredAt,
+    producer: event.producer,
+    payload: JSON.stringify(event.payload),
+  };
+}
+
+/** Decodes a stream entry; throws on anything malformed (such an entry is dead-lettered at once). */
+export function decode(fields: Fields): EventEnvelope {
+  for (const k of EVENT_FIELDS) if (typeof fields[k] !== 'string') throw new Error(`malformed event: missing ${k}`);
+  if (!isTopic(fields.type!)) throw new Error(`unknown topic ${fields.type}`);
+  return {
+    id: fields.id!,
+    type: fields.type,
+    version: Number(fields.version),
+    aggregateId: fields.aggregateId!,
+    occurredAt: fields.occurredAt!,
+    producer: fields.producer!,
+    payload: JSON.parse(fields.payload!),
+  } as EventEnvelope;
+}
+
+function eventFields(fields: Fields): Fields {
+  const out: Fields = {};
+  for (const k of EVENT_FIELDS) if (fields[k] !== undefined) out[k] = fields[k];
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The event bus on a stream backend: one stream per producing feature (so events of one aggregate
+ * stay in order), one consumer group per consuming feature, acknowledgement only after the handler
+ * (and so its transaction) succeeded, exponential back-off for retries, dead letters after
+ * `maxDeliveries`.
+ *
+ * Retries are driven by XPENDING + XCLAIM rather than XAUTOCLAIM: XAUTOCLAIM neither reports delivery
+ * counts nor lets each entry wait its own back-off, and claiming resets the idle time it would be judged by.
+ */
+export class StreamsEventBus implements EventBus {
+  constructor(
+    private readonly backend: StreamBackend,
+    private readonly namespace = DEFAULT_NAMESPACE,
+  ) {}
+
+  private streamOf(producer: string): string {
+    return streamKey(this.namespace, producer);
+  }
+
+  async publish(events: readonly EventEnvelope[]): Promise<void> {
+    // Group consecutive events by stream, keeping the overall order inside each stream.
+    const byStream = new Map<string, Fields[]>();
+    for (const e of events) {
+      const stream = this.streamOf(e.producer);
+      let list = byStream.get(stream);
+      if (!list) byStream.set(stream, (list = []));
+      list.push(encode(e));
+    }
+    for (const [stream, entries] of byStream) await this.backend.append(stream, entries);
+  }
+
+  async consume(options: ConsumeOptions): Promise<Consumer> {
+    const { group, handlers } = options;
+    const consumer = options.consumer ?? defaultConsumerName(group);
+    const batchSize = options.batchSize ?? 100;
+    const blockMs = options.blockMs ?? 1000;
+    const base = options.retryBaseMs ?? 1000;
+    const max = options.retryMaxMs ?? 60_000;
+    const maxDeliveries = options.maxDeliveries ?? 5;
+    const topics = Object.keys(handlers).filter(isTopic);
+    if (topics.length === 0) throw new Error('consume() needs at least one handler');
+    const streams = [...new Set(topics.map((t) => this.streamOf(producerOf(t))))];
+    const dlq = deadLetterKey(this.namespace, group);
+    const backend = this.backend;
+    for (const s of streams) await backend.ensureGroup(s, group);
+
+    const handle = async (entry: StreamEntry, deliveries: number): Promise<void> => {
+      let event: EventEnvelope;
+      try {
+        event = decode(entry.fields);
+      } catch (err) {
+        await backend.deadLetter(entry.stream, group, entry.id, dlq, deadFields(entry, err, deliveries));
+        return;
+      }
+      const only = entry.fields.onlyGroup;
+      const handler = handlers[event.type] as ((e: EventEnvelope, i: { deliveries: number }) => Promise<void>) | undefined;
+      if ((only && only !== group) || !handler) {
+        await backend.ack(entry.stream, group, entry.id);
+        return;
+      }
+      try {
+        await handler(event, { deliveries });
+      } catch (err) {
+        options.onError?.(err, event, { deliveries });
+        // Left pending: retried after its back-off, by this or another instance.
+        if (deliveries >= maxDeliveries) await backend.deadLetter(entry.stream, group, entry.id, dlq, deadFields(entry, err, deliveries));
+        return;
+      }
+      await backend.ack(entry.stream, group, entry.id);
+    };
+
+    const retryDue = async (): Promise<void> => {
+      for (const stream of streams) {
+        for (const p of await backend.pending(stream, group, base, batchSize)) {
+          if (p.deliveries >= maxDeliveries) {
+            // Its last consumer died while handling it for the last allowed time.
+            const fields = (await backend.entry(stream, p.id)) ?? {};
+            await backend.deadLetter(stream, group, p.id, dlq, deadFields({ stream, id: p.id, fields }, new Error('delivery limit reached'), p.deliveries));
+            continue;
+          }
+          const wait = backoffMs(p.deliveries, base, max);
+          if (p.idleMs < wait) continue;
+          const claimed = await backend.claim(stream, group, consumer, wait, p.id);
+          if (claimed && running) await handle(claimed, p.deliveries + 1);
+        }
+      }
+    };
+
+    let running = true;
+    const loop = (async () => {
+      let failures = 0;
+      let lastRetry = 0;
+      while (running) {
+        try {
+          if (Date.now() - lastRetry >= Math.min(base, 1000)) {
+            lastRetry = Date.now();
+            await retryDue();
+          }
+          const batch = await backend.readNew(group, consumer, streams, batchSize, Math.min(blockMs, base));
+          // The whole batch is ours now: finish it even when stopping, so nothing waits for a reclaim.
+          for (const entry of batch) await handle(entry, 1);
+          failures = 0;
+        } catch {
+          // Redis unreachable, or the group vanished with a Redis restart: recreate, back off, go on.
+          failures += 1;
+          await sleep(Math.min(5000, 50 * 2 ** failures));
+          if (!running) break;
+          for (const s of streams) await backend.ensureGroup(s, group).catch(() => {});
+        }
+      }
+    })();
+
+    return {
+      stop: async () => {
+        running = false;
+        await loop;
+      },
+    };
+  }
+
+  async lag(group: string): Promise<GroupLag[]> {
+    const out: GroupLag[] = [];
+    for (const stream of [...new Set(TOPICS.map((t) => this.streamOf(producerOf(t))))]) {
+      const info = await this.backend.groupInfo(stream, group);
+      if (!info) continue;
+      const oldest = info.oldestPendingId ? Number(info.oldestPendingId.split('-')[0]) : null;
+      out.push({ stream, group, pending: info.pending, oldestPendingAgeMs: oldest === null ? 0 : Math.max(0, Date.now() - oldest), undelivered: info.undelivered });
+    }
+    return out;
+  }
+
+  async deadLetters(group: string, limit = 100): Promise<DeadLetter[]> {
+    const rows = await this.backend.range(deadLetterKey(this.namespace, group), limit);
+    return rows.map(({ id, fields }) => {
+      let event: EventEnvelope;
+      try {
+        event = decode(fields);
+      } catch {
+        event = { ...(eventFields(fields) as unknown as EventEnvelope), payload: safeJson(fields.payload) as never };
+      }
+      return { id, group, event, sourceStream: fields.sourceStream ?? '', error: fields.error ?? '', deliveries: Number(fields.deliveries ?? 0), deadAt: fields.deadAt ?? '' };
+    });
+  }
+
+  async replayDeadLetter(group: string, id: string): Promise<void> {
+    const dlq = deadLetterKey(this.namespace, group);
+    const fields = await this.backend.entry(dlq, id);
+    if (!fields?.sourceStream) throw new Error(`no dead letter ${id} for group ${group}`);
+    // Back on its stream, for this group only: other groups already handled it.
+    await this.backend.move(dlq, id, fields.sourceStream, { ...eventFields(fields), onlyGroup: group });
+  }
+
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+}
+
+function deadFields(entry: StreamEntry, err: unknown, deliveries: number): Fields {
+  return {
+    ...entry.fields,
+    sourceStream: entry.stream,
+    sourceId: entry.id,
+    error: String(err instanceof Error ? err.message : err).slice(0, 500),
+    deliveries: String(deliveries),
+    deadAt: new Date().toISOString(),
+  };
+}
+
+function safeJson(text: string | undefined): unknown {
+  try {
+    return text === undefined ? null : JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export type { Topic };

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Every event topic in the product and its payload, defined once. Topics are
+ * `<feature>.<entity>.<pastTense>`; payloads carry ids (and the few values a consumer needs to act
+ * without calling back), never whole rows.
+ */
+export interface EventMap {
+  /** A user was deleted: personal data is gone, the id stays valid. */
+  'auth.user.deleted': { userId: string };
+  'booking.reservation.created': { reservationId: string; customerId: string; siteId: string; startsAt: string; priceCents: number; currency: string };
+  'booking.reservation.cancelled': { reservationId: string; customerId: string; cancelledBy: string | null; reason: string; startsAt: string };
+  'booking.reservation.statusChanged': { reservationId: string; from: string; to: string; changedBy: string | null };
+  'payment.charge.captured': { transactionId: string; reservationId: string; customerId: string; amountCents: number; currency: string };
+  'payment.refund.processed': { refundId: string; transactionId: string; reservationId: string | null; amountCents: number; currency: string };
+  'location.site.closed': { siteId: string; from: string; to: string | null; reason: string };
+  'location.staff.unassigned': { assignmentId: string; siteId: string; userId: string; endedAt: string };
+}
+
+export type Topic = keyof EventMap;
+
+/** The current schema version of each topic's payload; bump it when a payload changes shape. */
+export const EVENT_VERSIONS: { readonly [T in Topic]: number } = {
+  'auth.user.deleted': 1,
+  'booking.reservation.created': 1,
+  'booking.reservation.cancelled': 1,
+  'booking.reservation.statusChanged': 1,
+  'payment.charge.captured': 1,
+  'payment.refund.processed': 1,
+  'location.site.closed': 1,
+  'location.staff.unassigned': 1,
+};
+
+export const TOPICS = Object.keys(EVENT_VERSIONS) as Topic[];
+
+/** The feature that publishes a topic: its first segment. Each producer has one stream. */
+export type Producer = Topic extends `${infer P}.${string}` ? P : never;
+
+export function producerOf(topic: Topic): Producer {
+  return topic.slice(0, topic.indexOf('.')) as Producer;
+}
+
+/** The versioned envelope every event travels in. */
+export interface EventEnvelope<T extends Topic = Topic> {
+  id: string;
+  type: T;
+  version: number;
+  aggregateId: string;
+  occurredAt: string;
+  producer: string;
+  payload: EventMap[T];
+}
+
+export function createEvent<T extends Topic>(producer: string, type: T, aggregateId: string, payload: EventMap[T], now = new Date()): EventEnvelope<T> {
+  return { id: randomUUID(), type, version: EVENT_VERSIONS[type], aggregateId, occurredAt: now.toISOString(), producer, payload };
+}
+
+export function isTopic(value: string): value is Topic {
+  return Object.hasOwn(EVENT_VERSIONS, value);
+}

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createEventBus, OutboxRelay, type EventBus, type EventEnvelope } from '../src/index.js';
+import { createTables, event, namespace, testPool, userDeleted, waitUntil } from './support.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const fast = { blockMs: 50, retryBaseMs: 50, retryMaxMs: 400 };
+
+let pool: pg.Pool;
+beforeAll(async () => {
+  pool = await testPool();
+});
+afterAll(async () => {
+  await pool?.end();
+});
+
+/** One contract, two implementations: the zero-setup mode must behave like production. */
+describe.each([
+  ['Redis Streams', () => createEventBus({ kind: 'redis', url: REDIS_URL, namespace: namespace() })],
+  ['in-memory', () => createEventBus({ kind: 'memory' })],
+] as const)('EventBus contract: %s', (_name, makeBus) => {
+  // A fresh bus (its own Redis namespace) per test: a new consumer group starts at the beginning of
+  // its streams, so tests sharing streams would see each other's events.
+  let bus: EventBus;
+  beforeEach(() => {
+    bus = makeBus();
+  });
+  afterEach(async () => {
+    await bus?.close();
+  });
+
+  it('delivers the events of each aggregate in the order they were written to the outbox', async () => {
+    const t = await createTables(pool);
+    const aggregates = [randomUUID(), randomUUID(), randomUUID()];
+    const written: EventEnvelope[] = [];
+    for (let i = 0; i < 60; i++) {
+      const agg = aggregates[i % 3]!;
+      written.push(event('booking.reservation.statusChanged', agg, { reservationId: agg, from: `s${i}`, to: `s${i + 1}`, changedBy: null }));
+    }
+    await t.write(written);
+    const seen = new Map<string, string[]>();
+    const consumer = await bus.consume({
+      group: `order-${t.tag}`,
+      ...fast,
+      handlers: {
+        'booking.reservation.statusChanged': async (e) => {
+          seen.set(e.aggregateId, [...(seen.get(e.aggregateId) ?? []), e.payload.from]);
+        },
+      },
+    });
+    // Two relays at once: partitions keep each aggregate with one of them at a time.
+    const relays = [1, 2].map(() => new OutboxRelay({ pool, table: t.outbox, producer: 'booking', bus, partitions: 4, batchSize: 7 }));
+    await Promise.all(relays.map(async (r) => { while ((await r.runOnce()) > 0); }));
+    await waitUntil(() => [...seen.values()].reduce((n, l) => n + l.length, 0) === 60, 10_000, 'all events');
+    await consumer.stop();
+    for (const agg of aggregates) {
+      const expected = written.filter((e) => e.aggregateId === agg).map((e) => (e.payload as { from: string }).from);
+      expect(seen.get(agg)).toEqual(expected);
+    }
+    expect(await t.unpublished()).toBe(0);
+    await t.drop();
+  });
+
+  it('redelivers an event whose handler failed, and applies its effect exactly once', async () => {
+    const t = await createTables(pool);
+    const events = Array.from({ length: 20 }, () => userDeleted());
+    const failOnce = new Set(events.filter((_, i) => i % 4 === 0).map((e) => e.id));
+    const group = `retry-${t.tag}`;
+    const deliveries = new Map<string, number>();
+    const consumer = await bus.consume({
+      group,
+      ...fast,
+      handlers: {
+        'auth.user.deleted': async (e, info) => {
+          deliveries.set(e.id, info.deliveries);
+          // The effect commits, then the handler fails: the redelivery must change nothing.
+          await t.apply(group, e);
+          if (failOnce.delete(e.id)) throw new Error('transient failure after commit');
+        },
+      },
+    });
+    await bus.publish(events);
+    await waitUntil(async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0) && deliveries.size === 20, 10_000, 'acks');
+    await consumer.stop();
+    const counts = await t.effectCounts();
+    expect(counts.size).toBe(20);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expect(events.filter((_, i) => i % 4 === 0).every((e) => deliveries.get(e.id) === 2)).toBe(true);
+    await t.drop();
+  });
+
+  it('absorbs an event published twice (a relay re-send): one effect', async () => {
+    const t = await createTables(pool);
+    const group = `dup-${t.tag}`;
+    const e = userDeleted();
+    const consumer = await bus.consume({ group, ...fast, handlers: { 'auth.user.deleted': async (ev) => void (await t.apply(group, ev)) } });
+    await bus.publish([e]);
+    await bus.publish([e]);
+    await waitUntil(async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0), 10_000, 'acks');
+    await consumer.stop();
+    expect((await t.effectCounts()).get(e.id)).toBe(1);
+    await t.drop();
+  });
+
+  it('dead-letters a poison event after maxDeliveries without blocking the events behind it, and replays it', async () => {
+    const t = await createTables(pool);
+    const group = `poison-${t.tag}`;
+    const poison = userDeleted();
+    const others = Array.from({ length: 10 }, () => userDeleted());
+    let healed = false;
+    const attempts = new Map<string, number>();
+    const consumer = await bus.consume({
+      group,
+      ...fast,
+      maxDeliveries: 3,
+      handlers: {
+        'auth.user.deleted': async (e) => {
+          attempts.set(e.id, (attempts.get(e.id) ?? 0) + 1);
+          if (e.id === poison.id && !healed) throw new Error('cannot handle this one');
+          await t.apply(group, e);
+        },
+      },
+    });
+    await bus.publish([poison, ...others]);
+    await waitUntil(async () => (await bus.deadLetters(group)).length === 1, 10_000, 'dead letter');
+    await waitUntil(async () => (await t.effectCounts()).size === 10, 10_000, 'others');
+    expect(attempts.get(poison.id)).toBe(3);
+    const [dead] = await bus.deadLetters(group);
+    expect(dead).toMatchObject({ group, error: 'cannot handle this one', deliveries: 3, event: { id: poison.id, type: 'auth.user.deleted' } });
+    expect((await bus.lag(group)).every((l) => l.pending === 0)).toBe(true);
+
+    healed = true;
+    await bus.replayDeadLetter(group, dead!.id);
+    await waitUntil(async () => (await t.effectCounts()).get(poison.id) === 1, 10_000, 'replayed effect');
+    expect(await bus.deadLetters(group)).toEqual([]);
+    await consumer.stop();
+    await t.drop();
+  });
+
+  it('gives every consumer group every event, and shares a group between its instances', async () => {
+    const t = await createTables(pool);
+    const events = Array.from({ length: 40 }, () => userDeleted());
+    const byInstance = [0, 0];
+    const groupA = `a-${t.tag}`;
+    const groupB = `b-${t.tag}`;
+    const consumers = await Promise.all([
+      bus.consume({ group: groupA, consumer: 'a1', ...fast, batchSize: 5, handlers: { 'auth.user.deleted': async (e) => void (byInstance[0]! += 1, await t.apply(groupA, e)) } }),
+      bus.consume({ group: groupA, consumer: 'a2', ...fast, batchSize: 5, handlers: { 'auth.user.deleted': async (e) => void (byInstance[1]! += 1, await t.apply(groupA, e)) } }),
+      bus.consume({ group: groupB, ...fast, handlers: { 'auth.user.deleted': async (e) => void (await t.apply(groupB, e)) } }),
+    ]);
+    await bus.publish(events);
+    await waitUntil(async () => Number((await pool.query(`SELECT count(*) AS n FROM ${t.inbox}`)).rows[0].n) === 80, 10_000, 'both groups');
+    await Promise.all(consumers.map((c) => c.stop()));
+    expect(byInstance[0]! + byInstance[1]!).toBe(40);
+    const { rows } = await pool.query<{ consumer: string; n: string }>(`SELECT consumer, count(*) AS n FROM ${t.inbox} GROUP BY consumer`);
+    expect(Object.fromEntries(rows.map((r) => [r.consumer, Number(r.n)]))).toEqual({ [groupA]: 40, [groupB]: 40 });
+    await t.drop();
+  });
+
+  it('reports lag: pending count and the age of the oldest pending event', async () => {
+    const group = `lag-${randomUUID().slice(0, 8)}`;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const consumer = await bus.consume({ group, ...fast, retryBaseMs: 60_000, handlers: { 'auth.user.deleted': () => gate } });
+    await bus.publish([userDeleted(), userDeleted(), userDeleted()]);
+    await waitUntil(async () => (await bus.lag(group)).some((l) => l.pending >= 1), 5_000, 'pending');
+    await new Promise((r) => setTimeout(r, 120));
+    const [lag] = await bus.lag(group);
+    expect(lag!.stream).toMatch(/:events:auth$/);
+    expect(lag!.pending + (lag!.undelivered ?? 0)).toBe(3);
+    expect(lag!.oldestPendingAgeMs).toBeGreaterThanOrEqual(100);
+    release();
+    await waitUntil(async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0), 5_000, 'drained');
+    await consumer.stop();
+  });
+});

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { createEvent, firstDelivery, inboxTableSql, outboxTableSql, type EventEnvelope, type EventMap, type Topic } from '../src/index.js';
+
+const base = process.env.PG_BASE_URL ?? 'postgresql://postgres@127.0.0.1:5432';
+export const TEST_DB_URL = process.env.EVENTS_TEST_DATABASE_URL ?? `${base}/carwash_test_events`;
+
+/** A pool on the bus tests' own database (created on first use). */
+export async function testPool(): Promise<pg.Pool> {
+  const admin = new pg.Client({ connectionString: `${base}/postgres` });
+  await admin.connect();
+  try {
+    const name = new URL(TEST_DB_URL).pathname.slice(1);
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await admin.query(`CREATE DATABASE "${name}"`).catch((e: { code?: string }) => {
+        if (e.code !== '42P04' && e.code !== '23505') throw e;
+      });
+  } finally {
+    await admin.end();
+  }
+  return new pg.Pool({ connectionString: TEST_DB_URL, max: 10 });
+}
+
+/**
+ * One test's own tables: a producer outbox, and for the consumer an inbox plus an effect table
+ * where each handled event adds one row (so "exactly once" is a count per event id).
+ */
+export async function createTables(pool: pg.Pool) {
+  const tag = `t${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const outbox = `${tag}_outbox`;
+  const inbox = `${tag}_inbox`;
+  const effects = `${tag}_effects`;
+  await pool.query(outboxTableSql(outbox));
+  await pool.query(inboxTableSql(inbox));
+  await pool.query(`CREATE TABLE ${effects} (event_id UUID NOT NULL, aggregate_id UUID NOT NULL, applied_at TIMESTAMPTZ(3) NOT NULL DEFAULT clock_timestamp(), seq BIGSERIAL)`);
+  return {
+    tag,
+    outbox,
+    inbox,
+    effects,
+    /** Writes events to the outbox as a feature would (here without a business change). */
+    async write(events: readonly EventEnvelope[]): Promise<void> {
+      if (events.length === 0) return;
+      const values: unknown[] = [];
+      const rows = events.map((e, i) => {
+        values.push(e.id, e.type, e.version, e.aggregateId, JSON.stringify(e.payload), e.occurredAt);
+        const o = i * 6;
+        return `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}::jsonb, $${o + 6})`;
+      });
+      await pool.query(`INSERT INTO ${outbox} (id, topic, version, aggregate_id, payload, occurred_at) VALUES ${rows.join(', ')}`, values);
+    },
+    /** The idempotent effect: inbox row + effect row in one transaction. */
+    async apply(consumer: string, event: EventEnvelope, beforeCommit?: () => Promise<void>): Promise<boolean> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const first = await firstDelivery(async (sql, v) => (await client.query(sql, v)).rowCount ?? 0, inbox, consumer, event);
+        if (first) await client.query(`INSERT INTO ${effects} (event_id, aggregate_id) VALUES ($1, $2)`, [event.id, event.aggregateId]);
+        await beforeCommit?.();
+        await client.query('COMMIT');
+        return first;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async effectCounts(): Promise<Map<string, number>> {
+      const { rows } = await pool.query<{ event_id: string; n: string }>(`SELECT event_id, count(*) AS n FROM ${effects} GROUP BY event_id`);
+      return new Map(rows.map((r) => [r.event_id, Number(r.n)]));
+    },
+    async unpublished(): Promise<number> {
+      const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${outbox} WHERE published_at IS NULL`);
+      return Number(rows[0]!.n);
+    },
+    async drop(): Promise<void> {
+      await pool.query(`DROP TABLE IF EXISTS ${outbox}, ${inbox}, ${effects}`);
+    },
+  };
+}
+
+export function userDeleted(aggregateId = randomUUID()): EventEnvelope<'auth.user.deleted'> {
+  return createEvent('auth', 'auth.user.deleted', aggregateId, { userId: aggregateId });
+}
+
+export function event<T extends Topic>(type: T, aggregateId: string, payload: EventMap[T]): EventEnvelope<T> {
+  return createEvent(type.slice(0, type.indexOf('.')), type, aggregateId, payload);
+}
+
+export async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function namespace(): string {
+  return `test-${randomUUID().slice(0, 8)}`;
+}
