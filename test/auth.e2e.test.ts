@@ -276,6 +276,28 @@ describe('changing the password and deleting a user', () => {
   });
 });
 
+describe('auth.user.deleted on the event bus', () => {
+  it('reaches a consumer once the relay publishes the outbox row', async () => {
+    const u = await signUp();
+    await sg.gql(`mutation($id: ID!) { deleteUser(id: $id) { deletedUserId } }`, { id: u.user.id }, u.accessToken);
+    const received: Array<{ aggregateId: string; payload: { userId: string }; version: number }> = [];
+    const consumer = await sg.auth.bus.consume({
+      group: `e2e-${u.user.id.slice(0, 8)}`,
+      blockMs: 50,
+      retryBaseMs: 50,
+      handlers: { 'auth.user.deleted': async (e) => void (e.aggregateId === u.user.id && received.push(e)) },
+    });
+    while ((await sg.auth.relay.runOnce()) > 0);
+    const until = Date.now() + 10_000;
+    while (received.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await consumer.stop();
+    expect(received).toHaveLength(1);
+    expect(received[0]).toMatchObject({ version: 1, payload: { userId: u.user.id } });
+    const row = await sg.auth.db.outboxEvent.findFirstOrThrow({ where: { aggregateId: u.user.id } });
+    expect(row.publishedAt).not.toBeNull();
+  });
+});
+
 describe('bad input', () => {
   const cases: Array<[string, Record<string, unknown>, string]> = [
     ['a malformed email', { email: 'not-an-email', password: PASSWORD, firstName: 'A', lastName: 'B' }, 'input.email'],

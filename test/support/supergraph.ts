@@ -25,7 +25,7 @@ export interface Running {
 export async function startSupergraph(options: { supergraphPath?: string; authEnv?: Record<string, string> } = {}): Promise<Running> {
   const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
   const auth = await createAuthSubgraph(
-    loadAuthConfig({ ...process.env, LOG_LEVEL: quiet, AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000', ...options.authEnv }),
+    loadAuthConfig({ ...process.env, LOG_LEVEL: quiet, AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000', EVENTS_NAMESPACE: `e2e-${process.pid}-${Date.now().toString(36)}`, ...options.authEnv }),
     createLogger('auth', quiet),
   );
   const { url: authUrl, port: authPort } = await auth.listen(0);

@@ -54,6 +54,7 @@ export const setting = {
       .enum(['true', 'false', '1', '0', 'yes', 'no'])
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  redisUrl: () => z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// URL'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * Service HMAC keys as `keyId:secret[,keyId:secret…]`. The first signs; all verify, so a key can be

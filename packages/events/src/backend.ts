@@ -43,5 +43,7 @@ export interface StreamBackend {
   /** Appends `fields` to `target` and deletes `id` from `source`, atomically. */
   move(source: string, id: string, target: string, fields: Fields): Promise<void>;
   groupInfo(stream: string, group: string): Promise<GroupInfo | null>;
+  /** Resolves when the backend answers. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

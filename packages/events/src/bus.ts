@@ -71,6 +71,8 @@ export interface EventBus {
   deadLetters(group: string, limit?: number): Promise<DeadLetter[]>;
   /** Re-delivers one dead letter to its group only, then removes it from the dead-letter stream. */
   replayDeadLetter(group: string, id: string): Promise<void>;
+  /** Resolves when the bus's backend answers (for readiness checks). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -154,6 +154,8 @@ export class MemoryBackend implements StreamBackend {
     return { pending: g.pending.size, oldestPendingId: g.pending.keys().next().value ?? null, undelivered: s.entries.length - g.next };
   }
 
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {
     this.wake();
   }

@@ -157,6 +157,11 @@ export class RedisBackend implements StreamBackend {
     };
   }
 
+  async ping(): Promise<void> {
+    await this.connected();
+    await this.redis.ping();
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.readers.values(), this.redis].map((r) => r.quit().catch(() => r.disconnect())));
   }

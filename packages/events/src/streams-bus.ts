@@ -202,6 +202,10 @@ export class StreamsEventBus implements EventBus {
     await this.backend.move(dlq, id, fields.sourceStream, { ...eventFields(fields), onlyGroup: group });
   }
 
+  ping(): Promise<void> {
+    return this.backend.ping();
+  }
+
   close(): Promise<void> {
     return this.backend.close();
   }

@@ -7,5 +7,6 @@ const config = loadOrExit(loadAuthConfig);
 const logger = createLogger('auth', config.LOG_LEVEL);
 const subgraph = await createAuthSubgraph(config, logger);
 const { url } = await subgraph.listen(config.AUTH_PORT, config.AUTH_HOST);
+subgraph.relay.start();
 logger.info({ url }, 'auth subgraph ready');
 stopOnSignals(() => subgraph.stop(), logger);
