@@ -27,12 +27,17 @@ export async function testPool(): Promise<pg.Pool> {
  */
 export async function createTables(pool: pg.Pool) {
   const tag = `t${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  await pool.query(outboxTableSql(`${tag}_outbox`));
+  await pool.query(inboxTableSql(`${tag}_inbox`));
+  await pool.query(`CREATE TABLE ${tag}_effects (event_id UUID NOT NULL, aggregate_id UUID NOT NULL, applied_at TIMESTAMPTZ(3) NOT NULL DEFAULT clock_timestamp(), seq BIGSERIAL)`);
+  return bindTables(pool, tag);
+}
+
+/** The tables of `createTables`, by tag (e.g. from a child process). */
+export function bindTables(pool: pg.Pool, tag: string) {
   const outbox = `${tag}_outbox`;
   const inbox = `${tag}_inbox`;
   const effects = `${tag}_effects`;
-  await pool.query(outboxTableSql(outbox));
-  await pool.query(inboxTableSql(inbox));
-  await pool.query(`CREATE TABLE ${effects} (event_id UUID NOT NULL, aggregate_id UUID NOT NULL, applied_at TIMESTAMPTZ(3) NOT NULL DEFAULT clock_timestamp(), seq BIGSERIAL)`);
   return {
     tag,
     outbox,
