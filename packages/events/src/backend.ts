@@ -35,7 +35,7 @@ export interface StreamBackend {
   pending(stream: string, group: string, minIdleMs: number, count: number): Promise<PendingEntry[]>;
   /** Takes over an entry idle for at least `minIdleMs` (counts a delivery); null if another consumer was faster or it is gone. */
   claim(stream: string, group: string, consumer: string, minIdleMs: number, id: string): Promise<StreamEntry | null>;
-  ack(stream: string, group: string, id: string): Promise<void>;
+  ack(stream: string, group: string, ids: readonly string[]): Promise<void>;
   /** Atomically appends to the dead-letter stream and acknowledges the original. */
   deadLetter(stream: string, group: string, id: string, dlq: string, fields: Fields): Promise<void>;
   entry(stream: string, id: string): Promise<Fields | null>;

@@ -117,13 +117,14 @@ export class MemoryBackend implements StreamBackend {
     return { stream, id, fields: { ...entry.fields } };
   }
 
-  async ack(stream: string, group: string, id: string): Promise<void> {
-    this.group(stream, group).pending.delete(id);
+  async ack(stream: string, group: string, ids: readonly string[]): Promise<void> {
+    const g = this.group(stream, group);
+    for (const id of ids) g.pending.delete(id);
   }
 
   async deadLetter(stream: string, group: string, id: string, dlq: string, fields: Fields): Promise<void> {
     await this.append(dlq, [fields]);
-    await this.ack(stream, group, id);
+    await this.ack(stream, group, [id]);
   }
 
   async entry(stream: string, id: string): Promise<Fields | null> {

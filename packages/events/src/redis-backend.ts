@@ -107,9 +107,10 @@ export class RedisBackend implements StreamBackend {
     return row ? { stream, id: row[0], fields: toFields(row[1]) } : null;
   }
 
-  async ack(stream: string, group: string, id: string): Promise<void> {
+  async ack(stream: string, group: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
     await this.connected();
-    await this.redis.xack(stream, group, id);
+    await this.redis.xack(stream, group, ...ids);
   }
 
   async deadLetter(stream: string, group: string, id: string, dlq: string, fields: Fields): Promise<void> {

@@ -96,6 +96,24 @@ export class StreamsEventBus implements EventBus {
     const backend = this.backend;
     for (const s of streams) await backend.ensureGroup(s, group);
 
+    /**
+     * Handles one entry; entries to acknowledge are collected and acknowledged together once per batch
+     * (one XACK round trip instead of one per event). A crash before that XACK only means redelivery,
+     * which the inbox absorbs.
+     */
+    const acks = new Map<string, string[]>();
+    const toAck = (entry: StreamEntry) => {
+      const list = acks.get(entry.stream);
+      if (list) list.push(entry.id);
+      else acks.set(entry.stream, [entry.id]);
+    };
+    const flushAcks = async () => {
+      for (const [stream, ids] of acks) {
+        acks.delete(stream);
+        await backend.ack(stream, group, ids);
+      }
+    };
+
     const handle = async (entry: StreamEntry, deliveries: number): Promise<void> => {
       let event: EventEnvelope;
       try {
@@ -107,7 +125,7 @@ export class StreamsEventBus implements EventBus {
       const only = entry.fields.onlyGroup;
       const handler = handlers[event.type] as ((e: EventEnvelope, i: { deliveries: number }) => Promise<void>) | undefined;
       if ((only && only !== group) || !handler) {
-        await backend.ack(entry.stream, group, entry.id);
+        toAck(entry);
         return;
       }
       try {
@@ -118,7 +136,7 @@ export class StreamsEventBus implements EventBus {
         if (deliveries >= maxDeliveries) await backend.deadLetter(entry.stream, group, entry.id, dlq, deadFields(entry, err, deliveries));
         return;
       }
-      await backend.ack(entry.stream, group, entry.id);
+      toAck(entry);
     };
 
     const retryDue = async (): Promise<void> => {
@@ -136,6 +154,7 @@ export class StreamsEventBus implements EventBus {
           if (claimed && running) await handle(claimed, p.deliveries + 1);
         }
       }
+      await flushAcks();
     };
 
     let running = true;
@@ -151,9 +170,12 @@ export class StreamsEventBus implements EventBus {
           const batch = await backend.readNew(group, consumer, streams, batchSize, Math.min(blockMs, base));
           // The whole batch is ours now: finish it even when stopping, so nothing waits for a reclaim.
           for (const entry of batch) await handle(entry, 1);
+          await flushAcks();
           failures = 0;
         } catch {
           // Redis unreachable, or the group vanished with a Redis restart: recreate, back off, go on.
+          // Unsent acknowledgements are dropped: those events come back and the inbox absorbs them.
+          acks.clear();
           failures += 1;
           await sleep(Math.min(5000, 50 * 2 ** failures));
           if (!running) break;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEventBus, OutboxRelay, type EventBus, type EventEnvelope } from '../src/index.js';
-import { createTables, event, namespace, testPool, userDeleted, waitUntil } from './support.js';
+import { createTables, dropNamespace, event, namespace, testPool, userDeleted, waitUntil } from './support.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const fast = { blockMs: 50, retryBaseMs: 50, retryMaxMs: 400 };
@@ -17,17 +17,20 @@ afterAll(async () => {
 
 /** One contract, two implementations: the zero-setup mode must behave like production. */
 describe.each([
-  ['Redis Streams', () => createEventBus({ kind: 'redis', url: REDIS_URL, namespace: namespace() })],
+  ['Redis Streams', (ns: string) => createEventBus({ kind: 'redis', url: REDIS_URL, namespace: ns })],
   ['in-memory', () => createEventBus({ kind: 'memory' })],
-] as const)('EventBus contract: %s', (_name, makeBus) => {
+] as const)('EventBus contract: %s', (name, makeBus) => {
   // A fresh bus (its own Redis namespace) per test: a new consumer group starts at the beginning of
   // its streams, so tests sharing streams would see each other's events.
   let bus: EventBus;
+  let ns: string;
   beforeEach(() => {
-    bus = makeBus();
+    ns = namespace();
+    bus = makeBus(ns);
   });
   afterEach(async () => {
     await bus?.close();
+    if (name === 'Redis Streams') await dropNamespace(REDIS_URL, ns);
   });
 
   it('delivers the events of each aggregate in the order they were written to the outbox', async () => {

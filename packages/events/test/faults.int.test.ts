@@ -7,7 +7,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventBus, OutboxRelay, streamKey, type EventBus } from '../src/index.js';
-import { createTables, namespace, TEST_DB_URL, testPool, userDeleted, waitUntil } from './support.js';
+import { createTables, dropNamespace, namespace, TEST_DB_URL, testPool, userDeleted, waitUntil } from './support.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -61,6 +61,7 @@ describe('fault drills on Redis Streams', () => {
     expect(appliedBeforeKill).toBeLessThan(200);
     await expectExactlyOnce(t, bus, group, events.map((e) => e.id));
     await bus.close();
+    await dropNamespace(REDIS_URL, ns);
     await t.drop();
   });
 
@@ -89,6 +90,7 @@ describe('fault drills on Redis Streams', () => {
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${t.inbox}`);
     expect(rows[0].n).toBe(100);
     await bus.close();
+    await dropNamespace(REDIS_URL, ns);
     await t.drop();
   });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createEvent, firstDelivery, inboxTableSql, outboxTableSql, type EventEnvelope, type EventMap, type Topic } from '../src/index.js';
 
@@ -103,4 +104,19 @@ export async function waitUntil(check: () => Promise<boolean> | boolean, timeout
 
 export function namespace(): string {
   return `test-${randomUUID().slice(0, 8)}`;
+}
+
+/** Deletes every Redis key of a test namespace (streams and dead letters). */
+export async function dropNamespace(url: string, ns: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${ns}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
