@@ -7,7 +7,8 @@
  *   tsx cli.ts status [feature…]           show migration status
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -37,6 +38,24 @@ function prisma(feature: Feature, args: string[], capture = false): string {
  * and then crashes while freeing the engine ("null pointer passed to rust"), exiting 1.
  * The diff replays the migrations on a throw-away shadow database (see adapter.ts).
  */
+/**
+ * A temporary copy of the migrations without the blocks marked `-- prisma-diff:skip-start` …
+ * `-- prisma-diff:skip-end`: hand-written SQL that Prisma's schema cannot express anyway (exclusion
+ * constraints, on which the 6.19 WebAssembly introspection panics). Leaving them out of the shadow
+ * database does not change the diff against the Prisma schema.
+ */
+function diffableCopy(dir: string): string {
+  const copy = mkdtempSync(path.join(tmpdir(), 'carwash-migrations-'));
+  cpSync(dir, copy, { recursive: true });
+  for (const entry of readdirSync(copy, { withFileTypes: true })) {
+    const file = path.join(copy, entry.name, 'migration.sql');
+    if (!entry.isDirectory() || !existsSync(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace(/^-- prisma-diff:skip-start[\s\S]*?^-- prisma-diff:skip-end.*$/gm, ''));
+  }
+  return copy;
+}
+
 function authorMigration(feature: Feature, name: string): void {
   const dir = path.join(here, feature, 'migrations');
   mkdirSync(dir, { recursive: true });
@@ -46,7 +65,7 @@ function authorMigration(feature: Feature, name: string): void {
   }
   const sql = prisma(
     feature,
-    ['migrate', 'diff', '--from-migrations', dir, '--to-schema-datamodel', path.join(here, feature, 'schema.prisma'), '--script'],
+    ['migrate', 'diff', '--from-migrations', diffableCopy(dir), '--to-schema-datamodel', path.join(here, feature, 'schema.prisma'), '--script'],
     true,
   );
   if (!sql.trim() || /^-- This is an empty migration\.\s*$/.test(sql.trim())) {
