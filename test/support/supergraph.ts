@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createAuthSubgraph, loadAuthConfig, type AuthSubgraph } from '@carwash/auth';
 import { createGateway, loadGatewayConfig, type Gateway } from '@carwash/gateway';
+import { createLocationSubgraph, loadLocationConfig, type LocationSubgraph } from '@carwash/location';
 import { createLogger } from '@carwash/subgraph-kit';
 
 export const SUPERGRAPH = new URL('../../schema/supergraph.graphql', import.meta.url);
@@ -13,6 +14,7 @@ export interface GraphQLResult<T = Record<string, unknown>> {
 
 export interface Running {
   auth: AuthSubgraph;
+  location: LocationSubgraph;
   gateway: Gateway;
   gatewayUrl: string;
   authUrl: string;
@@ -24,30 +26,41 @@ export interface Running {
 /** Starts the auth subgraph and the gateway (serving the committed supergraph) on free ports. */
 export async function startSupergraph(options: { supergraphPath?: string; authEnv?: Record<string, string> } = {}): Promise<Running> {
   const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
+  // Each supergraph gets its own event streams, so tests never see each other's events.
+  const namespace = `e2e-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   const auth = await createAuthSubgraph(
-    loadAuthConfig({ ...process.env, LOG_LEVEL: quiet, AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000', EVENTS_NAMESPACE: `e2e-${process.pid}-${Date.now().toString(36)}`, ...options.authEnv }),
+    loadAuthConfig({ ...process.env, LOG_LEVEL: quiet, AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000', EVENTS_NAMESPACE: namespace, ...options.authEnv }),
     createLogger('auth', quiet),
   );
   const { url: authUrl, port: authPort } = await auth.listen(0);
+  const jwksUrl = `http://127.0.0.1:${authPort}/.well-known/jwks.json`;
+  const location = await createLocationSubgraph(
+    loadLocationConfig({ ...process.env, LOG_LEVEL: quiet, AUTH_JWKS_URL: jwksUrl, AUTH_GRAPHQL_URL: authUrl, EVENTS_NAMESPACE: namespace }),
+    createLogger('location', quiet),
+  );
+  const { url: locationUrl } = await location.listen(0);
   const gateway = await createGateway(
     loadGatewayConfig({
       ...process.env,
       LOG_LEVEL: quiet,
       SUPERGRAPH_PATH: options.supergraphPath ?? SUPERGRAPH.pathname,
       SUBGRAPH_AUTH_URL: authUrl,
-      JWKS_URL: `http://127.0.0.1:${authPort}/.well-known/jwks.json`,
+      SUBGRAPH_LOCATION_URL: locationUrl,
+      JWKS_URL: jwksUrl,
     }),
     createLogger('gateway', quiet),
   );
   const { url: gatewayUrl } = await gateway.listen(0);
   return {
     auth,
+    location,
     gateway,
     gatewayUrl,
     authUrl,
     gql: (query, variables, token) => postGraphQL(gatewayUrl, query, variables, token),
     stop: async () => {
       await gateway.stop();
+      await location.stop();
       await auth.stop();
     },
   };

@@ -30,6 +30,10 @@ export const ERROR_CATALOGUE = {
   AUTH_EMAIL_TAKEN: { status: 200, message: 'This email is already registered.', description: 'Sign-up with an email that exists (compared case-insensitively).' },
   AUTH_INVALID_REFRESH_TOKEN: { status: 200, message: 'The refresh token is invalid or expired.', description: 'Unknown, expired or revoked refresh token: sign in again.' },
   AUTH_REFRESH_TOKEN_REUSED: { status: 200, message: 'The refresh token was already used; the session has been ended.', description: 'A rotated refresh token came back: the whole session family is revoked.' },
+
+  // Location feature
+  LOCATION_SHIFT_OVERLAP: { status: 200, message: 'This person already has a shift at that time.', description: 'A staff member cannot hold two overlapping shifts (at any site).' },
+  LOCATION_SITE_CLOSED: { status: 200, message: 'The site is closed.', description: 'The site was closed for good; it takes no new staff or hours.' },
 } as const satisfies Record<string, { status: number; message: string; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

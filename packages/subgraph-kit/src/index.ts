@@ -1,5 +1,6 @@
 export { createSubgraphServer, stopOnSignals, type RequestContext, type SubgraphServer, type SubgraphServerOptions, type ReadinessCheck } from './server.js';
-export { DateTime } from './scalars.js';
+export { DateTime, DateScalar, LocalTimeScalar } from './scalars.js';
+export { countingPool, pgErrorCode, type StatementCounter } from './db.js';
 export { createLogger, type Logger } from './logger.js';
 export { sendError, requestId, bodyErrors, finalHandlers, lifecycle } from './http.js';
 export { validate, fields, z } from './validate.js';

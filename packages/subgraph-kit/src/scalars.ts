@@ -24,3 +24,48 @@ export const DateTime = new GraphQLScalarType<Date, string>({
     return parseInstant(ast.value);
   },
 });
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function parseDate(value: unknown): string {
+  const m = typeof value === 'string' ? DATE.exec(value) : null;
+  const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
+  if (!m || !d || d.getUTCDate() !== Number(m[3]) || d.getUTCMonth() !== Number(m[2]) - 1) {
+    throw new AppError('BAD_USER_INPUT', { message: 'Date must be a calendar date YYYY-MM-DD.' });
+  }
+  return value as string;
+}
+
+/** A calendar date without a time zone, `YYYY-MM-DD` (kept as a string: it is not an instant). */
+export const DateScalar = new GraphQLScalarType<string, string>({
+  name: 'Date',
+  serialize(value) {
+    if (value instanceof Date) return value.toISOString().slice(0, 10);
+    return parseDate(value);
+  },
+  parseValue: parseDate,
+  parseLiteral(ast) {
+    if (ast.kind !== Kind.STRING) throw new AppError('BAD_USER_INPUT', { message: 'Date must be a string.' });
+    return parseDate(ast.value);
+  },
+});
+
+const LOCAL_TIME = /^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/;
+
+function parseLocalTime(value: unknown): string {
+  if (typeof value !== 'string' || !LOCAL_TIME.test(value)) {
+    throw new AppError('BAD_USER_INPUT', { message: 'LocalTime must be HH:MM (00:00–23:59, or 24:00 for midnight at the end of the day).' });
+  }
+  return value;
+}
+
+/** A local wall-clock time `HH:MM`; `24:00` is the end of the day. */
+export const LocalTimeScalar = new GraphQLScalarType<string, string>({
+  name: 'LocalTime',
+  serialize: parseLocalTime,
+  parseValue: parseLocalTime,
+  parseLiteral(ast) {
+    if (ast.kind !== Kind.STRING) throw new AppError('BAD_USER_INPUT', { message: 'LocalTime must be a string.' });
+    return parseLocalTime(ast.value);
+  },
+});

@@ -11,6 +11,12 @@ const isSelf = rule({ cache: 'no_cache' })((parent: { id?: string }, _a, ctx: Au
 /** The `id` argument is the viewer. */
 const targetsSelf = rule({ cache: 'no_cache' })((_p, args: { id?: string }, ctx: AuthContext) => !!ctx.viewer && args.id === ctx.viewer.userId);
 
+/**
+ * A signed call from one of our own services (not the gateway relaying a client), e.g. the location
+ * feature checking that a user exists and is a washer before assigning a shift.
+ */
+const isService = rule({ cache: 'no_cache' })((_p, _a, ctx: AuthContext) => !!ctx.caller && ctx.caller !== 'gateway');
+
 const privateUserField = and(isAuthenticated, or(isSelf, isManagerOrAdmin));
 
 /**
@@ -38,7 +44,7 @@ export const permissions = shield(
       deleteUser: and(isAuthenticated, or(targetsSelf, isAdmin)),
     },
     User: {
-      '*': isAuthenticated,
+      '*': or(isAuthenticated, isService),
       email: privateUserField,
       lastLoginAt: privateUserField,
     },

@@ -1,0 +1,39 @@
+import pg from 'pg';
+
+/** Counts the SQL statements a pool sends; tests read it to prove batching. One increment per query. */
+export interface StatementCounter {
+  count: number;
+}
+
+/**
+ * A pg pool whose clients count every statement into `counter`. Each feature creates its own (its own
+ * database), hands it to Prisma's driver adapter, and exports the counter for its tests.
+ */
+export function countingPool(url: string, max: number, counter: StatementCounter): pg.Pool {
+  class CountingClient extends pg.Client {
+    override query(...args: unknown[]): never {
+      counter.count += 1;
+      return (super.query as (...a: unknown[]) => never)(...args);
+    }
+  }
+  return new pg.Pool({ connectionString: url, max, Client: CountingClient as unknown as typeof pg.Client });
+}
+
+/** The PostgreSQL error code (e.g. 23P01 exclusion violation) behind a Prisma or pg error, if any. */
+export function pgErrorCode(err: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [err];
+  while (stack.length) {
+    const e = stack.pop();
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    const o = e as Record<string, unknown>;
+    for (const key of ['code', 'originalCode']) {
+      const v = o[key];
+      if (typeof v === 'string' && /^[0-9A-Z]{5}$/.test(v) && !v.startsWith('P')) return v;
+    }
+    stack.push(o.cause, o.meta, o.originalError);
+  }
+  const text = err instanceof Error ? err.message : '';
+  return /\b(23P01|23505|23514|23503)\b/.exec(text)?.[1];
+}

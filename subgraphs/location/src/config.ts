@@ -1,0 +1,29 @@
+import { DEV_SERVICE_KEYS, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+
+/** The only reader of `process.env` in the location feature. */
+export function loadLocationConfig(env: Record<string, string | undefined> = process.env) {
+  const config = loadConfig(
+    'location',
+    {
+      LOCATION_PORT: setting.port(4004),
+      LOCATION_HOST: z.string().default('127.0.0.1'),
+      LOCATION_DATABASE_URL: setting.postgresUrl().default('postgresql://postgres@127.0.0.1:5432/carwash_location'),
+      LOCATION_DATABASE_POOL_SIZE: setting.int(10, 1, 200),
+      SERVICE_HMAC_KEYS: setting.hmacKeys().prefault(DEV_SERVICE_KEYS),
+      /** The auth feature's public keys, to verify the end user's access token again. */
+      AUTH_JWKS_URL: setting.url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
+      /** The auth feature's GraphQL endpoint, for the user checks behind `assignStaff`. */
+      AUTH_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4001/graphql'),
+      EVENT_BUS: z.enum(['redis', 'memory']).default('redis'),
+      REDIS_URL: setting.redisUrl().default('redis://127.0.0.1:6379'),
+      EVENTS_NAMESPACE: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('carwash'),
+      MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
+      LOG_LEVEL: setting.logLevel(),
+    },
+    env,
+  );
+  requireProductionSecrets('location', { SERVICE_HMAC_KEYS: env.SERVICE_HMAC_KEYS });
+  return config;
+}
+
+export type LocationConfig = ReturnType<typeof loadLocationConfig>;

@@ -1,0 +1,37 @@
+import { AppError } from '@carwash/errors';
+import { allow, and, deny, or, rule, shield } from 'graphql-shield';
+import type { LocationContext } from './context.js';
+
+const isAuthenticated = rule({ cache: 'contextual' })((_p, _a, ctx: LocationContext) => (ctx.viewer ? true : new AppError('UNAUTHENTICATED')));
+const isManagerOrAdmin = rule({ cache: 'contextual' })((_p, _a, ctx: LocationContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN');
+/** Washers, managers and admins: the people who work at sites. */
+const isStaff = rule({ cache: 'contextual' })((_p, _a, ctx: LocationContext) => ctx.viewer?.role === 'WASHER' || ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN');
+/** The parent User is the viewer. */
+const isSelf = rule({ cache: 'strict' })((parent: { id?: string }, _a, ctx: LocationContext) => !!ctx.viewer && parent.id === ctx.viewer.userId);
+/** The parent shift is the viewer's own. */
+const isOwnShift = rule({ cache: 'strict' })((parent: { userId?: string }, _a, ctx: LocationContext) => !!ctx.viewer && parent.userId === ctx.viewer.userId);
+
+/**
+ * Deny by default. Sites and their hours are public (a store locator); staff shifts are for staff,
+ * and for the person on the shift. `_entities` is open to the gateway and each field stays guarded.
+ */
+export const permissions = shield(
+  {
+    Query: { '*': deny, _service: allow, _entities: allow, site: allow, sites: allow, isOpen: allow, openingWindows: allow },
+    Mutation: { '*': and(isAuthenticated, isManagerOrAdmin) },
+    WashSite: { '*': allow, staff: and(isAuthenticated, isStaff) },
+    StaffAssignment: { '*': and(isAuthenticated, or(isStaff, isOwnShift)) },
+    User: { id: allow, assignments: and(isAuthenticated, or(isSelf, isManagerOrAdmin)) },
+    Address: allow,
+    GeoPoint: allow,
+    WeeklyHours: allow,
+    LocalWindow: allow,
+    HoursException: allow,
+    TimeWindow: allow,
+    SiteEdge: allow,
+    SitePageInfo: allow,
+    SiteConnection: allow,
+    _Service: allow,
+  },
+  { fallbackRule: deny, fallbackError: () => new AppError('FORBIDDEN'), allowExternalErrors: true },
+);

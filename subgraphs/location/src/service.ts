@@ -1,0 +1,225 @@
+import { AppError, badInput } from '@carwash/errors';
+import type { EventEnvelope } from '@carwash/events';
+import type { Viewer } from '@carwash/service-trust';
+import { fields, pgErrorCode, validate, z } from '@carwash/subgraph-kit';
+import { firstTime, recordEvent } from './events.js';
+import { assertTimeZone, openingWindows, validateException, validateWeekly, type HoursException } from './hours.js';
+import type { AuthUser } from './auth-client.js';
+import type { LocationRepository, StaffAssignment, Tx, WashSite } from './repository.js';
+import { isoDate, toSchedule, weekdayNumber, type WeekdayName } from './schedule.js';
+
+const address = z.object({
+  line1: z.string().max(200, 'line1 must be at most 200 characters').trim().min(1, 'line1 must not be empty'),
+  line2: z.string().max(200, 'line2 must be at most 200 characters').trim().nullish(),
+  city: fields.name('city'),
+  postalCode: z.string().max(20, 'postalCode must be at most 20 characters').trim().min(1, 'postalCode must not be empty'),
+  region: z.string().max(100, 'region must be at most 100 characters').trim().nullish(),
+  country: z.string().max(2).regex(/^[A-Z]{2}$/, 'country must be an ISO 3166-1 alpha-2 code such as DE'),
+});
+const point = z.object({
+  latitude: z.number().min(-90, 'latitude must be between -90 and 90').max(90, 'latitude must be between -90 and 90'),
+  longitude: z.number().min(-180, 'longitude must be between -180 and 180').max(180, 'longitude must be between -180 and 180'),
+});
+const bays = z.number().int().min(1, 'bays must be at least 1').max(100, 'bays must be at most 100');
+const siteInput = z.object({ name: fields.name('name'), address, timeZone: z.string(), location: point, bays });
+const reason = z.string().max(200, 'reason must be at most 200 characters').trim().min(1, 'reason must not be empty');
+const MAX_SHIFT_MS = 24 * 3_600_000;
+
+/** A UUID argument, or BAD_USER_INPUT naming it. */
+export function id(value: unknown, field: string): string {
+  return validate(fields.uuid(), value, field);
+}
+
+/** The location feature's rules: sites, their hours, staff shifts. */
+export class LocationService {
+  constructor(private readonly repo: LocationRepository) {}
+
+  private get db() {
+    return this.repo.db;
+  }
+
+  private async activeSite(tx: Tx, siteId: string): Promise<WashSite> {
+    const site = await tx.washSite.findUnique({ where: { id: siteId } });
+    if (!site) throw new AppError('NOT_FOUND', { message: 'No such site.', field: 'siteId' });
+    if (!site.active) throw new AppError('LOCATION_SITE_CLOSED', { field: 'siteId' });
+    return site;
+  }
+
+  async createSite(raw: unknown): Promise<WashSite> {
+    const input = validate(siteInput, raw, 'input');
+    const timeZone = assertTimeZone(input.timeZone, 'input.timeZone');
+    return this.db.washSite.create({
+      data: {
+        name: input.name,
+        addressLine1: input.address.line1,
+        addressLine2: input.address.line2 ?? null,
+        city: input.address.city,
+        postalCode: input.address.postalCode,
+        region: input.address.region ?? null,
+        country: input.address.country,
+        timeZone,
+        latitude: input.location.latitude,
+        longitude: input.location.longitude,
+        bays: input.bays,
+      },
+    });
+  }
+
+  async updateSite(rawId: unknown, raw: unknown): Promise<WashSite> {
+    const siteId = id(rawId, 'id');
+    const input = validate(siteInput.partial(), raw, 'input');
+    const timeZone = input.timeZone === undefined ? undefined : assertTimeZone(input.timeZone, 'input.timeZone');
+    return this.db.$transaction(async (tx) => {
+      await this.activeSite(tx, siteId);
+      return tx.washSite.update({
+        where: { id: siteId },
+        data: {
+          ...(input.name !== undefined ? { name: input.name } : {}),
+          ...(input.address
+            ? { addressLine1: input.address.line1, addressLine2: input.address.line2 ?? null, city: input.address.city, postalCode: input.address.postalCode, region: input.address.region ?? null, country: input.address.country }
+            : {}),
+          ...(timeZone ? { timeZone } : {}),
+          ...(input.location ? { latitude: input.location.latitude, longitude: input.location.longitude } : {}),
+          ...(input.bays !== undefined ? { bays: input.bays } : {}),
+        },
+      });
+    });
+  }
+
+  /**
+   * Closes a site for good: inactive, its shifts from now on end, and `location.site.closed` (plus
+   * `location.staff.unassigned` per ended shift) goes to the outbox in the same transaction.
+   */
+  async closeSite(rawId: unknown, rawReason: unknown): Promise<WashSite> {
+    const siteId = id(rawId, 'id');
+    const why = validate(reason, rawReason, 'reason');
+    return this.db.$transaction(async (tx) => {
+      await this.activeSite(tx, siteId);
+      const now = new Date();
+      const site = await tx.washSite.update({ where: { id: siteId }, data: { active: false, closedAt: now, closedReason: why } });
+      await recordEvent(tx, 'location.site.closed', siteId, { siteId, from: now.toISOString(), to: null, reason: why });
+      await this.endShifts(tx, { siteId }, 'site_closed', now);
+      return site;
+    });
+  }
+
+  async setWeeklyHours(rawSiteId: unknown, hours: Array<{ weekday: WeekdayName; opensAt: string; closesAt: string }>): Promise<WashSite> {
+    const siteId = id(rawSiteId, 'siteId');
+    const windows = validateWeekly(hours.map((h) => ({ weekday: weekdayNumber(h.weekday), opensAt: h.opensAt, closesAt: h.closesAt })), 'hours');
+    return this.db.$transaction(async (tx) => {
+      const site = await this.activeSite(tx, siteId);
+      await tx.operatingHours.deleteMany({ where: { siteId, weekday: { not: null } } });
+      if (windows.length) await tx.operatingHours.createMany({ data: windows.map((w) => ({ siteId, weekday: w.weekday, opensAt: w.opensAt, closesAt: w.closesAt })) });
+      return site;
+    });
+  }
+
+  async setHoursException(rawSiteId: unknown, raw: { date: string; closed: boolean; reason?: string | null; windows?: Array<{ opensAt: string; closesAt: string }> | null }): Promise<WashSite> {
+    const siteId = id(rawSiteId, 'siteId');
+    const ex: HoursException = validateException({ date: raw.date, closed: raw.closed, reason: raw.reason?.trim() || null, windows: raw.windows ?? [] }, 'exception');
+    const date = new Date(`${ex.date}T00:00:00Z`);
+    return this.db.$transaction(async (tx) => {
+      const site = await this.activeSite(tx, siteId);
+      await tx.operatingHours.deleteMany({ where: { siteId, date } });
+      await tx.operatingHours.createMany({
+        data: ex.closed ? [{ siteId, date, closed: true, reason: ex.reason }] : ex.windows.map((w) => ({ siteId, date, opensAt: w.opensAt, closesAt: w.closesAt, reason: ex.reason })),
+      });
+      return site;
+    });
+  }
+
+  async removeHoursException(rawSiteId: unknown, date: string): Promise<WashSite> {
+    const siteId = id(rawSiteId, 'siteId');
+    return this.db.$transaction(async (tx) => {
+      const site = await this.activeSite(tx, siteId);
+      await tx.operatingHours.deleteMany({ where: { siteId, date: new Date(`${date}T00:00:00Z`) } });
+      return site;
+    });
+  }
+
+  /**
+   * The seed's app-level reference check: the user must exist in the auth feature and be a WASHER or
+   * MANAGER (asked through auth's API, batched per request). The database refuses overlapping shifts
+   * of one person, whatever races happen above it.
+   */
+  async assignStaff(viewer: Viewer, rawSiteId: unknown, rawUserId: unknown, shift: { startsAt: Date; endsAt: Date }, lookupUser: (id: string) => Promise<AuthUser | null>): Promise<StaffAssignment> {
+    const siteId = id(rawSiteId, 'siteId');
+    const userId = id(rawUserId, 'userId');
+    if (shift.endsAt <= shift.startsAt) throw badInput('shift.endsAt', 'a shift must end after it starts');
+    if (shift.endsAt.getTime() - shift.startsAt.getTime() > MAX_SHIFT_MS) throw badInput('shift.endsAt', 'a shift lasts at most 24 hours');
+    if (shift.endsAt <= new Date()) throw badInput('shift.endsAt', 'the shift is already over');
+    const user = await lookupUser(userId);
+    if (!user || user.deleted) throw new AppError('NOT_FOUND', { message: 'No such user.', field: 'userId' });
+    if (user.role !== 'WASHER' && user.role !== 'MANAGER') throw badInput('userId', 'only washers and managers can be assigned to a site');
+    try {
+      return await this.db.$transaction(async (tx) => {
+        await this.activeSite(tx, siteId);
+        return tx.staffAssignment.create({ data: { siteId, userId, role: user.role, startsAt: shift.startsAt, endsAt: shift.endsAt, createdBy: viewer.userId } });
+      });
+    } catch (err) {
+      if (pgErrorCode(err) === '23P01') throw new AppError('LOCATION_SHIFT_OVERLAP', { field: 'shift' });
+      throw err;
+    }
+  }
+
+  async unassignStaff(rawAssignmentId: unknown, rawReason: unknown): Promise<StaffAssignment> {
+    const assignmentId = id(rawAssignmentId, 'assignmentId');
+    const why = rawReason == null ? 'unassigned' : validate(reason, rawReason, 'reason');
+    return this.db.$transaction(async (tx) => {
+      const found = await tx.staffAssignment.findUnique({ where: { id: assignmentId } });
+      if (!found) throw new AppError('NOT_FOUND', { message: 'No such assignment.', field: 'assignmentId' });
+      if (found.endedAt) return found;
+      const [ended] = await this.endShifts(tx, { id: assignmentId }, why, new Date());
+      return ended ?? found;
+    });
+  }
+
+  /** `auth.user.deleted`: the user's current and future shifts end. Idempotent through the inbox. */
+  async handleUserDeleted(event: EventEnvelope<'auth.user.deleted'>): Promise<void> {
+    await this.db.$transaction(async (tx) => {
+      if (!(await firstTime(tx, event))) return;
+      await this.endShifts(tx, { userId: event.payload.userId }, 'user_deleted', new Date());
+    });
+  }
+
+  /** Ends the matching shifts that are not over yet and announces each one. */
+  private async endShifts(tx: Tx, where: { siteId?: string; userId?: string; id?: string }, why: string, now: Date): Promise<StaffAssignment[]> {
+    const open = await tx.staffAssignment.findMany({ where: { ...where, endedAt: null, endsAt: { gt: now } } });
+    const ended: StaffAssignment[] = [];
+    for (const a of open) {
+      ended.push(await tx.staffAssignment.update({ where: { id: a.id }, data: { endedAt: now, endedReason: why.slice(0, 64) } }));
+      await recordEvent(tx, 'location.staff.unassigned', a.id, { assignmentId: a.id, siteId: a.siteId, userId: a.userId, endedAt: now.toISOString() });
+    }
+    return ended;
+  }
+
+  async listSites(args: { first?: number | null; after?: string | null; active?: boolean | null; near?: { latitude: number; longitude: number } | null; radiusKm?: number | null }) {
+    const first = validate(fields.pageSize(100), args.first ?? 20, 'first');
+    const offset = args.after ? decodeOffset(args.after) : 0;
+    const near = args.near ? validate(point, args.near, 'near') : undefined;
+    if (args.radiusKm != null && (!near || !(args.radiusKm > 0) || args.radiusKm > 20_000)) throw badInput('radiusKm', 'radiusKm needs `near` and must be between 0 and 20000');
+    const page = await this.repo.listSites({ offset, limit: first + 1, active: args.active ?? undefined, near, radiusKm: args.radiusKm ?? undefined });
+    const rows = page.rows.slice(0, first);
+    return {
+      edges: rows.map((r, i) => ({ node: r.site, distanceKm: r.distanceKm, cursor: encodeOffset(offset + i + 1) })),
+      pageInfo: { hasNextPage: page.rows.length > first, endCursor: rows.length ? encodeOffset(offset + rows.length) : null },
+      totalCount: page.total,
+    };
+  }
+
+  windows(site: WashSite, rows: Parameters<typeof toSchedule>[1], from: Date, to: Date) {
+    return openingWindows(toSchedule(site, rows), from, to);
+  }
+}
+
+function encodeOffset(n: number): string {
+  return Buffer.from(`o:${n}`).toString('base64url');
+}
+
+function decodeOffset(cursor: string): number {
+  const m = /^o:(\d{1,7})$/.exec(Buffer.from(cursor.slice(0, 40), 'base64url').toString('utf8'));
+  if (!m) throw badInput('after', 'after is not a cursor returned by this query');
+  return Number(m[1]);
+}
+
+export { isoDate };
