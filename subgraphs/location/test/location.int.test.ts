@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { signedFetch } from '@carwash/service-trust';
+import { createLogger, pgErrorCode } from '@carwash/subgraph-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadLocationConfig } from '../src/config.js';
+import { sqlStatements } from '../src/db.js';
+import { createLocationSubgraph, type LocationSubgraph } from '../src/server.js';
+
+const config = loadLocationConfig({ ...process.env, LOG_LEVEL: 'silent', EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}` });
+let sut: LocationSubgraph;
+let url: string;
+const signed = signedFetch('gateway', config.SERVICE_HMAC_KEYS[0]!);
+
+beforeAll(async () => {
+  sut = await createLocationSubgraph(config, createLogger('location', 'silent'));
+  url = (await sut.listen(0)).url;
+});
+afterAll(async () => {
+  await sut?.stop();
+});
+
+async function sites(n: number): Promise<string[]> {
+  const rows = Array.from({ length: n }, (_, i) => ({ id: randomUUID(), name: `int-${i}`, addressLine1: 'x', city: 'y', postalCode: '1', country: 'DE', timeZone: 'Europe/Berlin', latitude: 1, longitude: 1, bays: 1 }));
+  await sut.db.washSite.createMany({ data: rows });
+  return rows.map((r) => r.id);
+}
+
+describe('location database rules', () => {
+  it('refuses overlapping active shifts of one person (exclusion constraint 23P01), at any site', async () => {
+    const [a, b] = await sites(2);
+    const userId = randomUUID();
+    const t = (h: number) => new Date(Date.UTC(2030, 0, 1, h));
+    await sut.db.staffAssignment.create({ data: { siteId: a!, userId, role: 'WASHER', startsAt: t(8), endsAt: t(12) } });
+    const err = await sut.db.staffAssignment.create({ data: { siteId: b!, userId, role: 'WASHER', startsAt: t(11), endsAt: t(13) } }).catch((e: unknown) => e);
+    expect(pgErrorCode(err)).toBe('23P01');
+    // An ended shift no longer blocks the time.
+    await sut.db.staffAssignment.updateMany({ where: { userId }, data: { endedAt: new Date() } });
+    await expect(sut.db.staffAssignment.create({ data: { siteId: b!, userId, role: 'WASHER', startsAt: t(11), endsAt: t(13) } })).resolves.toBeTruthy();
+  });
+
+  it('refuses zero bays and a shift that ends before it starts (CHECK constraints)', async () => {
+    const err = await sut.db.washSite.create({ data: { name: 'x', addressLine1: 'x', city: 'y', postalCode: '1', country: 'DE', timeZone: 'UTC', latitude: 0, longitude: 0, bays: 0 } }).catch((e: unknown) => e);
+    expect(pgErrorCode(err)).toBe('23514');
+    const [site] = await sites(1);
+    const bad = await sut.db.staffAssignment.create({ data: { siteId: site!, userId: randomUUID(), role: 'WASHER', startsAt: new Date(2030, 0, 2), endsAt: new Date(2030, 0, 1) } }).catch((e: unknown) => e);
+    expect(pgErrorCode(bad)).toBe('23514');
+  });
+});
+
+describe('WashSite references', () => {
+  it('resolves 200 representations of 100 sites with one SQL statement', async () => {
+    const ids = await sites(100);
+    const before = sqlStatements.count;
+    const res = await signed(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on WashSite { id name } } }', variables: { r: [...ids, ...ids].map((id) => ({ __typename: 'WashSite', id })) } }),
+    });
+    const body = (await res.json()) as { data: { _entities: Array<{ id: string }> }; errors?: unknown };
+    expect(body.errors).toBeUndefined();
+    expect(body.data._entities.map((e) => e.id)).toEqual([...ids, ...ids]);
+    expect(sqlStatements.count - before).toBe(1);
+  });
+
+  it('refuses a direct call without the service credential', async () => {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    expect(res.status).toBe(401);
+  });
+});
