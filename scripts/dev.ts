@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const services = [
   { name: 'auth', cwd: 'subgraphs/auth' },
+  { name: 'booking', cwd: 'subgraphs/booking' },
   { name: 'location', cwd: 'subgraphs/location' },
   { name: 'gateway', cwd: 'gateway' },
 ];

@@ -80,11 +80,11 @@ describe('sites', () => {
 
   it('finds the nearest sites first, with distances, within a radius', async () => {
     const tag = randomUUID().slice(0, 6);
-    // Around a point in the South Atlantic where no other test puts sites.
-    const origin = { latitude: -40, longitude: -20 };
-    const near = await createSite({ name: `near-${tag}`, location: { latitude: -40.01, longitude: -20 } });
-    const mid = await createSite({ name: `mid-${tag}`, location: { latitude: -40.1, longitude: -20 } });
-    await createSite({ name: `far-${tag}`, location: { latitude: -45, longitude: -20 } });
+    // Around a random point in the South Atlantic, so no other run's sites are near it.
+    const origin = { latitude: -50 + Math.random() * 10, longitude: -30 + Math.random() * 10 };
+    const near = await createSite({ name: `near-${tag}`, location: { latitude: origin.latitude + 0.01, longitude: origin.longitude } });
+    const mid = await createSite({ name: `mid-${tag}`, location: { latitude: origin.latitude + 0.1, longitude: origin.longitude } });
+    await createSite({ name: `far-${tag}`, location: { latitude: origin.latitude + 5, longitude: origin.longitude } });
     const res = await sg.gql<{ sites: { edges: Array<{ distanceKm: number; node: { id: string } }>; totalCount: number } }>(
       `query($near: GeoPointInput!) { sites(near: $near, radiusKm: 50) { totalCount edges { distanceKm node { id } } } }`,
       { near: origin },

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createAuthSubgraph, loadAuthConfig, type AuthSubgraph } from '@carwash/auth';
+import { createBookingSubgraph, loadBookingConfig, type BookingSubgraph } from '@carwash/booking';
 import { createGateway, loadGatewayConfig, type Gateway } from '@carwash/gateway';
 import { createLocationSubgraph, loadLocationConfig, type LocationSubgraph } from '@carwash/location';
 import { createLogger } from '@carwash/subgraph-kit';
@@ -14,6 +15,7 @@ export interface GraphQLResult<T = Record<string, unknown>> {
 
 export interface Running {
   auth: AuthSubgraph;
+  booking: BookingSubgraph;
   location: LocationSubgraph;
   gateway: Gateway;
   gatewayUrl: string;
@@ -24,7 +26,7 @@ export interface Running {
 }
 
 /** Starts the auth subgraph and the gateway (serving the committed supergraph) on free ports. */
-export async function startSupergraph(options: { supergraphPath?: string; authEnv?: Record<string, string> } = {}): Promise<Running> {
+export async function startSupergraph(options: { supergraphPath?: string; authEnv?: Record<string, string>; bookingEnv?: Record<string, string> } = {}): Promise<Running> {
   const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
   // Each supergraph gets its own event streams, so tests never see each other's events.
   const namespace = `e2e-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
@@ -39,6 +41,11 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
     createLogger('location', quiet),
   );
   const { url: locationUrl } = await location.listen(0);
+  const booking = await createBookingSubgraph(
+    loadBookingConfig({ ...process.env, LOG_LEVEL: quiet, AUTH_JWKS_URL: jwksUrl, AUTH_GRAPHQL_URL: authUrl, LOCATION_GRAPHQL_URL: locationUrl, EVENTS_NAMESPACE: namespace, BOOKING_DATABASE_POOL_SIZE: '20', ...options.bookingEnv }),
+    createLogger('booking', quiet),
+  );
+  const { url: bookingUrl } = await booking.listen(0);
   const gateway = await createGateway(
     loadGatewayConfig({
       ...process.env,
@@ -46,6 +53,7 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
       SUPERGRAPH_PATH: options.supergraphPath ?? SUPERGRAPH.pathname,
       SUBGRAPH_AUTH_URL: authUrl,
       SUBGRAPH_LOCATION_URL: locationUrl,
+      SUBGRAPH_BOOKING_URL: bookingUrl,
       JWKS_URL: jwksUrl,
     }),
     createLogger('gateway', quiet),
@@ -53,6 +61,7 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
   const { url: gatewayUrl } = await gateway.listen(0);
   return {
     auth,
+    booking,
     location,
     gateway,
     gatewayUrl,
@@ -60,6 +69,7 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
     gql: (query, variables, token) => postGraphQL(gatewayUrl, query, variables, token),
     stop: async () => {
       await gateway.stop();
+      await booking.stop();
       await location.stop();
       await auth.stop();
     },

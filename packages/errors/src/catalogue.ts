@@ -34,6 +34,17 @@ export const ERROR_CATALOGUE = {
   // Location feature
   LOCATION_SHIFT_OVERLAP: { status: 200, message: 'This person already has a shift at that time.', description: 'A staff member cannot hold two overlapping shifts (at any site).' },
   LOCATION_SITE_CLOSED: { status: 200, message: 'The site is closed.', description: 'The site was closed for good; it takes no new staff or hours.' },
+
+  // Booking feature
+  BOOKING_SLOT_TAKEN: { status: 200, message: 'That time is no longer available.', description: 'Every bay is taken for that start time; pick another slot.' },
+  BOOKING_WASHER_BUSY: { status: 200, message: 'The washer already has a job at that time.', description: 'A washer cannot be in two live bookings at once.' },
+  BOOKING_WASHER_NOT_ASSIGNED: { status: 200, message: 'The washer is not on shift at that site and time.', description: 'Washers are booked only within their shifts at the site.' },
+  BOOKING_OUTSIDE_OPENING_HOURS: { status: 200, message: 'The site is not open for the whole wash.', description: 'The wash must start and end inside one opening window of the site.' },
+  BOOKING_SITE_UNAVAILABLE: { status: 200, message: 'The site takes no bookings.', description: 'The site does not exist or is closed for good.' },
+  BOOKING_SERVICE_UNAVAILABLE: { status: 200, message: 'The service is not available.', description: 'The service does not exist, is inactive, or cannot be booked that way.' },
+  BOOKING_ILLEGAL_TRANSITION: { status: 200, message: 'The booking cannot change to that status.', description: 'E.g. completed → confirmed; `extensions.from` and `extensions.to` say which.' },
+  BOOKING_HOLD_EXPIRED: { status: 200, message: 'The hold has lapsed.', description: 'Holds last a few minutes while the client pays; book again.' },
+  BOOKING_CANCELLATION_TOO_LATE: { status: 200, message: 'It is too late to cancel this booking yourself.', description: 'Clients cancel up to the cutoff before the start; managers any time.' },
 } as const satisfies Record<string, { status: number; message: string; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -2,7 +2,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { isErrorCode } from './catalogue.js';
 
 /** Extensions that may travel to a client next to `code`. Everything else is dropped. */
-const SAFE_EXTENSIONS = new Set(['code', 'field', 'requestId', 'retryAfterSeconds', 'limitBytes']);
+const SAFE_EXTENSIONS = new Set(['code', 'field', 'requestId', 'retryAfterSeconds', 'limitBytes', 'from', 'to']);
 
 export interface MaskOptions {
   requestId?: string;

@@ -5,3 +5,4 @@ export { createLogger, type Logger } from './logger.js';
 export { sendError, requestId, bodyErrors, finalHandlers, lifecycle } from './http.js';
 export { validate, fields, z } from './validate.js';
 export { errorLoggingPlugin } from './error-plugin.js';
+export { PeerClient } from './peer.js';

@@ -1,0 +1,18 @@
+import { loadOrExit } from '@carwash/config';
+import { createLogger, stopOnSignals } from '@carwash/subgraph-kit';
+import { loadBookingConfig } from './config.js';
+import { createBookingSubgraph } from './server.js';
+
+const config = loadOrExit(loadBookingConfig);
+const logger = createLogger('booking', config.LOG_LEVEL);
+const subgraph = await createBookingSubgraph(config, logger);
+const { url } = await subgraph.listen(config.BOOKING_PORT, config.BOOKING_HOST);
+subgraph.relay.start();
+await subgraph.startConsumers();
+// Holds also lapse on the write path (createBooking expires them first); this sweep records the rest.
+const sweep = setInterval(() => {
+  subgraph.service.expireLapsedHolds().catch((err: unknown) => logger.warn({ err }, 'hold sweep failed'));
+}, 30_000);
+sweep.unref();
+logger.info({ url }, 'booking subgraph ready');
+stopOnSignals(() => subgraph.stop(), logger);

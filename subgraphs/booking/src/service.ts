@@ -1,0 +1,359 @@
+import { AppError, badInput } from '@carwash/errors';
+import type { EventEnvelope } from '@carwash/events';
+import type { Viewer } from '@carwash/service-trust';
+import { fields, pgErrorCode, validate, z } from '@carwash/subgraph-kit';
+import type DataLoader from 'dataloader';
+import { DateTime } from 'luxon';
+import { freeBay, freeSlots, type Slot } from './availability.js';
+import type { BookingConfig } from './config.js';
+import { firstTime, recordEvent } from './events.js';
+import type { PeerUser, Peers } from './peers.js';
+import { LIVE, type BookingRepository, type Reservation, type ReservationStatus, type Service, type Tx } from './repository.js';
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+const serviceInput = z.object({
+  name: fields.name('name'),
+  description: z.string().max(1000, 'description must be at most 1000 characters').trim().nullish(),
+  durationMinutes: z.number().int().min(5, 'durationMinutes must be between 5 and 480').max(480, 'durationMinutes must be between 5 and 480'),
+  priceCents: z.number().int().min(0, 'priceCents must not be negative').max(10_000_000, 'priceCents must be at most 10000000'),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR'),
+  isAddOn: z.boolean().nullish(),
+});
+const updateInput = serviceInput.omit({ isAddOn: true }).partial().extend({ active: z.boolean().nullish() });
+const reasonText = z.string().max(500, 'reason must be at most 500 characters').trim().min(1, 'reason must not be empty');
+const bookingInput = z.object({
+  siteId: fields.uuid(),
+  serviceId: fields.uuid(),
+  startsAt: z.date(),
+  addOnIds: z.array(fields.uuid()).max(10, 'at most 10 add-ons').nullish(),
+  customerId: fields.uuid().nullish(),
+});
+
+/** Which status may follow which. Anything else is BOOKING_ILLEGAL_TRANSITION. */
+const NEXT: Record<ReservationStatus, ReservationStatus[]> = {
+  HELD: ['CONFIRMED', 'CANCELLED', 'EXPIRED'],
+  CONFIRMED: ['IN_PROGRESS', 'CANCELLED', 'NO_SHOW'],
+  IN_PROGRESS: ['COMPLETED', 'CANCELLED'],
+  COMPLETED: [],
+  CANCELLED: [],
+  NO_SHOW: [],
+  EXPIRED: [],
+};
+
+export function id(value: unknown, field: string): string {
+  return validate(fields.uuid(), value, field);
+}
+
+const isManager = (v: Viewer | null) => v?.role === 'MANAGER' || v?.role === 'ADMIN';
+
+/** Who may see a booking: its customer, its washer, managers and admins. */
+export function canSee(viewer: Viewer | null, r: Pick<Reservation, 'customerId' | 'washerId'>): boolean {
+  return !!viewer && (isManager(viewer) || viewer.userId === r.customerId || viewer.userId === r.washerId);
+}
+
+type Settings = Pick<BookingConfig, 'BOOKING_HOLD_TTL_SECONDS' | 'BOOKING_BUFFER_MINUTES' | 'BOOKING_SLOT_STEP_MINUTES' | 'BOOKING_CANCEL_CUTOFF_MINUTES'>;
+
+export interface RequestDeps {
+  users: DataLoader<string, PeerUser | null>;
+  requestId: string;
+}
+
+/** The booking feature's rules: catalogue, availability, holds and the reservation lifecycle. */
+export class BookingService {
+  constructor(
+    private readonly repo: BookingRepository,
+    private readonly peers: Peers,
+    private readonly settings: Settings,
+  ) {}
+
+  private get db() {
+    return this.repo.db;
+  }
+
+  async createService(raw: unknown): Promise<Service> {
+    const input = validate(serviceInput, raw, 'input');
+    return this.db.service.create({ data: { ...input, description: input.description ?? null, isAddOn: input.isAddOn ?? false } });
+  }
+
+  async updateService(rawId: unknown, raw: unknown): Promise<Service> {
+    const serviceId = id(rawId, 'id');
+    const input = validate(updateInput, raw, 'input');
+    const data = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null));
+    try {
+      return await this.db.service.update({ where: { id: serviceId }, data });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'P2025') throw new AppError('NOT_FOUND', { message: 'No such service.', field: 'id' });
+      throw err;
+    }
+  }
+
+  listServices(includeInactive: boolean): Promise<Service[]> {
+    return this.db.service.findMany({ where: includeInactive ? {} : { active: true }, orderBy: [{ isAddOn: 'asc' }, { name: 'asc' }] });
+  }
+
+  async availableSlots(rawSiteId: unknown, rawServiceId: unknown, date: string, requestId?: string): Promise<Slot[]> {
+    const siteId = id(rawSiteId, 'siteId');
+    const serviceId = id(rawServiceId, 'serviceId');
+    const service = await this.db.service.findUnique({ where: { id: serviceId } });
+    if (!service || !service.active || service.isAddOn) throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { field: 'serviceId' });
+    // Wide enough to contain the local day in any time zone (UTC-12 … UTC+14).
+    const dayUtc = Date.parse(`${date}T00:00:00Z`);
+    const from = new Date(dayUtc - 14 * 3_600_000);
+    const to = new Date(dayUtc + DAY + 14 * 3_600_000);
+    const site = await this.peers.site(siteId, from, to, requestId);
+    if (!site || !site.active) throw new AppError('BOOKING_SITE_UNAVAILABLE', { field: 'siteId' });
+    const busy = await this.repo.busy(this.db, siteId, from, to);
+    const now = new Date();
+    return freeSlots({
+      windows: site.openingWindows.map((w) => ({ start: new Date(w.start), end: new Date(w.end) })),
+      busy: busy.filter((b) => b.blockedUntil > now),
+      bays: site.bays,
+      durationMs: service.durationMinutes * MINUTE,
+      bufferMs: this.settings.BOOKING_BUFFER_MINUTES * MINUTE,
+      stepMs: this.settings.BOOKING_SLOT_STEP_MINUTES * MINUTE,
+      now,
+      timeZone: site.timeZone,
+      date,
+    });
+  }
+
+  /**
+   * A HELD booking on the lowest free bay. References are checked through their owners first
+   * (customer with auth, site and opening hours with location); the database then guarantees that
+   * no bay is booked twice: a lost race surfaces as an exclusion violation, retried against fresh
+   * data, and ends as BOOKING_SLOT_TAKEN when no bay is left.
+   */
+  async createBooking(viewer: Viewer, raw: unknown, deps: RequestDeps): Promise<Reservation> {
+    const input = validate(bookingInput, raw, 'input');
+    const now = new Date();
+    if (input.startsAt <= now) throw badInput('input.startsAt', 'startsAt must be in the future');
+    if (input.startsAt.getTime() > now.getTime() + 365 * DAY) throw badInput('input.startsAt', 'bookings open at most a year ahead');
+    let customerId = viewer.userId;
+    if (input.customerId && input.customerId !== viewer.userId) {
+      if (!isManager(viewer)) throw new AppError('FORBIDDEN', { message: 'Only managers book for someone else.', field: 'input.customerId' });
+      customerId = input.customerId;
+    }
+    if (viewer.role === 'WASHER' && customerId === viewer.userId) throw new AppError('FORBIDDEN', { message: 'Washers cannot book washes for themselves.' });
+
+    const service = await this.db.service.findUnique({ where: { id: input.serviceId } });
+    if (!service || !service.active || service.isAddOn) throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { field: 'input.serviceId' });
+    const addOnIds = [...new Set(input.addOnIds ?? [])];
+    const addOns = addOnIds.length ? await this.db.service.findMany({ where: { id: { in: addOnIds } } }) : [];
+    if (addOns.length !== addOnIds.length || addOns.some((a) => !a.active || !a.isAddOn || a.currency !== service.currency)) {
+      throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { message: 'An add-on is unknown, inactive, not an add-on, or priced in another currency.', field: 'input.addOnIds' });
+    }
+
+    const startsAt = input.startsAt;
+    const endsAt = new Date(startsAt.getTime() + service.durationMinutes * MINUTE);
+    const blockedUntil = new Date(endsAt.getTime() + this.settings.BOOKING_BUFFER_MINUTES * MINUTE);
+    const [customer, site] = await Promise.all([deps.users.load(customerId), this.peers.site(input.siteId, new Date(startsAt.getTime() - DAY), new Date(endsAt.getTime() + DAY), deps.requestId)]);
+    if (!customer || customer.deleted || (customer.role !== 'CLIENT' && customer.role !== 'MANAGER')) {
+      throw badInput('input.customerId', 'the customer must be an active client or manager');
+    }
+    if (!site || !site.active) throw new AppError('BOOKING_SITE_UNAVAILABLE', { field: 'input.siteId' });
+    const fits = site.openingWindows.some((w) => new Date(w.start) <= startsAt && endsAt <= new Date(w.end));
+    if (!fits) throw new AppError('BOOKING_OUTSIDE_OPENING_HOURS', { field: 'input.startsAt' });
+
+    const priceCents = service.priceCents + addOns.reduce((sum, a) => sum + a.priceCents, 0);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        return await this.db.$transaction(async (tx) => {
+          await this.expireLapsed(tx, { siteId: input.siteId, startsAt: { lt: blockedUntil }, blockedUntil: { gt: startsAt } });
+          const bay = freeBay(await this.repo.busy(tx, input.siteId, startsAt, blockedUntil), site.bays, startsAt, blockedUntil);
+          if (bay === null) throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
+          const r = await tx.reservation.create({
+            data: {
+              customerId,
+              siteId: input.siteId,
+              serviceId: service.id,
+              bay,
+              startsAt,
+              endsAt,
+              blockedUntil,
+              status: 'HELD',
+              holdExpiresAt: new Date(Date.now() + this.settings.BOOKING_HOLD_TTL_SECONDS * 1000),
+              serviceName: service.name,
+              priceCents,
+              currency: service.currency,
+              createdBy: viewer.userId,
+              items: { create: addOns.map((a) => ({ serviceId: a.id, name: a.name, priceCents: a.priceCents, currency: a.currency })) },
+              history: { create: { fromStatus: null, toStatus: 'HELD', changedBy: viewer.userId } },
+            },
+          });
+          await recordEvent(tx, 'booking.reservation.created', r.id, { reservationId: r.id, customerId, siteId: r.siteId, startsAt: startsAt.toISOString(), priceCents, currency: r.currency });
+          return r;
+        });
+      } catch (err) {
+        if (pgErrorCode(err) === '23P01') continue; // another booking took the bay between our read and insert
+        throw err;
+      }
+    }
+    throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
+  }
+
+  /** HELD → CONFIRMED: the customer, a manager, or one of our services (payment, through the bus later). */
+  confirm(viewer: Viewer | null, rawId: unknown): Promise<Reservation> {
+    return this.transition(viewer, rawId, 'CONFIRMED', null, (r) => {
+      if (viewer && !isManager(viewer) && viewer.userId !== r.customerId) throw new AppError('FORBIDDEN');
+      if (r.status === 'HELD' && r.holdExpiresAt && r.holdExpiresAt <= new Date()) return 'lapsed';
+      return 'ok';
+    });
+  }
+
+  start(viewer: Viewer, rawId: unknown): Promise<Reservation> {
+    return this.transition(viewer, rawId, 'IN_PROGRESS', null, (r) => this.washerOrManager(viewer, r));
+  }
+
+  complete(viewer: Viewer, rawId: unknown): Promise<Reservation> {
+    return this.transition(viewer, rawId, 'COMPLETED', null, (r) => this.washerOrManager(viewer, r));
+  }
+
+  markNoShow(viewer: Viewer, rawId: unknown): Promise<Reservation> {
+    return this.transition(viewer, rawId, 'NO_SHOW', null, (r) => {
+      this.washerOrManager(viewer, r);
+      if (r.startsAt > new Date()) throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: 'A no-show can only be recorded after the start.', extensions: { from: r.status, to: 'NO_SHOW' } });
+      return 'ok';
+    });
+  }
+
+  cancel(viewer: Viewer, rawId: unknown, rawReason: unknown): Promise<Reservation> {
+    const manager = isManager(viewer);
+    const reason = rawReason == null ? null : validate(reasonText, rawReason, 'reason');
+    if (manager && !reason) throw badInput('reason', 'managers give a reason when cancelling');
+    return this.transition(viewer, rawId, 'CANCELLED', reason ?? 'cancelled by the customer', (r) => {
+      if (manager) return 'ok';
+      if (viewer.userId !== r.customerId) throw new AppError('FORBIDDEN');
+      if (r.status === 'IN_PROGRESS') throw new AppError('BOOKING_ILLEGAL_TRANSITION', { extensions: { from: r.status, to: 'CANCELLED' } });
+      if (Date.now() > r.startsAt.getTime() - this.settings.BOOKING_CANCEL_CUTOFF_MINUTES * MINUTE) throw new AppError('BOOKING_CANCELLATION_TOO_LATE');
+      return 'ok';
+    });
+  }
+
+  /** The washer must be on shift at the site for the whole booking (asked of location); the database refuses a double-booked washer. */
+  async assignWasher(viewer: Viewer, rawId: unknown, rawWasherId: unknown, requestId?: string): Promise<Reservation> {
+    const bookingId = id(rawId, 'id');
+    const washerId = id(rawWasherId, 'washerId');
+    const r = await this.db.reservation.findUnique({ where: { id: bookingId } });
+    if (!r) throw new AppError('NOT_FOUND', { message: 'No such booking.', field: 'id' });
+    if (!LIVE.includes(r.status) || r.status === 'IN_PROGRESS') throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: 'Only held or confirmed bookings get a washer.', extensions: { from: r.status, to: r.status } });
+    const shifts = await this.peers.shifts(washerId, requestId);
+    const onShift = shifts.some((s) => s.site.id === r.siteId && !s.endedAt && new Date(s.startsAt) <= r.startsAt && r.endsAt <= new Date(s.endsAt));
+    if (!onShift) throw new AppError('BOOKING_WASHER_NOT_ASSIGNED', { field: 'washerId' });
+    try {
+      return await this.db.reservation.update({ where: { id: bookingId }, data: { washerId } });
+    } catch (err) {
+      if (pgErrorCode(err) === '23P01') throw new AppError('BOOKING_WASHER_BUSY', { field: 'washerId' });
+      throw err;
+    }
+  }
+
+  private washerOrManager(viewer: Viewer, r: Reservation): 'ok' {
+    if (!isManager(viewer) && viewer.userId !== r.washerId) throw new AppError('FORBIDDEN', { message: 'Only the assigned washer or a manager can do this.' });
+    return 'ok';
+  }
+
+  /**
+   * One status change: checked against NEXT and the actor rule, applied only if the status is still
+   * what was read (so two concurrent changes cannot both win), recorded in history and announced.
+   */
+  private async transition(viewer: Viewer | null, rawId: unknown, to: ReservationStatus, reason: string | null, allowed: (r: Reservation) => 'ok' | 'lapsed'): Promise<Reservation> {
+    const bookingId = id(rawId, 'id');
+    const outcome = await this.db.$transaction(async (tx) => {
+      const r = await tx.reservation.findUnique({ where: { id: bookingId } });
+      if (!r || (viewer && !canSee(viewer, r))) throw new AppError('NOT_FOUND', { message: 'No such booking.', field: 'id' });
+      if (!NEXT[r.status].includes(to)) throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: `A ${r.status.toLowerCase()} booking cannot become ${to.toLowerCase()}.`, extensions: { from: r.status, to } });
+      if (allowed(r) === 'lapsed') {
+        await this.changeStatus(tx, r, 'EXPIRED', null, 'hold lapsed');
+        return 'lapsed' as const;
+      }
+      return this.changeStatus(tx, r, to, viewer?.userId ?? null, reason);
+    });
+    if (outcome === 'lapsed') throw new AppError('BOOKING_HOLD_EXPIRED');
+    return outcome;
+  }
+
+  private async changeStatus(tx: Tx, r: Reservation, to: ReservationStatus, by: string | null, reason: string | null): Promise<Reservation> {
+    const { count } = await tx.reservation.updateMany({ where: { id: r.id, status: r.status }, data: { status: to, ...(to !== 'HELD' ? { holdExpiresAt: null } : {}) } });
+    if (count === 0) throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: 'The booking changed meanwhile; reload it.', extensions: { from: r.status, to } });
+    await tx.history.create({ data: { reservationId: r.id, fromStatus: r.status, toStatus: to, changedBy: by, reason } });
+    await recordEvent(tx, 'booking.reservation.statusChanged', r.id, { reservationId: r.id, from: r.status, to, changedBy: by });
+    if (to === 'CANCELLED') {
+      await recordEvent(tx, 'booking.reservation.cancelled', r.id, { reservationId: r.id, customerId: r.customerId, cancelledBy: by, reason: reason ?? 'cancelled', startsAt: r.startsAt.toISOString() });
+    }
+    return { ...r, status: to, holdExpiresAt: to === 'HELD' ? r.holdExpiresAt : null };
+  }
+
+  /** Lapsed holds become EXPIRED (with history and an event), so they stop blocking the bay. */
+  private async expireLapsed(tx: Tx, where: Record<string, unknown>): Promise<number> {
+    const lapsed = await tx.reservation.findMany({ where: { ...where, status: 'HELD', holdExpiresAt: { lte: new Date() } }, take: 500 });
+    for (const r of lapsed) await this.changeStatus(tx, r, 'EXPIRED', null, 'hold lapsed');
+    return lapsed.length;
+  }
+
+  /** The periodic sweep (main.ts): every lapsed hold, in batches. */
+  async expireLapsedHolds(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.db.$transaction((tx) => this.expireLapsed(tx, {}));
+      total += n;
+      if (n < 500) return total;
+    }
+  }
+
+  /** Cancels the live future bookings matching `where`, as the system, with a reason. */
+  private async cancelFuture(tx: Tx, where: Record<string, unknown>, reason: string): Promise<number> {
+    const rows = await tx.reservation.findMany({ where: { ...where, status: { in: ['HELD', 'CONFIRMED'] }, startsAt: { gt: new Date() } } });
+    for (const r of rows) await this.changeStatus(tx, r, 'CANCELLED', null, reason);
+    return rows.length;
+  }
+
+  async handleUserDeleted(event: EventEnvelope<'auth.user.deleted'>): Promise<void> {
+    await this.db.$transaction(async (tx) => {
+      if (!(await firstTime(tx, event))) return;
+      await this.cancelFuture(tx, { customerId: event.payload.userId }, 'customer account deleted');
+      await tx.reservation.updateMany({ where: { washerId: event.payload.userId, startsAt: { gt: new Date() }, status: { in: LIVE } }, data: { washerId: null } });
+    });
+  }
+
+  async handleSiteClosed(event: EventEnvelope<'location.site.closed'>): Promise<void> {
+    await this.db.$transaction(async (tx) => {
+      if (!(await firstTime(tx, event))) return;
+      await this.cancelFuture(tx, { siteId: event.payload.siteId, startsAt: { gte: new Date(event.payload.from) } }, `site closed: ${event.payload.reason}`.slice(0, 500));
+    });
+  }
+
+  async handleStaffUnassigned(event: EventEnvelope<'location.staff.unassigned'>): Promise<void> {
+    await this.db.$transaction(async (tx) => {
+      if (!(await firstTime(tx, event))) return;
+      const { userId, siteId, endedAt } = event.payload;
+      await tx.reservation.updateMany({ where: { washerId: userId, siteId, endsAt: { gt: new Date(endedAt) }, status: { in: ['HELD', 'CONFIRMED'] } }, data: { washerId: null } });
+    });
+  }
+
+  async bookingsOf(userId: string, args: { first?: number | null; after?: string | null; status?: ReservationStatus[] | null }) {
+    const first = validate(fields.pageSize(100), args.first ?? 20, 'first');
+    const offset = args.after ? decodeOffset(args.after) : 0;
+    const { rows, total } = await this.repo.forCustomer(userId, args.status ?? undefined, offset, first + 1);
+    const nodes = rows.slice(0, first);
+    return { nodes, totalCount: total, pageInfo: { hasNextPage: rows.length > first, endCursor: nodes.length ? encodeOffset(offset + nodes.length) : null } };
+  }
+}
+
+/** The UTC range of a local date in a time zone (DST days last 23 or 25 hours). */
+export function localDay(date: string, timeZone: string): { from: Date; to: Date } {
+  const start = DateTime.fromISO(date, { zone: timeZone }).startOf('day');
+  if (!start.isValid) throw badInput('date', 'date must be YYYY-MM-DD');
+  return { from: start.toJSDate(), to: start.plus({ days: 1 }).toJSDate() };
+}
+
+function encodeOffset(n: number): string {
+  return Buffer.from(`o:${n}`).toString('base64url');
+}
+
+function decodeOffset(cursor: string): number {
+  const m = /^o:(\d{1,7})$/.exec(Buffer.from(cursor.slice(0, 40), 'base64url').toString('utf8'));
+  if (!m) throw badInput('after', 'after is not a cursor returned by this query');
+  return Number(m[1]);
+}
