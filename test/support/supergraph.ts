@@ -4,6 +4,7 @@ import { createBookingSubgraph, loadBookingConfig, type BookingSubgraph } from '
 import { createGateway, loadGatewayConfig, type Gateway } from '@carwash/gateway';
 import { createLocationSubgraph, loadLocationConfig, type LocationSubgraph } from '@carwash/location';
 import { createLogger } from '@carwash/subgraph-kit';
+import { exportJWK, generateKeyPair } from 'jose';
 
 export const SUPERGRAPH = new URL('../../schema/supergraph.graphql', import.meta.url);
 
@@ -25,13 +26,26 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/**
+ * One signing key for every supergraph a test file starts, so a token issued by one is accepted by
+ * another (as with a real, configured key).
+ */
+let signingKeys: Promise<string> | undefined;
+function sharedSigningKeys(): Promise<string> {
+  signingKeys ??= (async () => {
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    return JSON.stringify([{ ...(await exportJWK(privateKey)), kid: `test-${process.pid}` }]);
+  })();
+  return signingKeys;
+}
+
 /** Starts the auth subgraph and the gateway (serving the committed supergraph) on free ports. */
 export async function startSupergraph(options: { supergraphPath?: string; authEnv?: Record<string, string>; bookingEnv?: Record<string, string> } = {}): Promise<Running> {
   const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
   // Each supergraph gets its own event streams, so tests never see each other's events.
   const namespace = `e2e-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   const auth = await createAuthSubgraph(
-    loadAuthConfig({ ...process.env, LOG_LEVEL: quiet, AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000', EVENTS_NAMESPACE: namespace, ...options.authEnv }),
+    loadAuthConfig({ ...process.env, AUTH_JWT_PRIVATE_KEYS: await sharedSigningKeys(), LOG_LEVEL: quiet, AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000', EVENTS_NAMESPACE: namespace, ...options.authEnv }),
     createLogger('auth', quiet),
   );
   const { url: authUrl, port: authPort } = await auth.listen(0);

@@ -1,0 +1,320 @@
+import { randomUUID } from 'node:crypto';
+import { sqlStatements as authStatements } from '@carwash/auth';
+import { sqlStatements as bookingStatements } from '@carwash/booking';
+import { sqlStatements as locationStatements } from '@carwash/location';
+import { DateTime } from 'luxon';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD, startSupergraph, uniqueEmail, type Running } from './support/supergraph.js';
+
+let sg: Running;
+let manager: { id: string; token: string };
+let alice: { id: string; token: string };
+
+const EVERY_DAY = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'];
+const CREATE = `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id status bay startsAt endsAt holdExpiresAt price { amountCents currency } } }`;
+const SLOTS = `query($site: ID!, $service: ID!, $date: Date!) { availableSlots(siteId: $site, serviceId: $service, date: $date) { startsAt endsAt freeBays } }`;
+
+async function user(role: 'CLIENT' | 'WASHER' | 'MANAGER', firstName = 'Kim') {
+  const email = uniqueEmail(role.toLowerCase());
+  const up = await sg.gql<{ signUp: { user: { id: string } } }>(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, { i: { email, password: PASSWORD, firstName, lastName: role } });
+  const id = up.data!.signUp.user.id;
+  if (role !== 'CLIENT') await sg.auth.db.user.update({ where: { id }, data: { role } });
+  const login = await sg.gql<{ logIn: { accessToken: string } }>(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, { i: { email, password: PASSWORD } });
+  return { id, token: login.data!.logIn.accessToken };
+}
+
+/** A Berlin site open 06:00–22:00 every day. */
+async function site(bays = 1, opensAt = '06:00', closesAt = '22:00'): Promise<string> {
+  const res = await sg.gql<{ createSite: { id: string } }>(
+    `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
+    { input: { name: `Booking site ${randomUUID().slice(0, 6)}`, address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' }, timeZone: 'Europe/Berlin', location: { latitude: 52.5, longitude: 13.4 }, bays } },
+    manager.token,
+  );
+  const id = res.data!.createSite.id;
+  await sg.gql(`mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`, { id, hours: EVERY_DAY.map((weekday) => ({ weekday, opensAt, closesAt })) }, manager.token);
+  return id;
+}
+
+async function service(durationMinutes = 30, priceCents = 1500, isAddOn = false): Promise<string> {
+  const res = await sg.gql<{ createService: { id: string } }>(
+    `mutation($input: CreateServiceInput!) { createService(input: $input) { id } }`,
+    { input: { name: `${isAddOn ? 'Wax' : 'Wash'} ${randomUUID().slice(0, 4)}`, durationMinutes, priceCents, currency: 'EUR', isAddOn } },
+    manager.token,
+  );
+  expect(res.errors).toBeUndefined();
+  return res.data!.createService.id;
+}
+
+/** A local date some days ahead, and the UTC instant of a local time on it. */
+function day(offset: number) {
+  const date = DateTime.now().setZone('Europe/Berlin').plus({ days: offset }).toISODate()!;
+  return { date, at: (hhmm: string) => DateTime.fromISO(`${date}T${hhmm}`, { zone: 'Europe/Berlin' }).toUTC().toISO()! };
+}
+
+beforeAll(async () => {
+  sg = await startSupergraph();
+  manager = await user('MANAGER');
+  alice = await user('CLIENT', 'Alice');
+});
+afterAll(async () => {
+  await sg?.stop();
+});
+
+describe('catalogue', () => {
+  it('lets managers add services that everyone can read, and refuses bad prices and durations', async () => {
+    const id = await service(45, 2500);
+    const pub = await sg.gql<{ service: { name: string; durationMinutes: number; price: { amountCents: number; currency: string } } }>(`query($id: ID!) { service(id: $id) { name durationMinutes price { amountCents currency } } }`, { id });
+    expect(pub.data!.service).toMatchObject({ durationMinutes: 45, price: { amountCents: 2500, currency: 'EUR' } });
+    const byClient = await sg.gql(`mutation { createService(input: { name: "x", durationMinutes: 30, priceCents: 100, currency: "EUR" }) { id } }`, {}, alice.token);
+    expect(byClient.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    for (const [input, field] of [
+      [{ priceCents: -1 }, 'input.priceCents'],
+      [{ durationMinutes: 0 }, 'input.durationMinutes'],
+      [{ currency: 'euro' }, 'input.currency'],
+    ] as const) {
+      const res = await sg.gql(`mutation($input: CreateServiceInput!) { createService(input: $input) { id } }`, { input: { name: 'Bad', durationMinutes: 30, priceCents: 100, currency: 'EUR', ...input } }, manager.token);
+      expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    }
+  });
+});
+
+describe('availability and holds', () => {
+  it('offers slots inside opening hours and stops offering a taken one', async () => {
+    const s = await site(1, '08:00', '10:00');
+    const svc = await service(30);
+    const { date, at } = day(10);
+    const before = await sg.gql<{ availableSlots: Array<{ startsAt: string; freeBays: number }> }>(SLOTS, { site: s, service: svc, date });
+    expect(before.errors).toBeUndefined();
+    // 30 min washes, 15 min steps, within 08:00–10:00 local.
+    expect(before.data!.availableSlots.map((x) => x.startsAt)).toEqual(['08:00', '08:15', '08:30', '08:45', '09:00', '09:15', '09:30'].map((t) => new Date(at(t)).toISOString()));
+    const booked = await sg.gql<{ createBooking: { status: string; holdExpiresAt: string; bay: number } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } }, alice.token);
+    expect(booked.errors).toBeUndefined();
+    expect(booked.data!.createBooking).toMatchObject({ status: 'HELD', bay: 1 });
+    expect(new Date(booked.data!.createBooking.holdExpiresAt).getTime()).toBeGreaterThan(Date.now() + 500_000);
+    const after = await sg.gql<{ availableSlots: Array<{ startsAt: string }> }>(SLOTS, { site: s, service: svc, date });
+    // 09:00–09:30 plus a 10 minute buffer: 08:30 … 09:30 starts collide.
+    expect(after.data!.availableSlots.map((x) => x.startsAt)).toEqual(['08:00', '08:15'].map((t) => new Date(at(t)).toISOString()));
+  });
+
+  it('accepts exactly 10 of 500 concurrent bookings for 10 slots of one bay', async () => {
+    const s = await site(1);
+    const svc = await service(30);
+    const { at } = day(12);
+    const starts = Array.from({ length: 10 }, (_, i) => at(`${String(8 + i).padStart(2, '0')}:00`));
+    const results = await Promise.all(Array.from({ length: 500 }, (_, i) => sg.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: starts[i % 10] } }, alice.token)));
+    const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK');
+    expect(codes.filter((c) => c === 'OK')).toHaveLength(10);
+    expect(codes.filter((c) => c === 'BOOKING_SLOT_TAKEN')).toHaveLength(490);
+    const rows = await sg.booking.db.reservation.findMany({ where: { siteId: s } });
+    expect(rows).toHaveLength(10);
+    expect(new Set(rows.map((r) => r.startsAt.toISOString())).size).toBe(10);
+  }, 120_000);
+
+  it('refuses past times, times outside opening hours, unknown services and closed sites with coded errors', async () => {
+    const s = await site(2, '08:00', '12:00');
+    const svc = await service(60);
+    const { at } = day(14);
+    const cases: Array<[Record<string, unknown>, string, string]> = [
+      [{ startsAt: new Date(Date.now() - 3_600_000).toISOString() }, 'BAD_USER_INPUT', 'input.startsAt'],
+      [{ startsAt: at('11:30') }, 'BOOKING_OUTSIDE_OPENING_HOURS', 'input.startsAt'],
+      [{ startsAt: at('07:00') }, 'BOOKING_OUTSIDE_OPENING_HOURS', 'input.startsAt'],
+      [{ serviceId: randomUUID() }, 'BOOKING_SERVICE_UNAVAILABLE', 'input.serviceId'],
+      [{ siteId: randomUUID() }, 'BOOKING_SITE_UNAVAILABLE', 'input.siteId'],
+      [{ siteId: 'not-a-uuid' }, 'BAD_USER_INPUT', 'input.siteId'],
+    ];
+    for (const [override, code, field] of cases) {
+      const res = await sg.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00'), ...override } }, alice.token);
+      expect(res.errors?.[0]?.extensions, JSON.stringify(override)).toMatchObject({ code, field });
+    }
+    await sg.gql(`mutation($id: ID!) { closeSite(id: $id, reason: "Renovation") { id } }`, { id: s }, manager.token);
+    const closed = await sg.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } }, alice.token);
+    expect(closed.errors?.[0]?.extensions?.code).toBe('BOOKING_SITE_UNAVAILABLE');
+  });
+
+  it('lets a hold lapse by itself, freeing the bay', async () => {
+    const quick = await startSupergraph({ bookingEnv: { BOOKING_HOLD_TTL_SECONDS: '10' } });
+    try {
+      const svc = await service(30);
+      const s = await site(1);
+      const { at } = day(16);
+      const first = await quick.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } }, alice.token);
+      expect(first.errors).toBeUndefined();
+      const blocked = await quick.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } }, alice.token);
+      expect(blocked.errors?.[0]?.extensions?.code).toBe('BOOKING_SLOT_TAKEN');
+      // Let the hold lapse (10 s TTL) by moving its expiry into the past rather than sleeping.
+      await quick.booking.db.reservation.update({ where: { id: first.data!.createBooking.id }, data: { holdExpiresAt: new Date(Date.now() - 1000) } });
+      const confirm = await quick.gql(`mutation($id: ID!) { confirmBooking(id: $id) { status } }`, { id: first.data!.createBooking.id }, alice.token);
+      expect(confirm.errors?.[0]?.extensions?.code).toBe('BOOKING_HOLD_EXPIRED');
+      const again = await quick.gql<{ createBooking: { status: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } }, alice.token);
+      expect(again.data?.createBooking.status).toBe('HELD');
+      const history = await quick.booking.db.history.findMany({ where: { reservationId: first.data!.createBooking.id }, orderBy: { changedAt: 'asc' } });
+      expect(history.map((h) => [h.fromStatus, h.toStatus])).toEqual([[null, 'HELD'], ['HELD', 'EXPIRED']]);
+    } finally {
+      await quick.stop();
+    }
+  });
+});
+
+describe('the booking lifecycle', () => {
+  it('runs held → confirmed → in progress → completed with the assigned washer, recording history', async () => {
+    const s = await site(2);
+    const svc = await service(30, 2000);
+    const wax = await service(30, 500, true);
+    const { at } = day(18);
+    const washer = await user('WASHER', 'Wes');
+    await sg.gql(`mutation($site: ID!, $user: ID!, $shift: ShiftInput!) { assignStaff(siteId: $site, userId: $user, shift: $shift) { id } }`, { site: s, user: washer.id, shift: { startsAt: at('08:00'), endsAt: at('16:00') } }, manager.token);
+    const created = await sg.gql<{ createBooking: { id: string; price: { amountCents: number } } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00'), addOnIds: [wax] } }, alice.token);
+    const id = created.data!.createBooking.id;
+    expect(created.data!.createBooking.price.amountCents).toBe(2500);
+    await sg.gql(`mutation($id: ID!, $input: UpdateServiceInput!) { updateService(id: $id, input: $input) { id } }`, { id: svc, input: { priceCents: 9999 } }, manager.token);
+
+    const step = async (mutation: string, token: string, extra = '') => sg.gql<Record<string, { status: string }>>(`mutation($id: ID!) { ${mutation}(id: $id${extra}) { status } }`, { id }, token);
+    expect((await step('confirmBooking', alice.token)).data).toEqual({ confirmBooking: { status: 'CONFIRMED' } });
+    expect((await step('startBooking', washer.token)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND'); // not his booking yet
+    const assigned = await sg.gql(`mutation($id: ID!, $w: ID!) { assignWasher(id: $id, washerId: $w) { id } }`, { id, w: washer.id }, manager.token);
+    expect(assigned.errors).toBeUndefined();
+    expect((await step('startBooking', washer.token)).data).toEqual({ startBooking: { status: 'IN_PROGRESS' } });
+    expect((await step('completeBooking', washer.token)).data).toEqual({ completeBooking: { status: 'COMPLETED' } });
+    const illegal = await step('confirmBooking', manager.token);
+    expect(illegal.errors?.[0]?.extensions).toMatchObject({ code: 'BOOKING_ILLEGAL_TRANSITION', from: 'COMPLETED', to: 'CONFIRMED' });
+
+    const view = await sg.gql<{ booking: Record<string, unknown> }>(
+      `query($id: ID!) { booking(id: $id) { status price { amountCents } items { name price { amountCents } } customer { firstName } washer { firstName } site { name } service { name } history { from to changedBy { id } } } }`,
+      { id },
+      alice.token,
+    );
+    expect(view.errors).toBeUndefined();
+    expect(view.data!.booking).toMatchObject({ status: 'COMPLETED', price: { amountCents: 2500 }, customer: { firstName: 'Alice' }, washer: { firstName: 'Wes' } });
+    expect((view.data!.booking.history as Array<{ from: string | null; to: string }>).map((h) => [h.from, h.to])).toEqual([
+      [null, 'HELD'],
+      ['HELD', 'CONFIRMED'],
+      ['CONFIRMED', 'IN_PROGRESS'],
+      ['IN_PROGRESS', 'COMPLETED'],
+    ]);
+    const events = await sg.booking.db.outboxEvent.findMany({ where: { aggregateId: id }, orderBy: { seq: 'asc' } });
+    expect(events.map((e) => e.topic)).toEqual(['booking.reservation.created', ...Array(3).fill('booking.reservation.statusChanged')]);
+  });
+
+  it('lets a client cancel before the cutoff but not after; managers cancel with a reason', async () => {
+    const s = await site(3);
+    const svc = await service(30);
+    const soon = new Date(Date.now() + 60 * 60_000);
+    soon.setUTCMinutes(0, 0, 0);
+    const { at } = day(20);
+    const later = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('12:00') } }, alice.token);
+    const cancel = (id: string, token: string, reason?: string) => sg.gql<{ cancelBooking: { status: string } }>(`mutation($id: ID!, $r: String) { cancelBooking(id: $id, reason: $r) { status } }`, { id, r: reason }, token);
+    expect((await cancel(later.data!.createBooking.id, alice.token)).data).toEqual({ cancelBooking: { status: 'CANCELLED' } });
+
+    const tight = await sg.booking.db.reservation.create({
+      data: { customerId: alice.id, siteId: s, serviceId: svc, bay: 2, startsAt: new Date(Date.now() + 30 * 60_000), endsAt: new Date(Date.now() + 60 * 60_000), blockedUntil: new Date(Date.now() + 70 * 60_000), status: 'CONFIRMED', serviceName: 'x', priceCents: 1, currency: 'EUR' },
+    });
+    expect((await cancel(tight.id, alice.token)).errors?.[0]?.extensions?.code).toBe('BOOKING_CANCELLATION_TOO_LATE');
+    expect((await cancel(tight.id, manager.token)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'reason' });
+    expect((await cancel(tight.id, manager.token, 'Machine broken')).data).toEqual({ cancelBooking: { status: 'CANCELLED' } });
+    const cancelled = await sg.booking.db.outboxEvent.findMany({ where: { aggregateId: tight.id, topic: 'booking.reservation.cancelled' } });
+    expect(cancelled[0]!.payload).toMatchObject({ reservationId: tight.id, reason: 'Machine broken', cancelledBy: manager.id });
+  });
+
+  it('refuses to book one washer into two overlapping jobs', async () => {
+    const s = await site(2);
+    const svc = await service(60);
+    const { at } = day(22);
+    const washer = await user('WASHER');
+    await sg.gql(`mutation($site: ID!, $user: ID!, $shift: ShiftInput!) { assignStaff(siteId: $site, userId: $user, shift: $shift) { id } }`, { site: s, user: washer.id, shift: { startsAt: at('08:00'), endsAt: at('16:00') } }, manager.token);
+    const a = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } }, alice.token);
+    const b = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:30') } }, alice.token);
+    const assign = (id: string) => sg.gql(`mutation($id: ID!, $w: ID!) { assignWasher(id: $id, washerId: $w) { id } }`, { id, w: washer.id }, manager.token);
+    expect((await assign(a.data!.createBooking.id)).errors).toBeUndefined();
+    expect((await assign(b.data!.createBooking.id)).errors?.[0]?.extensions?.code).toBe('BOOKING_WASHER_BUSY');
+    const offShift = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('17:00') } }, alice.token);
+    expect((await assign(offShift.data!.createBooking.id)).errors?.[0]?.extensions?.code).toBe('BOOKING_WASHER_NOT_ASSIGNED');
+  });
+
+  it("shows a client only their own bookings, also through User.bookings", async () => {
+    const s = await site(2);
+    const svc = await service(30);
+    const { at } = day(24);
+    const bob = await user('CLIENT', 'Bob');
+    const mine = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } }, bob.token);
+    const other = await sg.gql<{ booking: unknown }>(`query($id: ID!) { booking(id: $id) { id } }`, { id: mine.data!.createBooking.id }, alice.token);
+    expect(other.data!.booking).toBeNull();
+    const own = await sg.gql<{ me: { bookings: { totalCount: number; nodes: Array<{ id: string; status: string }> } } }>(`{ me { bookings(status: [HELD]) { totalCount nodes { id status } } } }`, {}, bob.token);
+    expect(own.data!.me.bookings).toEqual({ totalCount: 1, nodes: [{ id: mine.data!.createBooking.id, status: 'HELD' }] });
+    const snoop = await sg.gql(`query($id: ID!) { user(id: $id) { bookings { totalCount } } }`, { id: bob.id }, alice.token);
+    expect(snoop.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('events', () => {
+  it("cancels a deleted customer's future bookings through the bus", async () => {
+    const s = await site(2);
+    const svc = await service(30);
+    const { at } = day(26);
+    const carol = await user('CLIENT', 'Carol');
+    const ids: string[] = [];
+    for (const t of ['09:00', '11:00']) ids.push((await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at(t) } }, carol.token)).data!.createBooking.id);
+    await sg.gql(`mutation($id: ID!) { deleteUser(id: $id) { deletedUserId } }`, { id: carol.id }, carol.token);
+    const consumer = await sg.booking.startConsumers({ blockMs: 50, retryBaseMs: 100 });
+    try {
+      while ((await sg.auth.relay.runOnce()) > 0);
+      const until = Date.now() + 10_000;
+      const cancelled = () => sg.booking.db.reservation.count({ where: { id: { in: ids }, status: 'CANCELLED' } });
+      while ((await cancelled()) < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+      expect(await cancelled()).toBe(2);
+      expect(await sg.booking.db.outboxEvent.count({ where: { aggregateId: { in: ids }, topic: 'booking.reservation.cancelled' } })).toBe(2);
+    } finally {
+      await consumer.stop();
+    }
+  });
+});
+
+describe('the manager dashboard', () => {
+  it('costs a constant number of SQL statements per subgraph for 10 or 100 bookings with customer, washer, site, service and items', async () => {
+    const s = await site(100);
+    const svc = await service(30);
+    const wax = await service(30, 300, true);
+    const { date, at } = day(28);
+    const customers = Array.from({ length: 100 }, () => ({ id: randomUUID(), firstName: 'Dash', lastName: 'Board', role: 'CLIENT' as const }));
+    await sg.auth.db.user.createMany({ data: customers });
+    const start = new Date(at('10:00'));
+    const rows = customers.map((c, i) => ({
+      id: randomUUID(),
+      customerId: c.id,
+      siteId: s,
+      serviceId: svc,
+      washerId: customers[(i + 1) % 100]!.id,
+      bay: i + 1,
+      startsAt: new Date(start.getTime() + (i % 10) * 60_000),
+      endsAt: new Date(start.getTime() + 30 * 60_000),
+      blockedUntil: new Date(start.getTime() + 40 * 60_000),
+      status: 'CONFIRMED' as const,
+      serviceName: 'Wash',
+      priceCents: 1800,
+      currency: 'EUR',
+    }));
+    // Distinct washers must not overlap: give each row its own washer (the next customer id stands in).
+    await sg.booking.db.reservation.createMany({ data: rows });
+    await sg.booking.db.reservationItem.createMany({ data: rows.map((r) => ({ reservationId: r.id, serviceId: wax, name: 'Wax', priceCents: 300, currency: 'EUR' })) });
+    const q = `query($id: ID!, $date: Date!) { site(id: $id) { name bookings(date: $date) { id customer { firstName } washer { firstName } site { name } service { name } items { name } } } }`;
+    const count = async () => ({ booking: bookingStatements.count, auth: authStatements.count, location: locationStatements.count });
+    const measure = async (siteId: string) => {
+      const before = await count();
+      const res = await sg.gql<{ site: { bookings: Array<{ customer: { firstName: string }; items: unknown[] }> } }>(q, { id: siteId, date }, manager.token);
+      expect(res.errors).toBeUndefined();
+      const after = await count();
+      return { n: res.data!.site.bookings.length, sql: { booking: after.booking - before.booking, auth: after.auth - before.auth, location: after.location - before.location } };
+    };
+    const small = await site(10);
+    const smallWashers = Array.from({ length: 10 }, () => ({ id: randomUUID(), firstName: 'Wash', lastName: 'Er', role: 'WASHER' as const }));
+    await sg.auth.db.user.createMany({ data: smallWashers });
+    await sg.booking.db.reservation.createMany({ data: rows.slice(0, 10).map((r, i) => ({ ...r, id: randomUUID(), siteId: small, washerId: smallWashers[i]!.id })) });
+    const ten = await measure(small);
+    const hundred = await measure(s);
+    expect(ten.n).toBe(10);
+    expect(hundred.n).toBe(100);
+    // booking: the day's bookings, their services, their items; auth: customers and washers (one
+    // fetch each in the query plan); location: the site name and the time zone that @requires needs.
+    expect(hundred.sql).toEqual(ten.sql);
+    expect(hundred.sql).toEqual({ booking: 3, auth: 2, location: 2 });
+  });
+});
