@@ -245,7 +245,60 @@ describe('the booking lifecycle', () => {
   });
 });
 
+describe('on behalf and no-shows', () => {
+  it('lets a manager book for a client, but not a client for someone else', async () => {
+    const s = await site(2);
+    const svc = await service(30);
+    const { at } = day(30);
+    const dave = await user('CLIENT', 'Dave');
+    const forDave = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00'), customerId: dave.id } }, manager.token);
+    expect(forDave.errors).toBeUndefined();
+    const row = await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: forDave.data!.createBooking.id } });
+    expect(row).toMatchObject({ customerId: dave.id, createdBy: manager.id });
+    const sneaky = await sg.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00'), customerId: dave.id } }, alice.token);
+    expect(sneaky.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'input.customerId' });
+    const washer = await user('WASHER');
+    const forWasher = await sg.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('11:00'), customerId: washer.id } }, manager.token);
+    expect(forWasher.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.customerId' });
+  });
+
+  it('records a no-show only after the start', async () => {
+    const s = await site(2);
+    const svc = await service(30);
+    const { at } = day(32);
+    const future = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } }, alice.token);
+    await sg.gql(`mutation($id: ID!) { confirmBooking(id: $id) { id } }`, { id: future.data!.createBooking.id }, alice.token);
+    const early = await sg.gql(`mutation($id: ID!) { markNoShow(id: $id) { status } }`, { id: future.data!.createBooking.id }, manager.token);
+    expect(early.errors?.[0]?.extensions?.code).toBe('BOOKING_ILLEGAL_TRANSITION');
+    const past = await sg.booking.db.reservation.create({
+      data: { customerId: alice.id, siteId: s, serviceId: svc, bay: 1, startsAt: new Date(Date.now() - 3_600_000), endsAt: new Date(Date.now() - 1_800_000), blockedUntil: new Date(Date.now() - 1_200_000), status: 'CONFIRMED', serviceName: 'x', priceCents: 1, currency: 'EUR' },
+    });
+    const late = await sg.gql<{ markNoShow: { status: string } }>(`mutation($id: ID!) { markNoShow(id: $id) { status } }`, { id: past.id }, manager.token);
+    expect(late.data).toEqual({ markNoShow: { status: 'NO_SHOW' } });
+  });
+});
+
 describe('events', () => {
+  it('cancels the future bookings of a site that closes, through the bus', async () => {
+    const s = await site(2);
+    const svc = await service(30);
+    const { at } = day(34);
+    const booked = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } }, alice.token);
+    await sg.gql(`mutation($id: ID!) { closeSite(id: $id, reason: "Flood") { id } }`, { id: s }, manager.token);
+    const consumer = await sg.booking.startConsumers({ blockMs: 50, retryBaseMs: 100 });
+    try {
+      while ((await sg.location.relay.runOnce()) > 0);
+      const until = Date.now() + 10_000;
+      const status = async () => (await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: booked.data!.createBooking.id } })).status;
+      while ((await status()) !== 'CANCELLED' && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+      expect(await status()).toBe('CANCELLED');
+      const [entry] = await sg.booking.db.history.findMany({ where: { reservationId: booked.data!.createBooking.id, toStatus: 'CANCELLED' } });
+      expect(entry).toMatchObject({ changedBy: null, reason: 'site closed: Flood' });
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it("cancels a deleted customer's future bookings through the bus", async () => {
     const s = await site(2);
     const svc = await service(30);

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { freeBay, freeSlots, type SlotQuery } from '../src/availability.js';
+
+const MIN = 60_000;
+const at = (hhmm: string) => new Date(`2030-06-03T${hhmm}:00Z`); // a UTC site keeps the arithmetic visible
+
+function query(overrides: Partial<SlotQuery> = {}): SlotQuery {
+  return {
+    windows: [{ start: at('08:00'), end: at('10:00') }],
+    busy: [],
+    bays: 1,
+    durationMs: 30 * MIN,
+    bufferMs: 10 * MIN,
+    stepMs: 15 * MIN,
+    now: new Date('2030-06-01T00:00:00Z'),
+    timeZone: 'UTC',
+    date: '2030-06-03',
+    ...overrides,
+  };
+}
+
+const starts = (q: SlotQuery) => freeSlots(q).map((s) => s.startsAt.toISOString().slice(11, 16));
+
+describe(freeSlots.name, () => {
+  it('offers every step at which the wash ends inside the window', () => {
+    expect(starts(query())).toEqual(['08:00', '08:15', '08:30', '08:45', '09:00', '09:15', '09:30']);
+  });
+
+  it('keeps the clean-up buffer free after an existing booking, and before one', () => {
+    const busy = [{ bay: 1, startsAt: at('09:00'), blockedUntil: at('09:40') }];
+    expect(starts(query({ busy }))).toEqual(['08:00', '08:15']);
+  });
+
+  it('still offers a time while another bay is free, and counts free bays', () => {
+    const busy = [{ bay: 1, startsAt: at('08:00'), blockedUntil: at('08:40') }];
+    const slots = freeSlots(query({ busy, bays: 2 }));
+    expect(slots[0]).toMatchObject({ freeBays: 1 });
+    expect(slots.at(-1)).toMatchObject({ freeBays: 2 });
+  });
+
+  it('offers nothing in the past and nothing outside the local date', () => {
+    expect(starts(query({ now: at('09:10') }))).toEqual(['09:15', '09:30']);
+    // 08:00–10:00 UTC is 2030-06-03 in Tokyo only until 15:00 JST … all of it is the 3rd there, so ask for the 4th.
+    expect(starts(query({ timeZone: 'Asia/Tokyo', date: '2030-06-04' }))).toEqual([]);
+  });
+
+  it('offers nothing when the wash is longer than the window', () => {
+    expect(starts(query({ durationMs: 3 * 60 * MIN }))).toEqual([]);
+  });
+});
+
+describe(freeBay.name, () => {
+  it('picks the lowest free bay, or null when all are taken', () => {
+    const busy = [
+      { bay: 1, startsAt: at('08:00'), blockedUntil: at('08:40') },
+      { bay: 2, startsAt: at('08:30'), blockedUntil: at('09:10') },
+    ];
+    expect(freeBay(busy, 3, at('08:00'), at('08:40'))).toBe(3);
+    expect(freeBay(busy, 2, at('08:00'), at('08:40'))).toBeNull();
+    expect(freeBay(busy, 2, at('08:40'), at('09:00'))).toBe(1);
+  });
+});
