@@ -3,7 +3,7 @@
  * Each feature owns one PostgreSQL database; its URL comes from `<FEATURE>_DATABASE_URL`.
  * The defaults point at the local PostgreSQL that the README and CI use.
  */
-export const FEATURES = ['auth', 'booking', 'location'] as const;
+export const FEATURES = ['auth', 'booking', 'location', 'payment'] as const;
 export type Feature = (typeof FEATURES)[number];
 
 export const DEFAULT_PG = process.env.PG_BASE_URL ?? 'postgresql://postgres@127.0.0.1:5432';

@@ -10,6 +10,7 @@ const services = [
   { name: 'auth', cwd: 'subgraphs/auth' },
   { name: 'booking', cwd: 'subgraphs/booking' },
   { name: 'location', cwd: 'subgraphs/location' },
+  { name: 'payment', cwd: 'subgraphs/payment' },
   { name: 'gateway', cwd: 'gateway' },
 ];
 

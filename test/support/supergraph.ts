@@ -3,6 +3,7 @@ import { createAuthSubgraph, loadAuthConfig, type AuthSubgraph } from '@carwash/
 import { createBookingSubgraph, loadBookingConfig, type BookingSubgraph } from '@carwash/booking';
 import { createGateway, loadGatewayConfig, type Gateway } from '@carwash/gateway';
 import { createLocationSubgraph, loadLocationConfig, type LocationSubgraph } from '@carwash/location';
+import { createPaymentSubgraph, loadPaymentConfig, type PaymentSubgraph } from '@carwash/payment';
 import { createLogger } from '@carwash/subgraph-kit';
 import { exportJWK, generateKeyPair } from 'jose';
 
@@ -18,6 +19,7 @@ export interface Running {
   auth: AuthSubgraph;
   booking: BookingSubgraph;
   location: LocationSubgraph;
+  payment: PaymentSubgraph;
   gateway: Gateway;
   gatewayUrl: string;
   authUrl: string;
@@ -40,7 +42,7 @@ function sharedSigningKeys(): Promise<string> {
 }
 
 /** Starts the auth subgraph and the gateway (serving the committed supergraph) on free ports. */
-export async function startSupergraph(options: { supergraphPath?: string; authEnv?: Record<string, string>; bookingEnv?: Record<string, string> } = {}): Promise<Running> {
+export async function startSupergraph(options: { supergraphPath?: string; authEnv?: Record<string, string>; bookingEnv?: Record<string, string>; paymentEnv?: Record<string, string> } = {}): Promise<Running> {
   const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
   // Each supergraph gets its own event streams, so tests never see each other's events.
   const namespace = `e2e-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
@@ -60,6 +62,11 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
     createLogger('booking', quiet),
   );
   const { url: bookingUrl } = await booking.listen(0);
+  const payment = await createPaymentSubgraph(
+    loadPaymentConfig({ ...process.env, LOG_LEVEL: quiet, AUTH_JWKS_URL: jwksUrl, BOOKING_GRAPHQL_URL: bookingUrl, EVENTS_NAMESPACE: namespace, PAYMENT_DATABASE_POOL_SIZE: '20', ...options.paymentEnv }),
+    createLogger('payment', quiet),
+  );
+  const { url: paymentUrl } = await payment.listen(0);
   const gateway = await createGateway(
     loadGatewayConfig({
       ...process.env,
@@ -68,6 +75,7 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
       SUBGRAPH_AUTH_URL: authUrl,
       SUBGRAPH_LOCATION_URL: locationUrl,
       SUBGRAPH_BOOKING_URL: bookingUrl,
+      SUBGRAPH_PAYMENT_URL: paymentUrl,
       JWKS_URL: jwksUrl,
     }),
     createLogger('gateway', quiet),
@@ -77,12 +85,14 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
     auth,
     booking,
     location,
+    payment,
     gateway,
     gatewayUrl,
     authUrl,
     gql: (query, variables, token) => postGraphQL(gatewayUrl, query, variables, token),
     stop: async () => {
       await gateway.stop();
+      await payment.stop();
       await booking.stop();
       await location.stop();
       await auth.stop();

@@ -2,7 +2,7 @@ import { createEvent, firstDelivery, type EventEnvelope, type EventMap } from '@
 import type { Prisma } from './generated/prisma/client.js';
 
 export const PUBLISHES = ['booking.reservation.created', 'booking.reservation.cancelled', 'booking.reservation.statusChanged'] as const;
-export const CONSUMES = ['auth.user.deleted', 'location.site.closed', 'location.staff.unassigned'] as const;
+export const CONSUMES = ['auth.user.deleted', 'location.site.closed', 'location.staff.unassigned', 'payment.charge.captured'] as const;
 export const CONSUMER_GROUP = 'booking';
 
 type Tx = Prisma.TransactionClient;

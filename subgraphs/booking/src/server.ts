@@ -65,6 +65,7 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
           'auth.user.deleted': (event) => service.handleUserDeleted(event),
           'location.site.closed': (event) => service.handleSiteClosed(event),
           'location.staff.unassigned': (event) => service.handleStaffUnassigned(event),
+          'payment.charge.captured': (event) => service.handleChargeCaptured(event),
         },
         onError: (err, event, info) => logger.warn({ err, eventId: event.id, topic: event.type, deliveries: info.deliveries }, 'event handler failed; will retry'),
       });

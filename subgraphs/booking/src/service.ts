@@ -317,6 +317,18 @@ export class BookingService {
     });
   }
 
+  /**
+   * `payment.charge.captured`: the hold becomes CONFIRMED (by the system, reason `paid`). A hold that
+   * lapsed or was cancelled meanwhile stays as it is; the payment feature refunds cancelled bookings.
+   */
+  async handleChargeCaptured(event: EventEnvelope<'payment.charge.captured'>): Promise<void> {
+    await this.db.$transaction(async (tx) => {
+      if (!(await firstTime(tx, event))) return;
+      const r = await tx.reservation.findUnique({ where: { id: event.payload.reservationId } });
+      if (r?.status === 'HELD') await this.changeStatus(tx, r, 'CONFIRMED', null, 'paid');
+    });
+  }
+
   async handleSiteClosed(event: EventEnvelope<'location.site.closed'>): Promise<void> {
     await this.db.$transaction(async (tx) => {
       if (!(await firstTime(tx, event))) return;

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { createEventBus, OutboxRelay, type Consumer, type EventBus } from '@carwash/events';
+import { createUserTokenVerifier } from '@carwash/service-trust';
+import { createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
+import { parse } from 'graphql';
+import type { PaymentConfig } from './config.js';
+import type { PaymentContext } from './context.js';
+import { createDb, type PaymentDb } from './db.js';
+import { CONSUMER_GROUP } from './events.js';
+import { createLoaders } from './loaders.js';
+import { BookingPeer } from './peers.js';
+import { SandboxProvider } from './provider.js';
+import { permissions } from './permissions.js';
+import { resolvers } from './resolvers.js';
+import { PaymentService } from './service.js';
+
+export { sqlStatements } from './db.js';
+export { loadPaymentConfig, type PaymentConfig } from './config.js';
+
+export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
+export interface PaymentSubgraph extends SubgraphServer {
+  db: PaymentDb;
+  bus: EventBus;
+  relay: OutboxRelay;
+  service: PaymentService;
+  /** The offline sandbox provider (tests count its charges). */
+  provider: SandboxProvider;
+  /** Starts consuming the events this feature reacts to (main.ts does; tests may). */
+  startConsumers(options?: { blockMs?: number; retryBaseMs?: number }): Promise<Consumer>;
+}
+
+/** Builds the payment subgraph. Does not listen: main.ts and tests do. */
+export async function createPaymentSubgraph(config: PaymentConfig, logger: Logger): Promise<PaymentSubgraph> {
+  const { db, pool } = createDb(config.PAYMENT_DATABASE_URL, config.PAYMENT_DATABASE_POOL_SIZE);
+  const bus = createEventBus(config.EVENT_BUS === 'redis' ? { kind: 'redis', url: config.REDIS_URL, namespace: config.EVENTS_NAMESPACE } : { kind: 'memory' });
+  const relay = new OutboxRelay({ pool, table: 'payment_outbox', producer: 'payment', bus, onError: (err) => logger.warn({ err }, 'outbox relay: publishing failed; will retry') });
+  const provider = new SandboxProvider(config.PAYMENT_SANDBOX_LATENCY_MS);
+  const service = new PaymentService(db, provider, new BookingPeer(config.BOOKING_GRAPHQL_URL, config.SERVICE_HMAC_KEYS[0]!), config);
+  const consumers: Consumer[] = [];
+
+  const server = await createSubgraphServer<PaymentContext>({
+    name: 'payment',
+    typeDefs,
+    resolvers,
+    permissions,
+    serviceKeys: config.SERVICE_HMAC_KEYS,
+    verifyUser: createUserTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }),
+    createContext: (base) => ({ ...base, loaders: createLoaders(db), payment: service, db }),
+    logger,
+    maxBodyBytes: config.MAX_REQUEST_BYTES,
+    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => bus.ping() },
+  });
+
+  return {
+    ...server,
+    db,
+    bus,
+    relay,
+    service,
+    provider,
+    startConsumers: async (options = {}) => {
+      const consumer = await bus.consume({
+        group: CONSUMER_GROUP,
+        ...options,
+        handlers: {
+          'booking.reservation.cancelled': (event) => service.handleBookingCancelled(event),
+          'auth.user.deleted': (event) => service.handleUserDeleted(event),
+        },
+        onError: (err, event, info) => logger.warn({ err, eventId: event.id, topic: event.type, deliveries: info.deliveries }, 'event handler failed; will retry'),
+      });
+      consumers.push(consumer);
+      return consumer;
+    },
+    stop: async () => {
+      await server.stop();
+      await Promise.all(consumers.map((c) => c.stop()));
+      await relay.stop();
+      await bus.close();
+      await db.$disconnect();
+      await pool.end();
+    },
+  };
+}
