@@ -23,6 +23,7 @@ export interface Running {
   gateway: Gateway;
   gatewayUrl: string;
   authUrl: string;
+  paymentUrl: string;
   /** POSTs a GraphQL operation to the gateway, as a frontend would. */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResult<T>>;
   stop(): Promise<void>;
@@ -89,6 +90,7 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
     gateway,
     gatewayUrl,
     authUrl,
+    paymentUrl,
     gql: (query, variables, token) => postGraphQL(gatewayUrl, query, variables, token),
     stop: async () => {
       await gateway.stop();

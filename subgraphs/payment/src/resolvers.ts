@@ -26,8 +26,8 @@ export const resolvers: GraphQLResolverMap<PaymentContext> = {
     removePaymentMethod: (_p, args: { id: string }, ctx) => ctx.payment.removeMethod(ctx.viewer!, args.id),
     setDefaultPaymentMethod: (_p, args: { id: string }, ctx) => ctx.payment.setDefault(ctx.viewer!, args.id),
     payForBooking: (_p, args: { bookingId: string; methodId: string; idempotencyKey: string }, ctx) => ctx.payment.payForBooking(ctx.viewer!, args.bookingId, args.methodId, args.idempotencyKey, ctx.requestId),
-    refund: (_p, args: { transactionId: string; amountCents?: number | null; reason: string; idempotencyKey: string }, ctx) =>
-      ctx.payment.refund(ctx.viewer!.userId, args.transactionId, args.amountCents, args.reason, args.idempotencyKey),
+    refund: (_p, args: { transactionId: string; amountCents?: number | null; currency?: string | null; reason: string; idempotencyKey: string }, ctx) =>
+      ctx.payment.refund(ctx.viewer!.userId, args.transactionId, args.amountCents, args.reason, args.idempotencyKey, args.currency),
   },
   Transaction: {
     __resolveReference: (ref: { id: string }, ctx: PaymentContext) => ctx.loaders.transaction.load(ref.id),

@@ -215,7 +215,7 @@ export class PaymentService {
    * single conditional UPDATE (`refunded + amount <= captured`), so two racing refunds can never
    * exceed the capture; a CHECK constraint backs it up. A provider failure releases the reservation.
    */
-  async refund(requestedBy: string | null, rawTransactionId: unknown, rawAmount: unknown, rawReason: unknown, rawKey: unknown): Promise<Record<string, unknown>> {
+  async refund(requestedBy: string | null, rawTransactionId: unknown, rawAmount: unknown, rawReason: unknown, rawKey: unknown, currency?: string | null): Promise<Record<string, unknown>> {
     const transactionId = validate(fields.uuid(), rawTransactionId, 'transactionId');
     const key = validate(idempotencyKey, rawKey, 'idempotencyKey');
     const reason = validate(z.string().max(500, 'reason must be at most 500 characters').trim().min(1, 'reason must not be empty'), rawReason, 'reason');
@@ -232,6 +232,7 @@ export class PaymentService {
       reserved = await this.db.$transaction(async (tx) => {
         const t = await tx.transaction.findUnique({ where: { id: transactionId } });
         if (!t) throw new AppError('NOT_FOUND', { message: 'No such transaction.', field: 'transactionId' });
+        if (currency != null && currency !== t.currency) throw badInput('currency', `the charge is in ${t.currency}`);
         if (t.status !== 'CAPTURED' && t.status !== 'PARTIALLY_REFUNDED') throw new AppError('PAYMENT_NOT_REFUNDABLE', { field: 'transactionId' });
         const amount = amountArg ?? t.capturedCents - t.refundedCents;
         if (amount <= 0) throw new AppError('PAYMENT_REFUND_EXCEEDS_CAPTURED', { field: 'amountCents' });

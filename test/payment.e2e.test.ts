@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto';
+import { loadPaymentConfig, sqlStatements as paymentStatements } from '@carwash/payment';
+import { signedFetch } from '@carwash/service-trust';
+import { DateTime } from 'luxon';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD, startSupergraph, uniqueEmail, type Running } from './support/supergraph.js';
+
+let sg: Running;
+let manager: { id: string; token: string };
+let siteId: string;
+let serviceId: string;
+let dayOffset = 40;
+
+const PAY = `mutation($b: ID!, $m: ID!, $k: String!) { payForBooking(bookingId: $b, methodId: $m, idempotencyKey: $k) { id status amount { amountCents currency } captured { amountCents } refunded { amountCents } createdAt } }`;
+const REFUND = `mutation($t: ID!, $a: Int, $c: String, $k: String!) { refund(transactionId: $t, amountCents: $a, currency: $c, reason: "goodwill", idempotencyKey: $k) { id status amount { amountCents } } }`;
+
+async function user(role: 'CLIENT' | 'MANAGER', firstName = 'Pat') {
+  const email = uniqueEmail(role.toLowerCase());
+  const up = await sg.gql<{ signUp: { user: { id: string } } }>(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, { i: { email, password: PASSWORD, firstName, lastName: role } });
+  const id = up.data!.signUp.user.id;
+  if (role !== 'CLIENT') await sg.auth.db.user.update({ where: { id }, data: { role } });
+  const login = await sg.gql<{ logIn: { accessToken: string } }>(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, { i: { email, password: PASSWORD } });
+  return { id, token: login.data!.logIn.accessToken };
+}
+
+async function method(token: string, providerToken = 'tok_visa'): Promise<string> {
+  const res = await sg.gql<{ addPaymentMethod: { id: string } }>(`mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { id } }`, { i: { providerToken, brand: 'visa', last4: '4242', expMonth: 12, expYear: 2099 } }, token);
+  expect(res.errors).toBeUndefined();
+  return res.data!.addPaymentMethod.id;
+}
+
+/** A HELD booking for the client, on a day of its own. */
+async function booking(token: string, hhmm = '10:00', offset = dayOffset++): Promise<string> {
+  const date = DateTime.now().setZone('Europe/Berlin').plus({ days: offset }).toISODate()!;
+  const startsAt = DateTime.fromISO(`${date}T${hhmm}`, { zone: 'Europe/Berlin' }).toUTC().toISO();
+  const res = await sg.gql<{ createBooking: { id: string } }>(`mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`, { i: { siteId, serviceId, startsAt } }, token);
+  expect(res.errors).toBeUndefined();
+  return res.data!.createBooking.id;
+}
+
+beforeAll(async () => {
+  sg = await startSupergraph();
+  manager = await user('MANAGER');
+  const site = await sg.gql<{ createSite: { id: string } }>(
+    `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
+    { input: { name: 'Pay wash', address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' }, timeZone: 'Europe/Berlin', location: { latitude: 52.5, longitude: 13.4 }, bays: 4 } },
+    manager.token,
+  );
+  siteId = site.data!.createSite.id;
+  await sg.gql(`mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`, { id: siteId, hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map((weekday) => ({ weekday, opensAt: '06:00', closesAt: '22:00' })) }, manager.token);
+  const svc = await sg.gql<{ createService: { id: string } }>(`mutation { createService(input: { name: "Premium", durationMinutes: 30, priceCents: 4200, currency: "EUR" }) { id } }`, {}, manager.token);
+  serviceId = svc.data!.createService.id;
+});
+afterAll(async () => {
+  await sg?.stop();
+});
+
+describe('payForBooking', () => {
+  it('charges once for 100 concurrent calls with one key: one provider charge, one row, 100 identical answers', async () => {
+    const client = await user('CLIENT');
+    const [m, b] = [await method(client.token), await booking(client.token)];
+    const key = `pay-${randomUUID()}`;
+    const chargesBefore = sg.payment.provider.charges.size;
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        const res = await fetch(sg.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${client.token}` }, body: JSON.stringify({ query: PAY, variables: { b, m, k: key } }) });
+        return res.text();
+      }),
+    );
+    expect(new Set(answers).size).toBe(1);
+    const parsed = JSON.parse(answers[0]!) as { data: { payForBooking: { status: string; amount: { amountCents: number } } } };
+    expect(parsed.data.payForBooking).toMatchObject({ status: 'CAPTURED', amount: { amountCents: 4200, currency: 'EUR' } });
+    expect(sg.payment.provider.charges.size - chargesBefore).toBe(1);
+    expect(await sg.payment.db.transaction.count({ where: { bookingId: b } })).toBe(1);
+    const history = await sg.payment.db.transactionEvent.findMany({ where: { transaction: { bookingId: b } }, orderBy: { at: 'asc' } });
+    expect(history.map((h) => h.toStatus)).toEqual(['PENDING', 'AUTHORIZED', 'CAPTURED']);
+  }, 60_000);
+
+  it('refuses the same key with different parameters', async () => {
+    const client = await user('CLIENT');
+    const m = await method(client.token);
+    const [b1, b2] = [await booking(client.token), await booking(client.token)];
+    const key = `pay-${randomUUID()}`;
+    expect((await sg.gql(PAY, { b: b1, m, k: key }, client.token)).errors).toBeUndefined();
+    const reuse = await sg.gql(PAY, { b: b2, m, k: key }, client.token);
+    expect(reuse.errors?.[0]?.extensions).toMatchObject({ code: 'PAYMENT_IDEMPOTENCY_MISMATCH', field: 'idempotencyKey' });
+  });
+
+  it('takes the amount from the booking and confirms its hold through the bus', async () => {
+    const client = await user('CLIENT');
+    const [m, b] = [await method(client.token), await booking(client.token)];
+    const consumer = await sg.booking.startConsumers({ blockMs: 50, retryBaseMs: 100 });
+    try {
+      const res = await sg.gql<{ payForBooking: { amount: { amountCents: number } } }>(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token);
+      expect(res.data!.payForBooking.amount.amountCents).toBe(4200);
+      while ((await sg.payment.relay.runOnce()) > 0);
+      const until = Date.now() + 10_000;
+      const status = async () => (await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: b } })).status;
+      while ((await status()) !== 'CONFIRMED' && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+      expect(await status()).toBe('CONFIRMED');
+      const view = await sg.gql<{ booking: { status: string; payment: { status: string; amount: { amountCents: number } } } }>(`query($id: ID!) { booking(id: $id) { status payment { status amount { amountCents } } } }`, { id: b }, client.token);
+      expect(view.data!.booking).toEqual({ status: 'CONFIRMED', payment: { status: 'CAPTURED', amount: { amountCents: 4200 } } });
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it.each([
+    ['tok_decline', 'PAYMENT_DECLINED'],
+    ['tok_insufficient_funds', 'PAYMENT_INSUFFICIENT_FUNDS'],
+    ['tok_provider_error', 'PAYMENT_PROVIDER_ERROR'],
+  ])('answers the sandbox card %s with %s', async (token, code) => {
+    const client = await user('CLIENT');
+    const [m, b] = [await method(client.token, token), await booking(client.token)];
+    const key = `pay-${randomUUID()}`;
+    const res = await sg.gql(PAY, { b, m, k: key }, client.token);
+    expect(res.errors?.[0]?.extensions?.code).toBe(code);
+    const again = await sg.gql(PAY, { b, m, k: key }, client.token);
+    expect(again.errors?.[0]?.extensions?.code).toBe(code);
+    const row = await sg.payment.db.transaction.findFirstOrThrow({ where: { bookingId: b } });
+    expect(row.status).toBe('FAILED');
+  });
+
+  it("refuses someone else's booking and a removed card", async () => {
+    const [owner, other] = [await user('CLIENT'), await user('CLIENT')];
+    const b = await booking(owner.token);
+    const m = await method(other.token);
+    expect((await sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, other.token)).errors?.[0]?.extensions?.code).toBe('PAYMENT_BOOKING_NOT_PAYABLE');
+    const own = await method(owner.token);
+    await sg.gql(`mutation($id: ID!) { removePaymentMethod(id: $id) { id } }`, { id: own }, owner.token);
+    expect((await sg.gql(PAY, { b, m: own, k: `pay-${randomUUID()}` }, owner.token)).errors?.[0]?.extensions?.code).toBe('PAYMENT_METHOD_UNUSABLE');
+  });
+
+  it('refuses a card number in place of a token', async () => {
+    const client = await user('CLIENT');
+    const res = await sg.gql(`mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { id } }`, { i: { providerToken: '4242424242424242', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2099 } }, client.token);
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.providerToken' });
+  });
+});
+
+describe('refunds', () => {
+  async function paid(): Promise<{ client: { id: string; token: string }; transactionId: string; bookingId: string }> {
+    const client = await user('CLIENT');
+    const [m, b] = [await method(client.token), await booking(client.token)];
+    const res = await sg.gql<{ payForBooking: { id: string } }>(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token);
+    return { client, transactionId: res.data!.payForBooking.id, bookingId: b };
+  }
+
+  it('refunds partially, then the rest, and never above the capture', async () => {
+    const { transactionId } = await paid();
+    const first = await sg.gql<{ refund: { status: string; amount: { amountCents: number } } }>(REFUND, { t: transactionId, a: 1000, k: `r-${randomUUID()}` }, manager.token);
+    expect(first.data!.refund).toMatchObject({ status: 'SUCCEEDED', amount: { amountCents: 1000 } });
+    const tooMuch = await sg.gql(REFUND, { t: transactionId, a: 3201, k: `r-${randomUUID()}` }, manager.token);
+    expect(tooMuch.errors?.[0]?.extensions?.code).toBe('PAYMENT_REFUND_EXCEEDS_CAPTURED');
+    const rest = await sg.gql<{ refund: { amount: { amountCents: number } } }>(REFUND, { t: transactionId, k: `r-${randomUUID()}` }, manager.token);
+    expect(rest.data!.refund.amount.amountCents).toBe(3200);
+    const t = await sg.payment.db.transaction.findUniqueOrThrow({ where: { id: transactionId } });
+    expect(t).toMatchObject({ status: 'REFUNDED', capturedCents: 4200, refundedCents: 4200 });
+  });
+
+  it('lets only one of two racing refunds through when together they exceed the capture', async () => {
+    const { transactionId } = await paid();
+    const results = await Promise.all([3000, 3000, 3000].map((a) => sg.gql(REFUND, { t: transactionId, a, k: `r-${randomUUID()}` }, manager.token)));
+    const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK').sort();
+    expect(codes).toEqual(['OK', 'PAYMENT_REFUND_EXCEEDS_CAPTURED', 'PAYMENT_REFUND_EXCEEDS_CAPTURED']);
+    const t = await sg.payment.db.transaction.findUniqueOrThrow({ where: { id: transactionId } });
+    expect(t.refundedCents).toBe(3000);
+  });
+
+  it.each([
+    [{ a: -5 }, 'amountCents'],
+    [{ a: 0 }, 'amountCents'],
+    [{ a: 2 ** 31 }, 'amountCents'],
+    [{ a: 100, c: 'USD' }, 'currency'],
+  ])('refuses the refund %o with a coded error on %s', async (vars, field) => {
+    const { transactionId } = await paid();
+    const res = await sg.gql(REFUND, { t: transactionId, k: `r-${randomUUID()}`, ...vars }, manager.token);
+    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    if (res.errors?.[0]?.extensions?.field) expect(res.errors[0].extensions.field).toBe(field);
+  });
+
+  it('lets only managers refund', async () => {
+    const { client, transactionId } = await paid();
+    expect((await sg.gql(REFUND, { t: transactionId, k: `r-${randomUUID()}` }, client.token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('the seed chain: UserDeleted → bookings cancelled → refunds', () => {
+  it('cancels and refunds two paid bookings exactly once each, even when the payment consumer restarts midway', async () => {
+    const client = await user('CLIENT');
+    const m = await method(client.token);
+    const bookings = [await booking(client.token, '09:00'), await booking(client.token, '11:00')];
+    for (const b of bookings) expect((await sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token)).errors).toBeUndefined();
+    const fast = { blockMs: 50, retryBaseMs: 100, retryMaxMs: 200 };
+    const bookingConsumer = await sg.booking.startConsumers(fast);
+    let paymentConsumer = await sg.payment.startConsumers(fast);
+    const relays = () => Promise.all([sg.auth, sg.booking, sg.payment].map(async (s) => { while ((await s.relay.runOnce()) > 0); }));
+    try {
+      await sg.gql(`mutation($id: ID!) { deleteUser(id: $id) { deletedUserId } }`, { id: client.id }, client.token);
+      const refunded = () => sg.payment.db.refund.count({ where: { transaction: { bookingId: { in: bookings } }, status: 'SUCCEEDED' } });
+      const until = Date.now() + 20_000;
+      let restarted = false;
+      while ((await refunded()) < 2 && Date.now() < until) {
+        await relays();
+        if (!restarted && (await sg.booking.db.reservation.count({ where: { id: { in: bookings }, status: 'CANCELLED' } })) > 0) {
+          // Restart the payment consumer in the middle of the chain.
+          await paymentConsumer.stop();
+          paymentConsumer = await sg.payment.startConsumers(fast);
+          restarted = true;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await relays();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(restarted).toBe(true);
+      expect(await sg.booking.db.reservation.count({ where: { id: { in: bookings }, status: 'CANCELLED' } })).toBe(2);
+      expect(await refunded()).toBe(2);
+      const refunds = await sg.payment.db.refund.findMany({ where: { transaction: { bookingId: { in: bookings } } } });
+      expect(refunds).toHaveLength(2);
+      expect(refunds.every((r) => r.amountCents === 4200)).toBe(true);
+      expect(await sg.payment.db.outboxEvent.count({ where: { topic: 'payment.refund.processed', aggregateId: { in: refunds.map((r) => r.id) } } })).toBe(2);
+      expect(await sg.payment.db.paymentMethod.count({ where: { customerId: client.id, removedAt: null } })).toBe(0);
+    } finally {
+      await bookingConsumer.stop();
+      await paymentConsumer.stop();
+    }
+  }, 60_000);
+});
+
+describe('batching and visibility', () => {
+  it('loads Booking.payment for 100 bookings with one SQL statement in payment', async () => {
+    const client = await user('CLIENT');
+    const ids = Array.from({ length: 100 }, () => randomUUID());
+    await sg.payment.db.transaction.createMany({
+      data: ids.map((bookingId) => ({ customerId: client.id, bookingId, amountCents: 1000, currency: 'EUR', capturedCents: 1000, status: 'CAPTURED' as const, idempotencyKey: `seed-${bookingId}`, requestHash: 'x' })),
+    });
+    const before = paymentStatements.count;
+    // The call the gateway makes to payment after a query lists 100 bookings with their payment.
+    const signed = signedFetch('gateway', loadPaymentConfig().SERVICE_HMAC_KEYS[0]!);
+    const direct = await signed(sg.paymentUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${manager.token}` },
+      body: JSON.stringify({ query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on Booking { id payment { id amount { amountCents } } } } }`, variables: { r: ids.map((id) => ({ __typename: 'Booking', id })) } }),
+    });
+    const body = (await direct.json()) as { data: { _entities: Array<{ payment: { amount: { amountCents: number } } | null }> }; errors?: unknown };
+    expect(body.errors).toBeUndefined();
+    expect(body.data._entities.every((e) => e.payment?.amount.amountCents === 1000)).toBe(true);
+    expect(paymentStatements.count - before).toBe(1);
+  });
+
+  it("hides a user's payment methods and transactions from other clients", async () => {
+    const [a, b] = [await user('CLIENT'), await user('CLIENT')];
+    await method(a.token);
+    const own = await sg.gql<{ me: { paymentMethods: Array<{ last4: string }> } }>(`{ me { paymentMethods { last4 isDefault } } }`, {}, a.token);
+    expect(own.data!.me.paymentMethods).toEqual([{ last4: '4242', isDefault: true }]);
+    const snoop = await sg.gql(`query($id: ID!) { user(id: $id) { paymentMethods { last4 } transactions { totalCount } } }`, { id: a.id }, b.token);
+    expect(snoop.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(JSON.stringify(snoop.data)).not.toContain('4242');
+  });
+});
