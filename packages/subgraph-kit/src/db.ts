@@ -35,5 +35,5 @@ export function pgErrorCode(err: unknown): string | undefined {
     stack.push(o.cause, o.meta, o.originalError);
   }
   const text = err instanceof Error ? err.message : '';
-  return /\b(23P01|23505|23514|23503)\b/.exec(text)?.[1];
+  return /\b(23P01|23505|23514|23503|40P01|40001)\b/.exec(text)?.[1];
 }
