@@ -110,3 +110,14 @@ export function loadOrExit<T>(load: () => T): T {
     throw err;
   }
 }
+
+/** The event-bus settings every feature reads (spread into its config shape). */
+export function eventBusSettings() {
+  return {
+    /** `redis` in every real deployment; `memory` only for the single-process zero-setup mode. */
+    EVENT_BUS: z.enum(['redis', 'memory']).default('redis'),
+    REDIS_URL: setting.redisUrl().default('redis://127.0.0.1:6379'),
+    /** Prefix of the bus's Redis keys, so environments sharing a Redis stay apart. */
+    EVENTS_NAMESPACE: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('carwash'),
+  };
+}

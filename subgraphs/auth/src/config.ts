@@ -1,4 +1,4 @@
-import { DEV_SERVICE_KEYS, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+import { DEV_SERVICE_KEYS, eventBusSettings, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the auth feature. */
 export function loadAuthConfig(env: Record<string, string | undefined> = process.env) {
@@ -22,11 +22,7 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
       AUTH_LOCKOUT_WINDOW_SECONDS: setting.int(900, 1, 86_400),
       /** Failures from one client address (any emails) before that address is refused too. */
       AUTH_LOCKOUT_MAX_FAILURES_PER_IP: setting.int(50, 1, 100_000),
-      /** `redis` in every real deployment; `memory` only for the single-process zero-setup mode. */
-      EVENT_BUS: z.enum(['redis', 'memory']).default('redis'),
-      REDIS_URL: setting.redisUrl().default('redis://127.0.0.1:6379'),
-      /** Prefix of the bus's Redis keys, so environments sharing a Redis stay apart. */
-      EVENTS_NAMESPACE: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('carwash'),
+      ...eventBusSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       LOG_LEVEL: setting.logLevel(),
     },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { createEventBus, OutboxRelay, type EventBus } from '@carwash/events';
+import type { EventBus, OutboxRelay } from '@carwash/events';
 import { createUserTokenVerifier } from '@carwash/service-trust';
-import { createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
+import { createFeatureEvents, createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import type { AuthConfig } from './config.js';
 import type { AuthContext } from './context.js';
@@ -31,8 +31,7 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
   const { db, pool } = createDb(config.AUTH_DATABASE_URL, config.AUTH_DATABASE_POOL_SIZE);
   const issuer = await TokenIssuer.create(config.AUTH_JWT_PRIVATE_KEYS, config.AUTH_ACCESS_TOKEN_TTL_SECONDS);
   if (!config.AUTH_JWT_PRIVATE_KEYS) logger.warn('AUTH_JWT_PRIVATE_KEYS is not set: signing with an ephemeral key (development only)');
-  const bus = createEventBus(config.EVENT_BUS === 'redis' ? { kind: 'redis', url: config.REDIS_URL, namespace: config.EVENTS_NAMESPACE } : { kind: 'memory' });
-  const relay = new OutboxRelay({ pool, table: 'auth_outbox', producer: 'auth', bus, onError: (err) => logger.warn({ err }, 'outbox relay: publishing failed; will retry') });
+  const events = createFeatureEvents({ feature: 'auth', pool, settings: config, logger });
   const repo = new AuthRepository(db);
   const service = new AuthService(repo, issuer, config);
 
@@ -47,7 +46,7 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
     createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service }),
     logger,
     maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => bus.ping() },
+    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping() },
     routes: (app) => {
       app.get('/.well-known/jwks.json', (_req, res) => {
         res.set('cache-control', 'public, max-age=300').json(issuer.jwks());
@@ -59,12 +58,11 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
     ...server,
     db,
     issuer,
-    bus,
-    relay,
+    bus: events.bus,
+    relay: events.relay,
     stop: async () => {
       await server.stop();
-      await relay.stop();
-      await bus.close();
+      await events.stop();
       await db.$disconnect();
       await pool.end();
     },

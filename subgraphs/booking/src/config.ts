@@ -1,4 +1,4 @@
-import { DEV_SERVICE_KEYS, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+import { DEV_SERVICE_KEYS, eventBusSettings, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the booking feature. */
 export function loadBookingConfig(env: Record<string, string | undefined> = process.env) {
@@ -23,9 +23,7 @@ export function loadBookingConfig(env: Record<string, string | undefined> = proc
       BOOKING_SLOT_STEP_MINUTES: setting.int(15, 5, 240),
       /** Clients may cancel up to this long before the start; managers any time. */
       BOOKING_CANCEL_CUTOFF_MINUTES: setting.int(120, 0, 10_080),
-      EVENT_BUS: z.enum(['redis', 'memory']).default('redis'),
-      REDIS_URL: setting.redisUrl().default('redis://127.0.0.1:6379'),
-      EVENTS_NAMESPACE: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('carwash'),
+      ...eventBusSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       LOG_LEVEL: setting.logLevel(),
     },

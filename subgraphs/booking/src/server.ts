@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { createEventBus, OutboxRelay, type Consumer, type EventBus } from '@carwash/events';
+import type { Consumer, EventBus, OutboxRelay } from '@carwash/events';
 import { createUserTokenVerifier } from '@carwash/service-trust';
-import { createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
+import { createFeatureEvents, createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import type { BookingConfig } from './config.js';
 import type { BookingContext } from './context.js';
 import { createDb, type BookingDb } from './db.js';
-import { CONSUMER_GROUP } from './events.js';
 import { createLoaders } from './loaders.js';
 import { Peers } from './peers.js';
 import { permissions } from './permissions.js';
@@ -31,12 +30,10 @@ export interface BookingSubgraph extends SubgraphServer {
 /** Builds the booking subgraph. Does not listen: main.ts and tests do. */
 export async function createBookingSubgraph(config: BookingConfig, logger: Logger): Promise<BookingSubgraph> {
   const { db, pool } = createDb(config.BOOKING_DATABASE_URL, config.BOOKING_DATABASE_POOL_SIZE);
-  const bus = createEventBus(config.EVENT_BUS === 'redis' ? { kind: 'redis', url: config.REDIS_URL, namespace: config.EVENTS_NAMESPACE } : { kind: 'memory' });
-  const relay = new OutboxRelay({ pool, table: 'booking_outbox', producer: 'booking', bus, onError: (err) => logger.warn({ err }, 'outbox relay: publishing failed; will retry') });
+  const events = createFeatureEvents({ feature: 'booking', pool, settings: config, logger });
   const repo = new BookingRepository(db);
   const peers = new Peers(config.AUTH_GRAPHQL_URL, config.LOCATION_GRAPHQL_URL, config.SERVICE_HMAC_KEYS[0]!);
   const service = new BookingService(repo, peers, config);
-  const consumers: Consumer[] = [];
 
   const server = await createSubgraphServer<BookingContext>({
     name: 'booking',
@@ -48,35 +45,28 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
     createContext: (base) => ({ ...base, loaders: createLoaders(repo, peers, base.requestId), booking: service }),
     logger,
     maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => bus.ping() },
+    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping() },
   });
 
   return {
     ...server,
     db,
-    bus,
-    relay,
+    bus: events.bus,
+    relay: events.relay,
     service,
-    startConsumers: async (options = {}) => {
-      const consumer = await bus.consume({
-        group: CONSUMER_GROUP,
-        ...options,
-        handlers: {
+    startConsumers: (options = {}) =>
+      events.consume(
+        {
           'auth.user.deleted': (event) => service.handleUserDeleted(event),
           'location.site.closed': (event) => service.handleSiteClosed(event),
           'location.staff.unassigned': (event) => service.handleStaffUnassigned(event),
           'payment.charge.captured': (event) => service.handleChargeCaptured(event),
         },
-        onError: (err, event, info) => logger.warn({ err, eventId: event.id, topic: event.type, deliveries: info.deliveries }, 'event handler failed; will retry'),
-      });
-      consumers.push(consumer);
-      return consumer;
-    },
+        options,
+      ),
     stop: async () => {
       await server.stop();
-      await Promise.all(consumers.map((c) => c.stop()));
-      await relay.stop();
-      await bus.close();
+      await events.stop();
       await db.$disconnect();
       await pool.end();
     },

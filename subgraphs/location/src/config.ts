@@ -1,4 +1,4 @@
-import { DEV_SERVICE_KEYS, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+import { DEV_SERVICE_KEYS, eventBusSettings, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the location feature. */
 export function loadLocationConfig(env: Record<string, string | undefined> = process.env) {
@@ -14,9 +14,7 @@ export function loadLocationConfig(env: Record<string, string | undefined> = pro
       AUTH_JWKS_URL: setting.url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
       /** The auth feature's GraphQL endpoint, for the user checks behind `assignStaff`. */
       AUTH_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4001/graphql'),
-      EVENT_BUS: z.enum(['redis', 'memory']).default('redis'),
-      REDIS_URL: setting.redisUrl().default('redis://127.0.0.1:6379'),
-      EVENTS_NAMESPACE: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('carwash'),
+      ...eventBusSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       LOG_LEVEL: setting.logLevel(),
     },

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createEventBus, OutboxRelay, type Consumer, type EventBus } from '@carwash/events';
+import type { Consumer, EventBus, OutboxRelay } from '@carwash/events';
 import { createUserTokenVerifier } from '@carwash/service-trust';
-import { createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
+import { createFeatureEvents, createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { AuthClient } from './auth-client.js';
 import type { LocationConfig } from './config.js';
 import type { LocationContext } from './context.js';
 import { createDb, type LocationDb } from './db.js';
-import { CONSUMER_GROUP } from './events.js';
 import { createLoaders } from './loaders.js';
 import { permissions } from './permissions.js';
 import { LocationRepository } from './repository.js';
@@ -31,12 +30,10 @@ export interface LocationSubgraph extends SubgraphServer {
 /** Builds the location subgraph. Does not listen: main.ts and tests do. */
 export async function createLocationSubgraph(config: LocationConfig, logger: Logger): Promise<LocationSubgraph> {
   const { db, pool } = createDb(config.LOCATION_DATABASE_URL, config.LOCATION_DATABASE_POOL_SIZE);
-  const bus = createEventBus(config.EVENT_BUS === 'redis' ? { kind: 'redis', url: config.REDIS_URL, namespace: config.EVENTS_NAMESPACE } : { kind: 'memory' });
-  const relay = new OutboxRelay({ pool, table: 'location_outbox', producer: 'location', bus, onError: (err) => logger.warn({ err }, 'outbox relay: publishing failed; will retry') });
+  const events = createFeatureEvents({ feature: 'location', pool, settings: config, logger });
   const repo = new LocationRepository(db);
   const service = new LocationService(repo);
   const auth = new AuthClient(config.AUTH_GRAPHQL_URL, config.SERVICE_HMAC_KEYS[0]!);
-  const consumers: Consumer[] = [];
 
   const server = await createSubgraphServer<LocationContext>({
     name: 'location',
@@ -48,30 +45,23 @@ export async function createLocationSubgraph(config: LocationConfig, logger: Log
     createContext: (base) => ({ ...base, loaders: createLoaders(repo, auth, base.requestId), location: service }),
     logger,
     maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => bus.ping() },
+    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping() },
   });
 
   return {
     ...server,
     db,
-    bus,
-    relay,
+    bus: events.bus,
+    relay: events.relay,
     service,
-    startConsumers: async (options = {}) => {
-      const consumer = await bus.consume({
-        group: CONSUMER_GROUP,
-        ...options,
-        handlers: { 'auth.user.deleted': (event) => service.handleUserDeleted(event) },
-        onError: (err, event, info) => logger.warn({ err, eventId: event.id, topic: event.type, deliveries: info.deliveries }, 'event handler failed; will retry'),
-      });
-      consumers.push(consumer);
-      return consumer;
-    },
+    startConsumers: (options = {}) =>
+      events.consume(
+        { 'auth.user.deleted': (event) => service.handleUserDeleted(event) },
+        options,
+      ),
     stop: async () => {
       await server.stop();
-      await Promise.all(consumers.map((c) => c.stop()));
-      await relay.stop();
-      await bus.close();
+      await events.stop();
       await db.$disconnect();
       await pool.end();
     },

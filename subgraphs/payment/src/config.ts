@@ -1,4 +1,4 @@
-import { DEV_SERVICE_KEYS, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+import { DEV_SERVICE_KEYS, eventBusSettings, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the payment feature. */
 export function loadPaymentConfig(env: Record<string, string | undefined> = process.env) {
@@ -20,9 +20,7 @@ export function loadPaymentConfig(env: Record<string, string | undefined> = proc
       PAYMENT_CANCEL_CUTOFF_MINUTES: setting.int(120, 0, 10_080),
       /** …later ones keep this share of the charge as a fee. */
       PAYMENT_LATE_CANCEL_FEE_PERCENT: setting.int(20, 0, 100),
-      EVENT_BUS: z.enum(['redis', 'memory']).default('redis'),
-      REDIS_URL: setting.redisUrl().default('redis://127.0.0.1:6379'),
-      EVENTS_NAMESPACE: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('carwash'),
+      ...eventBusSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       LOG_LEVEL: setting.logLevel(),
     },

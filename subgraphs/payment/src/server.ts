@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { createEventBus, OutboxRelay, type Consumer, type EventBus } from '@carwash/events';
+import type { Consumer, EventBus, OutboxRelay } from '@carwash/events';
 import { createUserTokenVerifier } from '@carwash/service-trust';
-import { createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
+import { createFeatureEvents, createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import type { PaymentConfig } from './config.js';
 import type { PaymentContext } from './context.js';
 import { createDb, type PaymentDb } from './db.js';
-import { CONSUMER_GROUP } from './events.js';
 import { createLoaders } from './loaders.js';
 import { BookingPeer } from './peers.js';
 import { SandboxProvider } from './provider.js';
@@ -33,11 +32,9 @@ export interface PaymentSubgraph extends SubgraphServer {
 /** Builds the payment subgraph. Does not listen: main.ts and tests do. */
 export async function createPaymentSubgraph(config: PaymentConfig, logger: Logger): Promise<PaymentSubgraph> {
   const { db, pool } = createDb(config.PAYMENT_DATABASE_URL, config.PAYMENT_DATABASE_POOL_SIZE);
-  const bus = createEventBus(config.EVENT_BUS === 'redis' ? { kind: 'redis', url: config.REDIS_URL, namespace: config.EVENTS_NAMESPACE } : { kind: 'memory' });
-  const relay = new OutboxRelay({ pool, table: 'payment_outbox', producer: 'payment', bus, onError: (err) => logger.warn({ err }, 'outbox relay: publishing failed; will retry') });
+  const events = createFeatureEvents({ feature: 'payment', pool, settings: config, logger });
   const provider = new SandboxProvider(config.PAYMENT_SANDBOX_LATENCY_MS);
   const service = new PaymentService(db, provider, new BookingPeer(config.BOOKING_GRAPHQL_URL, config.SERVICE_HMAC_KEYS[0]!), config);
-  const consumers: Consumer[] = [];
 
   const server = await createSubgraphServer<PaymentContext>({
     name: 'payment',
@@ -49,34 +46,27 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
     createContext: (base) => ({ ...base, loaders: createLoaders(db), payment: service, db }),
     logger,
     maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => bus.ping() },
+    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping() },
   });
 
   return {
     ...server,
     db,
-    bus,
-    relay,
+    bus: events.bus,
+    relay: events.relay,
     service,
     provider,
-    startConsumers: async (options = {}) => {
-      const consumer = await bus.consume({
-        group: CONSUMER_GROUP,
-        ...options,
-        handlers: {
+    startConsumers: (options = {}) =>
+      events.consume(
+        {
           'booking.reservation.cancelled': (event) => service.handleBookingCancelled(event),
           'auth.user.deleted': (event) => service.handleUserDeleted(event),
         },
-        onError: (err, event, info) => logger.warn({ err, eventId: event.id, topic: event.type, deliveries: info.deliveries }, 'event handler failed; will retry'),
-      });
-      consumers.push(consumer);
-      return consumer;
-    },
+        options,
+      ),
     stop: async () => {
       await server.stop();
-      await Promise.all(consumers.map((c) => c.stop()));
-      await relay.stop();
-      await bus.close();
+      await events.stop();
       await db.$disconnect();
       await pool.end();
     },
