@@ -185,6 +185,43 @@ describe('refunds', () => {
   });
 });
 
+describe('the cancellation policy', () => {
+  it('refunds in full a day ahead, and keeps the late fee (20 %) when the customer cancels within 24 hours', async () => {
+    const allDay = await sg.gql<{ createSite: { id: string } }>(
+      `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
+      { input: { name: 'Night wash', address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' }, timeZone: 'Europe/Berlin', location: { latitude: 52.5, longitude: 13.4 }, bays: 4 } },
+      manager.token,
+    );
+    const nightSite = allDay.data!.createSite.id;
+    await sg.gql(`mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`, { id: nightSite, hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map((weekday) => ({ weekday, opensAt: '00:00', closesAt: '24:00' })) }, manager.token);
+    const client = await user('CLIENT');
+    const m = await method(client.token);
+    const at = (hours: number) => {
+      const d = new Date(Date.now() + hours * 3_600_000);
+      d.setUTCMinutes(0, 0, 0);
+      return d.toISOString();
+    };
+    const book = async (startsAt: string) => (await sg.gql<{ createBooking: { id: string } }>(`mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`, { i: { siteId: nightSite, serviceId, startsAt } }, client.token)).data!.createBooking.id;
+    const early = await book(at(48));
+    const late = await book(at(10));
+    for (const b of [early, late]) expect((await sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token)).errors).toBeUndefined();
+    for (const b of [early, late]) expect((await sg.gql(`mutation($id: ID!) { cancelBooking(id: $id) { status } }`, { id: b }, client.token)).errors).toBeUndefined();
+    const consumer = await sg.payment.startConsumers({ blockMs: 50, retryBaseMs: 100 });
+    try {
+      const refunds = () => sg.payment.db.refund.findMany({ where: { transaction: { bookingId: { in: [early, late] } }, status: 'SUCCEEDED' }, include: { transaction: true } });
+      const until = Date.now() + 15_000;
+      while ((await refunds()).length < 2 && Date.now() < until) {
+        while ((await sg.booking.relay.runOnce()) > 0);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const byBooking = Object.fromEntries((await refunds()).map((r) => [r.transaction.bookingId, r.amountCents]));
+      expect(byBooking).toEqual({ [early]: 4200, [late]: 3360 });
+    } finally {
+      await consumer.stop();
+    }
+  }, 30_000);
+});
+
 describe('the seed chain: UserDeleted → bookings cancelled → refunds', () => {
   it('cancels and refunds two paid bookings exactly once each, even when the payment consumer restarts midway', async () => {
     const client = await user('CLIENT');

@@ -16,8 +16,8 @@ export function loadPaymentConfig(env: Record<string, string | undefined> = proc
       /** `sandbox` is the offline provider with test cards; real providers plug in behind the same interface. */
       PAYMENT_PROVIDER: z.enum(['sandbox']).default('sandbox'),
       PAYMENT_SANDBOX_LATENCY_MS: setting.int(30, 0, 10_000),
-      /** Cancellations this long before the start are refunded in full… */
-      PAYMENT_CANCEL_CUTOFF_MINUTES: setting.int(120, 0, 10_080),
+      /** Cancellations by the customer this long before the start are refunded in full (keep it ≥ BOOKING_CANCEL_CUTOFF_MINUTES)… */
+      PAYMENT_CANCEL_CUTOFF_MINUTES: setting.int(1440, 0, 10_080),
       /** …later ones keep this share of the charge as a fee. */
       PAYMENT_LATE_CANCEL_FEE_PERCENT: setting.int(20, 0, 100),
       ...eventBusSettings(),
