@@ -185,6 +185,52 @@ describe('refunds', () => {
   });
 });
 
+describe('a payment that arrives after the hold lapsed', () => {
+  it('revives the booking when its bay is still free, and refunds in full when the slot was taken', async () => {
+    const one = await sg.gql<{ createSite: { id: string } }>(
+      `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
+      { input: { name: 'One bay', address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' }, timeZone: 'Europe/Berlin', location: { latitude: 52.5, longitude: 13.4 }, bays: 1 } },
+      manager.token,
+    );
+    const oneBay = one.data!.createSite.id;
+    await sg.gql(`mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`, { id: oneBay, hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map((weekday) => ({ weekday, opensAt: '00:00', closesAt: '24:00' })) }, manager.token);
+    const [client, rival] = [await user('CLIENT'), await user('CLIENT')];
+    const m = await method(client.token);
+    const slot = (days: number) => {
+      const d = new Date(Date.now() + days * 86_400_000);
+      d.setUTCHours(12, 0, 0, 0);
+      return d.toISOString();
+    };
+    const create = async (token: string, startsAt: string) => {
+      const res = await sg.gql<{ createBooking: { id: string } }>(`mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`, { i: { siteId: oneBay, serviceId, startsAt } }, token);
+      expect(res.errors).toBeUndefined();
+      return res.data!.createBooking.id;
+    };
+    const revived = await create(client.token, slot(3));
+    const lost = await create(client.token, slot(4));
+    for (const b of [revived, lost]) expect((await sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token)).errors).toBeUndefined();
+    // Both holds lapse before booking hears of the payments; the second slot goes to someone else.
+    await sg.booking.db.reservation.updateMany({ where: { id: { in: [revived, lost] } }, data: { status: 'EXPIRED', holdExpiresAt: null } });
+    await create(rival.token, slot(4));
+
+    const consumers = [await sg.booking.startConsumers({ blockMs: 50, retryBaseMs: 100 }), await sg.payment.startConsumers({ blockMs: 50, retryBaseMs: 100 })];
+    try {
+      const refunded = () => sg.payment.db.refund.count({ where: { transaction: { bookingId: lost }, status: 'SUCCEEDED' } });
+      const until = Date.now() + 15_000;
+      while (((await refunded()) < 1 || (await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: revived } })).status !== 'CONFIRMED') && Date.now() < until) {
+        for (const s of [sg.payment, sg.booking]) while ((await s.relay.runOnce()) > 0);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect((await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: revived } })).status).toBe('CONFIRMED');
+      expect((await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: lost } })).status).toBe('EXPIRED');
+      expect(await refunded()).toBe(1);
+      expect(await sg.payment.db.refund.count({ where: { transaction: { bookingId: revived } } })).toBe(0);
+    } finally {
+      await Promise.all(consumers.map((c) => c.stop()));
+    }
+  }, 30_000);
+});
+
 describe('the cancellation policy', () => {
   it('refunds in full a day ahead, and keeps the late fee (20 %) when the customer cancels within 24 hours', async () => {
     const allDay = await sg.gql<{ createSite: { id: string } }>(

@@ -281,7 +281,11 @@ export class BookingService {
     return outcome;
   }
 
-  private async changeStatus(tx: Tx, r: Reservation, to: ReservationStatus, by: string | null, reason: string | null): Promise<Reservation> {
+  /** `revive` lets a lapsed hold become CONFIRMED when its payment arrives late (see handleChargeCaptured). */
+  private async changeStatus(tx: Tx, r: Reservation, to: ReservationStatus, by: string | null, reason: string | null, revive = false): Promise<Reservation> {
+    if (!NEXT[r.status].includes(to) && !(revive && r.status === 'EXPIRED' && to === 'CONFIRMED')) {
+      throw new AppError('BOOKING_ILLEGAL_TRANSITION', { extensions: { from: r.status, to } });
+    }
     const { count } = await tx.reservation.updateMany({ where: { id: r.id, status: r.status }, data: { status: to, ...(to !== 'HELD' ? { holdExpiresAt: null } : {}) } });
     if (count === 0) throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: 'The booking changed meanwhile; reload it.', extensions: { from: r.status, to } });
     await tx.history.create({ data: { reservationId: r.id, fromStatus: r.status, toStatus: to, changedBy: by, reason } });
@@ -325,14 +329,33 @@ export class BookingService {
   }
 
   /**
-   * `payment.charge.captured`: the hold becomes CONFIRMED (by the system, reason `paid`). A hold that
-   * lapsed or was cancelled meanwhile stays as it is; the payment feature refunds cancelled bookings.
+   * `payment.charge.captured`: the hold becomes CONFIRMED (by the system, reason `paid`). A payment
+   * that arrives after the hold lapsed revives the booking when its bay is still free (the exclusion
+   * constraint decides); when the slot is gone, or the booking was cancelled meanwhile, the booking is
+   * announced as cancelled again so that the payment feature refunds the charge in full. Nobody keeps
+   * money for a wash they cannot have.
    */
   async handleChargeCaptured(event: EventEnvelope<'payment.charge.captured'>): Promise<void> {
+    const outcome = await this.db
+      .$transaction(async (tx) => {
+        if (!(await firstTime(tx, event))) return 'done' as const;
+        const r = await tx.reservation.findUnique({ where: { id: event.payload.reservationId } });
+        if (!r) return 'done' as const;
+        if (r.status === 'HELD') await this.changeStatus(tx, r, 'CONFIRMED', null, 'paid');
+        else if (r.status === 'EXPIRED' && r.startsAt > new Date()) await this.changeStatus(tx, r, 'CONFIRMED', null, 'paid after the hold lapsed', true);
+        else if (r.status === 'EXPIRED' || r.status === 'CANCELLED') return 'refund' as const;
+        return 'done' as const;
+      })
+      .catch((err: unknown) => {
+        if (pgErrorCode(err) === '23P01') return 'refund' as const; // the bay was taken after the hold lapsed
+        throw err;
+      });
+    if (outcome !== 'refund') return;
     await this.db.$transaction(async (tx) => {
       if (!(await firstTime(tx, event))) return;
-      const r = await tx.reservation.findUnique({ where: { id: event.payload.reservationId } });
-      if (r?.status === 'HELD') await this.changeStatus(tx, r, 'CONFIRMED', null, 'paid');
+      const r = await tx.reservation.findUniqueOrThrow({ where: { id: event.payload.reservationId } });
+      await tx.history.create({ data: { reservationId: r.id, fromStatus: r.status, toStatus: r.status, changedBy: null, reason: 'paid too late: the charge is refunded' } });
+      await recordEvent(tx, 'booking.reservation.cancelled', r.id, { reservationId: r.id, customerId: r.customerId, cancelledBy: null, reason: 'paid after the hold lapsed and the slot was taken', startsAt: r.startsAt.toISOString() });
     });
   }
 
