@@ -4,7 +4,7 @@ import { sqlStatements as bookingStatements } from '@carwash/booking';
 import { sqlStatements as locationStatements } from '@carwash/location';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, startSupergraph, uniqueEmail, type Running } from './support/supergraph.js';
+import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 let sg: Running;
 let manager: { id: string; token: string };
@@ -14,13 +14,8 @@ const EVERY_DAY = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATU
 const CREATE = `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id status bay startsAt endsAt holdExpiresAt price { amountCents currency } } }`;
 const SLOTS = `query($site: ID!, $service: ID!, $date: Date!) { availableSlots(siteId: $site, serviceId: $service, date: $date) { startsAt endsAt freeBays } }`;
 
-async function user(role: 'CLIENT' | 'WASHER' | 'MANAGER', firstName = 'Kim') {
-  const email = uniqueEmail(role.toLowerCase());
-  const up = await sg.gql<{ signUp: { user: { id: string } } }>(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, { i: { email, password: PASSWORD, firstName, lastName: role } });
-  const id = up.data!.signUp.user.id;
-  if (role !== 'CLIENT') await sg.auth.db.user.update({ where: { id }, data: { role } });
-  const login = await sg.gql<{ logIn: { accessToken: string } }>(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, { i: { email, password: PASSWORD } });
-  return { id, token: login.data!.logIn.accessToken };
+function user(role: 'CLIENT' | 'WASHER' | 'MANAGER', firstName = 'Kim') {
+  return signUpAs(sg, role, firstName);
 }
 
 /** A Berlin site open 06:00–22:00 every day. */

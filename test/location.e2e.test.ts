@@ -3,7 +3,7 @@ import { sqlStatements as authStatements } from '@carwash/auth';
 import { createEvent } from '@carwash/events';
 import { sqlStatements as locationStatements } from '@carwash/location';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, startSupergraph, uniqueEmail, type Running } from './support/supergraph.js';
+import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 let sg: Running;
 let manager: string;
@@ -24,13 +24,8 @@ function siteInput(overrides: Record<string, unknown> = {}) {
   };
 }
 
-async function user(role: 'CLIENT' | 'WASHER' | 'MANAGER' | 'ADMIN', firstName = 'Sam') {
-  const email = uniqueEmail(role.toLowerCase());
-  const up = await sg.gql<{ signUp: { user: { id: string } } }>(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, { i: { email, password: PASSWORD, firstName, lastName: role } });
-  const id = up.data!.signUp.user.id;
-  if (role !== 'CLIENT') await sg.auth.db.user.update({ where: { id }, data: { role } });
-  const login = await sg.gql<{ logIn: { accessToken: string } }>(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, { i: { email, password: PASSWORD } });
-  return { id, token: login.data!.logIn.accessToken };
+function user(role: 'CLIENT' | 'WASHER' | 'MANAGER' | 'ADMIN', firstName = 'Sam') {
+  return signUpAs(sg, role, firstName);
 }
 
 async function createSite(overrides: Record<string, unknown> = {}): Promise<string> {

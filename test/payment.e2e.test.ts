@@ -3,7 +3,7 @@ import { loadPaymentConfig, sqlStatements as paymentStatements } from '@carwash/
 import { signedFetch } from '@carwash/service-trust';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, startSupergraph, uniqueEmail, type Running } from './support/supergraph.js';
+import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 let sg: Running;
 let manager: { id: string; token: string };
@@ -14,13 +14,8 @@ let dayOffset = 40;
 const PAY = `mutation($b: ID!, $m: ID!, $k: String!) { payForBooking(bookingId: $b, methodId: $m, idempotencyKey: $k) { id status amount { amountCents currency } captured { amountCents } refunded { amountCents } createdAt } }`;
 const REFUND = `mutation($t: ID!, $a: Int, $c: String, $k: String!) { refund(transactionId: $t, amountCents: $a, currency: $c, reason: "goodwill", idempotencyKey: $k) { id status amount { amountCents } } }`;
 
-async function user(role: 'CLIENT' | 'MANAGER', firstName = 'Pat') {
-  const email = uniqueEmail(role.toLowerCase());
-  const up = await sg.gql<{ signUp: { user: { id: string } } }>(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, { i: { email, password: PASSWORD, firstName, lastName: role } });
-  const id = up.data!.signUp.user.id;
-  if (role !== 'CLIENT') await sg.auth.db.user.update({ where: { id }, data: { role } });
-  const login = await sg.gql<{ logIn: { accessToken: string } }>(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, { i: { email, password: PASSWORD } });
-  return { id, token: login.data!.logIn.accessToken };
+function user(role: 'CLIENT' | 'MANAGER', firstName = 'Pat') {
+  return signUpAs(sg, role, firstName);
 }
 
 async function method(token: string, providerToken = 'tok_visa'): Promise<string> {

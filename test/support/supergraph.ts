@@ -124,3 +124,16 @@ export function uniqueEmail(tag = 'user'): string {
 }
 
 export const PASSWORD = 'Wash-my-car-42';
+
+/**
+ * A new user with the given role, signed in: signs up through the gateway, then (test setup only)
+ * sets the role directly in the auth database and logs in again for a token that carries it.
+ */
+export async function signUpAs(sg: Running, role: 'CLIENT' | 'WASHER' | 'MANAGER' | 'ADMIN', firstName = 'Sam'): Promise<{ id: string; token: string }> {
+  const email = uniqueEmail(role.toLowerCase());
+  const up = await sg.gql<{ signUp: { user: { id: string } } }>(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, { i: { email, password: PASSWORD, firstName, lastName: role } });
+  const id = up.data!.signUp.user.id;
+  if (role !== 'CLIENT') await sg.auth.db.user.update({ where: { id }, data: { role } });
+  const login = await sg.gql<{ logIn: { accessToken: string } }>(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, { i: { email, password: PASSWORD } });
+  return { id, token: login.data!.logIn.accessToken };
+}

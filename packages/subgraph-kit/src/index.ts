@@ -7,3 +7,4 @@ export { validate, fields, z } from './validate.js';
 export { errorLoggingPlugin } from './error-plugin.js';
 export { PeerClient } from './peer.js';
 export { createFeatureEvents, type FeatureEvents, type FeatureEventsOptions } from './feature-events.js';
+export { encodeOffsetCursor, decodeOffsetCursor } from './paging.js';

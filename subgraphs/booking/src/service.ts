@@ -1,7 +1,7 @@
 import { AppError, badInput } from '@carwash/errors';
 import type { EventEnvelope } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
-import { fields, pgErrorCode, validate, z } from '@carwash/subgraph-kit';
+import { decodeOffsetCursor, encodeOffsetCursor, fields, pgErrorCode, validate, z } from '@carwash/subgraph-kit';
 import type DataLoader from 'dataloader';
 import { DateTime } from 'luxon';
 import { freeBay, freeSlots, type Slot } from './availability.js';
@@ -376,10 +376,10 @@ export class BookingService {
 
   async bookingsOf(userId: string, args: { first?: number | null; after?: string | null; status?: ReservationStatus[] | null }) {
     const first = validate(fields.pageSize(100), args.first ?? 20, 'first');
-    const offset = args.after ? decodeOffset(args.after) : 0;
+    const offset = decodeOffsetCursor(args.after);
     const { rows, total } = await this.repo.forCustomer(userId, args.status ?? undefined, offset, first + 1);
     const nodes = rows.slice(0, first);
-    return { nodes, totalCount: total, pageInfo: { hasNextPage: rows.length > first, endCursor: nodes.length ? encodeOffset(offset + nodes.length) : null } };
+    return { nodes, totalCount: total, pageInfo: { hasNextPage: rows.length > first, endCursor: nodes.length ? encodeOffsetCursor(offset + nodes.length) : null } };
   }
 }
 
@@ -390,12 +390,3 @@ export function localDay(date: string, timeZone: string): { from: Date; to: Date
   return { from: start.toJSDate(), to: start.plus({ days: 1 }).toJSDate() };
 }
 
-function encodeOffset(n: number): string {
-  return Buffer.from(`o:${n}`).toString('base64url');
-}
-
-function decodeOffset(cursor: string): number {
-  const m = /^o:(\d{1,7})$/.exec(Buffer.from(cursor.slice(0, 40), 'base64url').toString('utf8'));
-  if (!m) throw badInput('after', 'after is not a cursor returned by this query');
-  return Number(m[1]);
-}

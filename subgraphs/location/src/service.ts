@@ -1,7 +1,7 @@
 import { AppError, badInput } from '@carwash/errors';
 import type { EventEnvelope } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
-import { fields, pgErrorCode, validate, z } from '@carwash/subgraph-kit';
+import { decodeOffsetCursor, encodeOffsetCursor, fields, pgErrorCode, validate, z } from '@carwash/subgraph-kit';
 import { firstTime, recordEvent } from './events.js';
 import { assertTimeZone, openingWindows, validateException, validateWeekly, type HoursException } from './hours.js';
 import type { AuthUser } from './auth-client.js';
@@ -195,14 +195,14 @@ export class LocationService {
 
   async listSites(args: { first?: number | null; after?: string | null; active?: boolean | null; near?: { latitude: number; longitude: number } | null; radiusKm?: number | null }) {
     const first = validate(fields.pageSize(100), args.first ?? 20, 'first');
-    const offset = args.after ? decodeOffset(args.after) : 0;
+    const offset = decodeOffsetCursor(args.after);
     const near = args.near ? validate(point, args.near, 'near') : undefined;
     if (args.radiusKm != null && (!near || !(args.radiusKm > 0) || args.radiusKm > 20_000)) throw badInput('radiusKm', 'radiusKm needs `near` and must be between 0 and 20000');
     const page = await this.repo.listSites({ offset, limit: first + 1, active: args.active ?? undefined, near, radiusKm: args.radiusKm ?? undefined });
     const rows = page.rows.slice(0, first);
     return {
-      edges: rows.map((r, i) => ({ node: r.site, distanceKm: r.distanceKm, cursor: encodeOffset(offset + i + 1) })),
-      pageInfo: { hasNextPage: page.rows.length > first, endCursor: rows.length ? encodeOffset(offset + rows.length) : null },
+      edges: rows.map((r, i) => ({ node: r.site, distanceKm: r.distanceKm, cursor: encodeOffsetCursor(offset + i + 1) })),
+      pageInfo: { hasNextPage: page.rows.length > first, endCursor: rows.length ? encodeOffsetCursor(offset + rows.length) : null },
       totalCount: page.total,
     };
   }
@@ -212,14 +212,5 @@ export class LocationService {
   }
 }
 
-function encodeOffset(n: number): string {
-  return Buffer.from(`o:${n}`).toString('base64url');
-}
-
-function decodeOffset(cursor: string): number {
-  const m = /^o:(\d{1,7})$/.exec(Buffer.from(cursor.slice(0, 40), 'base64url').toString('utf8'));
-  if (!m) throw badInput('after', 'after is not a cursor returned by this query');
-  return Number(m[1]);
-}
 
 export { isoDate };

@@ -1,7 +1,6 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { badInput } from '@carwash/errors';
 import type { Viewer } from '@carwash/service-trust';
-import { DateTime, fields, validate } from '@carwash/subgraph-kit';
+import { DateTime, decodeOffsetCursor, encodeOffsetCursor, fields, validate } from '@carwash/subgraph-kit';
 import type { PaymentContext } from './context.js';
 import type { Refund, Transaction } from './service.js';
 
@@ -12,12 +11,6 @@ const money = (amountCents: number, currency: string) => ({ amountCents, currenc
 const visible = (viewer: Viewer | null, caller: string, t: { customerId: string }) =>
   caller !== 'gateway' || viewer?.role === 'MANAGER' || viewer?.role === 'ADMIN' || viewer?.userId === t.customerId;
 
-function offsetCursor(after: string | null | undefined): number {
-  if (!after) return 0;
-  const m = /^o:(\d{1,7})$/.exec(Buffer.from(after.slice(0, 40), 'base64url').toString('utf8'));
-  if (!m) throw badInput('after', 'after is not a cursor returned by this query');
-  return Number(m[1]);
-}
 
 export const resolvers: GraphQLResolverMap<PaymentContext> = {
   DateTime: DateTime as never,
@@ -46,11 +39,11 @@ export const resolvers: GraphQLResolverMap<PaymentContext> = {
     paymentMethods: (u: { id: string }, _a, ctx) => ctx.loaders.methods.load(u.id),
     transactions: async (u: { id: string }, args: { first?: number | null; after?: string | null }, ctx) => {
       const first = validate(fields.pageSize(100), args.first ?? 20, 'first');
-      const offset = offsetCursor(args.after);
+      const offset = decodeOffsetCursor(args.after);
       const where = { customerId: u.id };
       const [rows, totalCount] = await Promise.all([ctx.db.transaction.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], skip: offset, take: first + 1 }), ctx.db.transaction.count({ where })]);
       const nodes = rows.slice(0, first);
-      return { nodes, totalCount, pageInfo: { hasNextPage: rows.length > first, endCursor: nodes.length ? Buffer.from(`o:${offset + nodes.length}`).toString('base64url') : null } };
+      return { nodes, totalCount, pageInfo: { hasNextPage: rows.length > first, endCursor: nodes.length ? encodeOffsetCursor(offset + nodes.length) : null } };
     },
   },
   Booking: {
