@@ -1,6 +1,7 @@
 import { createEventBus, OutboxRelay, type ConsumeOptions, type Consumer, type EventBus, type Handlers } from '@carwash/events';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { SubgraphServer } from './server.js';
 
 export interface FeatureEventsOptions {
   /** The feature: producer name, outbox table `<feature>_outbox`, consumer group `<feature>`. */
@@ -45,4 +46,15 @@ export function createFeatureEvents({ feature, pool, settings, logger }: Feature
       await bus.close();
     },
   };
+}
+
+/** What a feature's subgraph builder returns: its server plus the handles main.ts and tests use. */
+export interface FeatureSubgraph<Db, Service> extends SubgraphServer {
+  db: Db;
+  bus: EventBus;
+  /** Publishes the feature's outbox; main.ts starts it, tests may drive it. */
+  relay: OutboxRelay;
+  service: Service;
+  /** Starts consuming the events this feature reacts to (main.ts does; tests may). */
+  startConsumers(options?: Partial<Omit<ConsumeOptions, 'group' | 'handlers'>>): Promise<Consumer>;
 }

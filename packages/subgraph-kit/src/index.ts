@@ -6,5 +6,5 @@ export { sendError, requestId, bodyErrors, finalHandlers, lifecycle } from './ht
 export { validate, fields, z } from './validate.js';
 export { errorLoggingPlugin } from './error-plugin.js';
 export { PeerClient } from './peer.js';
-export { createFeatureEvents, type FeatureEvents, type FeatureEventsOptions } from './feature-events.js';
+export { createFeatureEvents, type FeatureEvents, type FeatureEventsOptions, type FeatureSubgraph } from './feature-events.js';
 export { encodeOffsetCursor, decodeOffsetCursor } from './paging.js';

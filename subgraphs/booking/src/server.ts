@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Consumer, EventBus, OutboxRelay } from '@carwash/events';
 import { createUserTokenVerifier } from '@carwash/service-trust';
-import { createFeatureEvents, createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
+import { createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import type { BookingConfig } from './config.js';
 import type { BookingContext } from './context.js';
@@ -18,14 +17,7 @@ export { loadBookingConfig, type BookingConfig } from './config.js';
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
-export interface BookingSubgraph extends SubgraphServer {
-  db: BookingDb;
-  bus: EventBus;
-  relay: OutboxRelay;
-  service: BookingService;
-  /** Starts consuming the events this feature reacts to (main.ts does; tests may). */
-  startConsumers(options?: { blockMs?: number; retryBaseMs?: number }): Promise<Consumer>;
-}
+export type BookingSubgraph = FeatureSubgraph<BookingDb, BookingService>;
 
 /** Builds the booking subgraph. Does not listen: main.ts and tests do. */
 export async function createBookingSubgraph(config: BookingConfig, logger: Logger): Promise<BookingSubgraph> {

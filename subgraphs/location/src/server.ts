@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Consumer, EventBus, OutboxRelay } from '@carwash/events';
 import { createUserTokenVerifier } from '@carwash/service-trust';
-import { createFeatureEvents, createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
+import { createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { AuthClient } from './auth-client.js';
 import type { LocationConfig } from './config.js';
@@ -18,14 +17,7 @@ export { loadLocationConfig, type LocationConfig } from './config.js';
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
-export interface LocationSubgraph extends SubgraphServer {
-  db: LocationDb;
-  bus: EventBus;
-  relay: OutboxRelay;
-  service: LocationService;
-  /** Starts consuming the events this feature reacts to (main.ts does; tests may). */
-  startConsumers(options?: { blockMs?: number; retryBaseMs?: number }): Promise<Consumer>;
-}
+export type LocationSubgraph = FeatureSubgraph<LocationDb, LocationService>;
 
 /** Builds the location subgraph. Does not listen: main.ts and tests do. */
 export async function createLocationSubgraph(config: LocationConfig, logger: Logger): Promise<LocationSubgraph> {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Consumer, EventBus, OutboxRelay } from '@carwash/events';
 import { createUserTokenVerifier } from '@carwash/service-trust';
-import { createFeatureEvents, createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
+import { createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import type { PaymentConfig } from './config.js';
 import type { PaymentContext } from './context.js';
@@ -18,15 +17,9 @@ export { loadPaymentConfig, type PaymentConfig } from './config.js';
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
-export interface PaymentSubgraph extends SubgraphServer {
-  db: PaymentDb;
-  bus: EventBus;
-  relay: OutboxRelay;
-  service: PaymentService;
+export interface PaymentSubgraph extends FeatureSubgraph<PaymentDb, PaymentService> {
   /** The offline sandbox provider (tests count its charges). */
   provider: SandboxProvider;
-  /** Starts consuming the events this feature reacts to (main.ts does; tests may). */
-  startConsumers(options?: { blockMs?: number; retryBaseMs?: number }): Promise<Consumer>;
 }
 
 /** Builds the payment subgraph. Does not listen: main.ts and tests do. */
