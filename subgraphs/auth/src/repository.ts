@@ -46,22 +46,23 @@ export class AuthRepository {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${'auth.login:' + emailNormalized}, 0))`;
   }
 
-  /** Outcomes of the latest attempts for an email since `since`, newest first (LOCKED ones ignored). */
-  recentAttempts(tx: Tx, emailNormalized: string, since: Date, limit: number): Promise<Array<{ outcome: LoginOutcome; attemptedAt: Date }>> {
+  /** Outcomes of the latest attempts for an email from one client network since `since`, newest first (LOCKED ones ignored). */
+  recentAttempts(tx: Tx, emailNormalized: string, clientKey: string, since: Date, limit: number): Promise<Array<{ outcome: LoginOutcome; attemptedAt: Date }>> {
     return tx.loginAttempt.findMany({
-      where: { emailNormalized, attemptedAt: { gt: since }, outcome: { not: 'LOCKED' } },
+      where: { emailNormalized, clientKey, attemptedAt: { gt: since }, outcome: { not: 'LOCKED' } },
       orderBy: { attemptedAt: 'desc' },
       take: limit,
       select: { outcome: true, attemptedAt: true },
     });
   }
 
-  countIpFailures(tx: Tx, ip: string, since: Date): Promise<number> {
-    return tx.loginAttempt.count({ where: { ip, outcome: 'FAILED', attemptedAt: { gt: since } } });
+  /** Failures from one client network since `since`, whatever the email. */
+  countClientFailures(tx: Tx, clientKey: string, since: Date): Promise<number> {
+    return tx.loginAttempt.count({ where: { clientKey, outcome: 'FAILED', attemptedAt: { gt: since } } });
   }
 
-  async recordAttempt(tx: Tx, emailNormalized: string, ip: string | undefined, outcome: LoginOutcome): Promise<void> {
-    await tx.loginAttempt.create({ data: { emailNormalized, ip: ip ?? null, outcome } });
+  async recordAttempt(tx: Tx, attempt: { emailNormalized: string; ip: string | undefined; clientKey: string; outcome: LoginOutcome }): Promise<void> {
+    await tx.loginAttempt.create({ data: { ...attempt, ip: attempt.ip?.slice(0, 64) ?? null } });
   }
 
   createSession(tx: Tx, data: { userId: string; familyId: string; tokenHash: string; expiresAt: Date; userAgent?: string | undefined; ip?: string | undefined }): Promise<Session> {
