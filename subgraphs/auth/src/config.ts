@@ -36,3 +36,18 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
 }
 
 export type AuthConfig = ReturnType<typeof loadAuthConfig>;
+
+/**
+ * Settings of `pnpm admin:create` (the operator command): the auth database and, optionally, the new
+ * admin's password (`ADMIN_PASSWORD`; when unset the command reads it from standard input).
+ */
+export function loadAdminCliConfig(env: Record<string, string | undefined> = process.env) {
+  return loadConfig(
+    'admin:create',
+    {
+      AUTH_DATABASE_URL: setting.postgresUrl().default('postgresql://postgres@127.0.0.1:5432/carwash_auth'),
+      ADMIN_PASSWORD: z.string().optional(),
+    },
+    env,
+  );
+}

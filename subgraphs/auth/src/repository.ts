@@ -21,7 +21,7 @@ export class AuthRepository {
     return tx.user.findUnique({ where: { id } });
   }
 
-  createUser(data: { email: string; emailNormalized: string; passwordHash: string; firstName: string; lastName: string; role?: Role }, tx: Tx = this.db): Promise<User> {
+  createUser(data: { email: string; emailNormalized: string; passwordHash: string; firstName: string; lastName: string; role?: Role; emailVerified?: boolean }, tx: Tx = this.db): Promise<User> {
     return tx.user.create({ data });
   }
 
