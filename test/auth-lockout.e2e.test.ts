@@ -115,6 +115,12 @@ describe('lockout an attacker cannot turn on others', () => {
     expect(code(await from(sg, `${freshIPv6Prefix()}::1`, LOG_IN, { i: { email: victim.email, password: PASSWORD } }))).toBe('OK');
   });
 
+  it('serves no development mailbox unless AUTH_DEV_MAILBOX is set', async () => {
+    const res = await fetch(new URL('/dev/mailbox?to=someone@example.test', sg.authUrl));
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+  });
+
   it('still gives 20 parallel guesses from one address exactly 5 password checks', async () => {
     const victim = await signUp(sg);
     const attacker = freshIPv4();

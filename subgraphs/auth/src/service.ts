@@ -193,6 +193,7 @@ export class AuthService {
       if (!user || user.deletedAt) return false;
       if (user.emailNormalized) await tx.loginAttempt.deleteMany({ where: { emailNormalized: user.emailNormalized } });
       await tx.session.deleteMany({ where: { userId: id } });
+      await tx.accountToken.deleteMany({ where: { userId: id } });
       await tx.user.update({
         where: { id },
         data: { email: null, emailNormalized: null, passwordHash: null, firstName: null, lastName: null, deletedAt },
