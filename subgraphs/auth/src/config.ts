@@ -20,7 +20,7 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
       AUTH_REFRESH_TOKEN_TTL_SECONDS: setting.int(30 * 86_400, 300, 365 * 86_400),
       AUTH_LOCKOUT_MAX_FAILURES: setting.int(5, 1, 1000),
       AUTH_LOCKOUT_WINDOW_SECONDS: setting.int(900, 1, 86_400),
-      /** Failures from one client address (any emails) before that address is refused too. */
+      /** Failures from one client network (IPv4 address, IPv6 /64; any emails) before it is refused for every email. */
       AUTH_LOCKOUT_MAX_FAILURES_PER_IP: setting.int(50, 1, 100_000),
       /** Where the links in recovery mails point: the frontend, which calls verifyEmail / resetPassword. */
       AUTH_PUBLIC_URL: setting.url().default('http://localhost:3000'),
