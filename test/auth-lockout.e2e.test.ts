@@ -1,4 +1,7 @@
 import { randomInt } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, postGraphQL, startSupergraph, uniqueEmail, type GraphQLResult, type Running } from './support/supergraph.js';
 
@@ -21,6 +24,11 @@ function freshIPv6Prefix(): string {
 function from(sg: Running, address: string | undefined, query: string, variables: Record<string, unknown>, token?: string): Promise<GraphQLResult> {
   return postGraphQL(sg.gatewayUrl, query, variables, token, address ? { 'x-forwarded-for': address } : {});
 }
+/** This machine's first non-loopback IPv4 address, if it has one: a peer that is not a trusted proxy. */
+const externalAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+
 const code = (r: GraphQLResult) => r.errors?.[0]?.extensions?.code ?? 'OK';
 
 async function signUp(sg: Running, address?: string): Promise<{ email: string; id: string; token: string }> {
@@ -52,6 +60,23 @@ describe('the client address at the gateway', () => {
     expect(code(res)).toBe('AUTH_INVALID_CREDENTIALS');
     const rows = await trusting.auth.db.loginAttempt.findMany({ where: { emailNormalized: email } });
     expect(rows.map((r) => [r.ip, r.clientKey])).toEqual([[real, real]]);
+  });
+
+  it.skipIf(!externalAddress)('ignores X-Forwarded-For from a non-loopback peer under the default setting', async () => {
+    // The same gateway app, reachable on this machine's own network address: the peer is then that
+    // address, not loopback, so the default (loopback only) must not believe its header.
+    const server = http.createServer(trusting.gateway.app);
+    await new Promise<void>((resolve) => server.listen(0, externalAddress, resolve));
+    try {
+      const url = `http://${externalAddress}:${(server.address() as AddressInfo).port}/graphql`;
+      const email = uniqueEmail('peer');
+      const res = await postGraphQL(url, LOG_IN, { i: { email, password: 'Wrong-password-1' } }, undefined, { 'x-forwarded-for': freshIPv4() });
+      expect(code(res)).toBe('AUTH_INVALID_CREDENTIALS');
+      const rows = await trusting.auth.db.loginAttempt.findMany({ where: { emailNormalized: email } });
+      expect(rows.map((r) => r.clientKey)).toEqual([externalAddress]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('ignores X-Forwarded-For from a peer that is not a trusted proxy: a spoofed address is counted under the real one', async () => {
