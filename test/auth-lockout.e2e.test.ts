@@ -70,7 +70,7 @@ describe('the client address at the gateway', () => {
     try {
       const url = `http://${externalAddress}:${(server.address() as AddressInfo).port}/graphql`;
       const email = uniqueEmail('peer');
-      const res = await postGraphQL(url, LOG_IN, { i: { email, password: 'Wrong-password-1' } }, undefined, { 'x-forwarded-for': freshIPv4() });
+      const res = await postGraphQL<Record<string, unknown>>(url, LOG_IN, { i: { email, password: 'Wrong-password-1' } }, undefined, { 'x-forwarded-for': freshIPv4() });
       expect(code(res)).toBe('AUTH_INVALID_CREDENTIALS');
       const rows = await trusting.auth.db.loginAttempt.findMany({ where: { emailNormalized: email } });
       expect(rows.map((r) => r.clientKey)).toEqual([externalAddress]);
