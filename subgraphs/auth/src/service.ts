@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '@carwash/errors';
 import type { Role, Viewer } from '@carwash/service-trust';
 import { validate } from '@carwash/subgraph-kit';
+import { clientKey } from './client-address.js';
 import type { AuthConfig } from './config.js';
 import { recordEvent } from './events.js';
 import { Prisma } from './generated/prisma/client.js';
-import { clientKey } from './client-address.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { AuthRepository, Tx, User } from './repository.js';
 import { hashRefreshToken, newRefreshToken, type TokenIssuer } from './tokens.js';
@@ -159,7 +159,9 @@ export class AuthService {
     const passwordHash = await hashPassword(data.newPassword);
     try {
       return await this.underLockout(user.emailNormalized, client, async (tx) => {
-        if (!(await verifyPassword(user.passwordHash, data.currentPassword))) return null;
+        // Read again under the account's lock: a password changed meanwhile is the one to check.
+        const current = await this.repo.findUserById(user.id, tx);
+        if (!current || current.deletedAt || !(await verifyPassword(current.passwordHash, data.currentPassword))) return null;
         const updated = await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
         await this.repo.revokeAllForUser(tx, user.id, 'password_changed');
         return this.startSession(tx, updated, randomUUID(), client);
