@@ -14,11 +14,14 @@ const services = [
   { name: 'gateway', cwd: 'gateway' },
 ];
 
+/** Mail (verification, password reset) lands in auth's development mailbox: http://127.0.0.1:4001/dev/mailbox?to=<email>. */
+const DEV_ENV = { AUTH_DEV_MAILBOX: 'true', ...process.env };
+
 const children: ChildProcess[] = [];
 let stopping = false;
 
 for (const s of services) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: `${root}/${s.cwd}`, stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: `${root}/${s.cwd}`, stdio: ['ignore', 'inherit', 'inherit'], env: DEV_ENV });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`[dev] ${s.name} exited (${signal ?? code}); stopping the others`);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, DEV_SERVICE_KEYS, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
 
@@ -19,6 +20,12 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       INTROSPECTION: setting.bool(true),
       /** Apollo Sandbox at `/` (it loads its script from Apollo's CDN). */
       SANDBOX: setting.bool(true),
+      /**
+       * Who may set `X-Forwarded-For`: a hop count (`1` = the one proxy in front of us), or a comma list of
+       * addresses, CIDRs and Express presets (`loopback`, `linklocal`, `uniquelocal`), or `none`. The client
+       * address is the nearest one not trusted; a header from an untrusted peer is ignored.
+       */
+      TRUSTED_PROXIES: trustedProxies().prefault('loopback'),
       READY_TIMEOUT_MS: setting.int(2000, 50, 60_000),
       SHUTDOWN_GRACE_MS: setting.int(10_000, 0, 600_000),
       LOG_LEVEL: setting.logLevel(),
@@ -39,6 +46,41 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
   // Apollo's gateway reports anonymous usage telemetry unless told not to.
   process.env.APOLLO_TELEMETRY_DISABLED ??= '1';
   return { ...config, subgraphUrls };
+}
+
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const MAX_PROXY_HOPS = 32;
+
+/**
+ * `TRUSTED_PROXIES` parsed into a value for Express's `trust proxy` setting (proxy-addr does the
+ * matching; this only refuses what it would misread, such as a typo silently trusting nobody).
+ */
+function trustedProxies() {
+  return z.string().transform((raw, ctx): number | string[] | false => {
+    const value = raw.trim();
+    if (value === 'none') return false;
+    if (/^\d+$/.test(value)) {
+      const hops = Number(value);
+      if (hops <= MAX_PROXY_HOPS) return hops;
+      ctx.addIssue({ code: 'custom', message: `a hop count must be at most ${MAX_PROXY_HOPS}` });
+      return z.NEVER;
+    }
+    const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+    const bad = entries.filter((e) => !PROXY_PRESETS.has(e) && !isAddressOrCidr(e));
+    if (entries.length === 0 || bad.length) {
+      ctx.addIssue({ code: 'custom', message: `expected a hop count, \`none\`, or a comma list of addresses, CIDRs and presets (loopback, linklocal, uniquelocal); not understood: ${bad.join(', ') || '(empty)'}` });
+      return z.NEVER;
+    }
+    return entries;
+  });
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', bits, extra] = entry.split('/');
+  const family = isIP(address);
+  if (!family || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

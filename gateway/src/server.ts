@@ -68,6 +68,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
 
   const app = express();
   app.disable('x-powered-by');
+  // `req.ip` is then the client as our own proxies saw it: X-Forwarded-For is read only when the peer is trusted.
+  app.set('trust proxy', config.TRUSTED_PROXIES);
   const httpServer = http.createServer(app);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -122,7 +124,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       const authorization = req.header(HEADER.authorization);
       // A token that is present but invalid is refused outright (401 UNAUTHENTICATED), never downgraded to anonymous.
       const viewer = await verifyUser(authorization);
-      return { requestId: res.locals.requestId as string, viewer, authorization, clientIp: req.socket.remoteAddress };
+      return { requestId: res.locals.requestId as string, viewer, authorization, clientIp: req.ip };
     },
   });
   // `/` also answers GraphQL: Sandbox sends its queries to the page's own URL.

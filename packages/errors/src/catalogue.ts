@@ -29,6 +29,8 @@ export const ERROR_CATALOGUE = {
   AUTH_LOCKED: { status: 200, message: 'Too many failed attempts; try again later.', description: 'Further login attempts are refused until the window passes (`extensions.retryAfterSeconds`).' },
   AUTH_EMAIL_TAKEN: { status: 200, message: 'This email is already registered.', description: 'Sign-up with an email that exists (compared case-insensitively).' },
   AUTH_INVALID_REFRESH_TOKEN: { status: 200, message: 'The refresh token is invalid or expired.', description: 'Unknown, expired or revoked refresh token: sign in again.' },
+  AUTH_RECOVERY_TOKEN_INVALID: { status: 200, message: 'This link is invalid, already used or expired.', description: 'An email-verification or password-reset token that is unknown, used, superseded or past its expiry: ask for a new mail.' },
+  AUTH_RECOVERY_THROTTLED: { status: 200, message: 'Too many requests; try again later.', description: 'Recovery mails are limited per email and per client address (`extensions.retryAfterSeconds`).' },
   AUTH_REFRESH_TOKEN_REUSED: { status: 200, message: 'The refresh token was already used; the session has been ended.', description: 'A rotated refresh token came back: the whole session family is revoked.' },
 
   // Location feature

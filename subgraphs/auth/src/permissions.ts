@@ -40,6 +40,11 @@ export const permissions = shield(
       refreshSession: allow,
       logOut: allow,
       changePassword: isAuthenticated,
+      requestEmailVerification: isAuthenticated,
+      // The mailed token is the credential: the link may be opened signed out, on another device.
+      verifyEmail: allow,
+      requestPasswordReset: allow,
+      resetPassword: allow,
       setUserRole: and(isAuthenticated, isAdmin),
       deleteUser: and(isAuthenticated, or(targetsSelf, isAdmin)),
     },

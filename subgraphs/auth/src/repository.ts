@@ -1,7 +1,7 @@
 import type { AuthDb } from './db.js';
-import type { LoginOutcome, Prisma, Role, Session, User } from './generated/prisma/client.js';
+import type { AccountToken, AccountTokenPurpose, LoginOutcome, Prisma, Role, Session, User } from './generated/prisma/client.js';
 
-export type { Role, Session, User };
+export type { AccountToken, AccountTokenPurpose, Role, Session, User };
 export type Tx = Prisma.TransactionClient;
 
 /** Data access for the auth feature's tables. No rules here: those live in the service. */
@@ -21,7 +21,7 @@ export class AuthRepository {
     return tx.user.findUnique({ where: { id } });
   }
 
-  createUser(data: { email: string; emailNormalized: string; passwordHash: string; firstName: string; lastName: string; role?: Role }, tx: Tx = this.db): Promise<User> {
+  createUser(data: { email: string; emailNormalized: string; passwordHash: string; firstName: string; lastName: string; role?: Role; emailVerified?: boolean }, tx: Tx = this.db): Promise<User> {
     return tx.user.create({ data });
   }
 
@@ -46,22 +46,23 @@ export class AuthRepository {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${'auth.login:' + emailNormalized}, 0))`;
   }
 
-  /** Outcomes of the latest attempts for an email since `since`, newest first (LOCKED ones ignored). */
-  recentAttempts(tx: Tx, emailNormalized: string, since: Date, limit: number): Promise<Array<{ outcome: LoginOutcome; attemptedAt: Date }>> {
+  /** Outcomes of the latest attempts for an email from one client network since `since`, newest first (LOCKED ones ignored). */
+  recentAttempts(tx: Tx, emailNormalized: string, clientKey: string, since: Date, limit: number): Promise<Array<{ outcome: LoginOutcome; attemptedAt: Date }>> {
     return tx.loginAttempt.findMany({
-      where: { emailNormalized, attemptedAt: { gt: since }, outcome: { not: 'LOCKED' } },
+      where: { emailNormalized, clientKey, attemptedAt: { gt: since }, outcome: { not: 'LOCKED' } },
       orderBy: { attemptedAt: 'desc' },
       take: limit,
       select: { outcome: true, attemptedAt: true },
     });
   }
 
-  countIpFailures(tx: Tx, ip: string, since: Date): Promise<number> {
-    return tx.loginAttempt.count({ where: { ip, outcome: 'FAILED', attemptedAt: { gt: since } } });
+  /** Failures from one client network since `since`, whatever the email. */
+  countClientFailures(tx: Tx, clientKey: string, since: Date): Promise<number> {
+    return tx.loginAttempt.count({ where: { clientKey, outcome: 'FAILED', attemptedAt: { gt: since } } });
   }
 
-  async recordAttempt(tx: Tx, emailNormalized: string, ip: string | undefined, outcome: LoginOutcome): Promise<void> {
-    await tx.loginAttempt.create({ data: { emailNormalized, ip: ip ?? null, outcome } });
+  async recordAttempt(tx: Tx, attempt: { emailNormalized: string; ip: string | undefined; clientKey: string; outcome: LoginOutcome }): Promise<void> {
+    await tx.loginAttempt.create({ data: { ...attempt, ip: attempt.ip?.slice(0, 64) ?? null } });
   }
 
   createSession(tx: Tx, data: { userId: string; familyId: string; tokenHash: string; expiresAt: Date; userAgent?: string | undefined; ip?: string | undefined }): Promise<Session> {
@@ -77,6 +78,28 @@ export class AuthRepository {
 
   async markSessionUsed(tx: Tx, id: string, at: Date): Promise<void> {
     await tx.session.update({ where: { id }, data: { usedAt: at } });
+  }
+
+  /** Stores a new mailed token (its hash only) and retires the user's earlier unspent ones of that purpose: only the newest mail works. */
+  async createAccountToken(tx: Tx, data: { userId: string; purpose: AccountTokenPurpose; tokenHash: string; emailNormalized: string; expiresAt: Date }, now = new Date()): Promise<void> {
+    await tx.accountToken.updateMany({ where: { userId: data.userId, purpose: data.purpose, usedAt: null }, data: { usedAt: now } });
+    await tx.accountToken.create({ data });
+  }
+
+  /** A token that can still be spent: right purpose, unspent, unexpired. */
+  findLiveAccountToken(tokenHash: string, purpose: AccountTokenPurpose, now = new Date(), tx: Tx = this.db): Promise<AccountToken | null> {
+    return tx.accountToken.findFirst({ where: { tokenHash, purpose, usedAt: null, expiresAt: { gt: now } } });
+  }
+
+  /** Spends a token; false when another request spent it first (so exactly one use wins). */
+  async spendAccountToken(tx: Tx, id: string, now = new Date()): Promise<boolean> {
+    const { count } = await tx.accountToken.updateMany({ where: { id, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+    return count === 1;
+  }
+
+  /** Retires every unspent token of the user (e.g. all reset links once the password was reset). */
+  async spendAllAccountTokens(tx: Tx, userId: string, purpose: AccountTokenPurpose, now = new Date()): Promise<void> {
+    await tx.accountToken.updateMany({ where: { userId, purpose, usedAt: null }, data: { usedAt: now } });
   }
 
   async revokeFamily(tx: Tx, familyId: string, reason: string, at = new Date()): Promise<number> {

@@ -24,11 +24,19 @@ export const resolvers: GraphQLResolverMap<AuthContext> = {
     users: (_p, args: { first?: number; after?: string; role?: Role; includeDeleted?: boolean }, ctx) => ctx.auth.listUsers(args),
   },
   Mutation: {
-    signUp: async (_p, args: { input: unknown }, ctx) => signedIn(ctx, await ctx.auth.signUp(args.input, client(ctx))),
+    signUp: async (_p, args: { input: unknown }, ctx) => {
+      const payload = await ctx.auth.signUp(args.input, client(ctx));
+      await ctx.recovery.welcome(payload.user);
+      return signedIn(ctx, payload);
+    },
     logIn: async (_p, args: { input: unknown }, ctx) => signedIn(ctx, await ctx.auth.logIn(args.input, client(ctx))),
     refreshSession: async (_p, args: { refreshToken: string }, ctx) => signedIn(ctx, await ctx.auth.refresh(args.refreshToken, client(ctx))),
     logOut: (_p, args: { refreshToken: string }, ctx) => ctx.auth.logOut(args.refreshToken),
     changePassword: (_p, args: { input: unknown }, ctx) => ctx.auth.changePassword(ctx.viewer!, args.input, client(ctx)),
+    requestEmailVerification: (_p, _a, ctx) => ctx.recovery.requestEmailVerification(ctx.viewer!, client(ctx)),
+    verifyEmail: (_p, args: { token: string }, ctx) => ctx.recovery.verifyEmail(args.token),
+    requestPasswordReset: (_p, args: { email: string }, ctx) => ctx.recovery.requestPasswordReset(args.email, client(ctx)),
+    resetPassword: (_p, args: { token: string; newPassword: string }, ctx) => ctx.recovery.resetPassword(args.token, args.newPassword, client(ctx)),
     setUserRole: (_p, args: { userId: string; role: Role }, ctx) => ctx.auth.setUserRole(ctx.viewer!, args.userId, args.role),
     deleteUser: (_p, args: { id: string }, ctx) => ctx.auth.deleteUser(args.id),
   },

@@ -3,14 +3,18 @@ import type { EventBus, OutboxRelay } from '@carwash/events';
 import { createUserTokenVerifier } from '@carwash/service-trust';
 import { createFeatureEvents, createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
+import { Redis } from 'ioredis';
 import type { AuthConfig } from './config.js';
 import type { AuthContext } from './context.js';
 import { createDb, type AuthDb } from './db.js';
 import { createLoaders } from './loaders.js';
+import { DevMailbox } from './mail.js';
 import { permissions } from './permissions.js';
+import { AccountRecovery } from './recovery.js';
 import { AuthRepository } from './repository.js';
 import { resolvers } from './resolvers.js';
 import { AuthService } from './service.js';
+import { RecoveryThrottle } from './throttle.js';
 import { TokenIssuer } from './tokens.js';
 
 export { sqlStatements } from './db.js';
@@ -34,6 +38,14 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
   const events = createFeatureEvents({ feature: 'auth', pool, settings: config, logger });
   const repo = new AuthRepository(db);
   const service = new AuthService(repo, issuer, config);
+  const mailbox = new DevMailbox(logger, config.AUTH_DEV_MAILBOX);
+  // The throttle shares the bus's Redis and namespace; the single-process mode counts in memory.
+  const redis = config.EVENT_BUS === 'redis' ? new Redis(config.REDIS_URL, { connectionName: 'carwash-auth:throttle', maxRetriesPerRequest: 2 }) : undefined;
+  const throttle = new RecoveryThrottle(
+    { maxPerEmail: config.AUTH_RECOVERY_MAX_PER_EMAIL, maxPerClient: config.AUTH_RECOVERY_MAX_PER_CLIENT, windowSeconds: config.AUTH_RECOVERY_WINDOW_SECONDS },
+    redis ? { redis, keyPrefix: `${config.EVENTS_NAMESPACE}:auth:recovery` } : 'memory',
+  );
+  const recovery = new AccountRecovery(repo, mailbox, throttle, config, logger);
 
   const server = await createSubgraphServer<AuthContext>({
     name: 'auth',
@@ -43,7 +55,7 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
     serviceKeys: config.SERVICE_HMAC_KEYS,
     // The auth feature verifies access tokens with its own keys: no network hop to itself.
     verifyUser: createUserTokenVerifier({ jwks: () => issuer.jwks() }),
-    createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service }),
+    createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service, recovery }),
     logger,
     maxBodyBytes: config.MAX_REQUEST_BYTES,
     readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping() },
@@ -51,6 +63,14 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
       app.get('/.well-known/jwks.json', (_req, res) => {
         res.set('cache-control', 'public, max-age=300').json(issuer.jwks());
       });
+      // Development only (AUTH_DEV_MAILBOX, refused in production): the mail a developer would have received.
+      if (mailbox.keepInbox) {
+        app.get('/dev/mailbox', (req, res) => {
+          const to = typeof req.query.to === 'string' ? req.query.to : '';
+          if (!to) return void res.status(400).json({ error: { code: 'BAD_USER_INPUT', field: 'to', message: 'to: the recipient email is required' } });
+          res.set('cache-control', 'no-store').json({ messages: mailbox.messagesTo(to) });
+        });
+      }
     },
   });
 
@@ -62,6 +82,8 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
     relay: events.relay,
     stop: async () => {
       await server.stop();
+      await recovery.drain();
+      await redis?.quit();
       await events.stop();
       await db.$disconnect();
       await pool.end();

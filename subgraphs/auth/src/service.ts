@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '@carwash/errors';
 import type { Role, Viewer } from '@carwash/service-trust';
 import { validate } from '@carwash/subgraph-kit';
+import { clientKey } from './client-address.js';
 import type { AuthConfig } from './config.js';
 import { recordEvent } from './events.js';
 import { Prisma } from './generated/prisma/client.js';
@@ -56,47 +57,58 @@ export class AuthService {
   }
 
   /**
-   * Every attempt is recorded. Attempts for one email are serialised (advisory lock), and once
-   * AUTH_LOCKOUT_MAX_FAILURES failures since the last success fall inside the window, further
-   * attempts are refused until the oldest of them leaves it. Unknown emails are treated exactly like
-   * known ones (same lockout, a decoy hash verified), so neither errors nor timing reveal an account.
+   * Every attempt is recorded with the network it came from (see `clientKey`). Attempts for one email
+   * are serialised (advisory lock). An address is refused for an email once AUTH_LOCKOUT_MAX_FAILURES
+   * failures *from that address* since its last success fall inside the window, and for every email
+   * once it has AUTH_LOCKOUT_MAX_FAILURES_PER_IP failures: an attacker locks out only their own address,
+   * never the real user logging in from elsewhere. Unknown emails are treated exactly like known ones
+   * (same lockout, a decoy hash verified), so neither errors nor timing reveal an account.
    */
   async logIn(raw: unknown, client: ClientInfo): Promise<AuthPayload> {
     const data = validate(input.logInInput, raw, 'input');
     const email = input.normalizeEmail(data.email);
-    const { AUTH_LOCKOUT_MAX_FAILURES: max, AUTH_LOCKOUT_WINDOW_SECONDS: windowSeconds } = this.settings;
+    return this.underLockout(email, client, async (tx, now) => {
+      const user = await this.repo.findUserByEmail(email, tx);
+      const ok = await verifyPassword(user?.passwordHash, data.password);
+      if (!ok || !user || user.deletedAt) return null;
+      const updated = await tx.user.update({ where: { id: user.id }, data: { lastLoginAt: now } });
+      return this.startSession(tx, updated, randomUUID(), client);
+    });
+  }
 
+  /**
+   * Runs one password check for `email` under the lockout: refuses with AUTH_LOCKED while this client's
+   * network is locked out (for this email or altogether), else runs `check` (null = wrong password) and
+   * records its outcome. The failed or locked attempt is committed before we refuse, so it counts.
+   */
+  private async underLockout<T>(email: string, client: ClientInfo, check: (tx: Tx, now: Date) => Promise<T | null>): Promise<T> {
+    const { AUTH_LOCKOUT_MAX_FAILURES: max, AUTH_LOCKOUT_WINDOW_SECONDS: windowSeconds, AUTH_LOCKOUT_MAX_FAILURES_PER_IP: maxPerClient } = this.settings;
+    const key = clientKey(client.ip);
     const outcome = await this.repo.db.$transaction(
       async (tx) => {
         await this.repo.lockEmail(tx, email);
         const now = new Date();
         const since = new Date(now.getTime() - windowSeconds * 1000);
-        const recent = await this.repo.recentAttempts(tx, email, since, max);
+        const recent = await this.repo.recentAttempts(tx, email, key, since, max);
         const failures = recent.findIndex((a) => a.outcome === 'SUCCEEDED');
         const consecutive = failures === -1 ? recent.length : failures;
-        const ipLocked = client.ip ? (await this.repo.countIpFailures(tx, client.ip, since)) >= this.settings.AUTH_LOCKOUT_MAX_FAILURES_PER_IP : false;
-        if (consecutive >= max || ipLocked) {
-          await this.repo.recordAttempt(tx, email, client.ip, 'LOCKED');
+        // Not serialised across emails (one lock per email): a burst may overshoot this limit by a few.
+        const clientLocked = (await this.repo.countClientFailures(tx, key, since)) >= maxPerClient;
+        if (consecutive >= max || clientLocked) {
+          await this.repo.recordAttempt(tx, { emailNormalized: email, ip: client.ip, clientKey: key, outcome: 'LOCKED' });
           const oldest = recent[max - 1]?.attemptedAt ?? now;
           const retryAfterSeconds = Math.max(1, Math.ceil((oldest.getTime() + windowSeconds * 1000 - now.getTime()) / 1000));
-          return { kind: 'locked' as const, retryAfterSeconds: ipLocked ? windowSeconds : retryAfterSeconds };
+          return { kind: 'locked' as const, retryAfterSeconds: clientLocked ? windowSeconds : retryAfterSeconds };
         }
-        const user = await this.repo.findUserByEmail(email, tx);
-        const ok = await verifyPassword(user?.passwordHash, data.password);
-        if (!ok || !user || user.deletedAt) {
-          await this.repo.recordAttempt(tx, email, client.ip, 'FAILED');
-          return { kind: 'failed' as const };
-        }
-        await this.repo.recordAttempt(tx, email, client.ip, 'SUCCEEDED');
-        const updated = await tx.user.update({ where: { id: user.id }, data: { lastLoginAt: now } });
-        return { kind: 'ok' as const, payload: await this.startSession(tx, updated, randomUUID(), client) };
+        const value = await check(tx, now);
+        await this.repo.recordAttempt(tx, { emailNormalized: email, ip: client.ip, clientKey: key, outcome: value === null ? 'FAILED' : 'SUCCEEDED' });
+        return value === null ? { kind: 'failed' as const } : { kind: 'ok' as const, value };
       },
       { timeout: 15_000 },
     );
-    // The failed/locked attempt must be committed before we refuse, so it counts.
     if (outcome.kind === 'locked') throw new AppError('AUTH_LOCKED', { extensions: { retryAfterSeconds: outcome.retryAfterSeconds } });
     if (outcome.kind === 'failed') throw new AppError('AUTH_INVALID_CREDENTIALS');
-    return outcome.payload;
+    return outcome.value;
   }
 
   /**
@@ -134,20 +146,32 @@ export class AuthService {
     return true;
   }
 
+  /**
+   * Sets a new password after checking the current one under the account's lockout (a wrong current
+   * password is a recorded failure; a locked-out client gets AUTH_LOCKED), ends every session and
+   * returns a fresh one.
+   */
   async changePassword(viewer: Viewer, raw: unknown, client: ClientInfo): Promise<AuthPayload> {
     const data = validate(input.changePasswordInput, raw, 'input');
     const user = await this.repo.findUserById(viewer.userId);
-    if (!user || user.deletedAt) throw new AppError('UNAUTHENTICATED');
+    if (!user || user.deletedAt || !user.emailNormalized) throw new AppError('UNAUTHENTICATED');
     validate(input.password(user.email ?? undefined), data.newPassword, 'input.newPassword');
-    if (!(await verifyPassword(user.passwordHash, data.currentPassword))) {
-      throw new AppError('AUTH_INVALID_CREDENTIALS', { message: 'The current password is incorrect.', field: 'input.currentPassword' });
-    }
     const passwordHash = await hashPassword(data.newPassword);
-    return this.repo.db.$transaction(async (tx) => {
-      const updated = await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
-      await this.repo.revokeAllForUser(tx, user.id, 'password_changed');
-      return this.startSession(tx, updated, randomUUID(), client);
-    });
+    try {
+      return await this.underLockout(user.emailNormalized, client, async (tx) => {
+        // Read again under the account's lock: a password changed meanwhile is the one to check.
+        const current = await this.repo.findUserById(user.id, tx);
+        if (!current || current.deletedAt || !(await verifyPassword(current.passwordHash, data.currentPassword))) return null;
+        const updated = await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+        await this.repo.revokeAllForUser(tx, user.id, 'password_changed');
+        return this.startSession(tx, updated, randomUUID(), client);
+      });
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'AUTH_INVALID_CREDENTIALS') {
+        throw new AppError('AUTH_INVALID_CREDENTIALS', { message: 'The current password is incorrect.', field: 'input.currentPassword' });
+      }
+      throw err;
+    }
   }
 
   async setUserRole(viewer: Viewer, rawUserId: unknown, role: Role): Promise<User> {
@@ -171,6 +195,7 @@ export class AuthService {
       if (!user || user.deletedAt) return false;
       if (user.emailNormalized) await tx.loginAttempt.deleteMany({ where: { emailNormalized: user.emailNormalized } });
       await tx.session.deleteMany({ where: { userId: id } });
+      await tx.accountToken.deleteMany({ where: { userId: id } });
       await tx.user.update({
         where: { id },
         data: { email: null, emailNormalized: null, passwordHash: null, firstName: null, lastName: null, deletedAt },

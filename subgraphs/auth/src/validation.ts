@@ -61,3 +61,4 @@ export function normalizeEmail(email: string): string {
 }
 
 export const uuid = fields.uuid();
+export const email = fields.email();
