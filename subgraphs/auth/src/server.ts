@@ -7,7 +7,7 @@ import type { AuthConfig } from './config.js';
 import type { AuthContext } from './context.js';
 import { createDb, type AuthDb } from './db.js';
 import { createLoaders } from './loaders.js';
-import { permissions } from './permissions.js';
+import { permissions, serviceAccess } from './permissions.js';
 import { AuthRepository } from './repository.js';
 import { resolvers } from './resolvers.js';
 import { AuthService } from './service.js';
@@ -40,7 +40,9 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
     typeDefs,
     resolvers,
     permissions,
-    serviceKeys: config.SERVICE_HMAC_KEYS,
+    trustedKeys: config.credentials.trusted,
+    serviceAccess,
+    replayGuard: config,
     // The auth feature verifies access tokens with its own keys: no network hop to itself.
     verifyUser: createUserTokenVerifier({ jwks: () => issuer.jwks() }),
     createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service }),
