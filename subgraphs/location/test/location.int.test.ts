@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { generateServiceKeys } from '@carwash/config';
 import { signedFetch } from '@carwash/service-trust';
 import { createLogger, pgErrorCode } from '@carwash/subgraph-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,10 +7,11 @@ import { loadLocationConfig } from '../src/config.js';
 import { sqlStatements } from '../src/db.js';
 import { createLocationSubgraph, type LocationSubgraph } from '../src/server.js';
 
-const config = loadLocationConfig({ ...process.env, LOG_LEVEL: 'silent', EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}` });
+const keys = generateServiceKeys();
+const config = loadLocationConfig({ ...process.env, ...keys.envFor('location'), LOG_LEVEL: 'silent', EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}` });
 let sut: LocationSubgraph;
 let url: string;
-const signed = signedFetch('gateway', config.SERVICE_HMAC_KEYS[0]!);
+const signed = signedFetch(keys.credentials.gateway!, 'location');
 
 beforeAll(async () => {
   sut = await createLocationSubgraph(config, createLogger('location', 'silent'));
