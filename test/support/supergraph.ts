@@ -27,6 +27,8 @@ export interface Running {
   bookingUrl: string;
   locationUrl: string;
   paymentUrl: string;
+  /** Prefix of this supergraph's Redis keys (event streams, nonces): a second replica must share it. */
+  namespace: string;
   /** This run's service keys (fresh per test process): sign as any service to call a subgraph directly. */
   keys: GeneratedServiceKeys;
   /** POSTs a GraphQL operation to the gateway, as a frontend would. */
@@ -108,6 +110,7 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
     locationUrl,
     paymentUrl,
     keys,
+    namespace,
     gql: (query, variables, token) => postGraphQL(gatewayUrl, query, variables, token),
     stop: async () => {
       await gateway.stop();
