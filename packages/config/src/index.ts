@@ -212,7 +212,7 @@ export interface GeneratedServiceKeys {
   trustedKeys: string;
   /** Each service's credential, as a signer uses it. */
   credentials: Record<string, { service: string; key: ServiceHmacKey }>;
-  /** The settings a service needs to sign and verify with these keys. */
+  /** The settings a service needs to sign with its key and verify every other service's. */
   envFor(service: string): { SERVICE_CREDENTIALS: 'keys'; SERVICE_SIGNING_KEY: string; SERVICE_TRUSTED_KEYS: string };
 }
 
@@ -233,7 +233,9 @@ export function generateServiceKeys(services: readonly string[] = SERVICE_NAMES,
     envFor: (service) => {
       const signing = signingKeys[service];
       if (!signing) throw new Error(`no key was generated for ${service}`);
-      return { SERVICE_CREDENTIALS: 'keys', SERVICE_SIGNING_KEY: signing, SERVICE_TRUSTED_KEYS: trustedKeys };
+      // A service never calls itself: it trusts every other service's key.
+      const others = services.filter((s) => s !== service).map((s) => `${s}=${signingKeys[s]}`);
+      return { SERVICE_CREDENTIALS: 'keys', SERVICE_SIGNING_KEY: signing, SERVICE_TRUSTED_KEYS: others.join(',') };
     },
   };
 }

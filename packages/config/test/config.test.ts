@@ -157,7 +157,7 @@ describe(resolveServiceCredentials.name, () => {
     const creds = load(keys.envFor('payment'));
     expect(creds.mode).toBe('keys');
     expect(creds.signing).toEqual(keys.credentials.payment);
-    expect(creds.trusted.map((k) => `${k.service}:${k.id}`)).toEqual(['gateway:gateway-t1', 'booking:booking-t1', 'payment:payment-t1']);
+    expect(creds.trusted.map((k) => `${k.service}:${k.id}`)).toEqual(['gateway:gateway-t1', 'booking:booking-t1']);
   });
 
   it('needs only the signing key for a service that only calls (the gateway)', () => {
