@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { sqlStatements } from '@carwash/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose, startProbe } from './support/probe-subgraph.js';
-import { postGraphQL, startSupergraph, type Running } from './support/supergraph.js';
+import { postGraphQL, startSupergraph, testServiceKeys, type Running } from './support/supergraph.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'carwash-gw-'));
 
@@ -103,7 +103,7 @@ describe('gateway shutdown', () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: fileURLToPath(new URL('../gateway', import.meta.url)),
-      env: { ...process.env, SUPERGRAPH_PATH: path, GATEWAY_PORT: String(port), JWKS_URL: 'none', LOG_LEVEL: 'info' },
+      env: { ...process.env, ...testServiceKeys().envFor('gateway'), SUPERGRAPH_PATH: path, GATEWAY_PORT: String(port), JWKS_URL: 'none', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
