@@ -69,3 +69,21 @@ describe('WashSite references', () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe('replay guard', () => {
+  it('fails closed: refuses signed calls with 503 while its nonce store (Redis) is unreachable, and says so on /ready', async () => {
+    // Port 1 on loopback: nothing listens there, so every Redis command fails.
+    const down = await createLocationSubgraph(loadLocationConfig({ ...process.env, ...keys.envFor('location'), LOG_LEVEL: 'silent', REDIS_URL: 'redis://127.0.0.1:1', EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}` }), createLogger('location', 'silent'));
+    try {
+      const { url: downUrl } = await down.listen(0);
+      const res = await signed(downUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('SERVICE_UNAVAILABLE');
+      const ready = await fetch(downUrl.replace('/graphql', '/ready'));
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { checks: Record<string, { ok: boolean }> }).checks.nonceStore?.ok).toBe(false);
+    } finally {
+      await down.stop();
+    }
+  });
+});
