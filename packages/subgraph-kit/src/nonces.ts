@@ -1,8 +1,11 @@
 import { MemoryNonceStore, RedisNonceStore, type NonceStore } from '@carwash/service-trust';
 import { Redis } from 'ioredis';
 
-/** A nonce check must not hold a request up: past this, Redis is treated as down (and the call refused). */
-const NONCE_COMMAND_TIMEOUT_MS = 1000;
+/**
+ * Past this a hung Redis is treated as down and the call refused (a refused connection fails at once).
+ * As long as a peer call's timeout: a busy event loop must not turn a slow reply into a refusal.
+ */
+const NONCE_COMMAND_TIMEOUT_MS = 5000;
 
 /**
  * The replay guard's store for the subgraph `audience`: Redis (shared by every replica) in every real
