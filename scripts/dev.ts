@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { generateServiceKeys } from '@carwash/config';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const services = [
@@ -16,12 +17,16 @@ const services = [
 
 /** Mail (verification, password reset) lands in auth's development mailbox: http://127.0.0.1:4001/dev/mailbox?to=<email>. */
 const DEV_ENV = { AUTH_DEV_MAILBOX: 'true', ...process.env };
+// Service credentials: fresh real keys for this run (each service its own, bound to its name), unless
+// the developer asks for the built-in development keys explicitly with SERVICE_CREDENTIALS=development.
+const keys = process.env.SERVICE_CREDENTIALS === 'development' ? undefined : generateServiceKeys(services.map((s) => s.name), 'dev-run');
+const credentialsFor = (name: string) => (keys ? keys.envFor(name) : {});
 
 const children: ChildProcess[] = [];
 let stopping = false;
 
 for (const s of services) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: `${root}/${s.cwd}`, stdio: ['ignore', 'inherit', 'inherit'], env: DEV_ENV });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: `${root}/${s.cwd}`, stdio: ['ignore', 'inherit', 'inherit'], env: { ...DEV_ENV, ...credentialsFor(s.name) } });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`[dev] ${s.name} exited (${signal ?? code}); stopping the others`);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { sqlStatements } from '@carwash/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose, startProbe } from './support/probe-subgraph.js';
-import { postGraphQL, startSupergraph, type Running } from './support/supergraph.js';
+import { postGraphQL, startSupergraph, testServiceKeys, type Running } from './support/supergraph.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'carwash-gw-'));
 
@@ -103,7 +103,7 @@ describe('gateway shutdown', () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: fileURLToPath(new URL('../gateway', import.meta.url)),
-      env: { ...process.env, SUPERGRAPH_PATH: path, GATEWAY_PORT: String(port), JWKS_URL: 'none', LOG_LEVEL: 'info' },
+      env: { ...process.env, ...testServiceKeys().envFor('gateway'), SUPERGRAPH_PATH: path, GATEWAY_PORT: String(port), JWKS_URL: 'none', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -139,7 +139,7 @@ describe('start-up configuration', () => {
   it('refuses to start with a malformed setting and names it', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: fileURLToPath(new URL('../gateway', import.meta.url)),
-      env: { ...process.env, GATEWAY_PORT: 'eighty', SERVICE_HMAC_KEYS: 'k1:short' },
+      env: { ...process.env, GATEWAY_PORT: 'eighty', SERVICE_SIGNING_KEY: 'k1:short' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -148,6 +148,6 @@ describe('start-up configuration', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('gateway: invalid configuration');
     expect(stderr).toMatch(/GATEWAY_PORT: /);
-    expect(stderr).toMatch(/SERVICE_HMAC_KEYS: .*at least 32 characters/);
+    expect(stderr).toMatch(/SERVICE_SIGNING_KEY: .*at least 32 characters/);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { loadPaymentConfig, sqlStatements as paymentStatements } from '@carwash/payment';
+import { sqlStatements as paymentStatements } from '@carwash/payment';
 import { signedFetch } from '@carwash/service-trust';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -314,7 +314,7 @@ describe('batching and visibility', () => {
     });
     const before = paymentStatements.count;
     // The call the gateway makes to payment after a query lists 100 bookings with their payment.
-    const signed = signedFetch('gateway', loadPaymentConfig().SERVICE_HMAC_KEYS[0]!);
+    const signed = signedFetch(sg.keys.credentials.gateway!, 'payment');
     const direct = await signed(sg.paymentUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${manager.token}` },

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, DEV_SERVICE_KEYS, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+import { ConfigError, loadConfig, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '@carwash/config';
 
 const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
 
@@ -13,7 +13,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       GATEWAY_HOST: z.string().default('127.0.0.1'),
       /** Any valid supergraph file, ours or not. */
       SUPERGRAPH_PATH: z.string().default(DEFAULT_SUPERGRAPH),
-      SERVICE_HMAC_KEYS: setting.hmacKeys().prefault(DEV_SERVICE_KEYS),
+      ...serviceCredentialSettings(),
       /** Where access tokens' public keys are published; `none` forwards tokens unverified (subgraphs still verify). */
       JWKS_URL: z.union([z.literal('none'), setting.url()]).default('http://127.0.0.1:4001/.well-known/jwks.json'),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
@@ -32,7 +32,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     },
     env,
   );
-  requireProductionSecrets('gateway', { SERVICE_HMAC_KEYS: env.SERVICE_HMAC_KEYS });
+  // The gateway only signs (as `gateway`, nothing else); it receives no signed calls.
+  const credentials = resolveServiceCredentials('gateway', config, { verifies: false, env });
   // Subgraph URL overrides: SUBGRAPH_<NAME>_URL, e.g. SUBGRAPH_AUTH_URL=http://auth:4001/graphql.
   const subgraphUrls: Record<string, string> = {};
   const problems: string[] = [];
@@ -45,7 +46,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
   if (problems.length) throw new ConfigError('gateway', problems);
   // Apollo's gateway reports anonymous usage telemetry unless told not to.
   process.env.APOLLO_TELEMETRY_DISABLED ??= '1';
-  return { ...config, subgraphUrls };
+  return { ...config, subgraphUrls, credentials };
 }
 
 const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);

@@ -51,15 +51,15 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   const supergraphSdl = readFileSync(config.SUPERGRAPH_PATH, 'utf8');
   const supergraphHash = createHash('sha256').update(supergraphSdl).digest('hex').slice(0, 12);
   const subgraphs = subgraphsOf(supergraphSdl).map((s) => ({ ...s, url: config.subgraphUrls[s.name.toLowerCase()] ?? s.url }));
-  const key = config.SERVICE_HMAC_KEYS[0]!;
-  const fetcher = signedFetch('gateway', key);
+  // One signed fetch per subgraph: each signature names its target, so it cannot be replayed to another.
+  const fetcherFor = (name: string) => signedFetch(config.credentials.signing, name.toLowerCase());
 
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) =>
       new IdentityForwardingDataSource({
         url: subgraphs.find((s) => s.name === name)?.url ?? url,
-        fetcher: fetcher as never,
+        fetcher: fetcherFor(name) as never,
       }),
     logger,
   });
@@ -92,7 +92,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       subgraphs.map(async (s) => {
         const started = performance.now();
         try {
-          const res = await fetcher(s.url, {
+          const res = await fetcherFor(s.name)(s.url, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ query: '{ __typename }' }),

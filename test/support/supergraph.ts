@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createAuthSubgraph, loadAuthConfig, type AuthSubgraph } from '@carwash/auth';
+import { generateServiceKeys, type GeneratedServiceKeys } from '@carwash/config';
 import { createBookingSubgraph, loadBookingConfig, type BookingSubgraph } from '@carwash/booking';
 import { createGateway, loadGatewayConfig, type Gateway } from '@carwash/gateway';
 import { createLocationSubgraph, loadLocationConfig, type LocationSubgraph } from '@carwash/location';
@@ -23,7 +24,13 @@ export interface Running {
   gateway: Gateway;
   gatewayUrl: string;
   authUrl: string;
+  bookingUrl: string;
+  locationUrl: string;
   paymentUrl: string;
+  /** Prefix of this supergraph's Redis keys (event streams, nonces): a second replica must share it. */
+  namespace: string;
+  /** This run's service keys (fresh per test process): sign as any service to call a subgraph directly. */
+  keys: GeneratedServiceKeys;
   /** POSTs a GraphQL operation to the gateway, as a frontend would. */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResult<T>>;
   stop(): Promise<void>;
@@ -42,35 +49,44 @@ function sharedSigningKeys(): Promise<string> {
   return signingKeys;
 }
 
+/** Real per-service keys, generated once per test process: no test relies on the development keys. */
+let serviceKeys: GeneratedServiceKeys | undefined;
+export function testServiceKeys(): GeneratedServiceKeys {
+  serviceKeys ??= generateServiceKeys(undefined, `test-${process.pid}`);
+  return serviceKeys;
+}
+
 /** Starts the auth subgraph and the gateway (serving the committed supergraph) on free ports. */
 export async function startSupergraph(options: { supergraphPath?: string; authEnv?: Record<string, string>; bookingEnv?: Record<string, string>; paymentEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {}): Promise<Running> {
   const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
   // Each supergraph gets its own event streams, so tests never see each other's events.
+  const keys = testServiceKeys();
   const namespace = `e2e-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   const auth = await createAuthSubgraph(
-    loadAuthConfig({ ...process.env, AUTH_JWT_PRIVATE_KEYS: await sharedSigningKeys(), LOG_LEVEL: quiet, AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000', EVENTS_NAMESPACE: namespace, ...options.authEnv }),
+    loadAuthConfig({ ...process.env, ...keys.envFor('auth'), AUTH_JWT_PRIVATE_KEYS: await sharedSigningKeys(), LOG_LEVEL: quiet, AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000', EVENTS_NAMESPACE: namespace, ...options.authEnv }),
     createLogger('auth', quiet),
   );
   const { url: authUrl, port: authPort } = await auth.listen(0);
   const jwksUrl = `http://127.0.0.1:${authPort}/.well-known/jwks.json`;
   const location = await createLocationSubgraph(
-    loadLocationConfig({ ...process.env, LOG_LEVEL: quiet, AUTH_JWKS_URL: jwksUrl, AUTH_GRAPHQL_URL: authUrl, EVENTS_NAMESPACE: namespace }),
+    loadLocationConfig({ ...process.env, ...keys.envFor('location'), LOG_LEVEL: quiet, AUTH_JWKS_URL: jwksUrl, AUTH_GRAPHQL_URL: authUrl, EVENTS_NAMESPACE: namespace }),
     createLogger('location', quiet),
   );
   const { url: locationUrl } = await location.listen(0);
   const booking = await createBookingSubgraph(
-    loadBookingConfig({ ...process.env, LOG_LEVEL: quiet, AUTH_JWKS_URL: jwksUrl, AUTH_GRAPHQL_URL: authUrl, LOCATION_GRAPHQL_URL: locationUrl, EVENTS_NAMESPACE: namespace, BOOKING_DATABASE_POOL_SIZE: '20', ...options.bookingEnv }),
+    loadBookingConfig({ ...process.env, ...keys.envFor('booking'), LOG_LEVEL: quiet, AUTH_JWKS_URL: jwksUrl, AUTH_GRAPHQL_URL: authUrl, LOCATION_GRAPHQL_URL: locationUrl, EVENTS_NAMESPACE: namespace, BOOKING_DATABASE_POOL_SIZE: '20', ...options.bookingEnv }),
     createLogger('booking', quiet),
   );
   const { url: bookingUrl } = await booking.listen(0);
   const payment = await createPaymentSubgraph(
-    loadPaymentConfig({ ...process.env, LOG_LEVEL: quiet, AUTH_JWKS_URL: jwksUrl, BOOKING_GRAPHQL_URL: bookingUrl, EVENTS_NAMESPACE: namespace, PAYMENT_DATABASE_POOL_SIZE: '20', ...options.paymentEnv }),
+    loadPaymentConfig({ ...process.env, ...keys.envFor('payment'), LOG_LEVEL: quiet, AUTH_JWKS_URL: jwksUrl, BOOKING_GRAPHQL_URL: bookingUrl, EVENTS_NAMESPACE: namespace, PAYMENT_DATABASE_POOL_SIZE: '20', ...options.paymentEnv }),
     createLogger('payment', quiet),
   );
   const { url: paymentUrl } = await payment.listen(0);
   const gateway = await createGateway(
     loadGatewayConfig({
       ...process.env,
+      ...keys.envFor('gateway'),
       LOG_LEVEL: quiet,
       SUPERGRAPH_PATH: options.supergraphPath ?? SUPERGRAPH.pathname,
       SUBGRAPH_AUTH_URL: authUrl,
@@ -91,7 +107,11 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
     gateway,
     gatewayUrl,
     authUrl,
+    bookingUrl,
+    locationUrl,
     paymentUrl,
+    keys,
+    namespace,
     gql: (query, variables, token) => postGraphQL(gatewayUrl, query, variables, token),
     stop: async () => {
       await gateway.stop();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 export { z };
@@ -56,38 +57,188 @@ export const setting = {
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   redisUrl: () => z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// URL'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** This service's own HMAC signing key, `keyId:secret` (secret ≥ 32 characters). */
+  signingKey: () =>
+    z.string().transform((raw, ctx) => {
+      const key = parseKey(raw.trim());
+      if (!key) {
+        ctx.addIssue({ code: 'custom', message: `expected keyId:secret, the secret at least ${MIN_SECRET_LENGTH} characters` });
+        return z.NEVER;
+      }
+      return key;
+    }),
   /**
-   * Service HMAC keys as `keyId:secret[,keyId:secret…]`. The first signs; all verify, so a key can be
-   * rotated by adding the new one in front and removing the old one after every service has it.
+   * The keys a service accepts, each bound to the one service name it may sign as:
+   * `service=keyId:secret[,service=keyId:secret…]`. Several keys per service rotate a key without
+   * downtime: trust the new one everywhere, switch the signer, then drop the old one.
    */
-  hmacKeys: () =>
-    z
-      .string()
-      .transform((raw, ctx) => {
-        const keys: Array<{ id: string; secret: string }> = [];
-        for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
-          const i = part.indexOf(':');
-          const id = part.slice(0, i);
-          const secret = part.slice(i + 1);
-          if (i <= 0 || !/^[A-Za-z0-9_.-]+$/.test(id) || secret.length < 32) {
-            ctx.addIssue({ code: 'custom', message: 'expected keyId:secret pairs, each secret at least 32 characters' });
-            return z.NEVER;
-          }
-          keys.push({ id, secret });
-        }
-        if (keys.length === 0) {
-          ctx.addIssue({ code: 'custom', message: 'at least one keyId:secret pair is required' });
+  trustedKeys: () =>
+    z.string().transform((raw, ctx) => {
+      const keys: TrustedServiceKey[] = [];
+      for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const eq = part.indexOf('=');
+        const service = part.slice(0, eq);
+        const key = parseKey(part.slice(eq + 1));
+        if (eq <= 0 || !SERVICE_NAME.test(service) || !key) {
+          ctx.addIssue({ code: 'custom', message: `expected service=keyId:secret entries, each secret at least ${MIN_SECRET_LENGTH} characters` });
           return z.NEVER;
         }
-        return keys;
-      }),
+        keys.push({ service, ...key });
+      }
+      if (keys.length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'at least one service=keyId:secret entry is required' });
+        return z.NEVER;
+      }
+      const ids = keys.map((k) => k.id);
+      const reusedId = ids.find((id, i) => ids.indexOf(id) !== i);
+      if (reusedId) {
+        ctx.addIssue({ code: 'custom', message: `key id "${reusedId}" is listed twice: every key id must be unique` });
+        return z.NEVER;
+      }
+      // Two services sharing a secret could each sign as the other: one secret, one service.
+      const shared = keys.find((k, i) => keys.some((o, j) => j < i && o.secret === k.secret && o.service !== k.service));
+      if (shared) {
+        ctx.addIssue({ code: 'custom', message: `the secret of key "${shared.id}" is also another service's: every service needs its own secret` });
+        return z.NEVER;
+      }
+      return keys;
+    }),
+};
+
+/** Secrets shorter than this are refused: 32 characters of random text are ≥ 128 bits. */
+const MIN_SECRET_LENGTH = 32;
+const SERVICE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+function parseKey(raw: string): { id: string; secret: string } | undefined {
+  const i = raw.indexOf(':');
+  const id = raw.slice(0, i);
+  const secret = raw.slice(i + 1);
+  return i > 0 && /^[A-Za-z0-9_.-]+$/.test(id) && secret.length >= MIN_SECRET_LENGTH ? { id, secret } : undefined;
+}
+
+/** A service's HMAC key (structurally the `ServiceKey` of @carwash/service-trust). */
+export interface ServiceHmacKey {
+  id: string;
+  secret: string;
+}
+/** A key a verifier accepts, bound to the one service name it may sign as. */
+export interface TrustedServiceKey extends ServiceHmacKey {
+  service: string;
+}
+/** What a service signs and verifies with, resolved from its settings. */
+export interface ServiceCredentials {
+  mode: 'keys' | 'development';
+  /** This service's name and its own signing key. */
+  signing: { service: string; key: ServiceHmacKey };
+  /** Keys accepted from callers, each bound to one service name (empty for a service that only signs). */
+  trusted: TrustedServiceKey[];
+}
+
+/** Every service of the supergraph that signs requests. */
+export const SERVICE_NAMES = ['gateway', 'auth', 'booking', 'location', 'payment'] as const;
+
+/** Marks the built-in development secrets; `SERVICE_CREDENTIALS=keys` refuses any secret containing it. */
+const DEVELOPMENT_MARKER = 'development-only';
+
+/**
+ * The built-in development key of `service`. It is in the repository, so it is accepted only with
+ * `SERVICE_CREDENTIALS=development` (and never with NODE_ENV=production). Each service still has its
+ * own, bound to its name, so development exercises the same binding rules as production.
+ */
+export function developmentServiceKey(service: string): ServiceHmacKey {
+  return { id: `dev-${service}`, secret: `carwash-${DEVELOPMENT_MARKER}-${service}-service-key-0123456789` };
+}
+
+/**
+ * The service-credential settings every service reads (spread into its config shape):
+ * `SERVICE_CREDENTIALS` (`keys` | `development`), `SERVICE_SIGNING_KEY`, `SERVICE_TRUSTED_KEYS`.
+ * Resolve them with `resolveServiceCredentials`.
+ */
+export function serviceCredentialSettings() {
+  return {
+    /** `keys` (the default, always in production): real keys required. `development`: the built-in keys. */
+    SERVICE_CREDENTIALS: z.enum(['keys', 'development']).default('keys'),
+    SERVICE_SIGNING_KEY: setting.signingKey().optional(),
+    SERVICE_TRUSTED_KEYS: setting.trustedKeys().optional(),
+    /** Retired: one shared key let any holder sign as any service. */
+    SERVICE_HMAC_KEYS: z.undefined({ error: 'no longer supported: set SERVICE_SIGNING_KEY (this service\'s key) and SERVICE_TRUSTED_KEYS (service=keyId:secret of each caller)' }),
+  };
+}
+
+type CredentialSettings = {
+  SERVICE_CREDENTIALS: 'keys' | 'development';
+  SERVICE_SIGNING_KEY?: ServiceHmacKey | undefined;
+  SERVICE_TRUSTED_KEYS?: TrustedServiceKey[] | undefined;
 };
 
 /**
- * The development-only service key, so `pnpm dev` and the tests run with no setup.
- * Production refuses to start with it (see `requireProductionSecrets`).
+ * Turns the credential settings into what `service` signs and verifies with — or refuses to start,
+ * naming the settings: real keys are required unless `SERVICE_CREDENTIALS=development` says otherwise
+ * explicitly, whatever NODE_ENV is. `verifies: false` for a service that only calls (the gateway).
  */
-export const DEV_SERVICE_KEYS = 'dev:carwash-development-only-service-key-0123456789';
+export function resolveServiceCredentials(
+  service: string,
+  settings: CredentialSettings,
+  { verifies = true, env = process.env }: { verifies?: boolean; env?: Record<string, string | undefined> } = {},
+): ServiceCredentials {
+  const problems: string[] = [];
+  if (settings.SERVICE_CREDENTIALS === 'development') {
+    if (env.NODE_ENV === 'production') problems.push('SERVICE_CREDENTIALS: "development" is refused when NODE_ENV=production; set real keys in SERVICE_SIGNING_KEY and SERVICE_TRUSTED_KEYS');
+    if (settings.SERVICE_SIGNING_KEY || settings.SERVICE_TRUSTED_KEYS) problems.push('SERVICE_CREDENTIALS: "development" uses the built-in development keys; unset SERVICE_SIGNING_KEY and SERVICE_TRUSTED_KEYS, or set SERVICE_CREDENTIALS=keys');
+    if (problems.length) throw new ConfigError(service, problems);
+    return {
+      mode: 'development',
+      signing: { service, key: developmentServiceKey(service) },
+      trusted: verifies ? SERVICE_NAMES.filter((s) => s !== service).map((s) => ({ service: s, ...developmentServiceKey(s) })) : [],
+    };
+  }
+  const hint = 'or SERVICE_CREDENTIALS=development for a local run';
+  if (!settings.SERVICE_SIGNING_KEY) problems.push(`SERVICE_SIGNING_KEY: required (this service's own keyId:secret, ${hint})`);
+  else if (settings.SERVICE_SIGNING_KEY.secret.includes(DEVELOPMENT_MARKER)) problems.push('SERVICE_SIGNING_KEY: the development key is accepted only with SERVICE_CREDENTIALS=development');
+  if (verifies && !settings.SERVICE_TRUSTED_KEYS) problems.push(`SERVICE_TRUSTED_KEYS: required (service=keyId:secret of every service that calls this one, ${hint})`);
+  else if (settings.SERVICE_TRUSTED_KEYS?.some((k) => k.secret.includes(DEVELOPMENT_MARKER))) problems.push('SERVICE_TRUSTED_KEYS: development keys are accepted only with SERVICE_CREDENTIALS=development');
+  if (problems.length) throw new ConfigError(service, problems);
+  return { mode: 'keys', signing: { service, key: settings.SERVICE_SIGNING_KEY! }, trusted: verifies ? settings.SERVICE_TRUSTED_KEYS! : [] };
+}
+
+/** Random bytes per generated secret: 256 bits. */
+const GENERATED_SECRET_BYTES = 32;
+
+/** Keys generated for a set of services: settings values, and the same keys parsed. */
+export interface GeneratedServiceKeys {
+  /** Each service's `SERVICE_SIGNING_KEY` value. */
+  signingKeys: Record<string, string>;
+  /** One `SERVICE_TRUSTED_KEYS` value listing every service's key, each bound to its service. */
+  trustedKeys: string;
+  /** Each service's credential, as a signer uses it. */
+  credentials: Record<string, { service: string; key: ServiceHmacKey }>;
+  /** The settings a service needs to sign with its key and verify every other service's. */
+  envFor(service: string): { SERVICE_CREDENTIALS: 'keys'; SERVICE_SIGNING_KEY: string; SERVICE_TRUSTED_KEYS: string };
+}
+
+/** Fresh random keys for every service: each test run, and `pnpm keys:generate` for operators. */
+export function generateServiceKeys(services: readonly string[] = SERVICE_NAMES, tag = Date.now().toString(36)): GeneratedServiceKeys {
+  const signingKeys: Record<string, string> = {};
+  const credentials: GeneratedServiceKeys['credentials'] = {};
+  for (const service of services) {
+    const key = { id: `${service}-${tag}`, secret: randomBytes(GENERATED_SECRET_BYTES).toString('base64url') };
+    signingKeys[service] = `${key.id}:${key.secret}`;
+    credentials[service] = { service, key };
+  }
+  const trustedKeys = services.map((s) => `${s}=${signingKeys[s]}`).join(',');
+  return {
+    signingKeys,
+    trustedKeys,
+    credentials,
+    envFor: (service) => {
+      const signing = signingKeys[service];
+      if (!signing) throw new Error(`no key was generated for ${service}`);
+      // A service never calls itself: it trusts every other service's key.
+      const others = services.filter((s) => s !== service).map((s) => `${s}=${signingKeys[s]}`);
+      return { SERVICE_CREDENTIALS: 'keys', SERVICE_SIGNING_KEY: signing, SERVICE_TRUSTED_KEYS: others.join(',') };
+    },
+  };
+}
 
 /** Refuses well-known development secrets when NODE_ENV=production. */
 export function requireProductionSecrets(service: string, settings: Record<string, string | undefined>): void {

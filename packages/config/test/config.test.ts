@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, it, expect } from 'vitest';
-import { ConfigError, DEV_SERVICE_KEYS, loadConfig, requireProductionSecrets, setting, z } from '../src/index.js';
+import { ConfigError, developmentServiceKey, generateServiceKeys, loadConfig, requireProductionSecrets, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '../src/index.js';
 
 /** Runs `fn` and returns the ConfigError it throws, failing the test if it throws nothing else. */
 function configErrorOf(fn: () => unknown): ConfigError {
@@ -14,6 +14,7 @@ function configErrorOf(fn: () => unknown): ConfigError {
 
 const SECRET_A = 'a'.repeat(32);
 const SECRET_B = 'b-0123456789-0123456789-0123456789';
+const DEV_SECRET = 'carwash-development-only-secret-0123456789';
 
 describe(loadConfig.name, () => {
   const shape = {
@@ -72,53 +73,119 @@ describe(loadConfig.name, () => {
   });
 });
 
-describe('setting.hmacKeys', () => {
-  const schema = setting.hmacKeys();
+describe('setting.signingKey', () => {
+  const schema = setting.signingKey();
 
-  it('parses id:secret pairs separated by commas, trimming spaces', () => {
-    expect(schema.parse(`new:${SECRET_A}, old:${SECRET_B}`)).toEqual([
-      { id: 'new', secret: SECRET_A },
-      { id: 'old', secret: SECRET_B },
-    ]);
-  });
-
-  it('keeps colons inside the secret', () => {
+  it('parses one keyId:secret, keeping colons inside the secret', () => {
+    expect(schema.parse(` k1:${SECRET_A} `)).toEqual({ id: 'k1', secret: SECRET_A });
     const secret = 'x:y:'.repeat(10);
-    expect(schema.parse(`k1:${secret}`)).toEqual([{ id: 'k1', secret }]);
+    expect(schema.parse(`k1:${secret}`)).toEqual({ id: 'k1', secret });
   });
 
-  it('accepts the development keys', () => {
-    expect(schema.parse(DEV_SERVICE_KEYS)).toEqual([{ id: 'dev', secret: 'carwash-development-only-service-key-0123456789' }]);
-  });
-
-  it('refuses a secret shorter than 32 characters', () => {
-    const result = schema.safeParse(`k1:${'a'.repeat(31)}`);
+  it.each([
+    ['a secret shorter than 32 characters', `k1:${'a'.repeat(31)}`],
+    ['a missing id', `:${SECRET_A}`],
+    ['no colon', SECRET_A + SECRET_A],
+    ['an id outside [A-Za-z0-9_.-]', `bad id:${SECRET_A}`],
+  ])('refuses %s', (_what, raw) => {
+    const result = schema.safeParse(raw);
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.message).toMatch(/at least 32 characters/);
   });
+});
 
-  it('refuses a pair with a missing id or no colon', () => {
-    expect(schema.safeParse(`:${SECRET_A}`).success).toBe(false);
-    expect(schema.safeParse(SECRET_A + SECRET_A).success).toBe(false);
+describe('setting.trustedKeys', () => {
+  const schema = setting.trustedKeys();
+
+  it('parses service=keyId:secret entries, several keys per service for a rotation', () => {
+    expect(schema.parse(`gateway=gw2:${SECRET_A}, gateway=gw1:${SECRET_B},booking=bk1:${'c'.repeat(40)}`)).toEqual([
+      { service: 'gateway', id: 'gw2', secret: SECRET_A },
+      { service: 'gateway', id: 'gw1', secret: SECRET_B },
+      { service: 'booking', id: 'bk1', secret: 'c'.repeat(40) },
+    ]);
   });
 
-  it('refuses an id with characters outside [A-Za-z0-9_.-]', () => {
-    expect(schema.safeParse(`bad id:${SECRET_A}`).success).toBe(false);
+  it.each([
+    ['an entry without a service', `gw1:${SECRET_A}`],
+    ['a bad service name', `Gate Way=gw1:${SECRET_A}`],
+    ['a short secret', 'gateway=gw1:short'],
+    ['no entries at all', ' , '],
+  ])('refuses %s', (_what, raw) => {
+    expect(schema.safeParse(raw).success).toBe(false);
   });
 
-  it('refuses a list where only one of several pairs is bad', () => {
-    expect(schema.safeParse(`good:${SECRET_A},bad:short`).success).toBe(false);
+  it('refuses one key id listed twice, even for two services', () => {
+    const result = schema.safeParse(`gateway=k1:${SECRET_A},booking=k1:${SECRET_B}`);
+    expect(result.error?.issues[0]?.message).toMatch(/"k1" is listed twice/);
   });
 
-  it('refuses a value with no pairs at all', () => {
-    const result = schema.safeParse(' , ');
-    expect(result.success).toBe(false);
-    expect(result.error?.issues[0]?.message).toMatch(/at least one/);
+  it('refuses one secret shared by two services (each could sign as the other)', () => {
+    const result = schema.safeParse(`gateway=gw:${SECRET_A},booking=bk:${SECRET_A}`);
+    expect(result.error?.issues[0]?.message).toMatch(/every service needs its own secret/);
+  });
+});
+
+describe(resolveServiceCredentials.name, () => {
+  const load = (env: Record<string, string | undefined>, verifies = true) =>
+    resolveServiceCredentials('payment', loadConfig('payment', serviceCredentialSettings(), env), { verifies, env });
+
+  it('refuses to start with no keys at all, naming both settings and the explicit development switch', () => {
+    const err = configErrorOf(() => load({}));
+    expect(err.service).toBe('payment');
+    expect(err.problems).toEqual([
+      expect.stringMatching(/^SERVICE_SIGNING_KEY: required .*SERVICE_CREDENTIALS=development/),
+      expect.stringMatching(/^SERVICE_TRUSTED_KEYS: required .*SERVICE_CREDENTIALS=development/),
+    ]);
   });
 
-  it('names the setting in loadConfig when the keys are bad', () => {
-    const err = configErrorOf(() => loadConfig('svc', { SERVICE_HMAC_KEYS: setting.hmacKeys() }, { SERVICE_HMAC_KEYS: 'k:short' }));
-    expect(err.problems).toEqual([expect.stringMatching(/^SERVICE_HMAC_KEYS: expected keyId:secret pairs/)]);
+  it.each(['development', 'test', undefined])('refuses with no keys whatever NODE_ENV is (%s)', (nodeEnv) => {
+    expect(() => load({ NODE_ENV: nodeEnv })).toThrow(ConfigError);
+  });
+
+  it('refuses the development keys given as real keys without SERVICE_CREDENTIALS=development', () => {
+    const dev = developmentServiceKey('payment');
+    const gw = developmentServiceKey('gateway');
+    const err = configErrorOf(() => load({ SERVICE_SIGNING_KEY: `${dev.id}:${dev.secret}`, SERVICE_TRUSTED_KEYS: `gateway=${gw.id}:${gw.secret}` }));
+    expect(err.problems).toEqual([
+      'SERVICE_SIGNING_KEY: the development key is accepted only with SERVICE_CREDENTIALS=development',
+      'SERVICE_TRUSTED_KEYS: development keys are accepted only with SERVICE_CREDENTIALS=development',
+    ]);
+  });
+
+  it('uses real keys: this service signs as itself, and trusts each key for its own service only', () => {
+    const keys = generateServiceKeys(['gateway', 'booking', 'payment'], 't1');
+    const creds = load(keys.envFor('payment'));
+    expect(creds.mode).toBe('keys');
+    expect(creds.signing).toEqual(keys.credentials.payment);
+    expect(creds.trusted.map((k) => `${k.service}:${k.id}`)).toEqual(['gateway:gateway-t1', 'booking:booking-t1']);
+  });
+
+  it('needs only the signing key for a service that only calls (the gateway)', () => {
+    const keys = generateServiceKeys(['gateway'], 't2');
+    expect(load({ SERVICE_SIGNING_KEY: keys.signingKeys.gateway }, false)).toMatchObject({ mode: 'keys', trusted: [] });
+  });
+
+  it('uses the built-in development keys only when told so explicitly, each bound to its service', () => {
+    const creds = load({ SERVICE_CREDENTIALS: 'development' });
+    expect(creds.mode).toBe('development');
+    expect(creds.signing).toEqual({ service: 'payment', key: developmentServiceKey('payment') });
+    expect(creds.trusted).toContainEqual({ service: 'booking', ...developmentServiceKey('booking') });
+    expect(new Set(creds.trusted.map((k) => k.secret)).size).toBe(creds.trusted.length);
+  });
+
+  it('refuses SERVICE_CREDENTIALS=development with NODE_ENV=production', () => {
+    const err = configErrorOf(() => load({ SERVICE_CREDENTIALS: 'development', NODE_ENV: 'production' }));
+    expect(err.problems).toEqual([expect.stringMatching(/^SERVICE_CREDENTIALS: "development" is refused when NODE_ENV=production/)]);
+  });
+
+  it('refuses development mode mixed with explicit keys', () => {
+    const keys = generateServiceKeys(['payment'], 't3');
+    expect(() => load({ SERVICE_CREDENTIALS: 'development', SERVICE_SIGNING_KEY: keys.signingKeys.payment })).toThrow(/unset SERVICE_SIGNING_KEY/);
+  });
+
+  it('refuses the retired SERVICE_HMAC_KEYS, naming its replacements', () => {
+    const err = configErrorOf(() => load({ SERVICE_HMAC_KEYS: `dev:${SECRET_A}` }));
+    expect(err.problems).toEqual([expect.stringMatching(/^SERVICE_HMAC_KEYS: no longer supported: set SERVICE_SIGNING_KEY .* and SERVICE_TRUSTED_KEYS/)]);
   });
 });
 
@@ -157,24 +224,24 @@ describe(requireProductionSecrets.name, () => {
 
   it('refuses the development key in production, naming the setting', () => {
     process.env.NODE_ENV = 'production';
-    const err = configErrorOf(() => requireProductionSecrets('auth', { SERVICE_HMAC_KEYS: DEV_SERVICE_KEYS }));
+    const err = configErrorOf(() => requireProductionSecrets('auth', { AUTH_JWT_PRIVATE_KEYS: DEV_SECRET }));
     expect(err.service).toBe('auth');
-    expect(err.problems).toEqual(['SERVICE_HMAC_KEYS: must be set to a real secret in production']);
+    expect(err.problems).toEqual(['AUTH_JWT_PRIVATE_KEYS: must be set to a real secret in production']);
   });
 
   it('refuses an unset secret in production', () => {
     process.env.NODE_ENV = 'production';
-    const err = configErrorOf(() => requireProductionSecrets('auth', { SERVICE_HMAC_KEYS: `prod:${SECRET_A}`, AUTH_JWT_PRIVATE_KEYS: undefined }));
+    const err = configErrorOf(() => requireProductionSecrets('auth', { OTHER_SECRET: `prod:${SECRET_A}`, AUTH_JWT_PRIVATE_KEYS: undefined }));
     expect(err.problems).toEqual(['AUTH_JWT_PRIVATE_KEYS: must be set to a real secret in production']);
   });
 
   it('accepts real secrets in production', () => {
     process.env.NODE_ENV = 'production';
-    expect(() => requireProductionSecrets('auth', { SERVICE_HMAC_KEYS: `prod:${SECRET_A}` })).not.toThrow();
+    expect(() => requireProductionSecrets('auth', { AUTH_JWT_PRIVATE_KEYS: `prod:${SECRET_A}` })).not.toThrow();
   });
 
   it('allows the development key outside production', () => {
     process.env.NODE_ENV = 'test';
-    expect(() => requireProductionSecrets('auth', { SERVICE_HMAC_KEYS: DEV_SERVICE_KEYS, AUTH_JWT_PRIVATE_KEYS: undefined })).not.toThrow();
+    expect(() => requireProductionSecrets('auth', { OTHER_SECRET: DEV_SECRET, AUTH_JWT_PRIVATE_KEYS: undefined })).not.toThrow();
   });
 });

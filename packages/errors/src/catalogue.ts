@@ -23,6 +23,8 @@ export const ERROR_CATALOGUE = {
   SERVICE_CREDENTIAL_MISSING: { status: 401, message: 'Service credential missing.', description: 'Subgraphs only answer the gateway or our own services.' },
   SERVICE_CREDENTIAL_INVALID: { status: 401, message: 'Service credential invalid.', description: 'The request signature does not match its content or key.' },
   SERVICE_CREDENTIAL_EXPIRED: { status: 401, message: 'Service credential expired.', description: 'The signed timestamp is outside the accepted window.' },
+  SERVICE_CREDENTIAL_REPLAYED: { status: 401, message: 'Service credential already used.', description: 'A signed request is accepted once; this nonce was seen before (a replay).' },
+  SERVICE_ACCESS_DENIED: { status: 403, message: 'This service may not read that.', description: 'A sibling service asked for a field outside its allow-list for this subgraph.' },
 
   // Auth feature
   AUTH_INVALID_CREDENTIALS: { status: 200, message: 'Email or password is incorrect.', description: 'Login or password change failed; it does not say which part was wrong.' },

@@ -2,6 +2,8 @@
 export const HEADER = {
   service: 'x-carwash-service',
   timestamp: 'x-carwash-timestamp',
+  /** A fresh random value per signed request, remembered by the receiver so a request is accepted once. */
+  nonce: 'x-carwash-nonce',
   signature: 'x-carwash-signature',
   requestId: 'x-request-id',
   clientIp: 'x-carwash-client-ip',

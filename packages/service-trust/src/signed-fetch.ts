@@ -1,20 +1,21 @@
 import { HEADER } from './headers.js';
-import { signRequest, type ServiceKey } from './signature.js';
+import { signRequest, type ServiceCredential } from './signature.js';
 
 type Fetch = typeof fetch;
 
 /**
- * A `fetch` that signs every request it sends as `service`. Used by the gateway towards subgraphs and
- * by a feature calling another feature's API. It signs the exact body bytes it sends, so the
- * signature matches whatever serialisation the caller chose.
+ * A `fetch` that signs every request it sends as `credential.service`, for the one subgraph
+ * `audience`. Used by the gateway towards each subgraph and by a feature calling another feature's
+ * API. It signs the exact body bytes it sends, so the signature matches whatever serialisation the
+ * caller chose, and it signs on every call: a retry is a new send with a fresh nonce and timestamp.
  */
-export function signedFetch(service: string, key: ServiceKey, base: Fetch = fetch): Fetch {
+export function signedFetch(credential: ServiceCredential, audience: string, base: Fetch = fetch): Fetch {
   return async (input, init = {}) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const headers = new Headers(init.headers);
     const body = typeof init.body === 'string' ? init.body : init.body == null ? '' : undefined;
     if (body === undefined) throw new TypeError('signedFetch only signs string bodies');
-    const signed = signRequest(service, key, {
+    const signed = signRequest(credential, audience, {
       method: init.method ?? 'GET',
       path: url.pathname + url.search,
       body,

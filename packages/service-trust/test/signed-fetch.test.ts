@@ -1,7 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { HEADER, signedFetch, verifyRequest, type ServiceKey } from '../src/index.js';
+import { HEADER, signedFetch, verifyRequest, type ServiceCredential } from '../src/index.js';
 
-const KEY: ServiceKey = { id: 'gw', secret: 'gw-secret-0123456789-0123456789-0123456789' };
+const GATEWAY: ServiceCredential = { service: 'gateway', key: { id: 'gw', secret: 'gw-secret-0123456789-0123456789-0123456789' } };
+const BOOKING: ServiceCredential = { service: 'booking', key: { id: 'bk', secret: 'bk-secret-0123456789-0123456789-0123456789' } };
+const TRUSTED = [GATEWAY, BOOKING].map((c) => ({ service: c.service, ...c.key }));
 
 interface Captured {
   url: URL;
@@ -23,33 +25,42 @@ function headerRecord(headers: Headers): Record<string, string> {
 }
 
 describe(signedFetch.name, () => {
-  it('sends headers that the receiving service verifies against the exact body, path and identity headers', async () => {
+  it('sends headers that the target subgraph verifies against the exact body, path and identity headers', async () => {
     const { fetch: base, calls } = recorder();
     const body = '{"query":"{ me { id } }"}';
-    await signedFetch('gateway', KEY, base)('http://auth.internal:4001/graphql?x=1', {
+    await signedFetch(GATEWAY, 'auth', base)('http://auth.internal:4001/graphql?x=1', {
       method: 'POST',
       body,
       headers: { authorization: 'Bearer a.b.c', [HEADER.requestId]: 'req-7', [HEADER.clientIp]: '203.0.113.9' },
     });
     expect(calls).toHaveLength(1);
-    const sent = calls[0]!;
-    const headers = headerRecord(new Headers(sent.init.headers));
+    const headers = headerRecord(new Headers(calls[0]!.init.headers));
     expect(headers[HEADER.service]).toBe('gateway');
     const parts = { method: 'POST', path: '/graphql?x=1', body, authorization: 'Bearer a.b.c', clientIp: '203.0.113.9', requestId: 'req-7' };
-    expect(verifyRequest(headers, parts, { keys: [KEY] })).toEqual({ ok: true, service: 'gateway' });
-    expect(verifyRequest(headers, { ...parts, authorization: undefined }, { keys: [KEY] }).ok).toBe(false);
+    expect(verifyRequest(headers, parts, { trusted: TRUSTED, audience: 'auth' })).toMatchObject({ ok: true, service: 'gateway' });
+    expect(verifyRequest(headers, { ...parts, authorization: undefined }, { trusted: TRUSTED, audience: 'auth' }).ok).toBe(false);
+    expect(verifyRequest(headers, parts, { trusted: TRUSTED, audience: 'payment' }).ok).toBe(false);
   });
 
   it('signs a GET without a body as an empty body', async () => {
     const { fetch: base, calls } = recorder();
-    await signedFetch('bookings', KEY, base)('http://auth.internal/health');
+    await signedFetch(BOOKING, 'auth', base)('http://auth.internal/health');
     const headers = headerRecord(new Headers(calls[0]!.init.headers));
-    expect(verifyRequest(headers, { method: 'GET', path: '/health', body: '' }, { keys: [KEY] })).toEqual({ ok: true, service: 'bookings' });
+    expect(verifyRequest(headers, { method: 'GET', path: '/health', body: '' }, { trusted: TRUSTED, audience: 'auth' })).toMatchObject({ ok: true, service: 'booking' });
+  });
+
+  it('signs every send afresh, so a retry of the same request carries a new nonce', async () => {
+    const { fetch: base, calls } = recorder();
+    const send = signedFetch(GATEWAY, 'auth', base);
+    await send('http://auth.internal/graphql', { method: 'POST', body: '{}' });
+    await send('http://auth.internal/graphql', { method: 'POST', body: '{}' });
+    const [a, b] = calls.map((c) => headerRecord(new Headers(c.init.headers)));
+    expect(a![HEADER.nonce]).not.toBe(b![HEADER.nonce]);
   });
 
   it('refuses to sign a body that is not a string', async () => {
     const { fetch: base, calls } = recorder();
-    await expect(signedFetch('gateway', KEY, base)('http://auth.internal/graphql', { method: 'POST', body: new Uint8Array([1, 2]) })).rejects.toThrow(TypeError);
+    await expect(signedFetch(GATEWAY, 'auth', base)('http://auth.internal/graphql', { method: 'POST', body: new Uint8Array([1, 2]) })).rejects.toThrow(TypeError);
     expect(calls).toHaveLength(0);
   });
 });

@@ -7,13 +7,15 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { maskFormattedError } from '@carwash/errors';
-import { HEADER, verifyRequest, type ServiceKey, type UserTokenVerifier, type Viewer } from '@carwash/service-trust';
+import { createRequestVerifier, HEADER, type TrustedKey, type UserTokenVerifier, type Viewer } from '@carwash/service-trust';
 import express, { type Express, type Request } from 'express';
 import type { DocumentNode } from 'graphql';
 import { applyMiddleware, type IMiddlewareGenerator } from 'graphql-middleware';
 import type { Logger } from 'pino';
 import { errorLoggingPlugin } from './error-plugin.js';
 import { bodyErrors, finalHandlers, lifecycle, requestId, sendError } from './http.js';
+import { createNonceStore } from './nonces.js';
+import { serviceAccessMiddleware, type ServiceAccess } from './service-access.js';
 
 /** What every subgraph's context starts from. Features extend it with their loaders and services. */
 export interface RequestContext {
@@ -34,7 +36,12 @@ export interface SubgraphServerOptions<Ctx extends RequestContext> {
   resolvers: GraphQLResolverMap<Ctx>;
   /** graphql-shield rules: deny by default, `_service`/`_entities` allowed, entity fields guarded. */
   permissions: IMiddlewareGenerator<unknown, Ctx, unknown>;
-  serviceKeys: readonly ServiceKey[];
+  /** Keys accepted from callers, each bound to the one service name it may sign as. */
+  trustedKeys: readonly TrustedKey[];
+  /** What each sibling service may read here (see `ServiceAccess`); the gateway is checked as the end user. */
+  serviceAccess: ServiceAccess;
+  /** Where accepted nonces are remembered (Redis, or memory with EVENT_BUS=memory). */
+  replayGuard: { EVENT_BUS: 'redis' | 'memory'; REDIS_URL: string; EVENTS_NAMESPACE: string };
   verifyUser: UserTokenVerifier;
   /** Adds the feature's per-request state (DataLoaders, services) to the base context. */
   createContext: (base: RequestContext) => Ctx;
@@ -62,8 +69,12 @@ export async function createSubgraphServer<Ctx extends RequestContext>(options: 
   const { name, logger } = options;
   const schema = applyMiddleware(
     buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
+    // The allow-list runs first, so a sibling service never reaches a field outside it.
+    serviceAccessMiddleware<Ctx>(options.serviceAccess),
     options.permissions,
   );
+  const nonces = createNonceStore(name, options.replayGuard);
+  const verifyCredential = createRequestVerifier({ trusted: options.trustedKeys, audience: name, nonces });
 
   const app = express();
   app.disable('x-powered-by');
@@ -91,7 +102,7 @@ export async function createSubgraphServer<Ctx extends RequestContext>(options: 
   app.get('/ready', async (_req, res) => {
     const checks: Record<string, { ok: boolean; error?: string }> = {};
     await Promise.all(
-      Object.entries(options.readiness ?? {}).map(async ([key, check]) => {
+      Object.entries({ ...options.readiness, nonceStore: () => nonces.ping() }).map(async ([key, check]) => {
         try {
           await check();
           checks[key] = { ok: true };
@@ -106,19 +117,26 @@ export async function createSubgraphServer<Ctx extends RequestContext>(options: 
   options.routes?.(app);
 
   app.use('/graphql', requestId, express.raw({ type: () => true, limit: options.maxBodyBytes }), bodyErrors(options.maxBodyBytes));
-  app.use('/graphql', (req, res, next) => {
+  app.use('/graphql', async (req, res, next) => {
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const url = new URL(req.originalUrl, 'http://subgraph');
-    const verdict = verifyRequest(req.headers, {
-      method: req.method,
-      path: url.pathname + url.search,
-      body: raw,
-      authorization: req.header(HEADER.authorization),
-      clientIp: req.header(HEADER.clientIp),
-      requestId: req.header(HEADER.requestId),
-    }, { keys: options.serviceKeys });
+    let verdict;
+    try {
+      verdict = await verifyCredential(req.headers, {
+        method: req.method,
+        path: url.pathname + url.search,
+        body: raw,
+        authorization: req.header(HEADER.authorization),
+        clientIp: req.header(HEADER.clientIp),
+        requestId: req.header(HEADER.requestId),
+      });
+    } catch (err) {
+      // No nonce store, no replay protection: refuse rather than accept a request that may be a replay.
+      logger.error({ err, requestId: res.locals.requestId }, 'nonce store unavailable; refusing the request');
+      return sendError(res, 'SERVICE_UNAVAILABLE', { requestId: res.locals.requestId });
+    }
     if (!verdict.ok) {
-      logger.warn({ reason: verdict.reason, ip: req.socket.remoteAddress, requestId: res.locals.requestId }, 'refused an unsigned or badly signed request');
+      logger.warn({ reason: verdict.reason, claimed: req.header(HEADER.service)?.slice(0, 64), ip: req.socket.remoteAddress, requestId: res.locals.requestId }, 'refused an unsigned, badly signed or replayed request');
       return sendError(res, verdict.reason, { requestId: res.locals.requestId });
     }
     res.locals.caller = verdict.service;
@@ -146,10 +164,15 @@ export async function createSubgraphServer<Ctx extends RequestContext>(options: 
   );
   app.use(...finalHandlers(logger));
 
+  const { listen, stop } = lifecycle(httpServer, apollo);
   return {
     app,
     httpServer,
-    ...lifecycle(httpServer, apollo),
+    listen,
+    stop: async () => {
+      await stop();
+      await nonces.close();
+    },
   };
 }
 

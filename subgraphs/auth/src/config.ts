@@ -1,4 +1,4 @@
-import { ConfigError, DEV_SERVICE_KEYS, eventBusSettings, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+import { ConfigError, eventBusSettings, loadConfig, requireProductionSecrets, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the auth feature. */
 export function loadAuthConfig(env: Record<string, string | undefined> = process.env) {
@@ -9,7 +9,7 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
       AUTH_HOST: z.string().default('127.0.0.1'),
       AUTH_DATABASE_URL: setting.postgresUrl().default('postgresql://postgres@127.0.0.1:5432/carwash_auth'),
       AUTH_DATABASE_POOL_SIZE: setting.int(10, 1, 200),
-      SERVICE_HMAC_KEYS: setting.hmacKeys().prefault(DEV_SERVICE_KEYS),
+      ...serviceCredentialSettings(),
       /**
        * Private Ed25519 signing keys as a JSON array of JWKs (each with `kid`). The first signs; all are
        * published in the JWKS, so a new key is rolled out in front of the old one. Unset outside
@@ -44,13 +44,14 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
     env,
   );
   requireProductionSecrets('auth', {
-    SERVICE_HMAC_KEYS: env.SERVICE_HMAC_KEYS,
     AUTH_JWT_PRIVATE_KEYS: env.AUTH_JWT_PRIVATE_KEYS,
   });
   if (config.AUTH_DEV_MAILBOX && config.NODE_ENV === 'production') {
     throw new ConfigError('auth', ['AUTH_DEV_MAILBOX: the development mailbox (which serves every mail sent) must not be enabled in production']);
   }
-  return config;
+  // Who may call this subgraph, and what it signs its own calls with (refuses to start without real keys).
+  const credentials = resolveServiceCredentials('auth', config, { env });
+  return { ...config, credentials };
 }
 
 export type AuthConfig = ReturnType<typeof loadAuthConfig>;

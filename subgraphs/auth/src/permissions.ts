@@ -1,4 +1,5 @@
 import { AppError } from '@carwash/errors';
+import { isServiceOnItsOwnAuthority as isService, type ServiceAccess } from '@carwash/subgraph-kit';
 import { allow, and, deny, or, rule, shield } from 'graphql-shield';
 import type { AuthContext } from './context.js';
 
@@ -11,13 +12,16 @@ const isSelf = rule({ cache: 'no_cache' })((parent: { id?: string }, _a, ctx: Au
 /** The `id` argument is the viewer. */
 const targetsSelf = rule({ cache: 'no_cache' })((_p, args: { id?: string }, ctx: AuthContext) => !!ctx.viewer && args.id === ctx.viewer.userId);
 
-/**
- * A signed call from one of our own services (not the gateway relaying a client), e.g. the location
- * feature checking that a user exists and is a washer before assigning a shift.
- */
-const isService = rule({ cache: 'no_cache' })((_p, _a, ctx: AuthContext) => !!ctx.caller && ctx.caller !== 'gateway');
-
 const privateUserField = and(isAuthenticated, or(isSelf, isManagerOrAdmin));
+
+/**
+ * What each sibling may read here, on its own authority: booking checks a customer before a booking,
+ * location a washer before a shift (`id role deleted`). Nobody reads emails or login times.
+ */
+export const serviceAccess: ServiceAccess = {
+  booking: { Query: ['_entities'], User: ['id', 'role', 'deleted'] },
+  location: { Query: ['_entities'], User: ['id', 'role', 'deleted'] },
+};
 
 /**
  * Deny by default. `_entities` is open to the gateway, but every `User` field is guarded, so a

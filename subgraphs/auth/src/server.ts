@@ -9,7 +9,7 @@ import type { AuthContext } from './context.js';
 import { createDb, type AuthDb } from './db.js';
 import { createLoaders } from './loaders.js';
 import { DevMailbox } from './mail.js';
-import { permissions } from './permissions.js';
+import { permissions, serviceAccess } from './permissions.js';
 import { AccountRecovery } from './recovery.js';
 import { AuthRepository } from './repository.js';
 import { resolvers } from './resolvers.js';
@@ -52,7 +52,9 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
     typeDefs,
     resolvers,
     permissions,
-    serviceKeys: config.SERVICE_HMAC_KEYS,
+    trustedKeys: config.credentials.trusted,
+    serviceAccess,
+    replayGuard: config,
     // The auth feature verifies access tokens with its own keys: no network hop to itself.
     verifyUser: createUserTokenVerifier({ jwks: () => issuer.jwks() }),
     createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service, recovery }),

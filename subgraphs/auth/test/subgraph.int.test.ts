@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { generateServiceKeys } from '@carwash/config';
 import { signRequest, signedFetch } from '@carwash/service-trust';
 import { createLogger } from '@carwash/subgraph-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,13 +7,14 @@ import { loadAuthConfig } from '../src/config.js';
 import { sqlStatements } from '../src/db.js';
 import { createAuthSubgraph, type AuthSubgraph } from '../src/server.js';
 
-const config = loadAuthConfig({ ...process.env, LOG_LEVEL: 'silent' });
-const key = config.SERVICE_HMAC_KEYS[0]!;
+const keys = generateServiceKeys();
+const config = loadAuthConfig({ ...process.env, ...keys.envFor('auth'), LOG_LEVEL: 'silent' });
+const gateway = keys.credentials.gateway!;
 const ENTITIES = `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { id firstName email } } }`;
 
 let sut: AuthSubgraph;
 let url: string;
-const signed = signedFetch('gateway', key);
+const signed = signedFetch(gateway, 'auth');
 
 beforeAll(async () => {
   sut = await createAuthSubgraph(config, createLogger('auth', 'silent'));
@@ -53,7 +55,7 @@ describe('service trust on the auth subgraph', () => {
 
   it('refuses a request signed with the wrong secret (401 SERVICE_CREDENTIAL_INVALID)', async () => {
     const body = JSON.stringify({ query: ENTITIES, variables: { representations } });
-    const forged = signRequest('gateway', { id: key.id, secret: 'x'.repeat(40) }, { method: 'POST', path: '/graphql', body });
+    const forged = signRequest({ service: 'gateway', key: { id: gateway.key.id, secret: 'x'.repeat(40) } }, 'auth', { method: 'POST', path: '/graphql', body });
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...forged }, body });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('SERVICE_CREDENTIAL_INVALID');
@@ -61,14 +63,14 @@ describe('service trust on the auth subgraph', () => {
 
   it('refuses a correctly signed request whose body was swapped', async () => {
     const signedBody = JSON.stringify({ query: '{ __typename }' });
-    const headers = signRequest('gateway', key, { method: 'POST', path: '/graphql', body: signedBody });
+    const headers = signRequest(gateway, 'auth', { method: 'POST', path: '/graphql', body: signedBody });
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: ENTITIES, variables: { representations } }) });
     expect(res.status).toBe(401);
   });
 
   it('refuses an expired credential (401 SERVICE_CREDENTIAL_EXPIRED)', async () => {
     const body = JSON.stringify({ query: '{ __typename }' });
-    const stale = signRequest('gateway', key, { method: 'POST', path: '/graphql', body }, Date.now() - 5 * 60_000);
+    const stale = signRequest(gateway, 'auth', { method: 'POST', path: '/graphql', body }, { now: Date.now() - 5 * 60_000 });
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...stale }, body });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('SERVICE_CREDENTIAL_EXPIRED');

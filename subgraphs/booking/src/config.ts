@@ -1,4 +1,4 @@
-import { DEV_SERVICE_KEYS, eventBusSettings, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+import { eventBusSettings, loadConfig, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the booking feature. */
 export function loadBookingConfig(env: Record<string, string | undefined> = process.env) {
@@ -9,7 +9,7 @@ export function loadBookingConfig(env: Record<string, string | undefined> = proc
       BOOKING_HOST: z.string().default('127.0.0.1'),
       BOOKING_DATABASE_URL: setting.postgresUrl().default('postgresql://postgres@127.0.0.1:5432/carwash_booking'),
       BOOKING_DATABASE_POOL_SIZE: setting.int(10, 1, 200),
-      SERVICE_HMAC_KEYS: setting.hmacKeys().prefault(DEV_SERVICE_KEYS),
+      ...serviceCredentialSettings(),
       AUTH_JWKS_URL: setting.url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
       /** Customer checks at write time. */
       AUTH_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4001/graphql'),
@@ -29,8 +29,9 @@ export function loadBookingConfig(env: Record<string, string | undefined> = proc
     },
     env,
   );
-  requireProductionSecrets('booking', { SERVICE_HMAC_KEYS: env.SERVICE_HMAC_KEYS });
-  return config;
+  // Who may call this subgraph, and what it signs its own calls with (refuses to start without real keys).
+  const credentials = resolveServiceCredentials('booking', config, { env });
+  return { ...config, credentials };
 }
 
 export type BookingConfig = ReturnType<typeof loadBookingConfig>;

@@ -1,5 +1,5 @@
 import { PeerClient } from '@carwash/subgraph-kit';
-import type { ServiceKey } from '@carwash/service-trust';
+import type { ServiceCredential } from '@carwash/service-trust';
 import DataLoader from 'dataloader';
 
 export interface PeerUser {
@@ -39,9 +39,9 @@ export class Peers {
   private readonly auth: PeerClient;
   private readonly location: PeerClient;
 
-  constructor(authUrl: string, locationUrl: string, key: ServiceKey) {
-    this.auth = new PeerClient('auth', authUrl, 'booking', key);
-    this.location = new PeerClient('location', locationUrl, 'booking', key);
+  constructor(authUrl: string, locationUrl: string, credential: ServiceCredential) {
+    this.auth = new PeerClient('auth', authUrl, credential);
+    this.location = new PeerClient('location', locationUrl, credential);
   }
 
   userLoader(requestId?: string): DataLoader<string, PeerUser | null> {

@@ -1,17 +1,26 @@
 import { AppError } from '@carwash/errors';
+import { isServiceOnItsOwnAuthority as isService, type ServiceAccess } from '@carwash/subgraph-kit';
 import { allow, and, deny, or, rule, shield } from 'graphql-shield';
 import type { BookingContext } from './context.js';
 import { canSee } from './service.js';
 
 const isAuthenticated = rule({ cache: 'contextual' })((_p, _a, ctx: BookingContext) => (ctx.viewer ? true : new AppError('UNAUTHENTICATED')));
 const isManagerOrAdmin = rule({ cache: 'contextual' })((_p, _a, ctx: BookingContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN');
-/** A signed call from one of our services (e.g. payment asking for a price), not the gateway. */
-const isService = rule({ cache: 'contextual' })((_p, _a, ctx: BookingContext) => !!ctx.caller && ctx.caller !== 'gateway');
 /** The parent booking is the viewer's (as customer or washer), or the viewer manages. */
 const canSeeBooking = rule({ cache: 'strict' })((parent: { customerId?: string; washerId?: string | null }, _a, ctx: BookingContext) =>
   canSee(ctx.viewer, { customerId: parent.customerId ?? '', washerId: parent.washerId ?? null }),
 );
 const isSelf = rule({ cache: 'strict' })((parent: { id?: string }, _a, ctx: BookingContext) => !!ctx.viewer && parent.id === ctx.viewer.userId);
+
+/** What each sibling may read here: payment asks for a booking's status, owner and price before a charge. */
+export const serviceAccess: ServiceAccess = {
+  payment: {
+    Query: ['_entities'],
+    Booking: ['id', 'status', 'startsAt', 'holdExpiresAt', 'customer', 'price'],
+    User: ['id'],
+    Money: ['amountCents', 'currency'],
+  },
+};
 
 /**
  * Deny by default. The catalogue and free slots are public; a booking is visible to its customer,

@@ -7,7 +7,7 @@ import type { BookingContext } from './context.js';
 import { createDb, type BookingDb } from './db.js';
 import { createLoaders } from './loaders.js';
 import { Peers } from './peers.js';
-import { permissions } from './permissions.js';
+import { permissions, serviceAccess } from './permissions.js';
 import { BookingRepository } from './repository.js';
 import { resolvers } from './resolvers.js';
 import { BookingService } from './service.js';
@@ -24,7 +24,7 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
   const { db, pool } = createDb(config.BOOKING_DATABASE_URL, config.BOOKING_DATABASE_POOL_SIZE);
   const events = createFeatureEvents({ feature: 'booking', pool, settings: config, logger });
   const repo = new BookingRepository(db);
-  const peers = new Peers(config.AUTH_GRAPHQL_URL, config.LOCATION_GRAPHQL_URL, config.SERVICE_HMAC_KEYS[0]!);
+  const peers = new Peers(config.AUTH_GRAPHQL_URL, config.LOCATION_GRAPHQL_URL, config.credentials.signing);
   const service = new BookingService(repo, peers, config);
 
   const server = await createSubgraphServer<BookingContext>({
@@ -32,7 +32,9 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
     typeDefs,
     resolvers,
     permissions,
-    serviceKeys: config.SERVICE_HMAC_KEYS,
+    trustedKeys: config.credentials.trusted,
+    serviceAccess,
+    replayGuard: config,
     verifyUser: createUserTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }),
     createContext: (base) => ({ ...base, loaders: createLoaders(repo, peers, base.requestId), booking: service }),
     logger,

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { generateServiceKeys } from '@carwash/config';
 import { signedFetch } from '@carwash/service-trust';
 import { createLogger, pgErrorCode } from '@carwash/subgraph-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBookingConfig } from '../src/config.js';
 import { createBookingSubgraph, type BookingSubgraph } from '../src/server.js';
 
-const config = loadBookingConfig({ ...process.env, LOG_LEVEL: 'silent', EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}` });
+const keys = generateServiceKeys();
+const config = loadBookingConfig({ ...process.env, ...keys.envFor('booking'), LOG_LEVEL: 'silent', EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}` });
 let sut: BookingSubgraph;
 let url: string;
 let serviceId: string;
@@ -49,7 +51,7 @@ describe('Booking references', () => {
   it('lets a sibling service read a booking through _entities, but not the gateway without a viewer', async () => {
     const r = await sut.db.reservation.create({ data: reservation({ siteId: randomUUID() }) });
     const body = JSON.stringify({ query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Booking { id price { amountCents currency } } } }', variables: { r: [{ __typename: 'Booking', id: r.id }] } });
-    const call = async (caller: string) => (await (await signedFetch(caller, config.SERVICE_HMAC_KEYS[0]!)(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json()) as { data: { _entities: unknown[] }; errors?: Array<{ extensions: { code: string } }> };
+    const call = async (caller: string) => (await (await signedFetch(keys.credentials[caller]!, 'booking')(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json()) as { data: { _entities: unknown[] }; errors?: Array<{ extensions: { code: string } }> };
     const asPayment = await call('payment');
     expect(asPayment.errors).toBeUndefined();
     expect(asPayment.data._entities).toEqual([{ id: r.id, price: { amountCents: 1000, currency: 'EUR' } }]);

@@ -1,5 +1,5 @@
 import { PeerClient } from '@carwash/subgraph-kit';
-import type { ServiceKey } from '@carwash/service-trust';
+import type { ServiceCredential } from '@carwash/service-trust';
 import DataLoader from 'dataloader';
 
 export interface AuthUser {
@@ -16,8 +16,8 @@ const QUERY = `query LocationUserCheck($representations: [_Any!]!) {
 export class AuthClient {
   private readonly peer: PeerClient;
 
-  constructor(url: string, key: ServiceKey) {
-    this.peer = new PeerClient('auth', url, 'location', key);
+  constructor(url: string, credential: ServiceCredential) {
+    this.peer = new PeerClient('auth', url, credential);
   }
 
   async usersByIds(ids: readonly string[], requestId?: string): Promise<Array<AuthUser | null>> {

@@ -1,4 +1,4 @@
-import { DEV_SERVICE_KEYS, eventBusSettings, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+import { eventBusSettings, loadConfig, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the location feature. */
 export function loadLocationConfig(env: Record<string, string | undefined> = process.env) {
@@ -9,7 +9,7 @@ export function loadLocationConfig(env: Record<string, string | undefined> = pro
       LOCATION_HOST: z.string().default('127.0.0.1'),
       LOCATION_DATABASE_URL: setting.postgresUrl().default('postgresql://postgres@127.0.0.1:5432/carwash_location'),
       LOCATION_DATABASE_POOL_SIZE: setting.int(10, 1, 200),
-      SERVICE_HMAC_KEYS: setting.hmacKeys().prefault(DEV_SERVICE_KEYS),
+      ...serviceCredentialSettings(),
       /** The auth feature's public keys, to verify the end user's access token again. */
       AUTH_JWKS_URL: setting.url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
       /** The auth feature's GraphQL endpoint, for the user checks behind `assignStaff`. */
@@ -20,8 +20,9 @@ export function loadLocationConfig(env: Record<string, string | undefined> = pro
     },
     env,
   );
-  requireProductionSecrets('location', { SERVICE_HMAC_KEYS: env.SERVICE_HMAC_KEYS });
-  return config;
+  // Who may call this subgraph, and what it signs its own calls with (refuses to start without real keys).
+  const credentials = resolveServiceCredentials('location', config, { env });
+  return { ...config, credentials };
 }
 
 export type LocationConfig = ReturnType<typeof loadLocationConfig>;

@@ -1,4 +1,5 @@
 import { AppError } from '@carwash/errors';
+import { isServiceOnItsOwnAuthority as isService, type ServiceAccess } from '@carwash/subgraph-kit';
 import { allow, and, deny, or, rule, shield } from 'graphql-shield';
 import type { LocationContext } from './context.js';
 
@@ -6,12 +7,24 @@ const isAuthenticated = rule({ cache: 'contextual' })((_p, _a, ctx: LocationCont
 const isManagerOrAdmin = rule({ cache: 'contextual' })((_p, _a, ctx: LocationContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN');
 /** Washers, managers and admins: the people who work at sites. */
 const isStaff = rule({ cache: 'contextual' })((_p, _a, ctx: LocationContext) => ctx.viewer?.role === 'WASHER' || ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN');
-/** A signed call from one of our services (e.g. booking checking a washer's shift), not the gateway. */
-const isService = rule({ cache: 'contextual' })((_p, _a, ctx: LocationContext) => !!ctx.caller && ctx.caller !== 'gateway');
 /** The parent User is the viewer. */
 const isSelf = rule({ cache: 'strict' })((parent: { id?: string }, _a, ctx: LocationContext) => !!ctx.viewer && parent.id === ctx.viewer.userId);
 /** The parent shift is the viewer's own. */
 const isOwnShift = rule({ cache: 'strict' })((parent: { userId?: string }, _a, ctx: LocationContext) => !!ctx.viewer && parent.userId === ctx.viewer.userId);
+
+/**
+ * What each sibling may read here: booking checks a site's opening windows and bays, and a washer's
+ * shifts, before it books.
+ */
+export const serviceAccess: ServiceAccess = {
+  booking: {
+    Query: ['_entities'],
+    WashSite: ['id', 'active', 'bays', 'timeZone', 'openingWindows'],
+    TimeWindow: ['start', 'end'],
+    User: ['id', 'assignments'],
+    StaffAssignment: ['site', 'startsAt', 'endsAt', 'endedAt'],
+  },
+};
 
 /**
  * Deny by default. Sites and their hours are public (a store locator); staff shifts are for staff,

@@ -7,7 +7,7 @@ import type { LocationConfig } from './config.js';
 import type { LocationContext } from './context.js';
 import { createDb, type LocationDb } from './db.js';
 import { createLoaders } from './loaders.js';
-import { permissions } from './permissions.js';
+import { permissions, serviceAccess } from './permissions.js';
 import { LocationRepository } from './repository.js';
 import { resolvers } from './resolvers.js';
 import { LocationService } from './service.js';
@@ -25,14 +25,16 @@ export async function createLocationSubgraph(config: LocationConfig, logger: Log
   const events = createFeatureEvents({ feature: 'location', pool, settings: config, logger });
   const repo = new LocationRepository(db);
   const service = new LocationService(repo);
-  const auth = new AuthClient(config.AUTH_GRAPHQL_URL, config.SERVICE_HMAC_KEYS[0]!);
+  const auth = new AuthClient(config.AUTH_GRAPHQL_URL, config.credentials.signing);
 
   const server = await createSubgraphServer<LocationContext>({
     name: 'location',
     typeDefs,
     resolvers,
     permissions,
-    serviceKeys: config.SERVICE_HMAC_KEYS,
+    trustedKeys: config.credentials.trusted,
+    serviceAccess,
+    replayGuard: config,
     verifyUser: createUserTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }),
     createContext: (base) => ({ ...base, loaders: createLoaders(repo, auth, base.requestId), location: service }),
     logger,

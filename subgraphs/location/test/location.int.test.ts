@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { generateServiceKeys } from '@carwash/config';
 import { signedFetch } from '@carwash/service-trust';
 import { createLogger, pgErrorCode } from '@carwash/subgraph-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,10 +7,11 @@ import { loadLocationConfig } from '../src/config.js';
 import { sqlStatements } from '../src/db.js';
 import { createLocationSubgraph, type LocationSubgraph } from '../src/server.js';
 
-const config = loadLocationConfig({ ...process.env, LOG_LEVEL: 'silent', EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}` });
+const keys = generateServiceKeys();
+const config = loadLocationConfig({ ...process.env, ...keys.envFor('location'), LOG_LEVEL: 'silent', EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}` });
 let sut: LocationSubgraph;
 let url: string;
-const signed = signedFetch('gateway', config.SERVICE_HMAC_KEYS[0]!);
+const signed = signedFetch(keys.credentials.gateway!, 'location');
 
 beforeAll(async () => {
   sut = await createLocationSubgraph(config, createLogger('location', 'silent'));
@@ -65,5 +67,23 @@ describe('WashSite references', () => {
   it('refuses a direct call without the service credential', async () => {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
     expect(res.status).toBe(401);
+  });
+});
+
+describe('replay guard', () => {
+  it('fails closed: refuses signed calls with 503 while its nonce store (Redis) is unreachable, and says so on /ready', async () => {
+    // Port 1 on loopback: nothing listens there, so every Redis command fails.
+    const down = await createLocationSubgraph(loadLocationConfig({ ...process.env, ...keys.envFor('location'), LOG_LEVEL: 'silent', REDIS_URL: 'redis://127.0.0.1:1', EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}` }), createLogger('location', 'silent'));
+    try {
+      const { url: downUrl } = await down.listen(0);
+      const res = await signed(downUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('SERVICE_UNAVAILABLE');
+      const ready = await fetch(downUrl.replace('/graphql', '/ready'));
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { checks: Record<string, { ok: boolean }> }).checks.nonceStore?.ok).toBe(false);
+    } finally {
+      await down.stop();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { DEV_SERVICE_KEYS, eventBusSettings, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+import { eventBusSettings, loadConfig, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the payment feature. */
 export function loadPaymentConfig(env: Record<string, string | undefined> = process.env) {
@@ -9,7 +9,7 @@ export function loadPaymentConfig(env: Record<string, string | undefined> = proc
       PAYMENT_HOST: z.string().default('127.0.0.1'),
       PAYMENT_DATABASE_URL: setting.postgresUrl().default('postgresql://postgres@127.0.0.1:5432/carwash_payment'),
       PAYMENT_DATABASE_POOL_SIZE: setting.int(10, 1, 200),
-      SERVICE_HMAC_KEYS: setting.hmacKeys().prefault(DEV_SERVICE_KEYS),
+      ...serviceCredentialSettings(),
       AUTH_JWKS_URL: setting.url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
       /** Prices and owners of bookings, asked at payment time (never taken from the client). */
       BOOKING_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4002/graphql'),
@@ -26,8 +26,9 @@ export function loadPaymentConfig(env: Record<string, string | undefined> = proc
     },
     env,
   );
-  requireProductionSecrets('payment', { SERVICE_HMAC_KEYS: env.SERVICE_HMAC_KEYS });
-  return config;
+  // Who may call this subgraph, and what it signs its own calls with (refuses to start without real keys).
+  const credentials = resolveServiceCredentials('payment', config, { env });
+  return { ...config, credentials };
 }
 
 export type PaymentConfig = ReturnType<typeof loadPaymentConfig>;

@@ -1,5 +1,5 @@
 import { PeerClient } from '@carwash/subgraph-kit';
-import type { ServiceKey } from '@carwash/service-trust';
+import type { ServiceCredential } from '@carwash/service-trust';
 
 export interface PeerBooking {
   id: string;
@@ -18,8 +18,8 @@ const BOOKINGS = `query PaymentBookingCheck($r: [_Any!]!) {
 export class BookingPeer {
   private readonly peer: PeerClient;
 
-  constructor(url: string, key: ServiceKey) {
-    this.peer = new PeerClient('booking', url, 'payment', key);
+  constructor(url: string, credential: ServiceCredential) {
+    this.peer = new PeerClient('booking', url, credential);
   }
 
   async booking(id: string, requestId?: string): Promise<PeerBooking | null> {

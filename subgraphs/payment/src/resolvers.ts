@@ -1,6 +1,6 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import type { Viewer } from '@carwash/service-trust';
-import { DateTime, decodeOffsetCursor, encodeOffsetCursor, fields, validate } from '@carwash/subgraph-kit';
+import { actsOnOwnAuthority, DateTime, decodeOffsetCursor, encodeOffsetCursor, fields, validate } from '@carwash/subgraph-kit';
 import type { PaymentContext } from './context.js';
 import type { Refund, Transaction } from './service.js';
 
@@ -9,7 +9,7 @@ type TransactionLike = Pick<Transaction, 'id' | 'customerId' | 'bookingId' | 'am
 
 const money = (amountCents: number, currency: string) => ({ amountCents, currency });
 const visible = (viewer: Viewer | null, caller: string, t: { customerId: string }) =>
-  caller !== 'gateway' || viewer?.role === 'MANAGER' || viewer?.role === 'ADMIN' || viewer?.userId === t.customerId;
+  actsOnOwnAuthority({ caller, viewer }) || viewer?.role === 'MANAGER' || viewer?.role === 'ADMIN' || viewer?.userId === t.customerId;
 
 
 export const resolvers: GraphQLResolverMap<PaymentContext> = {

@@ -8,7 +8,7 @@ import { createDb, type PaymentDb } from './db.js';
 import { createLoaders } from './loaders.js';
 import { BookingPeer } from './peers.js';
 import { SandboxProvider } from './provider.js';
-import { permissions } from './permissions.js';
+import { permissions, serviceAccess } from './permissions.js';
 import { resolvers } from './resolvers.js';
 import { PaymentService } from './service.js';
 
@@ -27,14 +27,16 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
   const { db, pool } = createDb(config.PAYMENT_DATABASE_URL, config.PAYMENT_DATABASE_POOL_SIZE);
   const events = createFeatureEvents({ feature: 'payment', pool, settings: config, logger });
   const provider = new SandboxProvider(config.PAYMENT_SANDBOX_LATENCY_MS);
-  const service = new PaymentService(db, provider, new BookingPeer(config.BOOKING_GRAPHQL_URL, config.SERVICE_HMAC_KEYS[0]!), config);
+  const service = new PaymentService(db, provider, new BookingPeer(config.BOOKING_GRAPHQL_URL, config.credentials.signing), config);
 
   const server = await createSubgraphServer<PaymentContext>({
     name: 'payment',
     typeDefs,
     resolvers,
     permissions,
-    serviceKeys: config.SERVICE_HMAC_KEYS,
+    trustedKeys: config.credentials.trusted,
+    serviceAccess,
+    replayGuard: config,
     verifyUser: createUserTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }),
     createContext: (base) => ({ ...base, loaders: createLoaders(db), payment: service, db }),
     logger,

@@ -1,0 +1,49 @@
+import { AppError } from '@carwash/errors';
+import type { IMiddlewareFunction } from 'graphql-middleware';
+import { rule } from 'graphql-shield';
+import type { RequestContext } from './server.js';
+
+/** The one caller that relays end users: its calls are checked as the end user, never by an allow-list. */
+export const GATEWAY = 'gateway';
+
+/**
+ * What each calling service may read from this subgraph: caller → type → fields, e.g.
+ * `{ booking: { Query: ['_entities'], User: ['id', 'role', 'deleted'] } }`. Exactly the fields the
+ * caller's own queries select (root and entity fields alike); anything else is refused with
+ * SERVICE_ACCESS_DENIED, with or without a user token. A caller that is not listed may read nothing.
+ */
+export type ServiceAccess = Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
+
+/**
+ * The allow-list as a field middleware, applied in front of the feature's shield by
+ * `createSubgraphServer`, so every feature uses the same mechanism. The gateway passes through (its
+ * calls are checked as the end user by the shield); a sibling service passes only on its listed
+ * fields, and then the shield checks it too — as the user, when it calls on a user's behalf.
+ */
+export function serviceAccessMiddleware<Ctx extends RequestContext>(access: ServiceAccess): IMiddlewareFunction<unknown, Ctx, unknown> {
+  const allowed = new Map<string, Set<string>>();
+  for (const [caller, types] of Object.entries(access)) {
+    const set = new Set<string>();
+    for (const [type, fields] of Object.entries(types)) for (const f of fields) set.add(`${type}.${f}`);
+    allowed.set(caller, set);
+  }
+  return (resolve, parent, args, ctx, info) => {
+    if (ctx.caller !== GATEWAY && !allowed.get(ctx.caller)?.has(`${info.parentType.name}.${info.fieldName}`)) {
+      ctx.log.warn({ caller: ctx.caller, field: `${info.parentType.name}.${info.fieldName}` }, 'refused a service call outside its allow-list');
+      throw new AppError('SERVICE_ACCESS_DENIED');
+    }
+    return resolve(parent, args, ctx, info);
+  };
+}
+
+/** A signed call from a sibling service acting on its own authority: not the gateway, no end user. */
+export function actsOnOwnAuthority(ctx: Pick<RequestContext, 'caller' | 'viewer'>): boolean {
+  return ctx.caller !== GATEWAY && ctx.viewer === null;
+}
+
+/**
+ * The shield rule for "a sibling service, on its own authority" (e.g. booking checking a user's role
+ * before a booking). A service that forwards a user's token is that user here: the per-user rules
+ * apply to it, and the allow-list on top. What the service may read at all is `ServiceAccess`.
+ */
+export const isServiceOnItsOwnAuthority = rule({ cache: 'no_cache' })((_p, _a, ctx: RequestContext) => actsOnOwnAuthority(ctx));
