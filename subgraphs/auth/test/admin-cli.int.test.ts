@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadAuthConfig } from '../src/config.js';
+import { loadAdminCliConfig } from '../src/config.js';
 import { createDb } from '../src/db.js';
 import { hashPassword, verifyPassword } from '../src/passwords.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const config = loadAuthConfig({ ...process.env, LOG_LEVEL: 'silent' });
+const config = loadAdminCliConfig({ ...process.env });
 const { db, pool } = createDb(config.AUTH_DATABASE_URL, 2);
 const STRONG = 'Admin-of-the-bays-2026';
 
