@@ -35,6 +35,11 @@ export class BookingRepository {
     });
   }
 
+  /** A customer's HELD reservations whose hold has not lapsed at `now` (the ones the hold cap counts). */
+  liveHolds(tx: Tx, customerId: string, now: Date): Promise<number> {
+    return tx.reservation.count({ where: { customerId, status: 'HELD', holdExpiresAt: { gt: now } } });
+  }
+
   /** Bookings starting in [from, to) at any of the sites: one statement for a dashboard of sites. */
   forSites(ranges: ReadonlyArray<{ siteId: string; from: Date; to: Date }>): Promise<Reservation[]> {
     return this.db.reservation.findMany({
