@@ -27,7 +27,7 @@ export function loadBookingConfig(env: Record<string, string | undefined> = proc
        * Live (unexpired) HELD bookings one customer may have at once when booking for themselves, so
        * one account cannot hold every bay of a site. Confirmed, cancelled and lapsed holds do not count.
        */
-      BOOKING_MAX_LIVE_HOLDS: setting.int(3, 1, 100),
+      BOOKING_MAX_LIVE_HOLDS: setting.int(3, 1, 100_000),
       ...eventBusSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       LOG_LEVEL: setting.logLevel(),
