@@ -29,7 +29,7 @@ interface View {
   transactions: Array<{ status: string; captured: { amountCents: number }; refunded: { amountCents: number }; refunds: Array<{ amount: { amountCents: number }; status: string }> }>;
 }
 
-const user = (role: 'CLIENT' | 'MANAGER', name = 'Mo') => signUpAs(sg, role, name);
+const user = (role: 'CLIENT' | 'WASHER' | 'MANAGER', name = 'Mo') => signUpAs(sg, role, name);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A Berlin site open around the clock. */
@@ -320,6 +320,36 @@ describe('a payment captured after the hold lapsed', () => {
       expect(seen.status).toBe('EXPIRED');
       expect(seen.transactions).toEqual([{ status: 'REFUNDED', captured: { amountCents: PRICE }, refunded: { amountCents: PRICE }, refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }] }]);
       expect(await sg.booking.db.outboxEvent.count({ where: { aggregateId: b, topic: 'booking.reservation.cancelled' } })).toBe(1);
+    } finally {
+      await Promise.all(consumers.map((c) => c.stop()));
+    }
+  }, 60_000);
+
+  it("refunds in full, exactly once, a late capture whose revival collides with its washer's other job (the rollback path)", async () => {
+    const [client, other, washer] = [await user('CLIENT', 'Wendy'), await user('CLIENT', 'Otto'), await user('WASHER', 'Wes')];
+    const m = await method(client.token);
+    const s = await site(2);
+    const day = dayOffset++;
+    const shift = await sg.gql(`mutation($site: ID!, $user: ID!, $shift: ShiftInput!) { assignStaff(siteId: $site, userId: $user, shift: $shift) { id } }`, { site: s, user: washer.id, shift: { startsAt: slot(day, -120), endsAt: slot(day, 120) } }, manager.token);
+    expect(shift.errors).toBeUndefined();
+    const assign = (id: string) => sg.gql(`mutation($id: ID!, $w: ID!) { assignWasher(id: $id, washerId: $w) { id } }`, { id, w: washer.id }, manager.token);
+    const late = await book(client.token, s, slot(day));
+    const rivalJob = await book(other.token, s, slot(day)); // bay 2
+    expect((await assign(late)).errors).toBeUndefined();
+    await pay(client, late, m);
+    await sg.booking.db.reservation.update({ where: { id: late }, data: { holdExpiresAt: new Date(Date.now() - 1000) } });
+    await sg.booking.service.expireLapsedHolds();
+    // Its bay stays free, but its washer now has the other job at that time: reviving it would put him in two.
+    expect((await assign(rivalJob)).errors).toBeUndefined();
+    const consumers = [await sg.booking.startConsumers(fast), await sg.payment.startConsumers(fast)];
+    try {
+      await until(async () => (await view(client.token, late)).transactions[0]?.status === 'REFUNDED', 'the refund');
+      await redeliverCapture(late);
+      const seen = await view(client.token, late);
+      expect(seen.status).toBe('EXPIRED');
+      expect(seen.transactions).toEqual([{ status: 'REFUNDED', captured: { amountCents: PRICE }, refunded: { amountCents: PRICE }, refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }] }]);
+      expect(await sg.booking.db.outboxEvent.count({ where: { aggregateId: late, topic: 'booking.reservation.cancelled' } })).toBe(1);
+      expect(await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: rivalJob } })).toMatchObject({ status: 'HELD', washerId: washer.id });
     } finally {
       await Promise.all(consumers.map((c) => c.stop()));
     }
