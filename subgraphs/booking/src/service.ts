@@ -170,11 +170,13 @@ export class BookingService {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         return await this.db.$transaction(async (tx) => {
-          // One customer's bookings take turns, so the count below sees every hold committed before
-          // it (also those staff made for them). Taken before the site lock, always in that order.
-          await customerLock(tx, customerId);
-          if (capped && (await this.repo.liveHolds(tx, customerId, new Date())) >= maxHolds) {
-            throw new AppError('BOOKING_HOLD_LIMIT_REACHED', { message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.` });
+          if (capped) {
+            // One customer's own bookings take turns, so the count sees every hold committed before it
+            // (those staff made for them included). Taken before the site lock, always in that order.
+            await customerLock(tx, customerId);
+            if ((await this.repo.liveHolds(tx, customerId, new Date())) >= maxHolds) {
+              throw new AppError('BOOKING_HOLD_LIMIT_REACHED', { message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.` });
+            }
           }
           // Bookings of one site take turns. Without this, two inserts that both wait on the exclusion
           // constraint for each other's overlapping row deadlock (40P01): the bench saw ~10 % of
