@@ -96,7 +96,9 @@ describe('availability and holds', () => {
     const svc = await service(30);
     const { at } = day(12);
     const starts = Array.from({ length: 10 }, (_, i) => at(`${String(8 + i).padStart(2, '0')}:00`));
-    const results = await Promise.all(Array.from({ length: 500 }, (_, i) => sg.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: starts[i % 10] } }, alice.token)));
+    // One client per slot (50 racing requests each), so the bay decides and not the live-hold cap.
+    const clients = await Promise.all(starts.map(() => user('CLIENT', 'Racer')));
+    const results = await Promise.all(Array.from({ length: 500 }, (_, i) => sg.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: starts[i % 10] } }, clients[i % 10]!.token)));
     const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK');
     expect(codes.filter((c) => c === 'OK')).toHaveLength(10);
     expect(codes.filter((c) => c === 'BOOKING_SLOT_TAKEN')).toHaveLength(490);
@@ -138,7 +140,7 @@ describe('availability and holds', () => {
       expect(blocked.errors?.[0]?.extensions?.code).toBe('BOOKING_SLOT_TAKEN');
       // Let the hold lapse (10 s TTL) by moving its expiry into the past rather than sleeping.
       await quick.booking.db.reservation.update({ where: { id: first.data!.createBooking.id }, data: { holdExpiresAt: new Date(Date.now() - 1000) } });
-      const confirm = await quick.gql(`mutation($id: ID!) { confirmBooking(id: $id) { status } }`, { id: first.data!.createBooking.id }, alice.token);
+      const confirm = await quick.gql(`mutation($id: ID!) { confirmBooking(id: $id, reason: "paid at the site") { status } }`, { id: first.data!.createBooking.id }, manager.token);
       expect(confirm.errors?.[0]?.extensions?.code).toBe('BOOKING_HOLD_EXPIRED');
       const again = await quick.gql<{ createBooking: { status: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } }, alice.token);
       expect(again.data?.createBooking.status).toBe('HELD');
@@ -164,27 +166,28 @@ describe('the booking lifecycle', () => {
     await sg.gql(`mutation($id: ID!, $input: UpdateServiceInput!) { updateService(id: $id, input: $input) { id } }`, { id: svc, input: { priceCents: 9999 } }, manager.token);
 
     const step = async (mutation: string, token: string, extra = '') => sg.gql<Record<string, { status: string }>>(`mutation($id: ID!) { ${mutation}(id: $id${extra}) { status } }`, { id }, token);
-    expect((await step('confirmBooking', alice.token)).data).toEqual({ confirmBooking: { status: 'CONFIRMED' } });
+    expect((await step('confirmBooking', alice.token)).errors?.[0]?.extensions?.code).toBe('BOOKING_PAYMENT_REQUIRED');
+    expect((await step('confirmBooking', manager.token, ', reason: "paid at the site"')).data).toEqual({ confirmBooking: { status: 'CONFIRMED' } });
     expect((await step('startBooking', washer.token)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND'); // not his booking yet
     const assigned = await sg.gql(`mutation($id: ID!, $w: ID!) { assignWasher(id: $id, washerId: $w) { id } }`, { id, w: washer.id }, manager.token);
     expect(assigned.errors).toBeUndefined();
     expect((await step('startBooking', washer.token)).data).toEqual({ startBooking: { status: 'IN_PROGRESS' } });
     expect((await step('completeBooking', washer.token)).data).toEqual({ completeBooking: { status: 'COMPLETED' } });
-    const illegal = await step('confirmBooking', manager.token);
+    const illegal = await step('confirmBooking', manager.token, ', reason: "again"');
     expect(illegal.errors?.[0]?.extensions).toMatchObject({ code: 'BOOKING_ILLEGAL_TRANSITION', from: 'COMPLETED', to: 'CONFIRMED' });
 
     const view = await sg.gql<{ booking: Record<string, unknown> }>(
-      `query($id: ID!) { booking(id: $id) { status price { amountCents } items { name price { amountCents } } customer { firstName } washer { firstName } site { name } service { name } history { from to changedBy { id } } } }`,
+      `query($id: ID!) { booking(id: $id) { status price { amountCents } items { name price { amountCents } } customer { firstName } washer { firstName } site { name } service { name } history { from to reason changedBy { id } } } }`,
       { id },
       alice.token,
     );
     expect(view.errors).toBeUndefined();
     expect(view.data!.booking).toMatchObject({ status: 'COMPLETED', price: { amountCents: 2500 }, customer: { firstName: 'Alice' }, washer: { firstName: 'Wes' } });
-    expect((view.data!.booking.history as Array<{ from: string | null; to: string }>).map((h) => [h.from, h.to])).toEqual([
-      [null, 'HELD'],
-      ['HELD', 'CONFIRMED'],
-      ['CONFIRMED', 'IN_PROGRESS'],
-      ['IN_PROGRESS', 'COMPLETED'],
+    expect((view.data!.booking.history as Array<{ from: string | null; to: string; reason: string | null; changedBy: { id: string } | null }>).map((h) => [h.from, h.to, h.reason, h.changedBy?.id])).toEqual([
+      [null, 'HELD', null, alice.id],
+      ['HELD', 'CONFIRMED', 'paid at the site', manager.id],
+      ['CONFIRMED', 'IN_PROGRESS', null, washer.id],
+      ['IN_PROGRESS', 'COMPLETED', null, washer.id],
     ]);
     const events = await sg.booking.db.outboxEvent.findMany({ where: { aggregateId: id }, orderBy: { seq: 'asc' } });
     expect(events.map((e) => e.topic)).toEqual(['booking.reservation.created', ...Array(3).fill('booking.reservation.statusChanged')]);
@@ -215,13 +218,14 @@ describe('the booking lifecycle', () => {
     const svc = await service(60);
     const { at } = day(22);
     const washer = await user('WASHER');
+    const carl = await user('CLIENT', 'Carl');
     await sg.gql(`mutation($site: ID!, $user: ID!, $shift: ShiftInput!) { assignStaff(siteId: $site, userId: $user, shift: $shift) { id } }`, { site: s, user: washer.id, shift: { startsAt: at('08:00'), endsAt: at('16:00') } }, manager.token);
-    const a = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } }, alice.token);
-    const b = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:30') } }, alice.token);
+    const a = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } }, carl.token);
+    const b = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:30') } }, carl.token);
     const assign = (id: string) => sg.gql(`mutation($id: ID!, $w: ID!) { assignWasher(id: $id, washerId: $w) { id } }`, { id, w: washer.id }, manager.token);
     expect((await assign(a.data!.createBooking.id)).errors).toBeUndefined();
     expect((await assign(b.data!.createBooking.id)).errors?.[0]?.extensions?.code).toBe('BOOKING_WASHER_BUSY');
-    const offShift = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('17:00') } }, alice.token);
+    const offShift = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('17:00') } }, carl.token);
     expect((await assign(offShift.data!.createBooking.id)).errors?.[0]?.extensions?.code).toBe('BOOKING_WASHER_NOT_ASSIGNED');
   });
 
@@ -262,7 +266,7 @@ describe('on behalf and no-shows', () => {
     const svc = await service(30);
     const { at } = day(32);
     const future = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } }, alice.token);
-    await sg.gql(`mutation($id: ID!) { confirmBooking(id: $id) { id } }`, { id: future.data!.createBooking.id }, alice.token);
+    await sg.gql(`mutation($id: ID!) { confirmBooking(id: $id, reason: "paid at the site") { id } }`, { id: future.data!.createBooking.id }, manager.token);
     const early = await sg.gql(`mutation($id: ID!) { markNoShow(id: $id) { status } }`, { id: future.data!.createBooking.id }, manager.token);
     expect(early.errors?.[0]?.extensions?.code).toBe('BOOKING_ILLEGAL_TRANSITION');
     const past = await sg.booking.db.reservation.create({

@@ -450,7 +450,9 @@ async function main(): Promise<number> {
   const cleanup = { siteIds: [] as string[], bookingIds: [] as string[] };
   let ok: boolean;
   try {
-    sg = await startSupergraph();
+    // One client makes every booking of the run (warm-up included): lift its live-hold cap above that count,
+    // so the cap's check and lock are measured but never refuse.
+    sg = await startSupergraph({ bookingEnv: { BOOKING_MAX_LIVE_HOLDS: String(o.createRequests + o.concurrency + 1) } });
     console.log(`[setup] supergraph (auth, location, booking, gateway) up in ${ms(performance.now() - t0)} ms at ${sg.gatewayUrl}`);
     ok = await run(o, sg, cleanup);
   } catch (err) {

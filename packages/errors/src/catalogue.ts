@@ -48,6 +48,8 @@ export const ERROR_CATALOGUE = {
   BOOKING_SERVICE_UNAVAILABLE: { status: 200, message: 'The service is not available.', description: 'The service does not exist, is inactive, or cannot be booked that way.' },
   BOOKING_ILLEGAL_TRANSITION: { status: 200, message: 'The booking cannot change to that status.', description: 'E.g. completed → confirmed; `extensions.from` and `extensions.to` say which.' },
   BOOKING_HOLD_EXPIRED: { status: 200, message: 'The hold has lapsed.', description: 'Holds last a few minutes while the client pays; book again.' },
+  BOOKING_PAYMENT_REQUIRED: { status: 200, message: 'Only payment confirms your hold.', description: 'A hold becomes CONFIRMED when its payment is captured; staff confirm others\' bookings (e.g. paid at the site) with a reason.' },
+  BOOKING_HOLD_LIMIT_REACHED: { status: 200, message: 'You already hold as many unpaid bookings as allowed.', description: 'A customer has at most BOOKING_MAX_LIVE_HOLDS unpaid, unexpired holds; pay for or cancel one before holding another.' },
   BOOKING_CANCELLATION_TOO_LATE: { status: 200, message: 'It is too late to cancel this booking yourself.', description: 'Clients cancel up to the cutoff before the start; managers any time.' },
 
   // Payment feature

@@ -23,6 +23,11 @@ export function loadBookingConfig(env: Record<string, string | undefined> = proc
       BOOKING_SLOT_STEP_MINUTES: setting.int(15, 5, 240),
       /** Clients may cancel up to this long before the start; managers any time. */
       BOOKING_CANCEL_CUTOFF_MINUTES: setting.int(120, 0, 10_080),
+      /**
+       * Live (unexpired) HELD bookings one customer may have at once when booking for themselves, so
+       * one account cannot hold every bay of a site. Confirmed, cancelled and lapsed holds do not count.
+       */
+      BOOKING_MAX_LIVE_HOLDS: setting.int(3, 1, 100_000),
       ...eventBusSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       LOG_LEVEL: setting.logLevel(),

@@ -9,6 +9,7 @@ import type { BookingConfig } from './config.js';
 import { firstTime, recordEvent } from './events.js';
 import type { PeerUser, Peers } from './peers.js';
 import { LIVE, type BookingRepository, type Reservation, type ReservationStatus, type Service, type Tx } from './repository.js';
+import { captureAction, holdCapApplies, isStaff, manualConfirmRefusal } from './rules.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -46,14 +47,19 @@ export function id(value: unknown, field: string): string {
   return validate(fields.uuid(), value, field);
 }
 
-const isManager = (v: Viewer | null) => v?.role === 'MANAGER' || v?.role === 'ADMIN';
+const isManager = isStaff;
 
 /** Who may see a booking: its customer, its washer, managers and admins. */
 export function canSee(viewer: Viewer | null, r: Pick<Reservation, 'customerId' | 'washerId'>): boolean {
   return !!viewer && (isManager(viewer) || viewer.userId === r.customerId || viewer.userId === r.washerId);
 }
 
-type Settings = Pick<BookingConfig, 'BOOKING_HOLD_TTL_SECONDS' | 'BOOKING_BUFFER_MINUTES' | 'BOOKING_SLOT_STEP_MINUTES' | 'BOOKING_CANCEL_CUTOFF_MINUTES'>;
+type Settings = Pick<BookingConfig, 'BOOKING_HOLD_TTL_SECONDS' | 'BOOKING_BUFFER_MINUTES' | 'BOOKING_SLOT_STEP_MINUTES' | 'BOOKING_CANCEL_CUTOFF_MINUTES' | 'BOOKING_MAX_LIVE_HOLDS'>;
+
+/** The advisory lock under which one site's bays are handed out (createBooking, a late payment's revival). */
+const siteLock = (tx: Tx, siteId: string) => tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.site:${siteId}`}, 0))`;
+/** The advisory lock under which one customer's live holds are counted and added. Always taken before a site lock. */
+const customerLock = (tx: Tx, customerId: string) => tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.customer:${customerId}`}, 0))`;
 
 export interface RequestDeps {
   users: DataLoader<string, PeerUser | null>;
@@ -123,7 +129,9 @@ export class BookingService {
    * A HELD booking on the lowest free bay. References are checked through their owners first
    * (customer with auth, site and opening hours with location); the database then guarantees that
    * no bay is booked twice: a lost race surfaces as an exclusion violation, retried against fresh
-   * data, and ends as BOOKING_SLOT_TAKEN when no bay is left.
+   * data, and ends as BOOKING_SLOT_TAKEN when no bay is left. A customer booking for themselves
+   * holds at most BOOKING_MAX_LIVE_HOLDS live holds: counted and added under a per-customer lock, so
+   * concurrent requests cannot all pass the count (BOOKING_HOLD_LIMIT_REACHED).
    */
   async createBooking(viewer: Viewer, raw: unknown, deps: RequestDeps): Promise<Reservation> {
     const input = validate(bookingInput, raw, 'input');
@@ -157,13 +165,23 @@ export class BookingService {
     if (!fits) throw new AppError('BOOKING_OUTSIDE_OPENING_HOURS', { field: 'input.startsAt' });
 
     const priceCents = service.priceCents + addOns.reduce((sum, a) => sum + a.priceCents, 0);
+    const capped = holdCapApplies(viewer, customerId);
+    const maxHolds = this.settings.BOOKING_MAX_LIVE_HOLDS;
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         return await this.db.$transaction(async (tx) => {
+          if (capped) {
+            // One customer's own bookings take turns, so the count sees every hold committed before it
+            // (those staff made for them included). Taken before the site lock, always in that order.
+            await customerLock(tx, customerId);
+            if ((await this.repo.liveHolds(tx, customerId, new Date())) >= maxHolds) {
+              throw new AppError('BOOKING_HOLD_LIMIT_REACHED', { message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.` });
+            }
+          }
           // Bookings of one site take turns. Without this, two inserts that both wait on the exclusion
           // constraint for each other's overlapping row deadlock (40P01): the bench saw ~10 % of
           // concurrent bookings fail that way. The constraint stays the guarantee; this is the queue.
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.site:${input.siteId}`}, 0))`;
+          await siteLock(tx, input.siteId);
           await this.expireLapsed(tx, { siteId: input.siteId, startsAt: { lt: blockedUntil }, blockedUntil: { gt: startsAt } });
           const bay = freeBay(await this.repo.busy(tx, input.siteId, startsAt, blockedUntil), site.bays, startsAt, blockedUntil);
           if (bay === null) throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
@@ -200,11 +218,19 @@ export class BookingService {
     throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
   }
 
-  /** HELD → CONFIRMED: the customer, a manager, or one of our services (payment, through the bus later). */
-  confirm(viewer: Viewer | null, rawId: unknown): Promise<Reservation> {
-    return this.transition(viewer, rawId, 'CONFIRMED', null, (r) => {
-      if (viewer && !isManager(viewer) && viewer.userId !== r.customerId) throw new AppError('FORBIDDEN');
-      if (r.status === 'HELD' && r.holdExpiresAt && r.holdExpiresAt <= new Date()) return 'lapsed';
+  /**
+   * HELD → CONFIRMED by hand: staff confirming someone else's booking without card payment (paid at
+   * the site), with a reason that the history keeps next to who did it. Payment confirms a hold
+   * through the bus (handleChargeCaptured); a client asking gets BOOKING_PAYMENT_REQUIRED.
+   */
+  confirm(viewer: Viewer, rawId: unknown, rawReason: unknown): Promise<Reservation> {
+    const reason = rawReason == null ? null : validate(reasonText, rawReason, 'reason');
+    return this.transition(viewer, rawId, 'CONFIRMED', reason, (r) => {
+      const refusal = manualConfirmRefusal(viewer, r, reason);
+      if (refusal === 'PAYMENT_REQUIRED') throw new AppError('BOOKING_PAYMENT_REQUIRED');
+      if (refusal === 'FORBIDDEN') throw new AppError('FORBIDDEN', { message: 'Only managers and admins confirm a booking without its payment.' });
+      if (refusal === 'REASON_REQUIRED') throw badInput('reason', 'give a reason when confirming without payment, e.g. paid at the site');
+      if (r.holdExpiresAt && r.holdExpiresAt <= new Date()) return 'lapsed';
       return 'ok';
     });
   }
@@ -330,33 +356,52 @@ export class BookingService {
 
   /**
    * `payment.charge.captured`: the hold becomes CONFIRMED (by the system, reason `paid`). A payment
-   * that arrives after the hold lapsed revives the booking when its bay is still free (the exclusion
-   * constraint decides); when the slot is gone, or the booking was cancelled meanwhile, the booking is
-   * announced as cancelled again so that the payment feature refunds the charge in full. Nobody keeps
-   * money for a wash they cannot have.
+   * that arrives after the hold lapsed revives the booking when its bay is still free; when the bay is
+   * gone (taken meanwhile, or its time has passed) or the booking was cancelled meanwhile, the booking
+   * is announced as cancelled by the system, so that the payment feature refunds the charge in full.
+   * Nobody keeps money for a wash they cannot have.
+   *
+   * The inbox row, the decision and its effect (confirmation, or history row + cancellation event)
+   * commit in ONE transaction, so each captured event has its effect exactly once: a redelivery finds
+   * the inbox row and changes nothing, and a refund can never be lost between two transactions.
    */
   async handleChargeCaptured(event: EventEnvelope<'payment.charge.captured'>): Promise<void> {
-    const outcome = await this.db
-      .$transaction(async (tx) => {
-        if (!(await firstTime(tx, event))) return 'done' as const;
-        const r = await tx.reservation.findUnique({ where: { id: event.payload.reservationId } });
-        if (!r) return 'done' as const;
-        if (r.status === 'HELD') await this.changeStatus(tx, r, 'CONFIRMED', null, 'paid');
-        else if (r.status === 'EXPIRED' && r.startsAt > new Date()) await this.changeStatus(tx, r, 'CONFIRMED', null, 'paid after the hold lapsed', true);
-        else if (r.status === 'EXPIRED' || r.status === 'CANCELLED') return 'refund' as const;
-        return 'done' as const;
-      })
-      .catch((err: unknown) => {
-        if (pgErrorCode(err) === '23P01') return 'refund' as const; // the bay was taken after the hold lapsed
-        throw err;
-      });
-    if (outcome !== 'refund') return;
-    await this.db.$transaction(async (tx) => {
-      if (!(await firstTime(tx, event))) return;
-      const r = await tx.reservation.findUniqueOrThrow({ where: { id: event.payload.reservationId } });
-      await tx.history.create({ data: { reservationId: r.id, fromStatus: r.status, toStatus: r.status, changedBy: null, reason: 'paid too late: the charge is refunded' } });
-      await recordEvent(tx, 'booking.reservation.cancelled', r.id, { reservationId: r.id, customerId: r.customerId, cancelledBy: null, reason: 'paid after the hold lapsed and the slot was taken', startsAt: r.startsAt.toISOString() });
-    });
+    try {
+      await this.db.$transaction((tx) => this.applyCapture(tx, event, true));
+    } catch (err) {
+      // The revival hit an exclusion constraint after all (a writer that does not take the site lock,
+      // e.g. the washer's other job): everything rolled back, the inbox row too. Apply it again
+      // without reviving, which announces the refund.
+      if (pgErrorCode(err) !== '23P01') throw err;
+      await this.db.$transaction((tx) => this.applyCapture(tx, event, false));
+    }
+  }
+
+  private async applyCapture(tx: Tx, event: EventEnvelope<'payment.charge.captured'>, mayRevive: boolean): Promise<void> {
+    if (!(await firstTime(tx, event))) return;
+    const bookingId = event.payload.reservationId;
+    const seen = await tx.reservation.findUnique({ where: { id: bookingId }, select: { siteId: true } });
+    if (!seen) return;
+    // Same lock order as createBooking (site, then rows): a revival competes for the bay like a new booking.
+    await siteLock(tx, seen.siteId);
+    // Lock the row so a concurrent cancellation or expiry waits for this decision instead of racing it.
+    await tx.$executeRaw`SELECT 1 FROM booking_reservations WHERE id = ${bookingId}::uuid FOR UPDATE`;
+    const r = await tx.reservation.findUniqueOrThrow({ where: { id: bookingId } });
+    const now = new Date();
+    let action = captureAction(r, now);
+    if (action === 'revive') {
+      await this.expireLapsed(tx, { siteId: r.siteId, id: { not: r.id }, startsAt: { lt: r.blockedUntil }, blockedUntil: { gt: r.startsAt } });
+      const taken = mayRevive && (await this.repo.busy(tx, r.siteId, r.startsAt, r.blockedUntil)).some((b) => b.bay === r.bay);
+      action = mayRevive && !taken ? 'revive' : 'refund';
+    }
+    if (action === 'confirm') await this.changeStatus(tx, r, 'CONFIRMED', null, 'paid');
+    else if (action === 'revive') await this.changeStatus(tx, r, 'CONFIRMED', null, 'paid after the hold lapsed', true);
+    else if (action === 'refund') {
+      const why = r.status === 'CANCELLED' ? 'paid after the booking was cancelled' : 'paid after the hold lapsed and the slot was gone';
+      await tx.history.create({ data: { reservationId: r.id, fromStatus: r.status, toStatus: r.status, changedBy: null, reason: `${why}: the charge is refunded` } });
+      // cancelledBy null: a cancellation by the system, which payment refunds in full.
+      await recordEvent(tx, 'booking.reservation.cancelled', r.id, { reservationId: r.id, customerId: r.customerId, cancelledBy: null, reason: why, startsAt: r.startsAt.toISOString() });
+    }
   }
 
   async handleSiteClosed(event: EventEnvelope<'location.site.closed'>): Promise<void> {
