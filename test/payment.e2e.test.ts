@@ -310,7 +310,7 @@ describe('batching and visibility', () => {
     const client = await user('CLIENT');
     const ids = Array.from({ length: 100 }, () => randomUUID());
     await sg.payment.db.transaction.createMany({
-      data: ids.map((bookingId) => ({ customerId: client.id, bookingId, amountCents: 1000, currency: 'EUR', capturedCents: 1000, status: 'CAPTURED' as const, idempotencyKey: `seed-${bookingId}`, requestHash: 'x' })),
+      data: ids.map((bookingId) => ({ customerId: client.id, bookingId, amountCents: 1000, currency: 'EUR', capturedCents: 1000, status: 'CAPTURED' as const, idempotencyKey: `seed-${bookingId}`, providerKey: `seed-${bookingId}`, requestHash: 'x' })),
     });
     const before = paymentStatements.count;
     // The call the gateway makes to payment after a query lists 100 bookings with their payment.

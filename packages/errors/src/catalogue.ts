@@ -47,6 +47,7 @@ export const ERROR_CATALOGUE = {
   BOOKING_CANCELLATION_TOO_LATE: { status: 200, message: 'It is too late to cancel this booking yourself.', description: 'Clients cancel up to the cutoff before the start; managers any time.' },
 
   // Payment feature
+  PAYMENT_ALREADY_PAID: { status: 200, message: 'This booking is already paid.', description: 'The booking already has a live charge (captured, or still being processed); one booking is charged once.' },
   PAYMENT_IDEMPOTENCY_MISMATCH: { status: 200, message: 'This idempotency key was used with different parameters.', description: 'Reuse a key only to retry the very same request; use a new key for a new one.' },
   PAYMENT_IN_PROGRESS: { status: 200, message: 'A request with this idempotency key is still being processed.', description: 'Retry with the same key shortly to get its result.' },
   PAYMENT_DECLINED: { status: 200, message: 'The card was declined.', description: 'The provider refused the charge; try another payment method.' },
