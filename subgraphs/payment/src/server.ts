@@ -15,6 +15,7 @@ import { PaymentService } from './service.js';
 
 export { sqlStatements } from './db.js';
 export { loadPaymentConfig, type PaymentConfig } from './config.js';
+export type { PaymentProvider, SandboxEntry } from './provider.js';
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 

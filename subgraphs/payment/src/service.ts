@@ -313,7 +313,7 @@ export class PaymentService {
       // Another request with this key got there first (its row is committed): answer as it does.
       return this.again((await this.refundByKey(transactionId, key))!, requestHash);
     }
-    return this.completeRefund(reserved);
+    return (await this.completeRefund(reserved)).answer;
   }
 
   private refundByKey(transactionId: string, idempotencyKey: string): Promise<Refund | null> {
@@ -334,16 +334,17 @@ export class PaymentService {
    * `onlyIfStale` (the sweep) leaves alone a refund a live worker touched recently.
    */
   private async resumeRefund(r: Refund, trigger: ResumeTrigger, onlyIfStale = false): Promise<Record<string, unknown>> {
-    const staleBefore = onlyIfStale ? new Date(Date.now() - this.settings.PAYMENT_RESUME_STALE_AFTER_MS) : new Date(8.64e15);
-    const { count } = await this.db.refund.updateMany({ where: { id: r.id, status: 'PENDING', updatedAt: { lt: staleBefore } }, data: { updatedAt: new Date() } });
+    const stale = onlyIfStale ? { updatedAt: { lt: new Date(Date.now() - this.settings.PAYMENT_RESUME_STALE_AFTER_MS) } } : {};
+    const { count } = await this.db.refund.updateMany({ where: { id: r.id, status: 'PENDING', ...stale }, data: { updatedAt: new Date() } });
     if (count === 0) {
       const now = await this.db.refund.findUniqueOrThrow({ where: { id: r.id } });
       if (now.response) return replay(now.response as Stored);
       throw new AppError('PAYMENT_IN_PROGRESS', { field: 'idempotencyKey' });
     }
     try {
-      const answer = await this.completeRefund(r);
-      this.onResumed({ kind: 'refund', id: r.id, trigger, outcome: 'succeeded' });
+      const { answer, recorded } = await this.completeRefund(r);
+      // Counted once: by the worker that recorded the outcome, not by one that found it recorded.
+      if (recorded) this.onResumed({ kind: 'refund', id: r.id, trigger, outcome: 'succeeded' });
       return answer;
     } catch (err) {
       this.onResumed({ kind: 'refund', id: r.id, trigger, outcome: err instanceof AppError && err.code === 'PAYMENT_PROVIDER_ERROR' ? 'unavailable' : 'failed' });
@@ -351,8 +352,8 @@ export class PaymentService {
     }
   }
 
-  /** Asks the provider for a reserved (PENDING) refund and records its answer, once. */
-  private async completeRefund(refund: Refund): Promise<Record<string, unknown>> {
+  /** Asks the provider for a reserved (PENDING) refund and records its answer, once (`recorded`: by this call). */
+  private async completeRefund(refund: Refund): Promise<{ answer: Record<string, unknown>; recorded: boolean }> {
     const t = await this.db.transaction.findUniqueOrThrow({ where: { id: refund.transactionId } });
     let ref: string;
     try {
@@ -370,13 +371,13 @@ export class PaymentService {
         if (count === 1) await tx.$executeRaw`UPDATE payment_transactions SET refunded_cents = refunded_cents - ${refund.amountCents}, updated_at = now() WHERE id = ${t.id}::uuid`;
       });
       const now = await this.db.refund.findUniqueOrThrow({ where: { id: refund.id } });
-      return replay(now.response as Stored);
+      return { answer: replay(now.response as Stored), recorded: false };
     }
     return this.db.$transaction(async (tx) => {
       const { count } = await tx.refund.updateMany({ where: { id: refund.id, status: 'PENDING' }, data: { status: 'SUCCEEDED', providerRef: ref } });
       const done = await tx.refund.findUniqueOrThrow({ where: { id: refund.id } });
       // Another worker recorded this refund first (the provider gave both the same answer).
-      if (count === 0) return done.response ? replay(done.response as Stored) : refundSnapshot(done);
+      if (count === 0) return { answer: done.response ? replay(done.response as Stored) : refundSnapshot(done), recorded: false };
       const after = await tx.transaction.findUniqueOrThrow({ where: { id: t.id } });
       const status: TransactionStatus = after.refundedCents >= after.capturedCents ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
       if (status !== after.status) {
@@ -386,7 +387,7 @@ export class PaymentService {
       const answer = refundSnapshot(done);
       await tx.refund.update({ where: { id: refund.id }, data: { response: { ok: answer } as Prisma.InputJsonValue } });
       await recordEvent(tx, 'payment.refund.processed', refund.id, { refundId: refund.id, transactionId: t.id, reservationId: t.bookingId, amountCents: refund.amountCents, currency: refund.currency });
-      return answer;
+      return { answer, recorded: true };
     });
   }
 
