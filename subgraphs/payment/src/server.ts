@@ -72,18 +72,18 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
   });
 
   let sweepers: Array<() => void> = [];
+  /** The sweep in progress, if any: stop() lets it finish before the pool closes. */
+  let sweeping: Promise<void> | null = null;
   const startSweeper = () => {
-    let running = false;
     const timer = setInterval(() => {
-      if (running) return; // a slow sweep is never overlapped by the next one
-      running = true;
-      service
+      if (sweeping) return; // a slow sweep is never overlapped by the next one
+      sweeping = service
         .resumeStale()
         .then(({ charges, refunds }) => {
           if (charges + refunds > 0) logger.info({ charges, refunds }, `sweep resumed ${charges + refunds} pending money operation(s)`);
         })
         .catch((err: unknown) => logger.warn({ err }, 'resume sweep failed; will retry'))
-        .finally(() => (running = false));
+        .finally(() => (sweeping = null));
     }, config.PAYMENT_RESUME_SWEEP_INTERVAL_MS);
     timer.unref();
     const stop = () => {
@@ -113,6 +113,7 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
       ),
     stop: async () => {
       for (const stopSweeper of sweepers) stopSweeper();
+      await sweeping;
       await server.stop();
       await events.stop();
       await db.$disconnect();
