@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { loadPaymentConfig, sqlStatements as paymentStatements } from '@carwash/payment';
 import { signedFetch } from '@carwash/service-trust';
 import { DateTime } from 'luxon';
@@ -373,6 +373,34 @@ describe('issue 9: one live charge per booking', () => {
     expect(await sg.payment.db.transaction.count({ where: { bookingId: b } })).toBe(1);
     expect((await sg.payment.db.transaction.findFirstOrThrow({ where: { bookingId: b } })).capturedCents).toBe(4200);
   }, 60_000);
+
+  it('refuses to revive an outage-failed charge once the booking was paid under another key', async () => {
+    const client = await user('CLIENT');
+    const [outage, good, b] = [await method(client.token, 'tok_provider_error'), await method(client.token), await booking(client.token)];
+    const first = `pay-${randomUUID()}`;
+    expect(code(await sg.gql(PAY, { b, m: outage, k: first }, client.token))).toBe('PAYMENT_PROVIDER_ERROR');
+    expect(code(await sg.gql(PAY, { b, m: good, k: `pay-${randomUUID()}` }, client.token))).toBe('OK');
+    // Retrying the failed key would put a second live charge on the booking: the index refuses it.
+    expect(code(await sg.gql(PAY, { b, m: outage, k: first }, client.token))).toBe('PAYMENT_ALREADY_PAID');
+    expect((await sg.payment.db.transaction.findMany({ where: { bookingId: b } })).map((t) => t.status).sort()).toEqual(['CAPTURED', 'FAILED']);
+  });
+
+  it('resumes a PENDING charge left by a dead request when the client retries with the same key', async () => {
+    const client = await user('CLIENT');
+    const [m, b] = [await method(client.token), await booking(client.token)];
+    const key = `pay-${randomUUID()}`;
+    // What a payment process leaves when it dies after committing the PENDING row and before the provider answered.
+    const requestHash = createHash('sha256').update(JSON.stringify(['pay', client.id, b, m])).digest('hex');
+    const t = await sg.payment.db.transaction.create({ data: { customerId: client.id, bookingId: b, methodId: m, amountCents: 4200, currency: 'EUR', status: 'PENDING', idempotencyKey: key, providerKey: `pay:${client.id}:${key}`, requestHash } });
+    await sg.payment.db.$executeRaw`UPDATE payment_transactions SET updated_at = now() - interval '1 hour' WHERE id = ${t.id}::uuid`;
+    // Meanwhile another key is refused: the PENDING charge is live.
+    expect(code(await sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token))).toBe('PAYMENT_ALREADY_PAID');
+    const retry = await sg.gql<{ payForBooking: { id: string; status: string } }>(PAY, { b, m, k: key }, client.token);
+    expect(retry.data?.payForBooking).toMatchObject({ id: t.id, status: 'CAPTURED' });
+    expect(sg.payment.provider.charges.has(`pay:${client.id}:${key}`)).toBe(true);
+    const metrics = await (await fetch(new URL('/metrics', sg.paymentUrl))).text();
+    expect(metrics).toMatch(/payment_resumed_operations_total\{kind="charge",trigger="retry",outcome="succeeded"\} [1-9]/);
+  });
 
   it('lets a declined card be followed by a successful payment with another card', async () => {
     const client = await user('CLIENT');

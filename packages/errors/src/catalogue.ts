@@ -53,7 +53,7 @@ export const ERROR_CATALOGUE = {
   PAYMENT_DECLINED: { status: 200, message: 'The card was declined.', description: 'The provider refused the charge; try another payment method.' },
   PAYMENT_INSUFFICIENT_FUNDS: { status: 200, message: 'The card has insufficient funds.', description: 'The provider refused the charge for lack of funds.' },
   PAYMENT_PROVIDER_ERROR: { status: 200, message: 'The payment provider failed; nothing was charged.', description: 'A provider outage; retry later with the same idempotency key.' },
-  PAYMENT_BOOKING_NOT_PAYABLE: { status: 200, message: 'This booking cannot be paid.', description: 'The booking is unknown, not yours, already paid, cancelled or its hold lapsed.' },
+  PAYMENT_BOOKING_NOT_PAYABLE: { status: 200, message: 'This booking cannot be paid.', description: 'The booking is unknown, not yours, no longer held (confirmed, cancelled) or its hold lapsed.' },
   PAYMENT_METHOD_UNUSABLE: { status: 200, message: 'This payment method cannot be used.', description: 'The method is unknown, removed, expired or belongs to someone else.' },
   PAYMENT_REFUND_EXCEEDS_CAPTURED: { status: 200, message: 'The refund exceeds what is left of the charge.', description: 'Refunds together never exceed the captured amount.' },
   PAYMENT_NOT_REFUNDABLE: { status: 200, message: 'This transaction cannot be refunded.', description: 'Only captured (or partially refunded) charges can be refunded.' },
