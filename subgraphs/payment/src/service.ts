@@ -59,7 +59,7 @@ function replay(stored: Stored): Record<string, unknown> {
 
 type Settings = Pick<PaymentConfig, 'PAYMENT_CANCEL_CUTOFF_MINUTES' | 'PAYMENT_LATE_CANCEL_FEE_PERCENT' | 'PAYMENT_RESUME_STALE_AFTER_MS'>;
 
-/** Charges in a live state: the partial unique index `payment_one_live_charge_per_booking` allows one per booking. */
+/** A charge that took money (a booking has at most one: index `payment_one_live_charge_per_booking`). */
 const PAID_STATES: TransactionStatus[] = ['CAPTURED', 'PARTIALLY_REFUNDED', 'REFUNDED'];
 /** Stale PENDING rows one sweep resumes at most (the next sweep takes the rest). */
 const SWEEP_BATCH = 100;
