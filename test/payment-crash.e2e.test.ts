@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,17 @@ const PRICE = 4200;
 const STALE_AFTER_MS = 300;
 const FAST = { blockMs: 50, retryBaseMs: 100, retryMaxMs: 200 };
 const PAY = `mutation($b: ID!, $m: ID!, $k: String!) { payForBooking(bookingId: $b, methodId: $m, idempotencyKey: $k) { id status } }`;
+
+/**
+ * The drill's own payment database: its sweep (which looks at every stale PENDING row) must not touch
+ * the rows other test files, running at the same time, leave PENDING on purpose — nor they its rows.
+ */
+const drillDatabaseUrl = (() => {
+  const u = new URL(process.env.PAYMENT_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/carwash_payment');
+  u.pathname = `${u.pathname}_drill`;
+  return u.toString();
+})();
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 let sg: Running;
 let ledgerDir: string;
@@ -74,8 +85,8 @@ async function paidCustomers(): Promise<{ clients: Array<{ id: string; token: st
 async function doomedPayment(killAt: 'before' | 'after'): Promise<{ died: Promise<NodeJS.Signals | null>; output: () => string }> {
   let out = '';
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/doomed-payment.ts', import.meta.url))], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    env: { ...process.env, EVENTS_NAMESPACE: sg.namespace, PAYMENT_SANDBOX_LEDGER_PATH: ledger, PAYMENT_SANDBOX_LATENCY_MS: '0', KILL_AT: killAt },
+    cwd: ROOT,
+    env: { ...process.env, PAYMENT_DATABASE_URL: drillDatabaseUrl, EVENTS_NAMESPACE: sg.namespace, PAYMENT_SANDBOX_LEDGER_PATH: ledger, PAYMENT_SANDBOX_LATENCY_MS: '0', KILL_AT: killAt },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   child.stdout!.on('data', (d) => (out += d));
@@ -85,9 +96,11 @@ async function doomedPayment(killAt: 'before' | 'after'): Promise<{ died: Promis
 }
 
 beforeAll(async () => {
+  // Creates the drill database if needed and applies payment's migrations to it.
+  execFileSync('pnpm', ['--silent', 'db:migrate', 'payment'], { cwd: ROOT, env: { ...process.env, PAYMENT_DATABASE_URL: drillDatabaseUrl }, stdio: ['ignore', 'ignore', 'inherit'] });
   ledgerDir = mkdtempSync(join(tmpdir(), 'carwash-sandbox-'));
   ledger = join(ledgerDir, 'ledger.jsonl');
-  sg = await startSupergraph({ paymentEnv: { PAYMENT_SANDBOX_LEDGER_PATH: ledger, PAYMENT_RESUME_STALE_AFTER_MS: String(STALE_AFTER_MS), PAYMENT_RESUME_SWEEP_INTERVAL_MS: '100' } });
+  sg = await startSupergraph({ paymentEnv: { PAYMENT_DATABASE_URL: drillDatabaseUrl, PAYMENT_SANDBOX_LEDGER_PATH: ledger, PAYMENT_RESUME_STALE_AFTER_MS: String(STALE_AFTER_MS), PAYMENT_RESUME_SWEEP_INTERVAL_MS: '100' } });
   manager = await signUpAs(sg, 'MANAGER');
   const site = await sg.gql<{ createSite: { id: string } }>(
     `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,

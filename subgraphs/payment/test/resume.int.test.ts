@@ -10,7 +10,12 @@ import { SandboxProvider } from '../src/provider.js';
 import { PaymentService, type ResumeListener } from '../src/service.js';
 
 const config = loadPaymentConfig({ ...process.env, LOG_LEVEL: 'silent' });
-const STALE_AFTER_MS = 1_000;
+/**
+ * A day: the sweep looks at every stale PENDING row of the database, so these tests' rows are two days
+ * old and rows other test files leave PENDING for a moment (at most an hour old) are never taken.
+ */
+const STALE_AFTER_MS = 86_400_000;
+const ABANDONED_MS = 2 * STALE_AFTER_MS;
 let db: PaymentDb;
 let stop: () => Promise<void>;
 
@@ -56,7 +61,7 @@ async function pendingRefund(ageMs: number, provider: SandboxProvider) {
 describe('the resume sweep', () => {
   it('captures a stale PENDING charge left by a dead process, once, and announces it', async () => {
     const { service, provider, resumed } = sut();
-    const t = await pendingCharge(STALE_AFTER_MS * 5);
+    const t = await pendingCharge(ABANDONED_MS);
     await service.resumeStale();
     const after = await db.transaction.findUniqueOrThrow({ where: { id: t.id } });
     expect(after).toMatchObject({ status: 'CAPTURED', capturedCents: 4200 });
@@ -71,7 +76,7 @@ describe('the resume sweep', () => {
 
   it('does not charge twice when the provider had charged before the process died', async () => {
     const { service, provider } = sut();
-    const t = await pendingCharge(STALE_AFTER_MS * 5);
+    const t = await pendingCharge(ABANDONED_MS);
     const { ref } = await provider.charge({ token: 'tok_visa', amountCents: 4200, currency: 'EUR', idempotencyKey: t.providerKey });
     const chargesBefore = provider.charges.size;
     await service.resumeStale();
@@ -90,7 +95,7 @@ describe('the resume sweep', () => {
   it('finishes a stale PENDING refund with the provider under its stored key, moving the money once', async () => {
     const provider = new SandboxProvider(0);
     const { service, resumed } = sut(provider);
-    const { t, r, ref } = await pendingRefund(STALE_AFTER_MS * 5, provider);
+    const { t, r, ref } = await pendingRefund(ABANDONED_MS, provider);
     // The provider had already refunded before the crash: the resume must get the same refund back.
     const first = await provider.refund({ chargeRef: ref, amountCents: 4200, idempotencyKey: r.providerKey });
     const refundsBefore = provider.refunds.size;
