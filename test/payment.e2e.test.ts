@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { sqlStatements as paymentStatements } from '@carwash/payment';
 import { signedFetch } from '@carwash/service-trust';
 import { DateTime } from 'luxon';
@@ -310,7 +310,7 @@ describe('batching and visibility', () => {
     const client = await user('CLIENT');
     const ids = Array.from({ length: 100 }, () => randomUUID());
     await sg.payment.db.transaction.createMany({
-      data: ids.map((bookingId) => ({ customerId: client.id, bookingId, amountCents: 1000, currency: 'EUR', capturedCents: 1000, status: 'CAPTURED' as const, idempotencyKey: `seed-${bookingId}`, requestHash: 'x' })),
+      data: ids.map((bookingId) => ({ customerId: client.id, bookingId, amountCents: 1000, currency: 'EUR', capturedCents: 1000, status: 'CAPTURED' as const, idempotencyKey: `seed-${bookingId}`, providerKey: `seed-${bookingId}`, requestHash: 'x' })),
     });
     const before = paymentStatements.count;
     // The call the gateway makes to payment after a query lists 100 bookings with their payment.
@@ -334,5 +334,137 @@ describe('batching and visibility', () => {
     const snoop = await sg.gql(`query($id: ID!) { user(id: $id) { paymentMethods { last4 } transactions { totalCount } } }`, { id: a.id }, b.token);
     expect(snoop.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(JSON.stringify(snoop.data)).not.toContain('4242');
+  });
+});
+
+describe('issue 9: one live charge per booking', () => {
+  const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code ?? 'OK';
+
+  it('refuses a second charge sent together with another idempotency key (the double charge), and keeps answering the first key', async () => {
+    const client = await user('CLIENT');
+    const [m, b] = [await method(client.token), await booking(client.token)];
+    const [k1, k2] = [`pay-${randomUUID()}`, `pay-${randomUUID()}`];
+    const chargesBefore = sg.payment.provider.charges.size;
+    const both = await Promise.all([k1, k2].map((k) => sg.gql<{ payForBooking: { id: string; status: string } }>(PAY, { b, m, k }, client.token)));
+    expect(both.map(code).sort()).toEqual(['OK', 'PAYMENT_ALREADY_PAID']);
+    const winner = both.find((r) => !r.errors)!;
+    expect(winner.data!.payForBooking.status).toBe('CAPTURED');
+    const loser = both.find((r) => r.errors)!;
+    expect(loser.errors![0]!.extensions).toMatchObject({ code: 'PAYMENT_ALREADY_PAID', field: 'bookingId' });
+    // Only one charge reached the provider: 4,200 cents taken, not 8,400.
+    expect(sg.payment.provider.charges.size - chargesBefore).toBe(1);
+    const rows = await sg.payment.db.transaction.findMany({ where: { bookingId: b } });
+    expect(rows.map((r) => [r.status, r.capturedCents])).toEqual([['CAPTURED', 4200]]);
+    // The same key still returns the first answer; the other key is still refused.
+    const [winnerKey, loserKey] = winner === both[0] ? [k1, k2] : [k2, k1];
+    expect((await sg.gql(PAY, { b, m, k: winnerKey }, client.token)).data).toEqual(winner.data);
+    expect(code(await sg.gql(PAY, { b, m, k: loserKey }, client.token))).toBe('PAYMENT_ALREADY_PAID');
+  });
+
+  it('captures exactly once for 100 concurrent payForBooking with 100 different keys', async () => {
+    const client = await user('CLIENT');
+    const [m, b] = [await method(client.token), await booking(client.token)];
+    const chargesBefore = sg.payment.provider.charges.size;
+    const results = await Promise.all(Array.from({ length: 100 }, () => sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token)));
+    const codes = results.map(code);
+    expect(codes.filter((c) => c === 'OK')).toHaveLength(1);
+    expect(codes.filter((c) => c === 'PAYMENT_ALREADY_PAID')).toHaveLength(99);
+    expect(sg.payment.provider.charges.size - chargesBefore).toBe(1);
+    expect(await sg.payment.db.transaction.count({ where: { bookingId: b } })).toBe(1);
+    expect((await sg.payment.db.transaction.findFirstOrThrow({ where: { bookingId: b } })).capturedCents).toBe(4200);
+  }, 60_000);
+
+  it('refuses to revive an outage-failed charge once the booking was paid under another key', async () => {
+    const client = await user('CLIENT');
+    const [outage, good, b] = [await method(client.token, 'tok_provider_error'), await method(client.token), await booking(client.token)];
+    const first = `pay-${randomUUID()}`;
+    expect(code(await sg.gql(PAY, { b, m: outage, k: first }, client.token))).toBe('PAYMENT_PROVIDER_ERROR');
+    expect(code(await sg.gql(PAY, { b, m: good, k: `pay-${randomUUID()}` }, client.token))).toBe('OK');
+    // Retrying the failed key would put a second live charge on the booking: the index refuses it.
+    expect(code(await sg.gql(PAY, { b, m: outage, k: first }, client.token))).toBe('PAYMENT_ALREADY_PAID');
+    expect((await sg.payment.db.transaction.findMany({ where: { bookingId: b } })).map((t) => t.status).sort()).toEqual(['CAPTURED', 'FAILED']);
+  });
+
+  it('resumes a PENDING charge left by a dead request when the client retries with the same key', async () => {
+    const client = await user('CLIENT');
+    const [m, b] = [await method(client.token), await booking(client.token)];
+    const key = `pay-${randomUUID()}`;
+    // What a payment process leaves when it dies after committing the PENDING row and before the provider answered.
+    const requestHash = createHash('sha256').update(JSON.stringify(['pay', client.id, b, m])).digest('hex');
+    const t = await sg.payment.db.transaction.create({ data: { customerId: client.id, bookingId: b, methodId: m, amountCents: 4200, currency: 'EUR', status: 'PENDING', idempotencyKey: key, providerKey: `pay:${client.id}:${key}`, requestHash } });
+    await sg.payment.db.$executeRaw`UPDATE payment_transactions SET updated_at = now() - interval '1 hour' WHERE id = ${t.id}::uuid`;
+    // Meanwhile another key is refused: the PENDING charge is live.
+    expect(code(await sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token))).toBe('PAYMENT_ALREADY_PAID');
+    const retry = await sg.gql<{ payForBooking: { id: string; status: string } }>(PAY, { b, m, k: key }, client.token);
+    expect(retry.data?.payForBooking).toMatchObject({ id: t.id, status: 'CAPTURED' });
+    expect(sg.payment.provider.charges.has(`pay:${client.id}:${key}`)).toBe(true);
+    const metrics = await (await fetch(new URL('/metrics', sg.paymentUrl))).text();
+    expect(metrics).toMatch(/payment_resumed_operations_total\{kind="charge",trigger="retry",outcome="succeeded"\} [1-9]/);
+  });
+
+  it('lets a declined card be followed by a successful payment with another card', async () => {
+    const client = await user('CLIENT');
+    const [declined, good, b] = [await method(client.token, 'tok_decline'), await method(client.token), await booking(client.token)];
+    expect(code(await sg.gql(PAY, { b, m: declined, k: `pay-${randomUUID()}` }, client.token))).toBe('PAYMENT_DECLINED');
+    const paid = await sg.gql<{ payForBooking: { status: string } }>(PAY, { b, m: good, k: `pay-${randomUUID()}` }, client.token);
+    expect(paid.data?.payForBooking.status).toBe('CAPTURED');
+  });
+});
+
+describe('issue 9: idempotency keys scoped per customer', () => {
+  it("never answers one customer's key with another customer's charge", async () => {
+    const [alice, bob] = [await user('CLIENT', 'Alice'), await user('CLIENT', 'Bob')];
+    const [ma, ba] = [await method(alice.token), await booking(alice.token)];
+    const [mb, bb] = [await method(bob.token), await booking(bob.token)];
+    const shared = `pay-${randomUUID()}`;
+    const chargesBefore = sg.payment.provider.charges.size;
+    const a = await sg.gql<{ payForBooking: { id: string; status: string } }>(PAY, { b: ba, m: ma, k: shared }, alice.token);
+    // Before: Bob got PAYMENT_IDEMPOTENCY_MISMATCH, learning that someone had used his key.
+    const b = await sg.gql<{ payForBooking: { id: string; status: string } }>(PAY, { b: bb, m: mb, k: shared }, bob.token);
+    expect(a.errors).toBeUndefined();
+    expect(b.errors).toBeUndefined();
+    expect(a.data!.payForBooking.status).toBe('CAPTURED');
+    expect(b.data!.payForBooking.status).toBe('CAPTURED');
+    expect(a.data!.payForBooking.id).not.toBe(b.data!.payForBooking.id);
+    // Two charges at the provider: Bob's key did not return Alice's charge there either.
+    expect(sg.payment.provider.charges.size - chargesBefore).toBe(2);
+    // Each retry returns its own customer's first answer.
+    expect((await sg.gql(PAY, { b: ba, m: ma, k: shared }, alice.token)).data).toEqual(a.data);
+    expect((await sg.gql(PAY, { b: bb, m: mb, k: shared }, bob.token)).data).toEqual(b.data);
+    const rows = await sg.payment.db.transaction.findMany({ where: { idempotencyKey: shared }, orderBy: { createdAt: 'asc' } });
+    expect(rows.map((r) => [r.customerId, r.bookingId])).toEqual([[alice.id, ba], [bob.id, bb]]);
+  });
+});
+
+describe('issue 9: payment methods are changed only by their owner (and admins)', () => {
+  const REMOVE = `mutation($id: ID!) { removePaymentMethod(id: $id) { id } }`;
+  const SET_DEFAULT = `mutation($id: ID!) { setDefaultPaymentMethod(id: $id) { id isDefault } }`;
+
+  it("refuses a manager removing a customer's card or changing their default card", async () => {
+    const client = await user('CLIENT');
+    const [first, second] = [await method(client.token), await method(client.token, 'tok_mastercard')];
+    const remove = await sg.gql(REMOVE, { id: first }, manager.token);
+    expect(remove.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const setDefault = await sg.gql(SET_DEFAULT, { id: second }, manager.token);
+    expect(setDefault.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const rows = await sg.payment.db.paymentMethod.findMany({ where: { customerId: client.id }, orderBy: { createdAt: 'asc' } });
+    expect(rows.map((r) => [r.id, r.isDefault, r.removedAt, r.providerToken])).toEqual([[first, true, null, 'tok_visa'], [second, false, null, 'tok_mastercard']]);
+    // Another client does not even learn that the card exists.
+    const stranger = await user('CLIENT');
+    expect((await sg.gql(REMOVE, { id: first }, stranger.token)).errors?.[0]?.extensions?.code).toBe('PAYMENT_METHOD_UNUSABLE');
+  });
+
+  it('lets the owner change their default card and remove a card, and an admin remove one', async () => {
+    const client = await user('CLIENT');
+    const admin = await signUpAs(sg, 'ADMIN');
+    const [first, second] = [await method(client.token), await method(client.token, 'tok_mastercard')];
+    const own = await sg.gql<{ setDefaultPaymentMethod: { isDefault: boolean } }>(SET_DEFAULT, { id: second }, client.token);
+    expect(own.data?.setDefaultPaymentMethod.isDefault).toBe(true);
+    const removed = await sg.gql<{ removePaymentMethod: { id: string } }>(REMOVE, { id: first }, client.token);
+    expect(removed.data?.removePaymentMethod.id).toBe(first);
+    const byAdmin = await sg.gql<{ removePaymentMethod: { id: string } }>(REMOVE, { id: second }, admin.token);
+    expect(byAdmin.errors).toBeUndefined();
+    expect(byAdmin.data?.removePaymentMethod.id).toBe(second);
+    expect(await sg.payment.db.paymentMethod.count({ where: { customerId: client.id, removedAt: null } })).toBe(0);
   });
 });

@@ -53,12 +53,13 @@ export const ERROR_CATALOGUE = {
   BOOKING_CANCELLATION_TOO_LATE: { status: 200, message: 'It is too late to cancel this booking yourself.', description: 'Clients cancel up to the cutoff before the start; managers any time.' },
 
   // Payment feature
+  PAYMENT_ALREADY_PAID: { status: 200, message: 'This booking is already paid.', description: 'The booking already has a live charge (captured, or still being processed); one booking is charged once.' },
   PAYMENT_IDEMPOTENCY_MISMATCH: { status: 200, message: 'This idempotency key was used with different parameters.', description: 'Reuse a key only to retry the very same request; use a new key for a new one.' },
   PAYMENT_IN_PROGRESS: { status: 200, message: 'A request with this idempotency key is still being processed.', description: 'Retry with the same key shortly to get its result.' },
   PAYMENT_DECLINED: { status: 200, message: 'The card was declined.', description: 'The provider refused the charge; try another payment method.' },
   PAYMENT_INSUFFICIENT_FUNDS: { status: 200, message: 'The card has insufficient funds.', description: 'The provider refused the charge for lack of funds.' },
   PAYMENT_PROVIDER_ERROR: { status: 200, message: 'The payment provider failed; nothing was charged.', description: 'A provider outage; retry later with the same idempotency key.' },
-  PAYMENT_BOOKING_NOT_PAYABLE: { status: 200, message: 'This booking cannot be paid.', description: 'The booking is unknown, not yours, already paid, cancelled or its hold lapsed.' },
+  PAYMENT_BOOKING_NOT_PAYABLE: { status: 200, message: 'This booking cannot be paid.', description: 'The booking is unknown, not yours, no longer held (confirmed, cancelled) or its hold lapsed.' },
   PAYMENT_METHOD_UNUSABLE: { status: 200, message: 'This payment method cannot be used.', description: 'The method is unknown, removed, expired or belongs to someone else.' },
   PAYMENT_REFUND_EXCEEDS_CAPTURED: { status: 200, message: 'The refund exceeds what is left of the charge.', description: 'Refunds together never exceed the captured amount.' },
   PAYMENT_NOT_REFUNDABLE: { status: 200, message: 'This transaction cannot be refunded.', description: 'Only captured (or partially refunded) charges can be refunded.' },

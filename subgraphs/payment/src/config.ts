@@ -16,6 +16,15 @@ export function loadPaymentConfig(env: Record<string, string | undefined> = proc
       /** `sandbox` is the offline provider with test cards; real providers plug in behind the same interface. */
       PAYMENT_PROVIDER: z.enum(['sandbox']).default('sandbox'),
       PAYMENT_SANDBOX_LATENCY_MS: setting.int(30, 0, 10_000),
+      /**
+       * Optional file where the sandbox keeps its ledger of charges and refunds, so it stays idempotent
+       * per key across restarts (as a real provider is); unset keeps the ledger in memory.
+       */
+      PAYMENT_SANDBOX_LEDGER_PATH: z.string().min(1, 'must be a file path').optional(),
+      /** A PENDING charge or refund untouched this long was left by a dead process: the sweep resumes it. */
+      PAYMENT_RESUME_STALE_AFTER_MS: setting.int(15_000, 0, 86_400_000),
+      /** How often the sweep looks for stale PENDING charges and refunds. */
+      PAYMENT_RESUME_SWEEP_INTERVAL_MS: setting.int(30_000, 50, 3_600_000),
       /** Cancellations by the customer this long before the start are refunded in full (keep it ≥ BOOKING_CANCEL_CUTOFF_MINUTES)… */
       PAYMENT_CANCEL_CUTOFF_MINUTES: setting.int(1440, 0, 10_080),
       /** …later ones keep this share of the charge as a fee. */

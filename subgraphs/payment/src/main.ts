@@ -9,5 +9,6 @@ const subgraph = await createPaymentSubgraph(config, logger);
 const { url } = await subgraph.listen(config.PAYMENT_PORT, config.PAYMENT_HOST);
 subgraph.relay.start();
 await subgraph.startConsumers();
+subgraph.startSweeper();
 logger.info({ url }, 'payment subgraph ready');
 stopOnSignals(() => subgraph.stop(), logger);

@@ -1,3 +1,4 @@
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 
 export type DeclineCode = 'card_declined' | 'insufficient_funds';
@@ -28,50 +29,101 @@ export interface PaymentProvider {
   refund(input: { chargeRef: string; amountCents: number; idempotencyKey: string }): Promise<{ ref: string }>;
 }
 
+/** One movement of money the sandbox made, under the idempotency key it was asked with. */
+export type SandboxEntry =
+  | { kind: 'charge'; key: string; ref: string; amountCents: number; currency: string }
+  | { kind: 'refund'; key: string; ref: string; chargeRef: string; amountCents: number };
+
 /**
  * An offline provider that behaves like a real one's test mode: deterministic test tokens, latency,
- * and idempotency on its side too.
+ * and idempotency on its side too — the same key gives the same result and moves money once, also
+ * while the first call is still running and (with a ledger file) across restarts of the process.
  *   tok_visa, tok_mastercard, tok_success…  succeed
  *   tok_decline                             card_declined
  *   tok_insufficient_funds                  insufficient_funds
  *   tok_provider_error                      ProviderUnavailable (an outage)
+ *   anything else (e.g. a wiped token)      card_declined
  */
 export class SandboxProvider implements PaymentProvider {
   /** Charges actually made (one per distinct idempotency key), for tests and the sandbox dashboard. */
   readonly charges = new Map<string, { ref: string; amountCents: number; currency: string }>();
   readonly refunds = new Map<string, { ref: string; chargeRef: string; amountCents: number }>();
   private readonly inFlight = new Map<string, Promise<{ ref: string }>>();
+  /** Bytes of the ledger file already read. */
+  private ledgerOffset = 0;
 
-  constructor(private readonly latencyMs = 30) {}
+  /**
+   * @param latencyMs   simulated network and processing time per call
+   * @param ledgerPath  a file (JSON lines) the sandbox appends every movement to and reads back, so
+   *                    several processes, or a restarted one, share one idempotent ledger
+   */
+  constructor(
+    private readonly latencyMs = 30,
+    private readonly ledgerPath?: string,
+  ) {
+    this.reload();
+  }
 
   private sleep(): Promise<void> {
     return new Promise((r) => setTimeout(r, this.latencyMs));
   }
 
-  charge(input: { token: string; amountCents: number; currency: string; idempotencyKey: string }): Promise<{ ref: string }> {
-    const done = this.charges.get(input.idempotencyKey);
-    if (done) return Promise.resolve({ ref: done.ref });
-    const running = this.inFlight.get(input.idempotencyKey);
-    if (running) return running;
-    const work = (async () => {
-      await this.sleep();
-      if (input.token === 'tok_decline') throw new ProviderDecline('card_declined');
-      if (input.token === 'tok_insufficient_funds') throw new ProviderDecline('insufficient_funds');
-      if (input.token === 'tok_provider_error') throw new ProviderUnavailable('sandbox: simulated outage');
-      const ref = `ch_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
-      this.charges.set(input.idempotencyKey, { ref, amountCents: input.amountCents, currency: input.currency });
-      return { ref };
-    })().finally(() => this.inFlight.delete(input.idempotencyKey));
-    this.inFlight.set(input.idempotencyKey, work);
-    return work;
+  /** Reads what other processes appended to the ledger since the last read. */
+  private reload(): void {
+    if (!this.ledgerPath || !existsSync(this.ledgerPath)) return;
+    const text = readFileSync(this.ledgerPath).subarray(this.ledgerOffset).toString('utf8');
+    const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+    this.ledgerOffset += Buffer.byteLength(complete);
+    for (const line of complete.split('\n').filter(Boolean)) this.remember(JSON.parse(line) as SandboxEntry);
   }
 
-  async refund(input: { chargeRef: string; amountCents: number; idempotencyKey: string }): Promise<{ ref: string }> {
-    const done = this.refunds.get(input.idempotencyKey);
-    if (done) return { ref: done.ref };
-    await this.sleep();
-    const ref = `re_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
-    this.refunds.set(input.idempotencyKey, { ref, chargeRef: input.chargeRef, amountCents: input.amountCents });
-    return { ref };
+  private remember(e: SandboxEntry): void {
+    if (e.kind === 'charge') this.charges.set(e.key, { ref: e.ref, amountCents: e.amountCents, currency: e.currency });
+    else this.refunds.set(e.key, { ref: e.ref, chargeRef: e.chargeRef, amountCents: e.amountCents });
+  }
+
+  private record(e: SandboxEntry): void {
+    // Synchronous append: once the call returns, the movement is on record even if the process dies next.
+    if (this.ledgerPath) appendFileSync(this.ledgerPath, `${JSON.stringify(e)}\n`);
+    this.remember(e);
+  }
+
+  private known(kind: SandboxEntry['kind'], key: string): { ref: string } | undefined {
+    const map = kind === 'charge' ? this.charges : this.refunds;
+    if (!map.has(key)) this.reload();
+    return map.get(key);
+  }
+
+  /** Runs `work` once per key at a time; a repeated key gets the first call's promise or result. */
+  private once(kind: SandboxEntry['kind'], key: string, work: () => Promise<{ ref: string }>): Promise<{ ref: string }> {
+    const done = this.known(kind, key);
+    if (done) return Promise.resolve({ ref: done.ref });
+    const slot = `${kind}:${key}`;
+    const running = this.inFlight.get(slot);
+    if (running) return running;
+    const p = work().finally(() => this.inFlight.delete(slot));
+    this.inFlight.set(slot, p);
+    return p;
+  }
+
+  charge(input: { token: string; amountCents: number; currency: string; idempotencyKey: string }): Promise<{ ref: string }> {
+    return this.once('charge', input.idempotencyKey, async () => {
+      await this.sleep();
+      if (input.token === 'tok_insufficient_funds') throw new ProviderDecline('insufficient_funds');
+      if (input.token === 'tok_provider_error') throw new ProviderUnavailable('sandbox: simulated outage');
+      if (input.token === 'tok_decline' || !/^tok_[A-Za-z0-9_]+$/.test(input.token)) throw new ProviderDecline('card_declined');
+      const ref = `ch_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+      this.record({ kind: 'charge', key: input.idempotencyKey, ref, amountCents: input.amountCents, currency: input.currency });
+      return { ref };
+    });
+  }
+
+  refund(input: { chargeRef: string; amountCents: number; idempotencyKey: string }): Promise<{ ref: string }> {
+    return this.once('refund', input.idempotencyKey, async () => {
+      await this.sleep();
+      const ref = `re_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+      this.record({ kind: 'refund', key: input.idempotencyKey, ref, chargeRef: input.chargeRef, amountCents: input.amountCents });
+      return { ref };
+    });
   }
 }
