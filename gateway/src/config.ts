@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ConfigError, DEV_SERVICE_KEYS, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+import { ConfigError, DEV_SERVICE_KEYS, eventBusSettings, loadConfig, requireProductionSecrets, revocationSettings, setting, z } from '@carwash/config';
 
 const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
 
@@ -15,6 +15,12 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       SERVICE_HMAC_KEYS: setting.hmacKeys().prefault(DEV_SERVICE_KEYS),
       /** Where access tokens' public keys are published; `none` forwards tokens unverified (subgraphs still verify). */
       JWKS_URL: z.union([z.literal('none'), setting.url()]).default('http://127.0.0.1:4001/.well-known/jwks.json'),
+      /**
+       * The revocation store: `EVENT_BUS=redis` (default) reads it from `REDIS_URL` under
+       * `EVENTS_NAMESPACE`, like every subgraph; `memory` is the single-process mode.
+       */
+      ...eventBusSettings(),
+      ...revocationSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       INTROSPECTION: setting.bool(true),
       /** Apollo Sandbox at `/` (it loads its script from Apollo's CDN). */

@@ -43,7 +43,7 @@ function sharedSigningKeys(): Promise<string> {
 }
 
 /** Starts the auth subgraph and the gateway (serving the committed supergraph) on free ports. */
-export async function startSupergraph(options: { supergraphPath?: string; authEnv?: Record<string, string>; bookingEnv?: Record<string, string>; paymentEnv?: Record<string, string> } = {}): Promise<Running> {
+export async function startSupergraph(options: { supergraphPath?: string; authEnv?: Record<string, string>; bookingEnv?: Record<string, string>; paymentEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {}): Promise<Running> {
   const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
   // Each supergraph gets its own event streams, so tests never see each other's events.
   const namespace = `e2e-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
@@ -78,6 +78,8 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
       SUBGRAPH_BOOKING_URL: bookingUrl,
       SUBGRAPH_PAYMENT_URL: paymentUrl,
       JWKS_URL: jwksUrl,
+      EVENTS_NAMESPACE: namespace,
+      ...options.gatewayEnv,
     }),
     createLogger('gateway', quiet),
   );

@@ -8,3 +8,4 @@ export { errorLoggingPlugin } from './error-plugin.js';
 export { PeerClient } from './peer.js';
 export { createFeatureEvents, type FeatureEvents, type FeatureEventsOptions, type FeatureSubgraph } from './feature-events.js';
 export { encodeOffsetCursor, decodeOffsetCursor } from './paging.js';
+export { createAccessTokenVerifier, revocationStoreFor, type AccessTokenVerifier, type RevocationSettings } from './access-tokens.js';

@@ -1,4 +1,4 @@
-import { DEV_SERVICE_KEYS, eventBusSettings, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+import { DEV_SERVICE_KEYS, eventBusSettings, loadConfig, revocationSettings, requireProductionSecrets, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the auth feature. */
 export function loadAuthConfig(env: Record<string, string | undefined> = process.env) {
@@ -23,6 +23,7 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
       /** Failures from one client address (any emails) before that address is refused too. */
       AUTH_LOCKOUT_MAX_FAILURES_PER_IP: setting.int(50, 1, 100_000),
       ...eventBusSettings(),
+      ...revocationSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       LOG_LEVEL: setting.logLevel(),
     },

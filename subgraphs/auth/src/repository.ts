@@ -1,12 +1,65 @@
 import type { AuthDb } from './db.js';
+import { recordEvent } from './events.js';
 import type { LoginOutcome, Prisma, Role, Session, User } from './generated/prisma/client.js';
 
 export type { Role, Session, User };
 export type Tx = Prisma.TransactionClient;
 
+/** What a committed transaction revoked: a session family, or every token of a user below a version. */
+export type Revocation = { kind: 'session'; sessionId: string; userId: string } | { kind: 'user'; userId: string; minVersion: number };
+
 /** Data access for the auth feature's tables. No rules here: those live in the service. */
 export class AuthRepository {
-  constructor(readonly db: AuthDb) {}
+  /** Revocations recorded by a transaction still open, keyed by its client; applied once it commits. */
+  private readonly pending = new WeakMap<Tx, Revocation[]>();
+
+  /**
+   * @param afterCommit applies the revocations of a committed `transaction()` to the revocation store at
+   *   once (the fast path); the outbox events recorded with them are the guarantee if that fails.
+   */
+  constructor(
+    readonly db: AuthDb,
+    private readonly afterCommit: (revocations: Revocation[]) => Promise<void> = async () => {},
+  ) {}
+
+  /**
+   * `db.$transaction`, plus: the revocations it recorded are applied before this resolves, so the old
+   * tokens are refused by the time the mutation answers. (A plain `db.$transaction` is still correct:
+   * its revocations then travel only through the outbox, tens of milliseconds later.)
+   */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, options?: { timeout?: number }): Promise<T> {
+    let client: Tx | undefined;
+    const result = await this.db.$transaction((tx) => {
+      client = tx;
+      return fn(tx);
+    }, options);
+    const revocations = client && this.pending.get(client);
+    if (revocations?.length) await this.afterCommit(revocations);
+    return result;
+  }
+
+  private remember(tx: Tx, revocation: Revocation): void {
+    const list = this.pending.get(tx) ?? [];
+    list.push(revocation);
+    this.pending.set(tx, list);
+  }
+
+  /** The user's current token version, read inside the transaction that issues a token with it. */
+  async tokenVersion(tx: Tx, userId: string): Promise<number> {
+    const row = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { tokenVersion: true } });
+    return row.tokenVersion;
+  }
+
+  /**
+   * Ends every access token the user holds: raises the token version (tokens issued later in this
+   * transaction carry the new one) and records `auth.user.tokensRevoked` in the outbox. Returns the new version.
+   */
+  async revokeUserTokens(tx: Tx, userId: string, reason: string): Promise<number> {
+    const { tokenVersion } = await tx.user.update({ where: { id: userId }, data: { tokenVersion: { increment: 1 } }, select: { tokenVersion: true } });
+    await recordEvent(tx, 'auth.user.tokensRevoked', userId, { userId, minVersion: tokenVersion, reason });
+    this.remember(tx, { kind: 'user', userId, minVersion: tokenVersion });
+    return tokenVersion;
+  }
 
   /** One statement for any number of ids (the DataLoader batch). */
   findUsersByIds(ids: readonly string[]): Promise<User[]> {
@@ -79,13 +132,24 @@ export class AuthRepository {
     await tx.session.update({ where: { id }, data: { usedAt: at } });
   }
 
+  /**
+   * Ends a session family: its refresh tokens here, its access tokens everywhere (`auth.session.revoked`
+   * in the outbox, for the revocation store). A family already ended records nothing again.
+   */
   async revokeFamily(tx: Tx, familyId: string, reason: string, at = new Date()): Promise<number> {
     const { count } = await tx.session.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: at, revokedReason: reason } });
+    if (count > 0) {
+      const { userId } = await tx.session.findFirstOrThrow({ where: { familyId }, select: { userId: true } });
+      await recordEvent(tx, 'auth.session.revoked', familyId, { sessionId: familyId, userId, reason });
+      this.remember(tx, { kind: 'session', sessionId: familyId, userId });
+    }
     return count;
   }
 
+  /** Ends every session of the user and every access token it holds (see `revokeUserTokens`). */
   async revokeAllForUser(tx: Tx, userId: string, reason: string, at = new Date()): Promise<number> {
     const { count } = await tx.session.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: at, revokedReason: reason } });
+    await this.revokeUserTokens(tx, userId, reason);
     return count;
   }
 }

@@ -1,4 +1,4 @@
-import { DEV_SERVICE_KEYS, eventBusSettings, loadConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+import { DEV_SERVICE_KEYS, eventBusSettings, loadConfig, revocationSettings, requireProductionSecrets, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the booking feature. */
 export function loadBookingConfig(env: Record<string, string | undefined> = process.env) {
@@ -24,6 +24,7 @@ export function loadBookingConfig(env: Record<string, string | undefined> = proc
       /** Clients may cancel up to this long before the start; managers any time. */
       BOOKING_CANCEL_CUTOFF_MINUTES: setting.int(120, 0, 10_080),
       ...eventBusSettings(),
+      ...revocationSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       LOG_LEVEL: setting.logLevel(),
     },

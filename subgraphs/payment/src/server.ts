@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createUserTokenVerifier } from '@carwash/service-trust';
-import { createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
+import { createAccessTokenVerifier, createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import type { PaymentConfig } from './config.js';
 import type { PaymentContext } from './context.js';
@@ -29,17 +28,18 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
   const provider = new SandboxProvider(config.PAYMENT_SANDBOX_LATENCY_MS);
   const service = new PaymentService(db, provider, new BookingPeer(config.BOOKING_GRAPHQL_URL, config.SERVICE_HMAC_KEYS[0]!), config);
 
+  const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
   const server = await createSubgraphServer<PaymentContext>({
     name: 'payment',
     typeDefs,
     resolvers,
     permissions,
     serviceKeys: config.SERVICE_HMAC_KEYS,
-    verifyUser: createUserTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }),
+    verifyUser: tokens.verify,
     createContext: (base) => ({ ...base, loaders: createLoaders(db), payment: service, db }),
     logger,
     maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping() },
+    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping(), revocations: () => tokens.ping() },
   });
 
   return {
@@ -60,6 +60,7 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
     stop: async () => {
       await server.stop();
       await events.stop();
+      await tokens.close();
       await db.$disconnect();
       await pool.end();
     },
