@@ -117,9 +117,12 @@ export class RedisRevocationStore implements RevocationStore {
     this.redis.defineCommand('revokeSession', { numberOfKeys: 2, lua: REVOKE_SESSION_LUA });
   }
 
-  /** Waits briefly for a connection still being set up (first requests after start). */
+  /**
+   * Waits briefly for a connection still being set up (first requests after start). A connection known
+   * to be down (`reconnecting`) fails at once: a dead store must not add a wait to every request.
+   */
   private async connected(): Promise<void> {
-    if (this.redis.status === 'ready') return;
+    if (this.redis.status === 'ready' || this.redis.status === 'reconnecting') return;
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
