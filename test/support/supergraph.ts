@@ -24,6 +24,8 @@ export interface Running {
   gatewayUrl: string;
   authUrl: string;
   paymentUrl: string;
+  /** The event-bus (and revocation-store) namespace of this supergraph's services. */
+  namespace: string;
   /** POSTs a GraphQL operation to the gateway, as a frontend would. */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResult<T>>;
   stop(): Promise<void>;
@@ -93,6 +95,7 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
     gatewayUrl,
     authUrl,
     paymentUrl,
+    namespace,
     gql: (query, variables, token) => postGraphQL(gatewayUrl, query, variables, token),
     stop: async () => {
       await gateway.stop();
