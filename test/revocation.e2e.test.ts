@@ -160,3 +160,22 @@ describe('when the revocation store is unreachable', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 });
+
+describe('in the single-process mode (EVENT_BUS=memory)', () => {
+  let solo: Running;
+  beforeAll(async () => {
+    solo = await startSupergraph({ authEnv: { EVENT_BUS: 'memory' }, gatewayEnv: { EVENT_BUS: 'memory' } });
+  });
+  afterAll(async () => {
+    await solo?.stop();
+  });
+
+  it('refuses a logged-out token just the same, with no Redis involved', async () => {
+    const email = uniqueEmail('solo');
+    const up = await solo.gql<{ signUp: Session }>(SIGN_UP, { i: { email, password: PASSWORD, firstName: 'So', lastName: 'Lo' } });
+    const { accessToken, refreshToken } = up.data!.signUp;
+    expect((await solo.gql(ME, {}, accessToken)).status).toBe(200);
+    await solo.gql(LOG_OUT, { t: refreshToken });
+    expectRevoked(await solo.gql(ME, {}, accessToken));
+  });
+});
