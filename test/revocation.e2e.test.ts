@@ -74,6 +74,9 @@ describe('revocation of access tokens before they expire', () => {
     await sg.auth.db.user.update({ where: { id: managerId }, data: { role: 'MANAGER' } });
     const manager = await logIn(managerEmail);
     expect((await sg.gql(USERS, {}, manager.accessToken)).errors).toBeUndefined();
+    // Setting the role a user already has changes nothing, so it revokes nothing.
+    await sg.gql(SET_ROLE, { id: managerId, role: 'MANAGER' }, admin.token);
+    expect((await sg.gql(USERS, {}, manager.accessToken)).errors).toBeUndefined();
 
     const demoted = await sg.gql<{ setUserRole: { role: string } }>(SET_ROLE, { id: managerId, role: 'CLIENT' }, admin.token);
     expect(demoted.data?.setUserRole.role).toBe('CLIENT');

@@ -50,7 +50,7 @@ export const DEFAULT_REVOCATION_TTL_SECONDS = 86_400 + 60;
  * How long a store check may take before the verifier gives up (and refuses: fail closed). Short, since
  * it sits on every authenticated request; a healthy local Redis answers in well under a millisecond.
  */
-export const REVOCATION_CHECK_TIMEOUT_MS = 250;
+export const REVOCATION_CHECK_TIMEOUT_MS = 500;
 
 const keysOf = (namespace: string) => ({
   user: (id: string) => `${namespace}:revocation:user:${id}`,
@@ -278,6 +278,9 @@ export function createRevocationChecker(store: RevocationStore, options: Revocat
   const sessions = new Map<string, { value: boolean; at: number }>();
   // Bumped by every announcement: an answer fetched across one may predate it, so it is not cached.
   let epoch = 0;
+  // Reads in flight, shared by concurrent checks of one user and session (a burst of requests with a
+  // cold cache costs one round trip, not one each) — but only while no announcement came in since.
+  const inflight = new Map<string, { epoch: number; read: Promise<RevocationStatus> }>();
 
   store.onRevoked((revoked) => {
     epoch += 1;
@@ -306,13 +309,29 @@ export function createRevocationChecker(store: RevocationStore, options: Revocat
       if (ttl > 0 && user && session && t - user.at < ttl && t - session.at < ttl) {
         minVersion = user.value;
         sessionRevoked = session.value;
-      } else {
-        const before = epoch;
+      } else if (ttl === 0) {
         ({ minVersion, sessionRevoked } = await store.status(userId, sessionId));
-        if (ttl > 0 && epoch === before) {
-          put(users, userId, minVersion, t);
-          put(sessions, sessionId, sessionRevoked, t);
+      } else {
+        const key = `${userId}\u0000${sessionId}`;
+        let pending = inflight.get(key);
+        if (!pending || pending.epoch !== epoch) {
+          const started = { epoch, read: store.status(userId, sessionId) };
+          pending = started;
+          inflight.set(key, started);
+          // Registered before any caller awaits the read, so this runs first once it settles: a
+          // settled read is never joined, and the cache is filled before its callers resume.
+          const settle = () => {
+            if (inflight.get(key) === started) inflight.delete(key);
+          };
+          started.read.then((answer) => {
+            settle();
+            if (epoch === started.epoch) {
+              put(users, userId, answer.minVersion, t);
+              put(sessions, sessionId, answer.sessionRevoked, t);
+            }
+          }, settle);
         }
+        ({ minVersion, sessionRevoked } = await pending.read);
       }
       if (sessionRevoked) return 'session';
       if (version < minVersion) return 'user';

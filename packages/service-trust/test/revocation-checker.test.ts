@@ -97,6 +97,23 @@ describe(createRevocationChecker.name, () => {
     expect(await sut.check('u1', 's1', 0)).toBe('session');
   });
 
+  it('shares one store read among a burst of concurrent checks with a cold cache', async () => {
+    const { store, sut } = setup({ cacheTtlMs: 1000 });
+    const verdicts = await Promise.all(Array.from({ length: 50 }, () => sut.check('u1', 's1', 0)));
+    expect(verdicts.every((v) => v === null)).toBe(true);
+    expect(store.reads).toBe(1);
+  });
+
+  it('does not let a check that starts after an announcement join a read that started before it', async () => {
+    const { store, sut } = setup({ cacheTtlMs: 1000 });
+    const early = sut.check('u1', 's1', 0);
+    await store.revokeSession('s1');
+    const late = sut.check('u1', 's1', 0);
+    expect(await early).toBeNull();
+    expect(await late).toBe('session');
+    expect(store.reads).toBe(2);
+  });
+
   it('keeps at most maxEntries per kind, dropping the oldest', async () => {
     const { store, sut } = setup({ cacheTtlMs: 1000, maxEntries: 10 });
     for (let i = 0; i < 11; i++) await sut.check(`u${i}`, `s${i}`, 0);

@@ -36,8 +36,12 @@ export interface AccessTokenVerifier {
  * (log-out, password or role change, deletion) against the shared store with a short local cache.
  * The store unreachable → 503 SERVICE_UNAVAILABLE for signed-in requests (fail closed); anonymous ones pass.
  */
-export function createAccessTokenVerifier(keys: Pick<UserTokenVerifierOptions, 'jwksUrl' | 'jwks' | 'cooldownMs'>, settings: RevocationSettings): AccessTokenVerifier {
-  const store = revocationStoreFor(settings);
+export function createAccessTokenVerifier(
+  keys: Pick<UserTokenVerifierOptions, 'jwksUrl' | 'jwks' | 'cooldownMs'>,
+  settings: RevocationSettings,
+  /** A store the service already has (auth writes to it), else one is opened; `close()` closes it either way. */
+  store: RevocationStore = revocationStoreFor(settings),
+): AccessTokenVerifier {
   const revocations = createRevocationChecker(store, { cacheTtlMs: settings.REVOCATION_CACHE_TTL_MS });
   return {
     verify: createUserTokenVerifier({ ...keys, revocations }),

@@ -41,7 +41,7 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
   const service = new AuthService(repo, issuer, config);
 
   // The auth feature verifies access tokens with its own keys: no network hop to itself.
-  const tokens = createAccessTokenVerifier({ jwks: () => issuer.jwks() }, config);
+  const tokens = createAccessTokenVerifier({ jwks: () => issuer.jwks() }, config, revocationStore);
   const server = await createSubgraphServer<AuthContext>({
     name: 'auth',
     typeDefs,
@@ -71,7 +71,6 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
       await server.stop();
       await events.stop();
       await tokens.close();
-      await revocationStore.close();
       await db.$disconnect();
       await pool.end();
     },
