@@ -44,10 +44,12 @@ export class AuthRepository {
     this.pending.set(tx, list);
   }
 
-  /** The user's current token version, read inside the transaction that issues a token with it. */
-  async tokenVersion(tx: Tx, userId: string): Promise<number> {
-    const row = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { tokenVersion: true } });
-    return row.tokenVersion;
+  /**
+   * What an access token states about the user, read in one statement inside the transaction that
+   * issues it: a role change and its version bump commit together, so the two always match.
+   */
+  tokenClaims(tx: Tx, userId: string): Promise<{ role: Role; tokenVersion: number }> {
+    return tx.user.findUniqueOrThrow({ where: { id: userId }, select: { role: true, tokenVersion: true } });
   }
 
   /**

@@ -217,9 +217,10 @@ export class AuthService {
       userAgent: client.userAgent?.slice(0, 512),
       ip: client.ip?.slice(0, 64),
     });
-    // Read here rather than from `user`: a revocation earlier in this transaction may have raised it.
-    const version = await this.repo.tokenVersion(tx, user.id);
-    const access = await this.issuer.accessToken({ userId: user.id, role: user.role, sessionId: session.familyId, version });
+    // Read now rather than taken from `user`: a revocation earlier in this transaction, or a role change
+    // committed since `user` was read, may have raised the version — and role and version must match.
+    const claims = await this.repo.tokenClaims(tx, user.id);
+    const access = await this.issuer.accessToken({ userId: user.id, role: claims.role, sessionId: session.familyId, version: claims.tokenVersion });
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: refresh.token, refreshTokenExpiresAt, user };
   }
 }
