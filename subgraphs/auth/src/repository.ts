@@ -14,22 +14,40 @@ export class AuthRepository {
   private readonly pending = new WeakMap<Tx, Revocation[]>();
 
   /**
-   * @param afterCommit applies the revocations of a committed `transaction()` to the revocation store at
+   * The database, with one addition: an interactive `db.$transaction(fn)` is `transaction(fn)`, so every
+   * caller — whoever writes it — gets its revocations applied right after the commit.
+   */
+  readonly db: AuthDb;
+  private readonly begin: AuthDb['$transaction'];
+
+  /**
+   * @param afterCommit applies the revocations of a committed transaction to the revocation store at
    *   once (the fast path); the outbox events recorded with them are the guarantee if that fails.
    */
   constructor(
-    readonly db: AuthDb,
+    db: AuthDb,
     private readonly afterCommit: (revocations: Revocation[]) => Promise<void> = async () => {},
-  ) {}
+  ) {
+    this.begin = db.$transaction.bind(db) as AuthDb['$transaction'];
+    const interactive = (arg: unknown, options?: { timeout?: number }) =>
+      typeof arg === 'function' ? this.transaction(arg as (tx: Tx) => Promise<unknown>, options) : (this.begin as (a: unknown, o?: unknown) => Promise<unknown>)(arg, options);
+    this.db = new Proxy(db, {
+      get: (target, prop) => {
+        if (prop === '$transaction') return interactive;
+        const value: unknown = Reflect.get(target, prop, target);
+        // Bound, so the client's own methods never see the proxy as `this`.
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
 
   /**
-   * `db.$transaction`, plus: the revocations it recorded are applied before this resolves, so the old
-   * tokens are refused by the time the mutation answers. (A plain `db.$transaction` is still correct:
-   * its revocations then travel only through the outbox, tens of milliseconds later.)
+   * `$transaction`, plus: the revocations it recorded are applied before this resolves, so the old
+   * tokens are refused by the time the mutation answers.
    */
   async transaction<T>(fn: (tx: Tx) => Promise<T>, options?: { timeout?: number }): Promise<T> {
     let client: Tx | undefined;
-    const result = await this.db.$transaction((tx) => {
+    const result = await this.begin((tx) => {
       client = tx;
       return fn(tx);
     }, options);

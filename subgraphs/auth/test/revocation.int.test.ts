@@ -5,6 +5,8 @@ import { createLogger } from '@carwash/subgraph-kit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAuthConfig } from '../src/config.js';
+import { AuthRepository } from '../src/repository.js';
+import { RevocationProjector } from '../src/revocations.js';
 import { createAuthSubgraph, type AuthSubgraph } from '../src/server.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -109,5 +111,31 @@ describe('revocations committed while Redis is unreachable', () => {
       await healthy.relay.stop();
       await consumer.stop();
     }
+  });
+});
+
+describe(AuthRepository.name, () => {
+  it('applies the revocations of any interactive db.$transaction right after it commits (e.g. a password reset)', async () => {
+    const sut = new AuthRepository(healthy.db, new RevocationProjector(store, createLogger('auth', 'silent')).applyCommitted);
+    const user = await healthy.db.user.create({ data: { email: `reset.${randomUUID()}@example.test`, emailNormalized: `reset.${randomUUID()}@example.test`, firstName: 'Re', lastName: 'Set' } });
+    // Written the way any feature code writes a transaction, not through `sut.transaction`.
+    await sut.db.$transaction(async (tx) => {
+      await sut.revokeAllForUser(tx, user.id, 'password_reset');
+    });
+    expect((await store.status(user.id, randomUUID())).minVersion).toBe(1);
+    expect((await healthy.db.user.findUniqueOrThrow({ where: { id: user.id } })).tokenVersion).toBe(1);
+  });
+
+  it('applies nothing when the transaction rolls back', async () => {
+    const sut = new AuthRepository(healthy.db, new RevocationProjector(store, createLogger('auth', 'silent')).applyCommitted);
+    const user = await healthy.db.user.create({ data: { email: `rb.${randomUUID()}@example.test`, emailNormalized: `rb.${randomUUID()}@example.test`, firstName: 'Roll', lastName: 'Back' } });
+    await expect(
+      sut.db.$transaction(async (tx) => {
+        await sut.revokeAllForUser(tx, user.id, 'password_reset');
+        throw new Error('something later in the transaction failed');
+      }),
+    ).rejects.toThrow('something later');
+    expect((await store.status(user.id, randomUUID())).minVersion).toBe(0);
+    expect(await healthy.db.outboxEvent.count({ where: { aggregateId: user.id } })).toBe(0);
   });
 });
