@@ -4,6 +4,7 @@ import type { LoginOutcome, Prisma, Role, Session, User } from './generated/pris
 
 export type { Role, Session, User };
 export type Tx = Prisma.TransactionClient;
+type TransactionOptions = { timeout?: number; maxWait?: number; isolationLevel?: Prisma.TransactionIsolationLevel };
 
 /** What a committed transaction revoked: a session family, or every token of a user below a version. */
 export type Revocation = { kind: 'session'; sessionId: string; userId: string } | { kind: 'user'; userId: string; minVersion: number };
@@ -29,7 +30,7 @@ export class AuthRepository {
     private readonly afterCommit: (revocations: Revocation[]) => Promise<void> = async () => {},
   ) {
     this.begin = db.$transaction.bind(db) as AuthDb['$transaction'];
-    const interactive = (arg: unknown, options?: { timeout?: number }) =>
+    const interactive = (arg: unknown, options?: TransactionOptions) =>
       typeof arg === 'function' ? this.transaction(arg as (tx: Tx) => Promise<unknown>, options) : (this.begin as (a: unknown, o?: unknown) => Promise<unknown>)(arg, options);
     this.db = new Proxy(db, {
       get: (target, prop) => {
@@ -45,7 +46,7 @@ export class AuthRepository {
    * `$transaction`, plus: the revocations it recorded are applied before this resolves, so the old
    * tokens are refused by the time the mutation answers.
    */
-  async transaction<T>(fn: (tx: Tx) => Promise<T>, options?: { timeout?: number }): Promise<T> {
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T> {
     let client: Tx | undefined;
     const result = await this.begin((tx) => {
       client = tx;
