@@ -264,9 +264,10 @@ describe('changing the password and deleting a user', () => {
     const row = await sg.auth.db.user.findUniqueOrThrow({ where: { id: u.user.id } });
     expect(row).toMatchObject({ email: null, emailNormalized: null, passwordHash: null, firstName: null, lastName: null });
     expect(row.deletedAt).not.toBeNull();
-    const events = await sg.auth.db.outboxEvent.findMany({ where: { aggregateId: u.user.id } });
-    expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ topic: 'auth.user.deleted', version: 1, payload: { userId: u.user.id }, publishedAt: null });
+    const events = await sg.auth.db.outboxEvent.findMany({ where: { aggregateId: u.user.id }, orderBy: { seq: 'asc' } });
+    // Its access tokens are revoked in the same transaction (auth.user.tokensRevoked, see revocation.e2e).
+    expect(events.map((e) => e.topic)).toEqual(['auth.user.tokensRevoked', 'auth.user.deleted']);
+    expect(events[1]).toMatchObject({ topic: 'auth.user.deleted', version: 1, payload: { userId: u.user.id }, publishedAt: null });
 
     const admin = await userWithRole('ADMIN');
     const seen = await sg.gql<{ user: { id: string; deleted: boolean; firstName: string | null } }>(`query($id: ID!) { user(id: $id) { id deleted firstName } }`, { id: u.user.id }, admin.accessToken);

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '@carwash/config';
+import { ConfigError, eventBusSettings, loadConfig, resolveServiceCredentials, revocationSettings, serviceCredentialSettings, setting, z } from '@carwash/config';
 
 const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
 
@@ -16,6 +16,12 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       ...serviceCredentialSettings(),
       /** Where access tokens' public keys are published; `none` forwards tokens unverified (subgraphs still verify). */
       JWKS_URL: z.union([z.literal('none'), setting.url()]).default('http://127.0.0.1:4001/.well-known/jwks.json'),
+      /**
+       * The revocation store: `EVENT_BUS=redis` (default) reads it from `REDIS_URL` under
+       * `EVENTS_NAMESPACE`, like every subgraph; `memory` is the single-process mode.
+       */
+      ...eventBusSettings(),
+      ...revocationSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       INTROSPECTION: setting.bool(true),
       /** Apollo Sandbox at `/` (it loads its script from Apollo's CDN). */

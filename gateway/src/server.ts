@@ -8,8 +8,8 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import { maskFormattedError } from '@carwash/errors';
-import { createUserTokenVerifier, HEADER, signedFetch, type UserTokenVerifier, type Viewer } from '@carwash/service-trust';
-import { bodyErrors, errorLoggingPlugin, finalHandlers, lifecycle, requestId, type Logger } from '@carwash/subgraph-kit';
+import { HEADER, signedFetch, type UserTokenVerifier, type Viewer } from '@carwash/service-trust';
+import { bodyErrors, createAccessTokenVerifier, errorLoggingPlugin, finalHandlers, lifecycle, requestId, type Logger } from '@carwash/subgraph-kit';
 import express, { type Express } from 'express';
 import type { GatewayConfig } from './config.js';
 
@@ -64,7 +64,9 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     logger,
   });
 
-  const verifyUser: UserTokenVerifier = config.JWKS_URL === 'none' ? async () => null : createUserTokenVerifier({ jwksUrl: config.JWKS_URL });
+  // Signature, expiry and revocation (shared store, short local cache); the subgraphs check all three again.
+  const tokens = config.JWKS_URL === 'none' ? undefined : createAccessTokenVerifier({ jwksUrl: config.JWKS_URL }, config);
+  const verifyUser: UserTokenVerifier = tokens?.verify ?? (async () => null);
 
   const app = express();
   app.disable('x-powered-by');
@@ -133,10 +135,15 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   }
   app.use(...finalHandlers(logger));
 
+  const { listen, stop } = lifecycle(httpServer, apollo);
   return {
     app,
     httpServer,
     subgraphs,
-    ...lifecycle(httpServer, apollo),
+    listen,
+    stop: async () => {
+      await stop();
+      await tokens?.close();
+    },
   };
 }

@@ -94,6 +94,7 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
       SUBGRAPH_BOOKING_URL: bookingUrl,
       SUBGRAPH_PAYMENT_URL: paymentUrl,
       JWKS_URL: jwksUrl,
+      EVENTS_NAMESPACE: namespace,
       ...options.gatewayEnv,
     }),
     createLogger('gateway', quiet),

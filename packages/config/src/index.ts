@@ -272,3 +272,14 @@ export function eventBusSettings() {
     EVENTS_NAMESPACE: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('carwash'),
   };
 }
+
+/** Settings of the access-token revocation check, for every service that verifies tokens. */
+export function revocationSettings() {
+  return {
+    /**
+     * How long a verifier reuses the revocation store's answer for a user/session (ms, at most 1000;
+     * 0 asks the store on every request). Revocations evict it at once; this bounds a missed eviction.
+     */
+    REVOCATION_CACHE_TTL_MS: setting.int(1000, 0, 1000),
+  };
+}

@@ -8,6 +8,10 @@ import { randomUUID } from 'node:crypto';
 export interface EventMap {
   /** A user was deleted: personal data is gone, the id stays valid. */
   'auth.user.deleted': { userId: string };
+  /** A session family ended (log-out, refresh-token reuse): its access tokens must die now, not at expiry. */
+  'auth.session.revoked': { sessionId: string; userId: string; reason: string };
+  /** Every access token of the user below `minVersion` must die now (password or role change, deletion). */
+  'auth.user.tokensRevoked': { userId: string; minVersion: number; reason: string };
   'booking.reservation.created': { reservationId: string; customerId: string; siteId: string; startsAt: string; priceCents: number; currency: string };
   'booking.reservation.cancelled': { reservationId: string; customerId: string; cancelledBy: string | null; reason: string; startsAt: string };
   'booking.reservation.statusChanged': { reservationId: string; from: string; to: string; changedBy: string | null };
@@ -22,6 +26,8 @@ export type Topic = keyof EventMap;
 /** The current schema version of each topic's payload; bump it when a payload changes shape. */
 export const EVENT_VERSIONS: { readonly [T in Topic]: number } = {
   'auth.user.deleted': 1,
+  'auth.session.revoked': 1,
+  'auth.user.tokensRevoked': 1,
   'booking.reservation.created': 1,
   'booking.reservation.cancelled': 1,
   'booking.reservation.statusChanged': 1,

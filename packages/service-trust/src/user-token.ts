@@ -1,4 +1,5 @@
 import { AppError } from '@carwash/errors';
+import type { RevocationChecker } from './revocation.js';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 
 export const ROLES = ['CLIENT', 'WASHER', 'MANAGER', 'ADMIN'] as const;
@@ -27,6 +28,12 @@ export interface UserTokenVerifierOptions {
    * auth feature against a flood of tokens with made-up key ids; a rotated key is picked up after it.
    */
   cooldownMs?: number;
+  /**
+   * Refuses tokens revoked before they expire (log-out, password or role change, deletion). Without it
+   * only signature and expiry are checked. When the store cannot be asked the verifier fails closed:
+   * 503 SERVICE_UNAVAILABLE, since letting a revoked token through is the hole this check exists to close.
+   */
+  revocations?: RevocationChecker;
 }
 
 export type UserTokenVerifier = (authorization: string | undefined) => Promise<Viewer | null>;
@@ -35,7 +42,7 @@ export type UserTokenVerifier = (authorization: string | undefined) => Promise<V
  * Verifies `Authorization: Bearer <jwt>` headers. No header → anonymous (null). A header that is
  * malformed, tampered with, expired or signed by an unknown key → UNAUTHENTICATED.
  * Remote keys are cached; an unknown `kid` triggers a re-fetch (rate-limited by jose's cooldown),
- * which is how rotated keys are picked up.
+ * which is how rotated keys are picked up. With `revocations`, a revoked token → UNAUTHENTICATED too.
  */
 export function createUserTokenVerifier(options: UserTokenVerifierOptions): UserTokenVerifier {
   let getKey: JWTVerifyGetKey;
@@ -55,6 +62,8 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
     if (authorization === undefined || authorization === '') return null;
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization);
     if (!match) throw new AppError('UNAUTHENTICATED', { message: 'The Authorization header must be "Bearer <access token>".', httpStatus: true });
+    let viewer: Viewer;
+    let tokenVersion: number;
     try {
       const { payload } = await jwtVerify(match[1]!, getKey, {
         issuer: ACCESS_TOKEN.issuer,
@@ -66,7 +75,13 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       if (typeof payload.sub !== 'string' || !ROLES.includes(role as Role) || typeof payload.sid !== 'string') {
         throw new AppError('UNAUTHENTICATED', { message: 'The access token is invalid.', httpStatus: true });
       }
-      return { userId: payload.sub, role: role as Role, sessionId: payload.sid };
+      // Tokens issued before `ver` existed count as version 0: revoked by any later version bump.
+      const version = payload.ver === undefined ? 0 : payload.ver;
+      if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
+        throw new AppError('UNAUTHENTICATED', { message: 'The access token is invalid.', httpStatus: true });
+      }
+      viewer = { userId: payload.sub, role: role as Role, sessionId: payload.sid };
+      tokenVersion = version;
     } catch (err) {
       if (err instanceof AppError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new AppError('UNAUTHENTICATED', { message: 'The access token has expired.', httpStatus: true });
@@ -74,5 +89,16 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       // The key set could not be fetched: not the caller's fault.
       throw new AppError('SERVICE_UNAVAILABLE', { message: 'Access tokens cannot be verified right now.', cause: err, httpStatus: true });
     }
+    if (options.revocations) {
+      let verdict;
+      try {
+        verdict = await options.revocations.check(viewer.userId, viewer.sessionId, tokenVersion);
+      } catch (err) {
+        throw new AppError('SERVICE_UNAVAILABLE', { message: 'Access tokens cannot be verified right now.', cause: err, httpStatus: true });
+      }
+      // Same code as an expired token: the client does the same (refresh, else sign in again).
+      if (verdict) throw new AppError('UNAUTHENTICATED', { message: 'The access token has been revoked.', httpStatus: true });
+    }
+    return viewer;
   };
 }

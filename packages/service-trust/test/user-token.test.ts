@@ -1,7 +1,7 @@
 import { beforeAll, describe, it, expect } from 'vitest';
 import { AppError } from '@carwash/errors';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JSONWebKeySet, type JWTPayload } from 'jose';
-import { ACCESS_TOKEN, createUserTokenVerifier, type UserTokenVerifier } from '../src/index.js';
+import { ACCESS_TOKEN, createRevocationChecker, createUserTokenVerifier, MemoryRevocationStore, type UserTokenVerifier } from '../src/index.js';
 
 interface TestKey {
   kid: string;
@@ -157,5 +157,46 @@ describe(createUserTokenVerifier.name, () => {
     const err = await rejection(await header());
     expect(err.code).toBe('UNAUTHENTICATED');
     expect(err.extensions.http).toEqual({ status: 401 });
+  });
+});
+
+describe(`${createUserTokenVerifier.name} with revocations`, () => {
+  const namespace = 'unit-user-token';
+  const store = new MemoryRevocationStore({ namespace });
+  const checker = createRevocationChecker(store);
+  const verifyRevoking = () => createUserTokenVerifier({ jwks: signing.jwks, revocations: checker });
+
+  it('refuses a token of a revoked session family, saying it was revoked', async () => {
+    const sid = `sid-${Math.random()}`;
+    const authorization = `Bearer ${await token({ claims: { role: 'CLIENT', sid, ver: 0 } })}`;
+    expect(await verifyRevoking()(authorization)).toMatchObject({ sessionId: sid });
+    await store.revokeSession(sid);
+    await expect(verifyRevoking()(authorization)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'The access token has been revoked.', extensions: { http: { status: 401 } } });
+  });
+
+  it("refuses a token below the user's version floor and accepts one issued at it", async () => {
+    const subject = `user-${Math.random()}`;
+    const old = `Bearer ${await token({ subject, claims: { role: 'MANAGER', sid: 's', ver: 1 } })}`;
+    const fresh = `Bearer ${await token({ subject, claims: { role: 'CLIENT', sid: 's', ver: 2 } })}`;
+    // A token minted before `ver` existed counts as version 0.
+    const legacy = `Bearer ${await token({ subject, claims: { role: 'MANAGER', sid: 's' } })}`;
+    await store.revokeUserBelow(subject, 2);
+    await expect(verifyRevoking()(old)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'The access token has been revoked.' });
+    await expect(verifyRevoking()(legacy)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(await verifyRevoking()(fresh)).toMatchObject({ userId: subject, role: 'CLIENT' });
+  });
+
+  it.each([['a negative', -1], ['a fractional', 1.5], ['a string', '3']])('refuses a token with %s version as invalid', async (_what, ver) => {
+    const authorization = `Bearer ${await token({ claims: { role: 'CLIENT', sid: 's', ver } })}`;
+    await expect(verifyRevoking()(authorization)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'The access token is invalid.' });
+  });
+
+  it('fails closed with 503 SERVICE_UNAVAILABLE when the store cannot be asked', async () => {
+    const down = async () => Promise.reject(new Error('down'));
+    const broken = createRevocationChecker({ status: down, revokeSession: down, revokeUserBelow: down, onRevoked: () => {}, ping: down, close: async () => {} });
+    const verifyBroken = createUserTokenVerifier({ jwks: signing.jwks, revocations: broken });
+    await expect(verifyBroken(`Bearer ${await token()}`)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', extensions: { http: { status: 503 } } });
+    // Anonymous requests never ask the store.
+    expect(await verifyBroken(undefined)).toBeNull();
   });
 });

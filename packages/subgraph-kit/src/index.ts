@@ -10,3 +10,4 @@ export { serviceAccessMiddleware, isServiceOnItsOwnAuthority, actsOnOwnAuthority
 export { createNonceStore } from './nonces.js';
 export { createFeatureEvents, type FeatureEvents, type FeatureEventsOptions, type FeatureSubgraph } from './feature-events.js';
 export { encodeOffsetCursor, decodeOffsetCursor } from './paging.js';
+export { createAccessTokenVerifier, revocationStoreFor, type AccessTokenVerifier, type RevocationSettings } from './access-tokens.js';

@@ -1,4 +1,4 @@
-import { ConfigError, eventBusSettings, loadConfig, requireProductionSecrets, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '@carwash/config';
+import { ConfigError, eventBusSettings, loadConfig, requireProductionSecrets, resolveServiceCredentials, revocationSettings, serviceCredentialSettings, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the auth feature. */
 export function loadAuthConfig(env: Record<string, string | undefined> = process.env) {
@@ -38,6 +38,7 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
       AUTH_DEV_MAILBOX: setting.bool(false),
       NODE_ENV: z.string().optional(),
       ...eventBusSettings(),
+      ...revocationSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       LOG_LEVEL: setting.logLevel(),
     },

@@ -1,8 +1,11 @@
 import { createEvent, type EventMap, type Topic } from '@carwash/events';
 import type { Prisma } from './generated/prisma/client.js';
 
-/** What the auth feature publishes. It consumes nothing. */
-export const PUBLISHES = ['auth.user.deleted'] as const satisfies readonly Topic[];
+/**
+ * What the auth feature publishes. It consumes its own revocation events, to project them into the
+ * revocation store every verifier reads (see revocations.ts).
+ */
+export const PUBLISHES = ['auth.user.deleted', 'auth.session.revoked', 'auth.user.tokensRevoked'] as const satisfies readonly Topic[];
 
 type Tx = Prisma.TransactionClient;
 

@@ -1,12 +1,86 @@
 import type { AuthDb } from './db.js';
+import { recordEvent } from './events.js';
 import type { AccountToken, AccountTokenPurpose, LoginOutcome, Prisma, Role, Session, User } from './generated/prisma/client.js';
 
 export type { AccountToken, AccountTokenPurpose, Role, Session, User };
 export type Tx = Prisma.TransactionClient;
+type TransactionOptions = { timeout?: number; maxWait?: number; isolationLevel?: Prisma.TransactionIsolationLevel };
+
+/** What a committed transaction revoked: a session family, or every token of a user below a version. */
+export type Revocation = { kind: 'session'; sessionId: string; userId: string } | { kind: 'user'; userId: string; minVersion: number };
 
 /** Data access for the auth feature's tables. No rules here: those live in the service. */
 export class AuthRepository {
-  constructor(readonly db: AuthDb) {}
+  /** Revocations recorded by a transaction still open, keyed by its client; applied once it commits. */
+  private readonly pending = new WeakMap<Tx, Revocation[]>();
+
+  /**
+   * The database, with one addition: an interactive `db.$transaction(fn)` is `transaction(fn)`, so every
+   * caller — whoever writes it — gets its revocations applied right after the commit.
+   */
+  readonly db: AuthDb;
+  private readonly begin: AuthDb['$transaction'];
+
+  /**
+   * @param afterCommit applies the revocations of a committed transaction to the revocation store at
+   *   once (the fast path); the outbox events recorded with them are the guarantee if that fails.
+   */
+  constructor(
+    db: AuthDb,
+    private readonly afterCommit: (revocations: Revocation[]) => Promise<void> = async () => {},
+  ) {
+    this.begin = db.$transaction.bind(db) as AuthDb['$transaction'];
+    const interactive = (arg: unknown, options?: TransactionOptions) =>
+      typeof arg === 'function' ? this.transaction(arg as (tx: Tx) => Promise<unknown>, options) : (this.begin as (a: unknown, o?: unknown) => Promise<unknown>)(arg, options);
+    this.db = new Proxy(db, {
+      get: (target, prop) => {
+        if (prop === '$transaction') return interactive;
+        const value: unknown = Reflect.get(target, prop, target);
+        // Bound, so the client's own methods never see the proxy as `this`.
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
+
+  /**
+   * `$transaction`, plus: the revocations it recorded are applied before this resolves, so the old
+   * tokens are refused by the time the mutation answers.
+   */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    let client: Tx | undefined;
+    const result = await this.begin((tx) => {
+      client = tx;
+      return fn(tx);
+    }, options);
+    const revocations = client && this.pending.get(client);
+    if (revocations?.length) await this.afterCommit(revocations);
+    return result;
+  }
+
+  private remember(tx: Tx, revocation: Revocation): void {
+    const list = this.pending.get(tx) ?? [];
+    list.push(revocation);
+    this.pending.set(tx, list);
+  }
+
+  /**
+   * What an access token states about the user, read in one statement inside the transaction that
+   * issues it: a role change and its version bump commit together, so the two always match.
+   */
+  tokenClaims(tx: Tx, userId: string): Promise<{ role: Role; tokenVersion: number }> {
+    return tx.user.findUniqueOrThrow({ where: { id: userId }, select: { role: true, tokenVersion: true } });
+  }
+
+  /**
+   * Ends every access token the user holds: raises the token version (tokens issued later in this
+   * transaction carry the new one) and records `auth.user.tokensRevoked` in the outbox. Returns the new version.
+   */
+  async revokeUserTokens(tx: Tx, userId: string, reason: string): Promise<number> {
+    const { tokenVersion } = await tx.user.update({ where: { id: userId }, data: { tokenVersion: { increment: 1 } }, select: { tokenVersion: true } });
+    await recordEvent(tx, 'auth.user.tokensRevoked', userId, { userId, minVersion: tokenVersion, reason });
+    this.remember(tx, { kind: 'user', userId, minVersion: tokenVersion });
+    return tokenVersion;
+  }
 
   /** One statement for any number of ids (the DataLoader batch). */
   findUsersByIds(ids: readonly string[]): Promise<User[]> {
@@ -102,13 +176,24 @@ export class AuthRepository {
     await tx.accountToken.updateMany({ where: { userId, purpose, usedAt: null }, data: { usedAt: now } });
   }
 
+  /**
+   * Ends a session family: its refresh tokens here, its access tokens everywhere (`auth.session.revoked`
+   * in the outbox, for the revocation store). A family already ended records nothing again.
+   */
   async revokeFamily(tx: Tx, familyId: string, reason: string, at = new Date()): Promise<number> {
     const { count } = await tx.session.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: at, revokedReason: reason } });
+    if (count > 0) {
+      const { userId } = await tx.session.findFirstOrThrow({ where: { familyId }, select: { userId: true } });
+      await recordEvent(tx, 'auth.session.revoked', familyId, { sessionId: familyId, userId, reason });
+      this.remember(tx, { kind: 'session', sessionId: familyId, userId });
+    }
     return count;
   }
 
+  /** Ends every session of the user and every access token it holds (see `revokeUserTokens`). */
   async revokeAllForUser(tx: Tx, userId: string, reason: string, at = new Date()): Promise<number> {
     const { count } = await tx.session.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: at, revokedReason: reason } });
+    await this.revokeUserTokens(tx, userId, reason);
     return count;
   }
 }

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { EventBus, OutboxRelay } from '@carwash/events';
-import { createUserTokenVerifier } from '@carwash/service-trust';
-import { createFeatureEvents, createSubgraphServer, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
+import type { ConsumeOptions, Consumer, EventBus, OutboxRelay } from '@carwash/events';
+import { createAccessTokenVerifier, createFeatureEvents, createSubgraphServer, revocationStoreFor, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { Redis } from 'ioredis';
 import type { AuthConfig } from './config.js';
@@ -13,6 +12,7 @@ import { permissions, serviceAccess } from './permissions.js';
 import { AccountRecovery } from './recovery.js';
 import { AuthRepository } from './repository.js';
 import { resolvers } from './resolvers.js';
+import { REVOCATION_CLOCK_SKEW_SECONDS, RevocationProjector } from './revocations.js';
 import { AuthService } from './service.js';
 import { RecoveryThrottle } from './throttle.js';
 import { TokenIssuer } from './tokens.js';
@@ -28,6 +28,8 @@ export interface AuthSubgraph extends SubgraphServer {
   bus: EventBus;
   /** Publishes the auth outbox (`auth.user.deleted`); main.ts starts it, tests may drive it. */
   relay: OutboxRelay;
+  /** Projects auth's revocation events into the revocation store (main.ts starts it; tests may). */
+  startConsumers(options?: Partial<Omit<ConsumeOptions, 'group' | 'handlers'>>): Promise<Consumer>;
 }
 
 /** Builds the auth subgraph (schema, routes, dependencies). Does not listen: main.ts and tests do. */
@@ -36,7 +38,10 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
   const issuer = await TokenIssuer.create(config.AUTH_JWT_PRIVATE_KEYS, config.AUTH_ACCESS_TOKEN_TTL_SECONDS);
   if (!config.AUTH_JWT_PRIVATE_KEYS) logger.warn('AUTH_JWT_PRIVATE_KEYS is not set: signing with an ephemeral key (development only)');
   const events = createFeatureEvents({ feature: 'auth', pool, settings: config, logger });
-  const repo = new AuthRepository(db);
+  // Kept at least as long as any access token lives, so every token a revocation refuses expires first.
+  const revocationStore = revocationStoreFor(config, config.AUTH_ACCESS_TOKEN_TTL_SECONDS + REVOCATION_CLOCK_SKEW_SECONDS);
+  const projector = new RevocationProjector(revocationStore, logger);
+  const repo = new AuthRepository(db, projector.applyCommitted);
   const service = new AuthService(repo, issuer, config);
   const mailbox = new DevMailbox(logger, config.AUTH_DEV_MAILBOX);
   // The throttle shares the bus's Redis and namespace; the single-process mode counts in memory.
@@ -47,6 +52,8 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
   );
   const recovery = new AccountRecovery(repo, mailbox, throttle, config, logger);
 
+  // The auth feature verifies access tokens with its own keys: no network hop to itself.
+  const tokens = createAccessTokenVerifier({ jwks: () => issuer.jwks() }, config, revocationStore);
   const server = await createSubgraphServer<AuthContext>({
     name: 'auth',
     typeDefs,
@@ -55,12 +62,11 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
     trustedKeys: config.credentials.trusted,
     serviceAccess,
     replayGuard: config,
-    // The auth feature verifies access tokens with its own keys: no network hop to itself.
-    verifyUser: createUserTokenVerifier({ jwks: () => issuer.jwks() }),
+    verifyUser: tokens.verify,
     createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service, recovery }),
     logger,
     maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping() },
+    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping(), revocations: () => tokens.ping() },
     routes: (app) => {
       app.get('/.well-known/jwks.json', (_req, res) => {
         res.set('cache-control', 'public, max-age=300').json(issuer.jwks());
@@ -82,11 +88,13 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
     issuer,
     bus: events.bus,
     relay: events.relay,
+    startConsumers: (options = {}) => events.consume(projector.handlers, options),
     stop: async () => {
       await server.stop();
       await recovery.drain();
       await redis?.quit();
       await events.stop();
+      await tokens.close();
       await db.$disconnect();
       await pool.end();
     },

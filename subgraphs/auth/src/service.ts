@@ -118,7 +118,7 @@ export class AuthService {
    */
   async refresh(rawToken: unknown, client: ClientInfo): Promise<AuthPayload> {
     const token = validate(input.refreshToken, rawToken, 'refreshToken');
-    const result = await this.repo.db.$transaction(async (tx) => {
+    const result = await this.repo.transaction(async (tx) => {
       const now = new Date();
       const session = await this.repo.findSessionForUpdate(tx, hashRefreshToken(token));
       if (!session || session.revokedAt || session.expiresAt <= now) return { kind: 'invalid' as const };
@@ -136,10 +136,13 @@ export class AuthService {
     return result.payload;
   }
 
-  /** Ends the family of this token. Unknown tokens are ignored: logging out never fails. */
+  /**
+   * Ends the family of this token, its access tokens included (refused everywhere once this returns).
+   * Unknown tokens are ignored: logging out never fails.
+   */
   async logOut(rawToken: unknown): Promise<boolean> {
     const token = validate(input.refreshToken, rawToken, 'refreshToken');
-    await this.repo.db.$transaction(async (tx) => {
+    await this.repo.transaction(async (tx) => {
       const session = await this.repo.findSessionForUpdate(tx, hashRefreshToken(token));
       if (session) await this.repo.revokeFamily(tx, session.familyId, 'logout');
     });
@@ -157,6 +160,8 @@ export class AuthService {
     if (!user || user.deletedAt || !user.emailNormalized) throw new AppError('UNAUTHENTICATED');
     validate(input.password(user.email ?? undefined), data.newPassword, 'input.newPassword');
     const passwordHash = await hashPassword(data.newPassword);
+    // Every session and access token of the user ends, this one's included; the new session's token
+    // carries the raised version, so it alone works.
     try {
       return await this.underLockout(user.emailNormalized, client, async (tx) => {
         // Read again under the account's lock: a password changed meanwhile is the one to check.
@@ -179,23 +184,30 @@ export class AuthService {
     if (userId === viewer.userId) throw new AppError('FORBIDDEN', { message: 'Admins cannot change their own role.' });
     const user = await this.repo.findUserById(userId);
     if (!user || user.deletedAt) throw new AppError('NOT_FOUND', { message: 'No such user.' });
-    return this.repo.db.user.update({ where: { id: userId }, data: { role } });
+    if (user.role === role) return user;
+    // Tokens carry the role: the old ones must die, and a refresh issues one with the new role.
+    return this.repo.transaction(async (tx) => {
+      const updated = await tx.user.update({ where: { id: userId }, data: { role } });
+      await this.repo.revokeUserTokens(tx, userId, 'role_changed');
+      return updated;
+    });
   }
 
   /**
    * Erases personal data (email, names, password, login history) but keeps the row, so the id other
-   * features hold stays valid. Sessions end. `auth.user.deleted` is written to the outbox in the same
+   * features hold stays valid. Sessions and access tokens end. `auth.user.deleted` is written to the outbox in the same
    * transaction: the event exists if and only if the deletion happened.
    */
   async deleteUser(rawId: unknown): Promise<{ deletedUserId: string; deletedAt: Date }> {
     const id = validate(input.uuid, rawId, 'id');
     const deletedAt = new Date();
-    const done = await this.repo.db.$transaction(async (tx: Tx) => {
+    const done = await this.repo.transaction(async (tx: Tx) => {
       const user = await this.repo.findUserById(id, tx);
       if (!user || user.deletedAt) return false;
       if (user.emailNormalized) await tx.loginAttempt.deleteMany({ where: { emailNormalized: user.emailNormalized } });
       await tx.session.deleteMany({ where: { userId: id } });
       await tx.accountToken.deleteMany({ where: { userId: id } });
+      await this.repo.revokeUserTokens(tx, id, 'deleted');
       await tx.user.update({
         where: { id },
         data: { email: null, emailNormalized: null, passwordHash: null, firstName: null, lastName: null, deletedAt },
@@ -230,7 +242,10 @@ export class AuthService {
       userAgent: client.userAgent?.slice(0, 512),
       ip: client.ip?.slice(0, 64),
     });
-    const access = await this.issuer.accessToken({ userId: user.id, role: user.role, sessionId: session.familyId });
+    // Read now rather than taken from `user`: a revocation earlier in this transaction, or a role change
+    // committed since `user` was read, may have raised the version — and role and version must match.
+    const claims = await this.repo.tokenClaims(tx, user.id);
+    const access = await this.issuer.accessToken({ userId: user.id, role: claims.role, sessionId: session.familyId, version: claims.tokenVersion });
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: refresh.token, refreshTokenExpiresAt, user };
   }
 }

@@ -56,11 +56,12 @@ export class TokenIssuer {
     return { keys: this.keys.map((k) => k.publicJwk) };
   }
 
-  async accessToken(claims: { userId: string; role: Role; sessionId: string }, now = new Date()): Promise<{ token: string; expiresAt: Date }> {
+  /** `version` is the user's token version (`ver`, default 0): verifiers refuse tokens below a revoked version. */
+  async accessToken(claims: { userId: string; role: Role; sessionId: string; version?: number }, now = new Date()): Promise<{ token: string; expiresAt: Date }> {
     const key = this.keys[0]!;
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + this.accessTtlSeconds;
-    const token = await new SignJWT({ role: claims.role, sid: claims.sessionId })
+    const token = await new SignJWT({ role: claims.role, sid: claims.sessionId, ver: claims.version ?? 0 })
       .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
       .setSubject(claims.userId)
       .setIssuer(ACCESS_TOKEN.issuer)

@@ -1,4 +1,4 @@
-import { eventBusSettings, loadConfig, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '@carwash/config';
+import { eventBusSettings, loadConfig, resolveServiceCredentials, revocationSettings, serviceCredentialSettings, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the booking feature. */
 export function loadBookingConfig(env: Record<string, string | undefined> = process.env) {
@@ -29,6 +29,7 @@ export function loadBookingConfig(env: Record<string, string | undefined> = proc
        */
       BOOKING_MAX_LIVE_HOLDS: setting.int(3, 1, 100_000),
       ...eventBusSettings(),
+      ...revocationSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       LOG_LEVEL: setting.logLevel(),
     },

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createUserTokenVerifier } from '@carwash/service-trust';
-import { createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
+import { createAccessTokenVerifier, createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import type { BookingConfig } from './config.js';
 import type { BookingContext } from './context.js';
@@ -27,6 +26,7 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
   const peers = new Peers(config.AUTH_GRAPHQL_URL, config.LOCATION_GRAPHQL_URL, config.credentials.signing);
   const service = new BookingService(repo, peers, config);
 
+  const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
   const server = await createSubgraphServer<BookingContext>({
     name: 'booking',
     typeDefs,
@@ -35,11 +35,11 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
     trustedKeys: config.credentials.trusted,
     serviceAccess,
     replayGuard: config,
-    verifyUser: createUserTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }),
+    verifyUser: tokens.verify,
     createContext: (base) => ({ ...base, loaders: createLoaders(repo, peers, base.requestId), booking: service }),
     logger,
     maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping() },
+    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping(), revocations: () => tokens.ping() },
   });
 
   return {
@@ -61,6 +61,7 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
     stop: async () => {
       await server.stop();
       await events.stop();
+      await tokens.close();
       await db.$disconnect();
       await pool.end();
     },

@@ -1,4 +1,4 @@
-import { eventBusSettings, loadConfig, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '@carwash/config';
+import { eventBusSettings, loadConfig, resolveServiceCredentials, revocationSettings, serviceCredentialSettings, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the location feature. */
 export function loadLocationConfig(env: Record<string, string | undefined> = process.env) {
@@ -15,6 +15,7 @@ export function loadLocationConfig(env: Record<string, string | undefined> = pro
       /** The auth feature's GraphQL endpoint, for the user checks behind `assignStaff`. */
       AUTH_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4001/graphql'),
       ...eventBusSettings(),
+      ...revocationSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       LOG_LEVEL: setting.logLevel(),
     },

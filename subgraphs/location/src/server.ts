@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createUserTokenVerifier } from '@carwash/service-trust';
-import { createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
+import { createAccessTokenVerifier, createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { AuthClient } from './auth-client.js';
 import type { LocationConfig } from './config.js';
@@ -27,6 +26,7 @@ export async function createLocationSubgraph(config: LocationConfig, logger: Log
   const service = new LocationService(repo);
   const auth = new AuthClient(config.AUTH_GRAPHQL_URL, config.credentials.signing);
 
+  const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
   const server = await createSubgraphServer<LocationContext>({
     name: 'location',
     typeDefs,
@@ -35,11 +35,11 @@ export async function createLocationSubgraph(config: LocationConfig, logger: Log
     trustedKeys: config.credentials.trusted,
     serviceAccess,
     replayGuard: config,
-    verifyUser: createUserTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }),
+    verifyUser: tokens.verify,
     createContext: (base) => ({ ...base, loaders: createLoaders(repo, auth, base.requestId), location: service }),
     logger,
     maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping() },
+    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping(), revocations: () => tokens.ping() },
   });
 
   return {
@@ -56,6 +56,7 @@ export async function createLocationSubgraph(config: LocationConfig, logger: Log
     stop: async () => {
       await server.stop();
       await events.stop();
+      await tokens.close();
       await db.$disconnect();
       await pool.end();
     },

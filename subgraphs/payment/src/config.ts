@@ -1,4 +1,4 @@
-import { eventBusSettings, loadConfig, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '@carwash/config';
+import { eventBusSettings, loadConfig, resolveServiceCredentials, revocationSettings, serviceCredentialSettings, setting, z } from '@carwash/config';
 
 /** The only reader of `process.env` in the payment feature. */
 export function loadPaymentConfig(env: Record<string, string | undefined> = process.env) {
@@ -30,6 +30,7 @@ export function loadPaymentConfig(env: Record<string, string | undefined> = proc
       /** …later ones keep this share of the charge as a fee. */
       PAYMENT_LATE_CANCEL_FEE_PERCENT: setting.int(20, 0, 100),
       ...eventBusSettings(),
+      ...revocationSettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       LOG_LEVEL: setting.logLevel(),
     },

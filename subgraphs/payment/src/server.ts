@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createUserTokenVerifier } from '@carwash/service-trust';
-import { createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
+import { createAccessTokenVerifier, createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { Counter, Registry } from 'prom-client';
 import type { PaymentConfig } from './config.js';
@@ -54,6 +53,7 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
     logger.info(r, `resumed a pending ${r.kind} (${r.trigger}): ${r.outcome}`);
   });
 
+  const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
   const server = await createSubgraphServer<PaymentContext>({
     name: 'payment',
     typeDefs,
@@ -62,11 +62,11 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
     trustedKeys: config.credentials.trusted,
     serviceAccess,
     replayGuard: config,
-    verifyUser: createUserTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }),
+    verifyUser: tokens.verify,
     createContext: (base) => ({ ...base, loaders: createLoaders(db), payment: service, db }),
     logger,
     maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping() },
+    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping(), revocations: () => tokens.ping() },
     routes: (app) =>
       app.get('/metrics', async (_req, res) => {
         res.type(metrics.contentType).send(await metrics.metrics());
@@ -118,6 +118,7 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
       await sweeping;
       await server.stop();
       await events.stop();
+      await tokens.close();
       await db.$disconnect();
       await pool.end();
     },
