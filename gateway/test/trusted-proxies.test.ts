@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../src/config.js';
 
-const proxies = (TRUSTED_PROXIES?: string) => loadGatewayConfig({ TRUSTED_PROXIES }).TRUSTED_PROXIES;
+const proxies = (TRUSTED_PROXIES?: string) => loadGatewayConfig({ SERVICE_CREDENTIALS: 'development', TRUSTED_PROXIES }).TRUSTED_PROXIES;
 
 describe('TRUSTED_PROXIES', () => {
   it("trusts only loopback by default (Express's `loopback` preset)", () => {

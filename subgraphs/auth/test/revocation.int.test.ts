@@ -21,7 +21,11 @@ const config = loadAuthConfig(base);
 const signed = signedFetch(keys.credentials.gateway!, 'auth');
 const PASSWORD = 'Wash-my-car-42';
 
-/** An auth replica whose Redis is gone: its commits still land, with their outbox rows. */
+/**
+ * An auth replica cut off from the shared Redis (it runs on in-memory stores, so it still answers signed
+ * calls: a replica whose nonce store is unreachable refuses them all): its fast-path revocation writes never
+ * reach the shared store, but its commits land, with their outbox rows.
+ */
 let cutOff: AuthSubgraph;
 let cutOffUrl: string;
 /** A healthy replica: its relay and projector carry the outbox into the revocation store. */
@@ -30,7 +34,7 @@ let healthyUrl: string;
 let store: RedisRevocationStore;
 
 beforeAll(async () => {
-  cutOff = await createAuthSubgraph(loadAuthConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:1' }), createLogger('auth', 'silent'));
+  cutOff = await createAuthSubgraph(loadAuthConfig({ ...base, EVENT_BUS: 'memory' }), createLogger('auth', 'silent'));
   cutOffUrl = (await cutOff.listen(0)).url;
   healthy = await createAuthSubgraph(config, createLogger('auth', 'silent'));
   healthyUrl = (await healthy.listen(0)).url;
@@ -73,7 +77,7 @@ async function revokedWithin(userId: string, sessionId: string, timeoutMs: numbe
   return Date.now();
 }
 
-describe('revocations committed while Redis is unreachable', () => {
+describe('revocations committed while the shared store is out of reach', () => {
   it('logs out without an error, and the outbox brings the revocation to the store once a relay can publish', async () => {
     const { userId, sessionId, accessToken } = await signUpAndLogOut(cutOffUrl);
     // The fast path failed: the store knows nothing yet, and the healthy replica still accepts the token.
