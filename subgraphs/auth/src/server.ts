@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConsumeOptions, Consumer, EventBus, OutboxRelay } from '@carwash/events';
-import { createAccessTokenVerifier, createFeatureEvents, createSubgraphServer, revocationStoreFor, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
+import { createAccessTokenVerifier, createFeatureEvents, createSubgraphServer, revocationStoreFor, sendError, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { Redis } from 'ioredis';
 import type { AuthConfig } from './config.js';
@@ -75,7 +75,7 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
       if (mailbox.keepInbox) {
         app.get('/dev/mailbox', (req, res) => {
           const to = typeof req.query.to === 'string' ? req.query.to : '';
-          if (!to) return void res.status(400).json({ error: { code: 'BAD_USER_INPUT', field: 'to', message: 'to: the recipient email is required' } });
+          if (!to) return sendError(res, 'BAD_USER_INPUT', { field: 'to' }, 'to: the recipient email is required');
           res.set('cache-control', 'no-store').json({ messages: mailbox.messagesTo(to) });
         });
       }
