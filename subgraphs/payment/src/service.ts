@@ -27,15 +27,24 @@ import {
 export type { PaymentMethod, Refund, Transaction };
 export { cancellationRefund };
 
-const KEY_LENGTH = 'idempotencyKey must be 8–100 characters';
-const idempotencyKey = z.string().min(8, KEY_LENGTH).max(100, KEY_LENGTH).regex(/^[A-Za-z0-9_.:-]+$/, 'idempotencyKey may use letters, digits and _ . : -');
+/** Idempotency keys: long enough not to collide by accident, short enough for the column (VARCHAR(100)). */
+const KEY_MIN = 8;
+const KEY_MAX = 100;
+const KEY_LENGTH = `idempotencyKey must be ${KEY_MIN}–${KEY_MAX} characters`;
+const idempotencyKey = z.string().min(KEY_MIN, KEY_LENGTH).max(KEY_MAX, KEY_LENGTH).regex(/^[A-Za-z0-9_.:-]+$/, 'idempotencyKey may use letters, digits and _ . : -');
+/** A provider token is `tok_` and something, at most as long as its column (VARCHAR(200)). */
+const TOKEN_MIN = 'tok_'.length;
+const TOKEN_MAX = 200;
+const MONTHS = 12;
+/** Card expiry years accepted as four-digit years (an expired card is refused separately). */
+const [EXP_YEAR_MIN, EXP_YEAR_MAX] = [2000, 2100];
 const NOT_A_TOKEN = 'providerToken is not a provider token';
 const methodInput = z.object({
-  providerToken: z.string().min(4, NOT_A_TOKEN).max(200, NOT_A_TOKEN).regex(/^tok_[A-Za-z0-9_]+$/, 'providerToken must be a provider token (tok_…), never a card number'),
+  providerToken: z.string().min(TOKEN_MIN, NOT_A_TOKEN).max(TOKEN_MAX, NOT_A_TOKEN).regex(/^tok_[A-Za-z0-9_]+$/, 'providerToken must be a provider token (tok_…), never a card number'),
   brand: z.enum(['visa', 'mastercard', 'amex', 'discover', 'other']),
   last4: z.string().regex(/^\d{4}$/, 'last4 must be four digits'),
-  expMonth: z.number().int().min(1, 'expMonth must be 1–12').max(12, 'expMonth must be 1–12'),
-  expYear: z.number().int().min(2000, 'expYear must be a four-digit year').max(2100, 'expYear must be a four-digit year'),
+  expMonth: z.number().int().min(1, `expMonth must be 1–${MONTHS}`).max(MONTHS, `expMonth must be 1–${MONTHS}`),
+  expYear: z.number().int().min(EXP_YEAR_MIN, 'expYear must be a four-digit year').max(EXP_YEAR_MAX, 'expYear must be a four-digit year'),
   makeDefault: z.boolean().nullish(),
 });
 /** The longest refund reason kept (the column's length; the event's reason is cut to it too). */
