@@ -1,10 +1,8 @@
 import type { RequestContext } from '@carwash/subgraph-kit';
-import type { PaymentDb } from './db.js';
 import type { PaymentLoaders } from './loaders.js';
 import type { PaymentService } from './service.js';
 
 export interface PaymentContext extends RequestContext {
   loaders: PaymentLoaders;
   payment: PaymentService;
-  db: PaymentDb;
 }

@@ -1,6 +1,5 @@
 import DataLoader from 'dataloader';
-import type { PaymentDb } from './db.js';
-import type { PaymentMethod, Refund, Transaction } from './generated/prisma/client.js';
+import type { PaymentMethod, PaymentRepository, Refund, Transaction } from './repository.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -14,21 +13,17 @@ function grouped<T>(rows: T[], key: (r: T) => string | null, ids: readonly strin
 }
 
 /** Per-request loaders: 100 bookings' payments, or 100 users' methods, in one statement each. */
-export function createLoaders(db: PaymentDb) {
+export function createLoaders(repo: Pick<PaymentRepository, 'transactionsByIds' | 'transactionsOfBookings' | 'methodsOfCustomers' | 'refundsOfTransactions'>) {
+  // A malformed id matches nothing; the uuid column would refuse it and fail the whole batch.
   const valid = (ids: readonly string[]) => ids.filter((id) => UUID.test(id));
   return {
     transaction: new DataLoader<string, Transaction | null>(async (ids) => {
-      const rows = await db.transaction.findMany({ where: { id: { in: valid(ids) } } });
-      const map = new Map(rows.map((r) => [r.id, r]));
+      const map = new Map((await repo.transactionsByIds(valid(ids))).map((r) => [r.id, r]));
       return ids.map((id) => map.get(id) ?? null);
     }),
-    byBooking: new DataLoader<string, Transaction[]>(async (ids) =>
-      grouped(await db.transaction.findMany({ where: { bookingId: { in: valid(ids) } }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }), (t) => t.bookingId, ids),
-    ),
-    methods: new DataLoader<string, PaymentMethod[]>(async (ids) =>
-      grouped(await db.paymentMethod.findMany({ where: { customerId: { in: valid(ids) }, removedAt: null }, orderBy: { createdAt: 'asc' } }), (m) => m.customerId, ids),
-    ),
-    refunds: new DataLoader<string, Refund[]>(async (ids) => grouped(await db.refund.findMany({ where: { transactionId: { in: valid(ids) } }, orderBy: { createdAt: 'asc' } }), (r) => r.transactionId, ids)),
+    byBooking: new DataLoader<string, Transaction[]>(async (ids) => grouped(await repo.transactionsOfBookings(valid(ids)), (t) => t.bookingId, ids)),
+    methods: new DataLoader<string, PaymentMethod[]>(async (ids) => grouped(await repo.methodsOfCustomers(valid(ids)), (m) => m.customerId, ids)),
+    refunds: new DataLoader<string, Refund[]>(async (ids) => grouped(await repo.refundsOfTransactions(valid(ids)), (r) => r.transactionId, ids)),
   };
 }
 

@@ -1,6 +1,13 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 
+/** Simulated latency of a sandbox call when none is given. */
+const DEFAULT_LATENCY_MS = 30;
+/** Hex digits in a sandbox reference (`ch_…`, `re_…`), as long as a real provider's. */
+const REF_DIGITS = 24;
+/** A made-up provider reference: `prefix` and random hex digits. */
+const newRef = (prefix: 'ch' | 're') => `${prefix}_${randomUUID().replaceAll('-', '').slice(0, REF_DIGITS)}`;
+
 export type DeclineCode = 'card_declined' | 'insufficient_funds';
 
 /** The provider refused (a final answer for this request). */
@@ -58,7 +65,7 @@ export class SandboxProvider implements PaymentProvider {
    *                    several processes, or a restarted one, share one idempotent ledger
    */
   constructor(
-    private readonly latencyMs = 30,
+    private readonly latencyMs = DEFAULT_LATENCY_MS,
     private readonly ledgerPath?: string,
   ) {
     this.reload();
@@ -112,7 +119,7 @@ export class SandboxProvider implements PaymentProvider {
       if (input.token === 'tok_insufficient_funds') throw new ProviderDecline('insufficient_funds');
       if (input.token === 'tok_provider_error') throw new ProviderUnavailable('sandbox: simulated outage');
       if (input.token === 'tok_decline' || !/^tok_[A-Za-z0-9_]+$/.test(input.token)) throw new ProviderDecline('card_declined');
-      const ref = `ch_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+      const ref = newRef('ch');
       this.record({ kind: 'charge', key: input.idempotencyKey, ref, amountCents: input.amountCents, currency: input.currency });
       return { ref };
     });
@@ -121,7 +128,7 @@ export class SandboxProvider implements PaymentProvider {
   refund(input: { chargeRef: string; amountCents: number; idempotencyKey: string }): Promise<{ ref: string }> {
     return this.once('refund', input.idempotencyKey, async () => {
       await this.sleep();
-      const ref = `re_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+      const ref = newRef('re');
       this.record({ kind: 'refund', key: input.idempotencyKey, ref, chargeRef: input.chargeRef, amountCents: input.amountCents });
       return { ref };
     });

@@ -1,8 +1,9 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import type { Viewer } from '@carwash/service-trust';
-import { actsOnOwnAuthority, DateTime, decodeOffsetCursor, encodeOffsetCursor, fields, validate } from '@carwash/subgraph-kit';
+import { actsOnOwnAuthority, DateTime } from '@carwash/subgraph-kit';
 import type { PaymentContext } from './context.js';
-import type { Refund, Transaction } from './service.js';
+import type { Refund, Transaction } from './repository.js';
+import { PAID_STATES } from './rules.js';
 
 /** A DB row or the stored first answer of payForBooking: both carry these fields. */
 type TransactionLike = Pick<Transaction, 'id' | 'customerId' | 'bookingId' | 'amountCents' | 'currency' | 'capturedCents' | 'refundedCents' | 'status' | 'failureCode'> & { createdAt: Date | string };
@@ -10,7 +11,6 @@ type TransactionLike = Pick<Transaction, 'id' | 'customerId' | 'bookingId' | 'am
 const money = (amountCents: number, currency: string) => ({ amountCents, currency });
 const visible = (viewer: Viewer | null, caller: string, t: { customerId: string }) =>
   actsOnOwnAuthority({ caller, viewer }) || viewer?.role === 'MANAGER' || viewer?.role === 'ADMIN' || viewer?.userId === t.customerId;
-
 
 export const resolvers: GraphQLResolverMap<PaymentContext> = {
   DateTime: DateTime as never,
@@ -37,19 +37,12 @@ export const resolvers: GraphQLResolverMap<PaymentContext> = {
   User: {
     __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
     paymentMethods: (u: { id: string }, _a, ctx) => ctx.loaders.methods.load(u.id),
-    transactions: async (u: { id: string }, args: { first?: number | null; after?: string | null }, ctx) => {
-      const first = validate(fields.pageSize(100), args.first ?? 20, 'first');
-      const offset = decodeOffsetCursor(args.after);
-      const where = { customerId: u.id };
-      const [rows, totalCount] = await Promise.all([ctx.db.transaction.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], skip: offset, take: first + 1 }), ctx.db.transaction.count({ where })]);
-      const nodes = rows.slice(0, first);
-      return { nodes, totalCount, pageInfo: { hasNextPage: rows.length > first, endCursor: nodes.length ? encodeOffsetCursor(offset + nodes.length) : null } };
-    },
+    transactions: (u: { id: string }, args: { first?: number | null; after?: string | null }, ctx) => ctx.payment.transactionsOf(u.id, args),
   },
   Booking: {
     __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
     payment: async (b: { id: string }, _a, ctx) => {
-      const paid = (await ctx.loaders.byBooking.load(b.id)).find((t) => t.status === 'CAPTURED' || t.status === 'PARTIALLY_REFUNDED' || t.status === 'REFUNDED');
+      const paid = (await ctx.loaders.byBooking.load(b.id)).find((t) => PAID_STATES.includes(t.status));
       return paid && visible(ctx.viewer, ctx.caller, paid) ? paid : null;
     },
     transactions: async (b: { id: string }, _a, ctx) => (await ctx.loaders.byBooking.load(b.id)).filter((t) => visible(ctx.viewer, ctx.caller, t)),

@@ -9,6 +9,7 @@ import { createLoaders } from './loaders.js';
 import { BookingPeer } from './peers.js';
 import { SandboxProvider, type PaymentProvider } from './provider.js';
 import { permissions, serviceAccess } from './permissions.js';
+import { PaymentRepository } from './repository.js';
 import { resolvers } from './resolvers.js';
 import { PaymentService } from './service.js';
 
@@ -48,7 +49,8 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
     labelNames: ['kind', 'trigger', 'outcome'] as const,
     registers: [metrics],
   });
-  const service = new PaymentService(db, options.wrapProvider?.(provider) ?? provider, new BookingPeer(config.BOOKING_GRAPHQL_URL, config.credentials.signing), config, (r) => {
+  const repo = new PaymentRepository(db);
+  const service = new PaymentService(repo, options.wrapProvider?.(provider) ?? provider, new BookingPeer(config.BOOKING_GRAPHQL_URL, config.credentials.signing), config, (r) => {
     resumed.inc({ kind: r.kind, trigger: r.trigger, outcome: r.outcome });
     logger.info(r, `resumed a pending ${r.kind} (${r.trigger}): ${r.outcome}`);
   });
@@ -63,7 +65,7 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
     serviceAccess,
     replayGuard: config,
     verifyUser: tokens.verify,
-    createContext: (base) => ({ ...base, loaders: createLoaders(db), payment: service, db }),
+    createContext: (base) => ({ ...base, loaders: createLoaders(repo), payment: service }),
     logger,
     maxBodyBytes: config.MAX_REQUEST_BYTES,
     readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping(), revocations: () => tokens.ping() },

@@ -1,33 +1,69 @@
-import { createHash } from 'node:crypto';
-import { AppError, badInput, type ErrorCode } from '@carwash/errors';
+import { AppError, badInput } from '@carwash/errors';
 import type { EventEnvelope } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
-import { fields, validate, z } from '@carwash/subgraph-kit';
+import { decodeOffsetCursor, encodeOffsetCursor, fields, validate, z } from '@carwash/subgraph-kit';
 import type { PaymentConfig } from './config.js';
-import type { PaymentDb } from './db.js';
-import { firstTime, recordEvent } from './events.js';
-import { Prisma, type PaymentMethod, type Refund, type Transaction, type TransactionStatus } from './generated/prisma/client.js';
-import type { BookingPeer } from './peers.js';
+import type { PeerBooking } from './peers.js';
 import { ProviderDecline, type PaymentProvider } from './provider.js';
+import { DuplicateKeyError, PROVIDER_ERROR_FAILURE, type ChargeSettlement, type PaymentMethod, type PaymentStore, type PaymentTx, type Refund, type Transaction } from './repository.js';
+import {
+  answerForRepeat,
+  bookingPayable,
+  cancellationRefund,
+  cancellationTerms,
+  cardExpired,
+  chargeableAmount,
+  declineError,
+  MAX_CENTS,
+  PAID_STATES,
+  refundAmount,
+  replay,
+  requestHash,
+  settlementSteps,
+  statusAfterRefund,
+  type Stored,
+} from './rules.js';
 
 export type { PaymentMethod, Refund, Transaction };
-type Tx = Prisma.TransactionClient;
+export { cancellationRefund };
 
-const MAX_CENTS = 2_147_483_647;
-const idempotencyKey = z.string().min(8, 'idempotencyKey must be 8–100 characters').max(100, 'idempotencyKey must be 8–100 characters').regex(/^[A-Za-z0-9_.:-]+$/, 'idempotencyKey may use letters, digits and _ . : -');
+/** Idempotency keys: long enough not to collide by accident, short enough for the column (VARCHAR(100)). */
+const KEY_MIN = 8;
+const KEY_MAX = 100;
+const KEY_LENGTH = `idempotencyKey must be ${KEY_MIN}–${KEY_MAX} characters`;
+const idempotencyKey = z.string().min(KEY_MIN, KEY_LENGTH).max(KEY_MAX, KEY_LENGTH).regex(/^[A-Za-z0-9_.:-]+$/, 'idempotencyKey may use letters, digits and _ . : -');
+/** A provider token is `tok_` and something, at most as long as its column (VARCHAR(200)). */
+const TOKEN_MIN = 'tok_'.length;
+const TOKEN_MAX = 200;
+const MONTHS = 12;
+/** Card expiry years accepted as four-digit years (an expired card is refused separately). */
+const [EXP_YEAR_MIN, EXP_YEAR_MAX] = [2000, 2100];
+const NOT_A_TOKEN = 'providerToken is not a provider token';
 const methodInput = z.object({
-  providerToken: z.string().min(4, 'providerToken is not a provider token').max(200, 'providerToken is not a provider token').regex(/^tok_[A-Za-z0-9_]+$/, 'providerToken must be a provider token (tok_…), never a card number'),
+  providerToken: z.string().min(TOKEN_MIN, NOT_A_TOKEN).max(TOKEN_MAX, NOT_A_TOKEN).regex(/^tok_[A-Za-z0-9_]+$/, 'providerToken must be a provider token (tok_…), never a card number'),
   brand: z.enum(['visa', 'mastercard', 'amex', 'discover', 'other']),
   last4: z.string().regex(/^\d{4}$/, 'last4 must be four digits'),
-  expMonth: z.number().int().min(1, 'expMonth must be 1–12').max(12, 'expMonth must be 1–12'),
-  expYear: z.number().int().min(2000, 'expYear must be a four-digit year').max(2100, 'expYear must be a four-digit year'),
+  expMonth: z.number().int().min(1, `expMonth must be 1–${MONTHS}`).max(MONTHS, `expMonth must be 1–${MONTHS}`),
+  expYear: z.number().int().min(EXP_YEAR_MIN, 'expYear must be a four-digit year').max(EXP_YEAR_MAX, 'expYear must be a four-digit year'),
   makeDefault: z.boolean().nullish(),
 });
+/** The longest refund reason kept (the column's length; the event's reason is cut to it too). */
+const MAX_REASON_LENGTH = 500;
+const reasonInput = z.string().max(MAX_REASON_LENGTH, `reason must be at most ${MAX_REASON_LENGTH} characters`).trim().min(1, 'reason must not be empty');
+const amountInput = z.number().int('amountCents must be a whole number of cents').positive('amountCents must be positive').max(MAX_CENTS, 'amountCents is too large');
 
-/** The first answer to a request, stored with its idempotency key and returned again to retries. */
-type Stored = { ok: Record<string, unknown> } | { error: { code: ErrorCode; field?: string } };
+/** How long a request waits for the answer of a concurrent request with the same key before PAYMENT_IN_PROGRESS. */
+const AWAIT_ANSWER_MS = 15_000;
+/** How often it looks for that answer meanwhile. */
+const AWAIT_POLL_MS = 25;
+/** A request meeting a key being claimed concurrently looks again this many times before waiting for its answer. */
+const CLAIM_ATTEMPTS = 2;
+/** Stale PENDING rows one sweep resumes at most (the next sweep takes the rest). */
+const SWEEP_BATCH = 100;
+/** Default and largest page of `User.transactions`. */
+const DEFAULT_PAGE = 20;
+const MAX_PAGE = 100;
 
-const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isManager = (v: Viewer | null) => v?.role === 'MANAGER' || v?.role === 'ADMIN';
 
@@ -52,17 +88,12 @@ function refundSnapshot(r: Refund): Record<string, unknown> {
   return { id: r.id, transactionId: r.transactionId, amountCents: r.amountCents, currency: r.currency, reason: r.reason, status: r.status, createdAt: r.createdAt.toISOString() };
 }
 
-function replay(stored: Stored): Record<string, unknown> {
-  if ('error' in stored) throw new AppError(stored.error.code, stored.error.field ? { field: stored.error.field } : {});
-  return stored.ok;
-}
-
 type Settings = Pick<PaymentConfig, 'PAYMENT_CANCEL_CUTOFF_MINUTES' | 'PAYMENT_LATE_CANCEL_FEE_PERCENT' | 'PAYMENT_RESUME_STALE_AFTER_MS'>;
 
-/** A charge that took money (a booking has at most one: index `payment_one_live_charge_per_booking`). */
-const PAID_STATES: TransactionStatus[] = ['CAPTURED', 'PARTIALLY_REFUNDED', 'REFUNDED'];
-/** Stale PENDING rows one sweep resumes at most (the next sweep takes the rest). */
-const SWEEP_BATCH = 100;
+/** What payment asks of the booking feature: the booking's owner, state and price snapshot. */
+export interface BookingLookup {
+  booking(id: string, requestId?: string): Promise<PeerBooking | null>;
+}
 
 /** What started the resumption of a PENDING operation. */
 export type ResumeTrigger = 'sweep' | 'redelivery' | 'retry';
@@ -71,35 +102,30 @@ export type ResumeOutcome = 'succeeded' | 'failed' | 'unavailable';
 /** Told of every PENDING charge or refund resumed after its first worker went away (metrics and logs). */
 export type ResumeListener = (r: { kind: 'charge' | 'refund'; id: string; trigger: ResumeTrigger; outcome: ResumeOutcome }) => void;
 
-/** The refund kept by the cancellation policy: in full unless the customer cancelled late. */
-export function cancellationRefund(input: { capturedCents: number; refundedCents: number; customerCancelled: boolean; late: boolean; feePercent: number }): number {
-  const fee = input.late && input.customerCancelled ? Math.round((input.capturedCents * input.feePercent) / 100) : 0;
-  return Math.min(input.capturedCents - input.refundedCents, input.capturedCents - fee);
+/** One page of a customer's charges (the `TransactionConnection` shape). */
+export interface TransactionPage {
+  nodes: Transaction[];
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
-
-const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 
 /** The payment feature's rules: methods, idempotent charges and refunds, the cancellation policy. */
 export class PaymentService {
   constructor(
-    private readonly db: PaymentDb,
+    private readonly repo: PaymentStore,
     private readonly provider: PaymentProvider,
-    private readonly booking: BookingPeer,
+    private readonly booking: BookingLookup,
     private readonly settings: Settings,
     private readonly onResumed: ResumeListener = () => {},
   ) {}
 
   async addMethod(viewer: Viewer, raw: unknown): Promise<PaymentMethod> {
     const input = validate(methodInput, raw, 'input');
-    const now = new Date();
-    if (input.expYear < now.getUTCFullYear() || (input.expYear === now.getUTCFullYear() && input.expMonth < now.getUTCMonth() + 1)) throw badInput('input.expYear', 'the card has expired');
-    return this.db.$transaction(async (tx) => {
-      const hasDefault = (await tx.paymentMethod.count({ where: { customerId: viewer.userId, isDefault: true, removedAt: null } })) > 0;
-      const makeDefault = input.makeDefault === true || !hasDefault;
-      if (makeDefault) await tx.paymentMethod.updateMany({ where: { customerId: viewer.userId, isDefault: true }, data: { isDefault: false } });
-      return tx.paymentMethod.create({
-        data: { customerId: viewer.userId, providerToken: input.providerToken, brand: input.brand, last4: input.last4, expMonth: input.expMonth, expYear: input.expYear, isDefault: makeDefault },
-      });
+    if (cardExpired(input.expYear, input.expMonth, new Date())) throw badInput('input.expYear', 'the card has expired');
+    return this.repo.transaction(async (tx) => {
+      const makeDefault = input.makeDefault === true || !(await this.repo.hasDefaultMethod(tx, viewer.userId));
+      if (makeDefault) await this.repo.clearDefaultMethod(tx, viewer.userId);
+      return this.repo.createMethod(tx, { customerId: viewer.userId, providerToken: input.providerToken, brand: input.brand, last4: input.last4, expMonth: input.expMonth, expYear: input.expYear, isDefault: makeDefault });
     });
   }
 
@@ -107,8 +133,8 @@ export class PaymentService {
    * A method the viewer may change: their own, or any as an admin. Managers read customers' methods
    * but never change them (FORBIDDEN); to a client, someone else's method is as unknown as a missing one.
    */
-  private async ownMethod(tx: Tx, viewer: Viewer, methodId: string): Promise<PaymentMethod> {
-    const m = await tx.paymentMethod.findUnique({ where: { id: methodId } });
+  private async ownMethod(tx: PaymentTx, viewer: Viewer, methodId: string): Promise<PaymentMethod> {
+    const m = await this.repo.method(methodId, tx);
     if (!m || m.removedAt) throw new AppError('PAYMENT_METHOD_UNUSABLE', { field: 'id' });
     if (m.customerId === viewer.userId || viewer.role === 'ADMIN') return m;
     if (isManager(viewer)) throw new AppError('FORBIDDEN', { message: 'Only the card holder (or an admin) may change a payment method.' });
@@ -117,19 +143,29 @@ export class PaymentService {
 
   async removeMethod(viewer: Viewer, rawId: unknown): Promise<PaymentMethod> {
     const methodId = validate(fields.uuid(), rawId, 'id');
-    return this.db.$transaction(async (tx) => {
+    return this.repo.transaction(async (tx) => {
       await this.ownMethod(tx, viewer, methodId);
-      return tx.paymentMethod.update({ where: { id: methodId }, data: { removedAt: new Date(), providerToken: null, isDefault: false } });
+      return this.repo.removeMethod(tx, methodId);
     });
   }
 
   async setDefault(viewer: Viewer, rawId: unknown): Promise<PaymentMethod> {
     const methodId = validate(fields.uuid(), rawId, 'id');
-    return this.db.$transaction(async (tx) => {
+    return this.repo.transaction(async (tx) => {
       const m = await this.ownMethod(tx, viewer, methodId);
-      await tx.paymentMethod.updateMany({ where: { customerId: m.customerId, isDefault: true }, data: { isDefault: false } });
-      return tx.paymentMethod.update({ where: { id: methodId }, data: { isDefault: true } });
+      await this.repo.clearDefaultMethod(tx, m.customerId);
+      return this.repo.makeDefaultMethod(tx, methodId);
     });
+  }
+
+  /** `User.transactions`: a customer's charges, newest first, one page after the `after` cursor. */
+  async transactionsOf(customerId: string, args: { first?: number | null; after?: string | null }): Promise<TransactionPage> {
+    const first = validate(fields.pageSize(MAX_PAGE), args.first ?? DEFAULT_PAGE, 'first');
+    const offset = decodeOffsetCursor(args.after);
+    // One row more than the page tells whether there is a next page.
+    const { rows, totalCount } = await this.repo.chargesOfCustomer(customerId, offset, first + 1);
+    const nodes = rows.slice(0, first);
+    return { nodes, totalCount, pageInfo: { hasNextPage: rows.length > first, endCursor: nodes.length ? encodeOffsetCursor(offset + nodes.length) : null } };
   }
 
   /**
@@ -145,37 +181,35 @@ export class PaymentService {
     const bookingId = validate(fields.uuid(), rawBookingId, 'bookingId');
     const methodId = validate(fields.uuid(), rawMethodId, 'methodId');
     const key = validate(idempotencyKey, rawKey, 'idempotencyKey');
-    const requestHash = hash(['pay', viewer.userId, bookingId, methodId]);
+    const hash = requestHash(['pay', viewer.userId, bookingId, methodId]);
 
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const existing = await this.byKey(viewer.userId, key);
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const existing = await this.repo.transactionByKey(viewer.userId, key);
       if (existing) {
-        if (existing.requestHash !== requestHash) throw new AppError('PAYMENT_IDEMPOTENCY_MISMATCH', { field: 'idempotencyKey' });
-        if (existing.response) return replay(existing.response as Stored);
+        const answer = answerForRepeat(existing, hash);
+        if (answer) return answer;
         const resuming = existing.status === 'PENDING';
         if (!(await this.takeOver(existing))) return this.awaitAnswer(viewer.userId, key);
         return resuming ? this.resumedCharge(existing.id, 'retry') : this.charge(existing.id);
       }
       // Checks before claiming the key: their failures are not stored, so a corrected retry may reuse it.
-      const [booking, method] = await Promise.all([this.booking.booking(bookingId, requestId), this.db.paymentMethod.findUnique({ where: { id: methodId } })]);
-      if (!booking || booking.customer.id !== viewer.userId || booking.status !== 'HELD' || (booking.holdExpiresAt && new Date(booking.holdExpiresAt) <= new Date())) {
-        throw new AppError('PAYMENT_BOOKING_NOT_PAYABLE', { field: 'bookingId' });
-      }
+      const [booking, method] = await Promise.all([this.booking.booking(bookingId, requestId), this.repo.method(methodId)]);
+      if (!bookingPayable(booking, viewer.userId, new Date())) throw new AppError('PAYMENT_BOOKING_NOT_PAYABLE', { field: 'bookingId' });
       if (!method || method.removedAt || method.customerId !== viewer.userId || !method.providerToken) throw new AppError('PAYMENT_METHOD_UNUSABLE', { field: 'methodId' });
-      const { amountCents, currency } = booking.price;
-      if (!Number.isInteger(amountCents) || amountCents <= 0 || amountCents > MAX_CENTS) throw new AppError('PAYMENT_BOOKING_NOT_PAYABLE', { message: 'The booking has no payable amount.', field: 'bookingId' });
+      const { amountCents, currency } = booking!.price;
+      if (!chargeableAmount(amountCents)) throw new AppError('PAYMENT_BOOKING_NOT_PAYABLE', { message: 'The booking has no payable amount.', field: 'bookingId' });
       let created: Transaction;
       try {
-        created = await this.db.$transaction(async (tx) => {
+        created = await this.repo.transaction(async (tx) => {
           // The provider key names the customer too: the provider never meets one customer's key under another's.
-          const t = await tx.transaction.create({ data: { customerId: viewer.userId, bookingId, methodId, amountCents, currency, status: 'PENDING', idempotencyKey: key, providerKey: `pay:${viewer.userId}:${key}`, requestHash } });
-          await tx.transactionEvent.create({ data: { transactionId: t.id, fromStatus: null, toStatus: 'PENDING' } });
+          const t = await this.repo.createPendingCharge(tx, { customerId: viewer.userId, bookingId, methodId, amountCents, currency, idempotencyKey: key, providerKey: `pay:${viewer.userId}:${key}`, requestHash: hash });
+          await this.repo.recordTransition(tx, t.id, null, 'PENDING');
           return t;
         });
       } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
+        if (!(err instanceof DuplicateKeyError)) throw err;
         // Another request with this key got there first: answer as it does.
-        if (await this.byKey(viewer.userId, key)) continue;
+        if (await this.repo.transactionByKey(viewer.userId, key)) continue;
         // Otherwise the booking already has a live charge (payment_one_live_charge_per_booking).
         throw new AppError('PAYMENT_ALREADY_PAID', { field: 'bookingId' });
       }
@@ -184,25 +218,16 @@ export class PaymentService {
     return this.awaitAnswer(viewer.userId, key);
   }
 
-  private byKey(customerId: string, idempotencyKey: string): Promise<Transaction | null> {
-    return this.db.transaction.findUnique({ where: { customerId_idempotencyKey: { customerId, idempotencyKey } } });
-  }
-
   /**
    * A PENDING transaction whose request died (stale), or one a provider outage failed, may be resumed;
    * the conditional update lets one worker take it. Putting a failed charge back to PENDING is refused
    * by the one-live-charge index when the booking was paid meanwhile under another key.
    */
   private async takeOver(t: Transaction): Promise<boolean> {
-    const stale = new Date(Date.now() - this.settings.PAYMENT_RESUME_STALE_AFTER_MS);
     try {
-      const { count } = await this.db.transaction.updateMany({
-        where: { id: t.id, response: { equals: Prisma.DbNull }, OR: [{ status: 'FAILED', failureCode: 'provider_error' }, { status: 'PENDING', updatedAt: { lt: stale } }] },
-        data: { status: 'PENDING', failureCode: null },
-      });
-      return count === 1;
+      return await this.repo.takeOverCharge(t.id, new Date(Date.now() - this.settings.PAYMENT_RESUME_STALE_AFTER_MS));
     } catch (err) {
-      if (isUniqueViolation(err)) throw new AppError('PAYMENT_ALREADY_PAID', { field: 'bookingId' });
+      if (err instanceof DuplicateKeyError) throw new AppError('PAYMENT_ALREADY_PAID', { field: 'bookingId' });
       throw err;
     }
   }
@@ -221,37 +246,35 @@ export class PaymentService {
   }
 
   private async awaitAnswer(customerId: string, key: string): Promise<Record<string, unknown>> {
-    const until = Date.now() + 15_000;
+    const until = Date.now() + AWAIT_ANSWER_MS;
     while (Date.now() < until) {
-      const t = await this.byKey(customerId, key);
+      const t = await this.repo.transactionByKey(customerId, key);
       if (t?.response) return replay(t.response as Stored);
-      if (t?.status === 'FAILED' && t.failureCode === 'provider_error') throw new AppError('PAYMENT_PROVIDER_ERROR');
-      await sleep(25);
+      if (t?.status === 'FAILED' && t.failureCode === PROVIDER_ERROR_FAILURE) throw new AppError('PAYMENT_PROVIDER_ERROR');
+      await sleep(AWAIT_POLL_MS);
     }
     throw new AppError('PAYMENT_IN_PROGRESS', { field: 'idempotencyKey' });
   }
 
   /** Sends the charge to the provider under its stored key and records the outcome. */
   private async charge(transactionId: string): Promise<Record<string, unknown>> {
-    const t = await this.db.transaction.findUniqueOrThrow({ where: { id: transactionId }, include: { method: true } });
+    const { transaction: t, token } = await this.repo.chargeToSend(transactionId);
     let ref: string;
     try {
-      ({ ref } = await this.provider.charge({ token: t.method?.providerToken ?? '', amountCents: t.amountCents, currency: t.currency, idempotencyKey: t.providerKey }));
+      ({ ref } = await this.provider.charge({ token: token ?? '', amountCents: t.amountCents, currency: t.currency, idempotencyKey: t.providerKey }));
     } catch (err) {
       if (err instanceof ProviderDecline) {
-        const code: ErrorCode = err.code === 'insufficient_funds' ? 'PAYMENT_INSUFFICIENT_FUNDS' : 'PAYMENT_DECLINED';
-        await this.finish(t, 'FAILED', { failureCode: err.code }, { error: { code } });
+        const code = declineError(err.code);
+        await this.finish(t, { status: 'FAILED', failureCode: err.code }, { error: { code } });
         throw new AppError(code);
       }
       // An outage: no answer is stored, so a retry with the same key tries again.
-      await this.db.$transaction(async (tx) => {
-        const { count } = await tx.transaction.updateMany({ where: { id: t.id, status: 'PENDING', response: { equals: Prisma.DbNull } }, data: { status: 'FAILED', failureCode: 'provider_error' } });
-        if (count === 1) await tx.transactionEvent.create({ data: { transactionId: t.id, fromStatus: 'PENDING', toStatus: 'FAILED', note: 'provider error' } });
+      await this.repo.transaction(async (tx) => {
+        if (await this.repo.settleCharge(tx, t.id, { status: 'FAILED', failureCode: PROVIDER_ERROR_FAILURE })) await this.repo.recordTransition(tx, t.id, 'PENDING', 'FAILED', 'provider error');
       });
       throw new AppError('PAYMENT_PROVIDER_ERROR', { cause: err });
     }
-    const done = await this.finish(t, 'CAPTURED', { providerRef: ref, capturedCents: t.amountCents }, null);
-    return done;
+    return this.finish(t, { status: 'CAPTURED', providerRef: ref, capturedCents: t.amountCents }, null);
   }
 
   /**
@@ -259,20 +282,18 @@ export class PaymentService {
    * second worker that resumed the same charge (the provider gave it the same answer) finds the answer
    * stored and returns it.
    */
-  private async finish(t: Transaction, status: TransactionStatus, data: Prisma.TransactionUpdateManyMutationInput, stored: Stored | null): Promise<Record<string, unknown>> {
-    return this.db.$transaction(async (tx) => {
-      const { count } = await tx.transaction.updateMany({ where: { id: t.id, status: 'PENDING', response: { equals: Prisma.DbNull } }, data: { ...data, status } });
-      if (count === 0) {
-        const now = await tx.transaction.findUniqueOrThrow({ where: { id: t.id } });
-        return now.response ? replay(now.response as Stored) : {};
+  private async finish(t: Transaction, settlement: ChargeSettlement, stored: Stored | null): Promise<Record<string, unknown>> {
+    return this.repo.transaction(async (tx) => {
+      if (!(await this.repo.settleCharge(tx, t.id, settlement))) {
+        const now = await this.repo.transactionById(t.id, tx);
+        return now?.response ? replay(now.response as Stored) : {};
       }
-      if (status === 'CAPTURED') await tx.transactionEvent.create({ data: { transactionId: t.id, fromStatus: t.status, toStatus: 'AUTHORIZED' } });
-      await tx.transactionEvent.create({ data: { transactionId: t.id, fromStatus: status === 'CAPTURED' ? 'AUTHORIZED' : 'PENDING', toStatus: status } });
-      const updated = await tx.transaction.findUniqueOrThrow({ where: { id: t.id } });
+      for (const [from, to] of settlementSteps(settlement.status)) await this.repo.recordTransition(tx, t.id, from, to);
+      const updated = (await this.repo.transactionById(t.id, tx))!;
       const answer: Stored = stored ?? { ok: snapshot(updated) };
-      await tx.transaction.update({ where: { id: t.id }, data: { response: answer as Prisma.InputJsonValue } });
-      if (status === 'CAPTURED') {
-        await recordEvent(tx, 'payment.charge.captured', t.id, { transactionId: t.id, reservationId: t.bookingId ?? t.id, customerId: t.customerId, amountCents: t.amountCents, currency: t.currency });
+      await this.repo.storeChargeAnswer(tx, t.id, answer);
+      if (settlement.status === 'CAPTURED') {
+        await this.repo.recordEvent(tx, 'payment.charge.captured', t.id, { transactionId: t.id, reservationId: t.bookingId ?? t.id, customerId: t.customerId, amountCents: t.amountCents, currency: t.currency });
       }
       return 'ok' in answer ? answer.ok : {};
     });
@@ -289,42 +310,33 @@ export class PaymentService {
   async refund(requestedBy: string | null, rawTransactionId: unknown, rawAmount: unknown, rawReason: unknown, rawKey: unknown, currency?: string | null): Promise<Record<string, unknown>> {
     const transactionId = validate(fields.uuid(), rawTransactionId, 'transactionId');
     const key = validate(idempotencyKey, rawKey, 'idempotencyKey');
-    const reason = validate(z.string().max(500, 'reason must be at most 500 characters').trim().min(1, 'reason must not be empty'), rawReason, 'reason');
-    const amountArg = rawAmount == null ? null : validate(z.number().int('amountCents must be a whole number of cents').positive('amountCents must be positive').max(MAX_CENTS, 'amountCents is too large'), rawAmount, 'amountCents');
-    const requestHash = hash(['refund', transactionId, amountArg, reason]);
+    const reason = validate(reasonInput, rawReason, 'reason');
+    const amountArg = rawAmount == null ? null : validate(amountInput, rawAmount, 'amountCents');
+    const hash = requestHash(['refund', transactionId, amountArg, reason]);
 
-    const existing = await this.refundByKey(transactionId, key);
-    if (existing) return this.again(existing, requestHash);
+    const existing = await this.repo.refundByKey(transactionId, key);
+    if (existing) return this.again(existing, hash);
     let reserved: Refund;
     try {
-      reserved = await this.db.$transaction(async (tx) => {
-        const t = await tx.transaction.findUnique({ where: { id: transactionId } });
+      reserved = await this.repo.transaction(async (tx) => {
+        const t = await this.repo.transactionById(transactionId, tx);
         if (!t) throw new AppError('NOT_FOUND', { message: 'No such transaction.', field: 'transactionId' });
         if (currency != null && currency !== t.currency) throw badInput('currency', `the charge is in ${t.currency}`);
-        if (t.status !== 'CAPTURED' && t.status !== 'PARTIALLY_REFUNDED') throw new AppError('PAYMENT_NOT_REFUNDABLE', { field: 'transactionId' });
-        const amount = amountArg ?? t.capturedCents - t.refundedCents;
-        if (amount <= 0) throw new AppError('PAYMENT_REFUND_EXCEEDS_CAPTURED', { field: 'amountCents' });
-        const n = await tx.$executeRaw`UPDATE payment_transactions SET refunded_cents = refunded_cents + ${amount}, updated_at = now() WHERE id = ${transactionId}::uuid AND refunded_cents + ${amount} <= captured_cents`;
-        if (n !== 1) throw new AppError('PAYMENT_REFUND_EXCEEDS_CAPTURED', { field: 'amountCents' });
-        return tx.refund.create({ data: { transactionId, amountCents: amount, currency: t.currency, reason, status: 'PENDING', idempotencyKey: key, providerKey: `refund:${transactionId}:${key}`, requestHash, requestedBy } });
+        const amount = refundAmount(t, amountArg);
+        if (!(await this.repo.reserveRefund(tx, transactionId, amount))) throw new AppError('PAYMENT_REFUND_EXCEEDS_CAPTURED', { field: 'amountCents' });
+        return this.repo.createPendingRefund(tx, { transactionId, amountCents: amount, currency: t.currency, reason, idempotencyKey: key, providerKey: `refund:${transactionId}:${key}`, requestHash: hash, requestedBy });
       });
     } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
+      if (!(err instanceof DuplicateKeyError)) throw err;
       // Another request with this key got there first (its row is committed): answer as it does.
-      return this.again((await this.refundByKey(transactionId, key))!, requestHash);
+      return this.again((await this.repo.refundByKey(transactionId, key))!, hash);
     }
     return (await this.completeRefund(reserved)).answer;
   }
 
-  private refundByKey(transactionId: string, idempotencyKey: string): Promise<Refund | null> {
-    return this.db.refund.findUnique({ where: { transactionId_idempotencyKey: { transactionId, idempotencyKey } } });
-  }
-
   /** A refund request seen before: its stored answer, or — still PENDING — resumed with the provider. */
-  private async again(existing: Refund, requestHash: string): Promise<Record<string, unknown>> {
-    if (existing.requestHash !== requestHash) throw new AppError('PAYMENT_IDEMPOTENCY_MISMATCH', { field: 'idempotencyKey' });
-    if (existing.response) return replay(existing.response as Stored);
-    return this.resumeRefund(existing, 'retry');
+  private async again(existing: Refund, hash: string): Promise<Record<string, unknown>> {
+    return answerForRepeat(existing, hash) ?? this.resumeRefund(existing, 'retry');
   }
 
   /**
@@ -334,10 +346,9 @@ export class PaymentService {
    * `onlyIfStale` (the sweep) leaves alone a refund a live worker touched recently.
    */
   private async resumeRefund(r: Refund, trigger: ResumeTrigger, onlyIfStale = false): Promise<Record<string, unknown>> {
-    const stale = onlyIfStale ? { updatedAt: { lt: new Date(Date.now() - this.settings.PAYMENT_RESUME_STALE_AFTER_MS) } } : {};
-    const { count } = await this.db.refund.updateMany({ where: { id: r.id, status: 'PENDING', ...stale }, data: { updatedAt: new Date() } });
-    if (count === 0) {
-      const now = await this.db.refund.findUniqueOrThrow({ where: { id: r.id } });
+    const staleBefore = onlyIfStale ? new Date(Date.now() - this.settings.PAYMENT_RESUME_STALE_AFTER_MS) : null;
+    if (!(await this.repo.touchPendingRefund(r.id, staleBefore))) {
+      const now = await this.repo.refundById(r.id);
       if (now.response) return replay(now.response as Stored);
       throw new AppError('PAYMENT_IN_PROGRESS', { field: 'idempotencyKey' });
     }
@@ -354,7 +365,8 @@ export class PaymentService {
 
   /** Asks the provider for a reserved (PENDING) refund and records its answer, once (`recorded`: by this call). */
   private async completeRefund(refund: Refund): Promise<{ answer: Record<string, unknown>; recorded: boolean }> {
-    const t = await this.db.transaction.findUniqueOrThrow({ where: { id: refund.transactionId } });
+    const t = await this.repo.transactionById(refund.transactionId);
+    if (!t) throw new Error(`refund ${refund.id} has no transaction`);
     let ref: string;
     try {
       ({ ref } = await this.provider.refund({ chargeRef: t.providerRef ?? '', amountCents: refund.amountCents, idempotencyKey: refund.providerKey }));
@@ -365,28 +377,27 @@ export class PaymentService {
         throw new AppError('PAYMENT_PROVIDER_ERROR', { cause: err });
       }
       const failed: Stored = { error: { code: 'PAYMENT_PROVIDER_ERROR' } };
-      await this.db.$transaction(async (tx) => {
-        const { count } = await tx.refund.updateMany({ where: { id: refund.id, status: 'PENDING' }, data: { status: 'FAILED', response: failed as Prisma.InputJsonValue } });
+      await this.repo.transaction(async (tx) => {
         // The reservation is released once, by whoever recorded the failure.
-        if (count === 1) await tx.$executeRaw`UPDATE payment_transactions SET refunded_cents = refunded_cents - ${refund.amountCents}, updated_at = now() WHERE id = ${t.id}::uuid`;
+        if (await this.repo.failPendingRefund(tx, refund.id, failed)) await this.repo.releaseRefund(tx, t.id, refund.amountCents);
       });
-      const now = await this.db.refund.findUniqueOrThrow({ where: { id: refund.id } });
+      const now = await this.repo.refundById(refund.id);
       return { answer: replay(now.response as Stored), recorded: false };
     }
-    return this.db.$transaction(async (tx) => {
-      const { count } = await tx.refund.updateMany({ where: { id: refund.id, status: 'PENDING' }, data: { status: 'SUCCEEDED', providerRef: ref } });
-      const done = await tx.refund.findUniqueOrThrow({ where: { id: refund.id } });
+    return this.repo.transaction(async (tx) => {
+      const recorded = await this.repo.succeedPendingRefund(tx, refund.id, ref);
+      const done = await this.repo.refundById(refund.id, tx);
       // Another worker recorded this refund first (the provider gave both the same answer).
-      if (count === 0) return { answer: done.response ? replay(done.response as Stored) : refundSnapshot(done), recorded: false };
-      const after = await tx.transaction.findUniqueOrThrow({ where: { id: t.id } });
-      const status: TransactionStatus = after.refundedCents >= after.capturedCents ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+      if (!recorded) return { answer: done.response ? replay(done.response as Stored) : refundSnapshot(done), recorded: false };
+      const after = (await this.repo.transactionById(t.id, tx))!;
+      const status = statusAfterRefund(after.capturedCents, after.refundedCents);
       if (status !== after.status) {
-        await tx.transaction.update({ where: { id: t.id }, data: { status } });
-        await tx.transactionEvent.create({ data: { transactionId: t.id, fromStatus: after.status, toStatus: status, note: `refund ${refund.id}` } });
+        await this.repo.setTransactionStatus(tx, t.id, status);
+        await this.repo.recordTransition(tx, t.id, after.status, status, `refund ${refund.id}`);
       }
       const answer = refundSnapshot(done);
-      await tx.refund.update({ where: { id: refund.id }, data: { response: { ok: answer } as Prisma.InputJsonValue } });
-      await recordEvent(tx, 'payment.refund.processed', refund.id, { refundId: refund.id, transactionId: t.id, reservationId: t.bookingId, amountCents: refund.amountCents, currency: refund.currency });
+      await this.repo.storeRefundAnswer(tx, refund.id, { ok: answer });
+      await this.repo.recordEvent(tx, 'payment.refund.processed', refund.id, { refundId: refund.id, transactionId: t.id, reservationId: t.bookingId, amountCents: refund.amountCents, currency: refund.currency });
       return { answer, recorded: true };
     });
   }
@@ -400,14 +411,12 @@ export class PaymentService {
     const staleBefore = new Date(Date.now() - this.settings.PAYMENT_RESUME_STALE_AFTER_MS);
     let charges = 0;
     let refunds = 0;
-    const pendingCharges = await this.db.transaction.findMany({ where: { status: 'PENDING', response: { equals: Prisma.DbNull }, updatedAt: { lt: staleBefore } }, orderBy: { updatedAt: 'asc' }, take: SWEEP_BATCH });
-    for (const t of pendingCharges) {
+    for (const t of await this.repo.staleCharges(staleBefore, SWEEP_BATCH)) {
       if (!(await this.takeOver(t).catch(() => false))) continue;
       charges += 1;
       await this.resumedCharge(t.id, 'sweep').catch(() => undefined); // the outcome is reported by resumedCharge
     }
-    const pendingRefunds = await this.db.refund.findMany({ where: { status: 'PENDING', updatedAt: { lt: staleBefore } }, orderBy: { updatedAt: 'asc' }, take: SWEEP_BATCH });
-    for (const r of pendingRefunds) {
+    for (const r of await this.repo.staleRefunds(staleBefore, SWEEP_BATCH)) {
       try {
         await this.resumeRefund(r, 'sweep', true);
         refunds += 1;
@@ -428,11 +437,11 @@ export class PaymentService {
    * already reserved).
    */
   async handleBookingCancelled(event: EventEnvelope<'booking.reservation.cancelled'>): Promise<void> {
-    const { reservationId, cancelledBy, startsAt } = event.payload;
-    const t = await this.db.transaction.findFirst({ where: { bookingId: reservationId, status: { in: PAID_STATES } } });
+    const { reservationId, cancelledBy, customerId, startsAt } = event.payload;
+    const t = await this.repo.chargeOfBooking(reservationId, [...PAID_STATES]);
     if (!t) return;
     const key = `booking-cancelled:${reservationId}`;
-    const started = await this.refundByKey(t.id, key);
+    const started = await this.repo.refundByKey(t.id, key);
     if (started) {
       if (started.status === 'PENDING') await this.resumeRefund(started, 'redelivery');
       return;
@@ -440,13 +449,12 @@ export class PaymentService {
     const amount = cancellationRefund({
       capturedCents: t.capturedCents,
       refundedCents: t.refundedCents,
-      customerCancelled: cancelledBy !== null && cancelledBy === event.payload.customerId,
-      late: cancelledBy !== null && Date.parse(startsAt) - Date.parse(event.occurredAt) < this.settings.PAYMENT_CANCEL_CUTOFF_MINUTES * 60_000,
+      ...cancellationTerms({ cancelledBy, customerId, startsAt, occurredAt: event.occurredAt }, this.settings.PAYMENT_CANCEL_CUTOFF_MINUTES),
       feePercent: this.settings.PAYMENT_LATE_CANCEL_FEE_PERCENT,
     });
     if (amount <= 0) return;
     try {
-      await this.refund(null, t.id, amount, `booking cancelled: ${event.payload.reason}`.slice(0, 500), key);
+      await this.refund(null, t.id, amount, `booking cancelled: ${event.payload.reason}`.slice(0, MAX_REASON_LENGTH), key);
     } catch (err) {
       // Already refunded in full by another path (e.g. a manager): nothing to do.
       if (err instanceof AppError && (err.code === 'PAYMENT_IDEMPOTENCY_MISMATCH' || err.code === 'PAYMENT_REFUND_EXCEEDS_CAPTURED' || err.code === 'PAYMENT_NOT_REFUNDABLE')) return;
@@ -456,9 +464,9 @@ export class PaymentService {
 
   /** `auth.user.deleted`: the user's payment methods are detached (tokens wiped). Refunds follow the bookings' cancellations. */
   async handleUserDeleted(event: EventEnvelope<'auth.user.deleted'>): Promise<void> {
-    await this.db.$transaction(async (tx) => {
-      if (!(await firstTime(tx, event))) return;
-      await tx.paymentMethod.updateMany({ where: { customerId: event.payload.userId, removedAt: null }, data: { removedAt: new Date(), providerToken: null, isDefault: false } });
+    await this.repo.transaction(async (tx) => {
+      if (!(await this.repo.firstDelivery(tx, event))) return;
+      await this.repo.removeCustomerMethods(tx, event.payload.userId);
     });
   }
 }

@@ -8,6 +8,7 @@ import { loadPaymentConfig } from '../src/config.js';
 import { createDb, type PaymentDb } from '../src/db.js';
 import type { BookingPeer } from '../src/peers.js';
 import { SandboxProvider } from '../src/provider.js';
+import { PaymentRepository } from '../src/repository.js';
 import { PaymentService, type ResumeListener } from '../src/service.js';
 
 const config = loadPaymentConfig({ ...process.env, ...generateServiceKeys().envFor('payment'), LOG_LEVEL: 'silent' });
@@ -35,7 +36,7 @@ afterAll(async () => {
 /** The service under test with its own sandbox; the sweep reports into `resumed`. Booking is not asked here. */
 function sut(provider = new SandboxProvider(0)) {
   const resumed: Parameters<ResumeListener>[0][] = [];
-  const service = new PaymentService(db, provider, {} as BookingPeer, { PAYMENT_CANCEL_CUTOFF_MINUTES: 1440, PAYMENT_LATE_CANCEL_FEE_PERCENT: 20, PAYMENT_RESUME_STALE_AFTER_MS: STALE_AFTER_MS }, (r) => resumed.push(r));
+  const service = new PaymentService(new PaymentRepository(db), provider, {} as BookingPeer, { PAYMENT_CANCEL_CUTOFF_MINUTES: 1440, PAYMENT_LATE_CANCEL_FEE_PERCENT: 20, PAYMENT_RESUME_STALE_AFTER_MS: STALE_AFTER_MS }, (r) => resumed.push(r));
   return { service, provider, resumed };
 }
 
