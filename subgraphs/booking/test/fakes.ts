@@ -124,14 +124,26 @@ export class FakeBookingStore implements BookingStore {
     return r;
   }
 
+  /** Rows committed by a concurrent writer while a transaction runs: they survive its rollback. */
+  private readonly concurrent: Reservation[] = [];
+
+  /** A reservation committed by another writer (e.g. a rival booking) in the middle of our transaction. */
+  commitConcurrently(over: Partial<Reservation> & Pick<Reservation, 'siteId' | 'startsAt'>): Reservation {
+    const r = this.seedReservation(over);
+    this.concurrent.push(r);
+    return r;
+  }
+
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const before = clone(this.state);
+    const concurrentBefore = this.concurrent.length;
     try {
       const out = await fn({} as Tx);
       this.commits++;
       return out;
     } catch (err) {
       this.state = before;
+      this.state.reservations.push(...this.concurrent.slice(concurrentBefore).map((r) => ({ ...r })));
       throw err;
     }
   }
