@@ -5,7 +5,7 @@ import { decodeOffsetCursor, encodeOffsetCursor, fields, pgErrorCode, validate, 
 import { freeBay, freeSlots, type Slot } from './availability.js';
 import type { BookingConfig } from './config.js';
 import type { PeerSite, PeerShift, PeerUser } from './peers.js';
-import { LIVE, type BookingStore, type LapsedScope, type Reservation, type ReservationStatus, type Service, type TransactionLimits, type Tx } from './repository.js';
+import { LIVE, type BookingStore, type FutureScope, type LapsedScope, type Reservation, type ReservationStatus, type Service, type TransactionLimits, type Tx } from './repository.js';
 import { canSee, canTransition, captureAction, holdCapApplies, id, isStaff, manualConfirmRefusal } from './rules.js';
 
 const SECOND = 1_000;
@@ -338,7 +338,7 @@ export class BookingService {
   }
 
   /** Cancels the live (held or confirmed) future bookings of a customer or a site, as the system, with a reason. */
-  private async cancelFuture(tx: Tx, scope: Parameters<BookingStore['liveFuture']>[1], reason: string): Promise<number> {
+  private async cancelFuture(tx: Tx, scope: FutureScope, reason: string): Promise<number> {
     const rows = await this.repo.liveFuture(tx, scope, new Date());
     for (const r of rows) await this.changeStatus(tx, r, 'CANCELLED', null, reason);
     return rows.length;
