@@ -1,17 +1,6 @@
-import { createEvent, firstDelivery, type EventEnvelope, type EventMap } from '@carwash/events';
-import type { Prisma } from './generated/prisma/client.js';
-
+/** The topics booking announces (through its outbox, see BookingRepository.recordEvent). */
 export const PUBLISHES = ['booking.reservation.created', 'booking.reservation.cancelled', 'booking.reservation.statusChanged'] as const;
+/** The topics booking consumes (handlers in server.ts, inbox in BookingRepository.firstTime). */
 export const CONSUMES = ['auth.user.deleted', 'location.site.closed', 'location.staff.unassigned', 'payment.charge.captured'] as const;
+/** The inbox table's consumer group. */
 export const CONSUMER_GROUP = 'booking';
-
-type Tx = Prisma.TransactionClient;
-
-export async function recordEvent<T extends (typeof PUBLISHES)[number]>(tx: Tx, topic: T, aggregateId: string, payload: EventMap[T]): Promise<void> {
-  const e = createEvent('booking', topic, aggregateId, payload);
-  await tx.outboxEvent.create({ data: { id: e.id, topic: e.type, version: e.version, aggregateId: e.aggregateId, payload: e.payload, occurredAt: new Date(e.occurredAt) } });
-}
-
-export function firstTime(tx: Tx, event: EventEnvelope): Promise<boolean> {
-  return firstDelivery((sql, values) => tx.$executeRawUnsafe(sql, ...values), 'booking_inbox', CONSUMER_GROUP, event);
-}

@@ -2,7 +2,7 @@ import { AppError } from '@carwash/errors';
 import { isServiceOnItsOwnAuthority as isService, type ServiceAccess } from '@carwash/subgraph-kit';
 import { allow, and, deny, or, rule, shield } from 'graphql-shield';
 import type { BookingContext } from './context.js';
-import { canSee } from './service.js';
+import { canSee } from './rules.js';
 
 const isAuthenticated = rule({ cache: 'contextual' })((_p, _a, ctx: BookingContext) => (ctx.viewer ? true : new AppError('UNAUTHENTICATED')));
 const isManagerOrAdmin = rule({ cache: 'contextual' })((_p, _a, ctx: BookingContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN');

@@ -1,15 +1,170 @@
+import { createEvent, firstDelivery, type EventEnvelope, type EventMap } from '@carwash/events';
 import type { BookingDb } from './db.js';
+import type { BusyBay } from './availability.js';
+import { CONSUMER_GROUP, type PUBLISHES } from './events.js';
 import type { History, Prisma, Reservation, ReservationItem, ReservationStatus, Service } from './generated/prisma/client.js';
 
 export type { History, Reservation, ReservationItem, ReservationStatus, Service };
-export type Tx = Prisma.TransactionClient;
+
+/**
+ * A transaction handed out by {@link BookingStore.transaction}. Opaque to the service: it only passes
+ * it back to the store's methods, so every statement of one unit of work runs on the same connection.
+ */
+export interface Tx {
+  readonly __bookingTx: unique symbol;
+}
 
 /** Statuses that occupy a bay (and a washer); the exclusion constraints use the same list. */
 export const LIVE: ReservationStatus[] = ['HELD', 'CONFIRMED', 'IN_PROGRESS'];
 
-/** Data access for the booking tables. No rules here: those live in the service. */
-export class BookingRepository {
-  constructor(readonly db: BookingDb) {}
+/** The statuses a system cancellation (account deleted, site closed) ends. */
+export const CANCELLABLE_BY_SYSTEM: ReservationStatus[] = ['HELD', 'CONFIRMED'];
+
+/** A topic booking publishes. */
+export type BookingTopic = (typeof PUBLISHES)[number];
+
+/** How long a transaction may wait for a connection, and run: a rush on one site queues on its lock. */
+export interface TransactionLimits {
+  maxWaitMs: number;
+  timeoutMs: number;
+}
+
+/** The columns of a new catalogue entry. */
+export interface NewService {
+  name: string;
+  description: string | null;
+  durationMinutes: number;
+  priceCents: number;
+  currency: string;
+  isAddOn: boolean;
+}
+
+/** The columns a catalogue update may change. */
+export type ServiceChanges = Partial<Pick<Service, 'name' | 'description' | 'durationMinutes' | 'priceCents' | 'currency' | 'active'>>;
+
+/** A new HELD reservation, its add-on lines and its first history row (written in one statement). */
+export interface NewReservation {
+  customerId: string;
+  siteId: string;
+  serviceId: string;
+  bay: number;
+  startsAt: Date;
+  endsAt: Date;
+  blockedUntil: Date;
+  holdExpiresAt: Date;
+  serviceName: string;
+  priceCents: number;
+  currency: string;
+  createdBy: string;
+  items: Array<{ serviceId: string; name: string; priceCents: number; currency: string }>;
+}
+
+/** One history row. */
+export interface NewHistory {
+  reservationId: string;
+  fromStatus: ReservationStatus | null;
+  toStatus: ReservationStatus;
+  changedBy: string | null;
+  reason: string | null;
+}
+
+/** Which lapsed holds to find: all of them, or those at a site overlapping [from, to) (optionally but one). */
+export type LapsedScope = { siteId: string; from: Date; to: Date; exceptId?: string } | null;
+
+/** Whose live future bookings a system cancellation ends. */
+export type FutureScope = { customerId: string } | { siteId: string };
+
+/**
+ * Everything booking reads and writes, as the service needs it. Writes take the {@link Tx} of the
+ * unit of work they belong to; reads outside a transaction take none. No rules here: those live in
+ * the service and in rules.ts. Implemented by {@link BookingRepository} (Prisma) and, in unit tests,
+ * by an in-memory fake.
+ */
+export interface BookingStore {
+  /** Runs `fn` in one database transaction and returns its result; a throw rolls everything back. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>, limits?: TransactionLimits): Promise<T>;
+
+  createService(data: NewService): Promise<Service>;
+  /** The updated service, or null when there is no such service. */
+  updateService(id: string, data: ServiceChanges): Promise<Service | null>;
+  listServices(includeInactive: boolean): Promise<Service[]>;
+  serviceById(id: string): Promise<Service | null>;
+  servicesByIds(ids: readonly string[]): Promise<Service[]>;
+
+  reservationById(id: string, tx?: Tx): Promise<Reservation | null>;
+  /** Only the site of a reservation (read before its site lock is taken), or null. */
+  siteOfReservation(tx: Tx, id: string): Promise<string | null>;
+  /** Live reservations holding a bay of the site at some point of [from, to). */
+  busy(siteId: string, from: Date, to: Date, tx?: Tx): Promise<BusyBay[]>;
+  /** A customer's HELD reservations whose hold has not lapsed at `now` (the ones the hold cap counts). */
+  liveHolds(tx: Tx, customerId: string, now: Date): Promise<number>;
+  /** HELD reservations whose hold lapsed at `now`, at most `limit`. */
+  lapsedHolds(tx: Tx, scope: LapsedScope, now: Date, limit: number): Promise<Reservation[]>;
+  /** HELD or CONFIRMED reservations starting after `now`, of a customer or at a site. */
+  liveFuture(tx: Tx, scope: FutureScope, now: Date): Promise<Reservation[]>;
+
+  /** Serialises one site's bay hand-out until the transaction ends (createBooking, a late payment's revival). */
+  lockSite(tx: Tx, siteId: string): Promise<void>;
+  /** Serialises one customer's hold count-and-add until the transaction ends. Always taken before a site lock. */
+  lockCustomer(tx: Tx, customerId: string): Promise<void>;
+  /** Locks one reservation row until the transaction ends. */
+  lockReservation(tx: Tx, id: string): Promise<void>;
+
+  /** Inserts a HELD reservation with its items and first history row; an overlap fails with 23P01. */
+  createReservation(tx: Tx, data: NewReservation): Promise<Reservation>;
+  /** Sets the status if it is still `from` (clearing the hold expiry unless HELD); false when it changed meanwhile. */
+  setStatusIfUnchanged(tx: Tx, id: string, from: ReservationStatus, to: ReservationStatus): Promise<boolean>;
+  addHistory(tx: Tx, row: NewHistory): Promise<void>;
+  /** Sets the washer; a washer double-booked at the time fails with 23P01. */
+  assignWasher(id: string, washerId: string): Promise<Reservation>;
+  /** Clears the washer of their live bookings starting after `now` (their account was deleted). */
+  unassignWasherFromFuture(tx: Tx, washerId: string, now: Date): Promise<void>;
+  /** Clears the washer of the site's held/confirmed bookings ending after `endedAt` (their shift ended). */
+  unassignWasherAtSite(tx: Tx, washerId: string, siteId: string, endedAt: Date): Promise<void>;
+
+  /** One page of a customer's bookings, newest first, and how many there are in all. */
+  forCustomer(customerId: string, statuses: ReservationStatus[] | undefined, offset: number, limit: number): Promise<{ rows: Reservation[]; total: number }>;
+
+  /** Appends an event to the outbox, in the transaction of the change it announces. */
+  recordEvent<T extends BookingTopic>(tx: Tx, topic: T, aggregateId: string, payload: EventMap[T]): Promise<void>;
+  /** Records a consumed event in the inbox; false when it was handled before (a redelivery). */
+  firstTime(tx: Tx, event: EventEnvelope): Promise<boolean>;
+}
+
+/** The Prisma implementation of {@link BookingStore}, plus the batch reads of the loaders. */
+export class BookingRepository implements BookingStore {
+  constructor(private readonly db: BookingDb) {}
+
+  /** The Prisma transaction client behind an opaque {@link Tx}, or the plain client outside one. */
+  private client(tx?: Tx): Prisma.TransactionClient {
+    return tx ? (tx as unknown as Prisma.TransactionClient) : this.db;
+  }
+
+  transaction<T>(fn: (tx: Tx) => Promise<T>, limits?: TransactionLimits): Promise<T> {
+    return this.db.$transaction((tx) => fn(tx as unknown as Tx), limits ? { maxWait: limits.maxWaitMs, timeout: limits.timeoutMs } : undefined);
+  }
+
+  createService(data: NewService): Promise<Service> {
+    return this.db.service.create({ data });
+  }
+
+  async updateService(id: string, data: ServiceChanges): Promise<Service | null> {
+    try {
+      return await this.db.service.update({ where: { id }, data });
+    } catch (err) {
+      // P2025: the record to update does not exist.
+      if ((err as { code?: string }).code === 'P2025') return null;
+      throw err;
+    }
+  }
+
+  listServices(includeInactive: boolean): Promise<Service[]> {
+    return this.db.service.findMany({ where: includeInactive ? {} : { active: true }, orderBy: [{ isAddOn: 'asc' }, { name: 'asc' }] });
+  }
+
+  serviceById(id: string): Promise<Service | null> {
+    return this.db.service.findUnique({ where: { id } });
+  }
 
   reservationsByIds(ids: readonly string[]): Promise<Reservation[]> {
     return this.db.reservation.findMany({ where: { id: { in: [...ids] } } });
@@ -27,19 +182,92 @@ export class BookingRepository {
     return this.db.history.findMany({ where: { reservationId: { in: [...reservationIds] } }, orderBy: [{ changedAt: 'asc' }, { id: 'asc' }] });
   }
 
-  /** Live reservations holding a bay of the site at some point of [from, to). */
-  busy(tx: Tx, siteId: string, from: Date, to: Date) {
-    return tx.reservation.findMany({
+  reservationById(id: string, tx?: Tx): Promise<Reservation | null> {
+    return this.client(tx).reservation.findUnique({ where: { id } });
+  }
+
+  async siteOfReservation(tx: Tx, id: string): Promise<string | null> {
+    const row = await this.client(tx).reservation.findUnique({ where: { id }, select: { siteId: true } });
+    return row?.siteId ?? null;
+  }
+
+  busy(siteId: string, from: Date, to: Date, tx?: Tx): Promise<BusyBay[]> {
+    return this.client(tx).reservation.findMany({
       where: { siteId, status: { in: LIVE }, startsAt: { lt: to }, blockedUntil: { gt: from } },
       select: { bay: true, startsAt: true, blockedUntil: true },
     });
   }
 
-  /** A customer's HELD reservations whose hold has not lapsed at `now` (the ones the hold cap counts). */
   async liveHolds(tx: Tx, customerId: string, now: Date): Promise<number> {
     // Raw SQL: it runs on every createBooking, and skips the client's query compilation (CPU per request).
-    const [row] = await tx.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM booking_reservations WHERE customer_id = ${customerId}::uuid AND status = 'HELD' AND hold_expires_at > ${now}`;
+    const [row] = await this.client(tx).$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM booking_reservations WHERE customer_id = ${customerId}::uuid AND status = 'HELD' AND hold_expires_at > ${now}`;
     return row?.n ?? 0;
+  }
+
+  lapsedHolds(tx: Tx, scope: LapsedScope, now: Date, limit: number): Promise<Reservation[]> {
+    const where: Prisma.ReservationWhereInput = scope
+      ? { siteId: scope.siteId, ...(scope.exceptId ? { id: { not: scope.exceptId } } : {}), startsAt: { lt: scope.to }, blockedUntil: { gt: scope.from } }
+      : {};
+    return this.client(tx).reservation.findMany({ where: { ...where, status: 'HELD', holdExpiresAt: { lte: now } }, take: limit });
+  }
+
+  liveFuture(tx: Tx, scope: FutureScope, now: Date): Promise<Reservation[]> {
+    return this.client(tx).reservation.findMany({ where: { ...scope, status: { in: CANCELLABLE_BY_SYSTEM }, startsAt: { gt: now } } });
+  }
+
+  async lockSite(tx: Tx, siteId: string): Promise<void> {
+    await this.client(tx).$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.site:${siteId}`}, 0))`;
+  }
+
+  async lockCustomer(tx: Tx, customerId: string): Promise<void> {
+    await this.client(tx).$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.customer:${customerId}`}, 0))`;
+  }
+
+  async lockReservation(tx: Tx, id: string): Promise<void> {
+    await this.client(tx).$executeRaw`SELECT 1 FROM booking_reservations WHERE id = ${id}::uuid FOR UPDATE`;
+  }
+
+  createReservation(tx: Tx, data: NewReservation): Promise<Reservation> {
+    const { items, ...row } = data;
+    return this.client(tx).reservation.create({
+      data: {
+        ...row,
+        status: 'HELD',
+        items: { create: items },
+        history: { create: { fromStatus: null, toStatus: 'HELD', changedBy: data.createdBy } },
+      },
+    });
+  }
+
+  async setStatusIfUnchanged(tx: Tx, id: string, from: ReservationStatus, to: ReservationStatus): Promise<boolean> {
+    const { count } = await this.client(tx).reservation.updateMany({ where: { id, status: from }, data: { status: to, ...(to !== 'HELD' ? { holdExpiresAt: null } : {}) } });
+    return count > 0;
+  }
+
+  async addHistory(tx: Tx, row: NewHistory): Promise<void> {
+    await this.client(tx).history.create({ data: row });
+  }
+
+  assignWasher(id: string, washerId: string): Promise<Reservation> {
+    return this.db.reservation.update({ where: { id }, data: { washerId } });
+  }
+
+  async unassignWasherFromFuture(tx: Tx, washerId: string, now: Date): Promise<void> {
+    await this.client(tx).reservation.updateMany({ where: { washerId, startsAt: { gt: now }, status: { in: LIVE } }, data: { washerId: null } });
+  }
+
+  async unassignWasherAtSite(tx: Tx, washerId: string, siteId: string, endedAt: Date): Promise<void> {
+    await this.client(tx).reservation.updateMany({ where: { washerId, siteId, endsAt: { gt: endedAt }, status: { in: CANCELLABLE_BY_SYSTEM } }, data: { washerId: null } });
+  }
+
+  async recordEvent<T extends BookingTopic>(tx: Tx, topic: T, aggregateId: string, payload: EventMap[T]): Promise<void> {
+    const e = createEvent('booking', topic, aggregateId, payload);
+    await this.client(tx).outboxEvent.create({ data: { id: e.id, topic: e.type, version: e.version, aggregateId: e.aggregateId, payload: e.payload, occurredAt: new Date(e.occurredAt) } });
+  }
+
+  firstTime(tx: Tx, event: EventEnvelope): Promise<boolean> {
+    const client = this.client(tx);
+    return firstDelivery((sql, values) => client.$executeRawUnsafe(sql, ...values), 'booking_inbox', CONSUMER_GROUP, event);
   }
 
   /** Bookings starting in [from, to) at any of the sites: one statement for a dashboard of sites. */
@@ -50,7 +278,8 @@ export class BookingRepository {
     });
   }
 
-  async forCustomer(customerId: string, statuses: ReservationStatus[] | undefined, offset: number, limit: number) {
+  /** One page of a customer's bookings, newest first, and how many there are in all. */
+  async forCustomer(customerId: string, statuses: ReservationStatus[] | undefined, offset: number, limit: number): Promise<{ rows: Reservation[]; total: number }> {
     const where: Prisma.ReservationWhereInput = { customerId, ...(statuses?.length ? { status: { in: statuses } } : {}) };
     const [rows, total] = await Promise.all([
       this.db.reservation.findMany({ where, orderBy: [{ startsAt: 'desc' }, { id: 'desc' }], skip: offset, take: limit }),

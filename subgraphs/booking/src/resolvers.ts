@@ -2,7 +2,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import { DateScalar, DateTime } from '@carwash/subgraph-kit';
 import type { BookingContext } from './context.js';
 import type { History, Reservation, ReservationItem, ReservationStatus, Service } from './repository.js';
-import { canSee, id, localDay } from './service.js';
+import { canSee, id, isStaff, localDay } from './rules.js';
 
 const money = (amountCents: number, currency: string) => ({ amountCents, currency });
 
@@ -11,7 +11,7 @@ export const resolvers: GraphQLResolverMap<BookingContext> = {
   Date: DateScalar as never,
   Query: {
     services: (_p, args: { includeInactive?: boolean }, ctx) => {
-      const all = !!args.includeInactive && (ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN');
+      const all = !!args.includeInactive && isStaff(ctx.viewer);
       return ctx.booking.listServices(all);
     },
     service: (_p, args: { id: string }, ctx) => ctx.loaders.service.load(id(args.id, 'id')),

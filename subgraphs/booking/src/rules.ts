@@ -1,8 +1,47 @@
+import { badInput } from '@carwash/errors';
 import type { Viewer } from '@carwash/service-trust';
-import type { Reservation } from './repository.js';
+import { fields, validate } from '@carwash/subgraph-kit';
+import { DateTime } from 'luxon';
+import type { Reservation, ReservationStatus } from './repository.js';
+
+/** Which status may follow which. Anything else is BOOKING_ILLEGAL_TRANSITION. */
+export const NEXT: Readonly<Record<ReservationStatus, readonly ReservationStatus[]>> = {
+  HELD: ['CONFIRMED', 'CANCELLED', 'EXPIRED'],
+  CONFIRMED: ['IN_PROGRESS', 'CANCELLED', 'NO_SHOW'],
+  IN_PROGRESS: ['COMPLETED', 'CANCELLED'],
+  COMPLETED: [],
+  CANCELLED: [],
+  NO_SHOW: [],
+  EXPIRED: [],
+};
+
+/**
+ * Whether `from` may become `to`. `revive` admits the one exception to {@link NEXT}: a lapsed hold
+ * (EXPIRED) becoming CONFIRMED when its payment arrives late and its bay is still free.
+ */
+export function canTransition(from: ReservationStatus, to: ReservationStatus, revive = false): boolean {
+  return NEXT[from].includes(to) || (revive && from === 'EXPIRED' && to === 'CONFIRMED');
+}
+
+/** A validated id argument (BAD_USER_INPUT naming `field` otherwise). */
+export function id(value: unknown, field: string): string {
+  return validate(fields.uuid(), value, field);
+}
 
 /** Managers and admins: the staff who may act on other people's bookings. */
 export const isStaff = (v: Pick<Viewer, 'role'> | null): boolean => v?.role === 'MANAGER' || v?.role === 'ADMIN';
+
+/** Who may see a booking: its customer, its washer, managers and admins. */
+export function canSee(viewer: Pick<Viewer, 'userId' | 'role'> | null, r: Pick<Reservation, 'customerId' | 'washerId'>): boolean {
+  return !!viewer && (isStaff(viewer) || viewer.userId === r.customerId || viewer.userId === r.washerId);
+}
+
+/** The UTC range of a local date in a time zone (DST days last 23 or 25 hours). */
+export function localDay(date: string, timeZone: string): { from: Date; to: Date } {
+  const start = DateTime.fromISO(date, { zone: timeZone }).startOf('day');
+  if (!start.isValid) throw badInput('date', 'date must be YYYY-MM-DD');
+  return { from: start.toJSDate(), to: start.plus({ days: 1 }).toJSDate() };
+}
 
 /**
  * Who may confirm a HELD booking by hand, without its payment: staff, for someone else's booking

@@ -2,118 +2,116 @@ import { AppError, badInput } from '@carwash/errors';
 import type { EventEnvelope } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
 import { decodeOffsetCursor, encodeOffsetCursor, fields, pgErrorCode, validate, z } from '@carwash/subgraph-kit';
-import type DataLoader from 'dataloader';
-import { DateTime } from 'luxon';
 import { freeBay, freeSlots, type Slot } from './availability.js';
 import type { BookingConfig } from './config.js';
-import { firstTime, recordEvent } from './events.js';
-import type { PeerUser, Peers } from './peers.js';
-import { LIVE, type BookingRepository, type Reservation, type ReservationStatus, type Service, type Tx } from './repository.js';
-import { captureAction, holdCapApplies, isStaff, manualConfirmRefusal } from './rules.js';
+import type { PeerSite, PeerShift, PeerUser } from './peers.js';
+import { LIVE, type BookingStore, type FutureScope, type LapsedScope, type Reservation, type ReservationStatus, type Service, type TransactionLimits, type Tx } from './repository.js';
+import { canSee, canTransition, captureAction, holdCapApplies, id, isStaff, manualConfirmRefusal } from './rules.js';
 
-const MINUTE = 60_000;
-const DAY = 86_400_000;
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
+/** The furthest any time zone is from UTC (UTC-12 … UTC+14): a local day lies within this of its UTC day. */
+const MAX_UTC_OFFSET_MS = 14 * HOUR;
+/** How far ahead bookings open. */
+const BOOKING_HORIZON_MS = 365 * DAY;
+/** Opening windows are fetched this far either side of a booking, enough for any window containing it. */
+const OPENING_WINDOW_MARGIN_MS = DAY;
+/** Attempts at createBooking when a concurrent writer took the bay (23P01) or deadlocked with it (40P01). */
+const MAX_BOOKING_ATTEMPTS = 3;
+/** A rush on one site queues on its lock: transactions wait for a connection and run longer than the default. */
+const BOOKING_TX_LIMITS: TransactionLimits = { maxWaitMs: 10 * SECOND, timeoutMs: 20 * SECOND };
+/** Lapsed holds expired per statement (and per sweep transaction). */
+const EXPIRY_BATCH = 500;
+/** Longest reason the history keeps (the column and the GraphQL argument agree). */
+const MAX_REASON_LENGTH = 500;
+const MAX_DESCRIPTION_LENGTH = 1000;
+const MIN_DURATION_MINUTES = 5;
+const MAX_DURATION_MINUTES = 480;
+const MAX_PRICE_CENTS = 10_000_000;
+const MAX_ADD_ONS = 10;
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
+
+const durationMessage = `durationMinutes must be between ${MIN_DURATION_MINUTES} and ${MAX_DURATION_MINUTES}`;
 const serviceInput = z.object({
   name: fields.name('name'),
-  description: z.string().max(1000, 'description must be at most 1000 characters').trim().nullish(),
-  durationMinutes: z.number().int().min(5, 'durationMinutes must be between 5 and 480').max(480, 'durationMinutes must be between 5 and 480'),
-  priceCents: z.number().int().min(0, 'priceCents must not be negative').max(10_000_000, 'priceCents must be at most 10000000'),
+  description: z.string().max(MAX_DESCRIPTION_LENGTH, `description must be at most ${MAX_DESCRIPTION_LENGTH} characters`).trim().nullish(),
+  durationMinutes: z.number().int().min(MIN_DURATION_MINUTES, durationMessage).max(MAX_DURATION_MINUTES, durationMessage),
+  priceCents: z.number().int().min(0, 'priceCents must not be negative').max(MAX_PRICE_CENTS, `priceCents must be at most ${MAX_PRICE_CENTS}`),
   currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR'),
   isAddOn: z.boolean().nullish(),
 });
 const updateInput = serviceInput.omit({ isAddOn: true }).partial().extend({ active: z.boolean().nullish() });
-const reasonText = z.string().max(500, 'reason must be at most 500 characters').trim().min(1, 'reason must not be empty');
+const reasonText = z.string().max(MAX_REASON_LENGTH, `reason must be at most ${MAX_REASON_LENGTH} characters`).trim().min(1, 'reason must not be empty');
 const bookingInput = z.object({
   siteId: fields.uuid(),
   serviceId: fields.uuid(),
   startsAt: z.date(),
-  addOnIds: z.array(fields.uuid()).max(10, 'at most 10 add-ons').nullish(),
+  addOnIds: z.array(fields.uuid()).max(MAX_ADD_ONS, `at most ${MAX_ADD_ONS} add-ons`).nullish(),
   customerId: fields.uuid().nullish(),
 });
 
-/** Which status may follow which. Anything else is BOOKING_ILLEGAL_TRANSITION. */
-const NEXT: Record<ReservationStatus, ReservationStatus[]> = {
-  HELD: ['CONFIRMED', 'CANCELLED', 'EXPIRED'],
-  CONFIRMED: ['IN_PROGRESS', 'CANCELLED', 'NO_SHOW'],
-  IN_PROGRESS: ['COMPLETED', 'CANCELLED'],
-  COMPLETED: [],
-  CANCELLED: [],
-  NO_SHOW: [],
-  EXPIRED: [],
-};
-
-export function id(value: unknown, field: string): string {
-  return validate(fields.uuid(), value, field);
-}
-
 const isManager = isStaff;
-
-/** Who may see a booking: its customer, its washer, managers and admins. */
-export function canSee(viewer: Viewer | null, r: Pick<Reservation, 'customerId' | 'washerId'>): boolean {
-  return !!viewer && (isManager(viewer) || viewer.userId === r.customerId || viewer.userId === r.washerId);
-}
 
 type Settings = Pick<BookingConfig, 'BOOKING_HOLD_TTL_SECONDS' | 'BOOKING_BUFFER_MINUTES' | 'BOOKING_SLOT_STEP_MINUTES' | 'BOOKING_CANCEL_CUTOFF_MINUTES' | 'BOOKING_MAX_LIVE_HOLDS'>;
 
-/** The advisory lock under which one site's bays are handed out (createBooking, a late payment's revival). */
-const siteLock = (tx: Tx, siteId: string) => tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.site:${siteId}`}, 0))`;
-/** The advisory lock under which one customer's live holds are counted and added. Always taken before a site lock. */
-const customerLock = (tx: Tx, customerId: string) => tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.customer:${customerId}`}, 0))`;
+/** What booking asks of location (sites, opening windows, shifts); `Peers` in production, a fake in unit tests. */
+export interface BookingPeers {
+  site(id: string, from: Date, to: Date, requestId?: string): Promise<PeerSite | null>;
+  shifts(userId: string, requestId?: string): Promise<PeerShift[]>;
+}
 
+/** Per-request dependencies of createBooking: the request's batched user checks (auth) and its id. */
 export interface RequestDeps {
-  users: DataLoader<string, PeerUser | null>;
+  users: { load(id: string): Promise<PeerUser | null> };
   requestId: string;
 }
 
 /** The booking feature's rules: catalogue, availability, holds and the reservation lifecycle. */
 export class BookingService {
   constructor(
-    private readonly repo: BookingRepository,
-    private readonly peers: Peers,
+    private readonly repo: BookingStore,
+    private readonly peers: BookingPeers,
     private readonly settings: Settings,
   ) {}
 
-  private get db() {
-    return this.repo.db;
-  }
-
   async createService(raw: unknown): Promise<Service> {
     const input = validate(serviceInput, raw, 'input');
-    return this.db.service.create({ data: { ...input, description: input.description ?? null, isAddOn: input.isAddOn ?? false } });
+    return this.repo.createService({ ...input, description: input.description ?? null, isAddOn: input.isAddOn ?? false });
   }
 
   async updateService(rawId: unknown, raw: unknown): Promise<Service> {
     const serviceId = id(rawId, 'id');
     const input = validate(updateInput, raw, 'input');
     const data = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null));
-    try {
-      return await this.db.service.update({ where: { id: serviceId }, data });
-    } catch (err) {
-      if ((err as { code?: string }).code === 'P2025') throw new AppError('NOT_FOUND', { message: 'No such service.', field: 'id' });
-      throw err;
-    }
+    const updated = await this.repo.updateService(serviceId, data);
+    if (!updated) throw new AppError('NOT_FOUND', { message: 'No such service.', field: 'id' });
+    return updated;
   }
 
   listServices(includeInactive: boolean): Promise<Service[]> {
-    return this.db.service.findMany({ where: includeInactive ? {} : { active: true }, orderBy: [{ isAddOn: 'asc' }, { name: 'asc' }] });
+    return this.repo.listServices(includeInactive);
   }
 
   async availableSlots(rawSiteId: unknown, rawServiceId: unknown, date: string, requestId?: string): Promise<Slot[]> {
     const siteId = id(rawSiteId, 'siteId');
     const serviceId = id(rawServiceId, 'serviceId');
-    const service = await this.db.service.findUnique({ where: { id: serviceId } });
+    const service = await this.repo.serviceById(serviceId);
     if (!service || !service.active || service.isAddOn) throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { field: 'serviceId' });
-    // Wide enough to contain the local day in any time zone (UTC-12 … UTC+14).
+    // Wide enough to contain the local day in any time zone; freeSlots keeps the starts on the local date.
     const dayUtc = Date.parse(`${date}T00:00:00Z`);
-    const from = new Date(dayUtc - 14 * 3_600_000);
-    const to = new Date(dayUtc + DAY + 14 * 3_600_000);
+    const from = new Date(dayUtc - MAX_UTC_OFFSET_MS);
+    const to = new Date(dayUtc + DAY + MAX_UTC_OFFSET_MS);
     const site = await this.peers.site(siteId, from, to, requestId);
     if (!site || !site.active) throw new AppError('BOOKING_SITE_UNAVAILABLE', { field: 'siteId' });
-    const busy = await this.repo.busy(this.db, siteId, from, to);
+    const busy = await this.repo.busy(siteId, from, to);
     const now = new Date();
     return freeSlots({
       windows: site.openingWindows.map((w) => ({ start: new Date(w.start), end: new Date(w.end) })),
+      // A booking whose buffer is already over cannot clash with a start still ahead.
       busy: busy.filter((b) => b.blockedUntil > now),
       bays: site.bays,
       durationMs: service.durationMinutes * MINUTE,
@@ -137,7 +135,7 @@ export class BookingService {
     const input = validate(bookingInput, raw, 'input');
     const now = new Date();
     if (input.startsAt <= now) throw badInput('input.startsAt', 'startsAt must be in the future');
-    if (input.startsAt.getTime() > now.getTime() + 365 * DAY) throw badInput('input.startsAt', 'bookings open at most a year ahead');
+    if (input.startsAt.getTime() > now.getTime() + BOOKING_HORIZON_MS) throw badInput('input.startsAt', 'bookings open at most a year ahead');
     let customerId = viewer.userId;
     if (input.customerId && input.customerId !== viewer.userId) {
       if (!isManager(viewer)) throw new AppError('FORBIDDEN', { message: 'Only managers book for someone else.', field: 'input.customerId' });
@@ -145,10 +143,10 @@ export class BookingService {
     }
     if (viewer.role === 'WASHER' && customerId === viewer.userId) throw new AppError('FORBIDDEN', { message: 'Washers cannot book washes for themselves.' });
 
-    const service = await this.db.service.findUnique({ where: { id: input.serviceId } });
+    const service = await this.repo.serviceById(input.serviceId);
     if (!service || !service.active || service.isAddOn) throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { field: 'input.serviceId' });
     const addOnIds = [...new Set(input.addOnIds ?? [])];
-    const addOns = addOnIds.length ? await this.db.service.findMany({ where: { id: { in: addOnIds } } }) : [];
+    const addOns = addOnIds.length ? await this.repo.servicesByIds(addOnIds) : [];
     if (addOns.length !== addOnIds.length || addOns.some((a) => !a.active || !a.isAddOn || a.currency !== service.currency)) {
       throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { message: 'An add-on is unknown, inactive, not an add-on, or priced in another currency.', field: 'input.addOnIds' });
     }
@@ -156,7 +154,10 @@ export class BookingService {
     const startsAt = input.startsAt;
     const endsAt = new Date(startsAt.getTime() + service.durationMinutes * MINUTE);
     const blockedUntil = new Date(endsAt.getTime() + this.settings.BOOKING_BUFFER_MINUTES * MINUTE);
-    const [customer, site] = await Promise.all([deps.users.load(customerId), this.peers.site(input.siteId, new Date(startsAt.getTime() - DAY), new Date(endsAt.getTime() + DAY), deps.requestId)]);
+    const [customer, site] = await Promise.all([
+      deps.users.load(customerId),
+      this.peers.site(input.siteId, new Date(startsAt.getTime() - OPENING_WINDOW_MARGIN_MS), new Date(endsAt.getTime() + OPENING_WINDOW_MARGIN_MS), deps.requestId),
+    ]);
     if (!customer || customer.deleted || (customer.role !== 'CLIENT' && customer.role !== 'MANAGER')) {
       throw badInput('input.customerId', 'the customer must be an active client or manager');
     }
@@ -167,13 +168,13 @@ export class BookingService {
     const priceCents = service.priceCents + addOns.reduce((sum, a) => sum + a.priceCents, 0);
     const capped = holdCapApplies(viewer, customerId);
     const maxHolds = this.settings.BOOKING_MAX_LIVE_HOLDS;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < MAX_BOOKING_ATTEMPTS; attempt++) {
       try {
-        return await this.db.$transaction(async (tx) => {
+        return await this.repo.transaction(async (tx) => {
           if (capped) {
             // One customer's own bookings take turns, so the count sees every hold committed before it
             // (those staff made for them included). Taken before the site lock, always in that order.
-            await customerLock(tx, customerId);
+            await this.repo.lockCustomer(tx, customerId);
             if ((await this.repo.liveHolds(tx, customerId, new Date())) >= maxHolds) {
               throw new AppError('BOOKING_HOLD_LIMIT_REACHED', { message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.` });
             }
@@ -181,32 +182,28 @@ export class BookingService {
           // Bookings of one site take turns. Without this, two inserts that both wait on the exclusion
           // constraint for each other's overlapping row deadlock (40P01): the bench saw ~10 % of
           // concurrent bookings fail that way. The constraint stays the guarantee; this is the queue.
-          await siteLock(tx, input.siteId);
-          await this.expireLapsed(tx, { siteId: input.siteId, startsAt: { lt: blockedUntil }, blockedUntil: { gt: startsAt } });
-          const bay = freeBay(await this.repo.busy(tx, input.siteId, startsAt, blockedUntil), site.bays, startsAt, blockedUntil);
+          await this.repo.lockSite(tx, input.siteId);
+          await this.expireLapsed(tx, { siteId: input.siteId, from: startsAt, to: blockedUntil });
+          const bay = freeBay(await this.repo.busy(input.siteId, startsAt, blockedUntil, tx), site.bays, startsAt, blockedUntil);
           if (bay === null) throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
-          const r = await tx.reservation.create({
-            data: {
-              customerId,
-              siteId: input.siteId,
-              serviceId: service.id,
-              bay,
-              startsAt,
-              endsAt,
-              blockedUntil,
-              status: 'HELD',
-              holdExpiresAt: new Date(Date.now() + this.settings.BOOKING_HOLD_TTL_SECONDS * 1000),
-              serviceName: service.name,
-              priceCents,
-              currency: service.currency,
-              createdBy: viewer.userId,
-              items: { create: addOns.map((a) => ({ serviceId: a.id, name: a.name, priceCents: a.priceCents, currency: a.currency })) },
-              history: { create: { fromStatus: null, toStatus: 'HELD', changedBy: viewer.userId } },
-            },
+          const r = await this.repo.createReservation(tx, {
+            customerId,
+            siteId: input.siteId,
+            serviceId: service.id,
+            bay,
+            startsAt,
+            endsAt,
+            blockedUntil,
+            holdExpiresAt: new Date(Date.now() + this.settings.BOOKING_HOLD_TTL_SECONDS * SECOND),
+            serviceName: service.name,
+            priceCents,
+            currency: service.currency,
+            createdBy: viewer.userId,
+            items: addOns.map((a) => ({ serviceId: a.id, name: a.name, priceCents: a.priceCents, currency: a.currency })),
           });
-          await recordEvent(tx, 'booking.reservation.created', r.id, { reservationId: r.id, customerId, siteId: r.siteId, startsAt: startsAt.toISOString(), priceCents, currency: r.currency });
+          await this.repo.recordEvent(tx, 'booking.reservation.created', r.id, { reservationId: r.id, customerId, siteId: r.siteId, startsAt: startsAt.toISOString(), priceCents, currency: r.currency });
           return r;
-        }, { maxWait: 10_000, timeout: 20_000 }); // a rush on one site queues on its lock
+        }, BOOKING_TX_LIMITS);
       } catch (err) {
         // Another booking took the bay between our read and insert (or a deadlock with a writer that
         // does not take the site lock, e.g. assignWasher): read again.
@@ -268,14 +265,14 @@ export class BookingService {
   async assignWasher(viewer: Viewer, rawId: unknown, rawWasherId: unknown, requestId?: string): Promise<Reservation> {
     const bookingId = id(rawId, 'id');
     const washerId = id(rawWasherId, 'washerId');
-    const r = await this.db.reservation.findUnique({ where: { id: bookingId } });
+    const r = await this.repo.reservationById(bookingId);
     if (!r) throw new AppError('NOT_FOUND', { message: 'No such booking.', field: 'id' });
     if (!LIVE.includes(r.status) || r.status === 'IN_PROGRESS') throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: 'Only held or confirmed bookings get a washer.', extensions: { from: r.status, to: r.status } });
     const shifts = await this.peers.shifts(washerId, requestId);
     const onShift = shifts.some((s) => s.site.id === r.siteId && !s.endedAt && new Date(s.startsAt) <= r.startsAt && r.endsAt <= new Date(s.endsAt));
     if (!onShift) throw new AppError('BOOKING_WASHER_NOT_ASSIGNED', { field: 'washerId' });
     try {
-      return await this.db.reservation.update({ where: { id: bookingId }, data: { washerId } });
+      return await this.repo.assignWasher(bookingId, washerId);
     } catch (err) {
       if (pgErrorCode(err) === '23P01') throw new AppError('BOOKING_WASHER_BUSY', { field: 'washerId' });
       throw err;
@@ -290,18 +287,20 @@ export class BookingService {
   /**
    * One status change: checked against NEXT and the actor rule, applied only if the status is still
    * what was read (so two concurrent changes cannot both win), recorded in history and announced.
+   * When the actor rule answers `lapsed` (a hold confirmed after its expiry), the hold is expired
+   * instead — committed — and the caller gets BOOKING_HOLD_EXPIRED.
    */
-  private async transition(viewer: Viewer | null, rawId: unknown, to: ReservationStatus, reason: string | null, allowed: (r: Reservation) => 'ok' | 'lapsed'): Promise<Reservation> {
+  private async transition(viewer: Viewer, rawId: unknown, to: ReservationStatus, reason: string | null, allowed: (r: Reservation) => 'ok' | 'lapsed'): Promise<Reservation> {
     const bookingId = id(rawId, 'id');
-    const outcome = await this.db.$transaction(async (tx) => {
-      const r = await tx.reservation.findUnique({ where: { id: bookingId } });
-      if (!r || (viewer && !canSee(viewer, r))) throw new AppError('NOT_FOUND', { message: 'No such booking.', field: 'id' });
-      if (!NEXT[r.status].includes(to)) throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: `A ${r.status.toLowerCase()} booking cannot become ${to.toLowerCase()}.`, extensions: { from: r.status, to } });
+    const outcome = await this.repo.transaction(async (tx) => {
+      const r = await this.repo.reservationById(bookingId, tx);
+      if (!r || !canSee(viewer, r)) throw new AppError('NOT_FOUND', { message: 'No such booking.', field: 'id' });
+      if (!canTransition(r.status, to)) throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: `A ${r.status.toLowerCase()} booking cannot become ${to.toLowerCase()}.`, extensions: { from: r.status, to } });
       if (allowed(r) === 'lapsed') {
         await this.changeStatus(tx, r, 'EXPIRED', null, 'hold lapsed');
         return 'lapsed' as const;
       }
-      return this.changeStatus(tx, r, to, viewer?.userId ?? null, reason);
+      return this.changeStatus(tx, r, to, viewer.userId, reason);
     });
     if (outcome === 'lapsed') throw new AppError('BOOKING_HOLD_EXPIRED');
     return outcome;
@@ -309,48 +308,47 @@ export class BookingService {
 
   /** `revive` lets a lapsed hold become CONFIRMED when its payment arrives late (see handleChargeCaptured). */
   private async changeStatus(tx: Tx, r: Reservation, to: ReservationStatus, by: string | null, reason: string | null, revive = false): Promise<Reservation> {
-    if (!NEXT[r.status].includes(to) && !(revive && r.status === 'EXPIRED' && to === 'CONFIRMED')) {
-      throw new AppError('BOOKING_ILLEGAL_TRANSITION', { extensions: { from: r.status, to } });
+    if (!canTransition(r.status, to, revive)) throw new AppError('BOOKING_ILLEGAL_TRANSITION', { extensions: { from: r.status, to } });
+    if (!(await this.repo.setStatusIfUnchanged(tx, r.id, r.status, to))) {
+      throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: 'The booking changed meanwhile; reload it.', extensions: { from: r.status, to } });
     }
-    const { count } = await tx.reservation.updateMany({ where: { id: r.id, status: r.status }, data: { status: to, ...(to !== 'HELD' ? { holdExpiresAt: null } : {}) } });
-    if (count === 0) throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: 'The booking changed meanwhile; reload it.', extensions: { from: r.status, to } });
-    await tx.history.create({ data: { reservationId: r.id, fromStatus: r.status, toStatus: to, changedBy: by, reason } });
-    await recordEvent(tx, 'booking.reservation.statusChanged', r.id, { reservationId: r.id, from: r.status, to, changedBy: by });
+    await this.repo.addHistory(tx, { reservationId: r.id, fromStatus: r.status, toStatus: to, changedBy: by, reason });
+    await this.repo.recordEvent(tx, 'booking.reservation.statusChanged', r.id, { reservationId: r.id, from: r.status, to, changedBy: by });
     if (to === 'CANCELLED') {
-      await recordEvent(tx, 'booking.reservation.cancelled', r.id, { reservationId: r.id, customerId: r.customerId, cancelledBy: by, reason: reason ?? 'cancelled', startsAt: r.startsAt.toISOString() });
+      await this.repo.recordEvent(tx, 'booking.reservation.cancelled', r.id, { reservationId: r.id, customerId: r.customerId, cancelledBy: by, reason: reason ?? 'cancelled', startsAt: r.startsAt.toISOString() });
     }
     return { ...r, status: to, holdExpiresAt: to === 'HELD' ? r.holdExpiresAt : null };
   }
 
-  /** Lapsed holds become EXPIRED (with history and an event), so they stop blocking the bay. */
-  private async expireLapsed(tx: Tx, where: Record<string, unknown>): Promise<number> {
-    const lapsed = await tx.reservation.findMany({ where: { ...where, status: 'HELD', holdExpiresAt: { lte: new Date() } }, take: 500 });
+  /** Lapsed holds become EXPIRED (with history and an event), so they stop blocking the bay. At most EXPIRY_BATCH per call. */
+  private async expireLapsed(tx: Tx, scope: LapsedScope): Promise<number> {
+    const lapsed = await this.repo.lapsedHolds(tx, scope, new Date(), EXPIRY_BATCH);
     for (const r of lapsed) await this.changeStatus(tx, r, 'EXPIRED', null, 'hold lapsed');
     return lapsed.length;
   }
 
-  /** The periodic sweep (main.ts): every lapsed hold, in batches. */
+  /** The periodic sweep (main.ts): every lapsed hold, one batch per transaction until a batch comes back short. */
   async expireLapsedHolds(): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.db.$transaction((tx) => this.expireLapsed(tx, {}));
+      const n = await this.repo.transaction((tx) => this.expireLapsed(tx, null));
       total += n;
-      if (n < 500) return total;
+      if (n < EXPIRY_BATCH) return total;
     }
   }
 
-  /** Cancels the live future bookings matching `where`, as the system, with a reason. */
-  private async cancelFuture(tx: Tx, where: Record<string, unknown>, reason: string): Promise<number> {
-    const rows = await tx.reservation.findMany({ where: { ...where, status: { in: ['HELD', 'CONFIRMED'] }, startsAt: { gt: new Date() } } });
+  /** Cancels the live (held or confirmed) future bookings of a customer or a site, as the system, with a reason. */
+  private async cancelFuture(tx: Tx, scope: FutureScope, reason: string): Promise<number> {
+    const rows = await this.repo.liveFuture(tx, scope, new Date());
     for (const r of rows) await this.changeStatus(tx, r, 'CANCELLED', null, reason);
     return rows.length;
   }
 
   async handleUserDeleted(event: EventEnvelope<'auth.user.deleted'>): Promise<void> {
-    await this.db.$transaction(async (tx) => {
-      if (!(await firstTime(tx, event))) return;
+    await this.repo.transaction(async (tx) => {
+      if (!(await this.repo.firstTime(tx, event))) return;
       await this.cancelFuture(tx, { customerId: event.payload.userId }, 'customer account deleted');
-      await tx.reservation.updateMany({ where: { washerId: event.payload.userId, startsAt: { gt: new Date() }, status: { in: LIVE } }, data: { washerId: null } });
+      await this.repo.unassignWasherFromFuture(tx, event.payload.userId, new Date());
     });
   }
 
@@ -367,71 +365,70 @@ export class BookingService {
    */
   async handleChargeCaptured(event: EventEnvelope<'payment.charge.captured'>): Promise<void> {
     try {
-      await this.db.$transaction((tx) => this.applyCapture(tx, event, true));
+      await this.repo.transaction((tx) => this.applyCapture(tx, event, true));
     } catch (err) {
       // The revival hit an exclusion constraint after all (a writer that does not take the site lock,
       // e.g. the washer's other job): everything rolled back, the inbox row too. Apply it again
       // without reviving, which announces the refund.
       if (pgErrorCode(err) !== '23P01') throw err;
-      await this.db.$transaction((tx) => this.applyCapture(tx, event, false));
+      await this.repo.transaction((tx) => this.applyCapture(tx, event, false));
     }
   }
 
   private async applyCapture(tx: Tx, event: EventEnvelope<'payment.charge.captured'>, mayRevive: boolean): Promise<void> {
-    if (!(await firstTime(tx, event))) return;
+    if (!(await this.repo.firstTime(tx, event))) return;
     const bookingId = event.payload.reservationId;
-    const seen = await tx.reservation.findUnique({ where: { id: bookingId }, select: { siteId: true } });
-    if (!seen) return;
+    const siteId = await this.repo.siteOfReservation(tx, bookingId);
+    if (!siteId) return;
     // Same lock order as createBooking (site, then rows): a revival competes for the bay like a new booking.
-    await siteLock(tx, seen.siteId);
+    await this.repo.lockSite(tx, siteId);
     // Lock the row so a concurrent cancellation or expiry waits for this decision instead of racing it.
-    await tx.$executeRaw`SELECT 1 FROM booking_reservations WHERE id = ${bookingId}::uuid FOR UPDATE`;
-    const r = await tx.reservation.findUniqueOrThrow({ where: { id: bookingId } });
+    await this.repo.lockReservation(tx, bookingId);
+    const r = await this.repo.reservationById(bookingId, tx);
+    if (!r) throw new Error(`booking ${bookingId} vanished under its row lock`); // reservations are never deleted
     const now = new Date();
     let action = captureAction(r, now);
     if (action === 'revive') {
-      await this.expireLapsed(tx, { siteId: r.siteId, id: { not: r.id }, startsAt: { lt: r.blockedUntil }, blockedUntil: { gt: r.startsAt } });
-      const taken = mayRevive && (await this.repo.busy(tx, r.siteId, r.startsAt, r.blockedUntil)).some((b) => b.bay === r.bay);
+      await this.expireLapsed(tx, { siteId: r.siteId, from: r.startsAt, to: r.blockedUntil, exceptId: r.id });
+      const taken = mayRevive && (await this.repo.busy(r.siteId, r.startsAt, r.blockedUntil, tx)).some((b) => b.bay === r.bay);
       action = mayRevive && !taken ? 'revive' : 'refund';
     }
     if (action === 'confirm') await this.changeStatus(tx, r, 'CONFIRMED', null, 'paid');
     else if (action === 'revive') await this.changeStatus(tx, r, 'CONFIRMED', null, 'paid after the hold lapsed', true);
     else if (action === 'refund') {
       const why = r.status === 'CANCELLED' ? 'paid after the booking was cancelled' : 'paid after the hold lapsed and the slot was gone';
-      await tx.history.create({ data: { reservationId: r.id, fromStatus: r.status, toStatus: r.status, changedBy: null, reason: `${why}: the charge is refunded` } });
+      await this.repo.addHistory(tx, { reservationId: r.id, fromStatus: r.status, toStatus: r.status, changedBy: null, reason: `${why}: the charge is refunded` });
       // cancelledBy null: a cancellation by the system, which payment refunds in full.
-      await recordEvent(tx, 'booking.reservation.cancelled', r.id, { reservationId: r.id, customerId: r.customerId, cancelledBy: null, reason: why, startsAt: r.startsAt.toISOString() });
+      await this.repo.recordEvent(tx, 'booking.reservation.cancelled', r.id, { reservationId: r.id, customerId: r.customerId, cancelledBy: null, reason: why, startsAt: r.startsAt.toISOString() });
     }
   }
 
+  /**
+   * `location.site.closed`: the site's live future bookings are cancelled by the system (payment refunds
+   * them). As before this refactor, every future booking of the site is cancelled: the closure's
+   * `from`/`to` are not applied.
+   */
   async handleSiteClosed(event: EventEnvelope<'location.site.closed'>): Promise<void> {
-    await this.db.$transaction(async (tx) => {
-      if (!(await firstTime(tx, event))) return;
-      await this.cancelFuture(tx, { siteId: event.payload.siteId, startsAt: { gte: new Date(event.payload.from) } }, `site closed: ${event.payload.reason}`.slice(0, 500));
+    await this.repo.transaction(async (tx) => {
+      if (!(await this.repo.firstTime(tx, event))) return;
+      await this.cancelFuture(tx, { siteId: event.payload.siteId }, `site closed: ${event.payload.reason}`.slice(0, MAX_REASON_LENGTH));
     });
   }
 
   async handleStaffUnassigned(event: EventEnvelope<'location.staff.unassigned'>): Promise<void> {
-    await this.db.$transaction(async (tx) => {
-      if (!(await firstTime(tx, event))) return;
+    await this.repo.transaction(async (tx) => {
+      if (!(await this.repo.firstTime(tx, event))) return;
       const { userId, siteId, endedAt } = event.payload;
-      await tx.reservation.updateMany({ where: { washerId: userId, siteId, endsAt: { gt: new Date(endedAt) }, status: { in: ['HELD', 'CONFIRMED'] } }, data: { washerId: null } });
+      await this.repo.unassignWasherAtSite(tx, userId, siteId, new Date(endedAt));
     });
   }
 
   async bookingsOf(userId: string, args: { first?: number | null; after?: string | null; status?: ReservationStatus[] | null }) {
-    const first = validate(fields.pageSize(100), args.first ?? 20, 'first');
+    const first = validate(fields.pageSize(MAX_PAGE_SIZE), args.first ?? DEFAULT_PAGE_SIZE, 'first');
     const offset = decodeOffsetCursor(args.after);
+    // One row more than asked tells whether there is a next page.
     const { rows, total } = await this.repo.forCustomer(userId, args.status ?? undefined, offset, first + 1);
     const nodes = rows.slice(0, first);
     return { nodes, totalCount: total, pageInfo: { hasNextPage: rows.length > first, endCursor: nodes.length ? encodeOffsetCursor(offset + nodes.length) : null } };
   }
 }
-
-/** The UTC range of a local date in a time zone (DST days last 23 or 25 hours). */
-export function localDay(date: string, timeZone: string): { from: Date; to: Date } {
-  const start = DateTime.fromISO(date, { zone: timeZone }).startOf('day');
-  if (!start.isValid) throw badInput('date', 'date must be YYYY-MM-DD');
-  return { from: start.toJSDate(), to: start.plus({ days: 1 }).toJSDate() };
-}
-
