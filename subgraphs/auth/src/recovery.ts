@@ -6,8 +6,8 @@ import { clientKey } from './client-address.js';
 import type { AuthConfig } from './config.js';
 import type { MailSender } from './mail.js';
 import { hashPassword } from './passwords.js';
-import type { AccountTokenPurpose, AuthRepository, User } from './repository.js';
-import type { ClientInfo } from './service.js';
+import type { AccountTokenPurpose, User } from './repository.js';
+import type { AuthStore, ClientInfo } from './service.js';
 import type { RecoveryThrottle } from './throttle.js';
 import * as input from './validation.js';
 
@@ -42,7 +42,7 @@ export class AccountRecovery {
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
-    private readonly repo: AuthRepository,
+    private readonly repo: AuthStore,
     private readonly mail: MailSender,
     private readonly throttle: RecoveryThrottle,
     private readonly settings: Settings,

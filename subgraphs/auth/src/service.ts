@@ -27,10 +27,16 @@ type Settings = Pick<
   'AUTH_REFRESH_TOKEN_TTL_SECONDS' | 'AUTH_LOCKOUT_MAX_FAILURES' | 'AUTH_LOCKOUT_WINDOW_SECONDS' | 'AUTH_LOCKOUT_MAX_FAILURES_PER_IP'
 >;
 
+/**
+ * What the rules need of the repository: its public methods, without the raw client it keeps for
+ * callers outside the services (so unit tests can hand in a fake).
+ */
+export type AuthStore = Omit<Pick<AuthRepository, keyof AuthRepository>, 'db'>;
+
 /** The auth feature's rules: accounts, credentials, sessions and the lockout. */
 export class AuthService {
   constructor(
-    private readonly repo: AuthRepository,
+    private readonly repo: AuthStore,
     private readonly issuer: TokenIssuer,
     private readonly settings: Settings,
   ) {}
