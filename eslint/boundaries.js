@@ -10,6 +10,19 @@
  *      anywhere outside subgraphs/* and prisma/ — a feature's database is private to that feature;
  *  (c) packages/* importing subgraphs/* or the gateway — shared libraries hold no feature logic.
  *
+ * Rule `carwash/prisma-in-repositories` keeps Prisma inside each feature's data layer: in
+ * subgraphs/<A>/src/, every file but repository.ts, repositories/**, db.ts (and generated/**) must not
+ *  (a) import a Prisma client as a value — the feature's generated client (`./generated/…`,
+ *      `@carwash/<A>/…generated…`) or `@prisma/client`. `import type` / `export type` are allowed: they
+ *      are erased, cannot reach the database, and generated resolver types map to Prisma models;
+ *      `import { type X }` is not, since it still loads the module under verbatimModuleSyntax;
+ *  (b) call the client's data methods (`$transaction`, `$queryRaw`, `$executeRaw`, … — also as tagged
+ *      templates) on anything, or a model operation `<x>.<model>.<op>(…)` where <model> is a model
+ *      delegate of the feature (read from prisma/<A>/schema.prisma, or the `models` option) and <op>
+ *      a Prisma operation (findMany, create, update, deleteMany, count, …). Syntactic, so it misses a
+ *      delegate first stored in a variable (`const u = tx.user; u.update(…)`); that is rare and
+ *      reviewable, and the rule stays fast (no type information).
+ *
  * Import forms: `import` (including `import type`), `export … from`, `export * from`, `import('…')` with a
  * string literal (or a template literal without expressions), `import x = require('…')`, `require('…')`
  * and type-level `import('…')`.
@@ -202,9 +215,195 @@ const featureBoundaries = {
   },
 };
 
+/** A feature folder's Prisma schema: where the rule reads the model names from. */
+const schemaPathOf = (root, feature) => path.join(root, 'prisma', feature, 'schema.prisma');
+
+/**
+ * The Prisma client's own methods that reach the database (lifecycle calls such as `$disconnect` are
+ * wiring, not data access, and stay allowed in server.ts).
+ */
+const CLIENT_METHODS = new Set([
+  '$transaction',
+  '$queryRaw',
+  '$queryRawUnsafe',
+  '$queryRawTyped',
+  '$executeRaw',
+  '$executeRawUnsafe',
+  '$runCommandRaw',
+  '$extends',
+]);
+
+/** Every operation of a Prisma model delegate (`db.user.findMany`, `tx.washSite.update`, …). */
+const MODEL_OPERATIONS = new Set([
+  'findUnique',
+  'findUniqueOrThrow',
+  'findFirst',
+  'findFirstOrThrow',
+  'findMany',
+  'create',
+  'createMany',
+  'createManyAndReturn',
+  'update',
+  'updateMany',
+  'updateManyAndReturn',
+  'upsert',
+  'delete',
+  'deleteMany',
+  'count',
+  'aggregate',
+  'groupBy',
+]);
+
+/** `WashSite` → `washSite`: the name of a model's delegate on the client. */
+const delegateName = (model) => model.charAt(0).toLowerCase() + model.slice(1);
+
+/** @type {Map<string, Set<string> | null>} schema path → delegate names (null: no schema there) */
+const delegatesCache = new Map();
+
+/** The model delegates of a feature, read from `prisma/<feature>/schema.prisma` (cached per lint run). */
+function delegatesOf(root, feature) {
+  const file = schemaPathOf(root, feature);
+  if (!delegatesCache.has(file)) {
+    let names;
+    try {
+      const text = fs.readFileSync(file, 'utf8');
+      names = new Set([...text.matchAll(/^\s*model\s+([A-Za-z_][A-Za-z0-9_]*)\s*\{/gm)].map((m) => delegateName(m[1])));
+    } catch {
+      names = null;
+    }
+    delegatesCache.set(file, names);
+  }
+  return delegatesCache.get(file);
+}
+
+/** The name of a member expression's property: `a.b` and `a['b']`; null when computed from a value. */
+function propertyName(member) {
+  if (member.type !== 'MemberExpression') return null;
+  if (!member.computed && member.property.type === 'Identifier') return member.property.name;
+  if (member.computed && member.property.type === 'Literal' && typeof member.property.value === 'string') return member.property.value;
+  return null;
+}
+
+/** Strips `a!`, `(a as T)`, `a satisfies T` and `a?.b` wrappers around an expression. */
+function unwrap(node) {
+  let n = node;
+  while (n && (n.type === 'TSNonNullExpression' || n.type === 'TSAsExpression' || n.type === 'TSSatisfiesExpression' || n.type === 'ChainExpression' || n.type === 'TSTypeAssertion')) {
+    n = n.expression;
+  }
+  return n;
+}
+
+/** Is the file one of the places Prisma may be used: repository.ts, repositories/**, db.ts (and generated/**)? */
+function isRepositoryFile(srcParts) {
+  const [first] = srcParts;
+  if (srcParts.length === 1) return /^(repository|db)\.[cm]?tsx?$/.test(first);
+  return first === 'repositories' || first === 'generated';
+}
+
+/** @type {import('eslint').Rule.RuleModule} */
+const prismaInRepositories = {
+  meta: {
+    type: 'problem',
+    docs: {
+      description:
+        "Only a feature's repository.ts, repositories/** and db.ts use its Prisma client: no value import of the generated client, no model or raw-SQL calls elsewhere in subgraphs/*/src",
+    },
+    schema: [
+      {
+        type: 'object',
+        properties: {
+          root: { type: 'string' },
+          models: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+        },
+        additionalProperties: false,
+      },
+    ],
+    messages: {
+      importClient:
+        "'{{source}}': only repository.ts, repositories/** and db.ts import the Prisma client (as a value); take types from the repository, or use `import type`",
+      clientCall:
+        "'{{name}}' is Prisma data access: move it into the feature's repository (a method taking the transaction client) and call that",
+      modelCall:
+        "'{{model}}.{{operation}}' is a Prisma model call: move it into the feature's repository (a method taking the transaction client) and call that",
+    },
+  },
+
+  create(context) {
+    const options = context.options[0] ?? {};
+    const root = path.resolve(options.root ?? context.cwd);
+    const filename = context.physicalFilename ?? context.filename;
+    if (!filename || !path.isAbsolute(filename)) return {};
+    const parts = segmentsOf(root, filename);
+    if (!parts || parts.length < 4 || parts[0] !== 'subgraphs' || parts[2] !== 'src') return {};
+    const feature = parts[1];
+    if (isRepositoryFile(parts.slice(3))) return {};
+
+    const fileDir = path.dirname(filename);
+    const generatedDir = path.join(root, 'subgraphs', feature, 'src', 'generated');
+    const listed = options.models?.[feature];
+    const delegates = listed ? new Set(listed.map(delegateName)) : delegatesOf(root, feature);
+
+    /** Does this specifier name a Prisma client (the feature's generated one, or the packages)? */
+    function isPrismaClient(specifier) {
+      if (PRISMA_CLIENT_PACKAGES.some((p) => specifier === p || specifier.startsWith(`${p}/`))) return true;
+      if (specifier.startsWith('.') || path.isAbsolute(specifier)) {
+        const target = path.resolve(fileDir, specifier);
+        return target === generatedDir || target.startsWith(`${generatedDir}${path.sep}`);
+      }
+      if (specifier.startsWith(`${SCOPE}${feature}/`)) return mentionsGenerated(specifier.split('/').slice(2));
+      return false;
+    }
+
+    /** Reports a value import of a Prisma client; `import type` / `export type` are erased and allowed. */
+    function checkImport(node, source, typeOnly) {
+      if (typeOnly || !source || source.type !== 'Literal' || typeof source.value !== 'string') return;
+      if (isPrismaClient(source.value)) context.report({ node: source, messageId: 'importClient', data: { source: source.value } });
+    }
+
+    /** Reports `x.$transaction(…)`-style and `x.<model>.<operation>(…)` calls. */
+    function checkCallee(node, callee) {
+      const member = unwrap(callee);
+      const name = propertyName(member);
+      if (!name) return;
+      if (CLIENT_METHODS.has(name)) {
+        context.report({ node, messageId: 'clientCall', data: { name } });
+        return;
+      }
+      if (!MODEL_OPERATIONS.has(name) || !delegates) return;
+      const model = propertyName(unwrap(member.object));
+      if (model && delegates.has(model)) context.report({ node, messageId: 'modelCall', data: { model, operation: name } });
+    }
+
+    return {
+      ImportDeclaration(node) {
+        checkImport(node, node.source, node.importKind === 'type');
+      },
+      ExportNamedDeclaration(node) {
+        checkImport(node, node.source, node.exportKind === 'type');
+      },
+      ExportAllDeclaration(node) {
+        checkImport(node, node.source, node.exportKind === 'type');
+      },
+      ImportExpression(node) {
+        checkImport(node, node.source, false);
+      },
+      TSImportEqualsDeclaration(node) {
+        if (node.moduleReference?.type === 'TSExternalModuleReference') checkImport(node, node.moduleReference.expression, node.importKind === 'type');
+      },
+      CallExpression(node) {
+        if (node.callee.type === 'Identifier' && node.callee.name === 'require' && node.arguments.length === 1) checkImport(node, node.arguments[0], false);
+        checkCallee(node, node.callee);
+      },
+      TaggedTemplateExpression(node) {
+        checkCallee(node, node.tag);
+      },
+    };
+  },
+};
+
 const plugin = {
   meta: { name: 'carwash', version: '0.0.0' },
-  rules: { 'feature-boundaries': featureBoundaries },
+  rules: { 'feature-boundaries': featureBoundaries, 'prisma-in-repositories': prismaInRepositories },
 };
 
 export default plugin;

@@ -1,7 +1,6 @@
 import { fields, validate, z } from '@carwash/subgraph-kit';
-import { Prisma } from './generated/prisma/client.js';
 import { hashPassword } from './passwords.js';
-import type { AuthRepository } from './repository.js';
+import { isUniqueViolation, type AuthRepository } from './repository.js';
 import * as input from './validation.js';
 
 /** The names an operator-made admin gets; they can change them like anyone else. */
@@ -27,11 +26,11 @@ export async function provisionAdmin(repo: AuthRepository, rawEmail: unknown, ra
   const emailNormalized = input.normalizeEmail(email);
   const passwordHash = await hashPassword(password);
   try {
-    return await repo.db.$transaction(async (tx) => {
+    return await repo.transaction(async (tx): Promise<AdminOutcome> => {
       const existing = await repo.findUserByEmail(emailNormalized, tx);
       if (existing?.role === 'ADMIN') return { kind: 'unchanged', userId: existing.id };
       if (existing) {
-        await tx.user.update({ where: { id: existing.id }, data: { role: 'ADMIN' } });
+        await repo.setRole(tx, existing.id, 'ADMIN');
         return { kind: 'promoted', userId: existing.id, previousRole: existing.role };
       }
       const user = await repo.createUser({ email, emailNormalized, passwordHash, ...ADMIN_NAMES, role: 'ADMIN', emailVerified: true }, tx);
@@ -39,7 +38,7 @@ export async function provisionAdmin(repo: AuthRepository, rawEmail: unknown, ra
     });
   } catch (err) {
     // Two operators at once: the other one created it first.
-    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') return provisionAdmin(repo, rawEmail, rawPassword);
+    if (isUniqueViolation(err)) return provisionAdmin(repo, rawEmail, rawPassword);
     throw err;
   }
 }

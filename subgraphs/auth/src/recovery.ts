@@ -6,8 +6,8 @@ import { clientKey } from './client-address.js';
 import type { AuthConfig } from './config.js';
 import type { MailSender } from './mail.js';
 import { hashPassword } from './passwords.js';
-import type { AccountTokenPurpose, AuthRepository, User } from './repository.js';
-import type { ClientInfo } from './service.js';
+import type { AccountTokenPurpose, User } from './repository.js';
+import type { AuthStore, ClientInfo } from './service.js';
 import type { RecoveryThrottle } from './throttle.js';
 import * as input from './validation.js';
 
@@ -42,7 +42,7 @@ export class AccountRecovery {
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
-    private readonly repo: AuthRepository,
+    private readonly repo: AuthStore,
     private readonly mail: MailSender,
     private readonly throttle: RecoveryThrottle,
     private readonly settings: Settings,
@@ -71,9 +71,9 @@ export class AccountRecovery {
     if (!row || !user || user.deletedAt || user.emailNormalized !== row.emailNormalized) throw invalidToken();
     const password = validate(z.string().pipe(input.password(user.email ?? undefined)), rawPassword, 'newPassword');
     const passwordHash = await hashPassword(password);
-    const done = await this.repo.db.$transaction(async (tx) => {
+    const done = await this.repo.transaction(async (tx) => {
       if (!(await this.repo.spendAccountToken(tx, row.id))) return false;
-      await tx.user.update({ where: { id: user.id }, data: { passwordHash, emailVerified: true } });
+      await this.repo.setPasswordHash(tx, user.id, passwordHash, { emailVerified: true });
       await this.repo.spendAllAccountTokens(tx, user.id, 'RESET_PASSWORD');
       await this.repo.revokeAllForUser(tx, user.id, 'password_reset');
       await this.repo.recordAttempt(tx, { emailNormalized: row.emailNormalized, ip: client.ip, clientKey: clientKey(client.ip), outcome: 'SUCCEEDED' });
@@ -99,9 +99,9 @@ export class AccountRecovery {
     const user = row ? await this.repo.findUserById(row.userId) : null;
     // A link for an address the account no longer has proves nothing about the current one.
     if (!row || !user || user.deletedAt || user.emailNormalized !== row.emailNormalized) throw invalidToken();
-    const done = await this.repo.db.$transaction(async (tx) => {
+    const done = await this.repo.transaction(async (tx) => {
       if (!(await this.repo.spendAccountToken(tx, row.id))) return false;
-      await tx.user.update({ where: { id: user.id }, data: { emailVerified: true } });
+      await this.repo.markEmailVerified(tx, user.id);
       await this.repo.spendAllAccountTokens(tx, user.id, 'VERIFY_EMAIL');
       return true;
     });
@@ -155,7 +155,7 @@ export class AccountRecovery {
   private async issue(user: User, purpose: AccountTokenPurpose, ttlSeconds: number): Promise<string> {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const now = new Date();
-    await this.repo.db.$transaction((tx) =>
+    await this.repo.transaction((tx) =>
       this.repo.createAccountToken(tx, { userId: user.id, purpose, tokenHash: hashToken(token), emailNormalized: user.emailNormalized!, expiresAt: new Date(now.getTime() + ttlSeconds * 1000) }, now),
     );
     return token;

@@ -1,6 +1,7 @@
+import { createEvent, type EventMap } from '@carwash/events';
 import type { AuthDb } from './db.js';
-import { recordEvent } from './events.js';
-import type { AccountToken, AccountTokenPurpose, LoginOutcome, Prisma, Role, Session, User } from './generated/prisma/client.js';
+import type { PUBLISHES } from './events.js';
+import { Prisma, type AccountToken, type AccountTokenPurpose, type LoginOutcome, type Role, type Session, type User } from './generated/prisma/client.js';
 
 export type { AccountToken, AccountTokenPurpose, Role, Session, User };
 export type Tx = Prisma.TransactionClient;
@@ -9,7 +10,35 @@ type TransactionOptions = { timeout?: number; maxWait?: number; isolationLevel?:
 /** What a committed transaction revoked: a session family, or every token of a user below a version. */
 export type Revocation = { kind: 'session'; sessionId: string; userId: string } | { kind: 'user'; userId: string; minVersion: number };
 
-/** Data access for the auth feature's tables. No rules here: those live in the service. */
+/** True when `err` is a unique-constraint violation (Prisma's P2002), e.g. an email already taken. */
+export function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+}
+
+/**
+ * Records an event in the auth outbox, inside the caller's transaction: the event exists if and
+ * only if the change that caused it committed. The relay publishes it later.
+ */
+async function recordEvent<T extends (typeof PUBLISHES)[number]>(tx: Tx, topic: T, aggregateId: string, payload: EventMap[T]): Promise<string> {
+  const event = createEvent('auth', topic, aggregateId, payload);
+  await tx.outboxEvent.create({
+    data: {
+      id: event.id,
+      topic: event.type,
+      version: event.version,
+      aggregateId: event.aggregateId,
+      payload: event.payload,
+      occurredAt: new Date(event.occurredAt),
+    },
+  });
+  return event.id;
+}
+
+/**
+ * Data access for the auth feature's tables, and the only user of the auth Prisma client (lint rule
+ * `carwash/prisma-in-repositories`). No rules here: those live in the service. Writes take the
+ * transaction client that `transaction` hands out.
+ */
 export class AuthRepository {
   /** Revocations recorded by a transaction still open, keyed by its client; applied once it commits. */
   private readonly pending = new WeakMap<Tx, Revocation[]>();
@@ -80,6 +109,42 @@ export class AuthRepository {
     await recordEvent(tx, 'auth.user.tokensRevoked', userId, { userId, minVersion: tokenVersion, reason });
     this.remember(tx, { kind: 'user', userId, minVersion: tokenVersion });
     return tokenVersion;
+  }
+
+  /** Stamps a successful login. */
+  recordLogin(tx: Tx, userId: string, at: Date): Promise<User> {
+    return tx.user.update({ where: { id: userId }, data: { lastLoginAt: at } });
+  }
+
+  /** Stores a new password hash; `emailVerified` too when the change proved the mailbox (a reset link). */
+  setPasswordHash(tx: Tx, userId: string, passwordHash: string, proof: { emailVerified?: true } = {}): Promise<User> {
+    return tx.user.update({ where: { id: userId }, data: { passwordHash, ...proof } });
+  }
+
+  async markEmailVerified(tx: Tx, userId: string): Promise<void> {
+    await tx.user.update({ where: { id: userId }, data: { emailVerified: true } });
+  }
+
+  /** Changes the role only; callers revoke the tokens that carry the old one (`revokeUserTokens`). */
+  setRole(tx: Tx, userId: string, role: Role): Promise<User> {
+    return tx.user.update({ where: { id: userId }, data: { role } });
+  }
+
+  /**
+   * Erases a user's personal data but keeps the row (other features hold its id): login history,
+   * sessions and mailed tokens go, every access token is revoked, the personal columns are cleared,
+   * and `auth.user.deleted` goes to the outbox — all in the caller's transaction.
+   */
+  async eraseUser(tx: Tx, user: Pick<User, 'id' | 'emailNormalized'>, deletedAt: Date): Promise<void> {
+    if (user.emailNormalized) await tx.loginAttempt.deleteMany({ where: { emailNormalized: user.emailNormalized } });
+    await tx.session.deleteMany({ where: { userId: user.id } });
+    await tx.accountToken.deleteMany({ where: { userId: user.id } });
+    await this.revokeUserTokens(tx, user.id, 'deleted');
+    await tx.user.update({
+      where: { id: user.id },
+      data: { email: null, emailNormalized: null, passwordHash: null, firstName: null, lastName: null, deletedAt },
+    });
+    await recordEvent(tx, 'auth.user.deleted', user.id, { userId: user.id });
   }
 
   /** One statement for any number of ids (the DataLoader batch). */

@@ -4,10 +4,8 @@ import type { Role, Viewer } from '@carwash/service-trust';
 import { validate } from '@carwash/subgraph-kit';
 import { clientKey } from './client-address.js';
 import type { AuthConfig } from './config.js';
-import { recordEvent } from './events.js';
-import { Prisma } from './generated/prisma/client.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import type { AuthRepository, Tx, User } from './repository.js';
+import { isUniqueViolation, type AuthRepository, type Tx, type User } from './repository.js';
 import { hashRefreshToken, newRefreshToken, type TokenIssuer } from './tokens.js';
 import * as input from './validation.js';
 
@@ -29,10 +27,16 @@ type Settings = Pick<
   'AUTH_REFRESH_TOKEN_TTL_SECONDS' | 'AUTH_LOCKOUT_MAX_FAILURES' | 'AUTH_LOCKOUT_WINDOW_SECONDS' | 'AUTH_LOCKOUT_MAX_FAILURES_PER_IP'
 >;
 
+/**
+ * What the rules need of the repository: its public methods, without the raw client it keeps for
+ * callers outside the services (so unit tests can hand in a fake).
+ */
+export type AuthStore = Omit<Pick<AuthRepository, keyof AuthRepository>, 'db'>;
+
 /** The auth feature's rules: accounts, credentials, sessions and the lockout. */
 export class AuthService {
   constructor(
-    private readonly repo: AuthRepository,
+    private readonly repo: AuthStore,
     private readonly issuer: TokenIssuer,
     private readonly settings: Settings,
   ) {}
@@ -41,7 +45,7 @@ export class AuthService {
     const data = validate(input.signUpInput, raw, 'input');
     const passwordHash = await hashPassword(data.password);
     try {
-      return await this.repo.db.$transaction(async (tx) => {
+      return await this.repo.transaction(async (tx) => {
         const user = await this.repo.createUser(
           { email: data.email, emailNormalized: input.normalizeEmail(data.email), passwordHash, firstName: data.firstName, lastName: data.lastName },
           tx,
@@ -49,7 +53,7 @@ export class AuthService {
         return this.startSession(tx, user, randomUUID(), client);
       });
     } catch (err) {
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+      if (isUniqueViolation(err)) {
         throw new AppError('AUTH_EMAIL_TAKEN', { field: 'input.email' });
       }
       throw err;
@@ -71,7 +75,7 @@ export class AuthService {
       const user = await this.repo.findUserByEmail(email, tx);
       const ok = await verifyPassword(user?.passwordHash, data.password);
       if (!ok || !user || user.deletedAt) return null;
-      const updated = await tx.user.update({ where: { id: user.id }, data: { lastLoginAt: now } });
+      const updated = await this.repo.recordLogin(tx, user.id, now);
       return this.startSession(tx, updated, randomUUID(), client);
     });
   }
@@ -84,7 +88,7 @@ export class AuthService {
   private async underLockout<T>(email: string, client: ClientInfo, check: (tx: Tx, now: Date) => Promise<T | null>): Promise<T> {
     const { AUTH_LOCKOUT_MAX_FAILURES: max, AUTH_LOCKOUT_WINDOW_SECONDS: windowSeconds, AUTH_LOCKOUT_MAX_FAILURES_PER_IP: maxPerClient } = this.settings;
     const key = clientKey(client.ip);
-    const outcome = await this.repo.db.$transaction(
+    const outcome = await this.repo.transaction(
       async (tx) => {
         await this.repo.lockEmail(tx, email);
         const now = new Date();
@@ -167,7 +171,7 @@ export class AuthService {
         // Read again under the account's lock: a password changed meanwhile is the one to check.
         const current = await this.repo.findUserById(user.id, tx);
         if (!current || current.deletedAt || !(await verifyPassword(current.passwordHash, data.currentPassword))) return null;
-        const updated = await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+        const updated = await this.repo.setPasswordHash(tx, user.id, passwordHash);
         await this.repo.revokeAllForUser(tx, user.id, 'password_changed');
         return this.startSession(tx, updated, randomUUID(), client);
       });
@@ -187,7 +191,7 @@ export class AuthService {
     if (user.role === role) return user;
     // Tokens carry the role: the old ones must die, and a refresh issues one with the new role.
     return this.repo.transaction(async (tx) => {
-      const updated = await tx.user.update({ where: { id: userId }, data: { role } });
+      const updated = await this.repo.setRole(tx, userId, role);
       await this.repo.revokeUserTokens(tx, userId, 'role_changed');
       return updated;
     });
@@ -204,15 +208,7 @@ export class AuthService {
     const done = await this.repo.transaction(async (tx: Tx) => {
       const user = await this.repo.findUserById(id, tx);
       if (!user || user.deletedAt) return false;
-      if (user.emailNormalized) await tx.loginAttempt.deleteMany({ where: { emailNormalized: user.emailNormalized } });
-      await tx.session.deleteMany({ where: { userId: id } });
-      await tx.accountToken.deleteMany({ where: { userId: id } });
-      await this.repo.revokeUserTokens(tx, id, 'deleted');
-      await tx.user.update({
-        where: { id },
-        data: { email: null, emailNormalized: null, passwordHash: null, firstName: null, lastName: null, deletedAt },
-      });
-      await recordEvent(tx, 'auth.user.deleted', id, { userId: id });
+      await this.repo.eraseUser(tx, user, deletedAt);
       return true;
     });
     if (!done) throw new AppError('NOT_FOUND', { message: 'No such user.' });

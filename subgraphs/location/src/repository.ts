@@ -1,8 +1,23 @@
+import { createEvent, firstDelivery, type EventEnvelope, type EventMap } from '@carwash/events';
 import type { LocationDb } from './db.js';
+import { CONSUMER_GROUP, type PUBLISHES } from './events.js';
 import type { OperatingHours, Prisma, StaffAssignment, WashSite } from './generated/prisma/client.js';
 
 export type { OperatingHours, StaffAssignment, WashSite };
+/** A transaction client: every write method takes one, so the service decides what commits together. */
 export type Tx = Prisma.TransactionClient;
+/** The columns of a new site (the database fills id, active and the timestamps). */
+export type NewSite = Pick<Prisma.WashSiteCreateInput, 'name' | 'addressLine1' | 'addressLine2' | 'city' | 'postalCode' | 'region' | 'country' | 'timeZone' | 'latitude' | 'longitude' | 'bays'>;
+/** The columns an update may change; absent keys stay as they are. */
+export type SitePatch = Partial<NewSite>;
+/** One row of `location_operating_hours` for a dated exception: a window, or the whole day closed. */
+export type ExceptionRow = { opensAt: string; closesAt: string; reason: string | null } | { closed: true; reason: string | null };
+/** The columns of a new shift. */
+export type NewAssignment = Pick<StaffAssignment, 'siteId' | 'userId' | 'role' | 'startsAt' | 'endsAt' | 'createdBy'>;
+/** Which shifts `openAssignments` looks at: a site's, a user's, or one by id. */
+export type AssignmentScope = { siteId: string } | { userId: string } | { id: string };
+/** The reason column's width (`VARCHAR(64)`). */
+const ENDED_REASON_MAX = 64;
 
 export interface SiteRow {
   site: WashSite;
@@ -11,9 +26,81 @@ export interface SiteRow {
 
 const EARTH_RADIUS_KM = 6371.0088;
 
-/** Data access for the location tables. No rules here: those live in the service. */
+/**
+ * Data access for the location tables, and the only user of the location Prisma client (lint rule
+ * `carwash/prisma-in-repositories`). No rules here: those live in the service. Writes take the
+ * transaction client `transaction` hands out; reads that run outside one use the pool.
+ */
 export class LocationRepository {
-  constructor(readonly db: LocationDb) {}
+  constructor(private readonly db: LocationDb) {}
+
+  /** Runs `fn` in one interactive transaction: all of its writes commit together or not at all. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.db.$transaction(fn);
+  }
+
+  siteById(tx: Tx, id: string): Promise<WashSite | null> {
+    return tx.washSite.findUnique({ where: { id } });
+  }
+
+  createSite(data: NewSite): Promise<WashSite> {
+    return this.db.washSite.create({ data });
+  }
+
+  updateSite(tx: Tx, id: string, patch: SitePatch): Promise<WashSite> {
+    return tx.washSite.update({ where: { id }, data: patch });
+  }
+
+  closeSite(tx: Tx, id: string, at: Date, reason: string): Promise<WashSite> {
+    return tx.washSite.update({ where: { id }, data: { active: false, closedAt: at, closedReason: reason } });
+  }
+
+  /** Replaces the site's weekly rows (exceptions stay): one delete, and one insert when there are windows. */
+  async replaceWeeklyHours(tx: Tx, siteId: string, windows: ReadonlyArray<{ weekday: number; opensAt: string; closesAt: string }>): Promise<void> {
+    await tx.operatingHours.deleteMany({ where: { siteId, weekday: { not: null } } });
+    if (windows.length) await tx.operatingHours.createMany({ data: windows.map((w) => ({ siteId, weekday: w.weekday, opensAt: w.opensAt, closesAt: w.closesAt })) });
+  }
+
+  /** Replaces the rows of one dated exception (`date` at 00:00 UTC). */
+  async replaceException(tx: Tx, siteId: string, date: Date, rows: readonly ExceptionRow[]): Promise<void> {
+    await tx.operatingHours.deleteMany({ where: { siteId, date } });
+    await tx.operatingHours.createMany({ data: rows.map((r) => ({ siteId, date, ...r })) });
+  }
+
+  async removeException(tx: Tx, siteId: string, date: Date): Promise<void> {
+    await tx.operatingHours.deleteMany({ where: { siteId, date } });
+  }
+
+  /** Inserts a shift; an overlapping active shift of the same person fails with 23P01 (exclusion constraint). */
+  createAssignment(tx: Tx, data: NewAssignment): Promise<StaffAssignment> {
+    return tx.staffAssignment.create({ data });
+  }
+
+  assignmentById(tx: Tx, id: string): Promise<StaffAssignment | null> {
+    return tx.staffAssignment.findUnique({ where: { id } });
+  }
+
+  /** The shifts in `scope` that have neither ended nor run out by `now`. */
+  openAssignments(tx: Tx, scope: AssignmentScope, now: Date): Promise<StaffAssignment[]> {
+    return tx.staffAssignment.findMany({ where: { ...scope, endedAt: null, endsAt: { gt: now } } });
+  }
+
+  endAssignment(tx: Tx, id: string, at: Date, reason: string): Promise<StaffAssignment> {
+    return tx.staffAssignment.update({ where: { id }, data: { endedAt: at, endedReason: reason.slice(0, ENDED_REASON_MAX) } });
+  }
+
+  /** Writes an event to the location outbox inside the caller's transaction. */
+  async recordEvent<T extends (typeof PUBLISHES)[number]>(tx: Tx, topic: T, aggregateId: string, payload: EventMap[T]): Promise<void> {
+    const e = createEvent('location', topic, aggregateId, payload);
+    await tx.outboxEvent.create({
+      data: { id: e.id, topic: e.type, version: e.version, aggregateId: e.aggregateId, payload: e.payload, occurredAt: new Date(e.occurredAt) },
+    });
+  }
+
+  /** True the first time this feature handles `event` (inbox row in the caller's transaction). */
+  firstTime(tx: Tx, event: EventEnvelope): Promise<boolean> {
+    return firstDelivery((sql, values) => tx.$executeRawUnsafe(sql, ...values), 'location_inbox', CONSUMER_GROUP, event);
+  }
 
   sitesByIds(ids: readonly string[]): Promise<WashSite[]> {
     return this.db.washSite.findMany({ where: { id: { in: [...ids] } } });

@@ -1,37 +1,21 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { AppError } from '@carwash/errors';
 import { DateScalar, DateTime, LocalTimeScalar } from '@carwash/subgraph-kit';
 import type { LocationContext } from './context.js';
-import { isOpen } from './hours.js';
-import type { OperatingHours, StaffAssignment, WashSite } from './repository.js';
-import { isoDate, toSchedule, weekdayName } from './schedule.js';
-import { id } from './service.js';
+import type { StaffAssignment, WashSite } from './repository.js';
 
-async function siteOrNotFound(ctx: LocationContext, rawId: unknown): Promise<WashSite> {
-  const site = await ctx.loaders.site.load(id(rawId, 'siteId'));
-  if (!site) throw new AppError('NOT_FOUND', { message: 'No such site.', field: 'siteId' });
-  return site;
-}
-
-async function schedule(ctx: LocationContext, site: WashSite) {
-  return toSchedule(site, await ctx.loaders.hours.load(site.id));
-}
-
+/**
+ * Thin: each field hands its arguments to one service method (or maps a column). The per-request
+ * loaders go along as the service's reads, so lists stay batched.
+ */
 export const resolvers: GraphQLResolverMap<LocationContext> = {
   DateTime: DateTime as never,
   Date: DateScalar as never,
   LocalTime: LocalTimeScalar as never,
   Query: {
-    site: (_p, args: { id: string }, ctx) => ctx.loaders.site.load(id(args.id, 'id')),
+    site: (_p, args: { id: string }, ctx) => ctx.location.site(ctx.loaders, args.id),
     sites: (_p, args: { first?: number; after?: string; active?: boolean; near?: { latitude: number; longitude: number }; radiusKm?: number }, ctx) => ctx.location.listSites(args),
-    isOpen: async (_p, args: { siteId: string; at: Date }, ctx) => {
-      const site = await siteOrNotFound(ctx, args.siteId);
-      return isOpen(await schedule(ctx, site), args.at);
-    },
-    openingWindows: async (_p, args: { siteId: string; from: Date; to: Date }, ctx) => {
-      const site = await siteOrNotFound(ctx, args.siteId);
-      return ctx.location.windows(site, await ctx.loaders.hours.load(site.id), args.from, args.to);
-    },
+    isOpen: (_p, args: { siteId: string; at: Date }, ctx) => ctx.location.isOpen(ctx.loaders, args.siteId, args.at),
+    openingWindows: (_p, args: { siteId: string; from: Date; to: Date }, ctx) => ctx.location.openingWindows(ctx.loaders, args.siteId, args.from, args.to),
   },
   Mutation: {
     createSite: (_p, args: { input: unknown }, ctx) => ctx.location.createSite(args.input),
@@ -48,18 +32,10 @@ export const resolvers: GraphQLResolverMap<LocationContext> = {
     __resolveReference: (ref: { id: string }, ctx: LocationContext) => ctx.loaders.site.load(ref.id),
     address: (s: WashSite) => ({ line1: s.addressLine1, line2: s.addressLine2, city: s.city, postalCode: s.postalCode, region: s.region, country: s.country }),
     location: (s: WashSite) => ({ latitude: s.latitude, longitude: s.longitude }),
-    openingHours: async (s: WashSite, _a, ctx) =>
-      (await ctx.loaders.hours.load(s.id))
-        .filter((h: OperatingHours) => h.weekday !== null)
-        .map((h: OperatingHours) => ({ weekday: weekdayName(h.weekday!), opensAt: h.opensAt, closesAt: h.closesAt })),
-    exceptions: async (s: WashSite, args: { from?: string | null; to?: string | null }, ctx) => {
-      const from = args.from ?? isoDate(new Date());
-      const to = args.to ?? isoDate(new Date(Date.now() + 90 * 86_400_000));
-      const rows = await ctx.loaders.hours.load(s.id);
-      return toSchedule(s, rows).exceptions.filter((e) => e.date >= from && e.date <= to).sort((a, b) => a.date.localeCompare(b.date));
-    },
-    isOpen: async (s: WashSite, args: { at: Date }, ctx) => isOpen(await schedule(ctx, s), args.at),
-    openingWindows: async (s: WashSite, args: { from: Date; to: Date }, ctx) => ctx.location.windows(s, await ctx.loaders.hours.load(s.id), args.from, args.to),
+    openingHours: (s: WashSite, _a, ctx) => ctx.location.weeklyHours(ctx.loaders, s),
+    exceptions: (s: WashSite, args: { from?: string | null; to?: string | null }, ctx) => ctx.location.exceptions(ctx.loaders, s, args),
+    isOpen: (s: WashSite, args: { at: Date }, ctx) => ctx.location.siteIsOpen(ctx.loaders, s, args.at),
+    openingWindows: (s: WashSite, args: { from: Date; to: Date }, ctx) => ctx.location.siteWindows(ctx.loaders, s, args.from, args.to),
     staff: (s: WashSite, args: { includePast?: boolean }, ctx) => (args.includePast ? ctx.loaders.staffBySiteWithPast : ctx.loaders.staffBySite).load(s.id),
   },
   StaffAssignment: {

@@ -2,11 +2,10 @@ import { AppError, badInput } from '@carwash/errors';
 import type { EventEnvelope } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
 import { decodeOffsetCursor, encodeOffsetCursor, fields, pgErrorCode, validate, z } from '@carwash/subgraph-kit';
-import { firstTime, recordEvent } from './events.js';
-import { assertTimeZone, openingWindows, validateException, validateWeekly, type HoursException } from './hours.js';
+import { assertTimeZone, isOpen, openingWindows, validateException, validateWeekly, type HoursException, type InstantWindow, type Schedule } from './hours.js';
 import type { AuthUser } from './auth-client.js';
-import type { LocationRepository, StaffAssignment, Tx, WashSite } from './repository.js';
-import { isoDate, toSchedule, weekdayNumber, type WeekdayName } from './schedule.js';
+import type { AssignmentScope, ExceptionRow, LocationRepository, OperatingHours, StaffAssignment, Tx, WashSite } from './repository.js';
+import { isoDate, toSchedule, weekdayName, weekdayNumber, type WeekdayName } from './schedule.js';
 
 const address = z.object({
   line1: z.string().max(200, 'line1 must be at most 200 characters').trim().min(1, 'line1 must not be empty'),
@@ -23,23 +22,44 @@ const point = z.object({
 const bays = z.number().int().min(1, 'bays must be at least 1').max(100, 'bays must be at most 100');
 const siteInput = z.object({ name: fields.name('name'), address, timeZone: z.string(), location: point, bays });
 const reason = z.string().max(200, 'reason must be at most 200 characters').trim().min(1, 'reason must not be empty');
-const MAX_SHIFT_MS = 24 * 3_600_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+const MAX_SHIFT_MS = 24 * HOUR_MS;
+/** How far ahead `WashSite.exceptions` looks when the caller gives no end date. */
+const EXCEPTIONS_DEFAULT_DAYS = 90;
+const SITES_PAGE_DEFAULT = 20;
+const SITES_PAGE_MAX = 100;
+/** Half the earth's circumference: no two points are further apart. */
+const MAX_RADIUS_KM = 20_000;
 
 /** A UUID argument, or BAD_USER_INPUT naming it. */
-export function id(value: unknown, field: string): string {
+function id(value: unknown, field: string): string {
   return validate(fields.uuid(), value, field);
 }
 
+/** What the service needs of the repository: its public methods (so unit tests can hand in a fake). */
+export type LocationStore = Pick<LocationRepository, keyof LocationRepository>;
+
+/** A batched, per-request read (a DataLoader, or a fake in unit tests). */
+export interface Load<K, V> {
+  load(key: K): Promise<V>;
+}
+
+/** The per-request reads the query side of the service goes through, so a page of sites costs one statement per kind. */
+export interface SiteReads {
+  site: Load<string, WashSite | null>;
+  hours: Load<string, OperatingHours[]>;
+}
+
+/** Who a user is, asked of the auth feature (batched per request). */
+export type UserLookup = (userId: string) => Promise<AuthUser | null>;
+
 /** The location feature's rules: sites, their hours, staff shifts. */
 export class LocationService {
-  constructor(private readonly repo: LocationRepository) {}
-
-  private get db() {
-    return this.repo.db;
-  }
+  constructor(private readonly repo: LocationStore) {}
 
   private async activeSite(tx: Tx, siteId: string): Promise<WashSite> {
-    const site = await tx.washSite.findUnique({ where: { id: siteId } });
+    const site = await this.repo.siteById(tx, siteId);
     if (!site) throw new AppError('NOT_FOUND', { message: 'No such site.', field: 'siteId' });
     if (!site.active) throw new AppError('LOCATION_SITE_CLOSED', { field: 'siteId' });
     return site;
@@ -48,8 +68,7 @@ export class LocationService {
   async createSite(raw: unknown): Promise<WashSite> {
     const input = validate(siteInput, raw, 'input');
     const timeZone = assertTimeZone(input.timeZone, 'input.timeZone');
-    return this.db.washSite.create({
-      data: {
+    return this.repo.createSite({
         name: input.name,
         addressLine1: input.address.line1,
         addressLine2: input.address.line2 ?? null,
@@ -61,7 +80,6 @@ export class LocationService {
         latitude: input.location.latitude,
         longitude: input.location.longitude,
         bays: input.bays,
-      },
     });
   }
 
@@ -69,11 +87,9 @@ export class LocationService {
     const siteId = id(rawId, 'id');
     const input = validate(siteInput.partial(), raw, 'input');
     const timeZone = input.timeZone === undefined ? undefined : assertTimeZone(input.timeZone, 'input.timeZone');
-    return this.db.$transaction(async (tx) => {
+    return this.repo.transaction(async (tx) => {
       await this.activeSite(tx, siteId);
-      return tx.washSite.update({
-        where: { id: siteId },
-        data: {
+      return this.repo.updateSite(tx, siteId, {
           ...(input.name !== undefined ? { name: input.name } : {}),
           ...(input.address
             ? { addressLine1: input.address.line1, addressLine2: input.address.line2 ?? null, city: input.address.city, postalCode: input.address.postalCode, region: input.address.region ?? null, country: input.address.country }
@@ -81,7 +97,6 @@ export class LocationService {
           ...(timeZone ? { timeZone } : {}),
           ...(input.location ? { latitude: input.location.latitude, longitude: input.location.longitude } : {}),
           ...(input.bays !== undefined ? { bays: input.bays } : {}),
-        },
       });
     });
   }
@@ -93,11 +108,11 @@ export class LocationService {
   async closeSite(rawId: unknown, rawReason: unknown): Promise<WashSite> {
     const siteId = id(rawId, 'id');
     const why = validate(reason, rawReason, 'reason');
-    return this.db.$transaction(async (tx) => {
+    return this.repo.transaction(async (tx) => {
       await this.activeSite(tx, siteId);
       const now = new Date();
-      const site = await tx.washSite.update({ where: { id: siteId }, data: { active: false, closedAt: now, closedReason: why } });
-      await recordEvent(tx, 'location.site.closed', siteId, { siteId, from: now.toISOString(), to: null, reason: why });
+      const site = await this.repo.closeSite(tx, siteId, now, why);
+      await this.repo.recordEvent(tx, 'location.site.closed', siteId, { siteId, from: now.toISOString(), to: null, reason: why });
       await this.endShifts(tx, { siteId }, 'site_closed', now);
       return site;
     });
@@ -106,10 +121,9 @@ export class LocationService {
   async setWeeklyHours(rawSiteId: unknown, hours: Array<{ weekday: WeekdayName; opensAt: string; closesAt: string }>): Promise<WashSite> {
     const siteId = id(rawSiteId, 'siteId');
     const windows = validateWeekly(hours.map((h) => ({ weekday: weekdayNumber(h.weekday), opensAt: h.opensAt, closesAt: h.closesAt })), 'hours');
-    return this.db.$transaction(async (tx) => {
+    return this.repo.transaction(async (tx) => {
       const site = await this.activeSite(tx, siteId);
-      await tx.operatingHours.deleteMany({ where: { siteId, weekday: { not: null } } });
-      if (windows.length) await tx.operatingHours.createMany({ data: windows.map((w) => ({ siteId, weekday: w.weekday, opensAt: w.opensAt, closesAt: w.closesAt })) });
+      await this.repo.replaceWeeklyHours(tx, siteId, windows);
       return site;
     });
   }
@@ -118,21 +132,19 @@ export class LocationService {
     const siteId = id(rawSiteId, 'siteId');
     const ex: HoursException = validateException({ date: raw.date, closed: raw.closed, reason: raw.reason?.trim() || null, windows: raw.windows ?? [] }, 'exception');
     const date = new Date(`${ex.date}T00:00:00Z`);
-    return this.db.$transaction(async (tx) => {
+    const rows: ExceptionRow[] = ex.closed ? [{ closed: true, reason: ex.reason }] : ex.windows.map((w) => ({ opensAt: w.opensAt, closesAt: w.closesAt, reason: ex.reason }));
+    return this.repo.transaction(async (tx) => {
       const site = await this.activeSite(tx, siteId);
-      await tx.operatingHours.deleteMany({ where: { siteId, date } });
-      await tx.operatingHours.createMany({
-        data: ex.closed ? [{ siteId, date, closed: true, reason: ex.reason }] : ex.windows.map((w) => ({ siteId, date, opensAt: w.opensAt, closesAt: w.closesAt, reason: ex.reason })),
-      });
+      await this.repo.replaceException(tx, siteId, date, rows);
       return site;
     });
   }
 
   async removeHoursException(rawSiteId: unknown, date: string): Promise<WashSite> {
     const siteId = id(rawSiteId, 'siteId');
-    return this.db.$transaction(async (tx) => {
+    return this.repo.transaction(async (tx) => {
       const site = await this.activeSite(tx, siteId);
-      await tx.operatingHours.deleteMany({ where: { siteId, date: new Date(`${date}T00:00:00Z`) } });
+      await this.repo.removeException(tx, siteId, new Date(`${date}T00:00:00Z`));
       return site;
     });
   }
@@ -142,7 +154,7 @@ export class LocationService {
    * MANAGER (asked through auth's API, batched per request). The database refuses overlapping shifts
    * of one person, whatever races happen above it.
    */
-  async assignStaff(viewer: Viewer, rawSiteId: unknown, rawUserId: unknown, shift: { startsAt: Date; endsAt: Date }, lookupUser: (id: string) => Promise<AuthUser | null>): Promise<StaffAssignment> {
+  async assignStaff(viewer: Viewer, rawSiteId: unknown, rawUserId: unknown, shift: { startsAt: Date; endsAt: Date }, lookupUser: UserLookup): Promise<StaffAssignment> {
     const siteId = id(rawSiteId, 'siteId');
     const userId = id(rawUserId, 'userId');
     if (shift.endsAt <= shift.startsAt) throw badInput('shift.endsAt', 'a shift must end after it starts');
@@ -152,9 +164,9 @@ export class LocationService {
     if (!user || user.deleted) throw new AppError('NOT_FOUND', { message: 'No such user.', field: 'userId' });
     if (user.role !== 'WASHER' && user.role !== 'MANAGER') throw badInput('userId', 'only washers and managers can be assigned to a site');
     try {
-      return await this.db.$transaction(async (tx) => {
+      return await this.repo.transaction(async (tx) => {
         await this.activeSite(tx, siteId);
-        return tx.staffAssignment.create({ data: { siteId, userId, role: user.role, startsAt: shift.startsAt, endsAt: shift.endsAt, createdBy: viewer.userId } });
+        return this.repo.createAssignment(tx, { siteId, userId, role: user.role, startsAt: shift.startsAt, endsAt: shift.endsAt, createdBy: viewer.userId });
       });
     } catch (err) {
       if (pgErrorCode(err) === '23P01') throw new AppError('LOCATION_SHIFT_OVERLAP', { field: 'shift' });
@@ -165,8 +177,8 @@ export class LocationService {
   async unassignStaff(rawAssignmentId: unknown, rawReason: unknown): Promise<StaffAssignment> {
     const assignmentId = id(rawAssignmentId, 'assignmentId');
     const why = rawReason == null ? 'unassigned' : validate(reason, rawReason, 'reason');
-    return this.db.$transaction(async (tx) => {
-      const found = await tx.staffAssignment.findUnique({ where: { id: assignmentId } });
+    return this.repo.transaction(async (tx) => {
+      const found = await this.repo.assignmentById(tx, assignmentId);
       if (!found) throw new AppError('NOT_FOUND', { message: 'No such assignment.', field: 'assignmentId' });
       if (found.endedAt) return found;
       const [ended] = await this.endShifts(tx, { id: assignmentId }, why, new Date());
@@ -176,28 +188,28 @@ export class LocationService {
 
   /** `auth.user.deleted`: the user's current and future shifts end. Idempotent through the inbox. */
   async handleUserDeleted(event: EventEnvelope<'auth.user.deleted'>): Promise<void> {
-    await this.db.$transaction(async (tx) => {
-      if (!(await firstTime(tx, event))) return;
+    await this.repo.transaction(async (tx) => {
+      if (!(await this.repo.firstTime(tx, event))) return;
       await this.endShifts(tx, { userId: event.payload.userId }, 'user_deleted', new Date());
     });
   }
 
   /** Ends the matching shifts that are not over yet and announces each one. */
-  private async endShifts(tx: Tx, where: { siteId?: string; userId?: string; id?: string }, why: string, now: Date): Promise<StaffAssignment[]> {
-    const open = await tx.staffAssignment.findMany({ where: { ...where, endedAt: null, endsAt: { gt: now } } });
+  private async endShifts(tx: Tx, scope: AssignmentScope, why: string, now: Date): Promise<StaffAssignment[]> {
+    const open = await this.repo.openAssignments(tx, scope, now);
     const ended: StaffAssignment[] = [];
     for (const a of open) {
-      ended.push(await tx.staffAssignment.update({ where: { id: a.id }, data: { endedAt: now, endedReason: why.slice(0, 64) } }));
-      await recordEvent(tx, 'location.staff.unassigned', a.id, { assignmentId: a.id, siteId: a.siteId, userId: a.userId, endedAt: now.toISOString() });
+      ended.push(await this.repo.endAssignment(tx, a.id, now, why));
+      await this.repo.recordEvent(tx, 'location.staff.unassigned', a.id, { assignmentId: a.id, siteId: a.siteId, userId: a.userId, endedAt: now.toISOString() });
     }
     return ended;
   }
 
   async listSites(args: { first?: number | null; after?: string | null; active?: boolean | null; near?: { latitude: number; longitude: number } | null; radiusKm?: number | null }) {
-    const first = validate(fields.pageSize(100), args.first ?? 20, 'first');
+    const first = validate(fields.pageSize(SITES_PAGE_MAX), args.first ?? SITES_PAGE_DEFAULT, 'first');
     const offset = decodeOffsetCursor(args.after);
     const near = args.near ? validate(point, args.near, 'near') : undefined;
-    if (args.radiusKm != null && (!near || !(args.radiusKm > 0) || args.radiusKm > 20_000)) throw badInput('radiusKm', 'radiusKm needs `near` and must be between 0 and 20000');
+    if (args.radiusKm != null && (!near || !(args.radiusKm > 0) || args.radiusKm > MAX_RADIUS_KM)) throw badInput('radiusKm', `radiusKm needs \`near\` and must be between 0 and ${MAX_RADIUS_KM}`);
     const page = await this.repo.listSites({ offset, limit: first + 1, active: args.active ?? undefined, near, radiusKm: args.radiusKm ?? undefined });
     const rows = page.rows.slice(0, first);
     return {
@@ -207,10 +219,48 @@ export class LocationService {
     };
   }
 
-  windows(site: WashSite, rows: Parameters<typeof toSchedule>[1], from: Date, to: Date) {
-    return openingWindows(toSchedule(site, rows), from, to);
+  /** One site by id, or null (a malformed id is BAD_USER_INPUT naming `field`). */
+  site(reads: SiteReads, rawId: unknown, field = 'id'): Promise<WashSite | null> {
+    return reads.site.load(id(rawId, field));
+  }
+
+  /** Whether the site is open at `at`; NOT_FOUND for an unknown site. */
+  async isOpen(reads: SiteReads, rawSiteId: unknown, at: Date): Promise<boolean> {
+    return this.siteIsOpen(reads, await this.existingSite(reads, rawSiteId), at);
+  }
+
+  /** The site's opening windows between two instants; NOT_FOUND for an unknown site. */
+  async openingWindows(reads: SiteReads, rawSiteId: unknown, from: Date, to: Date): Promise<InstantWindow[]> {
+    return this.siteWindows(reads, await this.existingSite(reads, rawSiteId), from, to);
+  }
+
+  async siteIsOpen(reads: SiteReads, site: WashSite, at: Date): Promise<boolean> {
+    return isOpen(await this.schedule(reads, site), at);
+  }
+
+  async siteWindows(reads: SiteReads, site: WashSite, from: Date, to: Date): Promise<InstantWindow[]> {
+    return openingWindows(await this.schedule(reads, site), from, to);
+  }
+
+  /** The site's weekly hours, Monday first as stored. */
+  async weeklyHours(reads: SiteReads, site: WashSite): Promise<Array<{ weekday: WeekdayName; opensAt: string | null; closesAt: string | null }>> {
+    return (await reads.hours.load(site.id)).filter((h) => h.weekday !== null).map((h) => ({ weekday: weekdayName(h.weekday!), opensAt: h.opensAt, closesAt: h.closesAt }));
+  }
+
+  /** Dated exceptions between two local dates (default: today to EXCEPTIONS_DEFAULT_DAYS ahead), in date order. */
+  async exceptions(reads: SiteReads, site: WashSite, range: { from?: string | null; to?: string | null }, now = new Date()): Promise<HoursException[]> {
+    const from = range.from ?? isoDate(now);
+    const to = range.to ?? isoDate(new Date(now.getTime() + EXCEPTIONS_DEFAULT_DAYS * DAY_MS));
+    return (await this.schedule(reads, site)).exceptions.filter((e) => e.date >= from && e.date <= to).sort((a, b) => a.date.localeCompare(b.date));
+  }
+
+  private async existingSite(reads: SiteReads, rawSiteId: unknown): Promise<WashSite> {
+    const site = await this.site(reads, rawSiteId, 'siteId');
+    if (!site) throw new AppError('NOT_FOUND', { message: 'No such site.', field: 'siteId' });
+    return site;
+  }
+
+  private async schedule(reads: SiteReads, site: WashSite): Promise<Schedule> {
+    return toSchedule(site, await reads.hours.load(site.id));
   }
 }
-
-
-export { isoDate };
