@@ -10,13 +10,6 @@ import carwash from './eslint/boundaries.js';
 
 const root = import.meta.dirname;
 
-/**
- * TEMPORARY (issue 10): features whose Prisma calls are still being moved into repositories on other
- * branches, so `carwash/prisma-in-repositories` skips them for now. The integrator empties this list
- * (and deletes it) once those branches are merged; every other feature is checked.
- */
-const PRISMA_IN_REPOSITORIES_PENDING = ['booking', 'payment'];
-
 export default defineConfig([
   globalIgnores(
     [
@@ -74,7 +67,6 @@ export default defineConfig([
   {
     name: 'carwash/prisma-in-repositories',
     files: ['subgraphs/*/src/**/*.ts'],
-    ignores: PRISMA_IN_REPOSITORIES_PENDING.map((feature) => `subgraphs/${feature}/**`),
     plugins: { carwash },
     rules: {
       'carwash/prisma-in-repositories': ['error', { root }],

@@ -195,9 +195,9 @@ describe('eslint.config.js enables carwash/prisma-in-repositories', { timeout: 3
     expect(await ruleMessages('subgraphs/auth/src/repository.ts', offending)).toEqual([]);
   });
 
-  it('skips only the features listed as pending (booking, payment) until their refactor is merged', async () => {
+  it('checks every feature: a payment resolver or a booking service using Prisma is reported too', async () => {
     const payment = 'export const f = (ctx: { db: { transaction: { findMany(): unknown } } }) => ctx.db.transaction.findMany();\n';
-    expect(await ruleMessages('subgraphs/payment/src/resolvers.ts', payment)).toEqual([]);
-    expect(await ruleMessages('subgraphs/booking/src/service.ts', 'export const f = (db: { $transaction(): unknown }) => db.$transaction();\n')).toEqual([]);
+    expect(await ruleMessages('subgraphs/payment/src/resolvers.ts', payment)).toHaveLength(1);
+    expect(await ruleMessages('subgraphs/booking/src/service.ts', 'export const f = (db: { $transaction(): unknown }) => db.$transaction();\n')).toHaveLength(1);
   });
 });
