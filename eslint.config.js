@@ -15,6 +15,7 @@ export default defineConfig([
     [
       '**/node_modules/',
       '**/src/generated/', // Prisma clients, generated per feature (gitignored)
+      '**/src/__generated__/', // resolver types from `pnpm codegen` (committed; checked by `pnpm codegen:check`)
       '**/dist/',
       '**/coverage/',
       '.data/',

@@ -1,4 +1,4 @@
-export { createSubgraphServer, stopOnSignals, type RequestContext, type SubgraphServer, type SubgraphServerOptions, type ReadinessCheck } from './server.js';
+export { createSubgraphServer, stopOnSignals, type RequestContext, type SubgraphResolvers, type SubgraphServer, type SubgraphServerOptions, type ReadinessCheck } from './server.js';
 export { DateTime, DateScalar, LocalTimeScalar } from './scalars.js';
 export { countingPool, pgErrorCode, type StatementCounter } from './db.js';
 export { createLogger, type Logger } from './logger.js';
@@ -11,3 +11,4 @@ export { createNonceStore } from './nonces.js';
 export { createFeatureEvents, type FeatureEvents, type FeatureEventsOptions, type FeatureSubgraph } from './feature-events.js';
 export { encodeOffsetCursor, decodeOffsetCursor } from './paging.js';
 export { createAccessTokenVerifier, revocationStoreFor, type AccessTokenVerifier, type RevocationSettings } from './access-tokens.js';
+export { required } from './rows.js';

@@ -5,7 +5,6 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { maskFormattedError } from '@carwash/errors';
 import { createRequestVerifier, HEADER, type TrustedKey, type UserTokenVerifier, type Viewer } from '@carwash/service-trust';
 import express, { type Express, type Request } from 'express';
@@ -30,10 +29,18 @@ export interface RequestContext {
 
 export type ReadinessCheck = () => Promise<void>;
 
+/**
+ * The resolver map `buildSubgraphSchema` takes (the package exports no name for it). A feature passes the
+ * `Resolvers` type GraphQL Code Generator writes into its `src/__generated__/resolvers-types.ts`, which is
+ * bound to the feature's context type there.
+ */
+export type SubgraphResolvers = NonNullable<SchemaModule['resolvers']>;
+type SchemaModule = Exclude<Extract<Parameters<typeof buildSubgraphSchema>[0], readonly unknown[]>[number], DocumentNode>;
+
 export interface SubgraphServerOptions<Ctx extends RequestContext> {
   name: string;
   typeDefs: DocumentNode;
-  resolvers: GraphQLResolverMap<Ctx>;
+  resolvers: SubgraphResolvers;
   /** graphql-shield rules: deny by default, `_service`/`_entities` allowed, entity fields guarded. */
   permissions: IMiddlewareGenerator<unknown, Ctx, unknown>;
   /** Keys accepted from callers, each bound to the one service name it may sign as. */
@@ -68,7 +75,7 @@ export interface SubgraphServer {
 export async function createSubgraphServer<Ctx extends RequestContext>(options: SubgraphServerOptions<Ctx>): Promise<SubgraphServer> {
   const { name, logger } = options;
   const schema = applyMiddleware(
-    buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
+    buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers }]),
     // The allow-list runs first, so a sibling service never reaches a field outside it.
     serviceAccessMiddleware<Ctx>(options.serviceAccess),
     options.permissions,

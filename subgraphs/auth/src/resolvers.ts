@@ -1,8 +1,6 @@
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import type { Role } from '@carwash/service-trust';
 import { DateTime, validate } from '@carwash/subgraph-kit';
+import type { Resolvers } from './__generated__/resolvers-types.js';
 import type { AuthContext } from './context.js';
-import type { User } from './repository.js';
 import type { AuthPayload } from './service.js';
 import * as input from './validation.js';
 
@@ -16,36 +14,36 @@ function client(ctx: AuthContext) {
   return { ip: ctx.clientIp };
 }
 
-export const resolvers: GraphQLResolverMap<AuthContext> = {
-  DateTime: DateTime as never,
+export const resolvers: Resolvers = {
+  DateTime,
   Query: {
     me: (_p, _a, ctx) => (ctx.viewer ? ctx.loaders.user.load(ctx.viewer.userId) : null),
-    user: (_p, args: { id: string }, ctx) => ctx.loaders.user.load(validate(input.uuid, args.id, 'id')),
-    users: (_p, args: { first?: number; after?: string; role?: Role; includeDeleted?: boolean }, ctx) => ctx.auth.listUsers(args),
+    user: (_p, args, ctx) => ctx.loaders.user.load(validate(input.uuid, args.id, 'id')),
+    users: (_p, args, ctx) => ctx.auth.listUsers(args),
   },
   Mutation: {
-    signUp: async (_p, args: { input: unknown }, ctx) => {
+    signUp: async (_p, args, ctx) => {
       const payload = await ctx.auth.signUp(args.input, client(ctx));
       await ctx.recovery.welcome(payload.user);
       return signedIn(ctx, payload);
     },
-    logIn: async (_p, args: { input: unknown }, ctx) => signedIn(ctx, await ctx.auth.logIn(args.input, client(ctx))),
-    refreshSession: async (_p, args: { refreshToken: string }, ctx) => signedIn(ctx, await ctx.auth.refresh(args.refreshToken, client(ctx))),
-    logOut: (_p, args: { refreshToken: string }, ctx) => ctx.auth.logOut(args.refreshToken),
-    changePassword: (_p, args: { input: unknown }, ctx) => ctx.auth.changePassword(ctx.viewer!, args.input, client(ctx)),
+    logIn: async (_p, args, ctx) => signedIn(ctx, await ctx.auth.logIn(args.input, client(ctx))),
+    refreshSession: async (_p, args, ctx) => signedIn(ctx, await ctx.auth.refresh(args.refreshToken, client(ctx))),
+    logOut: (_p, args, ctx) => ctx.auth.logOut(args.refreshToken),
+    changePassword: (_p, args, ctx) => ctx.auth.changePassword(ctx.viewer!, args.input, client(ctx)),
     requestEmailVerification: (_p, _a, ctx) => ctx.recovery.requestEmailVerification(ctx.viewer!, client(ctx)),
-    verifyEmail: (_p, args: { token: string }, ctx) => ctx.recovery.verifyEmail(args.token),
-    requestPasswordReset: (_p, args: { email: string }, ctx) => ctx.recovery.requestPasswordReset(args.email, client(ctx)),
-    resetPassword: (_p, args: { token: string; newPassword: string }, ctx) => ctx.recovery.resetPassword(args.token, args.newPassword, client(ctx)),
-    setUserRole: (_p, args: { userId: string; role: Role }, ctx) => ctx.auth.setUserRole(ctx.viewer!, args.userId, args.role),
-    deleteUser: (_p, args: { id: string }, ctx) => ctx.auth.deleteUser(args.id),
+    verifyEmail: (_p, args, ctx) => ctx.recovery.verifyEmail(args.token),
+    requestPasswordReset: (_p, args, ctx) => ctx.recovery.requestPasswordReset(args.email, client(ctx)),
+    resetPassword: (_p, args, ctx) => ctx.recovery.resetPassword(args.token, args.newPassword, client(ctx)),
+    setUserRole: (_p, args, ctx) => ctx.auth.setUserRole(ctx.viewer!, args.userId, args.role),
+    deleteUser: (_p, args, ctx) => ctx.auth.deleteUser(args.id),
   },
   User: {
-    __resolveReference: (ref: { id: string }, ctx: AuthContext) => ctx.loaders.user.load(ref.id),
-    deleted: (user: User) => user.deletedAt !== null,
+    __resolveReference: (ref, ctx) => ctx.loaders.user.load(ref.id),
+    deleted: (user) => user.deletedAt !== null,
   },
   AuthPayload: {
-    user: (payload: AuthPayload) => payload.user,
+    user: (payload) => payload.user,
   },
 };
 

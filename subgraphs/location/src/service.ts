@@ -243,8 +243,9 @@ export class LocationService {
   }
 
   /** The site's weekly hours, Monday first as stored. */
-  async weeklyHours(reads: SiteReads, site: WashSite): Promise<Array<{ weekday: WeekdayName; opensAt: string | null; closesAt: string | null }>> {
-    return (await reads.hours.load(site.id)).filter((h) => h.weekday !== null).map((h) => ({ weekday: weekdayName(h.weekday!), opensAt: h.opensAt, closesAt: h.closesAt }));
+  async weeklyHours(reads: SiteReads, site: WashSite): Promise<Array<{ weekday: WeekdayName; opensAt: string; closesAt: string }>> {
+    // Weekly rows (weekday set) always carry both times: setWeeklyHours writes no other kind.
+    return (await reads.hours.load(site.id)).filter((h) => h.weekday !== null).map((h) => ({ weekday: weekdayName(h.weekday!), opensAt: h.opensAt!, closesAt: h.closesAt! }));
   }
 
   /** Dated exceptions between two local dates (default: today to EXCEPTIONS_DEFAULT_DAYS ahead), in date order. */
