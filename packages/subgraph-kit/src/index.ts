@@ -2,6 +2,7 @@ export { createSubgraphServer, stopOnSignals, type RequestContext, type Subgraph
 export { DateTime, DateScalar, LocalTimeScalar } from './scalars.js';
 export { countingPool, pgErrorCode, type StatementCounter } from './db.js';
 export { createLogger, type Logger } from './logger.js';
+export { runFeature, type RunFeatureOptions, type RunnableSettings, type RunnableSubgraph } from './run-feature.js';
 export { sendError, requestId, bodyErrors, finalHandlers, lifecycle } from './http.js';
 export { validate, fields, z } from './validate.js';
 export { errorLoggingPlugin } from './error-plugin.js';
