@@ -1,3 +1,4 @@
+export { createFeatureServer, type FeatureServerOptions, type FeatureServerSettings, type FeatureServerWiring } from './feature-server.js';
 export { createSubgraphServer, stopOnSignals, type RequestContext, type SubgraphResolvers, type SubgraphServer, type SubgraphServerOptions, type ReadinessCheck } from './server.js';
 export { DateTime, DateScalar, LocalTimeScalar } from './scalars.js';
 export { countingPool, pgErrorCode, type StatementCounter } from './db.js';

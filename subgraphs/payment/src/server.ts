@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createAccessTokenVerifier, createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
+import { createAccessTokenVerifier, createFeatureEvents, createFeatureServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { Counter, Registry } from 'prom-client';
 import type { PaymentConfig } from './config.js';
@@ -56,24 +56,19 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
   });
 
   const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
-  const server = await createSubgraphServer<PaymentContext>({
+  const server = await createFeatureServer<PaymentContext>({
     name: 'payment',
     typeDefs,
     resolvers,
     permissions,
-    trustedKeys: config.credentials.trusted,
     serviceAccess,
-    replayGuard: config,
-    verifyUser: tokens.verify,
     createContext: (base) => ({ ...base, loaders: createLoaders(repo), payment: service }),
     logger,
-    maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping(), revocations: () => tokens.ping() },
     routes: (app) =>
       app.get('/metrics', async (_req, res) => {
         res.type(metrics.contentType).send(await metrics.metrics());
       }),
-  });
+  }, { settings: config, pool, bus: events.bus, tokens });
 
   let sweepers: Array<() => void> = [];
   /** The sweep in progress, if any: stop() lets it finish before the pool closes. */
