@@ -284,6 +284,14 @@ export function revocationSettings() {
   };
 }
 
+/**
+ * Where a subgraph that verifies end users finds the auth feature's public keys (`AUTH_JWKS_URL`);
+ * spread into the feature's own settings. The auth feature itself verifies with its own keys.
+ */
+export function authJwksSettings() {
+  return { AUTH_JWKS_URL: setting.url().default('http://127.0.0.1:4001/.well-known/jwks.json') };
+}
+
 /** Default pool size of a feature's database connections, and the bounds a setting may choose within. */
 const DEFAULT_POOL_SIZE = 10;
 const MAX_POOL_SIZE = 200;

@@ -11,13 +11,13 @@ export interface FeatureServerSettings {
   MAX_REQUEST_BYTES: number;
 }
 
-/** The feature's open connections that the server checks for readiness and verifies users with. */
+/** The feature's settings and open connections that the server checks for readiness and verifies users with. */
 export interface FeatureServerWiring {
   settings: FeatureServerSettings;
   /** The feature's database pool: ready when it answers `SELECT 1`. */
   pool: { query(sql: string): Promise<unknown> };
-  /** The feature's event bus (`createFeatureEvents(...).bus`): ready when it answers a ping. */
-  bus: { ping(): Promise<void> };
+  /** The feature's events (`createFeatureEvents`): ready when the bus answers a ping. */
+  events: { bus: { ping(): Promise<void> } };
   /** The access-token verifier: users are verified with it, ready when its revocation store answers. */
   tokens: AccessTokenVerifier;
 }
@@ -30,13 +30,13 @@ export type FeatureServerOptions<Ctx extends RequestContext> = Omit<SubgraphServ
  * guard on the event bus's Redis, the end user verified with `tokens`, the body limit, and readiness of
  * database, event bus and revocation store.
  */
-export function createFeatureServer<Ctx extends RequestContext>(options: FeatureServerOptions<Ctx>, { settings, pool, bus, tokens }: FeatureServerWiring): Promise<SubgraphServer> {
+export function createFeatureServer<Ctx extends RequestContext>(options: FeatureServerOptions<Ctx>, { settings, pool, events, tokens }: FeatureServerWiring): Promise<SubgraphServer> {
   return createSubgraphServer<Ctx>({
     ...options,
     trustedKeys: settings.credentials.trusted,
     replayGuard: settings,
     verifyUser: tokens.verify,
     maxBodyBytes: settings.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => bus.ping(), revocations: () => tokens.ping() },
+    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping(), revocations: () => tokens.ping() },
   });
 }

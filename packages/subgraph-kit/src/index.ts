@@ -10,7 +10,7 @@ export { errorLoggingPlugin } from './error-plugin.js';
 export { PeerClient, type PeerCallOptions } from './peer.js';
 export { serviceAccessMiddleware, isServiceOnItsOwnAuthority, actsOnOwnAuthority, GATEWAY, type ServiceAccess } from './service-access.js';
 export { createNonceStore } from './nonces.js';
-export { createFeatureEvents, type FeatureEvents, type FeatureEventsOptions, type FeatureSubgraph } from './feature-events.js';
+export { createFeatureEvents, type FeatureEvents, type FeatureEventsOptions, type FeatureSubgraph, assembleFeatureSubgraph, type FeatureWiring, type FeatureOwnParts } from './feature-events.js';
 export { encodeOffsetCursor, decodeOffsetCursor } from './paging.js';
 export { createAccessTokenVerifier, revocationStoreFor, type AccessTokenVerifier, type RevocationSettings } from './access-tokens.js';
 export { required } from './rows.js';

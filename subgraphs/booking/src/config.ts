@@ -1,4 +1,4 @@
-import { loadFeatureConfig, setting } from '@carwash/config';
+import { authJwksSettings, loadFeatureConfig, setting } from '@carwash/config';
 
 /** The only reader of `process.env` in the booking feature (the settings every feature shares come from `loadFeatureConfig`). */
 export function loadBookingConfig(env: Record<string, string | undefined> = process.env) {
@@ -7,7 +7,7 @@ export function loadBookingConfig(env: Record<string, string | undefined> = proc
     {
       port: 4002,
       settings: {
-        AUTH_JWKS_URL: setting.url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
+        ...authJwksSettings(),
         /** Customer checks at write time. */
         AUTH_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4001/graphql'),
         /** Opening windows, bays and washer shifts. */

@@ -1,4 +1,4 @@
-import { loadFeatureConfig, setting } from '@carwash/config';
+import { authJwksSettings, loadFeatureConfig, setting } from '@carwash/config';
 
 /** The only reader of `process.env` in the location feature (the settings every feature shares come from `loadFeatureConfig`). */
 export function loadLocationConfig(env: Record<string, string | undefined> = process.env) {
@@ -7,8 +7,7 @@ export function loadLocationConfig(env: Record<string, string | undefined> = pro
     {
       port: 4004,
       settings: {
-        /** The auth feature's public keys, to verify the end user's access token again. */
-        AUTH_JWKS_URL: setting.url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
+        ...authJwksSettings(),
         /** The auth feature's GraphQL endpoint, for the user checks behind `assignStaff`. */
         AUTH_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4001/graphql'),
       },

@@ -1,4 +1,4 @@
-import { loadFeatureConfig, setting, z } from '@carwash/config';
+import { authJwksSettings, loadFeatureConfig, setting, z } from '@carwash/config';
 
 const SECOND_MS = 1_000;
 const MINUTE_MS = 60 * SECOND_MS;
@@ -16,7 +16,7 @@ export function loadPaymentConfig(env: Record<string, string | undefined> = proc
     {
       port: 4003,
       settings: {
-        AUTH_JWKS_URL: setting.url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
+        ...authJwksSettings(),
         /** Prices and owners of bookings, asked at payment time (never taken from the client). */
         BOOKING_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4002/graphql'),
         /** `sandbox` is the offline provider with test cards; real providers plug in behind the same interface. */
