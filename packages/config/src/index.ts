@@ -283,3 +283,81 @@ export function revocationSettings() {
     REVOCATION_CACHE_TTL_MS: setting.int(1000, 0, 1000),
   };
 }
+
+/**
+ * Where a subgraph that verifies end users finds the auth feature's public keys (`AUTH_JWKS_URL`);
+ * spread into the feature's own settings. The auth feature itself verifies with its own keys.
+ */
+export function authJwksSettings() {
+  return { AUTH_JWKS_URL: setting.url().default('http://127.0.0.1:4001/.well-known/jwks.json') };
+}
+
+/** Default pool size of a feature's database connections, and the bounds a setting may choose within. */
+const DEFAULT_POOL_SIZE = 10;
+const MAX_POOL_SIZE = 200;
+/** The default body limit of a subgraph request, and the smallest that still fits a GraphQL operation. */
+const DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+const MIN_REQUEST_BYTES = 1024;
+
+/** The settings every feature subgraph shares, named after the feature (`BOOKING_PORT`, …). */
+export type FeatureSettingsShape<P extends string> = Record<`${P}_PORT`, ReturnType<typeof setting.port>> &
+  Record<`${P}_DATABASE_POOL_SIZE`, ReturnType<typeof setting.int>> &
+  Record<`${P}_HOST`, z.ZodDefault<z.ZodString>> &
+  Record<`${P}_DATABASE_URL`, z.ZodDefault<ReturnType<typeof setting.postgresUrl>>> &
+  ReturnType<typeof serviceCredentialSettings> &
+  ReturnType<typeof eventBusSettings> &
+  ReturnType<typeof revocationSettings> & {
+    MAX_REQUEST_BYTES: ReturnType<typeof setting.int>;
+    LOG_LEVEL: ReturnType<typeof setting.logLevel>;
+  };
+
+/**
+ * The settings every feature subgraph reads, as a config shape: `<FEATURE>_PORT` (default `port`),
+ * `<FEATURE>_HOST`, `<FEATURE>_DATABASE_URL` (default database `carwash_<feature>`), `<FEATURE>_DATABASE_POOL_SIZE`,
+ * the service credentials, the event bus, the revocation check, `MAX_REQUEST_BYTES` and `LOG_LEVEL`.
+ */
+export function featureSettings<F extends string>(feature: F, { port }: { port: number }): FeatureSettingsShape<Uppercase<F>> {
+  const prefix = feature.toUpperCase();
+  return {
+    [`${prefix}_PORT`]: setting.port(port),
+    [`${prefix}_HOST`]: z.string().default('127.0.0.1'),
+    [`${prefix}_DATABASE_URL`]: setting.postgresUrl().default(`postgresql://postgres@127.0.0.1:5432/carwash_${feature}`),
+    [`${prefix}_DATABASE_POOL_SIZE`]: setting.int(DEFAULT_POOL_SIZE, 1, MAX_POOL_SIZE),
+    ...serviceCredentialSettings(),
+    ...eventBusSettings(),
+    ...revocationSettings(),
+    MAX_REQUEST_BYTES: setting.int(DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES),
+    LOG_LEVEL: setting.logLevel(),
+  } as FeatureSettingsShape<Uppercase<F>>;
+}
+
+/** The common settings of a feature subgraph, once loaded, and what it signs and verifies with. */
+export type FeatureConfig<P extends string, S extends Record<string, z.ZodType>> = {
+  [K in keyof (FeatureSettingsShape<P> & S)]: z.output<(FeatureSettingsShape<P> & S)[K]>;
+} & { credentials: ServiceCredentials };
+
+/** Options of `loadFeatureConfig`. */
+export interface FeatureConfigOptions<S extends Record<string, z.ZodType>> {
+  /** The feature's default port. */
+  port: number;
+  /** The feature's own settings, beside the shared ones. */
+  settings: S;
+  /** Further checks across settings, run before the credentials are resolved; throw a `ConfigError`. */
+  check?: (config: { [K in keyof S]: z.output<S[K]> }) => void;
+}
+
+/**
+ * Loads a feature subgraph's settings — the shared ones of `featureSettings` plus its own — and resolves
+ * who may call it and what it signs with (refusing to start without real keys). The only reader of
+ * `process.env` a feature's config.ts needs.
+ */
+export function loadFeatureConfig<F extends string, S extends Record<string, z.ZodType>>(
+  feature: F,
+  { port, settings, check }: FeatureConfigOptions<S>,
+  env: Record<string, string | undefined> = process.env,
+): FeatureConfig<Uppercase<F>, S> {
+  const config = loadConfig(feature, { ...featureSettings(feature, { port }), ...settings }, env);
+  check?.(config as { [K in keyof S]: z.output<S[K]> });
+  const credentials = resolveServiceCredentials(feature, config as unknown as CredentialSettings, { env });
+  return { ...config, credentials } as FeatureConfig<Uppercase<F>, S>;
+}

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, it, expect } from 'vitest';
-import { ConfigError, developmentServiceKey, generateServiceKeys, loadConfig, requireProductionSecrets, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '../src/index.js';
+import { ConfigError, developmentServiceKey, generateServiceKeys, loadConfig, loadFeatureConfig, requireProductionSecrets, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '../src/index.js';
 
 /** Runs `fn` and returns the ConfigError it throws, failing the test if it throws nothing else. */
 function configErrorOf(fn: () => unknown): ConfigError {
@@ -243,5 +243,40 @@ describe(requireProductionSecrets.name, () => {
   it('allows the development key outside production', () => {
     process.env.NODE_ENV = 'test';
     expect(() => requireProductionSecrets('auth', { OTHER_SECRET: DEV_SECRET, AUTH_JWT_PRIVATE_KEYS: undefined })).not.toThrow();
+  });
+});
+
+describe(loadFeatureConfig.name, () => {
+  const dev = { SERVICE_CREDENTIALS: 'development' };
+
+  it('names the shared settings after the feature, with the feature\'s own defaults', () => {
+    const config = loadFeatureConfig('wash', { port: 4100, settings: { WASH_FOAM: setting.int(3) } }, dev);
+    expect(config).toMatchObject({
+      WASH_PORT: 4100,
+      WASH_HOST: '127.0.0.1',
+      WASH_DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/carwash_wash',
+      WASH_DATABASE_POOL_SIZE: 10,
+      EVENT_BUS: 'redis',
+      REVOCATION_CACHE_TTL_MS: 1000,
+      MAX_REQUEST_BYTES: 16 * 1024 * 1024,
+      LOG_LEVEL: 'info',
+      WASH_FOAM: 3,
+    });
+    expect(config.credentials.mode).toBe('development');
+    expect(config.credentials.signing.service).toBe('wash');
+  });
+
+  it('reports bad shared and own settings together, each by name', () => {
+    const err = configErrorOf(() => loadFeatureConfig('wash', { port: 4100, settings: { WASH_FOAM: setting.int(3, 1, 5) } }, { ...dev, WASH_PORT: 'eighty', WASH_DATABASE_POOL_SIZE: '0', WASH_FOAM: '9' }));
+    expect(err.service).toBe('wash');
+    expect(err.problems.map((p) => p.split(':')[0])).toEqual(['WASH_PORT', 'WASH_DATABASE_POOL_SIZE', 'WASH_FOAM']);
+  });
+
+  it('runs the feature\'s own checks before it asks for keys', () => {
+    const check = () => {
+      throw new ConfigError('wash', ['WASH_FOAM: refused']);
+    };
+    expect(() => loadFeatureConfig('wash', { port: 4100, settings: {}, check }, {})).toThrow(/WASH_FOAM: refused/);
+    expect(() => loadFeatureConfig('wash', { port: 4100, settings: {} }, {})).toThrow(/SERVICE_SIGNING_KEY: required/);
   });
 });

@@ -58,3 +58,51 @@ export interface FeatureSubgraph<Db, Service> extends SubgraphServer {
   /** Starts consuming the events this feature reacts to (main.ts does; tests may). */
   startConsumers(options?: Partial<Omit<ConsumeOptions, 'group' | 'handlers'>>): Promise<Consumer>;
 }
+
+/** A feature's connections, which `assembleFeatureSubgraph` hands out and closes. */
+export interface FeatureWiring<Db extends { $disconnect(): Promise<void> }> {
+  db: Db;
+  pool: pg.Pool;
+  events: FeatureEvents;
+  tokens: { close(): Promise<void> };
+}
+
+/** What is the feature's own in its subgraph handles. */
+export interface FeatureOwnParts<Service> {
+  service: Service;
+  /** The events the feature reacts to: its consumer group consumes exactly these topics. */
+  handlers: Handlers;
+  /** Runs first on stop (timers the feature started). */
+  beforeStop?: () => Promise<void> | void;
+  /** Runs once the server has stopped, before the bus and database close (work the last requests left). */
+  afterServerStop?: () => Promise<void>;
+}
+
+/**
+ * A feature's subgraph handles, with the stop every feature has: its own `beforeStop`, the server
+ * (in-flight requests finish), its own `afterServerStop`, consumers/relay/bus, the revocation check,
+ * then the database.
+ */
+export function assembleFeatureSubgraph<Db extends { $disconnect(): Promise<void> }, Service>(
+  server: SubgraphServer,
+  { db, pool, events, tokens }: FeatureWiring<Db>,
+  { service, handlers, beforeStop, afterServerStop }: FeatureOwnParts<Service>,
+): FeatureSubgraph<Db, Service> {
+  return {
+    ...server,
+    db,
+    bus: events.bus,
+    relay: events.relay,
+    service,
+    startConsumers: (options = {}) => events.consume(handlers, options),
+    stop: async () => {
+      await beforeStop?.();
+      await server.stop();
+      await afterServerStop?.();
+      await events.stop();
+      await tokens.close();
+      await db.$disconnect();
+      await pool.end();
+    },
+  };
+}

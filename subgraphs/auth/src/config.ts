@@ -1,58 +1,51 @@
-import { ConfigError, eventBusSettings, loadConfig, requireProductionSecrets, resolveServiceCredentials, revocationSettings, serviceCredentialSettings, setting, z } from '@carwash/config';
+import { ConfigError, loadConfig, loadFeatureConfig, requireProductionSecrets, setting, z } from '@carwash/config';
 
-/** The only reader of `process.env` in the auth feature. */
+/** The only reader of `process.env` in the auth feature (the settings every feature shares come from `loadFeatureConfig`). */
 export function loadAuthConfig(env: Record<string, string | undefined> = process.env) {
-  const config = loadConfig(
+  return loadFeatureConfig(
     'auth',
     {
-      AUTH_PORT: setting.port(4001),
-      AUTH_HOST: z.string().default('127.0.0.1'),
-      AUTH_DATABASE_URL: setting.postgresUrl().default('postgresql://postgres@127.0.0.1:5432/carwash_auth'),
-      AUTH_DATABASE_POOL_SIZE: setting.int(10, 1, 200),
-      ...serviceCredentialSettings(),
-      /**
-       * Private Ed25519 signing keys as a JSON array of JWKs (each with `kid`). The first signs; all are
-       * published in the JWKS, so a new key is rolled out in front of the old one. Unset outside
-       * production: an ephemeral key is generated at start (tokens then die with the process).
-       */
-      AUTH_JWT_PRIVATE_KEYS: z.string().optional(),
-      AUTH_ACCESS_TOKEN_TTL_SECONDS: setting.int(900, 30, 86_400),
-      AUTH_REFRESH_TOKEN_TTL_SECONDS: setting.int(30 * 86_400, 300, 365 * 86_400),
-      AUTH_LOCKOUT_MAX_FAILURES: setting.int(5, 1, 1000),
-      AUTH_LOCKOUT_WINDOW_SECONDS: setting.int(900, 1, 86_400),
-      /** Failures from one client network (IPv4 address, IPv6 /64; any emails) before it is refused for every email. */
-      AUTH_LOCKOUT_MAX_FAILURES_PER_IP: setting.int(50, 1, 100_000),
-      /** Where the links in recovery mails point: the frontend, which calls verifyEmail / resetPassword. */
-      AUTH_PUBLIC_URL: setting.url().default('http://localhost:3000'),
-      AUTH_PASSWORD_RESET_TTL_SECONDS: setting.int(3600, 60, 86_400),
-      AUTH_EMAIL_VERIFICATION_TTL_SECONDS: setting.int(2 * 86_400, 300, 30 * 86_400),
-      /** Recovery mails (reset or verification) asked for one email per window, whoever asks. */
-      AUTH_RECOVERY_MAX_PER_EMAIL: setting.int(3, 1, 1000),
-      /** Recovery mails asked for from one client network (IPv4 address, IPv6 /64) per window, any emails. */
-      AUTH_RECOVERY_MAX_PER_CLIENT: setting.int(10, 1, 100_000),
-      AUTH_RECOVERY_WINDOW_SECONDS: setting.int(3600, 1, 86_400),
-      /**
-       * Development only: keeps sent mail in memory and serves it at `GET /dev/mailbox?to=<email>`.
-       * Refused when NODE_ENV=production, so the route cannot exist there.
-       */
-      AUTH_DEV_MAILBOX: setting.bool(false),
-      NODE_ENV: z.string().optional(),
-      ...eventBusSettings(),
-      ...revocationSettings(),
-      MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
-      LOG_LEVEL: setting.logLevel(),
+      port: 4001,
+      settings: {
+        /**
+         * Private Ed25519 signing keys as a JSON array of JWKs (each with `kid`). The first signs; all are
+         * published in the JWKS, so a new key is rolled out in front of the old one. Unset outside
+         * production: an ephemeral key is generated at start (tokens then die with the process).
+         */
+        AUTH_JWT_PRIVATE_KEYS: z.string().optional(),
+        AUTH_ACCESS_TOKEN_TTL_SECONDS: setting.int(900, 30, 86_400),
+        AUTH_REFRESH_TOKEN_TTL_SECONDS: setting.int(30 * 86_400, 300, 365 * 86_400),
+        AUTH_LOCKOUT_MAX_FAILURES: setting.int(5, 1, 1000),
+        AUTH_LOCKOUT_WINDOW_SECONDS: setting.int(900, 1, 86_400),
+        /** Failures from one client network (IPv4 address, IPv6 /64; any emails) before it is refused for every email. */
+        AUTH_LOCKOUT_MAX_FAILURES_PER_IP: setting.int(50, 1, 100_000),
+        /** Where the links in recovery mails point: the frontend, which calls verifyEmail / resetPassword. */
+        AUTH_PUBLIC_URL: setting.url().default('http://localhost:3000'),
+        AUTH_PASSWORD_RESET_TTL_SECONDS: setting.int(3600, 60, 86_400),
+        AUTH_EMAIL_VERIFICATION_TTL_SECONDS: setting.int(2 * 86_400, 300, 30 * 86_400),
+        /** Recovery mails (reset or verification) asked for one email per window, whoever asks. */
+        AUTH_RECOVERY_MAX_PER_EMAIL: setting.int(3, 1, 1000),
+        /** Recovery mails asked for from one client network (IPv4 address, IPv6 /64) per window, any emails. */
+        AUTH_RECOVERY_MAX_PER_CLIENT: setting.int(10, 1, 100_000),
+        AUTH_RECOVERY_WINDOW_SECONDS: setting.int(3600, 1, 86_400),
+        /**
+         * Development only: keeps sent mail in memory and serves it at `GET /dev/mailbox?to=<email>`.
+         * Refused when NODE_ENV=production, so the route cannot exist there.
+         */
+        AUTH_DEV_MAILBOX: setting.bool(false),
+        NODE_ENV: z.string().optional(),
+      },
+      check: (config) => {
+        requireProductionSecrets('auth', {
+          AUTH_JWT_PRIVATE_KEYS: env.AUTH_JWT_PRIVATE_KEYS,
+        });
+        if (config.AUTH_DEV_MAILBOX && config.NODE_ENV === 'production') {
+          throw new ConfigError('auth', ['AUTH_DEV_MAILBOX: the development mailbox (which serves every mail sent) must not be enabled in production']);
+        }
+      },
     },
     env,
   );
-  requireProductionSecrets('auth', {
-    AUTH_JWT_PRIVATE_KEYS: env.AUTH_JWT_PRIVATE_KEYS,
-  });
-  if (config.AUTH_DEV_MAILBOX && config.NODE_ENV === 'production') {
-    throw new ConfigError('auth', ['AUTH_DEV_MAILBOX: the development mailbox (which serves every mail sent) must not be enabled in production']);
-  }
-  // Who may call this subgraph, and what it signs its own calls with (refuses to start without real keys).
-  const credentials = resolveServiceCredentials('auth', config, { env });
-  return { ...config, credentials };
 }
 
 export type AuthConfig = ReturnType<typeof loadAuthConfig>;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConsumeOptions, Consumer, EventBus, OutboxRelay } from '@carwash/events';
-import { createAccessTokenVerifier, createFeatureEvents, createSubgraphServer, revocationStoreFor, sendError, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
+import { assembleFeatureSubgraph, createAccessTokenVerifier, createFeatureEvents, createFeatureServer, revocationStoreFor, sendError, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { Redis } from 'ioredis';
 import type { AuthConfig } from './config.js';
@@ -54,19 +54,15 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
 
   // The auth feature verifies access tokens with its own keys: no network hop to itself.
   const tokens = createAccessTokenVerifier({ jwks: () => issuer.jwks() }, config, revocationStore);
-  const server = await createSubgraphServer<AuthContext>({
+  const wiring = { settings: config, db, pool, events, tokens };
+  const server = await createFeatureServer<AuthContext>({
     name: 'auth',
     typeDefs,
     resolvers,
     permissions,
-    trustedKeys: config.credentials.trusted,
     serviceAccess,
-    replayGuard: config,
-    verifyUser: tokens.verify,
     createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service, recovery }),
     logger,
-    maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping(), revocations: () => tokens.ping() },
     routes: (app) => {
       app.get('/.well-known/jwks.json', (_req, res) => {
         res.set('cache-control', 'public, max-age=300').json(issuer.jwks());
@@ -80,23 +76,18 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
         });
       }
     },
-  });
+  }, wiring);
 
   return {
-    ...server,
-    db,
+    ...assembleFeatureSubgraph(server, wiring, {
+      service,
+      handlers: projector.handlers,
+      // Recovery mails the last requests started are sent before the throttle's Redis closes.
+      afterServerStop: async () => {
+        await recovery.drain();
+        await redis?.quit();
+      },
+    }),
     issuer,
-    bus: events.bus,
-    relay: events.relay,
-    startConsumers: (options = {}) => events.consume(projector.handlers, options),
-    stop: async () => {
-      await server.stop();
-      await recovery.drain();
-      await redis?.quit();
-      await events.stop();
-      await tokens.close();
-      await db.$disconnect();
-      await pool.end();
-    },
   };
 }

@@ -1,43 +1,34 @@
-import { eventBusSettings, loadConfig, resolveServiceCredentials, revocationSettings, serviceCredentialSettings, setting, z } from '@carwash/config';
+import { authJwksSettings, loadFeatureConfig, setting } from '@carwash/config';
 
-/** The only reader of `process.env` in the booking feature. */
+/** The only reader of `process.env` in the booking feature (the settings every feature shares come from `loadFeatureConfig`). */
 export function loadBookingConfig(env: Record<string, string | undefined> = process.env) {
-  const config = loadConfig(
+  return loadFeatureConfig(
     'booking',
     {
-      BOOKING_PORT: setting.port(4002),
-      BOOKING_HOST: z.string().default('127.0.0.1'),
-      BOOKING_DATABASE_URL: setting.postgresUrl().default('postgresql://postgres@127.0.0.1:5432/carwash_booking'),
-      BOOKING_DATABASE_POOL_SIZE: setting.int(10, 1, 200),
-      ...serviceCredentialSettings(),
-      AUTH_JWKS_URL: setting.url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
-      /** Customer checks at write time. */
-      AUTH_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4001/graphql'),
-      /** Opening windows, bays and washer shifts. */
-      LOCATION_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4004/graphql'),
-      /** How long a HELD booking waits for confirmation (payment) before it lapses. */
-      BOOKING_HOLD_TTL_SECONDS: setting.int(600, 10, 86_400),
-      /** Clean-up time after each wash during which the bay stays busy. */
-      BOOKING_BUFFER_MINUTES: setting.int(10, 0, 240),
-      /** Distance between offered start times. */
-      BOOKING_SLOT_STEP_MINUTES: setting.int(15, 5, 240),
-      /** Clients may cancel up to this long before the start; managers any time. */
-      BOOKING_CANCEL_CUTOFF_MINUTES: setting.int(120, 0, 10_080),
-      /**
-       * Live (unexpired) HELD bookings one customer may have at once when booking for themselves, so
-       * one account cannot hold every bay of a site. Confirmed, cancelled and lapsed holds do not count.
-       */
-      BOOKING_MAX_LIVE_HOLDS: setting.int(3, 1, 100_000),
-      ...eventBusSettings(),
-      ...revocationSettings(),
-      MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
-      LOG_LEVEL: setting.logLevel(),
+      port: 4002,
+      settings: {
+        ...authJwksSettings(),
+        /** Customer checks at write time. */
+        AUTH_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4001/graphql'),
+        /** Opening windows, bays and washer shifts. */
+        LOCATION_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4004/graphql'),
+        /** How long a HELD booking waits for confirmation (payment) before it lapses. */
+        BOOKING_HOLD_TTL_SECONDS: setting.int(600, 10, 86_400),
+        /** Clean-up time after each wash during which the bay stays busy. */
+        BOOKING_BUFFER_MINUTES: setting.int(10, 0, 240),
+        /** Distance between offered start times. */
+        BOOKING_SLOT_STEP_MINUTES: setting.int(15, 5, 240),
+        /** Clients may cancel up to this long before the start; managers any time. */
+        BOOKING_CANCEL_CUTOFF_MINUTES: setting.int(120, 0, 10_080),
+        /**
+         * Live (unexpired) HELD bookings one customer may have at once when booking for themselves, so
+         * one account cannot hold every bay of a site. Confirmed, cancelled and lapsed holds do not count.
+         */
+        BOOKING_MAX_LIVE_HOLDS: setting.int(3, 1, 100_000),
+      },
     },
     env,
   );
-  // Who may call this subgraph, and what it signs its own calls with (refuses to start without real keys).
-  const credentials = resolveServiceCredentials('booking', config, { env });
-  return { ...config, credentials };
 }
 
 export type BookingConfig = ReturnType<typeof loadBookingConfig>;

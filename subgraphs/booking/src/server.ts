@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createAccessTokenVerifier, createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
+import { createAccessTokenVerifier, createFeatureEvents, assembleFeatureSubgraph, createFeatureServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import type { BookingConfig } from './config.js';
 import type { BookingContext } from './context.js';
@@ -27,43 +27,24 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
   const service = new BookingService(repo, peers, config);
 
   const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
-  const server = await createSubgraphServer<BookingContext>({
+  const wiring = { settings: config, db, pool, events, tokens };
+  const server = await createFeatureServer<BookingContext>({
     name: 'booking',
     typeDefs,
     resolvers,
     permissions,
-    trustedKeys: config.credentials.trusted,
     serviceAccess,
-    replayGuard: config,
-    verifyUser: tokens.verify,
     createContext: (base) => ({ ...base, loaders: createLoaders(repo, peers, base.requestId), booking: service }),
     logger,
-    maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping(), revocations: () => tokens.ping() },
-  });
+  }, wiring);
 
-  return {
-    ...server,
-    db,
-    bus: events.bus,
-    relay: events.relay,
+  return assembleFeatureSubgraph(server, wiring, {
     service,
-    startConsumers: (options = {}) =>
-      events.consume(
-        {
-          'auth.user.deleted': (event) => service.handleUserDeleted(event),
-          'location.site.closed': (event) => service.handleSiteClosed(event),
-          'location.staff.unassigned': (event) => service.handleStaffUnassigned(event),
-          'payment.charge.captured': (event) => service.handleChargeCaptured(event),
-        },
-        options,
-      ),
-    stop: async () => {
-      await server.stop();
-      await events.stop();
-      await tokens.close();
-      await db.$disconnect();
-      await pool.end();
+    handlers: {
+      'auth.user.deleted': (event) => service.handleUserDeleted(event),
+      'location.site.closed': (event) => service.handleSiteClosed(event),
+      'location.staff.unassigned': (event) => service.handleStaffUnassigned(event),
+      'payment.charge.captured': (event) => service.handleChargeCaptured(event),
     },
-  };
+  });
 }

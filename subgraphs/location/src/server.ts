@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createAccessTokenVerifier, createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
+import { createAccessTokenVerifier, createFeatureEvents, assembleFeatureSubgraph, createFeatureServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { AuthClient } from './auth-client.js';
 import type { LocationConfig } from './config.js';
@@ -27,38 +27,19 @@ export async function createLocationSubgraph(config: LocationConfig, logger: Log
   const auth = new AuthClient(config.AUTH_GRAPHQL_URL, config.credentials.signing);
 
   const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
-  const server = await createSubgraphServer<LocationContext>({
+  const wiring = { settings: config, db, pool, events, tokens };
+  const server = await createFeatureServer<LocationContext>({
     name: 'location',
     typeDefs,
     resolvers,
     permissions,
-    trustedKeys: config.credentials.trusted,
     serviceAccess,
-    replayGuard: config,
-    verifyUser: tokens.verify,
     createContext: (base) => ({ ...base, loaders: createLoaders(repo, auth, base.requestId), location: service }),
     logger,
-    maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping(), revocations: () => tokens.ping() },
-  });
+  }, wiring);
 
-  return {
-    ...server,
-    db,
-    bus: events.bus,
-    relay: events.relay,
+  return assembleFeatureSubgraph(server, wiring, {
     service,
-    startConsumers: (options = {}) =>
-      events.consume(
-        { 'auth.user.deleted': (event) => service.handleUserDeleted(event) },
-        options,
-      ),
-    stop: async () => {
-      await server.stop();
-      await events.stop();
-      await tokens.close();
-      await db.$disconnect();
-      await pool.end();
-    },
-  };
+    handlers: { 'auth.user.deleted': (event) => service.handleUserDeleted(event) },
+  });
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createAccessTokenVerifier, createFeatureEvents, createSubgraphServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
+import { createAccessTokenVerifier, createFeatureEvents, assembleFeatureSubgraph, createFeatureServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { Counter, Registry } from 'prom-client';
 import type { PaymentConfig } from './config.js';
@@ -56,24 +56,20 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
   });
 
   const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
-  const server = await createSubgraphServer<PaymentContext>({
+  const wiring = { settings: config, db, pool, events, tokens };
+  const server = await createFeatureServer<PaymentContext>({
     name: 'payment',
     typeDefs,
     resolvers,
     permissions,
-    trustedKeys: config.credentials.trusted,
     serviceAccess,
-    replayGuard: config,
-    verifyUser: tokens.verify,
     createContext: (base) => ({ ...base, loaders: createLoaders(repo), payment: service }),
     logger,
-    maxBodyBytes: config.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping(), revocations: () => tokens.ping() },
     routes: (app) =>
       app.get('/metrics', async (_req, res) => {
         res.type(metrics.contentType).send(await metrics.metrics());
       }),
-  });
+  }, wiring);
 
   let sweepers: Array<() => void> = [];
   /** The sweep in progress, if any: stop() lets it finish before the pool closes. */
@@ -99,30 +95,20 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
   };
 
   return {
-    ...server,
-    db,
-    bus: events.bus,
-    relay: events.relay,
-    service,
+    ...assembleFeatureSubgraph(server, wiring, {
+      service,
+      handlers: {
+        'booking.reservation.cancelled': (event) => service.handleBookingCancelled(event),
+        'auth.user.deleted': (event) => service.handleUserDeleted(event),
+      },
+      // A sweep in progress finishes before the pool closes.
+      beforeStop: async () => {
+        for (const stopSweeper of sweepers) stopSweeper();
+        await sweeping;
+      },
+    }),
     provider,
     metrics,
     startSweeper,
-    startConsumers: (options = {}) =>
-      events.consume(
-        {
-          'booking.reservation.cancelled': (event) => service.handleBookingCancelled(event),
-          'auth.user.deleted': (event) => service.handleUserDeleted(event),
-        },
-        options,
-      ),
-    stop: async () => {
-      for (const stopSweeper of sweepers) stopSweeper();
-      await sweeping;
-      await server.stop();
-      await events.stop();
-      await tokens.close();
-      await db.$disconnect();
-      await pool.end();
-    },
   };
 }
