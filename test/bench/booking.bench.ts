@@ -31,6 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DateTime } from 'luxon';
 import { PASSWORD, startSupergraph, uniqueEmail, type GraphQLResult, type Running } from '../support/supergraph.js';
+import { integerOption, percentile } from './support.js';
 
 const TIME_LIMIT_MS = 5 * 60_000;
 const SEED_DAYS = 60;
@@ -90,16 +91,11 @@ function parseOptions(argv: string[]): Options {
     console.log(USAGE);
     process.exit(0);
   }
-  const int = (name: string, text: string, min: number, max: number): number => {
-    const n = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
-    return n;
-  };
   return {
-    slotsRequests: int('slots-requests', values['slots-requests'], 1, 1_000_000),
-    createRequests: int('create-requests', values['create-requests'], 1, MAX_CREATE),
-    concurrency: int('concurrency', values.concurrency, 1, 1_000),
-    seed: int('seed', values.seed, 0, MAX_SEED),
+    slotsRequests: integerOption('slots-requests', values['slots-requests'], 1, 1_000_000),
+    createRequests: integerOption('create-requests', values['create-requests'], 1, MAX_CREATE),
+    concurrency: integerOption('concurrency', values.concurrency, 1, 1_000),
+    seed: integerOption('seed', values.seed, 0, MAX_SEED),
   };
 }
 
@@ -112,12 +108,6 @@ function checkTime(what: string): void {
 }
 
 const ms = (t: number) => String(Math.round(t));
-
-/** Nearest-rank percentile of ascending `sorted`. */
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 /** A small deterministic PRNG (mulberry32), so every run seeds the same grid. */
 function prng(seed: number): () => number {

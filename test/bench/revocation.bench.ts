@@ -28,6 +28,7 @@ import { createGateway, loadGatewayConfig } from '@carwash/gateway';
 import { createRevocationChecker, createUserTokenVerifier, MemoryRevocationStore, RedisRevocationStore, type UserTokenVerifier } from '@carwash/service-trust';
 import { createLogger } from '@carwash/subgraph-kit';
 import { PASSWORD, postGraphQL, startSupergraph, uniqueEmail, type Running } from '../support/supergraph.js';
+import { integerOption, percentile } from './support.js';
 
 /** The promise under test: a revoked token is refused within this. */
 const REVOCATION_BUDGET_MS = 1000;
@@ -58,18 +59,9 @@ function parseOptions(argv: string[]) {
     console.log(USAGE);
     process.exit(0);
   }
-  const int = (name: string, text: string, min: number, max: number): number => {
-    const n = Number(text);
-    if (!/^\d+$/.test(text) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
-    return n;
-  };
-  return { tries: int('tries', values.tries, 1, 100_000), seconds: int('seconds', values.seconds, 1, 600), concurrency: int('concurrency', values.concurrency, 1, 1000) };
+  return { tries: integerOption('tries', values.tries, 1, 100_000), seconds: integerOption('seconds', values.seconds, 1, 600), concurrency: integerOption('concurrency', values.concurrency, 1, 1000) };
 }
 
-/** Nearest-rank percentile of ascending `sorted`. */
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
 const fmt = (t: number) => (t < 10 ? t.toFixed(2) : t.toFixed(1));
 function summary(values: number[]): string {
   const s = [...values].sort((a, b) => a - b);
