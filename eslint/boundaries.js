@@ -65,7 +65,8 @@ function segmentsOf(root, absolute) {
  */
 function areaOfFile(parts) {
   const [top, second] = parts;
-  if (top === 'subgraphs' && parts.length >= 3) return { kind: 'subgraph', feature: second, label: `subgraphs/${second}` };
+  if (top === 'subgraphs' && parts.length >= 3)
+    return { kind: 'subgraph', feature: second, label: `subgraphs/${second}` };
   if (top === 'packages' && parts.length >= 3) return { kind: 'packages', label: `packages/${second}` };
   if (top === 'gateway' && parts.length >= 2) return { kind: 'gateway', label: 'gateway' };
   if (top === 'prisma' && parts.length >= 2) return { kind: 'prisma', label: 'prisma' };
@@ -84,7 +85,8 @@ function mentionsGenerated(segments) {
  *                | { kind: 'gateway' } | { kind: 'packages' } | { kind: 'prisma-client' }}
  */
 function targetOf(specifier, fileDir, root, isFeature) {
-  const isRelative = specifier === '.' || specifier === '..' || specifier.startsWith('./') || specifier.startsWith('../');
+  const isRelative =
+    specifier === '.' || specifier === '..' || specifier.startsWith('./') || specifier.startsWith('../');
   if (isRelative || path.isAbsolute(specifier)) {
     const parts = segmentsOf(root, path.resolve(fileDir, specifier));
     if (!parts || parts.length === 0) return null;
@@ -164,7 +166,8 @@ const featureBoundaries = {
       if (!node) return;
       let specifier;
       if (node.type === 'Literal' && typeof node.value === 'string') specifier = node.value;
-      else if (node.type === 'TemplateLiteral' && node.expressions.length === 0) specifier = node.quasis[0]?.value.cooked;
+      else if (node.type === 'TemplateLiteral' && node.expressions.length === 0)
+        specifier = node.quasis[0]?.value.cooked;
       if (typeof specifier !== 'string' || specifier === '') return;
 
       const target = targetOf(specifier, fileDir, root, isFeature);
@@ -174,24 +177,28 @@ const featureBoundaries = {
       if (target.kind === 'subgraph') {
         const to = `subgraphs/${target.feature}`;
         if (area.kind === 'subgraph') {
-          if (area.feature !== target.feature) context.report({ node, messageId: 'crossFeature', data: { ...data, to } });
+          if (area.feature !== target.feature)
+            context.report({ node, messageId: 'crossFeature', data: { ...data, to } });
           return;
         }
         if (target.generated) {
           context.report({ node, messageId: 'generatedClient', data: { ...data, to } });
           return;
         }
-        if (area.kind === 'packages') context.report({ node, messageId: 'sharedPackage', data: { ...data, to } });
+        if (area.kind === 'packages')
+          context.report({ node, messageId: 'sharedPackage', data: { ...data, to } });
         return;
       }
 
       if (target.kind === 'gateway') {
-        if (area.kind === 'packages') context.report({ node, messageId: 'sharedPackage', data: { ...data, to: 'gateway' } });
+        if (area.kind === 'packages')
+          context.report({ node, messageId: 'sharedPackage', data: { ...data, to: 'gateway' } });
         return;
       }
 
       if (target.kind === 'prisma-client') {
-        if (area.kind !== 'subgraph' && area.kind !== 'prisma') context.report({ node, messageId: 'prismaClient', data });
+        if (area.kind !== 'subgraph' && area.kind !== 'prisma')
+          context.report({ node, messageId: 'prismaClient', data });
       }
     }
 
@@ -201,13 +208,18 @@ const featureBoundaries = {
       ExportAllDeclaration: (node) => check(node.source),
       ImportExpression: (node) => check(node.source),
       TSImportEqualsDeclaration(node) {
-        if (node.moduleReference?.type === 'TSExternalModuleReference') check(node.moduleReference.expression);
+        if (node.moduleReference?.type === 'TSExternalModuleReference')
+          check(node.moduleReference.expression);
       },
       TSImportType(node) {
         check(node.source ?? node.argument?.literal);
       },
       CallExpression(node) {
-        if (node.callee.type === 'Identifier' && node.callee.name === 'require' && node.arguments.length === 1) {
+        if (
+          node.callee.type === 'Identifier' &&
+          node.callee.name === 'require' &&
+          node.arguments.length === 1
+        ) {
           check(node.arguments[0]);
         }
       },
@@ -267,7 +279,9 @@ function delegatesOf(root, feature) {
     let names;
     try {
       const text = fs.readFileSync(file, 'utf8');
-      names = new Set([...text.matchAll(/^\s*model\s+([A-Za-z_][A-Za-z0-9_]*)\s*\{/gm)].map((m) => delegateName(m[1])));
+      names = new Set(
+        [...text.matchAll(/^\s*model\s+([A-Za-z_][A-Za-z0-9_]*)\s*\{/gm)].map((m) => delegateName(m[1])),
+      );
     } catch {
       names = null;
     }
@@ -280,14 +294,22 @@ function delegatesOf(root, feature) {
 function propertyName(member) {
   if (member.type !== 'MemberExpression') return null;
   if (!member.computed && member.property.type === 'Identifier') return member.property.name;
-  if (member.computed && member.property.type === 'Literal' && typeof member.property.value === 'string') return member.property.value;
+  if (member.computed && member.property.type === 'Literal' && typeof member.property.value === 'string')
+    return member.property.value;
   return null;
 }
 
 /** Strips `a!`, `(a as T)`, `a satisfies T` and `a?.b` wrappers around an expression. */
 function unwrap(node) {
   let n = node;
-  while (n && (n.type === 'TSNonNullExpression' || n.type === 'TSAsExpression' || n.type === 'TSSatisfiesExpression' || n.type === 'ChainExpression' || n.type === 'TSTypeAssertion')) {
+  while (
+    n &&
+    (n.type === 'TSNonNullExpression' ||
+      n.type === 'TSAsExpression' ||
+      n.type === 'TSSatisfiesExpression' ||
+      n.type === 'ChainExpression' ||
+      n.type === 'TSTypeAssertion')
+  ) {
     n = n.expression;
   }
   return n;
@@ -350,14 +372,16 @@ const prismaInRepositories = {
         const target = path.resolve(fileDir, specifier);
         return target === generatedDir || target.startsWith(`${generatedDir}${path.sep}`);
       }
-      if (specifier.startsWith(`${SCOPE}${feature}/`)) return mentionsGenerated(specifier.split('/').slice(2));
+      if (specifier.startsWith(`${SCOPE}${feature}/`))
+        return mentionsGenerated(specifier.split('/').slice(2));
       return false;
     }
 
     /** Reports a value import of a Prisma client; `import type` / `export type` are erased and allowed. */
     function checkImport(node, source, typeOnly) {
       if (typeOnly || !source || source.type !== 'Literal' || typeof source.value !== 'string') return;
-      if (isPrismaClient(source.value)) context.report({ node: source, messageId: 'importClient', data: { source: source.value } });
+      if (isPrismaClient(source.value))
+        context.report({ node: source, messageId: 'importClient', data: { source: source.value } });
     }
 
     /** Reports `x.$transaction(…)`-style and `x.<model>.<operation>(…)` calls. */
@@ -371,7 +395,8 @@ const prismaInRepositories = {
       }
       if (!MODEL_OPERATIONS.has(name) || !delegates) return;
       const model = propertyName(unwrap(member.object));
-      if (model && delegates.has(model)) context.report({ node, messageId: 'modelCall', data: { model, operation: name } });
+      if (model && delegates.has(model))
+        context.report({ node, messageId: 'modelCall', data: { model, operation: name } });
     }
 
     return {
@@ -388,10 +413,16 @@ const prismaInRepositories = {
         checkImport(node, node.source, false);
       },
       TSImportEqualsDeclaration(node) {
-        if (node.moduleReference?.type === 'TSExternalModuleReference') checkImport(node, node.moduleReference.expression, node.importKind === 'type');
+        if (node.moduleReference?.type === 'TSExternalModuleReference')
+          checkImport(node, node.moduleReference.expression, node.importKind === 'type');
       },
       CallExpression(node) {
-        if (node.callee.type === 'Identifier' && node.callee.name === 'require' && node.arguments.length === 1) checkImport(node, node.arguments[0], false);
+        if (
+          node.callee.type === 'Identifier' &&
+          node.callee.name === 'require' &&
+          node.arguments.length === 1
+        )
+          checkImport(node, node.arguments[0], false);
         checkCallee(node, node.callee);
       },
       TaggedTemplateExpression(node) {

@@ -23,13 +23,17 @@ async function main(mode: string | undefined): Promise<number> {
     return 2;
   }
   // In memory only (saveToFile: false): this script decides what to write.
-  const outputs: Array<{ filename: string; content: string }> = await generate({ ...config, cwd: root, silent: true }, false);
+  const outputs: Array<{ filename: string; content: string }> = await generate(
+    { ...config, cwd: root, silent: true },
+    false,
+  );
   const produced = new Set(outputs.map((o) => relative(root, resolve(root, o.filename))));
   const uncovered = subgraphsWithSchema()
     .map((name) => `subgraphs/${name}/src/${GENERATED_FILE}`)
     .filter((file) => !produced.has(file));
   if (uncovered.length > 0) {
-    for (const file of uncovered) console.error(`${file}: its subgraph has a schema.graphql but no entry in codegen.ts`);
+    for (const file of uncovered)
+      console.error(`${file}: its subgraph has a schema.graphql but no entry in codegen.ts`);
     return 1;
   }
 
@@ -48,7 +52,8 @@ async function main(mode: string | undefined): Promise<number> {
     }
   }
   if (mode === 'write') {
-    if (stale.length === 0) console.log(`resolver types of ${outputs.length} subgraphs are already up to date`);
+    if (stale.length === 0)
+      console.log(`resolver types of ${outputs.length} subgraphs are already up to date`);
     return 0;
   }
   if (stale.length > 0) {

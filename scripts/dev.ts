@@ -19,14 +19,24 @@ const services = [
 const DEV_ENV = { AUTH_DEV_MAILBOX: 'true', ...process.env };
 // Service credentials: fresh real keys for this run (each service its own, bound to its name), unless
 // the developer asks for the built-in development keys explicitly with SERVICE_CREDENTIALS=development.
-const keys = process.env.SERVICE_CREDENTIALS === 'development' ? undefined : generateServiceKeys(services.map((s) => s.name), 'dev-run');
+const keys =
+  process.env.SERVICE_CREDENTIALS === 'development'
+    ? undefined
+    : generateServiceKeys(
+        services.map((s) => s.name),
+        'dev-run',
+      );
 const credentialsFor = (name: string) => (keys ? keys.envFor(name) : {});
 
 const children: ChildProcess[] = [];
 let stopping = false;
 
 for (const s of services) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: `${root}/${s.cwd}`, stdio: ['ignore', 'inherit', 'inherit'], env: { ...DEV_ENV, ...credentialsFor(s.name) } });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: `${root}/${s.cwd}`,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...DEV_ENV, ...credentialsFor(s.name) },
+  });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`[dev] ${s.name} exited (${signal ?? code}); stopping the others`);
@@ -40,7 +50,9 @@ console.error('[dev] gateway: http://127.0.0.1:4000/ (Sandbox) · /graphql · /h
 function stop(code = 0): void {
   stopping = true;
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r))))).then(() => process.exit(code));
+  Promise.all(
+    children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))),
+  ).then(() => process.exit(code));
 }
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));

@@ -3,7 +3,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, postGraphQL, startSupergraph, uniqueEmail, type GraphQLResult, type Running } from './support/supergraph.js';
+import {
+  PASSWORD,
+  postGraphQL,
+  startSupergraph,
+  uniqueEmail,
+  type GraphQLResult,
+  type Running,
+} from './support/supergraph.js';
 
 const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken user { id } } }`;
 const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { accessToken user { id } } }`;
@@ -21,7 +28,13 @@ function freshIPv6Prefix(): string {
   return `2001:db8:${randomInt(0x10000).toString(16)}:${randomInt(0x10000).toString(16)}`;
 }
 
-function from(sg: Running, address: string | undefined, query: string, variables: Record<string, unknown>, token?: string): Promise<GraphQLResult> {
+function from(
+  sg: Running,
+  address: string | undefined,
+  query: string,
+  variables: Record<string, unknown>,
+  token?: string,
+): Promise<GraphQLResult> {
   return postGraphQL(sg.gatewayUrl, query, variables, token, address ? { 'x-forwarded-for': address } : {});
 }
 /** This machine's first non-loopback IPv4 address, if it has one: a peer that is not a trusted proxy. */
@@ -33,7 +46,9 @@ const code = (r: GraphQLResult) => r.errors?.[0]?.extensions?.code ?? 'OK';
 
 async function signUp(sg: Running, address?: string): Promise<{ email: string; id: string; token: string }> {
   const email = uniqueEmail('lockout');
-  const res = await from(sg, address, SIGN_UP, { i: { email, password: PASSWORD, firstName: 'Lee', lastName: 'Lock' } });
+  const res = await from(sg, address, SIGN_UP, {
+    i: { email, password: PASSWORD, firstName: 'Lee', lastName: 'Lock' },
+  });
   expect(res.errors).toBeUndefined();
   const up = (res.data as { signUp: { accessToken: string; user: { id: string } } }).signUp;
   return { email, id: up.user.id, token: up.accessToken };
@@ -56,28 +71,39 @@ describe('the client address at the gateway', () => {
   it('counts a log-in under the address the trusted proxy saw, not one the client forged in front of it', async () => {
     const email = uniqueEmail('xff');
     const real = freshIPv4();
-    const res = await from(trusting, `6.6.6.6, ${real}`, LOG_IN, { i: { email, password: 'Wrong-password-1' } });
+    const res = await from(trusting, `6.6.6.6, ${real}`, LOG_IN, {
+      i: { email, password: 'Wrong-password-1' },
+    });
     expect(code(res)).toBe('AUTH_INVALID_CREDENTIALS');
     const rows = await trusting.auth.db.loginAttempt.findMany({ where: { emailNormalized: email } });
     expect(rows.map((r) => [r.ip, r.clientKey])).toEqual([[real, real]]);
   });
 
-  it.skipIf(!externalAddress)('ignores X-Forwarded-For from a non-loopback peer under the default setting', async () => {
-    // The same gateway app, reachable on this machine's own network address: the peer is then that
-    // address, not loopback, so the default (loopback only) must not believe its header.
-    const server = http.createServer(trusting.gateway.app);
-    await new Promise<void>((resolve) => server.listen(0, externalAddress, resolve));
-    try {
-      const url = `http://${externalAddress}:${(server.address() as AddressInfo).port}/graphql`;
-      const email = uniqueEmail('peer');
-      const res = await postGraphQL<Record<string, unknown>>(url, LOG_IN, { i: { email, password: 'Wrong-password-1' } }, undefined, { 'x-forwarded-for': freshIPv4() });
-      expect(code(res)).toBe('AUTH_INVALID_CREDENTIALS');
-      const rows = await trusting.auth.db.loginAttempt.findMany({ where: { emailNormalized: email } });
-      expect(rows.map((r) => r.clientKey)).toEqual([externalAddress]);
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
-  });
+  it.skipIf(!externalAddress)(
+    'ignores X-Forwarded-For from a non-loopback peer under the default setting',
+    async () => {
+      // The same gateway app, reachable on this machine's own network address: the peer is then that
+      // address, not loopback, so the default (loopback only) must not believe its header.
+      const server = http.createServer(trusting.gateway.app);
+      await new Promise<void>((resolve) => server.listen(0, externalAddress, resolve));
+      try {
+        const url = `http://${externalAddress}:${(server.address() as AddressInfo).port}/graphql`;
+        const email = uniqueEmail('peer');
+        const res = await postGraphQL<Record<string, unknown>>(
+          url,
+          LOG_IN,
+          { i: { email, password: 'Wrong-password-1' } },
+          undefined,
+          { 'x-forwarded-for': freshIPv4() },
+        );
+        expect(code(res)).toBe('AUTH_INVALID_CREDENTIALS');
+        const rows = await trusting.auth.db.loginAttempt.findMany({ where: { emailNormalized: email } });
+        expect(rows.map((r) => r.clientKey)).toEqual([externalAddress]);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+  );
 
   it('ignores X-Forwarded-For from a peer that is not a trusted proxy: a spoofed address is counted under the real one', async () => {
     const email = uniqueEmail('spoof');
@@ -104,7 +130,9 @@ describe('lockout an attacker cannot turn on others', () => {
     const victim = await signUp(sg);
     const attacker = freshIPv4();
     for (let i = 0; i < ATTACK_FAILURES; i++) {
-      const res = await from(sg, attacker, LOG_IN, { i: { email: uniqueEmail('ghost'), password: `Guess-number-${i}` } });
+      const res = await from(sg, attacker, LOG_IN, {
+        i: { email: uniqueEmail('ghost'), password: `Guess-number-${i}` },
+      });
       expect(code(res)).toBe('AUTH_INVALID_CREDENTIALS');
     }
     const real = await from(sg, freshIPv4(), LOG_IN, { i: { email: victim.email, password: PASSWORD } });
@@ -120,10 +148,14 @@ describe('lockout an attacker cannot turn on others', () => {
     const victim = await signUp(sg);
     const attacker = freshIPv4();
     for (let i = 0; i < MAX_FAILURES; i++) {
-      expect(code(await from(sg, attacker, LOG_IN, { i: { email: victim.email, password: `Guess-number-${i}` } }))).toBe('AUTH_INVALID_CREDENTIALS');
+      expect(
+        code(await from(sg, attacker, LOG_IN, { i: { email: victim.email, password: `Guess-number-${i}` } })),
+      ).toBe('AUTH_INVALID_CREDENTIALS');
     }
     // Even the right password is refused from the guessing address…
-    expect(code(await from(sg, attacker, LOG_IN, { i: { email: victim.email, password: PASSWORD } }))).toBe('AUTH_LOCKED');
+    expect(code(await from(sg, attacker, LOG_IN, { i: { email: victim.email, password: PASSWORD } }))).toBe(
+      'AUTH_LOCKED',
+    );
     // …while the user, elsewhere, signs in.
     const real = await from(sg, freshIPv4(), LOG_IN, { i: { email: victim.email, password: PASSWORD } });
     expect(code(real)).toBe('OK');
@@ -133,11 +165,27 @@ describe('lockout an attacker cannot turn on others', () => {
     const victim = await signUp(sg);
     const prefix = freshIPv6Prefix();
     for (let i = 1; i <= MAX_FAILURES; i++) {
-      expect(code(await from(sg, `${prefix}::${i}`, LOG_IN, { i: { email: victim.email, password: `Guess-number-${i}` } }))).toBe('AUTH_INVALID_CREDENTIALS');
+      expect(
+        code(
+          await from(sg, `${prefix}::${i}`, LOG_IN, {
+            i: { email: victim.email, password: `Guess-number-${i}` },
+          }),
+        ),
+      ).toBe('AUTH_INVALID_CREDENTIALS');
     }
-    expect(code(await from(sg, `${prefix}:ffff:ffff:ffff:ffff`, LOG_IN, { i: { email: victim.email, password: PASSWORD } }))).toBe('AUTH_LOCKED');
+    expect(
+      code(
+        await from(sg, `${prefix}:ffff:ffff:ffff:ffff`, LOG_IN, {
+          i: { email: victim.email, password: PASSWORD },
+        }),
+      ),
+    ).toBe('AUTH_LOCKED');
     // Another /64 is another client.
-    expect(code(await from(sg, `${freshIPv6Prefix()}::1`, LOG_IN, { i: { email: victim.email, password: PASSWORD } }))).toBe('OK');
+    expect(
+      code(
+        await from(sg, `${freshIPv6Prefix()}::1`, LOG_IN, { i: { email: victim.email, password: PASSWORD } }),
+      ),
+    ).toBe('OK');
   });
 
   it('serves no development mailbox unless AUTH_DEV_MAILBOX is set', async () => {
@@ -149,7 +197,11 @@ describe('lockout an attacker cannot turn on others', () => {
   it('still gives 20 parallel guesses from one address exactly 5 password checks', async () => {
     const victim = await signUp(sg);
     const attacker = freshIPv4();
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => from(sg, attacker, LOG_IN, { i: { email: victim.email, password: `Parallel-guess-${i}` } })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        from(sg, attacker, LOG_IN, { i: { email: victim.email, password: `Parallel-guess-${i}` } }),
+      ),
+    );
     const codes = results.map(code);
     expect(codes.filter((c) => c === 'AUTH_INVALID_CREDENTIALS')).toHaveLength(MAX_FAILURES);
     expect(codes.filter((c) => c === 'AUTH_LOCKED')).toHaveLength(20 - MAX_FAILURES);
@@ -159,25 +211,61 @@ describe('lockout an attacker cannot turn on others', () => {
     const address = freshIPv4();
     const user = await signUp(sg, address);
     for (let i = 0; i < MAX_FAILURES; i++) {
-      const res = await from(sg, address, CHANGE_PASSWORD, { i: { currentPassword: `Guess-number-${i}`, newPassword: NEW_PASSWORD } }, user.token);
-      expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'AUTH_INVALID_CREDENTIALS', field: 'input.currentPassword' });
+      const res = await from(
+        sg,
+        address,
+        CHANGE_PASSWORD,
+        { i: { currentPassword: `Guess-number-${i}`, newPassword: NEW_PASSWORD } },
+        user.token,
+      );
+      expect(res.errors?.[0]?.extensions).toMatchObject({
+        code: 'AUTH_INVALID_CREDENTIALS',
+        field: 'input.currentPassword',
+      });
     }
-    const locked = await from(sg, address, CHANGE_PASSWORD, { i: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } }, user.token);
+    const locked = await from(
+      sg,
+      address,
+      CHANGE_PASSWORD,
+      { i: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } },
+      user.token,
+    );
     expect(code(locked)).toBe('AUTH_LOCKED');
     // The same lockout covers log-in from that address: the guesses were counted against the account.
-    expect(code(await from(sg, address, LOG_IN, { i: { email: user.email, password: PASSWORD } }))).toBe('AUTH_LOCKED');
-    const attempts = await sg.auth.db.loginAttempt.groupBy({ by: ['outcome'], where: { emailNormalized: user.email }, _count: true });
-    expect(Object.fromEntries(attempts.map((a) => [a.outcome, a._count]))).toEqual({ FAILED: MAX_FAILURES, LOCKED: 2 });
+    expect(code(await from(sg, address, LOG_IN, { i: { email: user.email, password: PASSWORD } }))).toBe(
+      'AUTH_LOCKED',
+    );
+    const attempts = await sg.auth.db.loginAttempt.groupBy({
+      by: ['outcome'],
+      where: { emailNormalized: user.email },
+      _count: true,
+    });
+    expect(Object.fromEntries(attempts.map((a) => [a.outcome, a._count]))).toEqual({
+      FAILED: MAX_FAILURES,
+      LOCKED: 2,
+    });
     // The password did not change.
-    expect(code(await from(sg, freshIPv4(), LOG_IN, { i: { email: user.email, password: NEW_PASSWORD } }))).toBe('AUTH_INVALID_CREDENTIALS');
+    expect(
+      code(await from(sg, freshIPv4(), LOG_IN, { i: { email: user.email, password: NEW_PASSWORD } })),
+    ).toBe('AUTH_INVALID_CREDENTIALS');
   });
 
   it('changes the password with the right current password; the new one logs in and the old one does not', async () => {
     const address = freshIPv4();
     const user = await signUp(sg, address);
-    const changed = await from(sg, address, CHANGE_PASSWORD, { i: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } }, user.token);
+    const changed = await from(
+      sg,
+      address,
+      CHANGE_PASSWORD,
+      { i: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } },
+      user.token,
+    );
     expect(changed.errors).toBeUndefined();
-    expect(code(await from(sg, address, LOG_IN, { i: { email: user.email, password: NEW_PASSWORD } }))).toBe('OK');
-    expect(code(await from(sg, address, LOG_IN, { i: { email: user.email, password: PASSWORD } }))).toBe('AUTH_INVALID_CREDENTIALS');
+    expect(code(await from(sg, address, LOG_IN, { i: { email: user.email, password: NEW_PASSWORD } }))).toBe(
+      'OK',
+    );
+    expect(code(await from(sg, address, LOG_IN, { i: { email: user.email, password: PASSWORD } }))).toBe(
+      'AUTH_INVALID_CREDENTIALS',
+    );
   });
 });

@@ -1,6 +1,13 @@
 import { createHash, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, postGraphQL, startSupergraph, uniqueEmail, type GraphQLResult, type Running } from './support/supergraph.js';
+import {
+  PASSWORD,
+  postGraphQL,
+  startSupergraph,
+  uniqueEmail,
+  type GraphQLResult,
+  type Running,
+} from './support/supergraph.js';
 
 const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken user { id } } }`;
 const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`;
@@ -31,8 +38,14 @@ afterAll(async () => {
 function freshAddress(): string {
   return `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
 }
-function gql(query: string, variables: Record<string, unknown> = {}, options: { token?: string; from?: string } = {}): Promise<GraphQLResult> {
-  return postGraphQL(sg.gatewayUrl, query, variables, options.token, { 'x-forwarded-for': options.from ?? freshAddress() });
+function gql(
+  query: string,
+  variables: Record<string, unknown> = {},
+  options: { token?: string; from?: string } = {},
+): Promise<GraphQLResult> {
+  return postGraphQL(sg.gatewayUrl, query, variables, options.token, {
+    'x-forwarded-for': options.from ?? freshAddress(),
+  });
 }
 const code = (r: GraphQLResult) => r.errors?.[0]?.extensions?.code ?? 'OK';
 
@@ -65,7 +78,8 @@ async function signUp(): Promise<{ email: string; id: string; accessToken: strin
   const email = uniqueEmail('recovery');
   const res = await gql(SIGN_UP, { i: { email, password: PASSWORD, firstName: 'Rae', lastName: 'Covery' } });
   expect(res.errors).toBeUndefined();
-  const up = (res.data as { signUp: { accessToken: string; refreshToken: string; user: { id: string } } }).signUp;
+  const up = (res.data as { signUp: { accessToken: string; refreshToken: string; user: { id: string } } })
+    .signUp;
   return { email, id: up.user.id, accessToken: up.accessToken, refreshToken: up.refreshToken };
 }
 
@@ -76,13 +90,20 @@ async function requestResetToken(email: string, nth = 1): Promise<string> {
   return tokenFromMail(email, RESET_SUBJECT, nth);
 }
 
-const logInCode = async (email: string, password: string) => code(await gql(LOG_IN, { i: { email, password } }));
+const logInCode = async (email: string, password: string) =>
+  code(await gql(LOG_IN, { i: { email, password } }));
 
 describe('password reset', () => {
   it('resets the password with the mailed link: every old session ends, the new password works and the old one does not', async () => {
     const user = await signUp();
     const token = await requestResetToken(user.email);
-    expect((await sg.auth.db.accountToken.findFirstOrThrow({ where: { userId: user.id, purpose: 'RESET_PASSWORD' } })).tokenHash).toBe(createHash('sha256').update(token).digest('hex'));
+    expect(
+      (
+        await sg.auth.db.accountToken.findFirstOrThrow({
+          where: { userId: user.id, purpose: 'RESET_PASSWORD' },
+        })
+      ).tokenHash,
+    ).toBe(createHash('sha256').update(token).digest('hex'));
 
     const reset = await gql(RESET, { t: token, p: NEW_PASSWORD });
     expect(reset.errors).toBeUndefined();
@@ -107,7 +128,14 @@ describe('password reset', () => {
   it('lets exactly one of two concurrent resets with one link win', async () => {
     const user = await signUp();
     const token = await requestResetToken(user.email);
-    const codes = (await Promise.all([gql(RESET, { t: token, p: NEW_PASSWORD }), gql(RESET, { t: token, p: 'Other-new-password-88' })])).map(code).sort();
+    const codes = (
+      await Promise.all([
+        gql(RESET, { t: token, p: NEW_PASSWORD }),
+        gql(RESET, { t: token, p: 'Other-new-password-88' }),
+      ])
+    )
+      .map(code)
+      .sort();
     expect(codes).toEqual(['AUTH_RECOVERY_TOKEN_INVALID', 'OK']);
   });
 
@@ -115,7 +143,10 @@ describe('password reset', () => {
     const user = await signUp();
     const token = await requestResetToken(user.email);
     // Test setup: the link's hour has passed.
-    await sg.auth.db.accountToken.updateMany({ where: { userId: user.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await sg.auth.db.accountToken.updateMany({
+      where: { userId: user.id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     expect(code(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
     expect(await logInCode(user.email, PASSWORD)).toBe('OK');
   });
@@ -153,7 +184,10 @@ describe('no account enumeration', () => {
     const timings = { known: [] as number[], unknown: [] as number[] };
     const bodies = new Set<string>();
     for (let i = 0; i < SAMPLES; i++) {
-      for (const [kind, email] of [['known', known[i]!.email], ['unknown', unknown[i]!]] as const) {
+      for (const [kind, email] of [
+        ['known', known[i]!.email],
+        ['unknown', unknown[i]!],
+      ] as const) {
         const started = performance.now();
         const res = await gql(REQUEST_RESET, { e: email });
         timings[kind].push(performance.now() - started);
@@ -163,7 +197,9 @@ describe('no account enumeration', () => {
     expect([...bodies]).toEqual([JSON.stringify({ data: { requestPasswordReset: true } })]);
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const gap = Math.abs(median(timings.known) - median(timings.unknown));
-    console.info(`requestPasswordReset median: known ${median(timings.known).toFixed(1)} ms, unknown ${median(timings.unknown).toFixed(1)} ms`);
+    console.info(
+      `requestPasswordReset median: known ${median(timings.known).toFixed(1)} ms, unknown ${median(timings.unknown).toFixed(1)} ms`,
+    );
     // The token and the mail are made after the answer, so both answers take the same work: a few ms
     // apart at most (the bound leaves room for a loaded test machine).
     expect(gap).toBeLessThan(Math.max(TIMING_TOLERANCE_MS, median(timings.unknown) / 2));
@@ -186,26 +222,35 @@ describe('no account enumeration', () => {
 describe('throttle', () => {
   it(`refuses a ${MAX_PER_EMAIL + 1}th reset mail for one email within the window, from any address (mail-bombing a user)`, async () => {
     const user = await signUp();
-    for (let i = 0; i < MAX_PER_EMAIL; i++) expect(code(await gql(REQUEST_RESET, { e: user.email }))).toBe('OK');
+    for (let i = 0; i < MAX_PER_EMAIL; i++)
+      expect(code(await gql(REQUEST_RESET, { e: user.email }))).toBe('OK');
     const refused = await gql(REQUEST_RESET, { e: user.email });
     expect(refused.errors?.[0]?.extensions?.code).toBe('AUTH_RECOVERY_THROTTLED');
     expect(refused.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(3000);
     await tokenFromMail(user.email, RESET_SUBJECT, MAX_PER_EMAIL);
     await new Promise((r) => setTimeout(r, 200));
-    expect((await mailbox(user.email)).filter((m) => m.subject === RESET_SUBJECT)).toHaveLength(MAX_PER_EMAIL);
+    expect((await mailbox(user.email)).filter((m) => m.subject === RESET_SUBJECT)).toHaveLength(
+      MAX_PER_EMAIL,
+    );
   });
 
   it(`refuses one address asking for a ${MAX_PER_CLIENT + 1}th email, while another address still may`, async () => {
     const from = freshAddress();
-    for (let i = 0; i < MAX_PER_CLIENT; i++) expect(code(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }, { from }))).toBe('OK');
-    expect(code(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }, { from }))).toBe('AUTH_RECOVERY_THROTTLED');
+    for (let i = 0; i < MAX_PER_CLIENT; i++)
+      expect(code(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }, { from }))).toBe('OK');
+    expect(code(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }, { from }))).toBe(
+      'AUTH_RECOVERY_THROTTLED',
+    );
     expect(code(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }))).toBe('OK');
   });
 
   it('throttles verification mails per email too', async () => {
     const user = await signUp();
-    for (let i = 0; i < MAX_PER_EMAIL; i++) expect(code(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe('OK');
-    expect(code(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe('AUTH_RECOVERY_THROTTLED');
+    for (let i = 0; i < MAX_PER_EMAIL; i++)
+      expect(code(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe('OK');
+    expect(code(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe(
+      'AUTH_RECOVERY_THROTTLED',
+    );
   });
 });
 
@@ -217,14 +262,18 @@ describe('email verification', () => {
     const token = await tokenFromMail(user.email, VERIFY_SUBJECT);
     // Opened signed out, e.g. on the phone that reads the mail.
     expect((await gql(VERIFY, { t: token })).data).toEqual({ verifyEmail: true });
-    expect((await gql(ME, {}, { token: user.accessToken })).data).toEqual({ me: { id: user.id, emailVerified: true } });
+    expect((await gql(ME, {}, { token: user.accessToken })).data).toEqual({
+      me: { id: user.id, emailVerified: true },
+    });
     expect(code(await gql(VERIFY, { t: token }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
   });
 
   it('mails a fresh link on request, retires the earlier one, and sends nothing once verified', async () => {
     const user = await signUp();
     const atSignUp = await tokenFromMail(user.email, VERIFY_SUBJECT, 1);
-    expect((await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken })).data).toEqual({ requestEmailVerification: true });
+    expect((await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken })).data).toEqual({
+      requestEmailVerification: true,
+    });
     const fresh = await tokenFromMail(user.email, VERIFY_SUBJECT, 2);
     expect(code(await gql(VERIFY, { t: atSignUp }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
     expect(code(await gql(VERIFY, { t: fresh }))).toBe('OK');
@@ -235,7 +284,10 @@ describe('email verification', () => {
   it('refuses an expired verification link', async () => {
     const user = await signUp();
     const token = await tokenFromMail(user.email, VERIFY_SUBJECT);
-    await sg.auth.db.accountToken.updateMany({ where: { userId: user.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await sg.auth.db.accountToken.updateMany({
+      where: { userId: user.id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     expect(code(await gql(VERIFY, { t: token }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
   });
 

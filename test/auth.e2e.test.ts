@@ -26,7 +26,9 @@ afterAll(async () => {
 });
 
 async function signUp(email = uniqueEmail()): Promise<Tokens & { email: string }> {
-  const res = await sg.gql<{ signUp: Tokens }>(SIGN_UP, { input: { email, password: PASSWORD, firstName: 'Ada', lastName: 'Byron' } });
+  const res = await sg.gql<{ signUp: Tokens }>(SIGN_UP, {
+    input: { email, password: PASSWORD, firstName: 'Ada', lastName: 'Byron' },
+  });
   expect(res.errors).toBeUndefined();
   return { ...res.data!.signUp, email };
 }
@@ -45,13 +47,24 @@ describe('sign-up, log-in and me through the gateway', () => {
     const up = await signUp(email.toUpperCase());
     expect(up.user.email).toBe(email.toUpperCase());
 
-    const login = await sg.gql<{ logIn: Tokens & { user: { lastLoginAt: string } } }>(LOG_IN, { input: { email, password: PASSWORD } });
+    const login = await sg.gql<{ logIn: Tokens & { user: { lastLoginAt: string } } }>(LOG_IN, {
+      input: { email, password: PASSWORD },
+    });
     expect(login.errors).toBeUndefined();
     expect(login.data!.logIn.user.id).toBe(up.user.id);
     expect(new Date(login.data!.logIn.user.lastLoginAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
 
-    const me = await sg.gql<{ me: { id: string; email: string; role: string; deleted: boolean } }>(ME, {}, login.data!.logIn.accessToken);
-    expect(me.data!.me).toMatchObject({ id: up.user.id, email: email.toUpperCase(), role: 'CLIENT', deleted: false });
+    const me = await sg.gql<{ me: { id: string; email: string; role: string; deleted: boolean } }>(
+      ME,
+      {},
+      login.data!.logIn.accessToken,
+    );
+    expect(me.data!.me).toMatchObject({
+      id: up.user.id,
+      email: email.toUpperCase(),
+      role: 'CLIENT',
+      deleted: false,
+    });
   });
 
   it('answers me with null for an anonymous request', async () => {
@@ -62,14 +75,18 @@ describe('sign-up, log-in and me through the gateway', () => {
 
   it('refuses a second account for the same email in another case', async () => {
     const { email } = await signUp();
-    const res = await sg.gql(SIGN_UP, { input: { email: `  ${email.toUpperCase()} `, password: PASSWORD, firstName: 'A', lastName: 'B' } });
+    const res = await sg.gql(SIGN_UP, {
+      input: { email: `  ${email.toUpperCase()} `, password: PASSWORD, firstName: 'A', lastName: 'B' },
+    });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'AUTH_EMAIL_TAKEN', field: 'input.email' });
   });
 
   it('refuses a wrong password without saying whether the email exists', async () => {
     const { email } = await signUp();
     const wrong = await sg.gql(LOG_IN, { input: { email, password: 'Not-the-password-1' } });
-    const unknown = await sg.gql(LOG_IN, { input: { email: uniqueEmail('nobody'), password: 'Not-the-password-1' } });
+    const unknown = await sg.gql(LOG_IN, {
+      input: { email: uniqueEmail('nobody'), password: 'Not-the-password-1' },
+    });
     expect(wrong.errors?.[0]?.extensions?.code).toBe('AUTH_INVALID_CREDENTIALS');
     expect(unknown.errors?.[0]?.extensions?.code).toBe('AUTH_INVALID_CREDENTIALS');
     expect(wrong.errors?.[0]?.message).toBe(unknown.errors?.[0]?.message);
@@ -92,7 +109,8 @@ describe('refresh tokens', () => {
 
   it('revokes the whole session family when a used refresh token comes back', async () => {
     const first = await signUp();
-    const second = (await sg.gql<{ refreshSession: Tokens }>(REFRESH, { token: first.refreshToken })).data!.refreshSession;
+    const second = (await sg.gql<{ refreshSession: Tokens }>(REFRESH, { token: first.refreshToken })).data!
+      .refreshSession;
 
     const replay = await sg.gql(REFRESH, { token: first.refreshToken });
     expect(replay.errors?.[0]?.extensions?.code).toBe('AUTH_REFRESH_TOKEN_REUSED');
@@ -107,7 +125,10 @@ describe('refresh tokens', () => {
 
   it('lets exactly one of two concurrent refreshes with the same token win', async () => {
     const first = await signUp();
-    const results = await Promise.all([sg.gql(REFRESH, { token: first.refreshToken }), sg.gql(REFRESH, { token: first.refreshToken })]);
+    const results = await Promise.all([
+      sg.gql(REFRESH, { token: first.refreshToken }),
+      sg.gql(REFRESH, { token: first.refreshToken }),
+    ]);
     const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK').sort();
     expect(codes).toEqual(['AUTH_REFRESH_TOKEN_REUSED', 'OK']);
   });
@@ -132,7 +153,11 @@ describe('lockout', () => {
     expect(locked.errors?.[0]?.extensions?.code).toBe('AUTH_LOCKED');
     expect(locked.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(800);
     expect(locked.data).toBeNull();
-    const attempts = await sg.auth.db.loginAttempt.groupBy({ by: ['outcome'], where: { emailNormalized: email }, _count: true });
+    const attempts = await sg.auth.db.loginAttempt.groupBy({
+      by: ['outcome'],
+      where: { emailNormalized: email },
+      _count: true,
+    });
     expect(Object.fromEntries(attempts.map((a) => [a.outcome, a._count]))).toEqual({ FAILED: 5, LOCKED: 1 });
   });
 
@@ -145,7 +170,11 @@ describe('lockout', () => {
 
   it('counts parallel guesses: 20 at once still yield at most 5 password checks', async () => {
     const { email } = await signUp();
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => sg.gql(LOG_IN, { input: { email, password: `Parallel-guess-${i}` } })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        sg.gql(LOG_IN, { input: { email, password: `Parallel-guess-${i}` } }),
+      ),
+    );
     const codes = results.map((r) => r.errors?.[0]?.extensions?.code);
     expect(codes.filter((c) => c === 'AUTH_INVALID_CREDENTIALS')).toHaveLength(5);
     expect(codes.filter((c) => c === 'AUTH_LOCKED')).toHaveLength(15);
@@ -166,14 +195,24 @@ describe('access tokens', () => {
 
   it('refuses an expired token with 401 UNAUTHENTICATED', async () => {
     const { user } = await signUp();
-    const { token } = await sg.auth.issuer.accessToken({ userId: user.id, role: 'CLIENT', sessionId: user.id }, new Date(Date.now() - 3_600_000));
+    const { token } = await sg.auth.issuer.accessToken(
+      { userId: user.id, role: 'CLIENT', sessionId: user.id },
+      new Date(Date.now() - 3_600_000),
+    );
     const res = await sg.gql(ME, {}, token);
     expect(res.status).toBe(401);
-    expect(res.errors?.[0]).toMatchObject({ message: 'The access token has expired.', extensions: { code: 'UNAUTHENTICATED' } });
+    expect(res.errors?.[0]).toMatchObject({
+      message: 'The access token has expired.',
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
   });
 
   it('refuses a malformed Authorization header', async () => {
-    const res = await fetch(sg.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Basic abc' }, body: JSON.stringify({ query: ME }) });
+    const res = await fetch(sg.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Basic abc' },
+      body: JSON.stringify({ query: ME }),
+    });
     expect(res.status).toBe(401);
   });
 });
@@ -198,7 +237,11 @@ describe('who may read what', () => {
     const bob = await signUp();
     for (const role of ['ADMIN', 'MANAGER'] as const) {
       const staff = await userWithRole(role);
-      const res = await sg.gql<{ user: { email: string } }>(`query($id: ID!) { user(id: $id) { email } }`, { id: bob.user.id }, staff.accessToken);
+      const res = await sg.gql<{ user: { email: string } }>(
+        `query($id: ID!) { user(id: $id) { email } }`,
+        { id: bob.user.id },
+        staff.accessToken,
+      );
       expect(res.errors).toBeUndefined();
       expect(res.data!.user.email).toBe(bob.email);
     }
@@ -206,9 +249,19 @@ describe('who may read what', () => {
 
   it('lists users for managers, paged and filtered by role, and refuses clients', async () => {
     const manager = await userWithRole('MANAGER');
-    const washers = [await userWithRole('WASHER'), await userWithRole('WASHER'), await userWithRole('WASHER')];
+    const washers = [
+      await userWithRole('WASHER'),
+      await userWithRole('WASHER'),
+      await userWithRole('WASHER'),
+    ];
     const q = `query($after: String) { users(first: 2, role: WASHER, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id role } } }`;
-    type Page = { users: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; nodes: Array<{ id: string; role: string }> } };
+    type Page = {
+      users: {
+        totalCount: number;
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+        nodes: Array<{ id: string; role: string }>;
+      };
+    };
     const page1 = await sg.gql<Page>(q, {}, manager.accessToken);
     expect(page1.errors).toBeUndefined();
     expect(page1.data!.users.nodes).toHaveLength(2);
@@ -230,7 +283,11 @@ describe('who may read what', () => {
     const SET = `mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { id role } }`;
     const byClient = await sg.gql(SET, { id: target.user.id, role: 'ADMIN' }, target.accessToken);
     expect(byClient.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    const byAdmin = await sg.gql<{ setUserRole: { role: string } }>(SET, { id: target.user.id, role: 'WASHER' }, admin.accessToken);
+    const byAdmin = await sg.gql<{ setUserRole: { role: string } }>(
+      SET,
+      { id: target.user.id, role: 'WASHER' },
+      admin.accessToken,
+    );
     expect(byAdmin.data!.setUserRole.role).toBe('WASHER');
     const self = await sg.gql(SET, { id: admin.user.id, role: 'CLIENT' }, admin.accessToken);
     expect(self.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
@@ -241,14 +298,36 @@ describe('changing the password and deleting a user', () => {
   it('changes the password, ends the old sessions and returns a new one', async () => {
     const u = await signUp();
     const CHANGE = `mutation($input: ChangePasswordInput!) { changePassword(input: $input) { refreshToken } }`;
-    const wrong = await sg.gql(CHANGE, { input: { currentPassword: 'Not-it-at-all-1', newPassword: 'Another-strong-pw-7' } }, u.accessToken);
-    expect(wrong.errors?.[0]?.extensions).toMatchObject({ code: 'AUTH_INVALID_CREDENTIALS', field: 'input.currentPassword' });
-    const weak = await sg.gql(CHANGE, { input: { currentPassword: PASSWORD, newPassword: 'short' } }, u.accessToken);
-    expect(weak.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.newPassword' });
-    const ok = await sg.gql<{ changePassword: { refreshToken: string } }>(CHANGE, { input: { currentPassword: PASSWORD, newPassword: 'Another-strong-pw-7' } }, u.accessToken);
+    const wrong = await sg.gql(
+      CHANGE,
+      { input: { currentPassword: 'Not-it-at-all-1', newPassword: 'Another-strong-pw-7' } },
+      u.accessToken,
+    );
+    expect(wrong.errors?.[0]?.extensions).toMatchObject({
+      code: 'AUTH_INVALID_CREDENTIALS',
+      field: 'input.currentPassword',
+    });
+    const weak = await sg.gql(
+      CHANGE,
+      { input: { currentPassword: PASSWORD, newPassword: 'short' } },
+      u.accessToken,
+    );
+    expect(weak.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.newPassword',
+    });
+    const ok = await sg.gql<{ changePassword: { refreshToken: string } }>(
+      CHANGE,
+      { input: { currentPassword: PASSWORD, newPassword: 'Another-strong-pw-7' } },
+      u.accessToken,
+    );
     expect(ok.errors).toBeUndefined();
-    expect((await sg.gql(REFRESH, { token: u.refreshToken })).errors?.[0]?.extensions?.code).toBe('AUTH_INVALID_REFRESH_TOKEN');
-    expect((await sg.gql(LOG_IN, { input: { email: u.email, password: 'Another-strong-pw-7' } })).errors).toBeUndefined();
+    expect((await sg.gql(REFRESH, { token: u.refreshToken })).errors?.[0]?.extensions?.code).toBe(
+      'AUTH_INVALID_REFRESH_TOKEN',
+    );
+    expect(
+      (await sg.gql(LOG_IN, { input: { email: u.email, password: 'Another-strong-pw-7' } })).errors,
+    ).toBeUndefined();
   });
 
   it('erases personal data, keeps the id and records auth.user.deleted in the outbox', async () => {
@@ -258,29 +337,59 @@ describe('changing the password and deleting a user', () => {
     const refused = await sg.gql(DELETE, { id: u.user.id }, other.accessToken);
     expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
-    const res = await sg.gql<{ deleteUser: { deletedUserId: string } }>(DELETE, { id: u.user.id }, u.accessToken);
+    const res = await sg.gql<{ deleteUser: { deletedUserId: string } }>(
+      DELETE,
+      { id: u.user.id },
+      u.accessToken,
+    );
     expect(res.data!.deleteUser.deletedUserId).toBe(u.user.id);
 
     const row = await sg.auth.db.user.findUniqueOrThrow({ where: { id: u.user.id } });
-    expect(row).toMatchObject({ email: null, emailNormalized: null, passwordHash: null, firstName: null, lastName: null });
+    expect(row).toMatchObject({
+      email: null,
+      emailNormalized: null,
+      passwordHash: null,
+      firstName: null,
+      lastName: null,
+    });
     expect(row.deletedAt).not.toBeNull();
-    const events = await sg.auth.db.outboxEvent.findMany({ where: { aggregateId: u.user.id }, orderBy: { seq: 'asc' } });
+    const events = await sg.auth.db.outboxEvent.findMany({
+      where: { aggregateId: u.user.id },
+      orderBy: { seq: 'asc' },
+    });
     // Its access tokens are revoked in the same transaction (auth.user.tokensRevoked, see revocation.e2e).
     expect(events.map((e) => e.topic)).toEqual(['auth.user.tokensRevoked', 'auth.user.deleted']);
-    expect(events[1]).toMatchObject({ topic: 'auth.user.deleted', version: 1, payload: { userId: u.user.id }, publishedAt: null });
+    expect(events[1]).toMatchObject({
+      topic: 'auth.user.deleted',
+      version: 1,
+      payload: { userId: u.user.id },
+      publishedAt: null,
+    });
 
     const admin = await userWithRole('ADMIN');
-    const seen = await sg.gql<{ user: { id: string; deleted: boolean; firstName: string | null } }>(`query($id: ID!) { user(id: $id) { id deleted firstName } }`, { id: u.user.id }, admin.accessToken);
+    const seen = await sg.gql<{ user: { id: string; deleted: boolean; firstName: string | null } }>(
+      `query($id: ID!) { user(id: $id) { id deleted firstName } }`,
+      { id: u.user.id },
+      admin.accessToken,
+    );
     expect(seen.data!.user).toEqual({ id: u.user.id, deleted: true, firstName: null });
-    expect((await sg.gql(LOG_IN, { input: { email: u.email, password: PASSWORD } })).errors?.[0]?.extensions?.code).toBe('AUTH_INVALID_CREDENTIALS');
-    expect((await sg.gql(REFRESH, { token: u.refreshToken })).errors?.[0]?.extensions?.code).toBe('AUTH_INVALID_REFRESH_TOKEN');
+    expect(
+      (await sg.gql(LOG_IN, { input: { email: u.email, password: PASSWORD } })).errors?.[0]?.extensions?.code,
+    ).toBe('AUTH_INVALID_CREDENTIALS');
+    expect((await sg.gql(REFRESH, { token: u.refreshToken })).errors?.[0]?.extensions?.code).toBe(
+      'AUTH_INVALID_REFRESH_TOKEN',
+    );
   });
 });
 
 describe('auth.user.deleted on the event bus', () => {
   it('reaches a consumer once the relay publishes the outbox row', async () => {
     const u = await signUp();
-    await sg.gql(`mutation($id: ID!) { deleteUser(id: $id) { deletedUserId } }`, { id: u.user.id }, u.accessToken);
+    await sg.gql(
+      `mutation($id: ID!) { deleteUser(id: $id) { deletedUserId } }`,
+      { id: u.user.id },
+      u.accessToken,
+    );
     const received: Array<{ aggregateId: string; payload: { userId: string }; version: number }> = [];
     const consumer = await sg.auth.bus.consume({
       group: `e2e-${u.user.id.slice(0, 8)}`,
@@ -301,10 +410,26 @@ describe('auth.user.deleted on the event bus', () => {
 
 describe('bad input', () => {
   const cases: Array<[string, Record<string, unknown>, string]> = [
-    ['a malformed email', { email: 'not-an-email', password: PASSWORD, firstName: 'A', lastName: 'B' }, 'input.email'],
-    ['an empty first name', { email: 'x@example.test', password: PASSWORD, firstName: '   ', lastName: 'B' }, 'input.firstName'],
-    ['a weak password', { email: 'x@example.test', password: 'password12', firstName: 'A', lastName: 'B' }, 'input.password'],
-    ['a 10 MB last name', { email: 'x@example.test', password: PASSWORD, firstName: 'A', lastName: 'x'.repeat(10 * 1024 * 1024) }, 'input.lastName'],
+    [
+      'a malformed email',
+      { email: 'not-an-email', password: PASSWORD, firstName: 'A', lastName: 'B' },
+      'input.email',
+    ],
+    [
+      'an empty first name',
+      { email: 'x@example.test', password: PASSWORD, firstName: '   ', lastName: 'B' },
+      'input.firstName',
+    ],
+    [
+      'a weak password',
+      { email: 'x@example.test', password: 'password12', firstName: 'A', lastName: 'B' },
+      'input.password',
+    ],
+    [
+      'a 10 MB last name',
+      { email: 'x@example.test', password: PASSWORD, firstName: 'A', lastName: 'x'.repeat(10 * 1024 * 1024) },
+      'input.lastName',
+    ],
   ];
   it.each(cases)('answers %s with BAD_USER_INPUT naming the field', async (_label, input, field) => {
     const res = await sg.gql(SIGN_UP, { input });
@@ -319,8 +444,14 @@ describe('bad input', () => {
   });
 
   it('answers a body over the limit with 413 PAYLOAD_TOO_LARGE, not a 500', async () => {
-    const res = await fetch(sg.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: ME, variables: { pad: 'x'.repeat(17 * 1024 * 1024) } }) });
+    const res = await fetch(sg.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: ME, variables: { pad: 'x'.repeat(17 * 1024 * 1024) } }),
+    });
     expect(res.status).toBe(413);
-    expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(
+      ((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code,
+    ).toBe('PAYLOAD_TOO_LARGE');
   });
 });

@@ -25,8 +25,18 @@ type Client = { id: string; token: string };
 interface View {
   status: string;
   bay: number;
-  history: Array<{ from: string | null; to: string; reason: string | null; changedBy: { id: string } | null }>;
-  transactions: Array<{ status: string; captured: { amountCents: number }; refunded: { amountCents: number }; refunds: Array<{ amount: { amountCents: number }; status: string }> }>;
+  history: Array<{
+    from: string | null;
+    to: string;
+    reason: string | null;
+    changedBy: { id: string } | null;
+  }>;
+  transactions: Array<{
+    status: string;
+    captured: { amountCents: number };
+    refunded: { amountCents: number };
+    refunds: Array<{ amount: { amountCents: number }; status: string }>;
+  }>;
 }
 
 const user = (role: 'CLIENT' | 'WASHER' | 'MANAGER', name = 'Mo') => signUpAs(sg, role, name);
@@ -36,11 +46,28 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function site(bays: number): Promise<string> {
   const res = await sg.gql<{ createSite: { id: string } }>(
     `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-    { input: { name: `Money wash ${randomUUID().slice(0, 6)}`, address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' }, timeZone: 'Europe/Berlin', location: { latitude: 52.5, longitude: 13.4 }, bays } },
+    {
+      input: {
+        name: `Money wash ${randomUUID().slice(0, 6)}`,
+        address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
+        timeZone: 'Europe/Berlin',
+        location: { latitude: 52.5, longitude: 13.4 },
+        bays,
+      },
+    },
     manager.token,
   );
   const id = res.data!.createSite.id;
-  await sg.gql(`mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`, { id, hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map((weekday) => ({ weekday, opensAt: '00:00', closesAt: '24:00' })) }, manager.token);
+  await sg.gql(
+    `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
+    {
+      id,
+      hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map(
+        (weekday) => ({ weekday, opensAt: '00:00', closesAt: '24:00' }),
+      ),
+    },
+    manager.token,
+  );
   return id;
 }
 
@@ -52,20 +79,32 @@ function slot(days: number, minutes = 0): string {
 }
 
 async function book(token: string, siteId: string, startsAt: string, customerId?: string): Promise<string> {
-  const res = await sg.gql<{ createBooking: { id: string; status: string } }>(CREATE, { i: { siteId, serviceId, startsAt, customerId } }, token);
+  const res = await sg.gql<{ createBooking: { id: string; status: string } }>(
+    CREATE,
+    { i: { siteId, serviceId, startsAt, customerId } },
+    token,
+  );
   expect(res.errors).toBeUndefined();
   expect(res.data!.createBooking.status).toBe('HELD');
   return res.data!.createBooking.id;
 }
 
 async function method(token: string): Promise<string> {
-  const res = await sg.gql<{ addPaymentMethod: { id: string } }>(`mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { id } }`, { i: { providerToken: 'tok_visa', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2099 } }, token);
+  const res = await sg.gql<{ addPaymentMethod: { id: string } }>(
+    `mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { id } }`,
+    { i: { providerToken: 'tok_visa', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2099 } },
+    token,
+  );
   expect(res.errors).toBeUndefined();
   return res.data!.addPaymentMethod.id;
 }
 
 async function pay(client: Client, bookingId: string, methodId: string): Promise<void> {
-  const res = await sg.gql<{ payForBooking: { status: string } }>(PAY, { b: bookingId, m: methodId, k: `pay-${randomUUID()}` }, client.token);
+  const res = await sg.gql<{ payForBooking: { status: string } }>(
+    PAY,
+    { b: bookingId, m: methodId, k: `pay-${randomUUID()}` },
+    client.token,
+  );
   expect(res.errors).toBeUndefined();
   expect(res.data!.payForBooking.status).toBe('CAPTURED');
 }
@@ -109,8 +148,13 @@ async function drained(bus: EventBus, group: string): Promise<void> {
  * published in answer.
  */
 async function redeliverCapture(bookingId: string): Promise<void> {
-  const t = await sg.payment.db.transaction.findFirstOrThrow({ where: { bookingId, status: { not: 'FAILED' } } });
-  const n = await sg.payment.db.outboxEvent.updateMany({ where: { topic: 'payment.charge.captured', aggregateId: t.id }, data: { publishedAt: null } });
+  const t = await sg.payment.db.transaction.findFirstOrThrow({
+    where: { bookingId, status: { not: 'FAILED' } },
+  });
+  const n = await sg.payment.db.outboxEvent.updateMany({
+    where: { topic: 'payment.charge.captured', aggregateId: t.id },
+    data: { publishedAt: null },
+  });
   expect(n.count).toBe(1);
   await relayAll();
   await drained(sg.booking.bus, 'booking');
@@ -123,7 +167,11 @@ const fast = { blockMs: 50, retryBaseMs: 100, retryMaxMs: 200 };
 beforeAll(async () => {
   sg = await startSupergraph();
   manager = await user('MANAGER', 'Mia');
-  const svc = await sg.gql<{ createService: { id: string } }>(`mutation { createService(input: { name: "Money wash", durationMinutes: 30, priceCents: ${PRICE}, currency: "EUR" }) { id } }`, {}, manager.token);
+  const svc = await sg.gql<{ createService: { id: string } }>(
+    `mutation { createService(input: { name: "Money wash", durationMinutes: 30, priceCents: ${PRICE}, currency: "EUR" }) { id } }`,
+    {},
+    manager.token,
+  );
   serviceId = svc.data!.createService.id;
 });
 afterAll(async () => {
@@ -151,7 +199,11 @@ describe('only money confirms a client hold', () => {
     const consumer = await sg.booking.startConsumers(fast);
     try {
       await pay(client, b, await method(client.token));
-      await until(async () => (await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: b } })).status === 'CONFIRMED', 'the bus to confirm the paid hold');
+      await until(
+        async () =>
+          (await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: b } })).status === 'CONFIRMED',
+        'the bus to confirm the paid hold',
+      );
     } finally {
       await consumer.stop();
     }
@@ -161,7 +213,9 @@ describe('only money confirms a client hold', () => {
       [null, 'HELD', null, { id: client.id }],
       ['HELD', 'CONFIRMED', 'paid', null],
     ]);
-    expect(seen.transactions).toMatchObject([{ status: 'CAPTURED', captured: { amountCents: PRICE }, refunded: { amountCents: 0 } }]);
+    expect(seen.transactions).toMatchObject([
+      { status: 'CAPTURED', captured: { amountCents: PRICE }, refunded: { amountCents: 0 } },
+    ]);
   }, 30_000);
 
   it('lets a manager confirm a client hold only with a reason, recording who and why', async () => {
@@ -172,11 +226,20 @@ describe('only money confirms a client hold', () => {
     expect(noReason.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'reason' });
     const blank = await sg.gql(CONFIRM, { id: b, r: '   ' }, manager.token);
     expect(blank.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'reason' });
-    const ok = await sg.gql<{ confirmBooking: { status: string; holdExpiresAt: string | null } }>(CONFIRM, { id: b, r: 'pays at the site' }, manager.token);
+    const ok = await sg.gql<{ confirmBooking: { status: string; holdExpiresAt: string | null } }>(
+      CONFIRM,
+      { id: b, r: 'pays at the site' },
+      manager.token,
+    );
     expect(ok.errors).toBeUndefined();
     expect(ok.data!.confirmBooking).toMatchObject({ status: 'CONFIRMED', holdExpiresAt: null });
     const seen = await view(client.token, b);
-    expect(seen.history.at(-1)).toEqual({ from: 'HELD', to: 'CONFIRMED', reason: 'pays at the site', changedBy: { id: manager.id } });
+    expect(seen.history.at(-1)).toEqual({
+      from: 'HELD',
+      to: 'CONFIRMED',
+      reason: 'pays at the site',
+      changedBy: { id: manager.id },
+    });
   });
 
   it('refuses a manager confirming their own unpaid hold, reason or not', async () => {
@@ -186,7 +249,11 @@ describe('only money confirms a client hold', () => {
     const res = await sg.gql(CONFIRM, { id: b, r: 'paid at the site, promise' }, own.token);
     expect(res.errors?.[0]?.extensions?.code).toBe('BOOKING_PAYMENT_REQUIRED');
     // Another manager may (the two-person rule), with a reason.
-    const other = await sg.gql<{ confirmBooking: { status: string } }>(CONFIRM, { id: b, r: 'paid at the site' }, manager.token);
+    const other = await sg.gql<{ confirmBooking: { status: string } }>(
+      CONFIRM,
+      { id: b, r: 'paid at the site' },
+      manager.token,
+    );
     expect(other.data?.confirmBooking.status).toBe('CONFIRMED');
   });
 
@@ -206,7 +273,11 @@ describe('a cap on live holds per customer', () => {
     const s = await site(20);
     const day = dayOffset++;
     // The attack: one account holding every slot of a site at once.
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => sg.gql(CREATE, { i: { siteId: s, serviceId, startsAt: slot(day, i * 45) } }, client.token)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        sg.gql(CREATE, { i: { siteId: s, serviceId, startsAt: slot(day, i * 45) } }, client.token),
+      ),
+    );
     const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK');
     expect(codes.filter((c) => c === 'OK')).toHaveLength(HOLD_CAP);
     expect(codes.filter((c) => c === 'BOOKING_HOLD_LIMIT_REACHED')).toHaveLength(20 - HOLD_CAP);
@@ -223,7 +294,12 @@ describe('a cap on live holds per customer', () => {
     const day = dayOffset++;
     const holds: string[] = [];
     for (let i = 0; i < HOLD_CAP; i++) holds.push(await book(client.token, s, slot(day, i * 45)));
-    const next = (i: number) => sg.gql<{ createBooking: { id: string } }>(CREATE, { i: { siteId: s, serviceId, startsAt: slot(day, 300 + i * 45) } }, client.token);
+    const next = (i: number) =>
+      sg.gql<{ createBooking: { id: string } }>(
+        CREATE,
+        { i: { siteId: s, serviceId, startsAt: slot(day, 300 + i * 45) } },
+        client.token,
+      );
     expect((await next(0)).errors?.[0]?.extensions?.code).toBe('BOOKING_HOLD_LIMIT_REACHED');
 
     // Cancelled.
@@ -233,7 +309,10 @@ describe('a cap on live holds per customer', () => {
     expect((await next(2)).errors?.[0]?.extensions?.code).toBe('BOOKING_HOLD_LIMIT_REACHED');
 
     // Lapsed (its expiry moved into the past rather than waiting the 10 minutes), even before the sweep records it.
-    await sg.booking.db.reservation.update({ where: { id: holds[1] }, data: { holdExpiresAt: new Date(Date.now() - 1000) } });
+    await sg.booking.db.reservation.update({
+      where: { id: holds[1] },
+      data: { holdExpiresAt: new Date(Date.now() - 1000) },
+    });
     expect((await next(3)).errors).toBeUndefined();
     expect((await next(4)).errors?.[0]?.extensions?.code).toBe('BOOKING_HOLD_LIMIT_REACHED');
 
@@ -241,7 +320,12 @@ describe('a cap on live holds per customer', () => {
     const consumer = await sg.booking.startConsumers(fast);
     try {
       await pay(client, holds[2]!, await method(client.token));
-      await until(async () => (await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: holds[2]! } })).status === 'CONFIRMED', 'the paid hold to be confirmed');
+      await until(
+        async () =>
+          (await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: holds[2]! } })).status ===
+          'CONFIRMED',
+        'the paid hold to be confirmed',
+      );
     } finally {
       await consumer.stop();
     }
@@ -254,7 +338,9 @@ describe('a cap on live holds per customer', () => {
     const s = await site(8);
     const day = dayOffset++;
     for (let i = 0; i <= HOLD_CAP; i++) await book(manager.token, s, slot(day, i * 45), client.id);
-    expect(await sg.booking.db.reservation.count({ where: { customerId: client.id, status: 'HELD' } })).toBe(HOLD_CAP + 1);
+    expect(await sg.booking.db.reservation.count({ where: { customerId: client.id, status: 'HELD' } })).toBe(
+      HOLD_CAP + 1,
+    );
     const own = await sg.gql(CREATE, { i: { siteId: s, serviceId, startsAt: slot(day, 600) } }, client.token);
     expect(own.errors?.[0]?.extensions?.code).toBe('BOOKING_HOLD_LIMIT_REACHED');
   });
@@ -271,26 +357,54 @@ describe('a payment captured after the hold lapsed', () => {
     // Paid while held; booking hears of the captures only later (its consumer is not running yet).
     for (const b of [lost, revived]) await pay(client, b, m);
     // Both holds lapse (their expiry moved into the past rather than waiting) and the sweep records it.
-    await sg.booking.db.reservation.updateMany({ where: { id: { in: [lost, revived] } }, data: { holdExpiresAt: new Date(Date.now() - 1000) } });
+    await sg.booking.db.reservation.updateMany({
+      where: { id: { in: [lost, revived] } },
+      data: { holdExpiresAt: new Date(Date.now() - 1000) },
+    });
     expect(await sg.booking.service.expireLapsedHolds()).toBeGreaterThanOrEqual(2);
     // The first slot's bay goes to someone else.
     const rivalBooking = await book(rival.token, s, slot(lostDay));
 
     const consumers = [await sg.booking.startConsumers(fast), await sg.payment.startConsumers(fast)];
     try {
-      await until(async () => (await view(client.token, lost)).transactions[0]?.refunds.some((r) => r.status === 'SUCCEEDED') === true && (await view(client.token, revived)).status === 'CONFIRMED', 'the refund and the revival');
+      await until(
+        async () =>
+          (await view(client.token, lost)).transactions[0]?.refunds.some((r) => r.status === 'SUCCEEDED') ===
+            true && (await view(client.token, revived)).status === 'CONFIRMED',
+        'the refund and the revival',
+      );
       await drained(sg.booking.bus, 'booking');
       await drained(sg.payment.bus, 'payment');
       const check = async () => {
         const l = await view(client.token, lost);
         expect(l.status).toBe('EXPIRED');
-        expect(l.transactions).toEqual([{ status: 'REFUNDED', captured: { amountCents: PRICE }, refunded: { amountCents: PRICE }, refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }] }]);
-        expect(l.history.filter((h) => h.reason?.includes('refunded'))).toEqual([{ from: 'EXPIRED', to: 'EXPIRED', reason: 'paid after the hold lapsed and the slot was gone: the charge is refunded', changedBy: null }]);
+        expect(l.transactions).toEqual([
+          {
+            status: 'REFUNDED',
+            captured: { amountCents: PRICE },
+            refunded: { amountCents: PRICE },
+            refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }],
+          },
+        ]);
+        expect(l.history.filter((h) => h.reason?.includes('refunded'))).toEqual([
+          {
+            from: 'EXPIRED',
+            to: 'EXPIRED',
+            reason: 'paid after the hold lapsed and the slot was gone: the charge is refunded',
+            changedBy: null,
+          },
+        ]);
         const r = await view(client.token, revived);
         expect(r.status).toBe('CONFIRMED');
-        expect(r.transactions).toEqual([{ status: 'CAPTURED', captured: { amountCents: PRICE }, refunded: { amountCents: 0 }, refunds: [] }]);
+        expect(r.transactions).toEqual([
+          { status: 'CAPTURED', captured: { amountCents: PRICE }, refunded: { amountCents: 0 }, refunds: [] },
+        ]);
         expect((await view(rival.token, rivalBooking)).status).toBe('HELD');
-        expect(await sg.booking.db.outboxEvent.count({ where: { aggregateId: lost, topic: 'booking.reservation.cancelled' } })).toBe(1);
+        expect(
+          await sg.booking.db.outboxEvent.count({
+            where: { aggregateId: lost, topic: 'booking.reservation.cancelled' },
+          }),
+        ).toBe(1);
       };
       await check();
       // Redelivered captures change nothing: no second cancellation, no second refund.
@@ -310,46 +424,96 @@ describe('a payment captured after the hold lapsed', () => {
     const b = await book(client.token, s, startsAt);
     await pay(client, b, m);
     await sleep(Math.max(0, Date.parse(startsAt) - Date.now()) + 100);
-    await sg.booking.db.reservation.update({ where: { id: b }, data: { holdExpiresAt: new Date(Date.now() - 1000) } });
+    await sg.booking.db.reservation.update({
+      where: { id: b },
+      data: { holdExpiresAt: new Date(Date.now() - 1000) },
+    });
     await sg.booking.service.expireLapsedHolds();
     const consumers = [await sg.booking.startConsumers(fast), await sg.payment.startConsumers(fast)];
     try {
-      await until(async () => (await view(client.token, b)).transactions[0]?.status === 'REFUNDED', 'the refund');
+      await until(
+        async () => (await view(client.token, b)).transactions[0]?.status === 'REFUNDED',
+        'the refund',
+      );
       await redeliverCapture(b);
       const seen = await view(client.token, b);
       expect(seen.status).toBe('EXPIRED');
-      expect(seen.transactions).toEqual([{ status: 'REFUNDED', captured: { amountCents: PRICE }, refunded: { amountCents: PRICE }, refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }] }]);
-      expect(await sg.booking.db.outboxEvent.count({ where: { aggregateId: b, topic: 'booking.reservation.cancelled' } })).toBe(1);
+      expect(seen.transactions).toEqual([
+        {
+          status: 'REFUNDED',
+          captured: { amountCents: PRICE },
+          refunded: { amountCents: PRICE },
+          refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }],
+        },
+      ]);
+      expect(
+        await sg.booking.db.outboxEvent.count({
+          where: { aggregateId: b, topic: 'booking.reservation.cancelled' },
+        }),
+      ).toBe(1);
     } finally {
       await Promise.all(consumers.map((c) => c.stop()));
     }
   }, 60_000);
 
   it("refunds in full, exactly once, a late capture whose revival collides with its washer's other job (the rollback path)", async () => {
-    const [client, other, washer] = [await user('CLIENT', 'Wendy'), await user('CLIENT', 'Otto'), await user('WASHER', 'Wes')];
+    const [client, other, washer] = [
+      await user('CLIENT', 'Wendy'),
+      await user('CLIENT', 'Otto'),
+      await user('WASHER', 'Wes'),
+    ];
     const m = await method(client.token);
     const s = await site(2);
     const day = dayOffset++;
-    const shift = await sg.gql(`mutation($site: ID!, $user: ID!, $shift: ShiftInput!) { assignStaff(siteId: $site, userId: $user, shift: $shift) { id } }`, { site: s, user: washer.id, shift: { startsAt: slot(day, -120), endsAt: slot(day, 120) } }, manager.token);
+    const shift = await sg.gql(
+      `mutation($site: ID!, $user: ID!, $shift: ShiftInput!) { assignStaff(siteId: $site, userId: $user, shift: $shift) { id } }`,
+      { site: s, user: washer.id, shift: { startsAt: slot(day, -120), endsAt: slot(day, 120) } },
+      manager.token,
+    );
     expect(shift.errors).toBeUndefined();
-    const assign = (id: string) => sg.gql(`mutation($id: ID!, $w: ID!) { assignWasher(id: $id, washerId: $w) { id } }`, { id, w: washer.id }, manager.token);
+    const assign = (id: string) =>
+      sg.gql(
+        `mutation($id: ID!, $w: ID!) { assignWasher(id: $id, washerId: $w) { id } }`,
+        { id, w: washer.id },
+        manager.token,
+      );
     const late = await book(client.token, s, slot(day));
     const rivalJob = await book(other.token, s, slot(day)); // bay 2
     expect((await assign(late)).errors).toBeUndefined();
     await pay(client, late, m);
-    await sg.booking.db.reservation.update({ where: { id: late }, data: { holdExpiresAt: new Date(Date.now() - 1000) } });
+    await sg.booking.db.reservation.update({
+      where: { id: late },
+      data: { holdExpiresAt: new Date(Date.now() - 1000) },
+    });
     await sg.booking.service.expireLapsedHolds();
     // Its bay stays free, but its washer now has the other job at that time: reviving it would put him in two.
     expect((await assign(rivalJob)).errors).toBeUndefined();
     const consumers = [await sg.booking.startConsumers(fast), await sg.payment.startConsumers(fast)];
     try {
-      await until(async () => (await view(client.token, late)).transactions[0]?.status === 'REFUNDED', 'the refund');
+      await until(
+        async () => (await view(client.token, late)).transactions[0]?.status === 'REFUNDED',
+        'the refund',
+      );
       await redeliverCapture(late);
       const seen = await view(client.token, late);
       expect(seen.status).toBe('EXPIRED');
-      expect(seen.transactions).toEqual([{ status: 'REFUNDED', captured: { amountCents: PRICE }, refunded: { amountCents: PRICE }, refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }] }]);
-      expect(await sg.booking.db.outboxEvent.count({ where: { aggregateId: late, topic: 'booking.reservation.cancelled' } })).toBe(1);
-      expect(await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: rivalJob } })).toMatchObject({ status: 'HELD', washerId: washer.id });
+      expect(seen.transactions).toEqual([
+        {
+          status: 'REFUNDED',
+          captured: { amountCents: PRICE },
+          refunded: { amountCents: PRICE },
+          refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }],
+        },
+      ]);
+      expect(
+        await sg.booking.db.outboxEvent.count({
+          where: { aggregateId: late, topic: 'booking.reservation.cancelled' },
+        }),
+      ).toBe(1);
+      expect(await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: rivalJob } })).toMatchObject({
+        status: 'HELD',
+        washerId: washer.id,
+      });
     } finally {
       await Promise.all(consumers.map((c) => c.stop()));
     }
@@ -375,7 +539,11 @@ describe('a payment captured after the hold lapsed', () => {
     };
     const consumers = [await sg.booking.startConsumers(fast), await sg.payment.startConsumers(fast)];
     try {
-      const paying = sg.gql<{ payForBooking: { status: string } }>(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token);
+      const paying = sg.gql<{ payForBooking: { status: string } }>(
+        PAY,
+        { b, m, k: `pay-${randomUUID()}` },
+        client.token,
+      );
       await atProvider;
       expect((await sg.gql(CANCEL, { id: b }, client.token)).errors).toBeUndefined();
       await relayAll();
@@ -384,16 +552,37 @@ describe('a payment captured after the hold lapsed', () => {
       release();
       expect((await paying).data?.payForBooking.status).toBe('CAPTURED');
 
-      await until(async () => (await view(client.token, b)).transactions[0]?.status === 'REFUNDED', 'the refund of the late capture');
+      await until(
+        async () => (await view(client.token, b)).transactions[0]?.status === 'REFUNDED',
+        'the refund of the late capture',
+      );
       await drained(sg.booking.bus, 'booking');
       await drained(sg.payment.bus, 'payment');
       const check = async () => {
         const seen = await view(client.token, b);
         expect(seen.status).toBe('CANCELLED');
-        expect(seen.transactions).toEqual([{ status: 'REFUNDED', captured: { amountCents: PRICE }, refunded: { amountCents: PRICE }, refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }] }]);
-        expect(seen.history.filter((h) => h.reason?.includes('refunded'))).toEqual([{ from: 'CANCELLED', to: 'CANCELLED', reason: 'paid after the booking was cancelled: the charge is refunded', changedBy: null }]);
+        expect(seen.transactions).toEqual([
+          {
+            status: 'REFUNDED',
+            captured: { amountCents: PRICE },
+            refunded: { amountCents: PRICE },
+            refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }],
+          },
+        ]);
+        expect(seen.history.filter((h) => h.reason?.includes('refunded'))).toEqual([
+          {
+            from: 'CANCELLED',
+            to: 'CANCELLED',
+            reason: 'paid after the booking was cancelled: the charge is refunded',
+            changedBy: null,
+          },
+        ]);
         // The client's own cancellation, then the one announced for the late capture.
-        expect(await sg.booking.db.outboxEvent.count({ where: { aggregateId: b, topic: 'booking.reservation.cancelled' } })).toBe(2);
+        expect(
+          await sg.booking.db.outboxEvent.count({
+            where: { aggregateId: b, topic: 'booking.reservation.cancelled' },
+          }),
+        ).toBe(2);
       };
       await check();
       await redeliverCapture(b);

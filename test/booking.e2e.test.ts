@@ -22,18 +22,38 @@ function user(role: 'CLIENT' | 'WASHER' | 'MANAGER', firstName = 'Kim') {
 async function site(bays = 1, opensAt = '06:00', closesAt = '22:00'): Promise<string> {
   const res = await sg.gql<{ createSite: { id: string } }>(
     `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-    { input: { name: `Booking site ${randomUUID().slice(0, 6)}`, address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' }, timeZone: 'Europe/Berlin', location: { latitude: 52.5, longitude: 13.4 }, bays } },
+    {
+      input: {
+        name: `Booking site ${randomUUID().slice(0, 6)}`,
+        address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
+        timeZone: 'Europe/Berlin',
+        location: { latitude: 52.5, longitude: 13.4 },
+        bays,
+      },
+    },
     manager.token,
   );
   const id = res.data!.createSite.id;
-  await sg.gql(`mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`, { id, hours: EVERY_DAY.map((weekday) => ({ weekday, opensAt, closesAt })) }, manager.token);
+  await sg.gql(
+    `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
+    { id, hours: EVERY_DAY.map((weekday) => ({ weekday, opensAt, closesAt })) },
+    manager.token,
+  );
   return id;
 }
 
 async function service(durationMinutes = 30, priceCents = 1500, isAddOn = false): Promise<string> {
   const res = await sg.gql<{ createService: { id: string } }>(
     `mutation($input: CreateServiceInput!) { createService(input: $input) { id } }`,
-    { input: { name: `${isAddOn ? 'Wax' : 'Wash'} ${randomUUID().slice(0, 4)}`, durationMinutes, priceCents, currency: 'EUR', isAddOn } },
+    {
+      input: {
+        name: `${isAddOn ? 'Wax' : 'Wash'} ${randomUUID().slice(0, 4)}`,
+        durationMinutes,
+        priceCents,
+        currency: 'EUR',
+        isAddOn,
+      },
+    },
     manager.token,
   );
   expect(res.errors).toBeUndefined();
@@ -43,7 +63,10 @@ async function service(durationMinutes = 30, priceCents = 1500, isAddOn = false)
 /** A local date some days ahead, and the UTC instant of a local time on it. */
 function day(offset: number) {
   const date = DateTime.now().setZone('Europe/Berlin').plus({ days: offset }).toISODate()!;
-  return { date, at: (hhmm: string) => DateTime.fromISO(`${date}T${hhmm}`, { zone: 'Europe/Berlin' }).toUTC().toISO()! };
+  return {
+    date,
+    at: (hhmm: string) => DateTime.fromISO(`${date}T${hhmm}`, { zone: 'Europe/Berlin' }).toUTC().toISO()!,
+  };
 }
 
 beforeAll(async () => {
@@ -58,16 +81,31 @@ afterAll(async () => {
 describe('catalogue', () => {
   it('lets managers add services that everyone can read, and refuses bad prices and durations', async () => {
     const id = await service(45, 2500);
-    const pub = await sg.gql<{ service: { name: string; durationMinutes: number; price: { amountCents: number; currency: string } } }>(`query($id: ID!) { service(id: $id) { name durationMinutes price { amountCents currency } } }`, { id });
-    expect(pub.data!.service).toMatchObject({ durationMinutes: 45, price: { amountCents: 2500, currency: 'EUR' } });
-    const byClient = await sg.gql(`mutation { createService(input: { name: "x", durationMinutes: 30, priceCents: 100, currency: "EUR" }) { id } }`, {}, alice.token);
+    const pub = await sg.gql<{
+      service: { name: string; durationMinutes: number; price: { amountCents: number; currency: string } };
+    }>(`query($id: ID!) { service(id: $id) { name durationMinutes price { amountCents currency } } }`, {
+      id,
+    });
+    expect(pub.data!.service).toMatchObject({
+      durationMinutes: 45,
+      price: { amountCents: 2500, currency: 'EUR' },
+    });
+    const byClient = await sg.gql(
+      `mutation { createService(input: { name: "x", durationMinutes: 30, priceCents: 100, currency: "EUR" }) { id } }`,
+      {},
+      alice.token,
+    );
     expect(byClient.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     for (const [input, field] of [
       [{ priceCents: -1 }, 'input.priceCents'],
       [{ durationMinutes: 0 }, 'input.durationMinutes'],
       [{ currency: 'euro' }, 'input.currency'],
     ] as const) {
-      const res = await sg.gql(`mutation($input: CreateServiceInput!) { createService(input: $input) { id } }`, { input: { name: 'Bad', durationMinutes: 30, priceCents: 100, currency: 'EUR', ...input } }, manager.token);
+      const res = await sg.gql(
+        `mutation($input: CreateServiceInput!) { createService(input: $input) { id } }`,
+        { input: { name: 'Bad', durationMinutes: 30, priceCents: 100, currency: 'EUR', ...input } },
+        manager.token,
+      );
       expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
     }
   });
@@ -78,17 +116,37 @@ describe('availability and holds', () => {
     const s = await site(1, '08:00', '10:00');
     const svc = await service(30);
     const { date, at } = day(10);
-    const before = await sg.gql<{ availableSlots: Array<{ startsAt: string; freeBays: number }> }>(SLOTS, { site: s, service: svc, date });
+    const before = await sg.gql<{ availableSlots: Array<{ startsAt: string; freeBays: number }> }>(SLOTS, {
+      site: s,
+      service: svc,
+      date,
+    });
     expect(before.errors).toBeUndefined();
     // 30 min washes, 15 min steps, within 08:00–10:00 local.
-    expect(before.data!.availableSlots.map((x) => x.startsAt)).toEqual(['08:00', '08:15', '08:30', '08:45', '09:00', '09:15', '09:30'].map((t) => new Date(at(t)).toISOString()));
-    const booked = await sg.gql<{ createBooking: { status: string; holdExpiresAt: string; bay: number } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } }, alice.token);
+    expect(before.data!.availableSlots.map((x) => x.startsAt)).toEqual(
+      ['08:00', '08:15', '08:30', '08:45', '09:00', '09:15', '09:30'].map((t) =>
+        new Date(at(t)).toISOString(),
+      ),
+    );
+    const booked = await sg.gql<{ createBooking: { status: string; holdExpiresAt: string; bay: number } }>(
+      CREATE,
+      { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } },
+      alice.token,
+    );
     expect(booked.errors).toBeUndefined();
     expect(booked.data!.createBooking).toMatchObject({ status: 'HELD', bay: 1 });
-    expect(new Date(booked.data!.createBooking.holdExpiresAt).getTime()).toBeGreaterThan(Date.now() + 500_000);
-    const after = await sg.gql<{ availableSlots: Array<{ startsAt: string }> }>(SLOTS, { site: s, service: svc, date });
+    expect(new Date(booked.data!.createBooking.holdExpiresAt).getTime()).toBeGreaterThan(
+      Date.now() + 500_000,
+    );
+    const after = await sg.gql<{ availableSlots: Array<{ startsAt: string }> }>(SLOTS, {
+      site: s,
+      service: svc,
+      date,
+    });
     // 09:00–09:30 plus a 10 minute buffer: 08:30 … 09:30 starts collide.
-    expect(after.data!.availableSlots.map((x) => x.startsAt)).toEqual(['08:00', '08:15'].map((t) => new Date(at(t)).toISOString()));
+    expect(after.data!.availableSlots.map((x) => x.startsAt)).toEqual(
+      ['08:00', '08:15'].map((t) => new Date(at(t)).toISOString()),
+    );
   });
 
   it('accepts exactly 10 of 500 concurrent bookings for 10 slots of one bay', async () => {
@@ -98,7 +156,15 @@ describe('availability and holds', () => {
     const starts = Array.from({ length: 10 }, (_, i) => at(`${String(8 + i).padStart(2, '0')}:00`));
     // One client per slot (50 racing requests each), so the bay decides and not the live-hold cap.
     const clients = await Promise.all(starts.map(() => user('CLIENT', 'Racer')));
-    const results = await Promise.all(Array.from({ length: 500 }, (_, i) => sg.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: starts[i % 10] } }, clients[i % 10]!.token)));
+    const results = await Promise.all(
+      Array.from({ length: 500 }, (_, i) =>
+        sg.gql(
+          CREATE,
+          { input: { siteId: s, serviceId: svc, startsAt: starts[i % 10] } },
+          clients[i % 10]!.token,
+        ),
+      ),
+    );
     const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK');
     expect(codes.filter((c) => c === 'OK')).toHaveLength(10);
     expect(codes.filter((c) => c === 'BOOKING_SLOT_TAKEN')).toHaveLength(490);
@@ -120,11 +186,23 @@ describe('availability and holds', () => {
       [{ siteId: 'not-a-uuid' }, 'BAD_USER_INPUT', 'input.siteId'],
     ];
     for (const [override, code, field] of cases) {
-      const res = await sg.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00'), ...override } }, alice.token);
+      const res = await sg.gql(
+        CREATE,
+        { input: { siteId: s, serviceId: svc, startsAt: at('09:00'), ...override } },
+        alice.token,
+      );
       expect(res.errors?.[0]?.extensions, JSON.stringify(override)).toMatchObject({ code, field });
     }
-    await sg.gql(`mutation($id: ID!) { closeSite(id: $id, reason: "Renovation") { id } }`, { id: s }, manager.token);
-    const closed = await sg.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } }, alice.token);
+    await sg.gql(
+      `mutation($id: ID!) { closeSite(id: $id, reason: "Renovation") { id } }`,
+      { id: s },
+      manager.token,
+    );
+    const closed = await sg.gql(
+      CREATE,
+      { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } },
+      alice.token,
+    );
     expect(closed.errors?.[0]?.extensions?.code).toBe('BOOKING_SITE_UNAVAILABLE');
   });
 
@@ -134,18 +212,43 @@ describe('availability and holds', () => {
       const svc = await service(30);
       const s = await site(1);
       const { at } = day(16);
-      const first = await quick.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } }, alice.token);
+      const first = await quick.gql<{ createBooking: { id: string } }>(
+        CREATE,
+        { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } },
+        alice.token,
+      );
       expect(first.errors).toBeUndefined();
-      const blocked = await quick.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } }, alice.token);
+      const blocked = await quick.gql(
+        CREATE,
+        { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } },
+        alice.token,
+      );
       expect(blocked.errors?.[0]?.extensions?.code).toBe('BOOKING_SLOT_TAKEN');
       // Let the hold lapse (10 s TTL) by moving its expiry into the past rather than sleeping.
-      await quick.booking.db.reservation.update({ where: { id: first.data!.createBooking.id }, data: { holdExpiresAt: new Date(Date.now() - 1000) } });
-      const confirm = await quick.gql(`mutation($id: ID!) { confirmBooking(id: $id, reason: "paid at the site") { status } }`, { id: first.data!.createBooking.id }, manager.token);
+      await quick.booking.db.reservation.update({
+        where: { id: first.data!.createBooking.id },
+        data: { holdExpiresAt: new Date(Date.now() - 1000) },
+      });
+      const confirm = await quick.gql(
+        `mutation($id: ID!) { confirmBooking(id: $id, reason: "paid at the site") { status } }`,
+        { id: first.data!.createBooking.id },
+        manager.token,
+      );
       expect(confirm.errors?.[0]?.extensions?.code).toBe('BOOKING_HOLD_EXPIRED');
-      const again = await quick.gql<{ createBooking: { status: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } }, alice.token);
+      const again = await quick.gql<{ createBooking: { status: string } }>(
+        CREATE,
+        { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } },
+        alice.token,
+      );
       expect(again.data?.createBooking.status).toBe('HELD');
-      const history = await quick.booking.db.history.findMany({ where: { reservationId: first.data!.createBooking.id }, orderBy: { changedAt: 'asc' } });
-      expect(history.map((h) => [h.fromStatus, h.toStatus])).toEqual([[null, 'HELD'], ['HELD', 'EXPIRED']]);
+      const history = await quick.booking.db.history.findMany({
+        where: { reservationId: first.data!.createBooking.id },
+        orderBy: { changedAt: 'asc' },
+      });
+      expect(history.map((h) => [h.fromStatus, h.toStatus])).toEqual([
+        [null, 'HELD'],
+        ['HELD', 'EXPIRED'],
+      ]);
     } finally {
       await quick.stop();
     }
@@ -159,22 +262,55 @@ describe('the booking lifecycle', () => {
     const wax = await service(30, 500, true);
     const { at } = day(18);
     const washer = await user('WASHER', 'Wes');
-    await sg.gql(`mutation($site: ID!, $user: ID!, $shift: ShiftInput!) { assignStaff(siteId: $site, userId: $user, shift: $shift) { id } }`, { site: s, user: washer.id, shift: { startsAt: at('08:00'), endsAt: at('16:00') } }, manager.token);
-    const created = await sg.gql<{ createBooking: { id: string; price: { amountCents: number } } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00'), addOnIds: [wax] } }, alice.token);
+    await sg.gql(
+      `mutation($site: ID!, $user: ID!, $shift: ShiftInput!) { assignStaff(siteId: $site, userId: $user, shift: $shift) { id } }`,
+      { site: s, user: washer.id, shift: { startsAt: at('08:00'), endsAt: at('16:00') } },
+      manager.token,
+    );
+    const created = await sg.gql<{ createBooking: { id: string; price: { amountCents: number } } }>(
+      CREATE,
+      { input: { siteId: s, serviceId: svc, startsAt: at('10:00'), addOnIds: [wax] } },
+      alice.token,
+    );
     const id = created.data!.createBooking.id;
     expect(created.data!.createBooking.price.amountCents).toBe(2500);
-    await sg.gql(`mutation($id: ID!, $input: UpdateServiceInput!) { updateService(id: $id, input: $input) { id } }`, { id: svc, input: { priceCents: 9999 } }, manager.token);
+    await sg.gql(
+      `mutation($id: ID!, $input: UpdateServiceInput!) { updateService(id: $id, input: $input) { id } }`,
+      { id: svc, input: { priceCents: 9999 } },
+      manager.token,
+    );
 
-    const step = async (mutation: string, token: string, extra = '') => sg.gql<Record<string, { status: string }>>(`mutation($id: ID!) { ${mutation}(id: $id${extra}) { status } }`, { id }, token);
-    expect((await step('confirmBooking', alice.token)).errors?.[0]?.extensions?.code).toBe('BOOKING_PAYMENT_REQUIRED');
-    expect((await step('confirmBooking', manager.token, ', reason: "paid at the site"')).data).toEqual({ confirmBooking: { status: 'CONFIRMED' } });
+    const step = async (mutation: string, token: string, extra = '') =>
+      sg.gql<Record<string, { status: string }>>(
+        `mutation($id: ID!) { ${mutation}(id: $id${extra}) { status } }`,
+        { id },
+        token,
+      );
+    expect((await step('confirmBooking', alice.token)).errors?.[0]?.extensions?.code).toBe(
+      'BOOKING_PAYMENT_REQUIRED',
+    );
+    expect((await step('confirmBooking', manager.token, ', reason: "paid at the site"')).data).toEqual({
+      confirmBooking: { status: 'CONFIRMED' },
+    });
     expect((await step('startBooking', washer.token)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND'); // not his booking yet
-    const assigned = await sg.gql(`mutation($id: ID!, $w: ID!) { assignWasher(id: $id, washerId: $w) { id } }`, { id, w: washer.id }, manager.token);
+    const assigned = await sg.gql(
+      `mutation($id: ID!, $w: ID!) { assignWasher(id: $id, washerId: $w) { id } }`,
+      { id, w: washer.id },
+      manager.token,
+    );
     expect(assigned.errors).toBeUndefined();
-    expect((await step('startBooking', washer.token)).data).toEqual({ startBooking: { status: 'IN_PROGRESS' } });
-    expect((await step('completeBooking', washer.token)).data).toEqual({ completeBooking: { status: 'COMPLETED' } });
+    expect((await step('startBooking', washer.token)).data).toEqual({
+      startBooking: { status: 'IN_PROGRESS' },
+    });
+    expect((await step('completeBooking', washer.token)).data).toEqual({
+      completeBooking: { status: 'COMPLETED' },
+    });
     const illegal = await step('confirmBooking', manager.token, ', reason: "again"');
-    expect(illegal.errors?.[0]?.extensions).toMatchObject({ code: 'BOOKING_ILLEGAL_TRANSITION', from: 'COMPLETED', to: 'CONFIRMED' });
+    expect(illegal.errors?.[0]?.extensions).toMatchObject({
+      code: 'BOOKING_ILLEGAL_TRANSITION',
+      from: 'COMPLETED',
+      to: 'CONFIRMED',
+    });
 
     const view = await sg.gql<{ booking: Record<string, unknown> }>(
       `query($id: ID!) { booking(id: $id) { status price { amountCents } items { name price { amountCents } } customer { firstName } washer { firstName } site { name } service { name } history { from to reason changedBy { id } } } }`,
@@ -182,15 +318,35 @@ describe('the booking lifecycle', () => {
       alice.token,
     );
     expect(view.errors).toBeUndefined();
-    expect(view.data!.booking).toMatchObject({ status: 'COMPLETED', price: { amountCents: 2500 }, customer: { firstName: 'Alice' }, washer: { firstName: 'Wes' } });
-    expect((view.data!.booking.history as Array<{ from: string | null; to: string; reason: string | null; changedBy: { id: string } | null }>).map((h) => [h.from, h.to, h.reason, h.changedBy?.id])).toEqual([
+    expect(view.data!.booking).toMatchObject({
+      status: 'COMPLETED',
+      price: { amountCents: 2500 },
+      customer: { firstName: 'Alice' },
+      washer: { firstName: 'Wes' },
+    });
+    expect(
+      (
+        view.data!.booking.history as Array<{
+          from: string | null;
+          to: string;
+          reason: string | null;
+          changedBy: { id: string } | null;
+        }>
+      ).map((h) => [h.from, h.to, h.reason, h.changedBy?.id]),
+    ).toEqual([
       [null, 'HELD', null, alice.id],
       ['HELD', 'CONFIRMED', 'paid at the site', manager.id],
       ['CONFIRMED', 'IN_PROGRESS', null, washer.id],
       ['IN_PROGRESS', 'COMPLETED', null, washer.id],
     ]);
-    const events = await sg.booking.db.outboxEvent.findMany({ where: { aggregateId: id }, orderBy: { seq: 'asc' } });
-    expect(events.map((e) => e.topic)).toEqual(['booking.reservation.created', ...Array(3).fill('booking.reservation.statusChanged')]);
+    const events = await sg.booking.db.outboxEvent.findMany({
+      where: { aggregateId: id },
+      orderBy: { seq: 'asc' },
+    });
+    expect(events.map((e) => e.topic)).toEqual([
+      'booking.reservation.created',
+      ...Array(3).fill('booking.reservation.statusChanged'),
+    ]);
   });
 
   it('lets a client cancel before the cutoff but not after; managers cancel with a reason', async () => {
@@ -199,18 +355,54 @@ describe('the booking lifecycle', () => {
     const soon = new Date(Date.now() + 60 * 60_000);
     soon.setUTCMinutes(0, 0, 0);
     const { at } = day(20);
-    const later = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('12:00') } }, alice.token);
-    const cancel = (id: string, token: string, reason?: string) => sg.gql<{ cancelBooking: { status: string } }>(`mutation($id: ID!, $r: String) { cancelBooking(id: $id, reason: $r) { status } }`, { id, r: reason }, token);
-    expect((await cancel(later.data!.createBooking.id, alice.token)).data).toEqual({ cancelBooking: { status: 'CANCELLED' } });
+    const later = await sg.gql<{ createBooking: { id: string } }>(
+      CREATE,
+      { input: { siteId: s, serviceId: svc, startsAt: at('12:00') } },
+      alice.token,
+    );
+    const cancel = (id: string, token: string, reason?: string) =>
+      sg.gql<{ cancelBooking: { status: string } }>(
+        `mutation($id: ID!, $r: String) { cancelBooking(id: $id, reason: $r) { status } }`,
+        { id, r: reason },
+        token,
+      );
+    expect((await cancel(later.data!.createBooking.id, alice.token)).data).toEqual({
+      cancelBooking: { status: 'CANCELLED' },
+    });
 
     const tight = await sg.booking.db.reservation.create({
-      data: { customerId: alice.id, siteId: s, serviceId: svc, bay: 2, startsAt: new Date(Date.now() + 30 * 60_000), endsAt: new Date(Date.now() + 60 * 60_000), blockedUntil: new Date(Date.now() + 70 * 60_000), status: 'CONFIRMED', serviceName: 'x', priceCents: 1, currency: 'EUR' },
+      data: {
+        customerId: alice.id,
+        siteId: s,
+        serviceId: svc,
+        bay: 2,
+        startsAt: new Date(Date.now() + 30 * 60_000),
+        endsAt: new Date(Date.now() + 60 * 60_000),
+        blockedUntil: new Date(Date.now() + 70 * 60_000),
+        status: 'CONFIRMED',
+        serviceName: 'x',
+        priceCents: 1,
+        currency: 'EUR',
+      },
     });
-    expect((await cancel(tight.id, alice.token)).errors?.[0]?.extensions?.code).toBe('BOOKING_CANCELLATION_TOO_LATE');
-    expect((await cancel(tight.id, manager.token)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'reason' });
-    expect((await cancel(tight.id, manager.token, 'Machine broken')).data).toEqual({ cancelBooking: { status: 'CANCELLED' } });
-    const cancelled = await sg.booking.db.outboxEvent.findMany({ where: { aggregateId: tight.id, topic: 'booking.reservation.cancelled' } });
-    expect(cancelled[0]!.payload).toMatchObject({ reservationId: tight.id, reason: 'Machine broken', cancelledBy: manager.id });
+    expect((await cancel(tight.id, alice.token)).errors?.[0]?.extensions?.code).toBe(
+      'BOOKING_CANCELLATION_TOO_LATE',
+    );
+    expect((await cancel(tight.id, manager.token)).errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'reason',
+    });
+    expect((await cancel(tight.id, manager.token, 'Machine broken')).data).toEqual({
+      cancelBooking: { status: 'CANCELLED' },
+    });
+    const cancelled = await sg.booking.db.outboxEvent.findMany({
+      where: { aggregateId: tight.id, topic: 'booking.reservation.cancelled' },
+    });
+    expect(cancelled[0]!.payload).toMatchObject({
+      reservationId: tight.id,
+      reason: 'Machine broken',
+      cancelledBy: manager.id,
+    });
   });
 
   it('refuses to book one washer into two overlapping jobs', async () => {
@@ -219,27 +411,69 @@ describe('the booking lifecycle', () => {
     const { at } = day(22);
     const washer = await user('WASHER');
     const carl = await user('CLIENT', 'Carl');
-    await sg.gql(`mutation($site: ID!, $user: ID!, $shift: ShiftInput!) { assignStaff(siteId: $site, userId: $user, shift: $shift) { id } }`, { site: s, user: washer.id, shift: { startsAt: at('08:00'), endsAt: at('16:00') } }, manager.token);
-    const a = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } }, carl.token);
-    const b = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:30') } }, carl.token);
-    const assign = (id: string) => sg.gql(`mutation($id: ID!, $w: ID!) { assignWasher(id: $id, washerId: $w) { id } }`, { id, w: washer.id }, manager.token);
+    await sg.gql(
+      `mutation($site: ID!, $user: ID!, $shift: ShiftInput!) { assignStaff(siteId: $site, userId: $user, shift: $shift) { id } }`,
+      { site: s, user: washer.id, shift: { startsAt: at('08:00'), endsAt: at('16:00') } },
+      manager.token,
+    );
+    const a = await sg.gql<{ createBooking: { id: string } }>(
+      CREATE,
+      { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } },
+      carl.token,
+    );
+    const b = await sg.gql<{ createBooking: { id: string } }>(
+      CREATE,
+      { input: { siteId: s, serviceId: svc, startsAt: at('10:30') } },
+      carl.token,
+    );
+    const assign = (id: string) =>
+      sg.gql(
+        `mutation($id: ID!, $w: ID!) { assignWasher(id: $id, washerId: $w) { id } }`,
+        { id, w: washer.id },
+        manager.token,
+      );
     expect((await assign(a.data!.createBooking.id)).errors).toBeUndefined();
-    expect((await assign(b.data!.createBooking.id)).errors?.[0]?.extensions?.code).toBe('BOOKING_WASHER_BUSY');
-    const offShift = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('17:00') } }, carl.token);
-    expect((await assign(offShift.data!.createBooking.id)).errors?.[0]?.extensions?.code).toBe('BOOKING_WASHER_NOT_ASSIGNED');
+    expect((await assign(b.data!.createBooking.id)).errors?.[0]?.extensions?.code).toBe(
+      'BOOKING_WASHER_BUSY',
+    );
+    const offShift = await sg.gql<{ createBooking: { id: string } }>(
+      CREATE,
+      { input: { siteId: s, serviceId: svc, startsAt: at('17:00') } },
+      carl.token,
+    );
+    expect((await assign(offShift.data!.createBooking.id)).errors?.[0]?.extensions?.code).toBe(
+      'BOOKING_WASHER_NOT_ASSIGNED',
+    );
   });
 
-  it("shows a client only their own bookings, also through User.bookings", async () => {
+  it('shows a client only their own bookings, also through User.bookings', async () => {
     const s = await site(2);
     const svc = await service(30);
     const { at } = day(24);
     const bob = await user('CLIENT', 'Bob');
-    const mine = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } }, bob.token);
-    const other = await sg.gql<{ booking: unknown }>(`query($id: ID!) { booking(id: $id) { id } }`, { id: mine.data!.createBooking.id }, alice.token);
+    const mine = await sg.gql<{ createBooking: { id: string } }>(
+      CREATE,
+      { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } },
+      bob.token,
+    );
+    const other = await sg.gql<{ booking: unknown }>(
+      `query($id: ID!) { booking(id: $id) { id } }`,
+      { id: mine.data!.createBooking.id },
+      alice.token,
+    );
     expect(other.data!.booking).toBeNull();
-    const own = await sg.gql<{ me: { bookings: { totalCount: number; nodes: Array<{ id: string; status: string }> } } }>(`{ me { bookings(status: [HELD]) { totalCount nodes { id status } } } }`, {}, bob.token);
-    expect(own.data!.me.bookings).toEqual({ totalCount: 1, nodes: [{ id: mine.data!.createBooking.id, status: 'HELD' }] });
-    const snoop = await sg.gql(`query($id: ID!) { user(id: $id) { bookings { totalCount } } }`, { id: bob.id }, alice.token);
+    const own = await sg.gql<{
+      me: { bookings: { totalCount: number; nodes: Array<{ id: string; status: string }> } };
+    }>(`{ me { bookings(status: [HELD]) { totalCount nodes { id status } } } }`, {}, bob.token);
+    expect(own.data!.me.bookings).toEqual({
+      totalCount: 1,
+      nodes: [{ id: mine.data!.createBooking.id, status: 'HELD' }],
+    });
+    const snoop = await sg.gql(
+      `query($id: ID!) { user(id: $id) { bookings { totalCount } } }`,
+      { id: bob.id },
+      alice.token,
+    );
     expect(snoop.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });
@@ -250,29 +484,74 @@ describe('on behalf and no-shows', () => {
     const svc = await service(30);
     const { at } = day(30);
     const dave = await user('CLIENT', 'Dave');
-    const forDave = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00'), customerId: dave.id } }, manager.token);
+    const forDave = await sg.gql<{ createBooking: { id: string } }>(
+      CREATE,
+      { input: { siteId: s, serviceId: svc, startsAt: at('09:00'), customerId: dave.id } },
+      manager.token,
+    );
     expect(forDave.errors).toBeUndefined();
-    const row = await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: forDave.data!.createBooking.id } });
+    const row = await sg.booking.db.reservation.findUniqueOrThrow({
+      where: { id: forDave.data!.createBooking.id },
+    });
     expect(row).toMatchObject({ customerId: dave.id, createdBy: manager.id });
-    const sneaky = await sg.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('10:00'), customerId: dave.id } }, alice.token);
+    const sneaky = await sg.gql(
+      CREATE,
+      { input: { siteId: s, serviceId: svc, startsAt: at('10:00'), customerId: dave.id } },
+      alice.token,
+    );
     expect(sneaky.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'input.customerId' });
     const washer = await user('WASHER');
-    const forWasher = await sg.gql(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('11:00'), customerId: washer.id } }, manager.token);
-    expect(forWasher.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.customerId' });
+    const forWasher = await sg.gql(
+      CREATE,
+      { input: { siteId: s, serviceId: svc, startsAt: at('11:00'), customerId: washer.id } },
+      manager.token,
+    );
+    expect(forWasher.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.customerId',
+    });
   });
 
   it('records a no-show only after the start', async () => {
     const s = await site(2);
     const svc = await service(30);
     const { at } = day(32);
-    const future = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } }, alice.token);
-    await sg.gql(`mutation($id: ID!) { confirmBooking(id: $id, reason: "paid at the site") { id } }`, { id: future.data!.createBooking.id }, manager.token);
-    const early = await sg.gql(`mutation($id: ID!) { markNoShow(id: $id) { status } }`, { id: future.data!.createBooking.id }, manager.token);
+    const future = await sg.gql<{ createBooking: { id: string } }>(
+      CREATE,
+      { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } },
+      alice.token,
+    );
+    await sg.gql(
+      `mutation($id: ID!) { confirmBooking(id: $id, reason: "paid at the site") { id } }`,
+      { id: future.data!.createBooking.id },
+      manager.token,
+    );
+    const early = await sg.gql(
+      `mutation($id: ID!) { markNoShow(id: $id) { status } }`,
+      { id: future.data!.createBooking.id },
+      manager.token,
+    );
     expect(early.errors?.[0]?.extensions?.code).toBe('BOOKING_ILLEGAL_TRANSITION');
     const past = await sg.booking.db.reservation.create({
-      data: { customerId: alice.id, siteId: s, serviceId: svc, bay: 1, startsAt: new Date(Date.now() - 3_600_000), endsAt: new Date(Date.now() - 1_800_000), blockedUntil: new Date(Date.now() - 1_200_000), status: 'CONFIRMED', serviceName: 'x', priceCents: 1, currency: 'EUR' },
+      data: {
+        customerId: alice.id,
+        siteId: s,
+        serviceId: svc,
+        bay: 1,
+        startsAt: new Date(Date.now() - 3_600_000),
+        endsAt: new Date(Date.now() - 1_800_000),
+        blockedUntil: new Date(Date.now() - 1_200_000),
+        status: 'CONFIRMED',
+        serviceName: 'x',
+        priceCents: 1,
+        currency: 'EUR',
+      },
     });
-    const late = await sg.gql<{ markNoShow: { status: string } }>(`mutation($id: ID!) { markNoShow(id: $id) { status } }`, { id: past.id }, manager.token);
+    const late = await sg.gql<{ markNoShow: { status: string } }>(
+      `mutation($id: ID!) { markNoShow(id: $id) { status } }`,
+      { id: past.id },
+      manager.token,
+    );
     expect(late.data).toEqual({ markNoShow: { status: 'NO_SHOW' } });
   });
 });
@@ -282,16 +561,29 @@ describe('events', () => {
     const s = await site(2);
     const svc = await service(30);
     const { at } = day(34);
-    const booked = await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } }, alice.token);
-    await sg.gql(`mutation($id: ID!) { closeSite(id: $id, reason: "Flood") { id } }`, { id: s }, manager.token);
+    const booked = await sg.gql<{ createBooking: { id: string } }>(
+      CREATE,
+      { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } },
+      alice.token,
+    );
+    await sg.gql(
+      `mutation($id: ID!) { closeSite(id: $id, reason: "Flood") { id } }`,
+      { id: s },
+      manager.token,
+    );
     const consumer = await sg.booking.startConsumers({ blockMs: 50, retryBaseMs: 100 });
     try {
       while ((await sg.location.relay.runOnce()) > 0);
       const until = Date.now() + 10_000;
-      const status = async () => (await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: booked.data!.createBooking.id } })).status;
-      while ((await status()) !== 'CANCELLED' && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+      const status = async () =>
+        (await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: booked.data!.createBooking.id } }))
+          .status;
+      while ((await status()) !== 'CANCELLED' && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 25));
       expect(await status()).toBe('CANCELLED');
-      const [entry] = await sg.booking.db.history.findMany({ where: { reservationId: booked.data!.createBooking.id, toStatus: 'CANCELLED' } });
+      const [entry] = await sg.booking.db.history.findMany({
+        where: { reservationId: booked.data!.createBooking.id, toStatus: 'CANCELLED' },
+      });
       expect(entry).toMatchObject({ changedBy: null, reason: 'site closed: Flood' });
     } finally {
       await consumer.stop();
@@ -304,16 +596,34 @@ describe('events', () => {
     const { at } = day(26);
     const carol = await user('CLIENT', 'Carol');
     const ids: string[] = [];
-    for (const t of ['09:00', '11:00']) ids.push((await sg.gql<{ createBooking: { id: string } }>(CREATE, { input: { siteId: s, serviceId: svc, startsAt: at(t) } }, carol.token)).data!.createBooking.id);
-    await sg.gql(`mutation($id: ID!) { deleteUser(id: $id) { deletedUserId } }`, { id: carol.id }, carol.token);
+    for (const t of ['09:00', '11:00'])
+      ids.push(
+        (
+          await sg.gql<{ createBooking: { id: string } }>(
+            CREATE,
+            { input: { siteId: s, serviceId: svc, startsAt: at(t) } },
+            carol.token,
+          )
+        ).data!.createBooking.id,
+      );
+    await sg.gql(
+      `mutation($id: ID!) { deleteUser(id: $id) { deletedUserId } }`,
+      { id: carol.id },
+      carol.token,
+    );
     const consumer = await sg.booking.startConsumers({ blockMs: 50, retryBaseMs: 100 });
     try {
       while ((await sg.auth.relay.runOnce()) > 0);
       const until = Date.now() + 10_000;
-      const cancelled = () => sg.booking.db.reservation.count({ where: { id: { in: ids }, status: 'CANCELLED' } });
+      const cancelled = () =>
+        sg.booking.db.reservation.count({ where: { id: { in: ids }, status: 'CANCELLED' } });
       while ((await cancelled()) < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
       expect(await cancelled()).toBe(2);
-      expect(await sg.booking.db.outboxEvent.count({ where: { aggregateId: { in: ids }, topic: 'booking.reservation.cancelled' } })).toBe(2);
+      expect(
+        await sg.booking.db.outboxEvent.count({
+          where: { aggregateId: { in: ids }, topic: 'booking.reservation.cancelled' },
+        }),
+      ).toBe(2);
     } finally {
       await consumer.stop();
     }
@@ -326,7 +636,12 @@ describe('the manager dashboard', () => {
     const svc = await service(30);
     const wax = await service(30, 300, true);
     const { date, at } = day(28);
-    const customers = Array.from({ length: 100 }, () => ({ id: randomUUID(), firstName: 'Dash', lastName: 'Board', role: 'CLIENT' as const }));
+    const customers = Array.from({ length: 100 }, () => ({
+      id: randomUUID(),
+      firstName: 'Dash',
+      lastName: 'Board',
+      role: 'CLIENT' as const,
+    }));
     await sg.auth.db.user.createMany({ data: customers });
     const start = new Date(at('10:00'));
     const rows = customers.map((c, i) => ({
@@ -346,20 +661,50 @@ describe('the manager dashboard', () => {
     }));
     // Distinct washers must not overlap: give each row its own washer (the next customer id stands in).
     await sg.booking.db.reservation.createMany({ data: rows });
-    await sg.booking.db.reservationItem.createMany({ data: rows.map((r) => ({ reservationId: r.id, serviceId: wax, name: 'Wax', priceCents: 300, currency: 'EUR' })) });
+    await sg.booking.db.reservationItem.createMany({
+      data: rows.map((r) => ({
+        reservationId: r.id,
+        serviceId: wax,
+        name: 'Wax',
+        priceCents: 300,
+        currency: 'EUR',
+      })),
+    });
     const q = `query($id: ID!, $date: Date!) { site(id: $id) { name bookings(date: $date) { id customer { firstName } washer { firstName } site { name } service { name } items { name } } } }`;
-    const count = async () => ({ booking: bookingStatements.count, auth: authStatements.count, location: locationStatements.count });
+    const count = async () => ({
+      booking: bookingStatements.count,
+      auth: authStatements.count,
+      location: locationStatements.count,
+    });
     const measure = async (siteId: string) => {
       const before = await count();
-      const res = await sg.gql<{ site: { bookings: Array<{ customer: { firstName: string }; items: unknown[] }> } }>(q, { id: siteId, date }, manager.token);
+      const res = await sg.gql<{
+        site: { bookings: Array<{ customer: { firstName: string }; items: unknown[] }> };
+      }>(q, { id: siteId, date }, manager.token);
       expect(res.errors).toBeUndefined();
       const after = await count();
-      return { n: res.data!.site.bookings.length, sql: { booking: after.booking - before.booking, auth: after.auth - before.auth, location: after.location - before.location } };
+      return {
+        n: res.data!.site.bookings.length,
+        sql: {
+          booking: after.booking - before.booking,
+          auth: after.auth - before.auth,
+          location: after.location - before.location,
+        },
+      };
     };
     const small = await site(10);
-    const smallWashers = Array.from({ length: 10 }, () => ({ id: randomUUID(), firstName: 'Wash', lastName: 'Er', role: 'WASHER' as const }));
+    const smallWashers = Array.from({ length: 10 }, () => ({
+      id: randomUUID(),
+      firstName: 'Wash',
+      lastName: 'Er',
+      role: 'WASHER' as const,
+    }));
     await sg.auth.db.user.createMany({ data: smallWashers });
-    await sg.booking.db.reservation.createMany({ data: rows.slice(0, 10).map((r, i) => ({ ...r, id: randomUUID(), siteId: small, washerId: smallWashers[i]!.id })) });
+    await sg.booking.db.reservation.createMany({
+      data: rows
+        .slice(0, 10)
+        .map((r, i) => ({ ...r, id: randomUUID(), siteId: small, washerId: smallWashers[i]!.id })),
+    });
     const ten = await measure(small);
     const hundred = await measure(s);
     expect(ten.n).toBe(10);

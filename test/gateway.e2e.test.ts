@@ -28,7 +28,11 @@ describe('gateway health and readiness', () => {
 
   it('reports ready on GET /ready when the supergraph is loaded and every subgraph answers', async () => {
     const res = await fetch(sg.gatewayUrl.replace('/graphql', '/ready'));
-    const body = (await res.json()) as { status: string; supergraph: { loaded: boolean }; subgraphs: Record<string, { ok: boolean }> };
+    const body = (await res.json()) as {
+      status: string;
+      supergraph: { loaded: boolean };
+      subgraphs: Record<string, { ok: boolean }>;
+    };
     expect(res.status).toBe(200);
     expect(body.status).toBe('ready');
     expect(body.supergraph.loaded).toBe(true);
@@ -46,7 +50,13 @@ describe('gateway on another supergraph', () => {
   it('serves a supergraph with a foreign subgraph, and reports 503 on /ready while one is down', async () => {
     const probe = await startProbe();
     const path = join(dir, `probe-${randomUUID()}.graphql`);
-    writeFileSync(path, compose([{ name: 'probe', url: probe.url }, { name: 'auth', url: 'http://127.0.0.1:1/graphql' }]));
+    writeFileSync(
+      path,
+      compose([
+        { name: 'probe', url: probe.url },
+        { name: 'auth', url: 'http://127.0.0.1:1/graphql' },
+      ]),
+    );
     const sg = await startSupergraph({ supergraphPath: path });
     try {
       const ok = await sg.gql<{ slow: string }>('{ slow(ms: 1) }');
@@ -71,12 +81,30 @@ describe('gateway on another supergraph', () => {
   it('batches User references from another subgraph: 100 users, 200 references, one SQL statement in auth', async () => {
     const probe = await startProbe();
     const path = join(dir, `batch-${randomUUID()}.graphql`);
-    writeFileSync(path, compose([{ name: 'probe', url: probe.url }, { name: 'auth', url: 'http://127.0.0.1:1/graphql' }]));
+    writeFileSync(
+      path,
+      compose([
+        { name: 'probe', url: probe.url },
+        { name: 'auth', url: 'http://127.0.0.1:1/graphql' },
+      ]),
+    );
     const sg = await startSupergraph({ supergraphPath: path });
     try {
       const ids = Array.from({ length: 100 }, () => randomUUID());
-      await sg.auth.db.user.createMany({ data: ids.map((id, i) => ({ id, firstName: `Batch${i}`, lastName: 'Probe', email: `${id}@example.test`, emailNormalized: `${id}@example.test` })) });
-      const { token } = await sg.auth.issuer.accessToken({ userId: ids[0]!, role: 'CLIENT', sessionId: randomUUID() });
+      await sg.auth.db.user.createMany({
+        data: ids.map((id, i) => ({
+          id,
+          firstName: `Batch${i}`,
+          lastName: 'Probe',
+          email: `${id}@example.test`,
+          emailNormalized: `${id}@example.test`,
+        })),
+      });
+      const { token } = await sg.auth.issuer.accessToken({
+        userId: ids[0]!,
+        role: 'CLIENT',
+        sessionId: randomUUID(),
+      });
       const before = sqlStatements.count;
       const res = await sg.gql<{ userRefs: Array<{ id: string; firstName: string }> }>(
         'query($ids: [ID!]!) { userRefs(ids: $ids) { id firstName } }',
@@ -103,7 +131,14 @@ describe('gateway shutdown', () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: fileURLToPath(new URL('../gateway', import.meta.url)),
-      env: { ...process.env, ...testServiceKeys().envFor('gateway'), SUPERGRAPH_PATH: path, GATEWAY_PORT: String(port), JWKS_URL: 'none', LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        ...testServiceKeys().envFor('gateway'),
+        SUPERGRAPH_PATH: path,
+        GATEWAY_PORT: String(port),
+        JWKS_URL: 'none',
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -111,7 +146,10 @@ describe('gateway shutdown', () => {
     child.stderr.on('data', (d) => (output += d));
     try {
       await waitFor(() => output.includes('gateway ready'), 20_000);
-      const inFlight = postGraphQL<{ slow: string }>(`http://127.0.0.1:${port}/graphql`, '{ slow(ms: 1500) }');
+      const inFlight = postGraphQL<{ slow: string }>(
+        `http://127.0.0.1:${port}/graphql`,
+        '{ slow(ms: 1500) }',
+      );
       await new Promise((r) => setTimeout(r, 300));
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');

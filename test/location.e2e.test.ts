@@ -29,7 +29,11 @@ function user(role: 'CLIENT' | 'WASHER' | 'MANAGER' | 'ADMIN', firstName = 'Sam'
 }
 
 async function createSite(overrides: Record<string, unknown> = {}): Promise<string> {
-  const res = await sg.gql<{ createSite: { id: string } }>(CREATE_SITE, { input: siteInput(overrides) }, manager);
+  const res = await sg.gql<{ createSite: { id: string } }>(
+    CREATE_SITE,
+    { input: siteInput(overrides) },
+    manager,
+  );
   expect(res.errors).toBeUndefined();
   return res.data!.createSite.id;
 }
@@ -51,10 +55,22 @@ afterAll(async () => {
 
 describe('sites', () => {
   it('lets a manager create a site that anyone can read', async () => {
-    const res = await sg.gql<{ createSite: Record<string, unknown> }>(CREATE_SITE, { input: siteInput({ name: 'Mitte Wash' }) }, manager);
-    expect(res.data!.createSite).toMatchObject({ name: 'Mitte Wash', timeZone: 'Europe/Berlin', bays: 3, active: true, address: { city: 'Berlin', country: 'DE' } });
+    const res = await sg.gql<{ createSite: Record<string, unknown> }>(
+      CREATE_SITE,
+      { input: siteInput({ name: 'Mitte Wash' }) },
+      manager,
+    );
+    expect(res.data!.createSite).toMatchObject({
+      name: 'Mitte Wash',
+      timeZone: 'Europe/Berlin',
+      bays: 3,
+      active: true,
+      address: { city: 'Berlin', country: 'DE' },
+    });
     const id = (res.data!.createSite as { id: string }).id;
-    const anonymous = await sg.gql<{ site: { name: string } }>(`query($id: ID!) { site(id: $id) { name } }`, { id });
+    const anonymous = await sg.gql<{ site: { name: string } }>(`query($id: ID!) { site(id: $id) { name } }`, {
+      id,
+    });
     expect(anonymous.data!.site.name).toBe('Mitte Wash');
   });
 
@@ -67,7 +83,11 @@ describe('sites', () => {
     ['an unknown time zone', { timeZone: 'Mars/Olympus_Mons' }, 'input.timeZone'],
     ['negative bays', { bays: -2 }, 'input.bays'],
     ['a latitude off the globe', { location: { latitude: 123, longitude: 0 } }, 'input.location.latitude'],
-    ['a country that is not ISO alpha-2', { address: { line1: 'x', city: 'y', postalCode: '1', country: 'Germany' } }, 'input.address.country'],
+    [
+      'a country that is not ISO alpha-2',
+      { address: { line1: 'x', city: 'y', postalCode: '1', country: 'Germany' } },
+      'input.address.country',
+    ],
   ])('refuses %s with BAD_USER_INPUT naming the field', async (_label, overrides, field) => {
     const res = await sg.gql(CREATE_SITE, { input: siteInput(overrides) }, manager);
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
@@ -77,10 +97,21 @@ describe('sites', () => {
     const tag = randomUUID().slice(0, 6);
     // Around a random point in the South Atlantic, so no other run's sites are near it.
     const origin = { latitude: -50 + Math.random() * 10, longitude: -30 + Math.random() * 10 };
-    const near = await createSite({ name: `near-${tag}`, location: { latitude: origin.latitude + 0.01, longitude: origin.longitude } });
-    const mid = await createSite({ name: `mid-${tag}`, location: { latitude: origin.latitude + 0.1, longitude: origin.longitude } });
-    await createSite({ name: `far-${tag}`, location: { latitude: origin.latitude + 5, longitude: origin.longitude } });
-    const res = await sg.gql<{ sites: { edges: Array<{ distanceKm: number; node: { id: string } }>; totalCount: number } }>(
+    const near = await createSite({
+      name: `near-${tag}`,
+      location: { latitude: origin.latitude + 0.01, longitude: origin.longitude },
+    });
+    const mid = await createSite({
+      name: `mid-${tag}`,
+      location: { latitude: origin.latitude + 0.1, longitude: origin.longitude },
+    });
+    await createSite({
+      name: `far-${tag}`,
+      location: { latitude: origin.latitude + 5, longitude: origin.longitude },
+    });
+    const res = await sg.gql<{
+      sites: { edges: Array<{ distanceKm: number; node: { id: string } }>; totalCount: number };
+    }>(
       `query($near: GeoPointInput!) { sites(near: $near, radiusKm: 50) { totalCount edges { distanceKm node { id } } } }`,
       { near: origin },
     );
@@ -95,38 +126,76 @@ describe('sites', () => {
 describe('opening hours in the site time zone', () => {
   it('refuses closing before opening and overlapping windows', async () => {
     const id = await createSite();
-    const backwards = await sg.gql(SET_HOURS, { id, hours: [{ weekday: 'MONDAY', opensAt: '18:00', closesAt: '08:00' }] }, manager);
-    expect(backwards.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'hours.0.closesAt' });
-    const overlap = await sg.gql(SET_HOURS, { id, hours: [{ weekday: 'MONDAY', opensAt: '08:00', closesAt: '12:00' }, { weekday: 'MONDAY', opensAt: '11:00', closesAt: '15:00' }] }, manager);
+    const backwards = await sg.gql(
+      SET_HOURS,
+      { id, hours: [{ weekday: 'MONDAY', opensAt: '18:00', closesAt: '08:00' }] },
+      manager,
+    );
+    expect(backwards.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'hours.0.closesAt',
+    });
+    const overlap = await sg.gql(
+      SET_HOURS,
+      {
+        id,
+        hours: [
+          { weekday: 'MONDAY', opensAt: '08:00', closesAt: '12:00' },
+          { weekday: 'MONDAY', opensAt: '11:00', closesAt: '15:00' },
+        ],
+      },
+      manager,
+    );
     expect(overlap.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(String(overlap.errors?.[0]?.extensions?.field)).toMatch(/^hours\.1\./);
   });
 
   it('returns UTC windows across the spring-forward and fall-back days in Berlin', async () => {
     const id = await createSite();
-    const everyDay = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map((weekday) => ({ weekday, opensAt: '08:00', closesAt: '20:00' }));
+    const everyDay = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map(
+      (weekday) => ({ weekday, opensAt: '08:00', closesAt: '20:00' }),
+    );
     expect((await sg.gql(SET_HOURS, { id, hours: everyDay }, manager)).errors).toBeUndefined();
     const q = `query($id: ID!, $from: DateTime!, $to: DateTime!) { openingWindows(siteId: $id, from: $from, to: $to) { start end } }`;
     // 2026-03-29: clocks jump from 02:00 to 03:00 (+01:00 → +02:00).
-    const spring = await sg.gql<{ openingWindows: Array<{ start: string; end: string }> }>(q, { id, from: '2026-03-28T00:00:00Z', to: '2026-03-30T00:00:00Z' });
+    const spring = await sg.gql<{ openingWindows: Array<{ start: string; end: string }> }>(q, {
+      id,
+      from: '2026-03-28T00:00:00Z',
+      to: '2026-03-30T00:00:00Z',
+    });
     expect(spring.data!.openingWindows).toEqual([
       { start: '2026-03-28T07:00:00.000Z', end: '2026-03-28T19:00:00.000Z' },
       { start: '2026-03-29T06:00:00.000Z', end: '2026-03-29T18:00:00.000Z' },
     ]);
     // 2026-10-25: clocks fall back from 03:00 to 02:00 (+02:00 → +01:00).
-    const autumn = await sg.gql<{ openingWindows: Array<{ start: string; end: string }> }>(q, { id, from: '2026-10-24T00:00:00Z', to: '2026-10-26T00:00:00Z' });
+    const autumn = await sg.gql<{ openingWindows: Array<{ start: string; end: string }> }>(q, {
+      id,
+      from: '2026-10-24T00:00:00Z',
+      to: '2026-10-26T00:00:00Z',
+    });
     expect(autumn.data!.openingWindows).toEqual([
       { start: '2026-10-24T06:00:00.000Z', end: '2026-10-24T18:00:00.000Z' },
       { start: '2026-10-25T07:00:00.000Z', end: '2026-10-25T19:00:00.000Z' },
     ]);
-    const open = await sg.gql<{ a: boolean; b: boolean }>(`query($id: ID!) { a: isOpen(siteId: $id, at: "2026-03-29T06:00:00Z") b: isOpen(siteId: $id, at: "2026-03-29T05:59:59Z") }`, { id });
+    const open = await sg.gql<{ a: boolean; b: boolean }>(
+      `query($id: ID!) { a: isOpen(siteId: $id, at: "2026-03-29T06:00:00Z") b: isOpen(siteId: $id, at: "2026-03-29T05:59:59Z") }`,
+      { id },
+    );
     expect(open.data).toEqual({ a: true, b: false });
   });
 
   it('honours a dated closure with its reason', async () => {
     const id = await createSite();
-    await sg.gql(SET_HOURS, { id, hours: [{ weekday: 'FRIDAY', opensAt: '08:00', closesAt: '18:00' }] }, manager);
-    const set = await sg.gql(`mutation($id: ID!, $e: HoursExceptionInput!) { setHoursException(siteId: $id, exception: $e) { id } }`, { id, e: { date: '2026-12-25', closed: true, reason: 'Christmas' } }, manager);
+    await sg.gql(
+      SET_HOURS,
+      { id, hours: [{ weekday: 'FRIDAY', opensAt: '08:00', closesAt: '18:00' }] },
+      manager,
+    );
+    const set = await sg.gql(
+      `mutation($id: ID!, $e: HoursExceptionInput!) { setHoursException(siteId: $id, exception: $e) { id } }`,
+      { id, e: { date: '2026-12-25', closed: true, reason: 'Christmas' } },
+      manager,
+    );
     expect(set.errors).toBeUndefined();
     const res = await sg.gql<{ site: { exceptions: unknown[] }; openingWindows: unknown[] }>(
       `query($id: ID!) { site(id: $id) { exceptions(from: "2026-12-01", to: "2026-12-31") { date closed reason } } openingWindows(siteId: $id, from: "2026-12-25T00:00:00Z", to: "2026-12-26T00:00:00Z") { start } }`,
@@ -141,29 +210,58 @@ describe('staff shifts', () => {
   it('assigns a washer and lists the site staff with their names from auth, in one query', async () => {
     const site = await createSite({ name: `Staffed ${randomUUID().slice(0, 4)}` });
     const washer = await user('WASHER', 'Wanda');
-    const res = await sg.gql<{ assignStaff: { role: string } }>(ASSIGN, { site, user: washer.id, shift: { startsAt: hoursIn(1, 8), endsAt: hoursIn(1, 16) } }, manager);
+    const res = await sg.gql<{ assignStaff: { role: string } }>(
+      ASSIGN,
+      { site, user: washer.id, shift: { startsAt: hoursIn(1, 8), endsAt: hoursIn(1, 16) } },
+      manager,
+    );
     expect(res.errors).toBeUndefined();
     expect(res.data!.assignStaff.role).toBe('WASHER');
-    const q = await sg.gql<{ site: { name: string; staff: Array<{ user: { firstName: string; lastName: string } }> } }>(
+    const q = await sg.gql<{
+      site: { name: string; staff: Array<{ user: { firstName: string; lastName: string } }> };
+    }>(
       `query($id: ID!) { site(id: $id) { name staff { user { firstName lastName } } } }`,
       { id: site },
       manager,
     );
     expect(q.data!.site.staff).toEqual([{ user: { firstName: 'Wanda', lastName: 'WASHER' } }]);
-    const mine = await sg.gql<{ me: { assignments: Array<{ site: { id: string } }> } }>(`{ me { assignments { site { id } } } }`, {}, washer.token);
+    const mine = await sg.gql<{ me: { assignments: Array<{ site: { id: string } }> } }>(
+      `{ me { assignments { site { id } } } }`,
+      {},
+      washer.token,
+    );
     expect(mine.data!.me.assignments.map((a) => a.site.id)).toEqual([site]);
-    const clientView = await sg.gql(`query($id: ID!) { site(id: $id) { staff { id } } }`, { id: site }, client);
+    const clientView = await sg.gql(
+      `query($id: ID!) { site(id: $id) { staff { id } } }`,
+      { id: site },
+      client,
+    );
     expect(clientView.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
   it('refuses a client as staff, a shift ending before it starts, and an unknown user', async () => {
     const site = await createSite();
     const someClient = await user('CLIENT');
-    const asClient = await sg.gql(ASSIGN, { site, user: someClient.id, shift: { startsAt: hoursIn(1, 8), endsAt: hoursIn(1, 12) } }, manager);
+    const asClient = await sg.gql(
+      ASSIGN,
+      { site, user: someClient.id, shift: { startsAt: hoursIn(1, 8), endsAt: hoursIn(1, 12) } },
+      manager,
+    );
     expect(asClient.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'userId' });
-    const backwards = await sg.gql(ASSIGN, { site, user: someClient.id, shift: { startsAt: hoursIn(1, 12), endsAt: hoursIn(1, 8) } }, manager);
-    expect(backwards.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'shift.endsAt' });
-    const unknown = await sg.gql(ASSIGN, { site, user: randomUUID(), shift: { startsAt: hoursIn(1, 8), endsAt: hoursIn(1, 12) } }, manager);
+    const backwards = await sg.gql(
+      ASSIGN,
+      { site, user: someClient.id, shift: { startsAt: hoursIn(1, 12), endsAt: hoursIn(1, 8) } },
+      manager,
+    );
+    expect(backwards.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'shift.endsAt',
+    });
+    const unknown = await sg.gql(
+      ASSIGN,
+      { site, user: randomUUID(), shift: { startsAt: hoursIn(1, 8), endsAt: hoursIn(1, 12) } },
+      manager,
+    );
     expect(unknown.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', field: 'userId' });
   });
 
@@ -171,23 +269,45 @@ describe('staff shifts', () => {
     const [a, b] = [await createSite(), await createSite()];
     const washer = await user('WASHER');
     const attempts = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => sg.gql(ASSIGN, { site: i % 2 ? a : b, user: washer.id, shift: { startsAt: hoursIn(2, 8 + (i % 3)), endsAt: hoursIn(2, 14) } }, manager)),
+      Array.from({ length: 10 }, (_, i) =>
+        sg.gql(
+          ASSIGN,
+          {
+            site: i % 2 ? a : b,
+            user: washer.id,
+            shift: { startsAt: hoursIn(2, 8 + (i % 3)), endsAt: hoursIn(2, 14) },
+          },
+          manager,
+        ),
+      ),
     );
     const codes = attempts.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK');
     expect(codes.filter((c) => c === 'OK')).toHaveLength(1);
     expect(codes.filter((c) => c === 'LOCATION_SHIFT_OVERLAP')).toHaveLength(9);
     expect(await sg.location.db.staffAssignment.count({ where: { userId: washer.id } })).toBe(1);
     // Back to back is not an overlap.
-    const next = await sg.gql(ASSIGN, { site: a, user: washer.id, shift: { startsAt: hoursIn(2, 14), endsAt: hoursIn(2, 18) } }, manager);
+    const next = await sg.gql(
+      ASSIGN,
+      { site: a, user: washer.id, shift: { startsAt: hoursIn(2, 14), endsAt: hoursIn(2, 18) } },
+      manager,
+    );
     expect(next.errors).toBeUndefined();
   });
 
   it('ends shifts on unassign and announces location.staff.unassigned', async () => {
     const site = await createSite();
     const washer = await user('WASHER');
-    const assigned = await sg.gql<{ assignStaff: { id: string } }>(ASSIGN, { site, user: washer.id, shift: { startsAt: hoursIn(3, 8), endsAt: hoursIn(3, 12) } }, manager);
+    const assigned = await sg.gql<{ assignStaff: { id: string } }>(
+      ASSIGN,
+      { site, user: washer.id, shift: { startsAt: hoursIn(3, 8), endsAt: hoursIn(3, 12) } },
+      manager,
+    );
     const id = assigned.data!.assignStaff.id;
-    const res = await sg.gql<{ unassignStaff: { endedAt: string; endedReason: string } }>(`mutation($id: ID!) { unassignStaff(assignmentId: $id, reason: "sick") { endedAt endedReason } }`, { id }, manager);
+    const res = await sg.gql<{ unassignStaff: { endedAt: string; endedReason: string } }>(
+      `mutation($id: ID!) { unassignStaff(assignmentId: $id, reason: "sick") { endedAt endedReason } }`,
+      { id },
+      manager,
+    );
     expect(res.data!.unassignStaff.endedReason).toBe('sick');
     const events = await sg.location.db.outboxEvent.findMany({ where: { aggregateId: id } });
     expect(events.map((e) => e.topic)).toEqual(['location.staff.unassigned']);
@@ -197,12 +317,30 @@ describe('staff shifts', () => {
   it('closes a site: inactive, its shifts ended, location.site.closed in the outbox', async () => {
     const site = await createSite();
     const washer = await user('WASHER');
-    await sg.gql(ASSIGN, { site, user: washer.id, shift: { startsAt: hoursIn(4, 8), endsAt: hoursIn(4, 12) } }, manager);
-    const res = await sg.gql<{ closeSite: { active: boolean; closedReason: string } }>(`mutation($id: ID!) { closeSite(id: $id, reason: "Flooded") { active closedReason } }`, { id: site }, manager);
+    await sg.gql(
+      ASSIGN,
+      { site, user: washer.id, shift: { startsAt: hoursIn(4, 8), endsAt: hoursIn(4, 12) } },
+      manager,
+    );
+    const res = await sg.gql<{ closeSite: { active: boolean; closedReason: string } }>(
+      `mutation($id: ID!) { closeSite(id: $id, reason: "Flooded") { active closedReason } }`,
+      { id: site },
+      manager,
+    );
     expect(res.data!.closeSite).toEqual({ active: false, closedReason: 'Flooded' });
-    const topics = (await sg.location.db.outboxEvent.findMany({ where: { OR: [{ aggregateId: site }, { payload: { path: ['siteId'], equals: site } }] } })).map((e) => e.topic).sort();
+    const topics = (
+      await sg.location.db.outboxEvent.findMany({
+        where: { OR: [{ aggregateId: site }, { payload: { path: ['siteId'], equals: site } }] },
+      })
+    )
+      .map((e) => e.topic)
+      .sort();
     expect(topics).toEqual(['location.site.closed', 'location.staff.unassigned']);
-    const again = await sg.gql(ASSIGN, { site, user: washer.id, shift: { startsAt: hoursIn(5, 8), endsAt: hoursIn(5, 12) } }, manager);
+    const again = await sg.gql(
+      ASSIGN,
+      { site, user: washer.id, shift: { startsAt: hoursIn(5, 8), endsAt: hoursIn(5, 12) } },
+      manager,
+    );
     expect(again.errors?.[0]?.extensions?.code).toBe('LOCATION_SITE_CLOSED');
   });
 });
@@ -211,44 +349,90 @@ describe('auth.user.deleted through the bus', () => {
   it("ends a deleted washer's shifts exactly once, even when the event is delivered twice", async () => {
     const site = await createSite();
     const washer = await user('WASHER');
-    await sg.gql(ASSIGN, { site, user: washer.id, shift: { startsAt: hoursIn(6, 8), endsAt: hoursIn(6, 12) } }, manager);
-    await sg.gql(`mutation($id: ID!) { deleteUser(id: $id) { deletedUserId } }`, { id: washer.id }, washer.token);
+    await sg.gql(
+      ASSIGN,
+      { site, user: washer.id, shift: { startsAt: hoursIn(6, 8), endsAt: hoursIn(6, 12) } },
+      manager,
+    );
+    await sg.gql(
+      `mutation($id: ID!) { deleteUser(id: $id) { deletedUserId } }`,
+      { id: washer.id },
+      washer.token,
+    );
     const consumer = await sg.location.startConsumers({ blockMs: 50, retryBaseMs: 100 });
     while ((await sg.auth.relay.runOnce()) > 0);
     const until = Date.now() + 10_000;
-    const ended = () => sg.location.db.staffAssignment.findMany({ where: { userId: washer.id, endedReason: 'user_deleted' } });
+    const ended = () =>
+      sg.location.db.staffAssignment.findMany({ where: { userId: washer.id, endedReason: 'user_deleted' } });
     while ((await ended()).length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
     // The same event again (a relay re-send): absorbed by the inbox.
     const [original] = await sg.auth.db.outboxEvent.findMany({ where: { aggregateId: washer.id } });
-    await sg.auth.bus.publish([{ ...createEvent('auth', 'auth.user.deleted', washer.id, { userId: washer.id }), id: original!.id }]);
+    await sg.auth.bus.publish([
+      { ...createEvent('auth', 'auth.user.deleted', washer.id, { userId: washer.id }), id: original!.id },
+    ]);
     await new Promise((r) => setTimeout(r, 300));
     await consumer.stop();
     expect(await ended()).toHaveLength(1);
     expect(await sg.location.db.inboxEntry.count({ where: { eventId: original!.id } })).toBe(1);
-    expect(await sg.location.db.outboxEvent.count({ where: { topic: 'location.staff.unassigned', payload: { path: ['userId'], equals: washer.id } } })).toBe(1);
+    expect(
+      await sg.location.db.outboxEvent.count({
+        where: { topic: 'location.staff.unassigned', payload: { path: ['userId'], equals: washer.id } },
+      }),
+    ).toBe(1);
   });
 });
 
 describe('batching', () => {
   it('costs a constant number of SQL statements for 10 or 100 sites with hours, staff and staff names', async () => {
     const tag = randomUUID().slice(0, 8);
-    const users = Array.from({ length: 100 }, () => ({ id: randomUUID(), firstName: `W${tag}`, lastName: 'Batch', role: 'WASHER' as const }));
+    const users = Array.from({ length: 100 }, () => ({
+      id: randomUUID(),
+      firstName: `W${tag}`,
+      lastName: 'Batch',
+      role: 'WASHER' as const,
+    }));
     await sg.auth.db.user.createMany({ data: users });
     // A spot of its own (random, in the Pacific) so that only this test's sites are near it.
     const spot = { latitude: -30 + Math.random() * 20, longitude: -150 + Math.random() * 20 };
-    const sites = Array.from({ length: 100 }, (_, i) => ({ id: randomUUID(), name: `batch-${tag}-${String(i).padStart(3, '0')}`, addressLine1: 'x', city: 'Berlin', postalCode: '1', country: 'DE', timeZone: 'Europe/Berlin', latitude: spot.latitude, longitude: spot.longitude + i * 0.0001, bays: 2 }));
+    const sites = Array.from({ length: 100 }, (_, i) => ({
+      id: randomUUID(),
+      name: `batch-${tag}-${String(i).padStart(3, '0')}`,
+      addressLine1: 'x',
+      city: 'Berlin',
+      postalCode: '1',
+      country: 'DE',
+      timeZone: 'Europe/Berlin',
+      latitude: spot.latitude,
+      longitude: spot.longitude + i * 0.0001,
+      bays: 2,
+    }));
     await sg.location.db.washSite.createMany({ data: sites });
-    await sg.location.db.operatingHours.createMany({ data: sites.map((s) => ({ siteId: s.id, weekday: 1, opensAt: '08:00', closesAt: '18:00' })) });
-    await sg.location.db.staffAssignment.createMany({ data: sites.map((s, i) => ({ siteId: s.id, userId: users[i]!.id, role: 'WASHER', startsAt: new Date(Date.now() + 86_400_000), endsAt: new Date(Date.now() + 90_000_000) })) });
+    await sg.location.db.operatingHours.createMany({
+      data: sites.map((s) => ({ siteId: s.id, weekday: 1, opensAt: '08:00', closesAt: '18:00' })),
+    });
+    await sg.location.db.staffAssignment.createMany({
+      data: sites.map((s, i) => ({
+        siteId: s.id,
+        userId: users[i]!.id,
+        role: 'WASHER',
+        startsAt: new Date(Date.now() + 86_400_000),
+        endsAt: new Date(Date.now() + 90_000_000),
+      })),
+    });
 
     const q = `query($first: Int!, $near: GeoPointInput!) { sites(first: $first, near: $near, radiusKm: 5) { edges { node { name openingHours { weekday } staff { user { firstName } } } } } }`;
     const measure = async (first: number) => {
       const before = { location: locationStatements.count, auth: authStatements.count };
-      const res = await sg.gql<{ sites: { edges: Array<{ node: { name: string; staff: Array<{ user: { firstName: string } }> } }> } }>(q, { first, near: spot }, manager);
+      const res = await sg.gql<{
+        sites: { edges: Array<{ node: { name: string; staff: Array<{ user: { firstName: string } }> } }> };
+      }>(q, { first, near: spot }, manager);
       expect(res.errors).toBeUndefined();
       expect(res.data!.sites.edges).toHaveLength(first);
       expect(res.data!.sites.edges.every((e) => e.node.staff[0]?.user.firstName === `W${tag}`)).toBe(true);
-      return { location: locationStatements.count - before.location, auth: authStatements.count - before.auth };
+      return {
+        location: locationStatements.count - before.location,
+        auth: authStatements.count - before.auth,
+      };
     };
     const ten = await measure(10);
     const hundred = await measure(100);

@@ -1,6 +1,13 @@
 import { signedFetch } from '@carwash/service-trust';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, signUpAs, startSupergraph, uniqueEmail, type GraphQLResult, type Running } from './support/supergraph.js';
+import {
+  PASSWORD,
+  signUpAs,
+  startSupergraph,
+  uniqueEmail,
+  type GraphQLResult,
+  type Running,
+} from './support/supergraph.js';
 
 const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken user { id } } }`;
 const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { accessToken refreshToken } }`;
@@ -27,7 +34,9 @@ afterAll(async () => {
 
 async function newClient(): Promise<{ id: string; email: string; first: Session }> {
   const email = uniqueEmail('revoke');
-  const res = await sg.gql<{ signUp: Session & { user: { id: string } } }>(SIGN_UP, { i: { email, password: PASSWORD, firstName: 'Rita', lastName: 'Vokes' } });
+  const res = await sg.gql<{ signUp: Session & { user: { id: string } } }>(SIGN_UP, {
+    i: { email, password: PASSWORD, firstName: 'Rita', lastName: 'Vokes' },
+  });
   expect(res.errors).toBeUndefined();
   return { id: res.data!.signUp.user.id, email, first: res.data!.signUp };
 }
@@ -68,7 +77,9 @@ describe('revocation of access tokens before they expire', () => {
   it('refuses a demoted manager listing users with their old token; the refreshed token carries CLIENT', async () => {
     const admin = await signUpAs(sg, 'ADMIN');
     const managerEmail = uniqueEmail('manager');
-    const up = await sg.gql<{ signUp: Session & { user: { id: string } } }>(SIGN_UP, { i: { email: managerEmail, password: PASSWORD, firstName: 'Max', lastName: 'Manager' } });
+    const up = await sg.gql<{ signUp: Session & { user: { id: string } } }>(SIGN_UP, {
+      i: { email: managerEmail, password: PASSWORD, firstName: 'Max', lastName: 'Manager' },
+    });
     const managerId = up.data!.signUp.user.id;
     await sg.auth.db.user.update({ where: { id: managerId }, data: { role: 'MANAGER' } });
     const manager = await logIn(managerEmail);
@@ -77,11 +88,17 @@ describe('revocation of access tokens before they expire', () => {
     await sg.gql(SET_ROLE, { id: managerId, role: 'MANAGER' }, admin.token);
     expect((await sg.gql(USERS, {}, manager.accessToken)).errors).toBeUndefined();
 
-    const demoted = await sg.gql<{ setUserRole: { role: string } }>(SET_ROLE, { id: managerId, role: 'CLIENT' }, admin.token);
+    const demoted = await sg.gql<{ setUserRole: { role: string } }>(
+      SET_ROLE,
+      { id: managerId, role: 'CLIENT' },
+      admin.token,
+    );
     expect(demoted.data?.setUserRole.role).toBe('CLIENT');
 
     expectRevoked(await sg.gql(USERS, {}, manager.accessToken));
-    const refreshed = await sg.gql<{ refreshSession: Session & { user: { role: string } } }>(REFRESH, { t: manager.refreshToken });
+    const refreshed = await sg.gql<{ refreshSession: Session & { user: { role: string } } }>(REFRESH, {
+      t: manager.refreshToken,
+    });
     expect(refreshed.data?.refreshSession.user.role).toBe('CLIENT');
     const fresh = refreshed.data!.refreshSession.accessToken;
     expect((await me(fresh)).data?.me.role).toBe('CLIENT');
@@ -93,35 +110,49 @@ describe('revocation of access tokens before they expire', () => {
   it('ends every older token of the user on changePassword, while the returned token works', async () => {
     const { email, first } = await newClient();
     const second = await logIn(email);
-    const changed = await sg.gql<{ changePassword: Session }>(CHANGE_PASSWORD, { i: { currentPassword: PASSWORD, newPassword: 'Brand-new-pass-77' } }, first.accessToken);
+    const changed = await sg.gql<{ changePassword: Session }>(
+      CHANGE_PASSWORD,
+      { i: { currentPassword: PASSWORD, newPassword: 'Brand-new-pass-77' } },
+      first.accessToken,
+    );
     expect(changed.errors).toBeUndefined();
 
     expectRevoked(await me(first.accessToken));
     expectRevoked(await me(second.accessToken));
     expect((await me(changed.data!.changePassword.accessToken)).data?.me).toBeTruthy();
     // The returned refresh token yields tokens that work too; the old ones yield nothing.
-    const refreshed = await sg.gql<{ refreshSession: Session }>(REFRESH, { t: changed.data!.changePassword.refreshToken });
+    const refreshed = await sg.gql<{ refreshSession: Session }>(REFRESH, {
+      t: changed.data!.changePassword.refreshToken,
+    });
     expect((await me(refreshed.data!.refreshSession.accessToken)).data?.me).toBeTruthy();
-    expect((await sg.gql(REFRESH, { t: second.refreshToken })).errors?.[0]?.extensions?.code).toBe('AUTH_INVALID_REFRESH_TOKEN');
+    expect((await sg.gql(REFRESH, { t: second.refreshToken })).errors?.[0]?.extensions?.code).toBe(
+      'AUTH_INVALID_REFRESH_TOKEN',
+    );
     expect((await me((await logIn(email, 'Brand-new-pass-77')).accessToken)).data?.me).toBeTruthy();
   });
 
   it("refuses a deleted user's tokens, every session of theirs", async () => {
     const { id, email, first } = await newClient();
     const second = await logIn(email);
-    const deleted = await sg.gql<{ deleteUser: { deletedUserId: string } }>(DELETE_USER, { id }, first.accessToken);
+    const deleted = await sg.gql<{ deleteUser: { deletedUserId: string } }>(
+      DELETE_USER,
+      { id },
+      first.accessToken,
+    );
     expect(deleted.data?.deleteUser.deletedUserId).toBe(id);
     expectRevoked(await me(first.accessToken));
     expectRevoked(await me(second.accessToken));
   });
 
-  it("refuses the access tokens of a family whose refresh token was replayed", async () => {
+  it('refuses the access tokens of a family whose refresh token was replayed', async () => {
     const { first } = await newClient();
     const rotated = await sg.gql<{ refreshSession: Session }>(REFRESH, { t: first.refreshToken });
     const current = rotated.data!.refreshSession;
     expect((await me(current.accessToken)).data?.me).toBeTruthy();
     // The thief replays the used token: the whole family ends, the victim's current access token included.
-    expect((await sg.gql(REFRESH, { t: first.refreshToken })).errors?.[0]?.extensions?.code).toBe('AUTH_REFRESH_TOKEN_REUSED');
+    expect((await sg.gql(REFRESH, { t: first.refreshToken })).errors?.[0]?.extensions?.code).toBe(
+      'AUTH_REFRESH_TOKEN_REUSED',
+    );
     expectRevoked(await me(current.accessToken));
   });
 
@@ -129,13 +160,20 @@ describe('revocation of access tokens before they expire', () => {
     const { first } = await newClient();
     const signed = signedFetch(sg.keys.credentials.gateway!, 'auth');
     const direct = (token: string) =>
-      signed(sg.authUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: ME }) });
+      signed(sg.authUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: ME }),
+      });
     expect((await direct(first.accessToken)).status).toBe(200);
     await sg.gql(LOG_OUT, { t: first.refreshToken });
     const res = await direct(first.accessToken);
     expect(res.status).toBe(401);
     const body = (await res.json()) as GraphQLResult;
-    expect(body.errors?.[0]).toMatchObject({ message: 'The access token has been revoked.', extensions: { code: 'UNAUTHENTICATED' } });
+    expect(body.errors?.[0]).toMatchObject({
+      message: 'The access token has been revoked.',
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
   });
 });
 
@@ -152,7 +190,9 @@ describe('when the revocation store is unreachable', () => {
   it('fails closed for signed-in requests (503) and still serves anonymous ones', async () => {
     const email = uniqueEmail('cut');
     // Sign-up is anonymous: it works.
-    const up = await cut.gql<{ signUp: Session }>(SIGN_UP, { i: { email, password: PASSWORD, firstName: 'Cut', lastName: 'Off' } });
+    const up = await cut.gql<{ signUp: Session }>(SIGN_UP, {
+      i: { email, password: PASSWORD, firstName: 'Cut', lastName: 'Off' },
+    });
     expect(up.errors).toBeUndefined();
     const started = Date.now();
     const res = await cut.gql(ME, {}, up.data!.signUp.accessToken);
@@ -174,7 +214,9 @@ describe('in the single-process mode (EVENT_BUS=memory)', () => {
 
   it('refuses a logged-out token just the same, with no Redis involved', async () => {
     const email = uniqueEmail('solo');
-    const up = await solo.gql<{ signUp: Session }>(SIGN_UP, { i: { email, password: PASSWORD, firstName: 'So', lastName: 'Lo' } });
+    const up = await solo.gql<{ signUp: Session }>(SIGN_UP, {
+      i: { email, password: PASSWORD, firstName: 'So', lastName: 'Lo' },
+    });
     const { accessToken, refreshToken } = up.data!.signUp;
     expect((await solo.gql(ME, {}, accessToken)).status).toBe(200);
     await solo.gql(LOG_OUT, { t: refreshToken });

@@ -29,23 +29,40 @@ interface Reply {
 
 /** Sends `query` to a subgraph with hand-made signed headers: exactly what an attacker can do. */
 async function send(url: string, headers: Record<string, string>, body: string): Promise<Reply> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
   const text = await res.text();
   return { status: res.status, body: JSON.parse(text) as Reply['body'], text };
 }
 
-function signed(credential: ServiceCredential, audience: string, body: string, authorization?: string): Record<string, string> {
-  return { ...signRequest(credential, audience, { method: 'POST', path: '/graphql', body, authorization }), ...(authorization ? { authorization } : {}) };
+function signed(
+  credential: ServiceCredential,
+  audience: string,
+  body: string,
+  authorization?: string,
+): Record<string, string> {
+  return {
+    ...signRequest(credential, audience, { method: 'POST', path: '/graphql', body, authorization }),
+    ...(authorization ? { authorization } : {}),
+  };
 }
 
-const cardsOf = (userId: string) => JSON.stringify({ query: CARDS, variables: { r: [{ __typename: 'User', id: userId }] } });
+const cardsOf = (userId: string) =>
+  JSON.stringify({ query: CARDS, variables: { r: [{ __typename: 'User', id: userId }] } });
 const codes = (r: Reply) => (r.body.errors ?? []).map((e) => e.extensions?.code);
 
 beforeAll(async () => {
   sg = await startSupergraph();
   client = await signUpAs(sg, 'CLIENT');
   manager = await signUpAs(sg, 'MANAGER');
-  const card = await sg.gql(`mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { id } }`, { i: { providerToken: 'tok_visa', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2099 } }, client.token);
+  const card = await sg.gql(
+    `mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { id } }`,
+    { i: { providerToken: 'tok_visa', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2099 } },
+    client.token,
+  );
   expect(card.errors).toBeUndefined();
 });
 afterAll(async () => {
@@ -55,7 +72,11 @@ afterAll(async () => {
 describe("the issue's attack on payment", () => {
   it("refuses the repository's development key claiming to be booking, with no user token (401 SERVICE_CREDENTIAL_INVALID)", async () => {
     const body = cardsOf(client.id);
-    const res = await send(sg.paymentUrl, signed({ service: 'booking', key: developmentServiceKey('booking') }, 'payment', body), body);
+    const res = await send(
+      sg.paymentUrl,
+      signed({ service: 'booking', key: developmentServiceKey('booking') }, 'payment', body),
+      body,
+    );
     expect(res.status).toBe(401);
     expect(codes(res)).toEqual(['SERVICE_CREDENTIAL_INVALID']);
     expect(res.text).not.toContain('4242');
@@ -72,7 +93,11 @@ describe("the issue's attack on payment", () => {
 
   it("refuses booking's key even with a user token: the allow-list holds on a user's behalf too", async () => {
     const body = cardsOf(client.id);
-    const res = await send(sg.paymentUrl, signed(sg.keys.credentials.booking!, 'payment', body, `Bearer ${client.token}`), body);
+    const res = await send(
+      sg.paymentUrl,
+      signed(sg.keys.credentials.booking!, 'payment', body, `Bearer ${client.token}`),
+      body,
+    );
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
     expect(res.text).not.toContain('4242');
   });
@@ -80,7 +105,11 @@ describe("the issue's attack on payment", () => {
   it("refuses booking's key claiming to be the gateway (401 SERVICE_CREDENTIAL_INVALID)", async () => {
     const body = cardsOf(client.id);
     const booking = sg.keys.credentials.booking!;
-    const res = await send(sg.paymentUrl, signed({ service: 'gateway', key: booking.key }, 'payment', body), body);
+    const res = await send(
+      sg.paymentUrl,
+      signed({ service: 'gateway', key: booking.key }, 'payment', body),
+      body,
+    );
     expect(res.status).toBe(401);
     expect(codes(res)).toEqual(['SERVICE_CREDENTIAL_INVALID']);
   });
@@ -90,7 +119,9 @@ describe("the issue's attack on payment", () => {
     const gateway = sg.keys.credentials.gateway!;
     const own = await send(sg.paymentUrl, signed(gateway, 'payment', body, `Bearer ${client.token}`), body);
     expect(own.body.errors).toBeUndefined();
-    expect(own.body.data?._entities).toEqual([{ id: client.id, paymentMethods: [{ last4: '4242' }], transactions: { totalCount: 0 } }]);
+    expect(own.body.data?._entities).toEqual([
+      { id: client.id, paymentMethods: [{ last4: '4242' }], transactions: { totalCount: 0 } },
+    ]);
     const other = await signUpAs(sg, 'CLIENT');
     const snoop = await send(sg.paymentUrl, signed(gateway, 'payment', body, `Bearer ${other.token}`), body);
     expect(codes(snoop)).toContain('FORBIDDEN');
@@ -112,7 +143,13 @@ describe('replays', () => {
 
   it('refuses the replay on another replica of payment sharing the Redis', async () => {
     const replica: PaymentSubgraph = await createPaymentSubgraph(
-      loadPaymentConfig({ ...process.env, ...sg.keys.envFor('payment'), LOG_LEVEL: 'silent', EVENTS_NAMESPACE: sg.namespace, BOOKING_GRAPHQL_URL: sg.bookingUrl }),
+      loadPaymentConfig({
+        ...process.env,
+        ...sg.keys.envFor('payment'),
+        LOG_LEVEL: 'silent',
+        EVENTS_NAMESPACE: sg.namespace,
+        BOOKING_GRAPHQL_URL: sg.bookingUrl,
+      }),
       createLogger('payment', 'silent'),
     );
     try {
@@ -144,12 +181,28 @@ describe('least privilege between services', () => {
     washer = await signUpAs(sg, 'WASHER');
     const site = await sg.gql<{ createSite: { id: string } }>(
       `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-      { input: { name: 'Trust wash', address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' }, timeZone: 'Europe/Berlin', location: { latitude: 52.5, longitude: 13.4 }, bays: 2 } },
+      {
+        input: {
+          name: 'Trust wash',
+          address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
+          timeZone: 'Europe/Berlin',
+          location: { latitude: 52.5, longitude: 13.4 },
+          bays: 2,
+        },
+      },
       manager.token,
     );
     const start = DateTime.now().plus({ days: 3 }).startOf('hour');
     // location → auth: the washer is checked with location's own key.
-    const shift = await sg.gql(`mutation($s: ID!, $u: ID!, $shift: ShiftInput!) { assignStaff(siteId: $s, userId: $u, shift: $shift) { id } }`, { s: site.data!.createSite.id, u: washer.id, shift: { startsAt: start.toISO(), endsAt: start.plus({ hours: 4 }).toISO() } }, manager.token);
+    const shift = await sg.gql(
+      `mutation($s: ID!, $u: ID!, $shift: ShiftInput!) { assignStaff(siteId: $s, userId: $u, shift: $shift) { id } }`,
+      {
+        s: site.data!.createSite.id,
+        u: washer.id,
+        shift: { startsAt: start.toISO(), endsAt: start.plus({ hours: 4 }).toISO() },
+      },
+      manager.token,
+    );
     expect(shift.errors).toBeUndefined();
   });
 
@@ -162,19 +215,29 @@ describe('least privilege between services', () => {
 
   it("checks booking as the user when it calls on a client's behalf: the client may not read a washer's shifts", async () => {
     const body = JSON.stringify({ query: SHIFTS, variables: { r: [{ __typename: 'User', id: washer.id }] } });
-    const res = await send(sg.locationUrl, signed(sg.keys.credentials.booking!, 'location', body, `Bearer ${client.token}`), body);
+    const res = await send(
+      sg.locationUrl,
+      signed(sg.keys.credentials.booking!, 'location', body, `Bearer ${client.token}`),
+      body,
+    );
     expect(codes(res)).toContain('FORBIDDEN');
     expect(res.text).not.toContain('startsAt');
   });
 
   it("refuses booking a field of location outside its allow-list (a site's staff list)", async () => {
-    const body = JSON.stringify({ query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id assignments { user { id } } } } }`, variables: { r: [{ __typename: 'User', id: washer.id }] } });
+    const body = JSON.stringify({
+      query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id assignments { user { id } } } } }`,
+      variables: { r: [{ __typename: 'User', id: washer.id }] },
+    });
     const res = await send(sg.locationUrl, signed(sg.keys.credentials.booking!, 'location', body), body);
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
   });
 
   it('refuses payment reading users from auth, which it never needs', async () => {
-    const body = JSON.stringify({ query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id role deleted } } }`, variables: { r: [{ __typename: 'User', id: client.id }] } });
+    const body = JSON.stringify({
+      query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id role deleted } } }`,
+      variables: { r: [{ __typename: 'User', id: client.id }] },
+    });
     const res = await send(sg.authUrl, signed(sg.keys.credentials.payment!, 'auth', body), body);
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
     expect(res.text).not.toContain('CLIENT');
@@ -183,18 +246,55 @@ describe('least privilege between services', () => {
   it('keeps the legitimate chain working: a client books (booking → auth, location) and pays (payment → booking)', async () => {
     const site = await sg.gql<{ createSite: { id: string } }>(
       `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-      { input: { name: 'Chain wash', address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' }, timeZone: 'Europe/Berlin', location: { latitude: 52.5, longitude: 13.4 }, bays: 1 } },
+      {
+        input: {
+          name: 'Chain wash',
+          address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
+          timeZone: 'Europe/Berlin',
+          location: { latitude: 52.5, longitude: 13.4 },
+          bays: 1,
+        },
+      },
       manager.token,
     );
     const siteId = site.data!.createSite.id;
-    await sg.gql(`mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`, { id: siteId, hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map((weekday) => ({ weekday, opensAt: '06:00', closesAt: '22:00' })) }, manager.token);
-    const svc = await sg.gql<{ createService: { id: string } }>(`mutation { createService(input: { name: "Trust", durationMinutes: 30, priceCents: 4200, currency: "EUR" }) { id } }`, {}, manager.token);
+    await sg.gql(
+      `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
+      {
+        id: siteId,
+        hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map(
+          (weekday) => ({ weekday, opensAt: '06:00', closesAt: '22:00' }),
+        ),
+      },
+      manager.token,
+    );
+    const svc = await sg.gql<{ createService: { id: string } }>(
+      `mutation { createService(input: { name: "Trust", durationMinutes: 30, priceCents: 4200, currency: "EUR" }) { id } }`,
+      {},
+      manager.token,
+    );
     const date = DateTime.now().setZone('Europe/Berlin').plus({ days: 20 }).toISODate()!;
     const startsAt = DateTime.fromISO(`${date}T10:00`, { zone: 'Europe/Berlin' }).toUTC().toISO();
-    const booked = await sg.gql<{ createBooking: { id: string } }>(`mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`, { i: { siteId, serviceId: svc.data!.createService.id, startsAt } }, client.token);
+    const booked = await sg.gql<{ createBooking: { id: string } }>(
+      `mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`,
+      { i: { siteId, serviceId: svc.data!.createService.id, startsAt } },
+      client.token,
+    );
     expect(booked.errors).toBeUndefined();
-    const methods = await sg.gql<{ me: { paymentMethods: Array<{ id: string }> } }>(`{ me { paymentMethods { id } } }`, {}, client.token);
-    const paid = await sg.gql<{ payForBooking: { status: string } }>(`mutation($b: ID!, $m: ID!, $k: String!) { payForBooking(bookingId: $b, methodId: $m, idempotencyKey: $k) { status } }`, { b: booked.data!.createBooking.id, m: methods.data!.me.paymentMethods[0]!.id, k: `trust-${booked.data!.createBooking.id}` }, client.token);
+    const methods = await sg.gql<{ me: { paymentMethods: Array<{ id: string }> } }>(
+      `{ me { paymentMethods { id } } }`,
+      {},
+      client.token,
+    );
+    const paid = await sg.gql<{ payForBooking: { status: string } }>(
+      `mutation($b: ID!, $m: ID!, $k: String!) { payForBooking(bookingId: $b, methodId: $m, idempotencyKey: $k) { status } }`,
+      {
+        b: booked.data!.createBooking.id,
+        m: methods.data!.me.paymentMethods[0]!.id,
+        k: `trust-${booked.data!.createBooking.id}`,
+      },
+      client.token,
+    );
     expect(paid.errors).toBeUndefined();
     expect(paid.data!.payForBooking.status).toBe('CAPTURED');
   });
@@ -203,7 +303,11 @@ describe('least privilege between services', () => {
     const res = await fetch(sg.gatewayUrl.replace(/\/graphql$/, '/ready'));
     const body = (await res.json()) as { subgraphs: Record<string, { ok: boolean }> };
     expect(res.status).toBe(200);
-    expect(Object.entries(body.subgraphs).map(([name, c]) => [name, c.ok]).sort()).toEqual([
+    expect(
+      Object.entries(body.subgraphs)
+        .map(([name, c]) => [name, c.ok])
+        .sort(),
+    ).toEqual([
       ['auth', true],
       ['booking', true],
       ['location', true],
@@ -215,9 +319,16 @@ describe('least privilege between services', () => {
 describe('start-up without real keys', () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
   /** Starts a service's main.ts with `env` and returns its exit code and error output. */
-  async function start(cwd: string, env: Record<string, string | undefined>): Promise<{ code: number | null; stderr: string }> {
+  async function start(
+    cwd: string,
+    env: Record<string, string | undefined>,
+  ): Promise<{ code: number | null; stderr: string }> {
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SERVICE_')));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: `${root}/${cwd}`, env: { ...base, NODE_ENV: 'development', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: `${root}/${cwd}`,
+      env: { ...base, NODE_ENV: 'development', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -226,23 +337,34 @@ describe('start-up without real keys', () => {
     return { code, stderr };
   }
 
-  it.each(['subgraphs/payment', 'subgraphs/auth', 'subgraphs/booking', 'subgraphs/location', 'gateway'])('%s refuses to start with no keys, naming the settings', async (cwd) => {
-    const { code, stderr } = await start(cwd, {});
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/SERVICE_SIGNING_KEY: required/);
-    if (cwd !== 'gateway') expect(stderr).toMatch(/SERVICE_TRUSTED_KEYS: required/);
-  });
+  it.each(['subgraphs/payment', 'subgraphs/auth', 'subgraphs/booking', 'subgraphs/location', 'gateway'])(
+    '%s refuses to start with no keys, naming the settings',
+    async (cwd) => {
+      const { code, stderr } = await start(cwd, {});
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/SERVICE_SIGNING_KEY: required/);
+      if (cwd !== 'gateway') expect(stderr).toMatch(/SERVICE_TRUSTED_KEYS: required/);
+    },
+  );
 
   it('refuses the development key given as a real key without SERVICE_CREDENTIALS=development', async () => {
     const dev = developmentServiceKey('payment');
     const gw = developmentServiceKey('gateway');
-    const { code, stderr } = await start('subgraphs/payment', { SERVICE_SIGNING_KEY: `${dev.id}:${dev.secret}`, SERVICE_TRUSTED_KEYS: `gateway=${gw.id}:${gw.secret}` });
+    const { code, stderr } = await start('subgraphs/payment', {
+      SERVICE_SIGNING_KEY: `${dev.id}:${dev.secret}`,
+      SERVICE_TRUSTED_KEYS: `gateway=${gw.id}:${gw.secret}`,
+    });
     expect(code).toBe(1);
-    expect(stderr).toMatch(/SERVICE_SIGNING_KEY: the development key is accepted only with SERVICE_CREDENTIALS=development/);
+    expect(stderr).toMatch(
+      /SERVICE_SIGNING_KEY: the development key is accepted only with SERVICE_CREDENTIALS=development/,
+    );
   });
 
   it('accepts the development keys with the explicit setting (as `pnpm dev` runs)', () => {
     const config = loadPaymentConfig({ SERVICE_CREDENTIALS: 'development' });
-    expect(config.credentials).toMatchObject({ mode: 'development', signing: { service: 'payment', key: developmentServiceKey('payment') } });
+    expect(config.credentials).toMatchObject({
+      mode: 'development',
+      signing: { service: 'payment', key: developmentServiceKey('payment') },
+    });
   });
 });

@@ -1,6 +1,15 @@
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, eventBusSettings, loadConfig, resolveServiceCredentials, revocationSettings, serviceCredentialSettings, setting, z } from '@carwash/config';
+import {
+  ConfigError,
+  eventBusSettings,
+  loadConfig,
+  resolveServiceCredentials,
+  revocationSettings,
+  serviceCredentialSettings,
+  setting,
+  z,
+} from '@carwash/config';
 
 const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
 
@@ -15,7 +24,9 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       SUPERGRAPH_PATH: z.string().default(DEFAULT_SUPERGRAPH),
       ...serviceCredentialSettings(),
       /** Where access tokens' public keys are published; `none` forwards tokens unverified (subgraphs still verify). */
-      JWKS_URL: z.union([z.literal('none'), setting.url()]).default('http://127.0.0.1:4001/.well-known/jwks.json'),
+      JWKS_URL: z
+        .union([z.literal('none'), setting.url()])
+        .default('http://127.0.0.1:4001/.well-known/jwks.json'),
       /**
        * The revocation store: `EVENT_BUS=redis` (default) reads it from `REDIS_URL` under
        * `EVENTS_NAMESPACE`, like every subgraph; `memory` is the single-process mode.
@@ -46,7 +57,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
   for (const [key, value] of Object.entries(env)) {
     const m = /^SUBGRAPH_([A-Z0-9_]+)_URL$/.exec(key);
     if (!m || !value) continue;
-    if (!z.url({ protocol: /^https?$/ }).safeParse(value).success) problems.push(`${key}: must be an http(s) URL`);
+    if (!z.url({ protocol: /^https?$/ }).safeParse(value).success)
+      problems.push(`${key}: must be an http(s) URL`);
     subgraphUrls[m[1]!.toLowerCase()] = value;
   }
   if (problems.length) throw new ConfigError('gateway', problems);
@@ -72,10 +84,16 @@ function trustedProxies() {
       ctx.addIssue({ code: 'custom', message: `a hop count must be at most ${MAX_PROXY_HOPS}` });
       return z.NEVER;
     }
-    const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+    const entries = value
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     const bad = entries.filter((e) => !PROXY_PRESETS.has(e) && !isAddressOrCidr(e));
     if (entries.length === 0 || bad.length) {
-      ctx.addIssue({ code: 'custom', message: `expected a hop count, \`none\`, or a comma list of addresses, CIDRs and presets (loopback, linklocal, uniquelocal); not understood: ${bad.join(', ') || '(empty)'}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a hop count, \`none\`, or a comma list of addresses, CIDRs and presets (loopback, linklocal, uniquelocal); not understood: ${bad.join(', ') || '(empty)'}`,
+      });
       return z.NEVER;
     }
     return entries;

@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import {
+  ApolloGateway,
+  RemoteGraphQLDataSource,
+  type GraphQLDataSourceProcessOptions,
+} from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -9,7 +13,15 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { expressMiddleware } from '@as-integrations/express5';
 import { maskFormattedError } from '@carwash/errors';
 import { HEADER, signedFetch, type UserTokenVerifier, type Viewer } from '@carwash/service-trust';
-import { bodyErrors, createAccessTokenVerifier, errorLoggingPlugin, finalHandlers, lifecycle, requestId, type Logger } from '@carwash/subgraph-kit';
+import {
+  bodyErrors,
+  createAccessTokenVerifier,
+  errorLoggingPlugin,
+  finalHandlers,
+  lifecycle,
+  requestId,
+  type Logger,
+} from '@carwash/subgraph-kit';
 import express, { type Express } from 'express';
 import type { GatewayConfig } from './config.js';
 
@@ -50,7 +62,10 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
 export async function createGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
   const supergraphSdl = readFileSync(config.SUPERGRAPH_PATH, 'utf8');
   const supergraphHash = createHash('sha256').update(supergraphSdl).digest('hex').slice(0, 12);
-  const subgraphs = subgraphsOf(supergraphSdl).map((s) => ({ ...s, url: config.subgraphUrls[s.name.toLowerCase()] ?? s.url }));
+  const subgraphs = subgraphsOf(supergraphSdl).map((s) => ({
+    ...s,
+    url: config.subgraphUrls[s.name.toLowerCase()] ?? s.url,
+  }));
   // One signed fetch per subgraph: each signature names its target, so it cannot be replayed to another.
   const fetcherFor = (name: string) => signedFetch(config.credentials.signing, name.toLowerCase());
 
@@ -65,7 +80,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   });
 
   // Signature, expiry and revocation (shared store, short local cache); the subgraphs check all three again.
-  const tokens = config.JWKS_URL === 'none' ? undefined : createAccessTokenVerifier({ jwksUrl: config.JWKS_URL }, config);
+  const tokens =
+    config.JWKS_URL === 'none' ? undefined : createAccessTokenVerifier({ jwksUrl: config.JWKS_URL }, config);
   const verifyUser: UserTokenVerifier = tokens?.verify ?? (async () => null);
 
   const app = express();
@@ -80,7 +96,9 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       errorLoggingPlugin(logger),
-      config.SANDBOX ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      config.SANDBOX
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false, includeCookies: false })
+        : ApolloServerPluginLandingPageDisabled(),
     ],
     formatError: (formatted, error) => maskFormattedError(formatted, error),
   });
@@ -102,14 +120,29 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
           });
           const body = (await res.json()) as { data?: { __typename?: string } };
           const ok = res.ok && body.data?.__typename === 'Query';
-          checks[s.name] = { ok, latencyMs: Math.round(performance.now() - started), ...(ok ? {} : { error: `HTTP ${res.status}` }) };
+          checks[s.name] = {
+            ok,
+            latencyMs: Math.round(performance.now() - started),
+            ...(ok ? {} : { error: `HTTP ${res.status}` }),
+          };
         } catch (err) {
-          checks[s.name] = { ok: false, error: (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable' };
+          checks[s.name] = {
+            ok: false,
+            error: (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable',
+          };
         }
       }),
     );
     const ok = Object.values(checks).every((c) => c.ok);
-    ready = { at: Date.now(), ok, body: { status: ok ? 'ready' : 'unready', supergraph: { loaded: true, path: config.SUPERGRAPH_PATH, hash: supergraphHash }, subgraphs: checks } };
+    ready = {
+      at: Date.now(),
+      ok,
+      body: {
+        status: ok ? 'ready' : 'unready',
+        supergraph: { loaded: true, path: config.SUPERGRAPH_PATH, hash: supergraphHash },
+        subgraphs: checks,
+      },
+    };
     return ready;
   }
 
@@ -131,7 +164,13 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   });
   // `/` also answers GraphQL: Sandbox sends its queries to the page's own URL.
   for (const path of ['/graphql', '/']) {
-    app.all(path, requestId, express.json({ limit: config.MAX_REQUEST_BYTES }), bodyErrors(config.MAX_REQUEST_BYTES), graphql);
+    app.all(
+      path,
+      requestId,
+      express.json({ limit: config.MAX_REQUEST_BYTES }),
+      bodyErrors(config.MAX_REQUEST_BYTES),
+      graphql,
+    );
   }
   app.use(...finalHandlers(logger));
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../src/config.js';
 
-const proxies = (TRUSTED_PROXIES?: string) => loadGatewayConfig({ SERVICE_CREDENTIALS: 'development', TRUSTED_PROXIES }).TRUSTED_PROXIES;
+const proxies = (TRUSTED_PROXIES?: string) =>
+  loadGatewayConfig({ SERVICE_CREDENTIALS: 'development', TRUSTED_PROXIES }).TRUSTED_PROXIES;
 
 describe('TRUSTED_PROXIES', () => {
   it("trusts only loopback by default (Express's `loopback` preset)", () => {
@@ -9,7 +10,12 @@ describe('TRUSTED_PROXIES', () => {
   });
 
   it('reads a comma list of CIDRs, addresses and presets', () => {
-    expect(proxies('10.0.0.0/8, 2001:db8::/32,192.0.2.1, uniquelocal')).toEqual(['10.0.0.0/8', '2001:db8::/32', '192.0.2.1', 'uniquelocal']);
+    expect(proxies('10.0.0.0/8, 2001:db8::/32,192.0.2.1, uniquelocal')).toEqual([
+      '10.0.0.0/8',
+      '2001:db8::/32',
+      '192.0.2.1',
+      'uniquelocal',
+    ]);
   });
 
   it('reads a hop count, and `none` to trust no proxy at all', () => {

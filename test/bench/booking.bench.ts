@@ -30,7 +30,13 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DateTime } from 'luxon';
-import { PASSWORD, startSupergraph, uniqueEmail, type GraphQLResult, type Running } from '../support/supergraph.js';
+import {
+  PASSWORD,
+  startSupergraph,
+  uniqueEmail,
+  type GraphQLResult,
+  type Running,
+} from '../support/supergraph.js';
 import { integerOption, percentile } from './support.js';
 
 const TIME_LIMIT_MS = 5 * 60_000;
@@ -104,7 +110,10 @@ class TimeLimit extends Error {}
 /** Throws once the run's time is up (or Ctrl-C); checked between steps and before every request. */
 let deadline = Number.POSITIVE_INFINITY;
 function checkTime(what: string): void {
-  if (Date.now() > deadline) throw new TimeLimit(`${deadline === 0 ? 'interrupted' : `time limit of ${TIME_LIMIT_MS / 1000} s reached`} during ${what}`);
+  if (Date.now() > deadline)
+    throw new TimeLimit(
+      `${deadline === 0 ? 'interrupted' : `time limit of ${TIME_LIMIT_MS / 1000} s reached`} during ${what}`,
+    );
 }
 
 const ms = (t: number) => String(Math.round(t));
@@ -151,7 +160,12 @@ interface PhaseStats {
  * Runs `task(i)` for i in [0, n) with at most `concurrency` in flight, timing each with
  * performance.now(). Stops issuing new requests once the time limit is reached (and then throws).
  */
-async function pool(n: number, concurrency: number, what: string, task: (i: number) => Promise<Outcome>): Promise<PhaseStats> {
+async function pool(
+  n: number,
+  concurrency: number,
+  what: string,
+  task: (i: number) => Promise<Outcome>,
+): Promise<PhaseStats> {
   const latencies: number[] = [];
   const codes = new Map<string, number>();
   const firstError = new Map<string, string>();
@@ -174,13 +188,17 @@ async function pool(n: number, concurrency: number, what: string, task: (i: numb
       }
       latencies.push(performance.now() - t0);
       codes.set(outcome.code, (codes.get(outcome.code) ?? 0) + 1);
-      if (outcome.code !== 'ok' && !firstError.has(outcome.code)) firstError.set(outcome.code, outcome.message ?? '');
+      if (outcome.code !== 'ok' && !firstError.has(outcome.code))
+        firstError.set(outcome.code, outcome.message ?? '');
     }
   };
   const start = performance.now();
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
   const wallMs = performance.now() - start;
-  if (timedOut) throw new TimeLimit(`${deadline === 0 ? 'interrupted' : `time limit of ${TIME_LIMIT_MS / 1000} s reached`} during ${what} (${latencies.length} of ${n} requests done)`);
+  if (timedOut)
+    throw new TimeLimit(
+      `${deadline === 0 ? 'interrupted' : `time limit of ${TIME_LIMIT_MS / 1000} s reached`} during ${what} (${latencies.length} of ${n} requests done)`,
+    );
   latencies.sort((a, b) => a - b);
   return { requests: latencies.length, wallMs, latencies, codes, firstError };
 }
@@ -196,32 +214,47 @@ function outcomeOf<T>(res: GraphQLResult<T>, valid: (data: T) => boolean): Outco
   const first = res.errors?.[0];
   if (first) return { code: String(first.extensions?.code ?? `HTTP_${res.status}`), message: first.message };
   if (res.status !== 200) return { code: `HTTP_${res.status}`, message: `HTTP ${res.status}` };
-  if (!res.data || !valid(res.data)) return { code: 'BAD_RESPONSE', message: JSON.stringify(res).slice(0, 300) };
+  if (!res.data || !valid(res.data))
+    return { code: 'BAD_RESPONSE', message: JSON.stringify(res).slice(0, 300) };
   return { code: 'ok' };
 }
 
 /** Unwraps a setup call's data or throws with its errors. */
 function must<T>(res: GraphQLResult<T>, what: string): T {
-  if (res.errors?.length || !res.data) throw new Error(`${what} failed: ${JSON.stringify(res.errors ?? res).slice(0, 500)}`);
+  if (res.errors?.length || !res.data)
+    throw new Error(`${what} failed: ${JSON.stringify(res.errors ?? res).slice(0, 500)}`);
   return res.data;
 }
 
 async function user(sg: Running, role: 'CLIENT' | 'MANAGER'): Promise<{ id: string; token: string }> {
   const email = uniqueEmail(`bench-${role.toLowerCase()}`);
   const up = must(
-    await sg.gql<{ signUp: { user: { id: string } } }>(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, { i: { email, password: PASSWORD, firstName: 'Bench', lastName: role } }),
+    await sg.gql<{ signUp: { user: { id: string } } }>(
+      `mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`,
+      { i: { email, password: PASSWORD, firstName: 'Bench', lastName: role } },
+    ),
     `signUp (${role})`,
   );
   const id = up.signUp.user.id;
   if (role !== 'CLIENT') await sg.auth.db.user.update({ where: { id }, data: { role } });
-  const login = must(await sg.gql<{ logIn: { accessToken: string } }>(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, { i: { email, password: PASSWORD } }), `logIn (${role})`);
+  const login = must(
+    await sg.gql<{ logIn: { accessToken: string } }>(
+      `mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`,
+      { i: { email, password: PASSWORD } },
+    ),
+    `logIn (${role})`,
+  );
   return { id, token: login.logIn.accessToken };
 }
 
 /** The Berlin local date `offset` days from today. */
 const localDate = (offset: number) => DateTime.now().setZone(ZONE).plus({ days: offset }).toISODate()!;
 
-async function run(o: Options, sg: Running, cleanup: { siteIds: string[]; bookingIds: string[] }): Promise<boolean> {
+async function run(
+  o: Options,
+  sg: Running,
+  cleanup: { siteIds: string[]; bookingIds: string[] },
+): Promise<boolean> {
   let ok = true;
 
   // ── 1. Setup ──────────────────────────────────────────────────────────────────────────────────
@@ -230,7 +263,15 @@ async function run(o: Options, sg: Running, cleanup: { siteIds: string[]; bookin
   const created = must(
     await sg.gql<{ createSite: { id: string } }>(
       `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-      { input: { name: `Bench Berlin ${randomUUID().slice(0, 6)}`, address: { line1: 'Benchstraße 1', city: 'Berlin', postalCode: '10115', country: 'DE' }, timeZone: ZONE, location: { latitude: 52.52, longitude: 13.405 }, bays: MEASURED_BAYS } },
+      {
+        input: {
+          name: `Bench Berlin ${randomUUID().slice(0, 6)}`,
+          address: { line1: 'Benchstraße 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+          timeZone: ZONE,
+          location: { latitude: 52.52, longitude: 13.405 },
+          bays: MEASURED_BAYS,
+        },
+      },
       manager.token,
     ),
     'createSite',
@@ -238,7 +279,11 @@ async function run(o: Options, sg: Running, cleanup: { siteIds: string[]; bookin
   const siteId = created.createSite.id;
   cleanup.siteIds.push(siteId);
   must(
-    await sg.gql(`mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`, { id: siteId, hours: EVERY_DAY.map((weekday) => ({ weekday, opensAt: '00:00', closesAt: '24:00' })) }, manager.token),
+    await sg.gql(
+      `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
+      { id: siteId, hours: EVERY_DAY.map((weekday) => ({ weekday, opensAt: '00:00', closesAt: '24:00' })) },
+      manager.token,
+    ),
     'setWeeklyHours',
   );
   const extraSites = Array.from({ length: EXTRA_SITES }, (_, i) => ({
@@ -258,12 +303,21 @@ async function run(o: Options, sg: Running, cleanup: { siteIds: string[]; bookin
   const service = must(
     await sg.gql<{ createService: { id: string; name: string } }>(
       `mutation($input: CreateServiceInput!) { createService(input: $input) { id name } }`,
-      { input: { name: `Bench wash ${randomUUID().slice(0, 4)}`, durationMinutes: DURATION_MIN, priceCents: 1500, currency: 'EUR' } },
+      {
+        input: {
+          name: `Bench wash ${randomUUID().slice(0, 4)}`,
+          durationMinutes: DURATION_MIN,
+          priceCents: 1500,
+          currency: 'EUR',
+        },
+      },
       manager.token,
     ),
     'createService',
   ).createService;
-  console.log(`[setup] manager, client, 1 site with ${MEASURED_BAYS} bays open 00:00–24:00 daily (${siteId}), ${EXTRA_SITES} more sites with ${EXTRA_BAYS} bays, a ${DURATION_MIN}-minute service`);
+  console.log(
+    `[setup] manager, client, 1 site with ${MEASURED_BAYS} bays open 00:00–24:00 daily (${siteId}), ${EXTRA_SITES} more sites with ${EXTRA_BAYS} bays, a ${DURATION_MIN}-minute service`,
+  );
   checkTime('setup');
 
   // ── Seed: cells (site, bay, UTC day 1…60, hour) hold one 30 + 10 minute block each. ────────────
@@ -271,13 +325,23 @@ async function run(o: Options, sg: Running, cleanup: { siteIds: string[]; bookin
   const today = new Date();
   const firstDayUtc = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) + DAY;
   const measuredCells: Array<[number, number, number]> = [];
-  for (let d = 0; d < SEED_DAYS; d++) for (let bay = 1; bay <= MEASURED_BAYS; bay++) for (let h = 0; h < 24; h++) measuredCells.push([d, bay, h]);
+  for (let d = 0; d < SEED_DAYS; d++)
+    for (let bay = 1; bay <= MEASURED_BAYS; bay++)
+      for (let h = 0; h < 24; h++) measuredCells.push([d, bay, h]);
   const measuredCount = Math.min(Math.round(o.seed * 0.25), MAX_MEASURED_CELLS, o.seed);
   const otherCells: Array<[number, number, number, number]> = [];
-  for (let s = 0; s < EXTRA_SITES; s++) for (let d = 0; d < SEED_DAYS; d++) for (let bay = 1; bay <= EXTRA_BAYS; bay++) for (let h = 0; h < 24; h++) otherCells.push([s, d, bay, h]);
+  for (let s = 0; s < EXTRA_SITES; s++)
+    for (let d = 0; d < SEED_DAYS; d++)
+      for (let bay = 1; bay <= EXTRA_BAYS; bay++)
+        for (let h = 0; h < 24; h++) otherCells.push([s, d, bay, h]);
   const cells = [
     ...pick(measuredCells, measuredCount, random).map(([d, bay, h]) => ({ siteId, d, bay, h })),
-    ...pick(otherCells, o.seed - measuredCount, random).map(([s, d, bay, h]) => ({ siteId: extraSites[s]!.id, d, bay, h })),
+    ...pick(otherCells, o.seed - measuredCount, random).map(([s, d, bay, h]) => ({
+      siteId: extraSites[s]!.id,
+      d,
+      bay,
+      h,
+    })),
   ];
   const rows = cells.map((c) => {
     const startsAt = firstDayUtc + c.d * DAY + c.h * HOUR;
@@ -315,25 +379,37 @@ async function run(o: Options, sg: Running, cleanup: { siteIds: string[]; bookin
   // ── 2. availableSlots ──────────────────────────────────────────────────────────────────────────
   const dates = Array.from({ length: SEED_DAYS }, (_, i) => localDate(i + 1));
   type SlotsData = { availableSlots: Array<{ startsAt: string; endsAt: string; freeBays: number }> };
-  const slots = (date: string) => sg.gql<SlotsData>(SLOTS, { site: siteId, service: service.id, date }, client.token);
-  const validSlots = (d: SlotsData) => Array.isArray(d.availableSlots) && d.availableSlots.every((s) => s.freeBays >= 1 && s.freeBays <= MEASURED_BAYS);
+  const slots = (date: string) =>
+    sg.gql<SlotsData>(SLOTS, { site: siteId, service: service.id, date }, client.token);
+  const validSlots = (d: SlotsData) =>
+    Array.isArray(d.availableSlots) &&
+    d.availableSlots.every((s) => s.freeBays >= 1 && s.freeBays <= MEASURED_BAYS);
   const firstDate = dates[0]!;
   const sample = must(await slots(firstDate), 'availableSlots sample').availableSlots;
   const dayStart = DateTime.fromISO(firstDate, { zone: ZONE });
-  const booked = await sg.booking.db.reservation.count({ where: { siteId, startsAt: { gte: dayStart.toJSDate(), lt: dayStart.plus({ days: 1 }).toJSDate() } } });
+  const booked = await sg.booking.db.reservation.count({
+    where: { siteId, startsAt: { gte: dayStart.toJSDate(), lt: dayStart.plus({ days: 1 }).toJSDate() } },
+  });
   const freeBaySlots = sample.reduce((sum, s) => sum + s.freeBays, 0);
-  console.log(`[availableSlots] first measured day ${firstDate}: ${booked} live reservations on the site, ${sample.length} start times offered, ${freeBaySlots} of ${sample.length * MEASURED_BAYS} bay-slots free`);
+  console.log(
+    `[availableSlots] first measured day ${firstDate}: ${booked} live reservations on the site, ${sample.length} start times offered, ${freeBaySlots} of ${sample.length * MEASURED_BAYS} bay-slots free`,
+  );
   if (sample.length === 0 || freeBaySlots >= sample.length * MEASURED_BAYS) {
     console.log('[availableSlots] sanity check failed: the first measured day should be partly booked');
     ok = false;
   }
   const slotsWarmup = Math.min(100, o.slotsRequests);
-  const warm = await pool(slotsWarmup, o.concurrency, 'availableSlots warm-up', async (i) => outcomeOf(await slots(dates[i % dates.length]!), validSlots));
+  const warm = await pool(slotsWarmup, o.concurrency, 'availableSlots warm-up', async (i) =>
+    outcomeOf(await slots(dates[i % dates.length]!), validSlots),
+  );
   console.log(`[availableSlots] warm-up: ${describe(warm, o.concurrency)}`);
-  const slotStats = await pool(o.slotsRequests, o.concurrency, 'availableSlots', async (i) => outcomeOf(await slots(dates[i % dates.length]!), validSlots));
+  const slotStats = await pool(o.slotsRequests, o.concurrency, 'availableSlots', async (i) =>
+    outcomeOf(await slots(dates[i % dates.length]!), validSlots),
+  );
   const slotErrors = slotStats.requests - (slotStats.codes.get('ok') ?? 0);
   console.log(`[availableSlots] ${describe(slotStats, o.concurrency)}, errors ${slotErrors}`);
-  for (const [code, message] of slotStats.firstError) console.log(`[availableSlots]   ${code} ×${slotStats.codes.get(code)}: ${message}`);
+  for (const [code, message] of slotStats.firstError)
+    console.log(`[availableSlots]   ${code} ×${slotStats.codes.get(code)}: ${message}`);
   if (slotErrors > 0) ok = false;
   checkTime('availableSlots');
 
@@ -344,26 +420,55 @@ async function run(o: Options, sg: Running, cleanup: { siteIds: string[]; bookin
   const warmBase = DateTime.fromISO(localDate(CREATE_FIRST_DAY - 1), { zone: ZONE }).toMillis();
   type CreateData = { createBooking: { id: string; status: string; bay: number; startsAt: string } };
   const book = async (startsAt: number): Promise<Outcome> => {
-    const res = await sg.gql<CreateData>(CREATE, { input: { siteId, serviceId: service.id, startsAt: new Date(startsAt).toISOString() } }, client.token);
+    const res = await sg.gql<CreateData>(
+      CREATE,
+      { input: { siteId, serviceId: service.id, startsAt: new Date(startsAt).toISOString() } },
+      client.token,
+    );
     if (res.data?.createBooking?.id) cleanup.bookingIds.push(res.data.createBooking.id);
-    return outcomeOf(res, (d) => d.createBooking.status === 'HELD' && d.createBooking.bay >= 1 && d.createBooking.bay <= MEASURED_BAYS && Date.parse(d.createBooking.startsAt) === startsAt);
+    return outcomeOf(
+      res,
+      (d) =>
+        d.createBooking.status === 'HELD' &&
+        d.createBooking.bay >= 1 &&
+        d.createBooking.bay <= MEASURED_BAYS &&
+        Date.parse(d.createBooking.startsAt) === startsAt,
+    );
   };
   const deadlocksBefore = await deadlocks(sg);
   const createWarmup = Math.min(o.concurrency, o.createRequests, 40);
-  const warmCreate = await pool(createWarmup, o.concurrency, 'createBooking warm-up', (i) => book(warmBase + i * CREATE_STEP_MIN * MINUTE));
-  console.log(`[createBooking] warm-up: ${describe(warmCreate, o.concurrency)}, successes ${warmCreate.codes.get('ok') ?? 0}`);
-  const createStats = await pool(o.createRequests, o.concurrency, 'createBooking', (i) => book(createBase + i * CREATE_STEP_MIN * MINUTE));
+  const warmCreate = await pool(createWarmup, o.concurrency, 'createBooking warm-up', (i) =>
+    book(warmBase + i * CREATE_STEP_MIN * MINUTE),
+  );
+  console.log(
+    `[createBooking] warm-up: ${describe(warmCreate, o.concurrency)}, successes ${warmCreate.codes.get('ok') ?? 0}`,
+  );
+  const createStats = await pool(o.createRequests, o.concurrency, 'createBooking', (i) =>
+    book(createBase + i * CREATE_STEP_MIN * MINUTE),
+  );
   const successes = createStats.codes.get('ok') ?? 0;
   const taken = createStats.codes.get('BOOKING_SLOT_TAKEN') ?? 0;
   const otherErrors = createStats.requests - successes - taken;
-  const warmOther = warmCreate.requests - (warmCreate.codes.get('ok') ?? 0) - (warmCreate.codes.get('BOOKING_SLOT_TAKEN') ?? 0);
-  console.log(`[createBooking] ${describe(createStats, o.concurrency)}, successes ${successes}, BOOKING_SLOT_TAKEN ${taken}, other errors ${otherErrors}`);
-  for (const [label, stats] of [['warm-up ', warmCreate], ['', createStats]] as const) {
-    for (const [code, message] of stats.firstError) if (code !== 'BOOKING_SLOT_TAKEN') console.log(`[createBooking]   ${label}${code} ×${stats.codes.get(code)}: ${message}`);
+  const warmOther =
+    warmCreate.requests -
+    (warmCreate.codes.get('ok') ?? 0) -
+    (warmCreate.codes.get('BOOKING_SLOT_TAKEN') ?? 0);
+  console.log(
+    `[createBooking] ${describe(createStats, o.concurrency)}, successes ${successes}, BOOKING_SLOT_TAKEN ${taken}, other errors ${otherErrors}`,
+  );
+  for (const [label, stats] of [
+    ['warm-up ', warmCreate],
+    ['', createStats],
+  ] as const) {
+    for (const [code, message] of stats.firstError)
+      if (code !== 'BOOKING_SLOT_TAKEN')
+        console.log(`[createBooking]   ${label}${code} ×${stats.codes.get(code)}: ${message}`);
   }
   if (otherErrors > 0 || warmOther > 0) ok = false;
   const held = await sg.booking.db.reservation.count({ where: { siteId, status: 'HELD' } });
-  console.log(`[createBooking] HELD reservations on the site in the database: ${held} (expected ${successes + (warmCreate.codes.get('ok') ?? 0)})`);
+  console.log(
+    `[createBooking] HELD reservations on the site in the database: ${held} (expected ${successes + (warmCreate.codes.get('ok') ?? 0)})`,
+  );
   if (held !== successes + (warmCreate.codes.get('ok') ?? 0)) ok = false;
   checkTime('createBooking');
 
@@ -378,17 +483,23 @@ async function run(o: Options, sg: Running, cleanup: { siteIds: string[]; bookin
         WHERE a.status IN ${LIVE} AND b.status IN ${LIVE}) AS pairs,
       (SELECT count(*) FROM booking_reservations WHERE status IN ${LIVE}) AS live`);
   const pairs = Number(overlap?.pairs ?? -1);
-  console.log(`[check] overlapping live reservations on one bay: ${pairs} pairs among ${Number(overlap?.live ?? 0)} live reservations (${ms(performance.now() - checkStart)} ms) — ${pairs === 0 ? 'OK' : 'FAILED'}`);
+  console.log(
+    `[check] overlapping live reservations on one bay: ${pairs} pairs among ${Number(overlap?.live ?? 0)} live reservations (${ms(performance.now() - checkStart)} ms) — ${pairs === 0 ? 'OK' : 'FAILED'}`,
+  );
   if (pairs !== 0) ok = false;
   // The gateway masks server errors; PostgreSQL's counter tells whether deadlocks caused them. It
   // counts the whole booking database and backends report it lazily (up to ~10 s late).
-  console.log(`[check] PostgreSQL deadlocks in the booking database since createBooking began (pg_stat_database, may lag): ${(await deadlocks(sg)) - deadlocksBefore}`);
+  console.log(
+    `[check] PostgreSQL deadlocks in the booking database since createBooking began (pg_stat_database, may lag): ${(await deadlocks(sg)) - deadlocksBefore}`,
+  );
   return ok;
 }
 
 /** pg_stat_database.deadlocks of the booking database. */
 async function deadlocks(sg: Running): Promise<number> {
-  const [row] = await sg.booking.db.$queryRawUnsafe<Array<{ deadlocks: bigint }>>('SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()');
+  const [row] = await sg.booking.db.$queryRawUnsafe<Array<{ deadlocks: bigint }>>(
+    'SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()',
+  );
   return Number(row?.deadlocks ?? 0);
 }
 
@@ -397,8 +508,13 @@ async function removeRows(sg: Running, cleanup: { siteIds: string[]; bookingIds:
   if (cleanup.siteIds.length === 0) return;
   const ids = cleanup.bookingIds;
   let events = 0;
-  for (let i = 0; i < ids.length; i += CHUNK) events += (await sg.booking.db.outboxEvent.deleteMany({ where: { aggregateId: { in: ids.slice(i, i + CHUNK) } } })).count;
-  const reservations = (await sg.booking.db.reservation.deleteMany({ where: { siteId: { in: cleanup.siteIds } } })).count;
+  for (let i = 0; i < ids.length; i += CHUNK)
+    events += (
+      await sg.booking.db.outboxEvent.deleteMany({ where: { aggregateId: { in: ids.slice(i, i + CHUNK) } } })
+    ).count;
+  const reservations = (
+    await sg.booking.db.reservation.deleteMany({ where: { siteId: { in: cleanup.siteIds } } })
+  ).count;
   const sites = (await sg.location.db.washSite.deleteMany({ where: { id: { in: cleanup.siteIds } } })).count;
   console.log(`[cleanup] deleted ${reservations} reservations, ${events} outbox events, ${sites} sites`);
 }
@@ -415,7 +531,9 @@ async function main(): Promise<number> {
   deadline = Date.now() + TIME_LIMIT_MS;
   // Last resort if something hangs outside the request pool (start-up, a query, shutdown).
   setTimeout(() => {
-    console.error(`[booking bench] FAILED: still running ${TIME_LIMIT_MS / 1000 + 30} s after the start; exiting`);
+    console.error(
+      `[booking bench] FAILED: still running ${TIME_LIMIT_MS / 1000 + 30} s after the start; exiting`,
+    );
     process.exit(1);
   }, TIME_LIMIT_MS + 30_000).unref();
 
@@ -434,7 +552,9 @@ async function main(): Promise<number> {
   });
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
-  console.log(`[booking bench] slots-requests ${o.slotsRequests}, create-requests ${o.createRequests}, concurrency ${o.concurrency}, seed ${o.seed}`);
+  console.log(
+    `[booking bench] slots-requests ${o.slotsRequests}, create-requests ${o.createRequests}, concurrency ${o.concurrency}, seed ${o.seed}`,
+  );
   const t0 = performance.now();
   let sg: Running | undefined;
   const cleanup = { siteIds: [] as string[], bookingIds: [] as string[] };
@@ -442,11 +562,17 @@ async function main(): Promise<number> {
   try {
     // One client makes every booking of the run (warm-up included): lift its live-hold cap above that count,
     // so the cap's check and lock are measured but never refuse.
-    sg = await startSupergraph({ bookingEnv: { BOOKING_MAX_LIVE_HOLDS: String(o.createRequests + o.concurrency + 1) } });
-    console.log(`[setup] supergraph (auth, location, booking, gateway) up in ${ms(performance.now() - t0)} ms at ${sg.gatewayUrl}`);
+    sg = await startSupergraph({
+      bookingEnv: { BOOKING_MAX_LIVE_HOLDS: String(o.createRequests + o.concurrency + 1) },
+    });
+    console.log(
+      `[setup] supergraph (auth, location, booking, gateway) up in ${ms(performance.now() - t0)} ms at ${sg.gatewayUrl}`,
+    );
     ok = await run(o, sg, cleanup);
   } catch (err) {
-    console.error(`[booking bench] ${err instanceof TimeLimit ? 'FAILED' : 'FAILED with an unexpected error'}: ${err instanceof Error ? (err instanceof TimeLimit ? err.message : (err.stack ?? err.message)) : String(err)}`);
+    console.error(
+      `[booking bench] ${err instanceof TimeLimit ? 'FAILED' : 'FAILED with an unexpected error'}: ${err instanceof Error ? (err instanceof TimeLimit ? err.message : (err.stack ?? err.message)) : String(err)}`,
+    );
     ok = false;
   } finally {
     if (sg) {
@@ -459,7 +585,9 @@ async function main(): Promise<number> {
       try {
         await sg.stop();
       } catch (err) {
-        console.error(`[booking bench] stopping the supergraph failed: ${err instanceof Error ? err.message : String(err)}`);
+        console.error(
+          `[booking bench] stopping the supergraph failed: ${err instanceof Error ? err.message : String(err)}`,
+        );
         ok = false;
       }
     }

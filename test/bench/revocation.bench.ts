@@ -25,7 +25,13 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createGateway, loadGatewayConfig } from '@carwash/gateway';
-import { createRevocationChecker, createUserTokenVerifier, MemoryRevocationStore, RedisRevocationStore, type UserTokenVerifier } from '@carwash/service-trust';
+import {
+  createRevocationChecker,
+  createUserTokenVerifier,
+  MemoryRevocationStore,
+  RedisRevocationStore,
+  type UserTokenVerifier,
+} from '@carwash/service-trust';
 import { createLogger } from '@carwash/subgraph-kit';
 import { PASSWORD, postGraphQL, startSupergraph, uniqueEmail, type Running } from '../support/supergraph.js';
 import { integerOption, percentile } from './support.js';
@@ -59,7 +65,11 @@ function parseOptions(argv: string[]) {
     console.log(USAGE);
     process.exit(0);
   }
-  return { tries: integerOption('tries', values.tries, 1, 100_000), seconds: integerOption('seconds', values.seconds, 1, 600), concurrency: integerOption('concurrency', values.concurrency, 1, 1000) };
+  return {
+    tries: integerOption('tries', values.tries, 1, 100_000),
+    seconds: integerOption('seconds', values.seconds, 1, 600),
+    concurrency: integerOption('concurrency', values.concurrency, 1, 1000),
+  };
 }
 
 const fmt = (t: number) => (t < 10 ? t.toFixed(2) : t.toFixed(1));
@@ -68,24 +78,42 @@ function summary(values: number[]): string {
   return `p50 ${fmt(percentile(s, 50))} ms, p99 ${fmt(percentile(s, 99))} ms, max ${fmt(s.at(-1) ?? Number.NaN)} ms`;
 }
 
-async function logIn(gatewayUrl: string, email: string): Promise<{ accessToken: string; refreshToken: string }> {
-  const res = await postGraphQL<{ logIn: { accessToken: string; refreshToken: string } }>(gatewayUrl, LOG_IN, { i: { email, password: PASSWORD } });
+async function logIn(
+  gatewayUrl: string,
+  email: string,
+): Promise<{ accessToken: string; refreshToken: string }> {
+  const res = await postGraphQL<{ logIn: { accessToken: string; refreshToken: string } }>(
+    gatewayUrl,
+    LOG_IN,
+    { i: { email, password: PASSWORD } },
+  );
   if (!res.data?.logIn) throw new Error(`logIn failed: ${JSON.stringify(res.errors)}`);
   return res.data.logIn;
 }
 
 async function measureDelay(sg: Running, tries: number): Promise<void> {
   // Replica B: a second gateway on the same subgraphs and the same store.
-  const urls = Object.fromEntries(sg.gateway.subgraphs.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, s.url]));
+  const urls = Object.fromEntries(
+    sg.gateway.subgraphs.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, s.url]),
+  );
   const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
   const replica = await createGateway(
-    loadGatewayConfig({ ...process.env, ...sg.keys.envFor('gateway'), ...urls, LOG_LEVEL: quiet, JWKS_URL: new URL('/.well-known/jwks.json', sg.authUrl).href, EVENTS_NAMESPACE: sg.namespace }),
+    loadGatewayConfig({
+      ...process.env,
+      ...sg.keys.envFor('gateway'),
+      ...urls,
+      LOG_LEVEL: quiet,
+      JWKS_URL: new URL('/.well-known/jwks.json', sg.authUrl).href,
+      EVENTS_NAMESPACE: sg.namespace,
+    }),
     createLogger('gateway', quiet),
   );
   const { url: replicaUrl } = await replica.listen(0);
   try {
     const email = uniqueEmail('bench-revoke');
-    await sg.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, { i: { email, password: PASSWORD, firstName: 'Bench', lastName: 'Revoke' } });
+    await sg.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, {
+      i: { email, password: PASSWORD, firstName: 'Bench', lastName: 'Revoke' },
+    });
     const delays: number[] = [];
     const byReplica = { other: [] as number[], same: [] as number[] };
     const refusedAt: number[] = [];
@@ -111,12 +139,20 @@ async function measureDelay(sg: Running, tries: number): Promise<void> {
           break;
         }
         servedAfterAnswer += 1;
-        if (sentAt - answeredAt > REVOCATION_BUDGET_MS) throw new Error(`a logged-out token was still served ${Math.round(sentAt - answeredAt)} ms after logOut answered`);
+        if (sentAt - answeredAt > REVOCATION_BUDGET_MS)
+          throw new Error(
+            `a logged-out token was still served ${Math.round(sentAt - answeredAt)} ms after logOut answered`,
+          );
       }
-      if ((await postGraphQL(second, ME, {}, session.accessToken)).status !== 401) throw new Error('the second gateway still served a revoked token');
+      if ((await postGraphQL(second, ME, {}, session.accessToken)).status !== 401)
+        throw new Error('the second gateway still served a revoked token');
     }
-    console.log(`revocation delay, logOut answer → first refused request on a gateway with the token cached (${tries} tries): ${summary(delays)}`);
-    console.log(`  asked on the other replica first: ${summary(byReplica.other)}; on the replica that logged out: ${byReplica.same.length ? summary(byReplica.same) : 'n/a'}`);
+    console.log(
+      `revocation delay, logOut answer → first refused request on a gateway with the token cached (${tries} tries): ${summary(delays)}`,
+    );
+    console.log(
+      `  asked on the other replica first: ${summary(byReplica.other)}; on the replica that logged out: ${byReplica.same.length ? summary(byReplica.same) : 'n/a'}`,
+    );
     console.log(`  the refusal itself arrived (one round trip later): ${summary(refusedAt)}`);
     console.log(`  requests still served after the answer: ${servedAfterAnswer} in ${tries} tries`);
   } finally {
@@ -125,7 +161,13 @@ async function measureDelay(sg: Running, tries: number): Promise<void> {
 }
 
 /** Closed loop: `concurrency` workers send `me` back to back for `ms`; latencies are appended to `into`. */
-async function burst(gatewayUrl: string, token: string, ms: number, concurrency: number, into: number[]): Promise<void> {
+async function burst(
+  gatewayUrl: string,
+  token: string,
+  ms: number,
+  concurrency: number,
+  into: number[],
+): Promise<void> {
   const until = performance.now() + ms;
   let failures = 0;
   await Promise.all(
@@ -143,7 +185,9 @@ async function burst(gatewayUrl: string, token: string, ms: number, concurrency:
 
 async function signedInUser(sg: Running): Promise<string> {
   const email = uniqueEmail('bench-cost');
-  await sg.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, { i: { email, password: PASSWORD, firstName: 'Bench', lastName: 'Cost' } });
+  await sg.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, {
+    i: { email, password: PASSWORD, firstName: 'Bench', lastName: 'Cost' },
+  });
   return (await logIn(sg.gatewayUrl, email)).accessToken;
 }
 
@@ -152,9 +196,19 @@ async function signedInUser(sg: Running): Promise<string> {
  * one-second bursts (`seconds` rounds), and the verifier variants alternate likewise, so drift hits all alike.
  */
 async function measureCost(seconds: number, concurrency: number): Promise<void> {
-  const variants: Array<{ label: string; env: Record<string, string>; latencies: number[]; sg?: Running; token?: string }> = [
+  const variants: Array<{
+    label: string;
+    env: Record<string, string>;
+    latencies: number[];
+    sg?: Running;
+    token?: string;
+  }> = [
     { label: 'Redis store, 1 s local cache (default)', env: {}, latencies: [] },
-    { label: 'Redis store, no local cache (REVOCATION_CACHE_TTL_MS=0)', env: { REVOCATION_CACHE_TTL_MS: '0' }, latencies: [] },
+    {
+      label: 'Redis store, no local cache (REVOCATION_CACHE_TTL_MS=0)',
+      env: { REVOCATION_CACHE_TTL_MS: '0' },
+      latencies: [],
+    },
     { label: 'in-memory store (≈ no check)', env: { EVENT_BUS: 'memory' }, latencies: [] },
   ];
   try {
@@ -166,7 +220,10 @@ async function measureCost(seconds: number, concurrency: number): Promise<void> 
     for (let round = 0; round < seconds; round++) {
       for (const v of variants) await burst(v.sg!.gatewayUrl, v.token!, 1000, concurrency, v.latencies);
     }
-    for (const v of variants) console.log(`me through the gateway at concurrency ${concurrency}, ${v.label}: ${Math.round(v.latencies.length / seconds)} req/s, latency ${summary(v.latencies)}`);
+    for (const v of variants)
+      console.log(
+        `me through the gateway at concurrency ${concurrency}, ${v.label}: ${Math.round(v.latencies.length / seconds)} req/s, latency ${summary(v.latencies)}`,
+      );
 
     // The verifier alone: what the check adds to one verification.
     const sg = variants[0]!.sg!;
@@ -176,9 +233,29 @@ async function measureCost(seconds: number, concurrency: number): Promise<void> 
       const header = `Bearer ${variants[0]!.token!}`;
       const verifiers: Array<[string, UserTokenVerifier, number[]]> = [
         ['signature only', createUserTokenVerifier({ jwks }), []],
-        ['+ check, cache hit', createUserTokenVerifier({ jwks, revocations: createRevocationChecker(redisStore) }), []],
-        ['+ check, Redis read', createUserTokenVerifier({ jwks, revocations: createRevocationChecker(redisStore, { cacheTtlMs: 0 }) }), []],
-        ['+ check, in-memory store', createUserTokenVerifier({ jwks, revocations: createRevocationChecker(new MemoryRevocationStore({ namespace: 'bench' }), { cacheTtlMs: 0 }) }), []],
+        [
+          '+ check, cache hit',
+          createUserTokenVerifier({ jwks, revocations: createRevocationChecker(redisStore) }),
+          [],
+        ],
+        [
+          '+ check, Redis read',
+          createUserTokenVerifier({
+            jwks,
+            revocations: createRevocationChecker(redisStore, { cacheTtlMs: 0 }),
+          }),
+          [],
+        ],
+        [
+          '+ check, in-memory store',
+          createUserTokenVerifier({
+            jwks,
+            revocations: createRevocationChecker(new MemoryRevocationStore({ namespace: 'bench' }), {
+              cacheTtlMs: 0,
+            }),
+          }),
+          [],
+        ],
       ];
       for (let round = 0; round < VERIFY_ROUNDS; round++) {
         for (const [, verify, perCall] of verifiers) {
@@ -187,8 +264,14 @@ async function measureCost(seconds: number, concurrency: number): Promise<void> 
           perCall.push(((performance.now() - started) * 1000) / (VERIFY_ITERATIONS / VERIFY_ROUNDS));
         }
       }
-      const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
-      console.log(`one verification, median of ${VERIFY_ROUNDS} rounds of ${VERIFY_ITERATIONS / VERIFY_ROUNDS}: ${verifiers.map(([label, , xs]) => `${label} ${median(xs).toFixed(1)} µs`).join('; ')}`);
+      const median = (xs: number[]) =>
+        percentile(
+          [...xs].sort((a, b) => a - b),
+          50,
+        );
+      console.log(
+        `one verification, median of ${VERIFY_ROUNDS} rounds of ${VERIFY_ITERATIONS / VERIFY_ROUNDS}: ${verifiers.map(([label, , xs]) => `${label} ${median(xs).toFixed(1)} µs`).join('; ')}`,
+      );
     } finally {
       await redisStore.close();
     }

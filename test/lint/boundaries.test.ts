@@ -14,7 +14,10 @@ const CROSS_FEATURE = "features meet through the gateway, the event bus or the o
 const eslint = new ESLint({ cwd: repoRoot });
 
 /** Every message ESLint reports for `code` at the repository-relative `filePath`. */
-async function lint(filePath: string, code: string): Promise<Array<{ ruleId: string | null; message: string; line: number }>> {
+async function lint(
+  filePath: string,
+  code: string,
+): Promise<Array<{ ruleId: string | null; message: string; line: number }>> {
   const [result] = await eslint.lintText(code, { filePath, warnIgnored: true });
   if (!result) throw new Error(`no lint result for ${filePath}`);
   return result.messages.map(({ ruleId, message, line }) => ({ ruleId, message, line }));
@@ -60,7 +63,8 @@ describe('carwash/feature-boundaries', { timeout: 30_000 }, () => {
       ].join('\n');
       const found = (await lint('subgraphs/booking/src/service.ts', code)).filter((m) => m.ruleId === RULE);
       expect(found.map((m) => m.line)).toEqual([1, 2, 3, 4, 5]);
-      for (const { message } of found) expect(message).toContain('subgraphs/booking must not import subgraphs/auth');
+      for (const { message } of found)
+        expect(message).toContain('subgraphs/booking must not import subgraphs/auth');
     });
 
     it('reports a subgraph test reaching into another feature', async () => {
@@ -75,9 +79,14 @@ describe('carwash/feature-boundaries', { timeout: 30_000 }, () => {
   describe("(b) a feature's generated Prisma client stays inside that feature", () => {
     it('reports the gateway importing a generated client by path', async () => {
       const specifier = '../subgraphs/auth/src/generated/prisma/client.js';
-      const messages = await violations('gateway/supergraph.ts', `import { PrismaClient } from '${specifier}';\nexport { PrismaClient };\n`);
+      const messages = await violations(
+        'gateway/supergraph.ts',
+        `import { PrismaClient } from '${specifier}';\nexport { PrismaClient };\n`,
+      );
       expect(messages).toHaveLength(1);
-      expect(messages[0]).toContain(`'${specifier}': gateway must not import the generated Prisma client of subgraphs/auth`);
+      expect(messages[0]).toContain(
+        `'${specifier}': gateway must not import the generated Prisma client of subgraphs/auth`,
+      );
 
       const fromSrc = await violations(
         'gateway/src/server.ts',
@@ -87,7 +96,8 @@ describe('carwash/feature-boundaries', { timeout: 30_000 }, () => {
     });
 
     it('reports another subgraph, a package or an end-to-end test importing it by package name', async () => {
-      const code = "import { PrismaClient } from '@carwash/auth/src/generated/prisma/client.js';\nexport { PrismaClient };\n";
+      const code =
+        "import { PrismaClient } from '@carwash/auth/src/generated/prisma/client.js';\nexport { PrismaClient };\n";
       expect(await violations('test/e2e/login.test.ts', code)).toEqual([
         "'@carwash/auth/src/generated/prisma/client.js': test must not import the generated Prisma client of subgraphs/auth: a feature's database is private to it; go through the owning feature's API",
       ]);
@@ -96,8 +106,14 @@ describe('carwash/feature-boundaries', { timeout: 30_000 }, () => {
     });
 
     it('reports @prisma/client outside subgraphs/* and prisma/', async () => {
-      const code = "import { Prisma } from '@prisma/client';\nimport type { PrismaClient } from '@prisma/client/runtime/library';\nexport { Prisma, type PrismaClient };\n";
-      for (const file of ['gateway/src/server.ts', 'packages/testing/src/db.ts', 'test/e2e/login.test.ts', 'scripts/dev.ts']) {
+      const code =
+        "import { Prisma } from '@prisma/client';\nimport type { PrismaClient } from '@prisma/client/runtime/library';\nexport { Prisma, type PrismaClient };\n";
+      for (const file of [
+        'gateway/src/server.ts',
+        'packages/testing/src/db.ts',
+        'test/e2e/login.test.ts',
+        'scripts/dev.ts',
+      ]) {
         const messages = await violations(file, code);
         expect(messages, file).toHaveLength(2);
         expect(messages[0]).toContain("'@prisma/client':");
@@ -138,25 +154,49 @@ describe('carwash/feature-boundaries', { timeout: 30_000 }, () => {
       ].join('\n');
       expect(await lint('subgraphs/auth/src/db.ts', auth)).toEqual([]);
 
-      const authTest = "import { PrismaClient } from '../src/generated/prisma/client.js';\nexport { PrismaClient };\n";
+      const authTest =
+        "import { PrismaClient } from '../src/generated/prisma/client.js';\nexport { PrismaClient };\n";
       expect(await lint('subgraphs/auth/test/db.test.ts', authTest)).toEqual([]);
 
-      const booking = "import { AppError } from '@carwash/errors';\nimport { createSubgraphServer } from '@carwash/subgraph-kit';\nexport { AppError, createSubgraphServer };\n";
+      const booking =
+        "import { AppError } from '@carwash/errors';\nimport { createSubgraphServer } from '@carwash/subgraph-kit';\nexport { AppError, createSubgraphServer };\n";
       expect(await lint('subgraphs/booking/src/service.ts', booking)).toEqual([]);
     });
 
     it('lets the gateway, tests and packages use packages, and prisma/ use @prisma/client', async () => {
-      expect(await lint('gateway/src/server.ts', "import { AppError } from '@carwash/errors';\nexport { AppError };\n")).toEqual([]);
-      expect(await lint('test/e2e/login.test.ts', "import { createServer } from '@carwash/auth';\nexport { createServer };\n")).toEqual([]);
-      expect(await lint('packages/subgraph-kit/src/x.ts', "import { AppError } from '../../errors/src/index.js';\nexport { AppError };\n")).toEqual([]);
-      expect(await lint('prisma/seed.ts', "import { Prisma } from '@prisma/client';\nexport { Prisma };\n")).toEqual([]);
+      expect(
+        await lint(
+          'gateway/src/server.ts',
+          "import { AppError } from '@carwash/errors';\nexport { AppError };\n",
+        ),
+      ).toEqual([]);
+      expect(
+        await lint(
+          'test/e2e/login.test.ts',
+          "import { createServer } from '@carwash/auth';\nexport { createServer };\n",
+        ),
+      ).toEqual([]);
+      expect(
+        await lint(
+          'packages/subgraph-kit/src/x.ts',
+          "import { AppError } from '../../errors/src/index.js';\nexport { AppError };\n",
+        ),
+      ).toEqual([]);
+      expect(
+        await lint('prisma/seed.ts', "import { Prisma } from '@prisma/client';\nexport { Prisma };\n"),
+      ).toEqual([]);
     });
   });
 });
 
 describe('eslint.config.js', { timeout: 30_000 }, () => {
   it('lints TypeScript and the lint tooling, and nothing generated or non-TypeScript', async () => {
-    for (const file of ['subgraphs/auth/src/service.ts', 'test/lint/boundaries.test.ts', 'eslint.config.js', 'eslint/boundaries.js']) {
+    for (const file of [
+      'subgraphs/auth/src/service.ts',
+      'test/lint/boundaries.test.ts',
+      'eslint.config.js',
+      'eslint/boundaries.js',
+    ]) {
       expect(await eslint.isPathIgnored(file), file).toBe(false);
     }
     for (const file of [
@@ -172,7 +212,8 @@ describe('eslint.config.js', { timeout: 30_000 }, () => {
   });
 
   it('allows _-prefixed unused variables and arguments, and rejects explicit any', async () => {
-    const code = 'export function handler(_req: unknown, res: string): string {\n  const _unused = 1;\n  return res;\n}\nexport const bad = (x: any) => x;\n';
+    const code =
+      'export function handler(_req: unknown, res: string): string {\n  const _unused = 1;\n  return res;\n}\nexport const bad = (x: any) => x;\n';
     const messages = await lint('subgraphs/auth/src/handler.ts', code);
     expect(messages.map((m) => m.ruleId)).toEqual(['@typescript-eslint/no-explicit-any']);
   });

@@ -20,7 +20,9 @@ const options = [{ root: repoRoot }];
 RuleTester.describe = describe;
 RuleTester.it = it;
 RuleTester.itOnly = it.only;
-const tester = new RuleTester({ languageOptions: { parser: tseslint.parser, ecmaVersion: 'latest', sourceType: 'module' } });
+const tester = new RuleTester({
+  languageOptions: { parser: tseslint.parser, ecmaVersion: 'latest', sourceType: 'module' },
+});
 
 describe('carwash/prisma-in-repositories (RuleTester)', () => {
   tester.run('prisma-in-repositories', rule, {
@@ -180,7 +182,8 @@ describe('eslint.config.js enables carwash/prisma-in-repositories', { timeout: 3
     const [result] = await eslint.lintText(code, { filePath, warnIgnored: true });
     return (result?.messages ?? []).filter((m) => m.ruleId === RULE).map((m) => m.message);
   };
-  const offending = "import { Prisma } from './generated/prisma/client.js';\nexport const f = (tx: { user: { update(a: unknown): unknown } }) => [tx.user.update({}), Prisma];\n";
+  const offending =
+    "import { Prisma } from './generated/prisma/client.js';\nexport const f = (tx: { user: { update(a: unknown): unknown } }) => [tx.user.update({}), Prisma];\n";
 
   it('reports a service of auth or location that uses Prisma, and says where the code goes', async () => {
     const messages = await ruleMessages('subgraphs/auth/src/service.ts', offending);
@@ -188,7 +191,12 @@ describe('eslint.config.js enables carwash/prisma-in-repositories', { timeout: 3
       "'./generated/prisma/client.js': only repository.ts, repositories/** and db.ts import the Prisma client (as a value); take types from the repository, or use `import type`",
       "'user.update' is a Prisma model call: move it into the feature's repository (a method taking the transaction client) and call that",
     ]);
-    expect(await ruleMessages('subgraphs/location/src/resolvers.ts', 'export const f = (db: { $transaction(): unknown }) => db.$transaction();\n')).toHaveLength(1);
+    expect(
+      await ruleMessages(
+        'subgraphs/location/src/resolvers.ts',
+        'export const f = (db: { $transaction(): unknown }) => db.$transaction();\n',
+      ),
+    ).toHaveLength(1);
   });
 
   it('lets the repository do it', async () => {
@@ -196,8 +204,14 @@ describe('eslint.config.js enables carwash/prisma-in-repositories', { timeout: 3
   });
 
   it('checks every feature: a payment resolver or a booking service using Prisma is reported too', async () => {
-    const payment = 'export const f = (ctx: { db: { transaction: { findMany(): unknown } } }) => ctx.db.transaction.findMany();\n';
+    const payment =
+      'export const f = (ctx: { db: { transaction: { findMany(): unknown } } }) => ctx.db.transaction.findMany();\n';
     expect(await ruleMessages('subgraphs/payment/src/resolvers.ts', payment)).toHaveLength(1);
-    expect(await ruleMessages('subgraphs/booking/src/service.ts', 'export const f = (db: { $transaction(): unknown }) => db.$transaction();\n')).toHaveLength(1);
+    expect(
+      await ruleMessages(
+        'subgraphs/booking/src/service.ts',
+        'export const f = (db: { $transaction(): unknown }) => db.$transaction();\n',
+      ),
+    ).toHaveLength(1);
   });
 });

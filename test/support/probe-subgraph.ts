@@ -41,7 +41,13 @@ export async function startProbe(): Promise<{ url: string; stop: () => Promise<v
 /** Composes the given subgraphs (auth's SDL is read from its folder) into a supergraph SDL. */
 export function compose(subgraphs: Array<{ name: string; url: string; sdl?: string }>): string {
   const authSdl = readFileSync(new URL('../../subgraphs/auth/src/schema.graphql', import.meta.url), 'utf8');
-  const result = composeSupergraph(subgraphs.map((s) => ({ name: s.name, url: s.url, sdl: s.sdl ?? (s.name === 'auth' ? authSdl : PROBE_SDL) })));
+  const result = composeSupergraph(
+    subgraphs.map((s) => ({
+      name: s.name,
+      url: s.url,
+      sdl: s.sdl ?? (s.name === 'auth' ? authSdl : PROBE_SDL),
+    })),
+  );
   if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
   return result.supergraphSdl;
 }

@@ -13,7 +13,11 @@ export const SUPERGRAPH = new URL('../../schema/supergraph.graphql', import.meta
 export interface GraphQLResult<T = Record<string, unknown>> {
   status: number;
   data?: T | null;
-  errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> & { code?: string; field?: string } }>;
+  errors?: Array<{
+    message: string;
+    path?: string[];
+    extensions?: Record<string, unknown> & { code?: string; field?: string };
+  }>;
 }
 
 export interface Running {
@@ -32,7 +36,11 @@ export interface Running {
   /** This run's service keys (fresh per test process): sign as any service to call a subgraph directly. */
   keys: GeneratedServiceKeys;
   /** POSTs a GraphQL operation to the gateway, as a frontend would. */
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResult<T>>;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ): Promise<GraphQLResult<T>>;
   stop(): Promise<void>;
 }
 
@@ -57,29 +65,71 @@ export function testServiceKeys(): GeneratedServiceKeys {
 }
 
 /** Starts the auth subgraph and the gateway (serving the committed supergraph) on free ports. */
-export async function startSupergraph(options: { supergraphPath?: string; authEnv?: Record<string, string>; bookingEnv?: Record<string, string>; paymentEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {}): Promise<Running> {
+export async function startSupergraph(
+  options: {
+    supergraphPath?: string;
+    authEnv?: Record<string, string>;
+    bookingEnv?: Record<string, string>;
+    paymentEnv?: Record<string, string>;
+    gatewayEnv?: Record<string, string>;
+  } = {},
+): Promise<Running> {
   const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
   // Each supergraph gets its own event streams, so tests never see each other's events.
   const keys = testServiceKeys();
   const namespace = `e2e-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   const auth = await createAuthSubgraph(
-    loadAuthConfig({ ...process.env, ...keys.envFor('auth'), AUTH_JWT_PRIVATE_KEYS: await sharedSigningKeys(), LOG_LEVEL: quiet, AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000', EVENTS_NAMESPACE: namespace, ...options.authEnv }),
+    loadAuthConfig({
+      ...process.env,
+      ...keys.envFor('auth'),
+      AUTH_JWT_PRIVATE_KEYS: await sharedSigningKeys(),
+      LOG_LEVEL: quiet,
+      AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000',
+      EVENTS_NAMESPACE: namespace,
+      ...options.authEnv,
+    }),
     createLogger('auth', quiet),
   );
   const { url: authUrl, port: authPort } = await auth.listen(0);
   const jwksUrl = `http://127.0.0.1:${authPort}/.well-known/jwks.json`;
   const location = await createLocationSubgraph(
-    loadLocationConfig({ ...process.env, ...keys.envFor('location'), LOG_LEVEL: quiet, AUTH_JWKS_URL: jwksUrl, AUTH_GRAPHQL_URL: authUrl, EVENTS_NAMESPACE: namespace }),
+    loadLocationConfig({
+      ...process.env,
+      ...keys.envFor('location'),
+      LOG_LEVEL: quiet,
+      AUTH_JWKS_URL: jwksUrl,
+      AUTH_GRAPHQL_URL: authUrl,
+      EVENTS_NAMESPACE: namespace,
+    }),
     createLogger('location', quiet),
   );
   const { url: locationUrl } = await location.listen(0);
   const booking = await createBookingSubgraph(
-    loadBookingConfig({ ...process.env, ...keys.envFor('booking'), LOG_LEVEL: quiet, AUTH_JWKS_URL: jwksUrl, AUTH_GRAPHQL_URL: authUrl, LOCATION_GRAPHQL_URL: locationUrl, EVENTS_NAMESPACE: namespace, BOOKING_DATABASE_POOL_SIZE: '20', ...options.bookingEnv }),
+    loadBookingConfig({
+      ...process.env,
+      ...keys.envFor('booking'),
+      LOG_LEVEL: quiet,
+      AUTH_JWKS_URL: jwksUrl,
+      AUTH_GRAPHQL_URL: authUrl,
+      LOCATION_GRAPHQL_URL: locationUrl,
+      EVENTS_NAMESPACE: namespace,
+      BOOKING_DATABASE_POOL_SIZE: '20',
+      ...options.bookingEnv,
+    }),
     createLogger('booking', quiet),
   );
   const { url: bookingUrl } = await booking.listen(0);
   const payment = await createPaymentSubgraph(
-    loadPaymentConfig({ ...process.env, ...keys.envFor('payment'), LOG_LEVEL: quiet, AUTH_JWKS_URL: jwksUrl, BOOKING_GRAPHQL_URL: bookingUrl, EVENTS_NAMESPACE: namespace, PAYMENT_DATABASE_POOL_SIZE: '20', ...options.paymentEnv }),
+    loadPaymentConfig({
+      ...process.env,
+      ...keys.envFor('payment'),
+      LOG_LEVEL: quiet,
+      AUTH_JWKS_URL: jwksUrl,
+      BOOKING_GRAPHQL_URL: bookingUrl,
+      EVENTS_NAMESPACE: namespace,
+      PAYMENT_DATABASE_POOL_SIZE: '20',
+      ...options.paymentEnv,
+    }),
     createLogger('payment', quiet),
   );
   const { url: paymentUrl } = await payment.listen(0);
@@ -124,10 +174,20 @@ export async function startSupergraph(options: { supergraphPath?: string; authEn
   };
 }
 
-export async function postGraphQL<T>(url: string, query: string, variables?: Record<string, unknown>, token?: string, headers: Record<string, string> = {}): Promise<GraphQLResult<T>> {
+export async function postGraphQL<T>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  token?: string,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResult<T>> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await res.json()) as Omit<GraphQLResult<T>, 'status'>;
@@ -151,11 +211,21 @@ export const PASSWORD = 'Wash-my-car-42';
  * A new user with the given role, signed in: signs up through the gateway, then (test setup only)
  * sets the role directly in the auth database and logs in again for a token that carries it.
  */
-export async function signUpAs(sg: Running, role: 'CLIENT' | 'WASHER' | 'MANAGER' | 'ADMIN', firstName = 'Sam'): Promise<{ id: string; token: string }> {
+export async function signUpAs(
+  sg: Running,
+  role: 'CLIENT' | 'WASHER' | 'MANAGER' | 'ADMIN',
+  firstName = 'Sam',
+): Promise<{ id: string; token: string }> {
   const email = uniqueEmail(role.toLowerCase());
-  const up = await sg.gql<{ signUp: { user: { id: string } } }>(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, { i: { email, password: PASSWORD, firstName, lastName: role } });
+  const up = await sg.gql<{ signUp: { user: { id: string } } }>(
+    `mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`,
+    { i: { email, password: PASSWORD, firstName, lastName: role } },
+  );
   const id = up.data!.signUp.user.id;
   if (role !== 'CLIENT') await sg.auth.db.user.update({ where: { id }, data: { role } });
-  const login = await sg.gql<{ logIn: { accessToken: string } }>(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, { i: { email, password: PASSWORD } });
+  const login = await sg.gql<{ logIn: { accessToken: string } }>(
+    `mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`,
+    { i: { email, password: PASSWORD } },
+  );
   return { id, token: login.data!.logIn.accessToken };
 }

@@ -63,7 +63,9 @@ function reportChanges(previous: string, next: string): void {
     return;
   }
   if (changes.breaking.length > 0) {
-    console.warn(`warning: ${changes.breaking.length} breaking API change(s) since the previous ${SUPERGRAPH_PATH}:`);
+    console.warn(
+      `warning: ${changes.breaking.length} breaking API change(s) since the previous ${SUPERGRAPH_PATH}:`,
+    );
     for (const c of changes.breaking) console.warn(`  ! ${c.type}: ${c.description}`);
   }
   if (changes.dangerous.length > 0) {

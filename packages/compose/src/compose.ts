@@ -19,8 +19,7 @@ export interface CompositionError {
 }
 
 export type ComposeResult =
-  | { ok: true; supergraphSdl: string; hints: string[] }
-  | { ok: false; errors: CompositionError[] };
+  { ok: true; supergraphSdl: string; hints: string[] } | { ok: false; errors: CompositionError[] };
 
 export interface SchemaChange {
   type: string;
@@ -65,7 +64,11 @@ export function composeSupergraph(subgraphs: readonly SubgraphSource[]): Compose
     try {
       return [{ name, url, typeDefs: parse(sdl) }];
     } catch (e) {
-      syntaxErrors.push({ code: 'GRAPHQL_PARSE_FAILED', message: `[${name}] ${(e as Error).message}`, subgraphs: [name] });
+      syntaxErrors.push({
+        code: 'GRAPHQL_PARSE_FAILED',
+        message: `[${name}] ${(e as Error).message}`,
+        subgraphs: [name],
+      });
       return [];
     }
   });
@@ -73,7 +76,11 @@ export function composeSupergraph(subgraphs: readonly SubgraphSource[]): Compose
 
   const result = composeServices(services);
   if (result.errors) return { ok: false, errors: result.errors.map(toCompositionError) };
-  return { ok: true, supergraphSdl: result.supergraphSdl, hints: result.hints.map((h) => `${h.definition.code}: ${h.message}`) };
+  return {
+    ok: true,
+    supergraphSdl: result.supergraphSdl,
+    hints: result.hints.map((h) => `${h.definition.code}: ${h.message}`),
+  };
 }
 
 /** Composes the subgraphs listed in the manifest under `root`. */

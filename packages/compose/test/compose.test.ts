@@ -1,6 +1,12 @@
 import { describe, it, expect } from 'vitest';
 import { parse } from 'graphql';
-import { breakingChanges, composeSupergraph, renderSupergraphFile, SUPERGRAPH_HEADER, type SubgraphSource } from '../src/index.js';
+import {
+  breakingChanges,
+  composeSupergraph,
+  renderSupergraphFile,
+  SUPERGRAPH_HEADER,
+  type SubgraphSource,
+} from '../src/index.js';
 
 const link = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])';
 
@@ -39,7 +45,10 @@ describe(composeSupergraph.name, () => {
   });
 
   it('reports conflicting field types with the subgraph names', () => {
-    const other = subgraph('profiles', 'type User @key(fields: "id") { id: ID! name: Int! } type Query { x: Int }');
+    const other = subgraph(
+      'profiles',
+      'type User @key(fields: "id") { id: ID! name: Int! } type Query { x: Int }',
+    );
     const result = composeSupergraph([users, other]);
     expect(result.ok).toBe(false);
     if (result.ok) return;
@@ -58,7 +67,10 @@ describe(composeSupergraph.name, () => {
 
   it('reports an SDL syntax error with the subgraph name instead of throwing', () => {
     const result = composeSupergraph([users, { name: 'typo', url: 'http://typo.test', sdl: 'type Query {' }]);
-    expect(result).toMatchObject({ ok: false, errors: [{ code: 'GRAPHQL_PARSE_FAILED', subgraphs: ['typo'] }] });
+    expect(result).toMatchObject({
+      ok: false,
+      errors: [{ code: 'GRAPHQL_PARSE_FAILED', subgraphs: ['typo'] }],
+    });
   });
 });
 
@@ -83,8 +95,13 @@ describe(breakingChanges.name, () => {
   });
 
   it('reports an output field loosened from String! to String as breaking', () => {
-    const { breaking } = breakingChanges(base, api('search(filter: Filter, q: String): [String!] title: String'));
-    expect(breaking).toEqual([{ type: 'FIELD_CHANGED_KIND', description: 'Query.title changed type from String! to String.' }]);
+    const { breaking } = breakingChanges(
+      base,
+      api('search(filter: Filter, q: String): [String!] title: String'),
+    );
+    expect(breaking).toEqual([
+      { type: 'FIELD_CHANGED_KIND', description: 'Query.title changed type from String! to String.' },
+    ]);
   });
 
   it('does not report an output field tightened from String to String!', () => {
@@ -93,21 +110,31 @@ describe(breakingChanges.name, () => {
   });
 
   it('reports an argument tightened from String to String! as breaking', () => {
-    const { breaking } = breakingChanges(base, api('search(filter: Filter, q: String!): [String!] title: String!'));
+    const { breaking } = breakingChanges(
+      base,
+      api('search(filter: Filter, q: String!): [String!] title: String!'),
+    );
     expect(breaking).toEqual([
-      { type: 'ARG_CHANGED_KIND', description: 'Query.search arg q has changed type from String to String!.' },
+      {
+        type: 'ARG_CHANGED_KIND',
+        description: 'Query.search arg q has changed type from String to String!.',
+      },
     ]);
   });
 
   it('reports an input field tightened from String to String! as breaking', () => {
-    const { breaking } = breakingChanges(base, api('search(filter: Filter, q: String): [String!] title: String!', 'term: String!'));
+    const { breaking } = breakingChanges(
+      base,
+      api('search(filter: Filter, q: String): [String!] title: String!', 'term: String!'),
+    );
     expect(breaking).toEqual([
       { type: 'FIELD_CHANGED_KIND', description: 'Filter.term changed type from String to String!.' },
     ]);
   });
 
   it('reports a new enum value as dangerous, not breaking', () => {
-    const enumApi = (values: string) => supergraph(subgraph('api', `enum Role { ${values} } type Query { role: Role }`));
+    const enumApi = (values: string) =>
+      supergraph(subgraph('api', `enum Role { ${values} } type Query { role: Role }`));
     const { breaking, dangerous } = breakingChanges(enumApi('CLIENT'), enumApi('CLIENT ADMIN'));
     expect(breaking).toEqual([]);
     expect(dangerous.map((c) => c.type)).toEqual(['VALUE_ADDED_TO_ENUM']);
@@ -115,17 +142,28 @@ describe(breakingChanges.name, () => {
 
   it('reports nothing for a new output field and type', () => {
     const added = supergraph(
-      subgraph('api', `input Filter { term: String } type Tag { name: String! }
-        type Query { search(filter: Filter, q: String): [String!] title: String! tags: [Tag!]! }`),
+      subgraph(
+        'api',
+        `input Filter { term: String } type Tag { name: String! }
+        type Query { search(filter: Filter, q: String): [String!] title: String! tags: [Tag!]! }`,
+      ),
     );
     expect(breakingChanges(base, added)).toEqual({ breaking: [], dangerous: [] });
   });
 
   it('reports a new optional input field as dangerous only', () => {
-    const added = api('search(filter: Filter, q: String): [String!] title: String!', 'term: String limit: Int');
+    const added = api(
+      'search(filter: Filter, q: String): [String!] title: String!',
+      'term: String limit: Int',
+    );
     expect(breakingChanges(base, added)).toEqual({
       breaking: [],
-      dangerous: [{ type: 'OPTIONAL_INPUT_FIELD_ADDED', description: 'An optional field limit on input type Filter was added.' }],
+      dangerous: [
+        {
+          type: 'OPTIONAL_INPUT_FIELD_ADDED',
+          description: 'An optional field limit on input type Filter was added.',
+        },
+      ],
     });
   });
 
@@ -133,8 +171,11 @@ describe(breakingChanges.name, () => {
     const before = supergraph(users, bookings);
     const movedName = supergraph(
       subgraph('users', 'type User @key(fields: "id") { id: ID! } type Query { user(id: ID!): User }'),
-      subgraph('bookings', `type User @key(fields: "id") { id: ID! name: String! bookings: [Booking!]! }
-        type Booking { id: ID! } type Query { booking(id: ID!): Booking }`),
+      subgraph(
+        'bookings',
+        `type User @key(fields: "id") { id: ID! name: String! bookings: [Booking!]! }
+        type Booking { id: ID! } type Query { booking(id: ID!): Booking }`,
+      ),
     );
     expect(breakingChanges(before, movedName)).toEqual({ breaking: [], dangerous: [] });
   });

@@ -47,7 +47,8 @@ function pick(env: Record<string, string | undefined>, keys: string[]): Record<s
 /** Common setting types. */
 export const setting = {
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
-  int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback),
+  int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+    z.coerce.number().int().min(min).max(max).default(fallback),
   url: () => z.url({ protocol: /^https?$/ }),
   postgresUrl: () => z.string().regex(/^postgres(ql)?:\/\/.+/, 'must be a postgresql:// URL'),
   bool: (fallback: boolean) =>
@@ -62,7 +63,10 @@ export const setting = {
     z.string().transform((raw, ctx) => {
       const key = parseKey(raw.trim());
       if (!key) {
-        ctx.addIssue({ code: 'custom', message: `expected keyId:secret, the secret at least ${MIN_SECRET_LENGTH} characters` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected keyId:secret, the secret at least ${MIN_SECRET_LENGTH} characters`,
+        });
         return z.NEVER;
       }
       return key;
@@ -75,12 +79,18 @@ export const setting = {
   trustedKeys: () =>
     z.string().transform((raw, ctx) => {
       const keys: TrustedServiceKey[] = [];
-      for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+      for (const part of raw
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
         const eq = part.indexOf('=');
         const service = part.slice(0, eq);
         const key = parseKey(part.slice(eq + 1));
         if (eq <= 0 || !SERVICE_NAME.test(service) || !key) {
-          ctx.addIssue({ code: 'custom', message: `expected service=keyId:secret entries, each secret at least ${MIN_SECRET_LENGTH} characters` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected service=keyId:secret entries, each secret at least ${MIN_SECRET_LENGTH} characters`,
+          });
           return z.NEVER;
         }
         keys.push({ service, ...key });
@@ -92,13 +102,21 @@ export const setting = {
       const ids = keys.map((k) => k.id);
       const reusedId = ids.find((id, i) => ids.indexOf(id) !== i);
       if (reusedId) {
-        ctx.addIssue({ code: 'custom', message: `key id "${reusedId}" is listed twice: every key id must be unique` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `key id "${reusedId}" is listed twice: every key id must be unique`,
+        });
         return z.NEVER;
       }
       // Two services sharing a secret could each sign as the other: one secret, one service.
-      const shared = keys.find((k, i) => keys.some((o, j) => j < i && o.secret === k.secret && o.service !== k.service));
+      const shared = keys.find((k, i) =>
+        keys.some((o, j) => j < i && o.secret === k.secret && o.service !== k.service),
+      );
       if (shared) {
-        ctx.addIssue({ code: 'custom', message: `the secret of key "${shared.id}" is also another service's: every service needs its own secret` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `the secret of key "${shared.id}" is also another service's: every service needs its own secret`,
+        });
         return z.NEVER;
       }
       return keys;
@@ -113,7 +131,9 @@ function parseKey(raw: string): { id: string; secret: string } | undefined {
   const i = raw.indexOf(':');
   const id = raw.slice(0, i);
   const secret = raw.slice(i + 1);
-  return i > 0 && /^[A-Za-z0-9_.-]+$/.test(id) && secret.length >= MIN_SECRET_LENGTH ? { id, secret } : undefined;
+  return i > 0 && /^[A-Za-z0-9_.-]+$/.test(id) && secret.length >= MIN_SECRET_LENGTH
+    ? { id, secret }
+    : undefined;
 }
 
 /** A service's HMAC key (structurally the `ServiceKey` of @carwash/service-trust). */
@@ -161,7 +181,10 @@ export function serviceCredentialSettings() {
     SERVICE_SIGNING_KEY: setting.signingKey().optional(),
     SERVICE_TRUSTED_KEYS: setting.trustedKeys().optional(),
     /** Retired: one shared key let any holder sign as any service. */
-    SERVICE_HMAC_KEYS: z.undefined({ error: 'no longer supported: set SERVICE_SIGNING_KEY (this service\'s key) and SERVICE_TRUSTED_KEYS (service=keyId:secret of each caller)' }),
+    SERVICE_HMAC_KEYS: z.undefined({
+      error:
+        "no longer supported: set SERVICE_SIGNING_KEY (this service's key) and SERVICE_TRUSTED_KEYS (service=keyId:secret of each caller)",
+    }),
   };
 }
 
@@ -179,26 +202,51 @@ type CredentialSettings = {
 export function resolveServiceCredentials(
   service: string,
   settings: CredentialSettings,
-  { verifies = true, env = process.env }: { verifies?: boolean; env?: Record<string, string | undefined> } = {},
+  {
+    verifies = true,
+    env = process.env,
+  }: { verifies?: boolean; env?: Record<string, string | undefined> } = {},
 ): ServiceCredentials {
   const problems: string[] = [];
   if (settings.SERVICE_CREDENTIALS === 'development') {
-    if (env.NODE_ENV === 'production') problems.push('SERVICE_CREDENTIALS: "development" is refused when NODE_ENV=production; set real keys in SERVICE_SIGNING_KEY and SERVICE_TRUSTED_KEYS');
-    if (settings.SERVICE_SIGNING_KEY || settings.SERVICE_TRUSTED_KEYS) problems.push('SERVICE_CREDENTIALS: "development" uses the built-in development keys; unset SERVICE_SIGNING_KEY and SERVICE_TRUSTED_KEYS, or set SERVICE_CREDENTIALS=keys');
+    if (env.NODE_ENV === 'production')
+      problems.push(
+        'SERVICE_CREDENTIALS: "development" is refused when NODE_ENV=production; set real keys in SERVICE_SIGNING_KEY and SERVICE_TRUSTED_KEYS',
+      );
+    if (settings.SERVICE_SIGNING_KEY || settings.SERVICE_TRUSTED_KEYS)
+      problems.push(
+        'SERVICE_CREDENTIALS: "development" uses the built-in development keys; unset SERVICE_SIGNING_KEY and SERVICE_TRUSTED_KEYS, or set SERVICE_CREDENTIALS=keys',
+      );
     if (problems.length) throw new ConfigError(service, problems);
     return {
       mode: 'development',
       signing: { service, key: developmentServiceKey(service) },
-      trusted: verifies ? SERVICE_NAMES.filter((s) => s !== service).map((s) => ({ service: s, ...developmentServiceKey(s) })) : [],
+      trusted: verifies
+        ? SERVICE_NAMES.filter((s) => s !== service).map((s) => ({ service: s, ...developmentServiceKey(s) }))
+        : [],
     };
   }
   const hint = 'or SERVICE_CREDENTIALS=development for a local run';
-  if (!settings.SERVICE_SIGNING_KEY) problems.push(`SERVICE_SIGNING_KEY: required (this service's own keyId:secret, ${hint})`);
-  else if (settings.SERVICE_SIGNING_KEY.secret.includes(DEVELOPMENT_MARKER)) problems.push('SERVICE_SIGNING_KEY: the development key is accepted only with SERVICE_CREDENTIALS=development');
-  if (verifies && !settings.SERVICE_TRUSTED_KEYS) problems.push(`SERVICE_TRUSTED_KEYS: required (service=keyId:secret of every service that calls this one, ${hint})`);
-  else if (settings.SERVICE_TRUSTED_KEYS?.some((k) => k.secret.includes(DEVELOPMENT_MARKER))) problems.push('SERVICE_TRUSTED_KEYS: development keys are accepted only with SERVICE_CREDENTIALS=development');
+  if (!settings.SERVICE_SIGNING_KEY)
+    problems.push(`SERVICE_SIGNING_KEY: required (this service's own keyId:secret, ${hint})`);
+  else if (settings.SERVICE_SIGNING_KEY.secret.includes(DEVELOPMENT_MARKER))
+    problems.push(
+      'SERVICE_SIGNING_KEY: the development key is accepted only with SERVICE_CREDENTIALS=development',
+    );
+  if (verifies && !settings.SERVICE_TRUSTED_KEYS)
+    problems.push(
+      `SERVICE_TRUSTED_KEYS: required (service=keyId:secret of every service that calls this one, ${hint})`,
+    );
+  else if (settings.SERVICE_TRUSTED_KEYS?.some((k) => k.secret.includes(DEVELOPMENT_MARKER)))
+    problems.push(
+      'SERVICE_TRUSTED_KEYS: development keys are accepted only with SERVICE_CREDENTIALS=development',
+    );
   if (problems.length) throw new ConfigError(service, problems);
-  return { mode: 'keys', signing: { service, key: settings.SERVICE_SIGNING_KEY! }, trusted: verifies ? settings.SERVICE_TRUSTED_KEYS! : [] };
+  return {
+    mode: 'keys',
+    signing: { service, key: settings.SERVICE_SIGNING_KEY! },
+    trusted: verifies ? settings.SERVICE_TRUSTED_KEYS! : [],
+  };
 }
 
 /** Random bytes per generated secret: 256 bits. */
@@ -213,15 +261,25 @@ export interface GeneratedServiceKeys {
   /** Each service's credential, as a signer uses it. */
   credentials: Record<string, { service: string; key: ServiceHmacKey }>;
   /** The settings a service needs to sign with its key and verify every other service's. */
-  envFor(service: string): { SERVICE_CREDENTIALS: 'keys'; SERVICE_SIGNING_KEY: string; SERVICE_TRUSTED_KEYS: string };
+  envFor(service: string): {
+    SERVICE_CREDENTIALS: 'keys';
+    SERVICE_SIGNING_KEY: string;
+    SERVICE_TRUSTED_KEYS: string;
+  };
 }
 
 /** Fresh random keys for every service: each test run, and `pnpm keys:generate` for operators. */
-export function generateServiceKeys(services: readonly string[] = SERVICE_NAMES, tag = Date.now().toString(36)): GeneratedServiceKeys {
+export function generateServiceKeys(
+  services: readonly string[] = SERVICE_NAMES,
+  tag = Date.now().toString(36),
+): GeneratedServiceKeys {
   const signingKeys: Record<string, string> = {};
   const credentials: GeneratedServiceKeys['credentials'] = {};
   for (const service of services) {
-    const key = { id: `${service}-${tag}`, secret: randomBytes(GENERATED_SECRET_BYTES).toString('base64url') };
+    const key = {
+      id: `${service}-${tag}`,
+      secret: randomBytes(GENERATED_SECRET_BYTES).toString('base64url'),
+    };
     signingKeys[service] = `${key.id}:${key.secret}`;
     credentials[service] = { service, key };
   }
@@ -235,13 +293,20 @@ export function generateServiceKeys(services: readonly string[] = SERVICE_NAMES,
       if (!signing) throw new Error(`no key was generated for ${service}`);
       // A service never calls itself: it trusts every other service's key.
       const others = services.filter((s) => s !== service).map((s) => `${s}=${signingKeys[s]}`);
-      return { SERVICE_CREDENTIALS: 'keys', SERVICE_SIGNING_KEY: signing, SERVICE_TRUSTED_KEYS: others.join(',') };
+      return {
+        SERVICE_CREDENTIALS: 'keys',
+        SERVICE_SIGNING_KEY: signing,
+        SERVICE_TRUSTED_KEYS: others.join(','),
+      };
     },
   };
 }
 
 /** Refuses well-known development secrets when NODE_ENV=production. */
-export function requireProductionSecrets(service: string, settings: Record<string, string | undefined>): void {
+export function requireProductionSecrets(
+  service: string,
+  settings: Record<string, string | undefined>,
+): void {
   if (process.env.NODE_ENV !== 'production') return;
   const problems = Object.entries(settings)
     .filter(([, v]) => !v?.trim() || v.includes('development-only'))
@@ -269,7 +334,10 @@ export function eventBusSettings() {
     EVENT_BUS: z.enum(['redis', 'memory']).default('redis'),
     REDIS_URL: setting.redisUrl().default('redis://127.0.0.1:6379'),
     /** Prefix of the bus's Redis keys, so environments sharing a Redis stay apart. */
-    EVENTS_NAMESPACE: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('carwash'),
+    EVENTS_NAMESPACE: z
+      .string()
+      .regex(/^[a-z0-9_-]{1,40}$/)
+      .default('carwash'),
   };
 }
 
@@ -316,12 +384,17 @@ export type FeatureSettingsShape<P extends string> = Record<`${P}_PORT`, ReturnT
  * `<FEATURE>_HOST`, `<FEATURE>_DATABASE_URL` (default database `carwash_<feature>`), `<FEATURE>_DATABASE_POOL_SIZE`,
  * the service credentials, the event bus, the revocation check, `MAX_REQUEST_BYTES` and `LOG_LEVEL`.
  */
-export function featureSettings<F extends string>(feature: F, { port }: { port: number }): FeatureSettingsShape<Uppercase<F>> {
+export function featureSettings<F extends string>(
+  feature: F,
+  { port }: { port: number },
+): FeatureSettingsShape<Uppercase<F>> {
   const prefix = feature.toUpperCase();
   return {
     [`${prefix}_PORT`]: setting.port(port),
     [`${prefix}_HOST`]: z.string().default('127.0.0.1'),
-    [`${prefix}_DATABASE_URL`]: setting.postgresUrl().default(`postgresql://postgres@127.0.0.1:5432/carwash_${feature}`),
+    [`${prefix}_DATABASE_URL`]: setting
+      .postgresUrl()
+      .default(`postgresql://postgres@127.0.0.1:5432/carwash_${feature}`),
     [`${prefix}_DATABASE_POOL_SIZE`]: setting.int(DEFAULT_POOL_SIZE, 1, MAX_POOL_SIZE),
     ...serviceCredentialSettings(),
     ...eventBusSettings(),

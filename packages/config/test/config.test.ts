@@ -1,5 +1,16 @@
 import { afterEach, beforeEach, describe, it, expect } from 'vitest';
-import { ConfigError, developmentServiceKey, generateServiceKeys, loadConfig, loadFeatureConfig, requireProductionSecrets, resolveServiceCredentials, serviceCredentialSettings, setting, z } from '../src/index.js';
+import {
+  ConfigError,
+  developmentServiceKey,
+  generateServiceKeys,
+  loadConfig,
+  loadFeatureConfig,
+  requireProductionSecrets,
+  resolveServiceCredentials,
+  serviceCredentialSettings,
+  setting,
+  z,
+} from '../src/index.js';
 
 /** Runs `fn` and returns the ConfigError it throws, failing the test if it throws nothing else. */
 function configErrorOf(fn: () => unknown): ConfigError {
@@ -48,17 +59,29 @@ describe(loadConfig.name, () => {
   });
 
   it('refuses a value below the minimum and a port above 65535', () => {
-    const err = configErrorOf(() => loadConfig('svc', { POOL: setting.int(10, 1, 200), PORT: setting.port(1) }, { POOL: '0', PORT: '70000' }));
+    const err = configErrorOf(() =>
+      loadConfig(
+        'svc',
+        { POOL: setting.int(10, 1, 200), PORT: setting.port(1) },
+        { POOL: '0', PORT: '70000' },
+      ),
+    );
     expect(err.problems.map((p) => p.split(':')[0]).sort()).toEqual(['POOL', 'PORT']);
   });
 
   it('treats an empty string as unset, so the default applies', () => {
-    const config = loadConfig('svc', { POOL: setting.int(10), NAME: z.string().default('carwash') }, { POOL: '', NAME: '' });
+    const config = loadConfig(
+      'svc',
+      { POOL: setting.int(10), NAME: z.string().default('carwash') },
+      { POOL: '', NAME: '' },
+    );
     expect(config).toEqual({ POOL: 10, NAME: 'carwash' });
   });
 
   it('reports an empty required setting as not set', () => {
-    const err = configErrorOf(() => loadConfig('svc', { DATABASE_URL: setting.postgresUrl() }, { DATABASE_URL: '' }));
+    const err = configErrorOf(() =>
+      loadConfig('svc', { DATABASE_URL: setting.postgresUrl() }, { DATABASE_URL: '' }),
+    );
     expect(err.problems).toEqual([expect.stringMatching(/^DATABASE_URL: required but not set/)]);
   });
 
@@ -68,7 +91,9 @@ describe(loadConfig.name, () => {
   });
 
   it('refuses a database URL that is not postgresql://', () => {
-    const err = configErrorOf(() => loadConfig('svc', { DATABASE_URL: setting.postgresUrl() }, { DATABASE_URL: 'mysql://db/x' }));
+    const err = configErrorOf(() =>
+      loadConfig('svc', { DATABASE_URL: setting.postgresUrl() }, { DATABASE_URL: 'mysql://db/x' }),
+    );
     expect(err.problems).toEqual(['DATABASE_URL: must be a postgresql:// URL']);
   });
 });
@@ -98,7 +123,9 @@ describe('setting.trustedKeys', () => {
   const schema = setting.trustedKeys();
 
   it('parses service=keyId:secret entries, several keys per service for a rotation', () => {
-    expect(schema.parse(`gateway=gw2:${SECRET_A}, gateway=gw1:${SECRET_B},booking=bk1:${'c'.repeat(40)}`)).toEqual([
+    expect(
+      schema.parse(`gateway=gw2:${SECRET_A}, gateway=gw1:${SECRET_B},booking=bk1:${'c'.repeat(40)}`),
+    ).toEqual([
       { service: 'gateway', id: 'gw2', secret: SECRET_A },
       { service: 'gateway', id: 'gw1', secret: SECRET_B },
       { service: 'booking', id: 'bk1', secret: 'c'.repeat(40) },
@@ -127,7 +154,10 @@ describe('setting.trustedKeys', () => {
 
 describe(resolveServiceCredentials.name, () => {
   const load = (env: Record<string, string | undefined>, verifies = true) =>
-    resolveServiceCredentials('payment', loadConfig('payment', serviceCredentialSettings(), env), { verifies, env });
+    resolveServiceCredentials('payment', loadConfig('payment', serviceCredentialSettings(), env), {
+      verifies,
+      env,
+    });
 
   it('refuses to start with no keys at all, naming both settings and the explicit development switch', () => {
     const err = configErrorOf(() => load({}));
@@ -145,7 +175,12 @@ describe(resolveServiceCredentials.name, () => {
   it('refuses the development keys given as real keys without SERVICE_CREDENTIALS=development', () => {
     const dev = developmentServiceKey('payment');
     const gw = developmentServiceKey('gateway');
-    const err = configErrorOf(() => load({ SERVICE_SIGNING_KEY: `${dev.id}:${dev.secret}`, SERVICE_TRUSTED_KEYS: `gateway=${gw.id}:${gw.secret}` }));
+    const err = configErrorOf(() =>
+      load({
+        SERVICE_SIGNING_KEY: `${dev.id}:${dev.secret}`,
+        SERVICE_TRUSTED_KEYS: `gateway=${gw.id}:${gw.secret}`,
+      }),
+    );
     expect(err.problems).toEqual([
       'SERVICE_SIGNING_KEY: the development key is accepted only with SERVICE_CREDENTIALS=development',
       'SERVICE_TRUSTED_KEYS: development keys are accepted only with SERVICE_CREDENTIALS=development',
@@ -157,12 +192,18 @@ describe(resolveServiceCredentials.name, () => {
     const creds = load(keys.envFor('payment'));
     expect(creds.mode).toBe('keys');
     expect(creds.signing).toEqual(keys.credentials.payment);
-    expect(creds.trusted.map((k) => `${k.service}:${k.id}`)).toEqual(['gateway:gateway-t1', 'booking:booking-t1']);
+    expect(creds.trusted.map((k) => `${k.service}:${k.id}`)).toEqual([
+      'gateway:gateway-t1',
+      'booking:booking-t1',
+    ]);
   });
 
   it('needs only the signing key for a service that only calls (the gateway)', () => {
     const keys = generateServiceKeys(['gateway'], 't2');
-    expect(load({ SERVICE_SIGNING_KEY: keys.signingKeys.gateway }, false)).toMatchObject({ mode: 'keys', trusted: [] });
+    expect(load({ SERVICE_SIGNING_KEY: keys.signingKeys.gateway }, false)).toMatchObject({
+      mode: 'keys',
+      trusted: [],
+    });
   });
 
   it('uses the built-in development keys only when told so explicitly, each bound to its service', () => {
@@ -175,17 +216,25 @@ describe(resolveServiceCredentials.name, () => {
 
   it('refuses SERVICE_CREDENTIALS=development with NODE_ENV=production', () => {
     const err = configErrorOf(() => load({ SERVICE_CREDENTIALS: 'development', NODE_ENV: 'production' }));
-    expect(err.problems).toEqual([expect.stringMatching(/^SERVICE_CREDENTIALS: "development" is refused when NODE_ENV=production/)]);
+    expect(err.problems).toEqual([
+      expect.stringMatching(/^SERVICE_CREDENTIALS: "development" is refused when NODE_ENV=production/),
+    ]);
   });
 
   it('refuses development mode mixed with explicit keys', () => {
     const keys = generateServiceKeys(['payment'], 't3');
-    expect(() => load({ SERVICE_CREDENTIALS: 'development', SERVICE_SIGNING_KEY: keys.signingKeys.payment })).toThrow(/unset SERVICE_SIGNING_KEY/);
+    expect(() =>
+      load({ SERVICE_CREDENTIALS: 'development', SERVICE_SIGNING_KEY: keys.signingKeys.payment }),
+    ).toThrow(/unset SERVICE_SIGNING_KEY/);
   });
 
   it('refuses the retired SERVICE_HMAC_KEYS, naming its replacements', () => {
     const err = configErrorOf(() => load({ SERVICE_HMAC_KEYS: `dev:${SECRET_A}` }));
-    expect(err.problems).toEqual([expect.stringMatching(/^SERVICE_HMAC_KEYS: no longer supported: set SERVICE_SIGNING_KEY .* and SERVICE_TRUSTED_KEYS/)]);
+    expect(err.problems).toEqual([
+      expect.stringMatching(
+        /^SERVICE_HMAC_KEYS: no longer supported: set SERVICE_SIGNING_KEY .* and SERVICE_TRUSTED_KEYS/,
+      ),
+    ]);
   });
 });
 
@@ -231,25 +280,34 @@ describe(requireProductionSecrets.name, () => {
 
   it('refuses an unset secret in production', () => {
     process.env.NODE_ENV = 'production';
-    const err = configErrorOf(() => requireProductionSecrets('auth', { OTHER_SECRET: `prod:${SECRET_A}`, AUTH_JWT_PRIVATE_KEYS: undefined }));
+    const err = configErrorOf(() =>
+      requireProductionSecrets('auth', {
+        OTHER_SECRET: `prod:${SECRET_A}`,
+        AUTH_JWT_PRIVATE_KEYS: undefined,
+      }),
+    );
     expect(err.problems).toEqual(['AUTH_JWT_PRIVATE_KEYS: must be set to a real secret in production']);
   });
 
   it('accepts real secrets in production', () => {
     process.env.NODE_ENV = 'production';
-    expect(() => requireProductionSecrets('auth', { AUTH_JWT_PRIVATE_KEYS: `prod:${SECRET_A}` })).not.toThrow();
+    expect(() =>
+      requireProductionSecrets('auth', { AUTH_JWT_PRIVATE_KEYS: `prod:${SECRET_A}` }),
+    ).not.toThrow();
   });
 
   it('allows the development key outside production', () => {
     process.env.NODE_ENV = 'test';
-    expect(() => requireProductionSecrets('auth', { OTHER_SECRET: DEV_SECRET, AUTH_JWT_PRIVATE_KEYS: undefined })).not.toThrow();
+    expect(() =>
+      requireProductionSecrets('auth', { OTHER_SECRET: DEV_SECRET, AUTH_JWT_PRIVATE_KEYS: undefined }),
+    ).not.toThrow();
   });
 });
 
 describe(loadFeatureConfig.name, () => {
   const dev = { SERVICE_CREDENTIALS: 'development' };
 
-  it('names the shared settings after the feature, with the feature\'s own defaults', () => {
+  it("names the shared settings after the feature, with the feature's own defaults", () => {
     const config = loadFeatureConfig('wash', { port: 4100, settings: { WASH_FOAM: setting.int(3) } }, dev);
     expect(config).toMatchObject({
       WASH_PORT: 4100,
@@ -267,16 +325,30 @@ describe(loadFeatureConfig.name, () => {
   });
 
   it('reports bad shared and own settings together, each by name', () => {
-    const err = configErrorOf(() => loadFeatureConfig('wash', { port: 4100, settings: { WASH_FOAM: setting.int(3, 1, 5) } }, { ...dev, WASH_PORT: 'eighty', WASH_DATABASE_POOL_SIZE: '0', WASH_FOAM: '9' }));
+    const err = configErrorOf(() =>
+      loadFeatureConfig(
+        'wash',
+        { port: 4100, settings: { WASH_FOAM: setting.int(3, 1, 5) } },
+        { ...dev, WASH_PORT: 'eighty', WASH_DATABASE_POOL_SIZE: '0', WASH_FOAM: '9' },
+      ),
+    );
     expect(err.service).toBe('wash');
-    expect(err.problems.map((p) => p.split(':')[0])).toEqual(['WASH_PORT', 'WASH_DATABASE_POOL_SIZE', 'WASH_FOAM']);
+    expect(err.problems.map((p) => p.split(':')[0])).toEqual([
+      'WASH_PORT',
+      'WASH_DATABASE_POOL_SIZE',
+      'WASH_FOAM',
+    ]);
   });
 
-  it('runs the feature\'s own checks before it asks for keys', () => {
+  it("runs the feature's own checks before it asks for keys", () => {
     const check = () => {
       throw new ConfigError('wash', ['WASH_FOAM: refused']);
     };
-    expect(() => loadFeatureConfig('wash', { port: 4100, settings: {}, check }, {})).toThrow(/WASH_FOAM: refused/);
-    expect(() => loadFeatureConfig('wash', { port: 4100, settings: {} }, {})).toThrow(/SERVICE_SIGNING_KEY: required/);
+    expect(() => loadFeatureConfig('wash', { port: 4100, settings: {}, check }, {})).toThrow(
+      /WASH_FOAM: refused/,
+    );
+    expect(() => loadFeatureConfig('wash', { port: 4100, settings: {} }, {})).toThrow(
+      /SERVICE_SIGNING_KEY: required/,
+    );
   });
 });

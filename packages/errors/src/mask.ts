@@ -2,7 +2,15 @@ import type { GraphQLFormattedError } from 'graphql';
 import { isErrorCode } from './catalogue.js';
 
 /** Extensions that may travel to a client next to `code`. Everything else is dropped. */
-const SAFE_EXTENSIONS = new Set(['code', 'field', 'requestId', 'retryAfterSeconds', 'limitBytes', 'from', 'to']);
+const SAFE_EXTENSIONS = new Set([
+  'code',
+  'field',
+  'requestId',
+  'retryAfterSeconds',
+  'limitBytes',
+  'from',
+  'to',
+]);
 
 export interface MaskOptions {
   requestId?: string;
@@ -23,11 +31,17 @@ export function maskFormattedError(
   const code = formatted.extensions?.code;
   if (isErrorCode(code) && code !== 'INTERNAL_SERVER_ERROR') {
     const extensions: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(formatted.extensions ?? {})) if (SAFE_EXTENSIONS.has(k)) extensions[k] = v;
+    for (const [k, v] of Object.entries(formatted.extensions ?? {}))
+      if (SAFE_EXTENSIONS.has(k)) extensions[k] = v;
     if (requestId && !extensions.requestId) extensions.requestId = requestId;
     // Apollo prefixes errors thrown while building the context; the client needs only our message.
     const message = formatted.message.replace(/^Context creation failed: /, '');
-    return { message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}), extensions };
+    return {
+      message,
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions,
+    };
   }
   onMasked?.(original);
   return {

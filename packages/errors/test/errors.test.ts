@@ -1,6 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { AppError, badInput, ERROR_CATALOGUE, isErrorCode, maskFormattedError, type ErrorCode } from '../src/index.js';
+import {
+  AppError,
+  badInput,
+  ERROR_CATALOGUE,
+  isErrorCode,
+  maskFormattedError,
+  type ErrorCode,
+} from '../src/index.js';
 
 describe(maskFormattedError.name, () => {
   it('keeps a catalogued code with its message, path and safe extensions', () => {
@@ -35,10 +42,18 @@ describe(maskFormattedError.name, () => {
   });
 
   it('adds the request id to a catalogued error unless one is already there', () => {
-    const fresh = maskFormattedError({ message: 'Not found.', extensions: { code: 'NOT_FOUND' } }, undefined, { requestId: 'req-1' });
+    const fresh = maskFormattedError(
+      { message: 'Not found.', extensions: { code: 'NOT_FOUND' } },
+      undefined,
+      { requestId: 'req-1' },
+    );
     expect(fresh.extensions).toEqual({ code: 'NOT_FOUND', requestId: 'req-1' });
 
-    const kept = maskFormattedError({ message: 'Not found.', extensions: { code: 'NOT_FOUND', requestId: 'upstream' } }, undefined, { requestId: 'req-2' });
+    const kept = maskFormattedError(
+      { message: 'Not found.', extensions: { code: 'NOT_FOUND', requestId: 'upstream' } },
+      undefined,
+      { requestId: 'req-2' },
+    );
     expect(kept.extensions?.requestId).toBe('upstream');
   });
 
@@ -50,15 +65,25 @@ describe(maskFormattedError.name, () => {
       extensions: { code: 'P2021', meta: { table: 'auth_users' }, stacktrace: ['at PrismaClient'] },
     };
     const seen: unknown[] = [];
-    const masked = maskFormattedError(formatted, original, { requestId: 'req-9', onMasked: (e) => seen.push(e) });
-    expect(masked).toEqual({ message: 'Internal server error.', path: ['me', 'email'], extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: 'req-9' } });
+    const masked = maskFormattedError(formatted, original, {
+      requestId: 'req-9',
+      onMasked: (e) => seen.push(e),
+    });
+    expect(masked).toEqual({
+      message: 'Internal server error.',
+      path: ['me', 'email'],
+      extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: 'req-9' },
+    });
     expect(JSON.stringify(masked)).not.toContain('auth_users');
     expect(seen).toEqual([original]);
   });
 
   it('masks an error that carries no code at all', () => {
     const masked = maskFormattedError({ message: 'connect ECONNREFUSED 10.0.0.5:5432' }, new Error('boom'));
-    expect(masked).toEqual({ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(masked).toEqual({
+      message: 'Internal server error.',
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
   });
 
   it('masks INTERNAL_SERVER_ERROR even though it is catalogued, replacing its message', () => {
@@ -74,14 +99,20 @@ describe(maskFormattedError.name, () => {
   });
 
   it('does not treat inherited object keys such as "toString" as catalogued codes', () => {
-    const masked = maskFormattedError({ message: 'secret detail', extensions: { code: 'toString' } }, undefined);
+    const masked = maskFormattedError(
+      { message: 'secret detail', extensions: { code: 'toString' } },
+      undefined,
+    );
     expect(masked.message).toBe('Internal server error.');
     expect(masked.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
   });
 
   it("strips Apollo's 'Context creation failed: ' prefix from a catalogued error", () => {
     const masked = maskFormattedError(
-      { message: 'Context creation failed: The access token has expired.', extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } },
+      {
+        message: 'Context creation failed: The access token has expired.',
+        extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+      },
       undefined,
     );
     expect(masked.message).toBe('The access token has expired.');
@@ -90,7 +121,11 @@ describe(maskFormattedError.name, () => {
 
   it('does not call onMasked for a catalogued error', () => {
     let called = 0;
-    maskFormattedError({ message: 'The input is invalid.', extensions: { code: 'BAD_USER_INPUT' } }, undefined, { onMasked: () => called++ });
+    maskFormattedError(
+      { message: 'The input is invalid.', extensions: { code: 'BAD_USER_INPUT' } },
+      undefined,
+      { onMasked: () => called++ },
+    );
     expect(called).toBe(0);
   });
 });
@@ -106,7 +141,11 @@ describe(AppError.name, () => {
   });
 
   it('carries a custom message, the field and extra extensions', () => {
-    const err = new AppError('AUTH_LOCKED', { message: 'Locked for a while.', field: 'input.email', extensions: { retryAfterSeconds: 30 } });
+    const err = new AppError('AUTH_LOCKED', {
+      message: 'Locked for a while.',
+      field: 'input.email',
+      extensions: { retryAfterSeconds: 30 },
+    });
     expect(err.message).toBe('Locked for a while.');
     expect(err.extensions).toEqual({ code: 'AUTH_LOCKED', field: 'input.email', retryAfterSeconds: 30 });
   });
@@ -127,7 +166,10 @@ describe(AppError.name, () => {
   it('survives masking with its code, field and message intact', () => {
     const err = badInput('input.password', 'password must be at least 10 characters');
     const masked = maskFormattedError(err.toJSON(), err);
-    expect(masked).toEqual({ message: 'password must be at least 10 characters', extensions: { code: 'BAD_USER_INPUT', field: 'input.password' } });
+    expect(masked).toEqual({
+      message: 'password must be at least 10 characters',
+      extensions: { code: 'BAD_USER_INPUT', field: 'input.password' },
+    });
   });
 });
 

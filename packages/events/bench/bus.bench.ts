@@ -21,9 +21,21 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { createEventBus, deadLetterKey, firstDelivery, inboxTableSql, OutboxRelay, outboxTableSql, streamKey, type Consumer, type EventBus, type EventEnvelope } from '../src/index.js';
+import {
+  createEventBus,
+  deadLetterKey,
+  firstDelivery,
+  inboxTableSql,
+  OutboxRelay,
+  outboxTableSql,
+  streamKey,
+  type Consumer,
+  type EventBus,
+  type EventEnvelope,
+} from '../src/index.js';
 
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/carwash_bench_events';
+const DATABASE_URL =
+  process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/carwash_bench_events';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TARGET_P99_MS = 500;
 const TICK_MS = 10;
@@ -66,7 +78,8 @@ function parseOptions(argv: string[]): Options {
   }
   const positive = (name: string, text: string, max: number): number => {
     const n = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer from 1 to ${max}, got "${text}"`);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1 || n > max)
+      throw new Error(`--${name} must be an integer from 1 to ${max}, got "${text}"`);
     return n;
   };
   return {
@@ -86,7 +99,8 @@ class Timeout extends Error {}
 async function ensureDatabase(): Promise<void> {
   const url = new URL(DATABASE_URL);
   const name = decodeURIComponent(url.pathname.slice(1));
-  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`unexpected database name "${name}" in BENCH_DATABASE_URL`);
+  if (!/^[A-Za-z0-9_]+$/.test(name))
+    throw new Error(`unexpected database name "${name}" in BENCH_DATABASE_URL`);
   url.pathname = '/postgres';
   const admin = new pg.Client({ connectionString: url.toString() });
   await admin.connect();
@@ -128,7 +142,12 @@ interface PhaseResult {
  * One isolated run of the pipeline: fresh outbox/inbox/effect tables, a fresh Redis namespace, one
  * relay, `consumers` consumer instances in one group. Cleans everything up, whatever happens.
  */
-async function runPhase(name: 'steady' | 'burst', o: Options, pools: { producer: pg.Pool; consumer: pg.Pool }, deadline: number): Promise<PhaseResult> {
+async function runPhase(
+  name: 'steady' | 'burst',
+  o: Options,
+  pools: { producer: pg.Pool; consumer: pg.Pool },
+  deadline: number,
+): Promise<PhaseResult> {
   const tag = `bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const outbox = `${tag}_outbox`;
   const inbox = `${tag}_inbox`;
@@ -138,7 +157,9 @@ async function runPhase(name: 'steady' | 'burst', o: Options, pools: { producer:
   // The effect table has no unique key on purpose: an effect applied twice would show as two rows.
   await pools.producer.query(outboxTableSql(outbox));
   await pools.consumer.query(inboxTableSql(inbox));
-  await pools.consumer.query(`CREATE TABLE ${effects} (event_id UUID NOT NULL, applied_at TIMESTAMPTZ(3) NOT NULL DEFAULT clock_timestamp())`);
+  await pools.consumer.query(
+    `CREATE TABLE ${effects} (event_id UUID NOT NULL, applied_at TIMESTAMPTZ(3) NOT NULL DEFAULT clock_timestamp())`,
+  );
 
   const bus = createEventBus({ kind: 'redis', url: REDIS_URL, namespace });
   const r: PhaseResult = {
@@ -199,7 +220,12 @@ async function runPhase(name: 'steady' | 'burst', o: Options, pools: { producer:
     let first: boolean;
     try {
       await client.query('BEGIN');
-      first = await firstDelivery(async (sql, values) => (await client.query(sql, values)).rowCount ?? 0, inbox, GROUP, event);
+      first = await firstDelivery(
+        async (sql, values) => (await client.query(sql, values)).rowCount ?? 0,
+        inbox,
+        GROUP,
+        event,
+      );
       if (first) await client.query(`INSERT INTO ${effects} (event_id) VALUES ($1)`, [event.id]);
       await client.query('COMMIT');
     } catch (err) {
@@ -221,7 +247,9 @@ async function runPhase(name: 'steady' | 'burst', o: Options, pools: { producer:
   const consumers: Consumer[] = [];
   try {
     await bus.ping().catch((err: unknown) => {
-      throw new Error(`cannot reach Redis at ${redact(REDIS_URL)}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(
+        `cannot reach Redis at ${redact(REDIS_URL)}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     });
     for (let i = 0; i < o.consumers; i++) {
       consumers.push(
@@ -288,7 +316,9 @@ async function runPhase(name: 'steady' | 'burst', o: Options, pools: { producer:
     await Promise.all(consumers.map((c) => c.stop().catch(noteError)));
     try {
       if (r.written > 0) {
-        const { rows } = await pools.consumer.query<{ total: string; distinct: string }>(`SELECT count(*) AS total, count(DISTINCT event_id) AS distinct FROM ${effects}`);
+        const { rows } = await pools.consumer.query<{ total: string; distinct: string }>(
+          `SELECT count(*) AS total, count(DISTINCT event_id) AS distinct FROM ${effects}`,
+        );
         const total = Number(rows[0]?.total ?? 0);
         const distinct = Number(rows[0]?.distinct ?? 0);
         r.duplicates = total - distinct;
@@ -339,19 +369,34 @@ const ms = (v: number) => (Number.isNaN(v) ? 'n/a' : `${Math.round(v)} ms`);
 
 function report(r: PhaseResult, o: Options): void {
   const l = r.latencies;
-  const written = r.name === 'steady' ? `${r.written} in ${(r.writeMs / 1000).toFixed(2)} s (${perSecond(r.written, r.writeMs)} events/s, target ${o.rate})` : `${r.written} in one INSERT (${Math.round(r.writeMs)} ms)`;
+  const written =
+    r.name === 'steady'
+      ? `${r.written} in ${(r.writeMs / 1000).toFixed(2)} s (${perSecond(r.written, r.writeMs)} events/s, target ${o.rate})`
+      : `${r.written} in one INSERT (${Math.round(r.writeMs)} ms)`;
   console.log(`[${r.name}] events written: ${written}`);
-  console.log(`[${r.name}] published/s: ${perSecond(r.published, r.publishMs)} (${r.published} published in ${(r.publishMs / 1000).toFixed(2)} s)`);
-  console.log(`[${r.name}] consumed/s: ${perSecond(r.applied, r.endToEndMs)} (${r.applied} effects in ${(r.endToEndMs / 1000).toFixed(2)} s, first write → last effect)`);
-  console.log(`[${r.name}] latency outbox→effect: p50 ${ms(percentile(l, 0.5))}, p95 ${ms(percentile(l, 0.95))}, p99 ${ms(percentile(l, 0.99))}, max ${ms(l.length ? l[l.length - 1]! : NaN)}`);
-  console.log(`[${r.name}] duplicates: ${r.duplicates} (effects applied twice; redeliveries absorbed by the inbox: ${r.redeliveries})`);
+  console.log(
+    `[${r.name}] published/s: ${perSecond(r.published, r.publishMs)} (${r.published} published in ${(r.publishMs / 1000).toFixed(2)} s)`,
+  );
+  console.log(
+    `[${r.name}] consumed/s: ${perSecond(r.applied, r.endToEndMs)} (${r.applied} effects in ${(r.endToEndMs / 1000).toFixed(2)} s, first write → last effect)`,
+  );
+  console.log(
+    `[${r.name}] latency outbox→effect: p50 ${ms(percentile(l, 0.5))}, p95 ${ms(percentile(l, 0.95))}, p99 ${ms(percentile(l, 0.99))}, max ${ms(l.length ? l[l.length - 1]! : NaN)}`,
+  );
+  console.log(
+    `[${r.name}] duplicates: ${r.duplicates} (effects applied twice; redeliveries absorbed by the inbox: ${r.redeliveries})`,
+  );
   if (r.missing > 0) console.log(`[${r.name}] missing: ${r.missing} events without an effect`);
-  if (r.handlerErrors || r.relayErrors) console.log(`[${r.name}] errors: ${r.handlerErrors} in the consumer, ${r.relayErrors} in the relay (first: ${r.firstError})`);
+  if (r.handlerErrors || r.relayErrors)
+    console.log(
+      `[${r.name}] errors: ${r.handlerErrors} in the consumer, ${r.relayErrors} in the relay (first: ${r.firstError})`,
+    );
 }
 
 /** Why a phase failed regardless of latency, or null. */
 function integrityProblem(r: PhaseResult, o: Options): string | null {
-  if (r.timedOut) return `${r.name} phase timed out after ${o.timeoutS} s with ${r.applied} of ${o.events} effects applied`;
+  if (r.timedOut)
+    return `${r.name} phase timed out after ${o.timeoutS} s with ${r.applied} of ${o.events} effects applied`;
   if (r.duplicates > 0) return `${r.name} phase applied ${r.duplicates} effects twice`;
   if (r.missing > 0) return `${r.name} phase lost ${r.missing} events`;
   return null;
@@ -367,12 +412,17 @@ async function main(): Promise<number> {
   }
   const deadline = Date.now() + o.timeoutS * 1000;
   // Last resort if cleanup itself hangs (e.g. a database that stopped answering).
-  setTimeout(() => {
-    console.error(`FAIL: bench still running ${o.timeoutS + 30} s after start; forced exit`);
-    process.exit(1);
-  }, (o.timeoutS + 30) * 1000).unref();
+  setTimeout(
+    () => {
+      console.error(`FAIL: bench still running ${o.timeoutS + 30} s after start; forced exit`);
+      process.exit(1);
+    },
+    (o.timeoutS + 30) * 1000,
+  ).unref();
 
-  console.log(`events bench: ${o.events} events, steady at ${o.rate} events/s${o.burst ? ' then a burst' : ''}; outbox → relay (idleMs 10) → Redis Streams → ${o.consumers} consumer(s) → inbox + effect in PostgreSQL`);
+  console.log(
+    `events bench: ${o.events} events, steady at ${o.rate} events/s${o.burst ? ' then a burst' : ''}; outbox → relay (idleMs 10) → Redis Streams → ${o.consumers} consumer(s) → inbox + effect in PostgreSQL`,
+  );
   await ensureDatabase();
   const pools = {
     producer: new pg.Pool({ connectionString: DATABASE_URL, max: 4 }),
@@ -387,7 +437,9 @@ async function main(): Promise<number> {
     if (o.burst && !steady.timedOut) {
       const burst = await runPhase('burst', o, pools, deadline);
       report(burst, o);
-      console.log(`[burst] max throughput: ${perSecond(burst.published, burst.publishMs)} published/s, ${perSecond(burst.applied, burst.endToEndMs)} consumed/s end to end`);
+      console.log(
+        `[burst] max throughput: ${perSecond(burst.published, burst.publishMs)} published/s, ${perSecond(burst.applied, burst.endToEndMs)} consumed/s end to end`,
+      );
       burstProblem = integrityProblem(burst, o);
     }
 

@@ -30,11 +30,23 @@ export interface StreamBackend {
   /** Creates the group at the start of the stream if it does not exist (the stream too). */
   ensureGroup(stream: string, group: string): Promise<void>;
   /** New entries for this consumer, waiting up to `blockMs` for some. */
-  readNew(group: string, consumer: string, streams: readonly string[], count: number, blockMs: number): Promise<StreamEntry[]>;
+  readNew(
+    group: string,
+    consumer: string,
+    streams: readonly string[],
+    count: number,
+    blockMs: number,
+  ): Promise<StreamEntry[]>;
   /** Pending entries idle for at least `minIdleMs`, oldest first. */
   pending(stream: string, group: string, minIdleMs: number, count: number): Promise<PendingEntry[]>;
   /** Takes over an entry idle for at least `minIdleMs` (counts a delivery); null if another consumer was faster or it is gone. */
-  claim(stream: string, group: string, consumer: string, minIdleMs: number, id: string): Promise<StreamEntry | null>;
+  claim(
+    stream: string,
+    group: string,
+    consumer: string,
+    minIdleMs: number,
+    id: string,
+  ): Promise<StreamEntry | null>;
   ack(stream: string, group: string, ids: readonly string[]): Promise<void>;
   /** Atomically appends to the dead-letter stream and acknowledges the original. */
   deadLetter(stream: string, group: string, id: string, dlq: string, fields: Fields): Promise<void>;

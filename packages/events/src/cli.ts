@@ -69,22 +69,34 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   try {
     parsed = new URL(redisUrl);
   } catch {
-    throw new UsageError(`REDIS_URL is not a URL: "${redactUrl(redisUrl)}" (expected e.g. ${DEFAULT_REDIS_URL})`);
+    throw new UsageError(
+      `REDIS_URL is not a URL: "${redactUrl(redisUrl)}" (expected e.g. ${DEFAULT_REDIS_URL})`,
+    );
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new UsageError(`REDIS_URL must start with redis:// or rediss://, got "${redactUrl(redisUrl)}"`);
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    throw new UsageError(`REDIS_URL must start with redis:// or rediss://, got "${redactUrl(redisUrl)}"`);
   const namespace = env.EVENTS_NAMESPACE?.trim() || DEFAULT_NAMESPACE;
-  if (!NAMESPACE_PATTERN.test(namespace)) throw new UsageError(`EVENTS_NAMESPACE must be letters, digits and _ . : - (up to 100), got "${namespace}"`);
+  if (!NAMESPACE_PATTERN.test(namespace))
+    throw new UsageError(
+      `EVENTS_NAMESPACE must be letters, digits and _ . : - (up to 100), got "${namespace}"`,
+    );
   return { redisUrl, namespace };
 }
 
 function group(value: string | undefined, command: string): string {
-  if (value === undefined || value.startsWith('--')) throw new UsageError(`${command} needs a consumer group`);
-  if (!GROUP_PATTERN.test(value)) throw new UsageError(`invalid consumer group "${value}": letters, digits and _ . : - only`);
+  if (value === undefined || value.startsWith('--'))
+    throw new UsageError(`${command} needs a consumer group`);
+  if (!GROUP_PATTERN.test(value))
+    throw new UsageError(`invalid consumer group "${value}": letters, digits and _ . : - only`);
   return value;
 }
 
 /** Splits `--flag` / `--flag value` options from positionals; only the options listed are accepted. */
-function splitArgs(args: readonly string[], flags: readonly string[], valued: readonly string[]): { positionals: string[]; options: Map<string, string | true> } {
+function splitArgs(
+  args: readonly string[],
+  flags: readonly string[],
+  valued: readonly string[],
+): { positionals: string[]; options: Map<string, string | true> } {
   const positionals: string[] = [];
   const options = new Map<string, string | true>();
   for (let i = 0; i < args.length; i++) {
@@ -117,19 +129,32 @@ export function parseCommand(argv: readonly string[]): Command {
   if (first === 'lag') {
     const { positionals, options } = splitArgs(rest, ['--json'], []);
     if (positionals.length === 0) throw new UsageError('lag needs at least one consumer group');
-    return { kind: 'lag', groups: [...new Set(positionals.map((g) => group(g, 'lag')))], json: options.has('--json') };
+    return {
+      kind: 'lag',
+      groups: [...new Set(positionals.map((g) => group(g, 'lag')))],
+      json: options.has('--json'),
+    };
   }
 
   if (first === 'dlq') {
     const [sub, ...args] = rest;
     if (sub === 'list') {
       const { positionals, options } = splitArgs(args, ['--json'], ['--limit']);
-      if (positionals.length > 1) throw new UsageError(`dlq list takes one consumer group, got ${positionals.length}`);
+      if (positionals.length > 1)
+        throw new UsageError(`dlq list takes one consumer group, got ${positionals.length}`);
       const limitText = options.get('--limit');
       let limit = DEFAULT_LIST_LIMIT;
       if (limitText !== undefined) {
         limit = Number(limitText);
-        if (typeof limitText !== 'string' || !/^\d+$/.test(limitText) || limit < 1 || limit > REPLAY_ALL_LIMIT) throw new UsageError(`--limit must be an integer from 1 to ${REPLAY_ALL_LIMIT}, got "${String(limitText)}"`);
+        if (
+          typeof limitText !== 'string' ||
+          !/^\d+$/.test(limitText) ||
+          limit < 1 ||
+          limit > REPLAY_ALL_LIMIT
+        )
+          throw new UsageError(
+            `--limit must be an integer from 1 to ${REPLAY_ALL_LIMIT}, got "${String(limitText)}"`,
+          );
       }
       return { kind: 'list', group: group(positionals[0], 'dlq list'), limit, json: options.has('--json') };
     }
@@ -141,11 +166,20 @@ export function parseCommand(argv: readonly string[]): Command {
         if (ids.length) throw new UsageError('dlq replay takes either dead-letter ids or --all, not both');
         return { kind: 'replay', group: g, ids: 'all' };
       }
-      if (ids.length === 0) throw new UsageError('dlq replay needs a dead-letter id (see `dlq list`) or --all');
-      for (const id of ids) if (!ENTRY_ID_PATTERN.test(id)) throw new UsageError(`invalid dead-letter id "${id}": expected a stream entry id like 1712345678901-0 (see \`dlq list\`)`);
+      if (ids.length === 0)
+        throw new UsageError('dlq replay needs a dead-letter id (see `dlq list`) or --all');
+      for (const id of ids)
+        if (!ENTRY_ID_PATTERN.test(id))
+          throw new UsageError(
+            `invalid dead-letter id "${id}": expected a stream entry id like 1712345678901-0 (see \`dlq list\`)`,
+          );
       return { kind: 'replay', group: g, ids: [...new Set(ids)] };
     }
-    throw new UsageError(sub === undefined ? 'dlq needs a subcommand: list or replay' : `unknown dlq subcommand "${sub}" (expected list or replay)`);
+    throw new UsageError(
+      sub === undefined
+        ? 'dlq needs a subcommand: list or replay'
+        : `unknown dlq subcommand "${sub}" (expected list or replay)`,
+    );
   }
 
   throw new UsageError(`unknown command "${first}"`);
@@ -175,25 +209,63 @@ function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
-async function lag(bus: EventBus, cmd: Extract<Command, { kind: 'lag' }>, settings: Settings, io: Io): Promise<number> {
+async function lag(
+  bus: EventBus,
+  cmd: Extract<Command, { kind: 'lag' }>,
+  settings: Settings,
+  io: Io,
+): Promise<number> {
   const results: Array<{ group: string; streams: GroupLag[] }> = [];
   for (const g of cmd.groups) results.push({ group: g, streams: await bus.lag(g) });
   const unknown = results.filter((r) => r.streams.length === 0).map((r) => r.group);
   if (cmd.json) {
-    io.out(JSON.stringify(results.flatMap((r) => r.streams), null, 2));
+    io.out(
+      JSON.stringify(
+        results.flatMap((r) => r.streams),
+        null,
+        2,
+      ),
+    );
   } else {
-    const rows = results.flatMap((r) => r.streams.map((l) => [l.group, l.stream, String(l.pending), l.pending ? formatAge(l.oldestPendingAgeMs) : '-', l.undelivered === null ? 'unknown' : String(l.undelivered)]));
-    if (rows.length) for (const l of table(['GROUP', 'STREAM', 'PENDING', 'OLDEST PENDING', 'UNDELIVERED'], rows)) io.out(l);
+    const rows = results.flatMap((r) =>
+      r.streams.map((l) => [
+        l.group,
+        l.stream,
+        String(l.pending),
+        l.pending ? formatAge(l.oldestPendingAgeMs) : '-',
+        l.undelivered === null ? 'unknown' : String(l.undelivered),
+      ]),
+    );
+    if (rows.length)
+      for (const l of table(['GROUP', 'STREAM', 'PENDING', 'OLDEST PENDING', 'UNDELIVERED'], rows)) io.out(l);
   }
-  for (const g of unknown) io.err(`error: consumer group "${g}" reads no stream in namespace "${settings.namespace}" (misspelt, never started, or another EVENTS_NAMESPACE?)`);
+  for (const g of unknown)
+    io.err(
+      `error: consumer group "${g}" reads no stream in namespace "${settings.namespace}" (misspelt, never started, or another EVENTS_NAMESPACE?)`,
+    );
   return unknown.length ? 1 : 0;
 }
 
 function deadLetterJson(d: DeadLetter) {
-  return { id: d.id, group: d.group, topic: d.event.type, aggregateId: d.event.aggregateId, deliveries: d.deliveries, error: d.error, deadAt: d.deadAt, sourceStream: d.sourceStream, event: d.event };
+  return {
+    id: d.id,
+    group: d.group,
+    topic: d.event.type,
+    aggregateId: d.event.aggregateId,
+    deliveries: d.deliveries,
+    error: d.error,
+    deadAt: d.deadAt,
+    sourceStream: d.sourceStream,
+    event: d.event,
+  };
 }
 
-async function list(bus: EventBus, cmd: Extract<Command, { kind: 'list' }>, settings: Settings, io: Io): Promise<number> {
+async function list(
+  bus: EventBus,
+  cmd: Extract<Command, { kind: 'list' }>,
+  settings: Settings,
+  io: Io,
+): Promise<number> {
   const letters = await bus.deadLetters(cmd.group, cmd.limit);
   if (cmd.json) {
     io.out(JSON.stringify(letters.map(deadLetterJson), null, 2));
@@ -203,23 +275,39 @@ async function list(bus: EventBus, cmd: Extract<Command, { kind: 'list' }>, sett
     io.out(`no dead letters for group "${cmd.group}" in namespace "${settings.namespace}"`);
     return 0;
   }
-  const rows = letters.map((d) => [d.id, d.event.type ?? '?', d.event.aggregateId ?? '?', String(d.deliveries), d.deadAt, oneLine(d.error)]);
+  const rows = letters.map((d) => [
+    d.id,
+    d.event.type ?? '?',
+    d.event.aggregateId ?? '?',
+    String(d.deliveries),
+    d.deadAt,
+    oneLine(d.error),
+  ]);
   // The error goes last: it is the one column of unbounded width.
   for (const l of table(['ID', 'TOPIC', 'AGGREGATE ID', 'DELIVERIES', 'DEAD AT', 'ERROR'], rows)) io.out(l);
   if (letters.length === cmd.limit) io.out(`(first ${cmd.limit}; more may follow — use --limit)`);
   return 0;
 }
 
-async function replay(bus: EventBus, cmd: Extract<Command, { kind: 'replay' }>, settings: Settings, io: Io): Promise<number> {
+async function replay(
+  bus: EventBus,
+  cmd: Extract<Command, { kind: 'replay' }>,
+  settings: Settings,
+  io: Io,
+): Promise<number> {
   if (cmd.ids === 'all') {
     // One snapshot: a letter that fails again while we replay gets a new id and is not replayed twice.
     const letters = await bus.deadLetters(cmd.group, REPLAY_ALL_LIMIT);
     if (letters.length === 0) {
-      io.out(`no dead letters for group "${cmd.group}" in namespace "${settings.namespace}"; nothing replayed`);
+      io.out(
+        `no dead letters for group "${cmd.group}" in namespace "${settings.namespace}"; nothing replayed`,
+      );
       return 0;
     }
     for (const d of letters) await bus.replayDeadLetter(cmd.group, d.id);
-    io.out(`replayed ${letters.length} dead letter${letters.length === 1 ? '' : 's'} to group "${cmd.group}"`);
+    io.out(
+      `replayed ${letters.length} dead letter${letters.length === 1 ? '' : 's'} to group "${cmd.group}"`,
+    );
     return 0;
   }
   let failed = 0;
@@ -231,7 +319,9 @@ async function replay(bus: EventBus, cmd: Extract<Command, { kind: 'replay' }>, 
       const message = err instanceof Error ? err.message : String(err);
       if (!message.startsWith('no dead letter')) throw err;
       failed += 1;
-      io.err(`error: ${message} in namespace "${settings.namespace}" (see \`pnpm events dlq list ${cmd.group}\`)`);
+      io.err(
+        `error: ${message} in namespace "${settings.namespace}" (see \`pnpm events dlq list ${cmd.group}\`)`,
+      );
     }
   }
   return failed ? 1 : 0;
@@ -259,7 +349,9 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: I
     try {
       await bus.ping();
     } catch (err) {
-      throw new Failure(`cannot reach Redis at ${redactUrl(settings.redisUrl)}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Failure(
+        `cannot reach Redis at ${redactUrl(settings.redisUrl)}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     switch (cmd.kind) {
       case 'lag':
@@ -299,7 +391,10 @@ function exitAfterFlush(code: number): void {
 }
 
 if (isEntryPoint()) {
-  const io: Io = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
+  const io: Io = {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  };
   run(process.argv.slice(2), process.env, io).then(exitAfterFlush, (err: unknown) => {
     io.err(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     exitAfterFlush(1);

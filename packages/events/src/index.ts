@@ -4,5 +4,12 @@ export type { StreamBackend, Fields } from './backend.js';
 export { RedisBackend, type RedisBackendOptions } from './redis-backend.js';
 export { MemoryBackend } from './memory-backend.js';
 export { StreamsEventBus, encode, decode } from './streams-bus.js';
-export { OutboxRelay, firstDelivery, inboxTableSql, outboxTableSql, type OutboxRelayOptions, type SqlExec } from './outbox.js';
+export {
+  OutboxRelay,
+  firstDelivery,
+  inboxTableSql,
+  outboxTableSql,
+  type OutboxRelayOptions,
+  type SqlExec,
+} from './outbox.js';
 export { createEventBus, type EventBusConfig } from './create.js';

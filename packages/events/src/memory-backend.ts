@@ -64,7 +64,13 @@ export class MemoryBackend implements StreamBackend {
     return g;
   }
 
-  async readNew(group: string, consumer: string, streams: readonly string[], count: number, blockMs: number): Promise<StreamEntry[]> {
+  async readNew(
+    group: string,
+    consumer: string,
+    streams: readonly string[],
+    count: number,
+    blockMs: number,
+  ): Promise<StreamEntry[]> {
     const take = (): StreamEntry[] => {
       const out: StreamEntry[] = [];
       for (const name of streams) {
@@ -104,7 +110,13 @@ export class MemoryBackend implements StreamBackend {
     return out;
   }
 
-  async claim(stream: string, group: string, consumer: string, minIdleMs: number, id: string): Promise<StreamEntry | null> {
+  async claim(
+    stream: string,
+    group: string,
+    consumer: string,
+    minIdleMs: number,
+    id: string,
+  ): Promise<StreamEntry | null> {
     const g = this.group(stream, group);
     const p = g.pending.get(id);
     if (!p || this.now() - p.deliveredAt < minIdleMs) return null;
@@ -133,7 +145,9 @@ export class MemoryBackend implements StreamBackend {
   }
 
   async range(stream: string, count: number): Promise<Array<{ id: string; fields: Fields }>> {
-    return (this.streams.get(stream)?.entries ?? []).slice(0, count).map((e) => ({ id: e.id, fields: { ...e.fields } }));
+    return (this.streams.get(stream)?.entries ?? [])
+      .slice(0, count)
+      .map((e) => ({ id: e.id, fields: { ...e.fields } }));
   }
 
   async move(source: string, id: string, target: string, fields: Fields): Promise<void> {
@@ -152,7 +166,11 @@ export class MemoryBackend implements StreamBackend {
     const s = this.streams.get(stream);
     const g = s?.groups.get(group);
     if (!s || !g) return null;
-    return { pending: g.pending.size, oldestPendingId: g.pending.keys().next().value ?? null, undelivered: s.entries.length - g.next };
+    return {
+      pending: g.pending.size,
+      oldestPendingId: g.pending.keys().next().value ?? null,
+      undelivered: s.entries.length - g.next,
+    };
   }
 
   async ping(): Promise<void> {}

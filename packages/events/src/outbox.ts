@@ -56,7 +56,8 @@ export class OutboxRelay {
   async runOnce(): Promise<number> {
     let published = 0;
     const start = Math.floor(Math.random() * this.partitions);
-    for (let i = 0; i < this.partitions; i++) published += await this.publishPartition((start + i) % this.partitions);
+    for (let i = 0; i < this.partitions; i++)
+      published += await this.publishPartition((start + i) % this.partitions);
     return published;
   }
 
@@ -65,7 +66,10 @@ export class OutboxRelay {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows: lock } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1), $2) AS ok', [`outbox:${table}`, partition]);
+      const { rows: lock } = await client.query<{ ok: boolean }>(
+        'SELECT pg_try_advisory_xact_lock(hashtext($1), $2) AS ok',
+        [`outbox:${table}`, partition],
+      );
       if (!lock[0]?.ok) {
         await client.query('ROLLBACK');
         return 0;
@@ -81,11 +85,23 @@ export class OutboxRelay {
         return 0;
       }
       const events = rows.map(
-        (r): EventEnvelope => ({ id: r.id, type: r.topic, version: r.version, aggregateId: r.aggregate_id, occurredAt: r.occurred_at.toISOString(), producer, payload: r.payload }) as EventEnvelope,
+        (r): EventEnvelope =>
+          ({
+            id: r.id,
+            type: r.topic,
+            version: r.version,
+            aggregateId: r.aggregate_id,
+            occurredAt: r.occurred_at.toISOString(),
+            producer,
+            payload: r.payload,
+          }) as EventEnvelope,
       );
       await bus.publish(events);
       await this.options.afterPublish?.(events);
-      await client.query(`UPDATE ${table} SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
+      await client.query(
+        `UPDATE ${table} SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
+        [rows.map((r) => r.id)],
+      );
       await client.query('COMMIT');
       return rows.length;
     } catch (err) {
@@ -129,9 +145,17 @@ export type SqlExec = (sql: string, values: unknown[]) => Promise<number>;
  * the event, false for a redelivery (then skip the effect). The inbox row commits or rolls back with
  * the effect, so an effect can never be applied twice nor recorded without being applied.
  */
-export async function firstDelivery(exec: SqlExec, inboxTable: string, consumer: string, event: Pick<EventEnvelope, 'id' | 'type'>): Promise<boolean> {
+export async function firstDelivery(
+  exec: SqlExec,
+  inboxTable: string,
+  consumer: string,
+  event: Pick<EventEnvelope, 'id' | 'type'>,
+): Promise<boolean> {
   if (!IDENT.test(inboxTable)) throw new Error(`invalid inbox table name ${inboxTable}`);
-  const inserted = await exec(`INSERT INTO ${inboxTable} (consumer, event_id, topic) VALUES ($1, $2::uuid, $3) ON CONFLICT DO NOTHING`, [consumer, event.id, event.type]);
+  const inserted = await exec(
+    `INSERT INTO ${inboxTable} (consumer, event_id, topic) VALUES ($1, $2::uuid, $3) ON CONFLICT DO NOTHING`,
+    [consumer, event.id, event.type],
+  );
   return inserted === 1;
 }
 

@@ -79,7 +79,13 @@ export class RedisBackend implements StreamBackend {
     }
   }
 
-  async readNew(group: string, consumer: string, streams: readonly string[], count: number, blockMs: number): Promise<StreamEntry[]> {
+  async readNew(
+    group: string,
+    consumer: string,
+    streams: readonly string[],
+    count: number,
+    blockMs: number,
+  ): Promise<StreamEntry[]> {
     // A blocking read needs a connection of its own.
     let reader = this.readers.get(consumer);
     if (!reader) {
@@ -88,19 +94,39 @@ export class RedisBackend implements StreamBackend {
       this.readers.set(consumer, reader);
     }
     await this.connected(reader);
-    const res = (await reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...streams, ...streams.map(() => '>'))) as Array<[string, RawEntry[]]> | null;
+    const res = (await reader.xreadgroup(
+      'GROUP',
+      group,
+      consumer,
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      ...streams,
+      ...streams.map(() => '>'),
+    )) as Array<[string, RawEntry[]]> | null;
     const out: StreamEntry[] = [];
-    for (const [stream, entries] of res ?? []) for (const [id, flat] of entries) out.push({ stream, id, fields: toFields(flat) });
+    for (const [stream, entries] of res ?? [])
+      for (const [id, flat] of entries) out.push({ stream, id, fields: toFields(flat) });
     return out;
   }
 
   async pending(stream: string, group: string, minIdleMs: number, count: number): Promise<PendingEntry[]> {
     await this.connected();
-    const rows = (await this.redis.xpending(stream, group, 'IDLE', minIdleMs, '-', '+', count)) as Array<[string, string, number, number]>;
+    const rows = (await this.redis.xpending(stream, group, 'IDLE', minIdleMs, '-', '+', count)) as Array<
+      [string, string, number, number]
+    >;
     return rows.map(([id, consumer, idleMs, deliveries]) => ({ id, consumer, idleMs, deliveries }));
   }
 
-  async claim(stream: string, group: string, consumer: string, minIdleMs: number, id: string): Promise<StreamEntry | null> {
+  async claim(
+    stream: string,
+    group: string,
+    consumer: string,
+    minIdleMs: number,
+    id: string,
+  ): Promise<StreamEntry | null> {
     await this.connected();
     const rows = (await this.redis.xclaim(stream, group, consumer, minIdleMs, id)) as Array<RawEntry | null>;
     const row = rows[0];
@@ -115,7 +141,11 @@ export class RedisBackend implements StreamBackend {
 
   async deadLetter(stream: string, group: string, id: string, dlq: string, fields: Fields): Promise<void> {
     await this.connected();
-    const res = await this.redis.multi().xadd(dlq, 'MAXLEN', '~', 100_000, '*', ...flatten(fields)).xack(stream, group, id).exec();
+    const res = await this.redis
+      .multi()
+      .xadd(dlq, 'MAXLEN', '~', 100_000, '*', ...flatten(fields))
+      .xack(stream, group, id)
+      .exec();
     const failed = res?.find(([err]) => err);
     if (failed) throw failed[0];
   }
@@ -134,7 +164,11 @@ export class RedisBackend implements StreamBackend {
 
   async move(source: string, id: string, target: string, fields: Fields): Promise<void> {
     await this.connected();
-    const res = await this.redis.multi().xadd(target, 'MAXLEN', '~', this.maxLen, '*', ...flatten(fields)).xdel(source, id).exec();
+    const res = await this.redis
+      .multi()
+      .xadd(target, 'MAXLEN', '~', this.maxLen, '*', ...flatten(fields))
+      .xdel(source, id)
+      .exec();
     const failed = res?.find(([err]) => err);
     if (failed) throw failed[0];
   }
@@ -150,7 +184,12 @@ export class RedisBackend implements StreamBackend {
     }
     const info = groups.map((g) => toFields((g as unknown[]).map(String))).find((g) => g.name === group);
     if (!info) return null;
-    const summary = (await this.redis.xpending(stream, group)) as [number, string | null, string | null, unknown];
+    const summary = (await this.redis.xpending(stream, group)) as [
+      number,
+      string | null,
+      string | null,
+      unknown,
+    ];
     return {
       pending: Number(info.pending ?? summary[0]),
       oldestPendingId: summary[1] ?? null,
@@ -164,6 +203,8 @@ export class RedisBackend implements StreamBackend {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.readers.values(), this.redis].map((r) => r.quit().catch(() => r.disconnect())));
+    await Promise.all(
+      [...this.readers.values(), this.redis].map((r) => r.quit().catch(() => r.disconnect())),
+    );
   }
 }

@@ -29,7 +29,8 @@ export function encode(event: EventEnvelope): Fields {
 
 /** Decodes a stream entry; throws on anything malformed (such an entry is dead-lettered at once). */
 export function decode(fields: Fields): EventEnvelope {
-  for (const k of EVENT_FIELDS) if (typeof fields[k] !== 'string') throw new Error(`malformed event: missing ${k}`);
+  for (const k of EVENT_FIELDS)
+    if (typeof fields[k] !== 'string') throw new Error(`malformed event: missing ${k}`);
   if (!isTopic(fields.type!)) throw new Error(`unknown topic ${fields.type}`);
   return {
     id: fields.id!,
@@ -123,7 +124,8 @@ export class StreamsEventBus implements EventBus {
         return;
       }
       const only = entry.fields.onlyGroup;
-      const handler = handlers[event.type] as ((e: EventEnvelope, i: { deliveries: number }) => Promise<void>) | undefined;
+      const handler = handlers[event.type] as
+        ((e: EventEnvelope, i: { deliveries: number }) => Promise<void>) | undefined;
       if ((only && only !== group) || !handler) {
         toAck(entry);
         return;
@@ -133,7 +135,8 @@ export class StreamsEventBus implements EventBus {
       } catch (err) {
         options.onError?.(err, event, { deliveries });
         // Left pending: retried after its back-off, by this or another instance.
-        if (deliveries >= maxDeliveries) await backend.deadLetter(entry.stream, group, entry.id, dlq, deadFields(entry, err, deliveries));
+        if (deliveries >= maxDeliveries)
+          await backend.deadLetter(entry.stream, group, entry.id, dlq, deadFields(entry, err, deliveries));
         return;
       }
       toAck(entry);
@@ -145,7 +148,13 @@ export class StreamsEventBus implements EventBus {
           if (p.deliveries >= maxDeliveries) {
             // Its last consumer died while handling it for the last allowed time.
             const fields = (await backend.entry(stream, p.id)) ?? {};
-            await backend.deadLetter(stream, group, p.id, dlq, deadFields({ stream, id: p.id, fields }, new Error('delivery limit reached'), p.deliveries));
+            await backend.deadLetter(
+              stream,
+              group,
+              p.id,
+              dlq,
+              deadFields({ stream, id: p.id, fields }, new Error('delivery limit reached'), p.deliveries),
+            );
             continue;
           }
           const wait = backoffMs(p.deliveries, base, max);
@@ -198,7 +207,13 @@ export class StreamsEventBus implements EventBus {
       const info = await this.backend.groupInfo(stream, group);
       if (!info) continue;
       const oldest = info.oldestPendingId ? Number(info.oldestPendingId.split('-')[0]) : null;
-      out.push({ stream, group, pending: info.pending, oldestPendingAgeMs: oldest === null ? 0 : Math.max(0, Date.now() - oldest), undelivered: info.undelivered });
+      out.push({
+        stream,
+        group,
+        pending: info.pending,
+        oldestPendingAgeMs: oldest === null ? 0 : Math.max(0, Date.now() - oldest),
+        undelivered: info.undelivered,
+      });
     }
     return out;
   }
@@ -210,9 +225,20 @@ export class StreamsEventBus implements EventBus {
       try {
         event = decode(fields);
       } catch {
-        event = { ...(eventFields(fields) as unknown as EventEnvelope), payload: safeJson(fields.payload) as never };
+        event = {
+          ...(eventFields(fields) as unknown as EventEnvelope),
+          payload: safeJson(fields.payload) as never,
+        };
       }
-      return { id, group, event, sourceStream: fields.sourceStream ?? '', error: fields.error ?? '', deliveries: Number(fields.deliveries ?? 0), deadAt: fields.deadAt ?? '' };
+      return {
+        id,
+        group,
+        event,
+        sourceStream: fields.sourceStream ?? '',
+        error: fields.error ?? '',
+        deliveries: Number(fields.deliveries ?? 0),
+        deadAt: fields.deadAt ?? '',
+      };
     });
   }
 

@@ -12,11 +12,41 @@ export interface EventMap {
   'auth.session.revoked': { sessionId: string; userId: string; reason: string };
   /** Every access token of the user below `minVersion` must die now (password or role change, deletion). */
   'auth.user.tokensRevoked': { userId: string; minVersion: number; reason: string };
-  'booking.reservation.created': { reservationId: string; customerId: string; siteId: string; startsAt: string; priceCents: number; currency: string };
-  'booking.reservation.cancelled': { reservationId: string; customerId: string; cancelledBy: string | null; reason: string; startsAt: string };
-  'booking.reservation.statusChanged': { reservationId: string; from: string; to: string; changedBy: string | null };
-  'payment.charge.captured': { transactionId: string; reservationId: string; customerId: string; amountCents: number; currency: string };
-  'payment.refund.processed': { refundId: string; transactionId: string; reservationId: string | null; amountCents: number; currency: string };
+  'booking.reservation.created': {
+    reservationId: string;
+    customerId: string;
+    siteId: string;
+    startsAt: string;
+    priceCents: number;
+    currency: string;
+  };
+  'booking.reservation.cancelled': {
+    reservationId: string;
+    customerId: string;
+    cancelledBy: string | null;
+    reason: string;
+    startsAt: string;
+  };
+  'booking.reservation.statusChanged': {
+    reservationId: string;
+    from: string;
+    to: string;
+    changedBy: string | null;
+  };
+  'payment.charge.captured': {
+    transactionId: string;
+    reservationId: string;
+    customerId: string;
+    amountCents: number;
+    currency: string;
+  };
+  'payment.refund.processed': {
+    refundId: string;
+    transactionId: string;
+    reservationId: string | null;
+    amountCents: number;
+    currency: string;
+  };
   'location.site.closed': { siteId: string; from: string; to: string | null; reason: string };
   'location.staff.unassigned': { assignmentId: string; siteId: string; userId: string; endedAt: string };
 }
@@ -57,8 +87,22 @@ export interface EventEnvelope<T extends Topic = Topic> {
   payload: EventMap[T];
 }
 
-export function createEvent<T extends Topic>(producer: string, type: T, aggregateId: string, payload: EventMap[T], now = new Date()): EventEnvelope<T> {
-  return { id: randomUUID(), type, version: EVENT_VERSIONS[type], aggregateId, occurredAt: now.toISOString(), producer, payload };
+export function createEvent<T extends Topic>(
+  producer: string,
+  type: T,
+  aggregateId: string,
+  payload: EventMap[T],
+  now = new Date(),
+): EventEnvelope<T> {
+  return {
+    id: randomUUID(),
+    type,
+    version: EVENT_VERSIONS[type],
+    aggregateId,
+    occurredAt: now.toISOString(),
+    producer,
+    payload,
+  };
 }
 
 export function isTopic(value: string): value is Topic {

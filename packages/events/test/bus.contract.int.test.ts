@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEventBus, OutboxRelay, type EventBus, type EventEnvelope } from '../src/index.js';
-import { createTables, dropNamespace, event, namespace, testPool, userDeleted, waitUntil } from './support.js';
+import {
+  createTables,
+  dropNamespace,
+  event,
+  namespace,
+  testPool,
+  userDeleted,
+  waitUntil,
+} from './support.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const fast = { blockMs: 50, retryBaseMs: 50, retryMaxMs: 400 };
@@ -39,7 +47,14 @@ describe.each([
     const written: EventEnvelope[] = [];
     for (let i = 0; i < 60; i++) {
       const agg = aggregates[i % 3]!;
-      written.push(event('booking.reservation.statusChanged', agg, { reservationId: agg, from: `s${i}`, to: `s${i + 1}`, changedBy: null }));
+      written.push(
+        event('booking.reservation.statusChanged', agg, {
+          reservationId: agg,
+          from: `s${i}`,
+          to: `s${i + 1}`,
+          changedBy: null,
+        }),
+      );
     }
     await t.write(written);
     const seen = new Map<string, string[]>();
@@ -53,12 +68,20 @@ describe.each([
       },
     });
     // Two relays at once: partitions keep each aggregate with one of them at a time.
-    const relays = [1, 2].map(() => new OutboxRelay({ pool, table: t.outbox, producer: 'booking', bus, partitions: 4, batchSize: 7 }));
-    await Promise.all(relays.map(async (r) => { while ((await r.runOnce()) > 0); }));
+    const relays = [1, 2].map(
+      () => new OutboxRelay({ pool, table: t.outbox, producer: 'booking', bus, partitions: 4, batchSize: 7 }),
+    );
+    await Promise.all(
+      relays.map(async (r) => {
+        while ((await r.runOnce()) > 0);
+      }),
+    );
     await waitUntil(() => [...seen.values()].reduce((n, l) => n + l.length, 0) === 60, 10_000, 'all events');
     await consumer.stop();
     for (const agg of aggregates) {
-      const expected = written.filter((e) => e.aggregateId === agg).map((e) => (e.payload as { from: string }).from);
+      const expected = written
+        .filter((e) => e.aggregateId === agg)
+        .map((e) => (e.payload as { from: string }).from);
       expect(seen.get(agg)).toEqual(expected);
     }
     expect(await t.unpublished()).toBe(0);
@@ -84,7 +107,12 @@ describe.each([
       },
     });
     await bus.publish(events);
-    await waitUntil(async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0) && deliveries.size === 20, 10_000, 'acks');
+    await waitUntil(
+      async () =>
+        (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0) && deliveries.size === 20,
+      10_000,
+      'acks',
+    );
     await consumer.stop();
     const counts = await t.effectCounts();
     expect(counts.size).toBe(20);
@@ -97,10 +125,18 @@ describe.each([
     const t = await createTables(pool);
     const group = `dup-${t.tag}`;
     const e = userDeleted();
-    const consumer = await bus.consume({ group, ...fast, handlers: { 'auth.user.deleted': async (ev) => void (await t.apply(group, ev)) } });
+    const consumer = await bus.consume({
+      group,
+      ...fast,
+      handlers: { 'auth.user.deleted': async (ev) => void (await t.apply(group, ev)) },
+    });
     await bus.publish([e]);
     await bus.publish([e]);
-    await waitUntil(async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0), 10_000, 'acks');
+    await waitUntil(
+      async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
+      10_000,
+      'acks',
+    );
     await consumer.stop();
     expect((await t.effectCounts()).get(e.id)).toBe(1);
     await t.drop();
@@ -130,7 +166,12 @@ describe.each([
     await waitUntil(async () => (await t.effectCounts()).size === 10, 10_000, 'others');
     expect(attempts.get(poison.id)).toBe(3);
     const [dead] = await bus.deadLetters(group);
-    expect(dead).toMatchObject({ group, error: 'cannot handle this one', deliveries: 3, event: { id: poison.id, type: 'auth.user.deleted' } });
+    expect(dead).toMatchObject({
+      group,
+      error: 'cannot handle this one',
+      deliveries: 3,
+      event: { id: poison.id, type: 'auth.user.deleted' },
+    });
     expect((await bus.lag(group)).every((l) => l.pending === 0)).toBe(true);
 
     healed = true;
@@ -148,16 +189,45 @@ describe.each([
     const groupA = `a-${t.tag}`;
     const groupB = `b-${t.tag}`;
     const consumers = await Promise.all([
-      bus.consume({ group: groupA, consumer: 'a1', ...fast, batchSize: 5, handlers: { 'auth.user.deleted': async (e) => void (byInstance[0]! += 1, await t.apply(groupA, e)) } }),
-      bus.consume({ group: groupA, consumer: 'a2', ...fast, batchSize: 5, handlers: { 'auth.user.deleted': async (e) => void (byInstance[1]! += 1, await t.apply(groupA, e)) } }),
-      bus.consume({ group: groupB, ...fast, handlers: { 'auth.user.deleted': async (e) => void (await t.apply(groupB, e)) } }),
+      bus.consume({
+        group: groupA,
+        consumer: 'a1',
+        ...fast,
+        batchSize: 5,
+        handlers: {
+          'auth.user.deleted': async (e) => void ((byInstance[0]! += 1), await t.apply(groupA, e)),
+        },
+      }),
+      bus.consume({
+        group: groupA,
+        consumer: 'a2',
+        ...fast,
+        batchSize: 5,
+        handlers: {
+          'auth.user.deleted': async (e) => void ((byInstance[1]! += 1), await t.apply(groupA, e)),
+        },
+      }),
+      bus.consume({
+        group: groupB,
+        ...fast,
+        handlers: { 'auth.user.deleted': async (e) => void (await t.apply(groupB, e)) },
+      }),
     ]);
     await bus.publish(events);
-    await waitUntil(async () => Number((await pool.query(`SELECT count(*) AS n FROM ${t.inbox}`)).rows[0].n) === 80, 10_000, 'both groups');
+    await waitUntil(
+      async () => Number((await pool.query(`SELECT count(*) AS n FROM ${t.inbox}`)).rows[0].n) === 80,
+      10_000,
+      'both groups',
+    );
     await Promise.all(consumers.map((c) => c.stop()));
     expect(byInstance[0]! + byInstance[1]!).toBe(40);
-    const { rows } = await pool.query<{ consumer: string; n: string }>(`SELECT consumer, count(*) AS n FROM ${t.inbox} GROUP BY consumer`);
-    expect(Object.fromEntries(rows.map((r) => [r.consumer, Number(r.n)]))).toEqual({ [groupA]: 40, [groupB]: 40 });
+    const { rows } = await pool.query<{ consumer: string; n: string }>(
+      `SELECT consumer, count(*) AS n FROM ${t.inbox} GROUP BY consumer`,
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.consumer, Number(r.n)]))).toEqual({
+      [groupA]: 40,
+      [groupB]: 40,
+    });
     await t.drop();
   });
 
@@ -165,7 +235,12 @@ describe.each([
     const group = `lag-${randomUUID().slice(0, 8)}`;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const consumer = await bus.consume({ group, ...fast, retryBaseMs: 60_000, handlers: { 'auth.user.deleted': () => gate } });
+    const consumer = await bus.consume({
+      group,
+      ...fast,
+      retryBaseMs: 60_000,
+      handlers: { 'auth.user.deleted': () => gate },
+    });
     await bus.publish([userDeleted(), userDeleted(), userDeleted()]);
     await waitUntil(async () => (await bus.lag(group)).some((l) => l.pending >= 1), 5_000, 'pending');
     await new Promise((r) => setTimeout(r, 120));
@@ -174,7 +249,11 @@ describe.each([
     expect(lag!.pending + (lag!.undelivered ?? 0)).toBe(3);
     expect(lag!.oldestPendingAgeMs).toBeGreaterThanOrEqual(100);
     release();
-    await waitUntil(async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0), 5_000, 'drained');
+    await waitUntil(
+      async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
+      5_000,
+      'drained',
+    );
     await consumer.stop();
   });
 });

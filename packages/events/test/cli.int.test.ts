@@ -71,9 +71,23 @@ describe('events CLI', () => {
     const json = await cli(ns, 'dlq', 'list', group, '--json');
     expect(json.stderr).toBe('');
     expect(json.code).toBe(0);
-    const letters = JSON.parse(json.stdout) as Array<{ id: string; topic: string; aggregateId: string; deliveries: number; error: string; deadAt: string; event: { id: string } }>;
+    const letters = JSON.parse(json.stdout) as Array<{
+      id: string;
+      topic: string;
+      aggregateId: string;
+      deliveries: number;
+      error: string;
+      deadAt: string;
+      event: { id: string };
+    }>;
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ topic: 'auth.user.deleted', aggregateId: poison.aggregateId, deliveries: 2, error: 'payment provider said no', event: { id: poison.id } });
+    expect(letters[0]).toMatchObject({
+      topic: 'auth.user.deleted',
+      aggregateId: poison.aggregateId,
+      deliveries: 2,
+      error: 'payment provider said no',
+      event: { id: poison.id },
+    });
     expect(letters[0]!.id).toMatch(/^\d+-\d+$/);
     expect(Number.isNaN(Date.parse(letters[0]!.deadAt))).toBe(false);
 
@@ -115,7 +129,11 @@ describe('events CLI', () => {
     expect(res.stdout).toContain(dead!.id);
 
     const handled: string[] = [];
-    const fixed = await bus.consume({ group, ...fast, handlers: { 'auth.user.deleted': async (e) => void handled.push(e.id) } });
+    const fixed = await bus.consume({
+      group,
+      ...fast,
+      handlers: { 'auth.user.deleted': async (e) => void handled.push(e.id) },
+    });
     try {
       await waitUntil(() => handled.includes(poison.id), 10_000, 'replayed event');
     } finally {

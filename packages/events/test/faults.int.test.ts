@@ -7,7 +7,15 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventBus, OutboxRelay, streamKey, type EventBus } from '../src/index.js';
-import { createTables, dropNamespace, namespace, TEST_DB_URL, testPool, userDeleted, waitUntil } from './support.js';
+import {
+  createTables,
+  dropNamespace,
+  namespace,
+  TEST_DB_URL,
+  testPool,
+  userDeleted,
+  waitUntil,
+} from './support.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -20,7 +28,12 @@ afterAll(async () => {
 });
 
 /** Every event's effect applied exactly once, and nothing left pending or undelivered. */
-async function expectExactlyOnce(t: Awaited<ReturnType<typeof createTables>>, bus: EventBus, group: string, ids: string[]): Promise<void> {
+async function expectExactlyOnce(
+  t: Awaited<ReturnType<typeof createTables>>,
+  bus: EventBus,
+  group: string,
+  ids: string[],
+): Promise<void> {
   const counts = await t.effectCounts();
   expect(counts.size).toBe(ids.length);
   expect(ids.every((id) => counts.get(id) === 1)).toBe(true);
@@ -42,12 +55,27 @@ describe('fault drills on Redis Streams', () => {
     while ((await relay.runOnce()) > 0);
 
     let out = '';
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/slow-consumer.ts', import.meta.url))], {
-      env: { ...process.env, REDIS_URL, EVENTS_NAMESPACE: ns, GROUP: group, TAG: t.tag, DB_URL: TEST_DB_URL },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./fixtures/slow-consumer.ts', import.meta.url))],
+      {
+        env: {
+          ...process.env,
+          REDIS_URL,
+          EVENTS_NAMESPACE: ns,
+          GROUP: group,
+          TAG: t.tag,
+          DB_URL: TEST_DB_URL,
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     child.stdout!.on('data', (d) => (out += d));
-    await waitUntil(() => (out.match(/applied/g) ?? []).length >= 30, 20_000, 'the doomed consumer to apply 30 effects');
+    await waitUntil(
+      () => (out.match(/applied/g) ?? []).length >= 30,
+      20_000,
+      'the doomed consumer to apply 30 effects',
+    );
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
@@ -55,11 +83,29 @@ describe('fault drills on Redis Streams', () => {
     const [before] = await bus.lag(group);
     expect(before!.pending).toBeGreaterThan(0); // delivered to the dead consumer, never acknowledged
 
-    const survivor = await bus.consume({ group, consumer: 'survivor', blockMs: 50, retryBaseMs: 200, retryMaxMs: 400, handlers: { 'auth.user.deleted': async (e) => void (await t.apply(group, e)) } });
-    await waitUntil(async () => (await t.effectCounts()).size === 200 && (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0), 20_000, 'recovery');
+    const survivor = await bus.consume({
+      group,
+      consumer: 'survivor',
+      blockMs: 50,
+      retryBaseMs: 200,
+      retryMaxMs: 400,
+      handlers: { 'auth.user.deleted': async (e) => void (await t.apply(group, e)) },
+    });
+    await waitUntil(
+      async () =>
+        (await t.effectCounts()).size === 200 &&
+        (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
+      20_000,
+      'recovery',
+    );
     await survivor.stop();
     expect(appliedBeforeKill).toBeLessThan(200);
-    await expectExactlyOnce(t, bus, group, events.map((e) => e.id));
+    await expectExactlyOnce(
+      t,
+      bus,
+      group,
+      events.map((e) => e.id),
+    );
     await bus.close();
     await dropNamespace(REDIS_URL, ns);
     await t.drop();
@@ -73,7 +119,14 @@ describe('fault drills on Redis Streams', () => {
     const events = Array.from({ length: 100 }, () => userDeleted());
     await t.write(events);
     // The crash: the events are in Redis, the marking transaction never commits.
-    const doomed = new OutboxRelay({ pool, table: t.outbox, producer: 'auth', bus, partitions: 1, afterPublish: async () => Promise.reject(new Error('relay killed')) });
+    const doomed = new OutboxRelay({
+      pool,
+      table: t.outbox,
+      producer: 'auth',
+      bus,
+      partitions: 1,
+      afterPublish: async () => Promise.reject(new Error('relay killed')),
+    });
     await expect(doomed.runOnce()).rejects.toThrow('relay killed');
     expect(await t.unpublished()).toBe(100);
     const successor = new OutboxRelay({ pool, table: t.outbox, producer: 'auth', bus, partitions: 1 });
@@ -83,10 +136,24 @@ describe('fault drills on Redis Streams', () => {
     expect(await redis.xlen(streamKey(ns, 'auth'))).toBe(200); // every event twice on the stream
     await redis.quit();
 
-    const consumer = await bus.consume({ group, blockMs: 50, retryBaseMs: 100, handlers: { 'auth.user.deleted': async (e) => void (await t.apply(group, e)) } });
-    await waitUntil(async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0), 10_000, 'drain');
+    const consumer = await bus.consume({
+      group,
+      blockMs: 50,
+      retryBaseMs: 100,
+      handlers: { 'auth.user.deleted': async (e) => void (await t.apply(group, e)) },
+    });
+    await waitUntil(
+      async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
+      10_000,
+      'drain',
+    );
     await consumer.stop();
-    await expectExactlyOnce(t, bus, group, events.map((e) => e.id));
+    await expectExactlyOnce(
+      t,
+      bus,
+      group,
+      events.map((e) => e.id),
+    );
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${t.inbox}`);
     expect(rows[0].n).toBe(100);
     await bus.close();
@@ -98,19 +165,51 @@ describe('fault drills on Redis Streams', () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const dir = mkdtempSync(join(tmpdir(), 'carwash-redis-'));
     // The bus needs Redis to keep what it acknowledged across a restart: append-only file, fsync always.
-    const startRedis = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+    const startRedis = () =>
+      spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'always',
+          '--save',
+          '',
+        ],
+        { stdio: 'ignore' },
+      );
     let server = startRedis();
     const url = `redis://127.0.0.1:${port}`;
     const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => 50 });
     probe.on('error', () => {});
-    await waitUntil(async () => (await probe.connect().then(() => true, () => false)) || probe.status === 'ready', 10_000, 'redis to start');
+    await waitUntil(
+      async () =>
+        (await probe.connect().then(
+          () => true,
+          () => false,
+        )) || probe.status === 'ready',
+      10_000,
+      'redis to start',
+    );
     probe.disconnect();
 
     const t = await createTables(pool);
     const group = `restart-${t.tag}`;
     const bus = createEventBus({ kind: 'redis', url, namespace: namespace() });
     const relay = new OutboxRelay({ pool, table: t.outbox, producer: 'auth', bus, idleMs: 10 });
-    const consumer = await bus.consume({ group, blockMs: 50, retryBaseMs: 200, retryMaxMs: 1000, handlers: { 'auth.user.deleted': async (e) => void (await t.apply(group, e)) } });
+    const consumer = await bus.consume({
+      group,
+      blockMs: 50,
+      retryBaseMs: 200,
+      retryMaxMs: 1000,
+      handlers: { 'auth.user.deleted': async (e) => void (await t.apply(group, e)) },
+    });
     relay.start();
 
     const ids: string[] = [];
@@ -134,8 +233,16 @@ describe('fault drills on Redis Streams', () => {
     await writer;
 
     try {
-      await waitUntil(async () => (await t.unpublished()) === 0 && (await t.effectCounts()).size === ids.length, 30_000, 'everything to arrive after the restart');
-      await waitUntil(async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0), 10_000, 'acks');
+      await waitUntil(
+        async () => (await t.unpublished()) === 0 && (await t.effectCounts()).size === ids.length,
+        30_000,
+        'everything to arrive after the restart',
+      );
+      await waitUntil(
+        async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
+        10_000,
+        'acks',
+      );
       expect(waitingInOutbox).toBeGreaterThan(0);
       await relay.stop();
       await consumer.stop();

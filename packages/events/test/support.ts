@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { createEvent, firstDelivery, inboxTableSql, outboxTableSql, type EventEnvelope, type EventMap, type Topic } from '../src/index.js';
+import {
+  createEvent,
+  firstDelivery,
+  inboxTableSql,
+  outboxTableSql,
+  type EventEnvelope,
+  type EventMap,
+  type Topic,
+} from '../src/index.js';
 
 const base = process.env.PG_BASE_URL ?? 'postgresql://postgres@127.0.0.1:5432';
 export const TEST_DB_URL = process.env.EVENTS_TEST_DATABASE_URL ?? `${base}/carwash_test_events`;
@@ -13,7 +21,8 @@ export async function testPool(): Promise<pg.Pool> {
   try {
     const name = new URL(TEST_DB_URL).pathname.slice(1);
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) await admin.query(`CREATE DATABASE "${name}"`).catch((e: { code?: string }) => {
+    if (!rowCount)
+      await admin.query(`CREATE DATABASE "${name}"`).catch((e: { code?: string }) => {
         if (e.code !== '42P04' && e.code !== '23505') throw e;
       });
   } finally {
@@ -30,7 +39,9 @@ export async function createTables(pool: pg.Pool) {
   const tag = `t${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   await pool.query(outboxTableSql(`${tag}_outbox`));
   await pool.query(inboxTableSql(`${tag}_inbox`));
-  await pool.query(`CREATE TABLE ${tag}_effects (event_id UUID NOT NULL, aggregate_id UUID NOT NULL, applied_at TIMESTAMPTZ(3) NOT NULL DEFAULT clock_timestamp(), seq BIGSERIAL)`);
+  await pool.query(
+    `CREATE TABLE ${tag}_effects (event_id UUID NOT NULL, aggregate_id UUID NOT NULL, applied_at TIMESTAMPTZ(3) NOT NULL DEFAULT clock_timestamp(), seq BIGSERIAL)`,
+  );
   return bindTables(pool, tag);
 }
 
@@ -53,15 +64,31 @@ export function bindTables(pool: pg.Pool, tag: string) {
         const o = i * 6;
         return `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}::jsonb, $${o + 6})`;
       });
-      await pool.query(`INSERT INTO ${outbox} (id, topic, version, aggregate_id, payload, occurred_at) VALUES ${rows.join(', ')}`, values);
+      await pool.query(
+        `INSERT INTO ${outbox} (id, topic, version, aggregate_id, payload, occurred_at) VALUES ${rows.join(', ')}`,
+        values,
+      );
     },
     /** The idempotent effect: inbox row + effect row in one transaction. */
-    async apply(consumer: string, event: EventEnvelope, beforeCommit?: () => Promise<void>): Promise<boolean> {
+    async apply(
+      consumer: string,
+      event: EventEnvelope,
+      beforeCommit?: () => Promise<void>,
+    ): Promise<boolean> {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const first = await firstDelivery(async (sql, v) => (await client.query(sql, v)).rowCount ?? 0, inbox, consumer, event);
-        if (first) await client.query(`INSERT INTO ${effects} (event_id, aggregate_id) VALUES ($1, $2)`, [event.id, event.aggregateId]);
+        const first = await firstDelivery(
+          async (sql, v) => (await client.query(sql, v)).rowCount ?? 0,
+          inbox,
+          consumer,
+          event,
+        );
+        if (first)
+          await client.query(`INSERT INTO ${effects} (event_id, aggregate_id) VALUES ($1, $2)`, [
+            event.id,
+            event.aggregateId,
+          ]);
         await beforeCommit?.();
         await client.query('COMMIT');
         return first;
@@ -73,11 +100,15 @@ export function bindTables(pool: pg.Pool, tag: string) {
       }
     },
     async effectCounts(): Promise<Map<string, number>> {
-      const { rows } = await pool.query<{ event_id: string; n: string }>(`SELECT event_id, count(*) AS n FROM ${effects} GROUP BY event_id`);
+      const { rows } = await pool.query<{ event_id: string; n: string }>(
+        `SELECT event_id, count(*) AS n FROM ${effects} GROUP BY event_id`,
+      );
       return new Map(rows.map((r) => [r.event_id, Number(r.n)]));
     },
     async unpublished(): Promise<number> {
-      const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${outbox} WHERE published_at IS NULL`);
+      const { rows } = await pool.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ${outbox} WHERE published_at IS NULL`,
+      );
       return Number(rows[0]!.n);
     },
     async drop(): Promise<void> {
@@ -94,7 +125,11 @@ export function event<T extends Topic>(type: T, aggregateId: string, payload: Ev
   return createEvent(type.slice(0, type.indexOf('.')), type, aggregateId, payload);
 }
 
-export async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+export async function waitUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);

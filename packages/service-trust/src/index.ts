@@ -13,9 +13,25 @@ export {
   type VerifyOptions,
   type CredentialFailure,
 } from './signature.js';
-export { createRequestVerifier, MemoryNonceStore, RedisNonceStore, type NonceStore, type RedisLike, type RequestVerdict, type RequestVerifierOptions } from './nonce-store.js';
+export {
+  createRequestVerifier,
+  MemoryNonceStore,
+  RedisNonceStore,
+  type NonceStore,
+  type RedisLike,
+  type RequestVerdict,
+  type RequestVerifierOptions,
+} from './nonce-store.js';
 export { signedFetch } from './signed-fetch.js';
-export { createUserTokenVerifier, ACCESS_TOKEN, ROLES, type Role, type Viewer, type UserTokenVerifier, type UserTokenVerifierOptions } from './user-token.js';
+export {
+  createUserTokenVerifier,
+  ACCESS_TOKEN,
+  ROLES,
+  type Role,
+  type Viewer,
+  type UserTokenVerifier,
+  type UserTokenVerifierOptions,
+} from './user-token.js';
 export {
   createRevocationChecker,
   createRevocationStore,

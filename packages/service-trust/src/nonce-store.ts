@@ -1,4 +1,10 @@
-import { DEFAULT_MAX_SKEW_SECONDS, verifyRequest, type CredentialFailure, type SignedParts, type TrustedKey } from './signature.js';
+import {
+  DEFAULT_MAX_SKEW_SECONDS,
+  verifyRequest,
+  type CredentialFailure,
+  type SignedParts,
+  type TrustedKey,
+} from './signature.js';
 
 /**
  * Remembers the nonces of accepted requests for as long as their signature could still be valid, so a
@@ -52,7 +58,8 @@ export class MemoryNonceStore implements NonceStore {
 
   async claim(nonce: string, ttlSeconds: number): Promise<boolean> {
     const now = this.now();
-    if (++this.claimCount % MEMORY_SWEEP_EVERY === 0) for (const [k, until] of this.seen) if (until <= now) this.seen.delete(k);
+    if (++this.claimCount % MEMORY_SWEEP_EVERY === 0)
+      for (const [k, until] of this.seen) if (until <= now) this.seen.delete(k);
     const until = this.seen.get(nonce);
     if (until !== undefined && until > now) return false;
     this.seen.set(nonce, now + ttlSeconds * 1000);
@@ -67,8 +74,7 @@ export class MemoryNonceStore implements NonceStore {
 }
 
 export type RequestVerdict =
-  | { ok: true; service: string }
-  | { ok: false; reason: CredentialFailure | 'SERVICE_CREDENTIAL_REPLAYED' };
+  { ok: true; service: string } | { ok: false; reason: CredentialFailure | 'SERVICE_CREDENTIAL_REPLAYED' };
 
 export interface RequestVerifierOptions {
   trusted: readonly TrustedKey[];
@@ -83,13 +89,23 @@ export interface RequestVerifierOptions {
  * for twice the skew window plus a second, which outlives any timestamp the verifier still accepts.
  * A store that cannot answer makes this throw: the caller refuses the request (fail closed).
  */
-export function createRequestVerifier({ trusted, audience, nonces, maxSkewSeconds = DEFAULT_MAX_SKEW_SECONDS }: RequestVerifierOptions) {
+export function createRequestVerifier({
+  trusted,
+  audience,
+  nonces,
+  maxSkewSeconds = DEFAULT_MAX_SKEW_SECONDS,
+}: RequestVerifierOptions) {
   const ttlSeconds = 2 * maxSkewSeconds + 1;
-  return async (headers: Record<string, string | string[] | undefined>, parts: SignedParts, now = Date.now()): Promise<RequestVerdict> => {
+  return async (
+    headers: Record<string, string | string[] | undefined>,
+    parts: SignedParts,
+    now = Date.now(),
+  ): Promise<RequestVerdict> => {
     const verdict = verifyRequest(headers, parts, { trusted, audience, maxSkewSeconds, now });
     if (!verdict.ok) return verdict;
     // Scoped by service: two signers can never collide, even with a broken random source on one of them.
-    if (!(await nonces.claim(`${verdict.service}:${verdict.nonce}`, ttlSeconds))) return { ok: false, reason: 'SERVICE_CREDENTIAL_REPLAYED' };
+    if (!(await nonces.claim(`${verdict.service}:${verdict.nonce}`, ttlSeconds)))
+      return { ok: false, reason: 'SERVICE_CREDENTIAL_REPLAYED' };
     return { ok: true, service: verdict.service };
   };
 }

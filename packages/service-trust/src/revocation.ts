@@ -82,7 +82,13 @@ redis.call('PUBLISH', KEYS[2], ARGV[2])
 return 1`;
 
 type ScriptedRedis = Redis & {
-  revokeUser(userKey: string, channel: string, minVersion: number, ttl: number, announcement: string): Promise<number>;
+  revokeUser(
+    userKey: string,
+    channel: string,
+    minVersion: number,
+    ttl: number,
+    announcement: string,
+  ): Promise<number>;
   revokeSession(sessionKey: string, channel: string, ttl: number, announcement: string): Promise<number>;
 };
 
@@ -142,12 +148,23 @@ export class RedisRevocationStore implements RevocationStore {
 
   async revokeSession(sessionId: string): Promise<void> {
     await this.connected();
-    await this.redis.revokeSession(this.keys.session(sessionId), this.keys.channel, this.ttl, `session:${sessionId}`);
+    await this.redis.revokeSession(
+      this.keys.session(sessionId),
+      this.keys.channel,
+      this.ttl,
+      `session:${sessionId}`,
+    );
   }
 
   async revokeUserBelow(userId: string, minVersion: number): Promise<void> {
     await this.connected();
-    await this.redis.revokeUser(this.keys.user(userId), this.keys.channel, minVersion, this.ttl, `user:${userId}`);
+    await this.redis.revokeUser(
+      this.keys.user(userId),
+      this.keys.channel,
+      minVersion,
+      this.ttl,
+      `user:${userId}`,
+    );
   }
 
   onRevoked(listener: RevocationListener): void {
@@ -155,7 +172,11 @@ export class RedisRevocationStore implements RevocationStore {
     if (this.subscriber) return;
     // A connection in subscriber mode serves nothing else, hence its own. It keeps reconnecting; since
     // announcements sent while it was away are lost, every (re)connection tells listeners to forget all.
-    const sub = new Redis(this.url, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 100, 2000), connectionName: 'carwash-revocation-sub' });
+    const sub = new Redis(this.url, {
+      maxRetriesPerRequest: null,
+      retryStrategy: (times) => Math.min(times * 100, 2000),
+      connectionName: 'carwash-revocation-sub',
+    });
     sub.on('error', () => {});
     sub.on('ready', () => this.listeners.forEach((l) => l(null)));
     sub.on('message', (_channel: string, message: string) => {
@@ -183,7 +204,14 @@ export class RedisRevocationStore implements RevocationStore {
  * other's revocations); nothing crosses processes or survives a restart.
  */
 export class MemoryRevocationStore implements RevocationStore {
-  private static readonly shared = new Map<string, { users: Map<string, { value: number; until: number }>; sessions: Map<string, number>; listeners: Set<RevocationListener> }>();
+  private static readonly shared = new Map<
+    string,
+    {
+      users: Map<string, { value: number; until: number }>;
+      sessions: Map<string, number>;
+      listeners: Set<RevocationListener>;
+    }
+  >();
   private readonly state;
   private readonly own: RevocationListener[] = [];
   private readonly ttlMs: number;
@@ -207,7 +235,10 @@ export class MemoryRevocationStore implements RevocationStore {
     const session = this.state.sessions.get(sessionId);
     if (user && user.until <= t) this.state.users.delete(userId);
     if (session !== undefined && session <= t) this.state.sessions.delete(sessionId);
-    return { minVersion: user && user.until > t ? user.value : 0, sessionRevoked: session !== undefined && session > t };
+    return {
+      minVersion: user && user.until > t ? user.value : 0,
+      sessionRevoked: session !== undefined && session > t,
+    };
   }
 
   async revokeSession(sessionId: string): Promise<void> {
@@ -238,11 +269,14 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 }
 
-export type RevocationStoreConfig = ({ kind: 'redis'; url: string } | { kind: 'memory' }) & RevocationStoreOptions;
+export type RevocationStoreConfig = ({ kind: 'redis'; url: string } | { kind: 'memory' }) &
+  RevocationStoreOptions;
 
 /** Redis in every real deployment; in-memory in the single-process zero-setup mode. */
 export function createRevocationStore(config: RevocationStoreConfig): RevocationStore {
-  return config.kind === 'redis' ? new RedisRevocationStore(config.url, config) : new MemoryRevocationStore(config);
+  return config.kind === 'redis'
+    ? new RedisRevocationStore(config.url, config)
+    : new MemoryRevocationStore(config);
 }
 
 /** Why a token is refused, or null when it is still valid. */
@@ -270,7 +304,10 @@ export interface RevocationChecker {
 }
 
 /** See `RevocationChecker`. The cache is evicted by the store's announcements and by its TTL. */
-export function createRevocationChecker(store: RevocationStore, options: RevocationCheckerOptions = {}): RevocationChecker {
+export function createRevocationChecker(
+  store: RevocationStore,
+  options: RevocationCheckerOptions = {},
+): RevocationChecker {
   const ttl = Math.min(options.cacheTtlMs ?? REVOCATION_CACHE_TTL_MS, REVOCATION_CACHE_TTL_MS);
   const max = options.maxEntries ?? REVOCATION_CACHE_MAX_ENTRIES;
   const now = options.now ?? Date.now;

@@ -51,7 +51,19 @@ interface Signed {
 
 function canonical(s: Signed, p: SignedParts): string {
   const bodyHash = createHash('sha256').update(p.body).digest('hex');
-  return [SIGNATURE_VERSION, s.service, s.audience, s.timestamp, s.nonce, p.method.toUpperCase(), p.path, bodyHash, p.authorization ?? '', p.clientIp ?? '', p.requestId ?? ''].join('\n');
+  return [
+    SIGNATURE_VERSION,
+    s.service,
+    s.audience,
+    s.timestamp,
+    s.nonce,
+    p.method.toUpperCase(),
+    p.path,
+    bodyHash,
+    p.authorization ?? '',
+    p.clientIp ?? '',
+    p.requestId ?? '',
+  ].join('\n');
 }
 
 function mac(secret: string, text: string): string {
@@ -70,7 +82,12 @@ export interface SignOptions {
  * nonce, so a captured request can neither be sent again, nor to another subgraph, nor with a
  * different body or end-user token.
  */
-export function signRequest(credential: ServiceCredential, audience: string, parts: SignedParts, { now = Date.now(), nonce = randomBytes(NONCE_BYTES).toString('base64url') }: SignOptions = {}): Record<string, string> {
+export function signRequest(
+  credential: ServiceCredential,
+  audience: string,
+  parts: SignedParts,
+  { now = Date.now(), nonce = randomBytes(NONCE_BYTES).toString('base64url') }: SignOptions = {},
+): Record<string, string> {
   const signed = { service: credential.service, audience, timestamp: String(Math.floor(now / 1000)), nonce };
   return {
     [HEADER.service]: signed.service,
@@ -80,11 +97,11 @@ export function signRequest(credential: ServiceCredential, audience: string, par
   };
 }
 
-export type CredentialFailure = 'SERVICE_CREDENTIAL_MISSING' | 'SERVICE_CREDENTIAL_INVALID' | 'SERVICE_CREDENTIAL_EXPIRED';
+export type CredentialFailure =
+  'SERVICE_CREDENTIAL_MISSING' | 'SERVICE_CREDENTIAL_INVALID' | 'SERVICE_CREDENTIAL_EXPIRED';
 
 export type VerifyResult =
-  | { ok: true; service: string; nonce: string; timestamp: number }
-  | { ok: false; reason: CredentialFailure };
+  { ok: true; service: string; nonce: string; timestamp: number } | { ok: false; reason: CredentialFailure };
 
 export interface VerifyOptions {
   /** The keys this receiver accepts, each bound to its service name. */
@@ -110,17 +127,24 @@ export function verifyRequest(
   const timestamp = one(headers[HEADER.timestamp]);
   const nonce = one(headers[HEADER.nonce]);
   const signature = one(headers[HEADER.signature]);
-  if (!service || !timestamp || !signature || !nonce) return { ok: false, reason: 'SERVICE_CREDENTIAL_MISSING' };
+  if (!service || !timestamp || !signature || !nonce)
+    return { ok: false, reason: 'SERVICE_CREDENTIAL_MISSING' };
   const match = /^v2=([A-Za-z0-9_.-]+):([0-9a-f]{64})$/.exec(signature);
-  if (!match || !/^\d{1,12}$/.test(timestamp) || !NONCE_PATTERN.test(nonce) || !SERVICE_PATTERN.test(service)) return { ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' };
+  if (!match || !/^\d{1,12}$/.test(timestamp) || !NONCE_PATTERN.test(nonce) || !SERVICE_PATTERN.test(service))
+    return { ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' };
   const key = trusted.find((k) => k.id === match[1]);
   // A key signs for exactly one service: booking's key claiming `gateway` is a forgery.
   if (!key || key.service !== service) return { ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' };
-  const expected = Buffer.from(mac(key.secret, canonical({ service, audience, timestamp, nonce }, parts)), 'hex');
+  const expected = Buffer.from(
+    mac(key.secret, canonical({ service, audience, timestamp, nonce }, parts)),
+    'hex',
+  );
   const given = Buffer.from(match[2]!, 'hex');
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' };
+  if (expected.length !== given.length || !timingSafeEqual(expected, given))
+    return { ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' };
   // Checked after the MAC so that an attacker cannot learn anything from a forged timestamp.
-  if (Math.abs(now / 1000 - Number(timestamp)) > maxSkewSeconds) return { ok: false, reason: 'SERVICE_CREDENTIAL_EXPIRED' };
+  if (Math.abs(now / 1000 - Number(timestamp)) > maxSkewSeconds)
+    return { ok: false, reason: 'SERVICE_CREDENTIAL_EXPIRED' };
   return { ok: true, service, nonce, timestamp: Number(timestamp) };
 }
 

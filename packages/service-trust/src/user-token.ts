@@ -1,6 +1,13 @@
 import { AppError } from '@carwash/errors';
 import type { RevocationChecker } from './revocation.js';
-import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+} from 'jose';
 
 export const ROLES = ['CLIENT', 'WASHER', 'MANAGER', 'ADMIN'] as const;
 export type Role = (typeof ROLES)[number];
@@ -48,7 +55,8 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
   let getKey: JWTVerifyGetKey;
   if (options.jwks) {
     const source = options.jwks;
-    getKey = typeof source === 'function' ? (h, t) => createLocalJWKSet(source())(h, t) : createLocalJWKSet(source);
+    getKey =
+      typeof source === 'function' ? (h, t) => createLocalJWKSet(source())(h, t) : createLocalJWKSet(source);
   } else if (options.jwksUrl) {
     getKey = createRemoteJWKSet(new URL(options.jwksUrl), {
       cooldownDuration: options.cooldownMs ?? 5_000,
@@ -61,7 +69,11 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
   return async (authorization) => {
     if (authorization === undefined || authorization === '') return null;
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization);
-    if (!match) throw new AppError('UNAUTHENTICATED', { message: 'The Authorization header must be "Bearer <access token>".', httpStatus: true });
+    if (!match)
+      throw new AppError('UNAUTHENTICATED', {
+        message: 'The Authorization header must be "Bearer <access token>".',
+        httpStatus: true,
+      });
     let viewer: Viewer;
     let tokenVersion: number;
     try {
@@ -72,7 +84,11 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
         requiredClaims: ['sub', 'exp', 'iat'],
       });
       const role = payload.role;
-      if (typeof payload.sub !== 'string' || !ROLES.includes(role as Role) || typeof payload.sid !== 'string') {
+      if (
+        typeof payload.sub !== 'string' ||
+        !ROLES.includes(role as Role) ||
+        typeof payload.sid !== 'string'
+      ) {
         throw new AppError('UNAUTHENTICATED', { message: 'The access token is invalid.', httpStatus: true });
       }
       // Tokens issued before `ver` existed count as version 0: revoked by any later version bump.
@@ -84,20 +100,34 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       tokenVersion = version;
     } catch (err) {
       if (err instanceof AppError) throw err;
-      if (err instanceof joseErrors.JWTExpired) throw new AppError('UNAUTHENTICATED', { message: 'The access token has expired.', httpStatus: true });
-      if (err instanceof joseErrors.JOSEError) throw new AppError('UNAUTHENTICATED', { message: 'The access token is invalid.', httpStatus: true });
+      if (err instanceof joseErrors.JWTExpired)
+        throw new AppError('UNAUTHENTICATED', { message: 'The access token has expired.', httpStatus: true });
+      if (err instanceof joseErrors.JOSEError)
+        throw new AppError('UNAUTHENTICATED', { message: 'The access token is invalid.', httpStatus: true });
       // The key set could not be fetched: not the caller's fault.
-      throw new AppError('SERVICE_UNAVAILABLE', { message: 'Access tokens cannot be verified right now.', cause: err, httpStatus: true });
+      throw new AppError('SERVICE_UNAVAILABLE', {
+        message: 'Access tokens cannot be verified right now.',
+        cause: err,
+        httpStatus: true,
+      });
     }
     if (options.revocations) {
       let verdict;
       try {
         verdict = await options.revocations.check(viewer.userId, viewer.sessionId, tokenVersion);
       } catch (err) {
-        throw new AppError('SERVICE_UNAVAILABLE', { message: 'Access tokens cannot be verified right now.', cause: err, httpStatus: true });
+        throw new AppError('SERVICE_UNAVAILABLE', {
+          message: 'Access tokens cannot be verified right now.',
+          cause: err,
+          httpStatus: true,
+        });
       }
       // Same code as an expired token: the client does the same (refresh, else sign in again).
-      if (verdict) throw new AppError('UNAUTHENTICATED', { message: 'The access token has been revoked.', httpStatus: true });
+      if (verdict)
+        throw new AppError('UNAUTHENTICATED', {
+          message: 'The access token has been revoked.',
+          httpStatus: true,
+        });
     }
     return viewer;
   };

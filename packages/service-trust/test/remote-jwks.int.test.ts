@@ -6,7 +6,11 @@ import { createUserTokenVerifier } from '../src/index.js';
 
 async function key(kid: string) {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-  return { kid, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' } as JWK };
+  return {
+    kid,
+    privateKey,
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' } as JWK,
+  };
 }
 
 function sign(k: Awaited<ReturnType<typeof key>>, sub: string) {
@@ -62,11 +66,15 @@ describe(`${createUserTokenVerifier.name} with a remote JWKS`, () => {
   it('refuses a token signed by a key that was never published', async () => {
     published = [(await key('known')).publicJwk];
     const verify = createUserTokenVerifier({ jwksUrl });
-    await expect(verify(`Bearer ${await sign(await key('rogue'), 'u-5')}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    await expect(verify(`Bearer ${await sign(await key('rogue'), 'u-5')}`)).rejects.toMatchObject({
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
   });
 
   it('answers SERVICE_UNAVAILABLE, not UNAUTHENTICATED, when the key set cannot be fetched', async () => {
     const verify = createUserTokenVerifier({ jwksUrl: 'http://127.0.0.1:1/.well-known/jwks.json' });
-    await expect(verify(`Bearer ${await sign(await key('any'), 'u-6')}`)).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
+    await expect(verify(`Bearer ${await sign(await key('any'), 'u-6')}`)).rejects.toMatchObject({
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
   });
 });

@@ -1,8 +1,21 @@
 import { describe, it, expect } from 'vitest';
-import { createRequestVerifier, MemoryNonceStore, signRequest, type NonceStore, type ServiceCredential, type SignedParts } from '../src/index.js';
+import {
+  createRequestVerifier,
+  MemoryNonceStore,
+  signRequest,
+  type NonceStore,
+  type ServiceCredential,
+  type SignedParts,
+} from '../src/index.js';
 
-const BOOKING: ServiceCredential = { service: 'booking', key: { id: 'bk', secret: 'bk-secret-0123456789-0123456789-0123456789' } };
-const PAYMENT: ServiceCredential = { service: 'payment', key: { id: 'pm', secret: 'pm-secret-0123456789-0123456789-0123456789' } };
+const BOOKING: ServiceCredential = {
+  service: 'booking',
+  key: { id: 'bk', secret: 'bk-secret-0123456789-0123456789-0123456789' },
+};
+const PAYMENT: ServiceCredential = {
+  service: 'payment',
+  key: { id: 'pm', secret: 'pm-secret-0123456789-0123456789-0123456789' },
+};
 const TRUSTED = [BOOKING, PAYMENT].map((c) => ({ service: c.service, ...c.key }));
 const PARTS: SignedParts = { method: 'POST', path: '/graphql', body: '{"query":"{ __typename }"}' };
 
@@ -30,7 +43,9 @@ describe(createRequestVerifier.name, () => {
     const sut = createRequestVerifier({ trusted: TRUSTED, audience: 'auth', nonces, maxSkewSeconds: 30 });
     await sut(signRequest(BOOKING, 'auth', PARTS, { nonce: 'same-nonce-0123456789' }), PARTS);
     // Another service's request with the same nonce is its own request, not a replay of booking's.
-    expect(await sut(signRequest(PAYMENT, 'auth', PARTS, { nonce: 'same-nonce-0123456789' }), PARTS)).toEqual({ ok: true, service: 'payment' });
+    expect(await sut(signRequest(PAYMENT, 'auth', PARTS, { nonce: 'same-nonce-0123456789' }), PARTS)).toEqual(
+      { ok: true, service: 'payment' },
+    );
     expect(nonces.asked).toEqual(['booking:same-nonce-0123456789@61', 'payment:same-nonce-0123456789@61']);
   });
 
@@ -47,7 +62,11 @@ describe(createRequestVerifier.name, () => {
   });
 
   it('fails closed: a store that cannot answer makes the check throw instead of accepting', async () => {
-    const down: NonceStore = { claim: () => Promise.reject(new Error('redis down')), ping: () => Promise.reject(new Error('redis down')), close: async () => {} };
+    const down: NonceStore = {
+      claim: () => Promise.reject(new Error('redis down')),
+      ping: () => Promise.reject(new Error('redis down')),
+      close: async () => {},
+    };
     const sut = createRequestVerifier({ trusted: TRUSTED, audience: 'auth', nonces: down });
     await expect(sut(signRequest(BOOKING, 'auth', PARTS), PARTS)).rejects.toThrow('redis down');
   });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createRevocationChecker, type RevocationListener, type RevocationStatus, type RevocationStore } from '../src/index.js';
+import {
+  createRevocationChecker,
+  type RevocationListener,
+  type RevocationStatus,
+  type RevocationStore,
+} from '../src/index.js';
 
 /** A store in a test's hands: counts its reads, answers what the test set, announces on demand. */
 class FakeStore implements RevocationStore {

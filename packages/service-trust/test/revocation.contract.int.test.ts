@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryRevocationStore, RedisRevocationStore, type RevocationListener, type RevocationStore } from '../src/index.js';
+import {
+  MemoryRevocationStore,
+  RedisRevocationStore,
+  type RevocationListener,
+  type RevocationStore,
+} from '../src/index.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -25,8 +30,16 @@ async function waitUntil(check: () => boolean, timeoutMs = 3000): Promise<void> 
 
 /** One contract, two implementations: the zero-setup mode must refuse exactly what production refuses. */
 describe.each([
-  ['Redis', (ns: string, ttlSeconds?: number) => new RedisRevocationStore(REDIS_URL, { namespace: ns, ...(ttlSeconds ? { ttlSeconds } : {}) })],
-  ['in-memory', (ns: string, ttlSeconds?: number) => new MemoryRevocationStore({ namespace: ns, ...(ttlSeconds ? { ttlSeconds } : {}) })],
+  [
+    'Redis',
+    (ns: string, ttlSeconds?: number) =>
+      new RedisRevocationStore(REDIS_URL, { namespace: ns, ...(ttlSeconds ? { ttlSeconds } : {}) }),
+  ],
+  [
+    'in-memory',
+    (ns: string, ttlSeconds?: number) =>
+      new MemoryRevocationStore({ namespace: ns, ...(ttlSeconds ? { ttlSeconds } : {}) }),
+  ],
 ] as const)('RevocationStore contract: %s', (name, makeStore) => {
   const opened: RevocationStore[] = [];
   const namespaces: string[] = [];

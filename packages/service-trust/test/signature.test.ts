@@ -1,10 +1,27 @@
 import { describe, it, expect } from 'vitest';
-import { HEADER, signRequest, verifyRequest, type ServiceCredential, type SignedParts, type TrustedKey } from '../src/index.js';
+import {
+  HEADER,
+  signRequest,
+  verifyRequest,
+  type ServiceCredential,
+  type SignedParts,
+  type TrustedKey,
+} from '../src/index.js';
 
-const GATEWAY: ServiceCredential = { service: 'gateway', key: { id: 'gw1', secret: 'gw1-secret-0123456789-0123456789-0123456789' } };
-const GATEWAY_NEXT: ServiceCredential = { service: 'gateway', key: { id: 'gw2', secret: 'gw2-secret-0123456789-0123456789-0123456789' } };
-const BOOKING: ServiceCredential = { service: 'booking', key: { id: 'bk1', secret: 'bk1-secret-0123456789-0123456789-0123456789' } };
-const trust = (...creds: ServiceCredential[]): TrustedKey[] => creds.map((c) => ({ service: c.service, ...c.key }));
+const GATEWAY: ServiceCredential = {
+  service: 'gateway',
+  key: { id: 'gw1', secret: 'gw1-secret-0123456789-0123456789-0123456789' },
+};
+const GATEWAY_NEXT: ServiceCredential = {
+  service: 'gateway',
+  key: { id: 'gw2', secret: 'gw2-secret-0123456789-0123456789-0123456789' },
+};
+const BOOKING: ServiceCredential = {
+  service: 'booking',
+  key: { id: 'bk1', secret: 'bk1-secret-0123456789-0123456789-0123456789' },
+};
+const trust = (...creds: ServiceCredential[]): TrustedKey[] =>
+  creds.map((c) => ({ service: c.service, ...c.key }));
 /** The payment subgraph's view: it trusts the gateway and booking, each with its own key. */
 const TRUSTED = trust(GATEWAY, BOOKING);
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
@@ -20,7 +37,12 @@ const PARTS: SignedParts = {
   requestId: 'req-1',
 };
 
-function signed(parts: SignedParts = PARTS, credential: ServiceCredential = GATEWAY, now = NOW, audience = 'payment'): Record<string, string> {
+function signed(
+  parts: SignedParts = PARTS,
+  credential: ServiceCredential = GATEWAY,
+  now = NOW,
+  audience = 'payment',
+): Record<string, string> {
   return signRequest(credential, audience, parts, { now, nonce: NONCE });
 }
 
@@ -49,32 +71,52 @@ describe(signRequest.name, () => {
 
 describe(verifyRequest.name, () => {
   it('accepts a request it signed and reports the calling service and nonce', () => {
-    expect(verifyRequest(signed(), PARTS, AT_PAYMENT)).toEqual({ ok: true, service: 'gateway', nonce: NONCE, timestamp: NOW / 1000 });
+    expect(verifyRequest(signed(), PARTS, AT_PAYMENT)).toEqual({
+      ok: true,
+      service: 'gateway',
+      nonce: NONCE,
+      timestamp: NOW / 1000,
+    });
   });
 
   it('accepts a sibling service signing with its own key as itself', () => {
-    expect(verifyRequest(signed(PARTS, BOOKING), PARTS, AT_PAYMENT)).toMatchObject({ ok: true, service: 'booking' });
+    expect(verifyRequest(signed(PARTS, BOOKING), PARTS, AT_PAYMENT)).toMatchObject({
+      ok: true,
+      service: 'booking',
+    });
   });
 
   it("refuses booking's key claiming to be the gateway (a key signs for one service only)", () => {
     const forged = signed(PARTS, { service: 'gateway', key: BOOKING.key });
-    expect(verifyRequest(forged, PARTS, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' });
+    expect(verifyRequest(forged, PARTS, AT_PAYMENT)).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_INVALID',
+    });
   });
 
   it("refuses the gateway's key claiming to be booking", () => {
     const forged = signed(PARTS, { service: 'booking', key: GATEWAY.key });
-    expect(verifyRequest(forged, PARTS, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' });
+    expect(verifyRequest(forged, PARTS, AT_PAYMENT)).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_INVALID',
+    });
   });
 
   it('refuses a request signed for booking when it reaches payment', () => {
     const forBooking = signed(PARTS, GATEWAY, NOW, 'booking');
     expect(verifyRequest(forBooking, PARTS, { ...AT_PAYMENT, audience: 'booking' }).ok).toBe(true);
-    expect(verifyRequest(forBooking, PARTS, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' });
+    expect(verifyRequest(forBooking, PARTS, AT_PAYMENT)).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_INVALID',
+    });
   });
 
   it('refuses a request whose nonce was changed after signing', () => {
     const headers = { ...signed(), [HEADER.nonce]: 'another-nonce-0123456789' };
-    expect(verifyRequest(headers, PARTS, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' });
+    expect(verifyRequest(headers, PARTS, AT_PAYMENT)).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_INVALID',
+    });
   });
 
   it('refuses a v1 signature (the old format named neither target nor nonce)', () => {
@@ -98,11 +140,17 @@ describe(verifyRequest.name, () => {
     expect(verifyRequest(asArrays, PARTS, AT_PAYMENT).ok).toBe(true);
   });
 
-  it.each([HEADER.service, HEADER.timestamp, HEADER.nonce, HEADER.signature])('refuses a request without the %s header as missing', (name) => {
-    const headers: Record<string, string | undefined> = { ...signed() };
-    delete headers[name];
-    expect(verifyRequest(headers, PARTS, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_MISSING' });
-  });
+  it.each([HEADER.service, HEADER.timestamp, HEADER.nonce, HEADER.signature])(
+    'refuses a request without the %s header as missing',
+    (name) => {
+      const headers: Record<string, string | undefined> = { ...signed() };
+      delete headers[name];
+      expect(verifyRequest(headers, PARTS, AT_PAYMENT)).toEqual({
+        ok: false,
+        reason: 'SERVICE_CREDENTIAL_MISSING',
+      });
+    },
+  );
 
   it('refuses an unsigned request as missing', () => {
     expect(verifyRequest({}, PARTS, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_MISSING' });
@@ -117,26 +165,44 @@ describe(verifyRequest.name, () => {
     ['client ip', { clientIp: '198.51.100.1' }],
     ['request id', { requestId: 'req-2' }],
   ])('refuses a request whose %s was changed after signing', (_what, change) => {
-    expect(verifyRequest(signed(), { ...PARTS, ...change }, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' });
+    expect(verifyRequest(signed(), { ...PARTS, ...change }, AT_PAYMENT)).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_INVALID',
+    });
   });
 
   it('refuses a request whose service name was changed after signing', () => {
     const headers = { ...signed(), [HEADER.service]: 'booking' };
-    expect(verifyRequest(headers, PARTS, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' });
+    expect(verifyRequest(headers, PARTS, AT_PAYMENT)).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_INVALID',
+    });
   });
 
   it('refuses a request whose timestamp was changed after signing as invalid, not expired', () => {
     const headers = { ...signed(), [HEADER.timestamp]: String(NOW / 1000 + 1) };
-    expect(verifyRequest(headers, PARTS, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' });
+    expect(verifyRequest(headers, PARTS, AT_PAYMENT)).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_INVALID',
+    });
   });
 
   it('refuses a signature made with an unknown key id', () => {
-    expect(verifyRequest(signed(PARTS, GATEWAY_NEXT), PARTS, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' });
+    expect(verifyRequest(signed(PARTS, GATEWAY_NEXT), PARTS, AT_PAYMENT)).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_INVALID',
+    });
   });
 
   it('refuses a signature made with the wrong secret under a known key id', () => {
-    const forged = signed(PARTS, { service: 'gateway', key: { id: GATEWAY.key.id, secret: BOOKING.key.secret } });
-    expect(verifyRequest(forged, PARTS, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' });
+    const forged = signed(PARTS, {
+      service: 'gateway',
+      key: { id: GATEWAY.key.id, secret: BOOKING.key.secret },
+    });
+    expect(verifyRequest(forged, PARTS, AT_PAYMENT)).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_INVALID',
+    });
   });
 
   it.each([
@@ -148,12 +214,21 @@ describe(verifyRequest.name, () => {
   ])('refuses a malformed signature (%s)', (_what, mangle) => {
     const headers = signed();
     const bad = { ...headers, [HEADER.signature]: mangle(headers[HEADER.signature]!) };
-    expect(verifyRequest(bad, PARTS, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' });
+    expect(verifyRequest(bad, PARTS, AT_PAYMENT)).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_INVALID',
+    });
   });
 
   it('refuses a non-numeric timestamp and a malformed nonce as invalid', () => {
-    expect(verifyRequest({ ...signed(), [HEADER.timestamp]: '1e9' }, PARTS, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' });
-    expect(verifyRequest({ ...signed(), [HEADER.nonce]: 'short' }, PARTS, AT_PAYMENT)).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' });
+    expect(verifyRequest({ ...signed(), [HEADER.timestamp]: '1e9' }, PARTS, AT_PAYMENT)).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_INVALID',
+    });
+    expect(verifyRequest({ ...signed(), [HEADER.nonce]: 'short' }, PARTS, AT_PAYMENT)).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_INVALID',
+    });
   });
 
   it('accepts a request exactly at the edge of the 60 s skew window, both ways', () => {
@@ -163,23 +238,43 @@ describe(verifyRequest.name, () => {
   });
 
   it('refuses a request signed more than 60 s ago, or ahead, as expired', () => {
-    expect(verifyRequest(signed(), PARTS, { ...AT_PAYMENT, now: NOW + 61_000 })).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_EXPIRED' });
-    expect(verifyRequest(signed(), PARTS, { ...AT_PAYMENT, now: NOW - 61_000 })).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_EXPIRED' });
+    expect(verifyRequest(signed(), PARTS, { ...AT_PAYMENT, now: NOW + 61_000 })).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_EXPIRED',
+    });
+    expect(verifyRequest(signed(), PARTS, { ...AT_PAYMENT, now: NOW - 61_000 })).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_EXPIRED',
+    });
   });
 
   it('honours a custom skew window', () => {
     const headers = signed();
-    expect(verifyRequest(headers, PARTS, { ...AT_PAYMENT, now: NOW + 10_000, maxSkewSeconds: 5 })).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_EXPIRED' });
-    expect(verifyRequest(headers, PARTS, { ...AT_PAYMENT, now: NOW + 4_000, maxSkewSeconds: 5 }).ok).toBe(true);
+    expect(verifyRequest(headers, PARTS, { ...AT_PAYMENT, now: NOW + 10_000, maxSkewSeconds: 5 })).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_EXPIRED',
+    });
+    expect(verifyRequest(headers, PARTS, { ...AT_PAYMENT, now: NOW + 4_000, maxSkewSeconds: 5 }).ok).toBe(
+      true,
+    );
   });
 
   it('accepts both keys of one service while it rotates', () => {
     const rotating = { ...AT_PAYMENT, trusted: trust(GATEWAY, GATEWAY_NEXT, BOOKING) };
-    expect(verifyRequest(signed(PARTS, GATEWAY), PARTS, rotating)).toMatchObject({ ok: true, service: 'gateway' });
-    expect(verifyRequest(signed(PARTS, GATEWAY_NEXT), PARTS, rotating)).toMatchObject({ ok: true, service: 'gateway' });
+    expect(verifyRequest(signed(PARTS, GATEWAY), PARTS, rotating)).toMatchObject({
+      ok: true,
+      service: 'gateway',
+    });
+    expect(verifyRequest(signed(PARTS, GATEWAY_NEXT), PARTS, rotating)).toMatchObject({
+      ok: true,
+      service: 'gateway',
+    });
   });
 
   it('refuses every request when the verifier trusts no keys', () => {
-    expect(verifyRequest(signed(), PARTS, { ...AT_PAYMENT, trusted: [] })).toEqual({ ok: false, reason: 'SERVICE_CREDENTIAL_INVALID' });
+    expect(verifyRequest(signed(), PARTS, { ...AT_PAYMENT, trusted: [] })).toEqual({
+      ok: false,
+      reason: 'SERVICE_CREDENTIAL_INVALID',
+    });
   });
 });

@@ -1,8 +1,14 @@
 import { describe, it, expect } from 'vitest';
 import { HEADER, signedFetch, verifyRequest, type ServiceCredential } from '../src/index.js';
 
-const GATEWAY: ServiceCredential = { service: 'gateway', key: { id: 'gw', secret: 'gw-secret-0123456789-0123456789-0123456789' } };
-const BOOKING: ServiceCredential = { service: 'booking', key: { id: 'bk', secret: 'bk-secret-0123456789-0123456789-0123456789' } };
+const GATEWAY: ServiceCredential = {
+  service: 'gateway',
+  key: { id: 'gw', secret: 'gw-secret-0123456789-0123456789-0123456789' },
+};
+const BOOKING: ServiceCredential = {
+  service: 'booking',
+  key: { id: 'bk', secret: 'bk-secret-0123456789-0123456789-0123456789' },
+};
 const TRUSTED = [GATEWAY, BOOKING].map((c) => ({ service: c.service, ...c.key }));
 
 interface Captured {
@@ -28,17 +34,38 @@ describe(signedFetch.name, () => {
   it('sends headers that the target subgraph verifies against the exact body, path and identity headers', async () => {
     const { fetch: base, calls } = recorder();
     const body = '{"query":"{ me { id } }"}';
-    await signedFetch(GATEWAY, 'auth', base)('http://auth.internal:4001/graphql?x=1', {
+    await signedFetch(
+      GATEWAY,
+      'auth',
+      base,
+    )('http://auth.internal:4001/graphql?x=1', {
       method: 'POST',
       body,
-      headers: { authorization: 'Bearer a.b.c', [HEADER.requestId]: 'req-7', [HEADER.clientIp]: '203.0.113.9' },
+      headers: {
+        authorization: 'Bearer a.b.c',
+        [HEADER.requestId]: 'req-7',
+        [HEADER.clientIp]: '203.0.113.9',
+      },
     });
     expect(calls).toHaveLength(1);
     const headers = headerRecord(new Headers(calls[0]!.init.headers));
     expect(headers[HEADER.service]).toBe('gateway');
-    const parts = { method: 'POST', path: '/graphql?x=1', body, authorization: 'Bearer a.b.c', clientIp: '203.0.113.9', requestId: 'req-7' };
-    expect(verifyRequest(headers, parts, { trusted: TRUSTED, audience: 'auth' })).toMatchObject({ ok: true, service: 'gateway' });
-    expect(verifyRequest(headers, { ...parts, authorization: undefined }, { trusted: TRUSTED, audience: 'auth' }).ok).toBe(false);
+    const parts = {
+      method: 'POST',
+      path: '/graphql?x=1',
+      body,
+      authorization: 'Bearer a.b.c',
+      clientIp: '203.0.113.9',
+      requestId: 'req-7',
+    };
+    expect(verifyRequest(headers, parts, { trusted: TRUSTED, audience: 'auth' })).toMatchObject({
+      ok: true,
+      service: 'gateway',
+    });
+    expect(
+      verifyRequest(headers, { ...parts, authorization: undefined }, { trusted: TRUSTED, audience: 'auth' })
+        .ok,
+    ).toBe(false);
     expect(verifyRequest(headers, parts, { trusted: TRUSTED, audience: 'payment' }).ok).toBe(false);
   });
 
@@ -46,7 +73,13 @@ describe(signedFetch.name, () => {
     const { fetch: base, calls } = recorder();
     await signedFetch(BOOKING, 'auth', base)('http://auth.internal/health');
     const headers = headerRecord(new Headers(calls[0]!.init.headers));
-    expect(verifyRequest(headers, { method: 'GET', path: '/health', body: '' }, { trusted: TRUSTED, audience: 'auth' })).toMatchObject({ ok: true, service: 'booking' });
+    expect(
+      verifyRequest(
+        headers,
+        { method: 'GET', path: '/health', body: '' },
+        { trusted: TRUSTED, audience: 'auth' },
+      ),
+    ).toMatchObject({ ok: true, service: 'booking' });
   });
 
   it('signs every send afresh, so a retry of the same request carries a new nonce', async () => {
@@ -60,7 +93,13 @@ describe(signedFetch.name, () => {
 
   it('refuses to sign a body that is not a string', async () => {
     const { fetch: base, calls } = recorder();
-    await expect(signedFetch(GATEWAY, 'auth', base)('http://auth.internal/graphql', { method: 'POST', body: new Uint8Array([1, 2]) })).rejects.toThrow(TypeError);
+    await expect(
+      signedFetch(
+        GATEWAY,
+        'auth',
+        base,
+      )('http://auth.internal/graphql', { method: 'POST', body: new Uint8Array([1, 2]) }),
+    ).rejects.toThrow(TypeError);
     expect(calls).toHaveLength(0);
   });
 });

@@ -1,7 +1,20 @@
 import { beforeAll, describe, it, expect } from 'vitest';
 import { AppError } from '@carwash/errors';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JSONWebKeySet, type JWTPayload } from 'jose';
-import { ACCESS_TOKEN, createRevocationChecker, createUserTokenVerifier, MemoryRevocationStore, type UserTokenVerifier } from '../src/index.js';
+import {
+  exportJWK,
+  generateKeyPair,
+  SignJWT,
+  type CryptoKey,
+  type JSONWebKeySet,
+  type JWTPayload,
+} from 'jose';
+import {
+  ACCESS_TOKEN,
+  createRevocationChecker,
+  createUserTokenVerifier,
+  MemoryRevocationStore,
+  type UserTokenVerifier,
+} from '../src/index.js';
 
 interface TestKey {
   kid: string;
@@ -73,7 +86,9 @@ describe(createUserTokenVerifier.name, () => {
   });
 
   it('returns the viewer from a valid token', async () => {
-    const viewer = await verify(`Bearer ${await token({ claims: { role: 'MANAGER', sid: 'sess-42' }, subject: 'user-7' })}`);
+    const viewer = await verify(
+      `Bearer ${await token({ claims: { role: 'MANAGER', sid: 'sess-42' }, subject: 'user-7' })}`,
+    );
     expect(viewer).toEqual({ userId: 'user-7', role: 'MANAGER', sessionId: 'sess-42' });
   });
 
@@ -118,14 +133,30 @@ describe(createUserTokenVerifier.name, () => {
 
   it('refuses a token whose payload was changed after signing', async () => {
     const [header, , signature] = (await token()).split('.');
-    const payload = b64url({ sub: 'user-1', role: 'ADMIN', sid: 'session-1', iss: ACCESS_TOKEN.issuer, aud: ACCESS_TOKEN.audience, iat: nowSeconds(), exp: nowSeconds() + 900 });
+    const payload = b64url({
+      sub: 'user-1',
+      role: 'ADMIN',
+      sid: 'session-1',
+      iss: ACCESS_TOKEN.issuer,
+      aud: ACCESS_TOKEN.audience,
+      iat: nowSeconds(),
+      exp: nowSeconds() + 900,
+    });
     const err = await rejection(`Bearer ${header}.${payload}.${signature}`);
     expect(err.code).toBe('UNAUTHENTICATED');
   });
 
   it('refuses an unsigned alg "none" token', async () => {
     const header = b64url({ alg: 'none', typ: 'JWT', kid: signing.kid });
-    const payload = b64url({ sub: 'user-1', role: 'ADMIN', sid: 's', iss: ACCESS_TOKEN.issuer, aud: ACCESS_TOKEN.audience, iat: nowSeconds(), exp: nowSeconds() + 900 });
+    const payload = b64url({
+      sub: 'user-1',
+      role: 'ADMIN',
+      sid: 's',
+      iss: ACCESS_TOKEN.issuer,
+      aud: ACCESS_TOKEN.audience,
+      iat: nowSeconds(),
+      exp: nowSeconds() + 900,
+    });
     // An empty signature does not even match the Bearer shape; a junk one reaches jose and is refused there.
     for (const authorization of [`Bearer ${header}.${payload}.`, `Bearer ${header}.${payload}.AAAA`]) {
       const err = await rejection(authorization);
@@ -171,7 +202,11 @@ describe(`${createUserTokenVerifier.name} with revocations`, () => {
     const authorization = `Bearer ${await token({ claims: { role: 'CLIENT', sid, ver: 0 } })}`;
     expect(await verifyRevoking()(authorization)).toMatchObject({ sessionId: sid });
     await store.revokeSession(sid);
-    await expect(verifyRevoking()(authorization)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'The access token has been revoked.', extensions: { http: { status: 401 } } });
+    await expect(verifyRevoking()(authorization)).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: 'The access token has been revoked.',
+      extensions: { http: { status: 401 } },
+    });
   });
 
   it("refuses a token below the user's version floor and accepts one issued at it", async () => {
@@ -181,21 +216,41 @@ describe(`${createUserTokenVerifier.name} with revocations`, () => {
     // A token minted before `ver` existed counts as version 0.
     const legacy = `Bearer ${await token({ subject, claims: { role: 'MANAGER', sid: 's' } })}`;
     await store.revokeUserBelow(subject, 2);
-    await expect(verifyRevoking()(old)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'The access token has been revoked.' });
+    await expect(verifyRevoking()(old)).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: 'The access token has been revoked.',
+    });
     await expect(verifyRevoking()(legacy)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(await verifyRevoking()(fresh)).toMatchObject({ userId: subject, role: 'CLIENT' });
   });
 
-  it.each([['a negative', -1], ['a fractional', 1.5], ['a string', '3']])('refuses a token with %s version as invalid', async (_what, ver) => {
+  it.each([
+    ['a negative', -1],
+    ['a fractional', 1.5],
+    ['a string', '3'],
+  ])('refuses a token with %s version as invalid', async (_what, ver) => {
     const authorization = `Bearer ${await token({ claims: { role: 'CLIENT', sid: 's', ver } })}`;
-    await expect(verifyRevoking()(authorization)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'The access token is invalid.' });
+    await expect(verifyRevoking()(authorization)).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: 'The access token is invalid.',
+    });
   });
 
   it('fails closed with 503 SERVICE_UNAVAILABLE when the store cannot be asked', async () => {
     const down = async () => Promise.reject(new Error('down'));
-    const broken = createRevocationChecker({ status: down, revokeSession: down, revokeUserBelow: down, onRevoked: () => {}, ping: down, close: async () => {} });
+    const broken = createRevocationChecker({
+      status: down,
+      revokeSession: down,
+      revokeUserBelow: down,
+      onRevoked: () => {},
+      ping: down,
+      close: async () => {},
+    });
     const verifyBroken = createUserTokenVerifier({ jwks: signing.jwks, revocations: broken });
-    await expect(verifyBroken(`Bearer ${await token()}`)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', extensions: { http: { status: 503 } } });
+    await expect(verifyBroken(`Bearer ${await token()}`)).rejects.toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      extensions: { http: { status: 503 } },
+    });
     // Anonymous requests never ask the store.
     expect(await verifyBroken(undefined)).toBeNull();
   });

@@ -19,9 +19,16 @@ export interface RevocationSettings {
  * The revocation store of this deployment: Redis (shared by every replica), or in-memory in the
  * single-process zero-setup mode — chosen by `EVENT_BUS`, like the bus, and in the bus's namespace.
  */
-export function revocationStoreFor(settings: Omit<RevocationSettings, 'REVOCATION_CACHE_TTL_MS'>, ttlSeconds?: number): RevocationStore {
+export function revocationStoreFor(
+  settings: Omit<RevocationSettings, 'REVOCATION_CACHE_TTL_MS'>,
+  ttlSeconds?: number,
+): RevocationStore {
   const base = { namespace: settings.EVENTS_NAMESPACE, ...(ttlSeconds ? { ttlSeconds } : {}) };
-  return createRevocationStore(settings.EVENT_BUS === 'redis' ? { kind: 'redis', url: settings.REDIS_URL, ...base } : { kind: 'memory', ...base });
+  return createRevocationStore(
+    settings.EVENT_BUS === 'redis'
+      ? { kind: 'redis', url: settings.REDIS_URL, ...base }
+      : { kind: 'memory', ...base },
+  );
 }
 
 export interface AccessTokenVerifier {

@@ -15,7 +15,15 @@ export function errorLoggingPlugin(logger: Logger): ApolloServerPlugin<{ request
           for (const error of errors) {
             const code = error.extensions?.code;
             if (!isErrorCode(code) || code === 'INTERNAL_SERVER_ERROR') {
-              logger.error({ err: error.originalError ?? error, path: error.path, operationName, requestId: contextValue.requestId }, 'masked an unexpected error');
+              logger.error(
+                {
+                  err: error.originalError ?? error,
+                  path: error.path,
+                  operationName,
+                  requestId: contextValue.requestId,
+                },
+                'masked an unexpected error',
+              );
             }
           }
         },

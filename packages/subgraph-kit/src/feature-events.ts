@@ -1,4 +1,11 @@
-import { createEventBus, OutboxRelay, type ConsumeOptions, type Consumer, type EventBus, type Handlers } from '@carwash/events';
+import {
+  createEventBus,
+  OutboxRelay,
+  type ConsumeOptions,
+  type Consumer,
+  type EventBus,
+  type Handlers,
+} from '@carwash/events';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { SubgraphServer } from './server.js';
@@ -17,15 +24,33 @@ export interface FeatureEvents {
   /** Publishes the feature's outbox; main.ts starts it, tests may drive it with `runOnce()`. */
   relay: OutboxRelay;
   /** Consumes the given topics as the feature's consumer group; every failure is logged. */
-  consume(handlers: Handlers, options?: Partial<Omit<ConsumeOptions, 'group' | 'handlers'>>): Promise<Consumer>;
+  consume(
+    handlers: Handlers,
+    options?: Partial<Omit<ConsumeOptions, 'group' | 'handlers'>>,
+  ): Promise<Consumer>;
   /** Stops consumers and relay, then closes the bus. */
   stop(): Promise<void>;
 }
 
 /** The event plumbing every feature has: one bus, one outbox relay, one consumer group. */
-export function createFeatureEvents({ feature, pool, settings, logger }: FeatureEventsOptions): FeatureEvents {
-  const bus = createEventBus(settings.EVENT_BUS === 'redis' ? { kind: 'redis', url: settings.REDIS_URL, namespace: settings.EVENTS_NAMESPACE } : { kind: 'memory' });
-  const relay = new OutboxRelay({ pool, table: `${feature}_outbox`, producer: feature, bus, onError: (err) => logger.warn({ err }, 'outbox relay: publishing failed; will retry') });
+export function createFeatureEvents({
+  feature,
+  pool,
+  settings,
+  logger,
+}: FeatureEventsOptions): FeatureEvents {
+  const bus = createEventBus(
+    settings.EVENT_BUS === 'redis'
+      ? { kind: 'redis', url: settings.REDIS_URL, namespace: settings.EVENTS_NAMESPACE }
+      : { kind: 'memory' },
+  );
+  const relay = new OutboxRelay({
+    pool,
+    table: `${feature}_outbox`,
+    producer: feature,
+    bus,
+    onError: (err) => logger.warn({ err }, 'outbox relay: publishing failed; will retry'),
+  });
   const consumers: Consumer[] = [];
   return {
     bus,
@@ -35,7 +60,11 @@ export function createFeatureEvents({ feature, pool, settings, logger }: Feature
         ...options,
         group: feature,
         handlers,
-        onError: (err, event, info) => logger.warn({ err, eventId: event.id, topic: event.type, deliveries: info.deliveries }, 'event handler failed; will retry'),
+        onError: (err, event, info) =>
+          logger.warn(
+            { err, eventId: event.id, topic: event.type, deliveries: info.deliveries },
+            'event handler failed; will retry',
+          ),
       });
       consumers.push(consumer);
       return consumer;

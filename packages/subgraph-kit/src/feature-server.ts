@@ -1,6 +1,11 @@
 import type { TrustedKey } from '@carwash/service-trust';
 import type { AccessTokenVerifier } from './access-tokens.js';
-import { createSubgraphServer, type RequestContext, type SubgraphServer, type SubgraphServerOptions } from './server.js';
+import {
+  createSubgraphServer,
+  type RequestContext,
+  type SubgraphServer,
+  type SubgraphServerOptions,
+} from './server.js';
 
 /** The settings of a feature subgraph that its server's wiring reads (all from `loadFeatureConfig`). */
 export interface FeatureServerSettings {
@@ -23,20 +28,30 @@ export interface FeatureServerWiring {
 }
 
 /** What a feature's server.ts states: its schema, rules, context and routes. The rest comes from the wiring. */
-export type FeatureServerOptions<Ctx extends RequestContext> = Omit<SubgraphServerOptions<Ctx>, 'trustedKeys' | 'replayGuard' | 'verifyUser' | 'maxBodyBytes' | 'readiness'>;
+export type FeatureServerOptions<Ctx extends RequestContext> = Omit<
+  SubgraphServerOptions<Ctx>,
+  'trustedKeys' | 'replayGuard' | 'verifyUser' | 'maxBodyBytes' | 'readiness'
+>;
 
 /**
  * A feature's subgraph server, wired the way every feature is: the service keys it trusts, the replay
  * guard on the event bus's Redis, the end user verified with `tokens`, the body limit, and readiness of
  * database, event bus and revocation store.
  */
-export function createFeatureServer<Ctx extends RequestContext>(options: FeatureServerOptions<Ctx>, { settings, pool, events, tokens }: FeatureServerWiring): Promise<SubgraphServer> {
+export function createFeatureServer<Ctx extends RequestContext>(
+  options: FeatureServerOptions<Ctx>,
+  { settings, pool, events, tokens }: FeatureServerWiring,
+): Promise<SubgraphServer> {
   return createSubgraphServer<Ctx>({
     ...options,
     trustedKeys: settings.credentials.trusted,
     replayGuard: settings,
     verifyUser: tokens.verify,
     maxBodyBytes: settings.MAX_REQUEST_BYTES,
-    readiness: { database: async () => void (await pool.query('SELECT 1')), eventBus: () => events.bus.ping(), revocations: () => tokens.ping() },
+    readiness: {
+      database: async () => void (await pool.query('SELECT 1')),
+      eventBus: () => events.bus.ping(),
+      revocations: () => tokens.ping(),
+    },
   });
 }

@@ -4,11 +4,20 @@ import { ERROR_CATALOGUE, type ErrorCode } from '@carwash/errors';
 import { HEADER } from '@carwash/service-trust';
 
 /** Sends a GraphQL-shaped error response with a catalogued code, for failures before GraphQL runs. */
-export function sendError(res: Response, code: ErrorCode, extra: Record<string, unknown> = {}, message?: string): void {
+export function sendError(
+  res: Response,
+  code: ErrorCode,
+  extra: Record<string, unknown> = {},
+  message?: string,
+): void {
   res
     .status(ERROR_CATALOGUE[code].status)
     .type('application/json')
-    .send(JSON.stringify({ errors: [{ message: message ?? ERROR_CATALOGUE[code].message, extensions: { code, ...extra } }] }));
+    .send(
+      JSON.stringify({
+        errors: [{ message: message ?? ERROR_CATALOGUE[code].message, extensions: { code, ...extra } }],
+      }),
+    );
 }
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;

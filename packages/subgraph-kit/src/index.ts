@@ -1,16 +1,53 @@
-export { createFeatureServer, type FeatureServerOptions, type FeatureServerSettings, type FeatureServerWiring } from './feature-server.js';
-export { createSubgraphServer, stopOnSignals, type RequestContext, type SubgraphResolvers, type SubgraphServer, type SubgraphServerOptions, type ReadinessCheck } from './server.js';
+export {
+  createFeatureServer,
+  type FeatureServerOptions,
+  type FeatureServerSettings,
+  type FeatureServerWiring,
+} from './feature-server.js';
+export {
+  createSubgraphServer,
+  stopOnSignals,
+  type RequestContext,
+  type SubgraphResolvers,
+  type SubgraphServer,
+  type SubgraphServerOptions,
+  type ReadinessCheck,
+} from './server.js';
 export { DateTime, DateScalar, LocalTimeScalar } from './scalars.js';
 export { countingPool, pgErrorCode, type StatementCounter } from './db.js';
 export { createLogger, type Logger } from './logger.js';
-export { runFeature, type RunFeatureOptions, type RunnableSettings, type RunnableSubgraph } from './run-feature.js';
+export {
+  runFeature,
+  type RunFeatureOptions,
+  type RunnableSettings,
+  type RunnableSubgraph,
+} from './run-feature.js';
 export { sendError, requestId, bodyErrors, finalHandlers, lifecycle } from './http.js';
 export { validate, fields, z } from './validate.js';
 export { errorLoggingPlugin } from './error-plugin.js';
 export { PeerClient, type PeerCallOptions } from './peer.js';
-export { serviceAccessMiddleware, isServiceOnItsOwnAuthority, actsOnOwnAuthority, GATEWAY, type ServiceAccess } from './service-access.js';
+export {
+  serviceAccessMiddleware,
+  isServiceOnItsOwnAuthority,
+  actsOnOwnAuthority,
+  GATEWAY,
+  type ServiceAccess,
+} from './service-access.js';
 export { createNonceStore } from './nonces.js';
-export { createFeatureEvents, type FeatureEvents, type FeatureEventsOptions, type FeatureSubgraph, assembleFeatureSubgraph, type FeatureWiring, type FeatureOwnParts } from './feature-events.js';
+export {
+  createFeatureEvents,
+  type FeatureEvents,
+  type FeatureEventsOptions,
+  type FeatureSubgraph,
+  assembleFeatureSubgraph,
+  type FeatureWiring,
+  type FeatureOwnParts,
+} from './feature-events.js';
 export { encodeOffsetCursor, decodeOffsetCursor } from './paging.js';
-export { createAccessTokenVerifier, revocationStoreFor, type AccessTokenVerifier, type RevocationSettings } from './access-tokens.js';
+export {
+  createAccessTokenVerifier,
+  revocationStoreFor,
+  type AccessTokenVerifier,
+  type RevocationSettings,
+} from './access-tokens.js';
 export { required } from './rows.js';

@@ -32,22 +32,37 @@ export class PeerClient {
     this.fetch = signedFetch(credential, peer);
   }
 
-  async query<T>(query: string, variables: Record<string, unknown>, options: string | PeerCallOptions = {}): Promise<T> {
-    const { requestId, authorization } = typeof options === 'string' ? { requestId: options, authorization: undefined } : options;
+  async query<T>(
+    query: string,
+    variables: Record<string, unknown>,
+    options: string | PeerCallOptions = {},
+  ): Promise<T> {
+    const { requestId, authorization } =
+      typeof options === 'string' ? { requestId: options, authorization: undefined } : options;
     let res: Response;
     try {
       res = await this.fetch(this.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(requestId ? { [HEADER.requestId]: requestId } : {}), ...(authorization ? { [HEADER.authorization]: authorization } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(requestId ? { [HEADER.requestId]: requestId } : {}),
+          ...(authorization ? { [HEADER.authorization]: authorization } : {}),
+        },
         body: JSON.stringify({ query, variables }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new AppError('SERVICE_UNAVAILABLE', { message: `The ${this.peer} service did not answer.`, cause: err });
+      throw new AppError('SERVICE_UNAVAILABLE', {
+        message: `The ${this.peer} service did not answer.`,
+        cause: err,
+      });
     }
     const body = (await res.json().catch(() => ({}))) as { data?: T; errors?: unknown[] };
     if (!res.ok || !body.data || body.errors?.length) {
-      throw new AppError('SERVICE_UNAVAILABLE', { message: `The ${this.peer} service could not answer.`, cause: new Error(JSON.stringify(body.errors ?? res.status).slice(0, 500)) });
+      throw new AppError('SERVICE_UNAVAILABLE', {
+        message: `The ${this.peer} service could not answer.`,
+        cause: new Error(JSON.stringify(body.errors ?? res.status).slice(0, 500)),
+      });
     }
     return body.data;
   }

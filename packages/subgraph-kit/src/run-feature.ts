@@ -8,10 +8,15 @@ export interface RunnableSubgraph extends Pick<SubgraphServer, 'listen' | 'stop'
 }
 
 /** The settings `runFeature` reads: `<FEATURE>_PORT`, `<FEATURE>_HOST` and `LOG_LEVEL`. */
-export type RunnableSettings<F extends string> = Record<`${Uppercase<F>}_PORT`, number> & Record<`${Uppercase<F>}_HOST`, string> & { LOG_LEVEL: string };
+export type RunnableSettings<F extends string> = Record<`${Uppercase<F>}_PORT`, number> &
+  Record<`${Uppercase<F>}_HOST`, string> & { LOG_LEVEL: string };
 
 /** Options of `runFeature`. */
-export interface RunFeatureOptions<F extends string, C extends RunnableSettings<F>, S extends RunnableSubgraph> {
+export interface RunFeatureOptions<
+  F extends string,
+  C extends RunnableSettings<F>,
+  S extends RunnableSubgraph,
+> {
   /** The feature's name: its logger's `service`, and the prefix of its port and host settings. */
   feature: F;
   /** The feature's loaded settings (main.ts loads them with `loadOrExit`). */
@@ -26,12 +31,19 @@ export interface RunFeatureOptions<F extends string, C extends RunnableSettings<
  * A feature subgraph's main: logger → build → listen → outbox relay → consumers → the feature's own
  * start-ups → "ready" → stop on SIGTERM/SIGINT. Returns the running subgraph.
  */
-export async function runFeature<F extends string, C extends RunnableSettings<F>, S extends RunnableSubgraph>({ feature, config, create, start }: RunFeatureOptions<F, C, S>): Promise<S> {
+export async function runFeature<
+  F extends string,
+  C extends RunnableSettings<F>,
+  S extends RunnableSubgraph,
+>({ feature, config, create, start }: RunFeatureOptions<F, C, S>): Promise<S> {
   const prefix = feature.toUpperCase();
   const logger = createLogger(feature, config.LOG_LEVEL);
   const subgraph = await create(config, logger);
   const settings: Record<string, unknown> = config;
-  const { url } = await subgraph.listen(settings[`${prefix}_PORT`] as number, settings[`${prefix}_HOST`] as string);
+  const { url } = await subgraph.listen(
+    settings[`${prefix}_PORT`] as number,
+    settings[`${prefix}_HOST`] as string,
+  );
   subgraph.relay.start();
   await subgraph.startConsumers();
   await start?.(subgraph, logger);

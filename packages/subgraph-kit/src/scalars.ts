@@ -2,11 +2,18 @@ import { AppError } from '@carwash/errors';
 import { GraphQLScalarType, Kind } from 'graphql';
 
 function parseInstant(value: unknown): Date {
-  if (typeof value !== 'string' || value.length > 40 || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
-    throw new AppError('BAD_USER_INPUT', { message: 'DateTime must be an ISO 8601 instant with an offset, e.g. 2026-11-25T14:00:00Z.' });
+  if (
+    typeof value !== 'string' ||
+    value.length > 40 ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(value)
+  ) {
+    throw new AppError('BAD_USER_INPUT', {
+      message: 'DateTime must be an ISO 8601 instant with an offset, e.g. 2026-11-25T14:00:00Z.',
+    });
   }
   const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new AppError('BAD_USER_INPUT', { message: 'DateTime is not a valid instant.' });
+  if (Number.isNaN(d.getTime()))
+    throw new AppError('BAD_USER_INPUT', { message: 'DateTime is not a valid instant.' });
   return d;
 }
 
@@ -20,7 +27,8 @@ export const DateTime = new GraphQLScalarType<Date, string>({
   },
   parseValue: parseInstant,
   parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING) throw new AppError('BAD_USER_INPUT', { message: 'DateTime must be a string.' });
+    if (ast.kind !== Kind.STRING)
+      throw new AppError('BAD_USER_INPUT', { message: 'DateTime must be a string.' });
     return parseInstant(ast.value);
   },
 });
@@ -54,7 +62,9 @@ const LOCAL_TIME = /^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/;
 
 function parseLocalTime(value: unknown): string {
   if (typeof value !== 'string' || !LOCAL_TIME.test(value)) {
-    throw new AppError('BAD_USER_INPUT', { message: 'LocalTime must be HH:MM (00:00–23:59, or 24:00 for midnight at the end of the day).' });
+    throw new AppError('BAD_USER_INPUT', {
+      message: 'LocalTime must be HH:MM (00:00–23:59, or 24:00 for midnight at the end of the day).',
+    });
   }
   return value;
 }
@@ -65,7 +75,8 @@ export const LocalTimeScalar = new GraphQLScalarType<string, string>({
   serialize: parseLocalTime,
   parseValue: parseLocalTime,
   parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING) throw new AppError('BAD_USER_INPUT', { message: 'LocalTime must be a string.' });
+    if (ast.kind !== Kind.STRING)
+      throw new AppError('BAD_USER_INPUT', { message: 'LocalTime must be a string.' });
     return parseLocalTime(ast.value);
   },
 });

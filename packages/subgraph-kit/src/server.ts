@@ -6,7 +6,13 @@ import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { maskFormattedError } from '@carwash/errors';
-import { createRequestVerifier, HEADER, type TrustedKey, type UserTokenVerifier, type Viewer } from '@carwash/service-trust';
+import {
+  createRequestVerifier,
+  HEADER,
+  type TrustedKey,
+  type UserTokenVerifier,
+  type Viewer,
+} from '@carwash/service-trust';
 import express, { type Express, type Request } from 'express';
 import type { DocumentNode } from 'graphql';
 import { applyMiddleware, type IMiddlewareGenerator } from 'graphql-middleware';
@@ -35,7 +41,10 @@ export type ReadinessCheck = () => Promise<void>;
  * bound to the feature's context type there.
  */
 export type SubgraphResolvers = NonNullable<SchemaModule['resolvers']>;
-type SchemaModule = Exclude<Extract<Parameters<typeof buildSubgraphSchema>[0], readonly unknown[]>[number], DocumentNode>;
+type SchemaModule = Exclude<
+  Extract<Parameters<typeof buildSubgraphSchema>[0], readonly unknown[]>[number],
+  DocumentNode
+>;
 
 export interface SubgraphServerOptions<Ctx extends RequestContext> {
   name: string;
@@ -72,7 +81,9 @@ export interface SubgraphServer {
  * One Apollo subgraph over Express: a trust gate (signed service credential on every GraphQL request),
  * the end user's identity verified again, shield-guarded schema, coded and masked errors, health routes.
  */
-export async function createSubgraphServer<Ctx extends RequestContext>(options: SubgraphServerOptions<Ctx>): Promise<SubgraphServer> {
+export async function createSubgraphServer<Ctx extends RequestContext>(
+  options: SubgraphServerOptions<Ctx>,
+): Promise<SubgraphServer> {
   const { name, logger } = options;
   const schema = applyMiddleware(
     buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers }]),
@@ -123,7 +134,12 @@ export async function createSubgraphServer<Ctx extends RequestContext>(options: 
   });
   options.routes?.(app);
 
-  app.use('/graphql', requestId, express.raw({ type: () => true, limit: options.maxBodyBytes }), bodyErrors(options.maxBodyBytes));
+  app.use(
+    '/graphql',
+    requestId,
+    express.raw({ type: () => true, limit: options.maxBodyBytes }),
+    bodyErrors(options.maxBodyBytes),
+  );
   app.use('/graphql', async (req, res, next) => {
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const url = new URL(req.originalUrl, 'http://subgraph');
@@ -143,7 +159,15 @@ export async function createSubgraphServer<Ctx extends RequestContext>(options: 
       return sendError(res, 'SERVICE_UNAVAILABLE', { requestId: res.locals.requestId });
     }
     if (!verdict.ok) {
-      logger.warn({ reason: verdict.reason, claimed: req.header(HEADER.service)?.slice(0, 64), ip: req.socket.remoteAddress, requestId: res.locals.requestId }, 'refused an unsigned, badly signed or replayed request');
+      logger.warn(
+        {
+          reason: verdict.reason,
+          claimed: req.header(HEADER.service)?.slice(0, 64),
+          ip: req.socket.remoteAddress,
+          requestId: res.locals.requestId,
+        },
+        'refused an unsigned, badly signed or replayed request',
+      );
       return sendError(res, verdict.reason, { requestId: res.locals.requestId });
     }
     res.locals.caller = verdict.service;
@@ -165,7 +189,13 @@ export async function createSubgraphServer<Ctx extends RequestContext>(options: 
         const id = res.locals.requestId as string;
         const log = logger.child({ requestId: id });
         const viewer = await options.verifyUser(req.header(HEADER.authorization));
-        return options.createContext({ requestId: id, viewer, caller: res.locals.caller as string, clientIp: req.header(HEADER.clientIp), log });
+        return options.createContext({
+          requestId: id,
+          viewer,
+          caller: res.locals.caller as string,
+          clientIp: req.header(HEADER.clientIp),
+          log,
+        });
       },
     }),
   );

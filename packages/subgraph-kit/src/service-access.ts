@@ -20,7 +20,9 @@ export type ServiceAccess = Readonly<Record<string, Readonly<Record<string, read
  * calls are checked as the end user by the shield); a sibling service passes only on its listed
  * fields, and then the shield checks it too — as the user, when it calls on a user's behalf.
  */
-export function serviceAccessMiddleware<Ctx extends RequestContext>(access: ServiceAccess): IMiddlewareFunction<unknown, Ctx, unknown> {
+export function serviceAccessMiddleware<Ctx extends RequestContext>(
+  access: ServiceAccess,
+): IMiddlewareFunction<unknown, Ctx, unknown> {
   const allowed = new Map<string, Set<string>>();
   for (const [caller, types] of Object.entries(access)) {
     const set = new Set<string>();
@@ -28,8 +30,14 @@ export function serviceAccessMiddleware<Ctx extends RequestContext>(access: Serv
     allowed.set(caller, set);
   }
   return (resolve, parent, args, ctx, info) => {
-    if (ctx.caller !== GATEWAY && !allowed.get(ctx.caller)?.has(`${info.parentType.name}.${info.fieldName}`)) {
-      ctx.log.warn({ caller: ctx.caller, field: `${info.parentType.name}.${info.fieldName}` }, 'refused a service call outside its allow-list');
+    if (
+      ctx.caller !== GATEWAY &&
+      !allowed.get(ctx.caller)?.has(`${info.parentType.name}.${info.fieldName}`)
+    ) {
+      ctx.log.warn(
+        { caller: ctx.caller, field: `${info.parentType.name}.${info.fieldName}` },
+        'refused a service call outside its allow-list',
+      );
       throw new AppError('SERVICE_ACCESS_DENIED');
     }
     return resolve(parent, args, ctx, info);
@@ -46,4 +54,6 @@ export function actsOnOwnAuthority(ctx: Pick<RequestContext, 'caller' | 'viewer'
  * before a booking). A service that forwards a user's token is that user here: the per-user rules
  * apply to it, and the allow-list on top. What the service may read at all is `ServiceAccess`.
  */
-export const isServiceOnItsOwnAuthority = rule({ cache: 'no_cache' })((_p, _a, ctx: RequestContext) => actsOnOwnAuthority(ctx));
+export const isServiceOnItsOwnAuthority = rule({ cache: 'no_cache' })((_p, _a, ctx: RequestContext) =>
+  actsOnOwnAuthority(ctx),
+);

@@ -31,7 +31,8 @@ export const fields = {
       .min(1, `${label} must not be empty`)
       // eslint-disable-next-line no-control-regex
       .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), `${label} must not contain control characters`),
-  pageSize: (max = 100) => z.number().int().min(1, `must be between 1 and ${max}`).max(max, `must be between 1 and ${max}`),
+  pageSize: (max = 100) =>
+    z.number().int().min(1, `must be between 1 and ${max}`).max(max, `must be between 1 and ${max}`),
 };
 
 export { z };

@@ -7,7 +7,12 @@ import { assembleFeatureSubgraph, type FeatureEvents, type SubgraphServer } from
 function fakes() {
   const calls: string[] = [];
   const step = (name: string) => async () => void calls.push(name);
-  const server = { app: {}, httpServer: {}, listen: async () => ({ url: 'http://x', port: 1 }), stop: step('server') } as unknown as SubgraphServer;
+  const server = {
+    app: {},
+    httpServer: {},
+    listen: async () => ({ url: 'http://x', port: 1 }),
+    stop: step('server'),
+  } as unknown as SubgraphServer;
   const consumed: Handlers[] = [];
   const events = {
     bus: {},
@@ -18,7 +23,12 @@ function fakes() {
     },
     stop: step('events'),
   } as unknown as FeatureEvents;
-  const wiring = { db: { $disconnect: step('db') }, pool: { end: step('pool') } as unknown as pg.Pool, events, tokens: { close: step('tokens') } };
+  const wiring = {
+    db: { $disconnect: step('db') },
+    pool: { end: step('pool') } as unknown as pg.Pool,
+    events,
+    tokens: { close: step('tokens') },
+  };
   return { calls, step, server, consumed, wiring };
 }
 
@@ -30,9 +40,14 @@ describe(assembleFeatureSubgraph.name, () => {
     expect(consumed).toEqual([handlers]);
   });
 
-  it('stops the feature\'s timers first, the server next, then its own drain, the bus, the revocation check and the database', async () => {
+  it("stops the feature's timers first, the server next, then its own drain, the bus, the revocation check and the database", async () => {
     const { calls, step, server, wiring } = fakes();
-    const subgraph = assembleFeatureSubgraph(server, wiring, { service: {}, handlers: {}, beforeStop: step('timers'), afterServerStop: step('drain') });
+    const subgraph = assembleFeatureSubgraph(server, wiring, {
+      service: {},
+      handlers: {},
+      beforeStop: step('timers'),
+      afterServerStop: step('drain'),
+    });
     await subgraph.stop();
     expect(calls).toEqual(['timers', 'server', 'drain', 'events', 'tokens', 'db', 'pool']);
   });

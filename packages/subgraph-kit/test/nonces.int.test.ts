@@ -28,7 +28,11 @@ describe.each(['redis', 'memory'] as const)('nonce store (%s)', (backend) => {
 });
 
 describe('nonce store on Redis, shared by replicas', () => {
-  const settings = { EVENT_BUS: 'redis' as const, REDIS_URL, EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}` };
+  const settings = {
+    EVENT_BUS: 'redis' as const,
+    REDIS_URL,
+    EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}`,
+  };
   const replicaA = createNonceStore('payment', settings);
   const replicaB = createNonceStore('payment', settings);
   afterAll(async () => {

@@ -13,7 +13,9 @@ describe('required', () => {
   });
 
   it('fails the field when a row the database guarantees is missing', async () => {
-    await expect(required(Promise.resolve(null), "booking's service")).rejects.toThrow("booking's service is missing");
+    await expect(required(Promise.resolve(null), "booking's service")).rejects.toThrow(
+      "booking's service is missing",
+    );
     await expect(required(undefined, "shift's site")).rejects.toThrow("shift's site is missing");
   });
 });

@@ -8,7 +8,10 @@ import type { RequestContext } from '../src/server.js';
 const { buildSchema, graphql } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 const ACCESS: ServiceAccess = { booking: { Query: ['user'], User: ['id', 'role'] } };
 /** A tiny stand-in for a subgraph: a user with a private field, and a root secret. */
-const schema = applyMiddleware(buildSchema('type User { id: ID! role: String! email: String! } type Query { user: User secret: String }'), serviceAccessMiddleware(ACCESS));
+const schema = applyMiddleware(
+  buildSchema('type User { id: ID! role: String! email: String! } type Query { user: User secret: String }'),
+  serviceAccessMiddleware(ACCESS),
+);
 const ROOT = { user: { id: 'u1', role: 'CLIENT', email: 'u1@example.test' }, secret: 's' };
 const silent = { warn: () => undefined } as unknown as RequestContext['log'];
 
@@ -20,7 +23,10 @@ async function run(caller: string, query: string) {
 
 describe(serviceAccessMiddleware.name, () => {
   it('lets a service read exactly its listed fields', async () => {
-    expect(await run('booking', '{ user { id role } }')).toEqual({ data: { user: { id: 'u1', role: 'CLIENT' } }, codes: [] });
+    expect(await run('booking', '{ user { id role } }')).toEqual({
+      data: { user: { id: 'u1', role: 'CLIENT' } },
+      codes: [],
+    });
   });
 
   it('refuses a service a field outside its list, with SERVICE_ACCESS_DENIED', async () => {
@@ -34,14 +40,19 @@ describe(serviceAccessMiddleware.name, () => {
   });
 
   it('leaves the gateway to the per-user rules (no allow-list for it)', async () => {
-    expect(await run('gateway', '{ user { id email } secret }')).toEqual({ data: { user: { id: 'u1', email: 'u1@example.test' }, secret: 's' }, codes: [] });
+    expect(await run('gateway', '{ user { id email } secret }')).toEqual({
+      data: { user: { id: 'u1', email: 'u1@example.test' }, secret: 's' },
+      codes: [],
+    });
   });
 });
 
 describe(actsOnOwnAuthority.name, () => {
   it('is true only for a sibling service calling without a user', () => {
     expect(actsOnOwnAuthority({ caller: 'booking', viewer: null })).toBe(true);
-    expect(actsOnOwnAuthority({ caller: 'booking', viewer: { userId: 'u1', role: 'CLIENT', sessionId: 's1' } })).toBe(false);
+    expect(
+      actsOnOwnAuthority({ caller: 'booking', viewer: { userId: 'u1', role: 'CLIENT', sessionId: 's1' } }),
+    ).toBe(false);
     expect(actsOnOwnAuthority({ caller: 'gateway', viewer: null })).toBe(false);
   });
 });

@@ -47,9 +47,14 @@ async function main(): Promise<number> {
   try {
     const outcome = await provisionAdmin(new AuthRepository(db), args[0], password);
     const email = args[0]!.trim();
-    if (outcome.kind === 'created') console.log(`ADMIN_CREATED ${email} is a new admin (id ${outcome.userId})`);
-    if (outcome.kind === 'promoted') console.log(`ADMIN_PROMOTED ${email} was ${outcome.previousRole}, is now ADMIN; its password is unchanged (id ${outcome.userId})`);
-    if (outcome.kind === 'unchanged') console.log(`ADMIN_UNCHANGED ${email} is already an admin; nothing changed (id ${outcome.userId})`);
+    if (outcome.kind === 'created')
+      console.log(`ADMIN_CREATED ${email} is a new admin (id ${outcome.userId})`);
+    if (outcome.kind === 'promoted')
+      console.log(
+        `ADMIN_PROMOTED ${email} was ${outcome.previousRole}, is now ADMIN; its password is unchanged (id ${outcome.userId})`,
+      );
+    if (outcome.kind === 'unchanged')
+      console.log(`ADMIN_UNCHANGED ${email} is already an admin; nothing changed (id ${outcome.userId})`);
     return 0;
   } catch (err) {
     if (err instanceof AppError && err.code === 'BAD_USER_INPUT') {

@@ -20,7 +20,11 @@ export type AdminOutcome =
  * when it ends up unused, so a bad invocation fails the same way whatever the database holds.
  * Throws BAD_USER_INPUT (field `email` or `password`) on bad input.
  */
-export async function provisionAdmin(repo: AuthRepository, rawEmail: unknown, rawPassword: unknown): Promise<AdminOutcome> {
+export async function provisionAdmin(
+  repo: AuthRepository,
+  rawEmail: unknown,
+  rawPassword: unknown,
+): Promise<AdminOutcome> {
   const email = validate(fields.email(), rawEmail, 'email');
   const password = validate(z.string().pipe(input.password(email)), rawPassword ?? '', 'password');
   const emailNormalized = input.normalizeEmail(email);
@@ -33,7 +37,10 @@ export async function provisionAdmin(repo: AuthRepository, rawEmail: unknown, ra
         await repo.setRole(tx, existing.id, 'ADMIN');
         return { kind: 'promoted', userId: existing.id, previousRole: existing.role };
       }
-      const user = await repo.createUser({ email, emailNormalized, passwordHash, ...ADMIN_NAMES, role: 'ADMIN', emailVerified: true }, tx);
+      const user = await repo.createUser(
+        { email, emailNormalized, passwordHash, ...ADMIN_NAMES, role: 'ADMIN', emailVerified: true },
+        tx,
+      );
       return { kind: 'created', userId: user.id };
     });
   } catch (err) {

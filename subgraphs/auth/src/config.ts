@@ -1,4 +1,11 @@
-import { ConfigError, loadConfig, loadFeatureConfig, requireProductionSecrets, setting, z } from '@carwash/config';
+import {
+  ConfigError,
+  loadConfig,
+  loadFeatureConfig,
+  requireProductionSecrets,
+  setting,
+  z,
+} from '@carwash/config';
 
 /** The only reader of `process.env` in the auth feature (the settings every feature shares come from `loadFeatureConfig`). */
 export function loadAuthConfig(env: Record<string, string | undefined> = process.env) {
@@ -40,7 +47,9 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
           AUTH_JWT_PRIVATE_KEYS: env.AUTH_JWT_PRIVATE_KEYS,
         });
         if (config.AUTH_DEV_MAILBOX && config.NODE_ENV === 'production') {
-          throw new ConfigError('auth', ['AUTH_DEV_MAILBOX: the development mailbox (which serves every mail sent) must not be enabled in production']);
+          throw new ConfigError('auth', [
+            'AUTH_DEV_MAILBOX: the development mailbox (which serves every mail sent) must not be enabled in production',
+          ]);
         }
       },
     },

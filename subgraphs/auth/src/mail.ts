@@ -37,12 +37,18 @@ export class DevMailbox implements MailSender {
 
   async send(message: MailMessage): Promise<void> {
     if (!this.keepInbox) {
-      this.logger.warn({ to: message.to, subject: message.subject }, 'mail not delivered: no mail transport is configured');
+      this.logger.warn(
+        { to: message.to, subject: message.subject },
+        'mail not delivered: no mail transport is configured',
+      );
       return;
     }
     this.inbox.push({ ...message, sentAt: new Date() });
     if (this.inbox.length > DEV_MAILBOX_CAPACITY) this.inbox.shift();
-    this.logger.info({ to: message.to, subject: message.subject, text: message.text }, 'mail (development mailbox)');
+    this.logger.info(
+      { to: message.to, subject: message.subject, text: message.text },
+      'mail (development mailbox)',
+    );
   }
 
   /** Mail kept for an address (compared case-insensitively), newest first. */

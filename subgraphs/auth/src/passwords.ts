@@ -14,7 +14,10 @@ export function hashPassword(password: string): Promise<string> {
  */
 let decoy: Promise<string> | undefined;
 
-export async function verifyPassword(storedHash: string | null | undefined, password: string): Promise<boolean> {
+export async function verifyPassword(
+  storedHash: string | null | undefined,
+  password: string,
+): Promise<boolean> {
   if (!storedHash) {
     decoy ??= hashPassword('decoy-password-that-matches-no-account');
     await verify(await decoy, password).catch(() => false);

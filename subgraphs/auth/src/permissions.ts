@@ -4,13 +4,21 @@ import { allow, and, deny, or, rule, shield } from 'graphql-shield';
 import type { AuthContext } from './context.js';
 
 // Viewer-based rules are not cached: signUp/logIn set the viewer mid-request.
-const isAuthenticated = rule({ cache: 'no_cache' })((_p, _a, ctx: AuthContext) => (ctx.viewer ? true : new AppError('UNAUTHENTICATED')));
+const isAuthenticated = rule({ cache: 'no_cache' })((_p, _a, ctx: AuthContext) =>
+  ctx.viewer ? true : new AppError('UNAUTHENTICATED'),
+);
 const isAdmin = rule({ cache: 'no_cache' })((_p, _a, ctx: AuthContext) => ctx.viewer?.role === 'ADMIN');
-const isManagerOrAdmin = rule({ cache: 'no_cache' })((_p, _a, ctx: AuthContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN');
+const isManagerOrAdmin = rule({ cache: 'no_cache' })(
+  (_p, _a, ctx: AuthContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN',
+);
 /** The parent User is the viewer. */
-const isSelf = rule({ cache: 'no_cache' })((parent: { id?: string }, _a, ctx: AuthContext) => !!ctx.viewer && parent.id === ctx.viewer.userId);
+const isSelf = rule({ cache: 'no_cache' })(
+  (parent: { id?: string }, _a, ctx: AuthContext) => !!ctx.viewer && parent.id === ctx.viewer.userId,
+);
 /** The `id` argument is the viewer. */
-const targetsSelf = rule({ cache: 'no_cache' })((_p, args: { id?: string }, ctx: AuthContext) => !!ctx.viewer && args.id === ctx.viewer.userId);
+const targetsSelf = rule({ cache: 'no_cache' })(
+  (_p, args: { id?: string }, ctx: AuthContext) => !!ctx.viewer && args.id === ctx.viewer.userId,
+);
 
 const privateUserField = and(isAuthenticated, or(isSelf, isManagerOrAdmin));
 

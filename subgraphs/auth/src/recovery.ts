@@ -18,10 +18,15 @@ const SECONDS_PER_HOUR = 3600;
 
 /** "60 minutes", "48 hours": how long a link works, as the mail says it. */
 function lifetime(seconds: number): string {
-  return seconds < 2 * SECONDS_PER_HOUR ? `${Math.round(seconds / SECONDS_PER_MINUTE)} minutes` : `${Math.round(seconds / SECONDS_PER_HOUR)} hours`;
+  return seconds < 2 * SECONDS_PER_HOUR
+    ? `${Math.round(seconds / SECONDS_PER_MINUTE)} minutes`
+    : `${Math.round(seconds / SECONDS_PER_HOUR)} hours`;
 }
 
-type Settings = Pick<AuthConfig, 'AUTH_PUBLIC_URL' | 'AUTH_PASSWORD_RESET_TTL_SECONDS' | 'AUTH_EMAIL_VERIFICATION_TTL_SECONDS'>;
+type Settings = Pick<
+  AuthConfig,
+  'AUTH_PUBLIC_URL' | 'AUTH_PASSWORD_RESET_TTL_SECONDS' | 'AUTH_EMAIL_VERIFICATION_TTL_SECONDS'
+>;
 
 const accountToken = z.string().min(1, 'must not be empty').max(200, 'is not a token from our mail');
 
@@ -54,7 +59,8 @@ export class AccountRecovery {
     const email = input.normalizeEmail(validate(input.email, rawEmail, 'email'));
     await this.throttle.consume('reset', email, clientKey(client.ip));
     const user = await this.repo.findUserByEmail(email);
-    if (user && !user.deletedAt && user.email) this.inBackground('password reset', () => this.sendPasswordReset(user));
+    if (user && !user.deletedAt && user.email)
+      this.inBackground('password reset', () => this.sendPasswordReset(user));
     return true;
   }
 
@@ -69,14 +75,23 @@ export class AccountRecovery {
     const row = await this.repo.findLiveAccountToken(hashToken(token), 'RESET_PASSWORD');
     const user = row ? await this.repo.findUserById(row.userId) : null;
     if (!row || !user || user.deletedAt || user.emailNormalized !== row.emailNormalized) throw invalidToken();
-    const password = validate(z.string().pipe(input.password(user.email ?? undefined)), rawPassword, 'newPassword');
+    const password = validate(
+      z.string().pipe(input.password(user.email ?? undefined)),
+      rawPassword,
+      'newPassword',
+    );
     const passwordHash = await hashPassword(password);
     const done = await this.repo.transaction(async (tx) => {
       if (!(await this.repo.spendAccountToken(tx, row.id))) return false;
       await this.repo.setPasswordHash(tx, user.id, passwordHash, { emailVerified: true });
       await this.repo.spendAllAccountTokens(tx, user.id, 'RESET_PASSWORD');
       await this.repo.revokeAllForUser(tx, user.id, 'password_reset');
-      await this.repo.recordAttempt(tx, { emailNormalized: row.emailNormalized, ip: client.ip, clientKey: clientKey(client.ip), outcome: 'SUCCEEDED' });
+      await this.repo.recordAttempt(tx, {
+        emailNormalized: row.emailNormalized,
+        ip: client.ip,
+        clientKey: clientKey(client.ip),
+        outcome: 'SUCCEEDED',
+      });
       return true;
     });
     if (!done) throw invalidToken();
@@ -156,7 +171,17 @@ export class AccountRecovery {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const now = new Date();
     await this.repo.transaction((tx) =>
-      this.repo.createAccountToken(tx, { userId: user.id, purpose, tokenHash: hashToken(token), emailNormalized: user.emailNormalized!, expiresAt: new Date(now.getTime() + ttlSeconds * 1000) }, now),
+      this.repo.createAccountToken(
+        tx,
+        {
+          userId: user.id,
+          purpose,
+          tokenHash: hashToken(token),
+          emailNormalized: user.emailNormalized!,
+          expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
+        },
+        now,
+      ),
     );
     return token;
   }

@@ -1,14 +1,28 @@
 import { createEvent, type EventMap } from '@carwash/events';
 import type { AuthDb } from './db.js';
 import type { PUBLISHES } from './events.js';
-import { Prisma, type AccountToken, type AccountTokenPurpose, type LoginOutcome, type Role, type Session, type User } from './generated/prisma/client.js';
+import {
+  Prisma,
+  type AccountToken,
+  type AccountTokenPurpose,
+  type LoginOutcome,
+  type Role,
+  type Session,
+  type User,
+} from './generated/prisma/client.js';
 
 export type { AccountToken, AccountTokenPurpose, Role, Session, User };
 export type Tx = Prisma.TransactionClient;
-type TransactionOptions = { timeout?: number; maxWait?: number; isolationLevel?: Prisma.TransactionIsolationLevel };
+type TransactionOptions = {
+  timeout?: number;
+  maxWait?: number;
+  isolationLevel?: Prisma.TransactionIsolationLevel;
+};
 
 /** What a committed transaction revoked: a session family, or every token of a user below a version. */
-export type Revocation = { kind: 'session'; sessionId: string; userId: string } | { kind: 'user'; userId: string; minVersion: number };
+export type Revocation =
+  | { kind: 'session'; sessionId: string; userId: string }
+  | { kind: 'user'; userId: string; minVersion: number };
 
 /** True when `err` is a unique-constraint violation (Prisma's P2002), e.g. an email already taken. */
 export function isUniqueViolation(err: unknown): boolean {
@@ -19,7 +33,12 @@ export function isUniqueViolation(err: unknown): boolean {
  * Records an event in the auth outbox, inside the caller's transaction: the event exists if and
  * only if the change that caused it committed. The relay publishes it later.
  */
-async function recordEvent<T extends (typeof PUBLISHES)[number]>(tx: Tx, topic: T, aggregateId: string, payload: EventMap[T]): Promise<string> {
+async function recordEvent<T extends (typeof PUBLISHES)[number]>(
+  tx: Tx,
+  topic: T,
+  aggregateId: string,
+  payload: EventMap[T],
+): Promise<string> {
   const event = createEvent('auth', topic, aggregateId, payload);
   await tx.outboxEvent.create({
     data: {
@@ -60,7 +79,9 @@ export class AuthRepository {
   ) {
     this.begin = db.$transaction.bind(db) as AuthDb['$transaction'];
     const interactive = (arg: unknown, options?: TransactionOptions) =>
-      typeof arg === 'function' ? this.transaction(arg as (tx: Tx) => Promise<unknown>, options) : (this.begin as (a: unknown, o?: unknown) => Promise<unknown>)(arg, options);
+      typeof arg === 'function'
+        ? this.transaction(arg as (tx: Tx) => Promise<unknown>, options)
+        : (this.begin as (a: unknown, o?: unknown) => Promise<unknown>)(arg, options);
     this.db = new Proxy(db, {
       get: (target, prop) => {
         if (prop === '$transaction') return interactive;
@@ -105,7 +126,11 @@ export class AuthRepository {
    * transaction carry the new one) and records `auth.user.tokensRevoked` in the outbox. Returns the new version.
    */
   async revokeUserTokens(tx: Tx, userId: string, reason: string): Promise<number> {
-    const { tokenVersion } = await tx.user.update({ where: { id: userId }, data: { tokenVersion: { increment: 1 } }, select: { tokenVersion: true } });
+    const { tokenVersion } = await tx.user.update({
+      where: { id: userId },
+      data: { tokenVersion: { increment: 1 } },
+      select: { tokenVersion: true },
+    });
     await recordEvent(tx, 'auth.user.tokensRevoked', userId, { userId, minVersion: tokenVersion, reason });
     this.remember(tx, { kind: 'user', userId, minVersion: tokenVersion });
     return tokenVersion;
@@ -117,7 +142,12 @@ export class AuthRepository {
   }
 
   /** Stores a new password hash; `emailVerified` too when the change proved the mailbox (a reset link). */
-  setPasswordHash(tx: Tx, userId: string, passwordHash: string, proof: { emailVerified?: true } = {}): Promise<User> {
+  setPasswordHash(
+    tx: Tx,
+    userId: string,
+    passwordHash: string,
+    proof: { emailVerified?: true } = {},
+  ): Promise<User> {
     return tx.user.update({ where: { id: userId }, data: { passwordHash, ...proof } });
   }
 
@@ -136,13 +166,21 @@ export class AuthRepository {
    * and `auth.user.deleted` goes to the outbox — all in the caller's transaction.
    */
   async eraseUser(tx: Tx, user: Pick<User, 'id' | 'emailNormalized'>, deletedAt: Date): Promise<void> {
-    if (user.emailNormalized) await tx.loginAttempt.deleteMany({ where: { emailNormalized: user.emailNormalized } });
+    if (user.emailNormalized)
+      await tx.loginAttempt.deleteMany({ where: { emailNormalized: user.emailNormalized } });
     await tx.session.deleteMany({ where: { userId: user.id } });
     await tx.accountToken.deleteMany({ where: { userId: user.id } });
     await this.revokeUserTokens(tx, user.id, 'deleted');
     await tx.user.update({
       where: { id: user.id },
-      data: { email: null, emailNormalized: null, passwordHash: null, firstName: null, lastName: null, deletedAt },
+      data: {
+        email: null,
+        emailNormalized: null,
+        passwordHash: null,
+        firstName: null,
+        lastName: null,
+        deletedAt,
+      },
     });
     await recordEvent(tx, 'auth.user.deleted', user.id, { userId: user.id });
   }
@@ -160,21 +198,46 @@ export class AuthRepository {
     return tx.user.findUnique({ where: { id } });
   }
 
-  createUser(data: { email: string; emailNormalized: string; passwordHash: string; firstName: string; lastName: string; role?: Role; emailVerified?: boolean }, tx: Tx = this.db): Promise<User> {
+  createUser(
+    data: {
+      email: string;
+      emailNormalized: string;
+      passwordHash: string;
+      firstName: string;
+      lastName: string;
+      role?: Role;
+      emailVerified?: boolean;
+    },
+    tx: Tx = this.db,
+  ): Promise<User> {
     return tx.user.create({ data });
   }
 
   /** Newest first, keyset-paginated on (createdAt, id) so pages stay stable while users sign up. */
-  async listUsers(args: { first: number; after?: { createdAt: Date; id: string } | undefined; role?: Role | undefined; includeDeleted: boolean }): Promise<{ users: User[]; hasNextPage: boolean; totalCount: number }> {
+  async listUsers(args: {
+    first: number;
+    after?: { createdAt: Date; id: string } | undefined;
+    role?: Role | undefined;
+    includeDeleted: boolean;
+  }): Promise<{ users: User[]; hasNextPage: boolean; totalCount: number }> {
     const filter: Prisma.UserWhereInput = {
       ...(args.role ? { role: args.role } : {}),
       ...(args.includeDeleted ? {} : { deletedAt: null }),
     };
     const page: Prisma.UserWhereInput = args.after
-      ? { OR: [{ createdAt: { lt: args.after.createdAt } }, { createdAt: args.after.createdAt, id: { lt: args.after.id } }] }
+      ? {
+          OR: [
+            { createdAt: { lt: args.after.createdAt } },
+            { createdAt: args.after.createdAt, id: { lt: args.after.id } },
+          ],
+        }
       : {};
     const [rows, totalCount] = await Promise.all([
-      this.db.user.findMany({ where: { AND: [filter, page] }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: args.first + 1 }),
+      this.db.user.findMany({
+        where: { AND: [filter, page] },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: args.first + 1,
+      }),
       this.db.user.count({ where: filter }),
     ]);
     return { users: rows.slice(0, args.first), hasNextPage: rows.length > args.first, totalCount };
@@ -186,7 +249,13 @@ export class AuthRepository {
   }
 
   /** Outcomes of the latest attempts for an email from one client network since `since`, newest first (LOCKED ones ignored). */
-  recentAttempts(tx: Tx, emailNormalized: string, clientKey: string, since: Date, limit: number): Promise<Array<{ outcome: LoginOutcome; attemptedAt: Date }>> {
+  recentAttempts(
+    tx: Tx,
+    emailNormalized: string,
+    clientKey: string,
+    since: Date,
+    limit: number,
+  ): Promise<Array<{ outcome: LoginOutcome; attemptedAt: Date }>> {
     return tx.loginAttempt.findMany({
       where: { emailNormalized, clientKey, attemptedAt: { gt: since }, outcome: { not: 'LOCKED' } },
       orderBy: { attemptedAt: 'desc' },
@@ -200,17 +269,32 @@ export class AuthRepository {
     return tx.loginAttempt.count({ where: { clientKey, outcome: 'FAILED', attemptedAt: { gt: since } } });
   }
 
-  async recordAttempt(tx: Tx, attempt: { emailNormalized: string; ip: string | undefined; clientKey: string; outcome: LoginOutcome }): Promise<void> {
+  async recordAttempt(
+    tx: Tx,
+    attempt: { emailNormalized: string; ip: string | undefined; clientKey: string; outcome: LoginOutcome },
+  ): Promise<void> {
     await tx.loginAttempt.create({ data: { ...attempt, ip: attempt.ip?.slice(0, 64) ?? null } });
   }
 
-  createSession(tx: Tx, data: { userId: string; familyId: string; tokenHash: string; expiresAt: Date; userAgent?: string | undefined; ip?: string | undefined }): Promise<Session> {
+  createSession(
+    tx: Tx,
+    data: {
+      userId: string;
+      familyId: string;
+      tokenHash: string;
+      expiresAt: Date;
+      userAgent?: string | undefined;
+      ip?: string | undefined;
+    },
+  ): Promise<Session> {
     return tx.session.create({ data: { ...data, userAgent: data.userAgent ?? null, ip: data.ip ?? null } });
   }
 
   /** Locks the session row so two refreshes of one token cannot both succeed. */
   async findSessionForUpdate(tx: Tx, tokenHash: string): Promise<Session | null> {
-    const rows = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM auth_user_sessions WHERE token_hash = ${tokenHash} FOR UPDATE`;
+    const rows = await tx.$queryRaw<
+      Array<{ id: string }>
+    >`SELECT id FROM auth_user_sessions WHERE token_hash = ${tokenHash} FOR UPDATE`;
     if (rows.length === 0) return null;
     return tx.session.findUnique({ where: { id: rows[0]!.id } });
   }
@@ -220,24 +304,50 @@ export class AuthRepository {
   }
 
   /** Stores a new mailed token (its hash only) and retires the user's earlier unspent ones of that purpose: only the newest mail works. */
-  async createAccountToken(tx: Tx, data: { userId: string; purpose: AccountTokenPurpose; tokenHash: string; emailNormalized: string; expiresAt: Date }, now = new Date()): Promise<void> {
-    await tx.accountToken.updateMany({ where: { userId: data.userId, purpose: data.purpose, usedAt: null }, data: { usedAt: now } });
+  async createAccountToken(
+    tx: Tx,
+    data: {
+      userId: string;
+      purpose: AccountTokenPurpose;
+      tokenHash: string;
+      emailNormalized: string;
+      expiresAt: Date;
+    },
+    now = new Date(),
+  ): Promise<void> {
+    await tx.accountToken.updateMany({
+      where: { userId: data.userId, purpose: data.purpose, usedAt: null },
+      data: { usedAt: now },
+    });
     await tx.accountToken.create({ data });
   }
 
   /** A token that can still be spent: right purpose, unspent, unexpired. */
-  findLiveAccountToken(tokenHash: string, purpose: AccountTokenPurpose, now = new Date(), tx: Tx = this.db): Promise<AccountToken | null> {
+  findLiveAccountToken(
+    tokenHash: string,
+    purpose: AccountTokenPurpose,
+    now = new Date(),
+    tx: Tx = this.db,
+  ): Promise<AccountToken | null> {
     return tx.accountToken.findFirst({ where: { tokenHash, purpose, usedAt: null, expiresAt: { gt: now } } });
   }
 
   /** Spends a token; false when another request spent it first (so exactly one use wins). */
   async spendAccountToken(tx: Tx, id: string, now = new Date()): Promise<boolean> {
-    const { count } = await tx.accountToken.updateMany({ where: { id, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+    const { count } = await tx.accountToken.updateMany({
+      where: { id, usedAt: null, expiresAt: { gt: now } },
+      data: { usedAt: now },
+    });
     return count === 1;
   }
 
   /** Retires every unspent token of the user (e.g. all reset links once the password was reset). */
-  async spendAllAccountTokens(tx: Tx, userId: string, purpose: AccountTokenPurpose, now = new Date()): Promise<void> {
+  async spendAllAccountTokens(
+    tx: Tx,
+    userId: string,
+    purpose: AccountTokenPurpose,
+    now = new Date(),
+  ): Promise<void> {
     await tx.accountToken.updateMany({ where: { userId, purpose, usedAt: null }, data: { usedAt: now } });
   }
 
@@ -246,7 +356,10 @@ export class AuthRepository {
    * in the outbox, for the revocation store). A family already ended records nothing again.
    */
   async revokeFamily(tx: Tx, familyId: string, reason: string, at = new Date()): Promise<number> {
-    const { count } = await tx.session.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: at, revokedReason: reason } });
+    const { count } = await tx.session.updateMany({
+      where: { familyId, revokedAt: null },
+      data: { revokedAt: at, revokedReason: reason },
+    });
     if (count > 0) {
       const { userId } = await tx.session.findFirstOrThrow({ where: { familyId }, select: { userId: true } });
       await recordEvent(tx, 'auth.session.revoked', familyId, { sessionId: familyId, userId, reason });
@@ -257,7 +370,10 @@ export class AuthRepository {
 
   /** Ends every session of the user and every access token it holds (see `revokeUserTokens`). */
   async revokeAllForUser(tx: Tx, userId: string, reason: string, at = new Date()): Promise<number> {
-    const { count } = await tx.session.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: at, revokedReason: reason } });
+    const { count } = await tx.session.updateMany({
+      where: { userId, revokedAt: null },
+      data: { revokedAt: at, revokedReason: reason },
+    });
     await this.revokeUserTokens(tx, userId, reason);
     return count;
   }

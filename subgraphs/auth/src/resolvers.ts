@@ -28,10 +28,12 @@ export const resolvers: Resolvers = {
       return signedIn(ctx, payload);
     },
     logIn: async (_p, args, ctx) => signedIn(ctx, await ctx.auth.logIn(args.input, client(ctx))),
-    refreshSession: async (_p, args, ctx) => signedIn(ctx, await ctx.auth.refresh(args.refreshToken, client(ctx))),
+    refreshSession: async (_p, args, ctx) =>
+      signedIn(ctx, await ctx.auth.refresh(args.refreshToken, client(ctx))),
     logOut: (_p, args, ctx) => ctx.auth.logOut(args.refreshToken),
     changePassword: (_p, args, ctx) => ctx.auth.changePassword(ctx.viewer!, args.input, client(ctx)),
-    requestEmailVerification: (_p, _a, ctx) => ctx.recovery.requestEmailVerification(ctx.viewer!, client(ctx)),
+    requestEmailVerification: (_p, _a, ctx) =>
+      ctx.recovery.requestEmailVerification(ctx.viewer!, client(ctx)),
     verifyEmail: (_p, args, ctx) => ctx.recovery.verifyEmail(args.token),
     requestPasswordReset: (_p, args, ctx) => ctx.recovery.requestPasswordReset(args.email, client(ctx)),
     resetPassword: (_p, args, ctx) => ctx.recovery.resetPassword(args.token, args.newPassword, client(ctx)),
@@ -46,4 +48,3 @@ export const resolvers: Resolvers = {
     user: (payload) => payload.user,
   },
 };
-

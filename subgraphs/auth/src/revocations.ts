@@ -24,7 +24,9 @@ export class RevocationProjector {
   ) {}
 
   private apply(revocation: Revocation): Promise<void> {
-    return revocation.kind === 'session' ? this.store.revokeSession(revocation.sessionId) : this.store.revokeUserBelow(revocation.userId, revocation.minVersion);
+    return revocation.kind === 'session'
+      ? this.store.revokeSession(revocation.sessionId)
+      : this.store.revokeUserBelow(revocation.userId, revocation.minVersion);
   }
 
   /** The fast path; see the class comment. */
@@ -32,13 +34,18 @@ export class RevocationProjector {
     try {
       await Promise.all(revocations.map((r) => this.apply(r)));
     } catch (err) {
-      this.logger.warn({ err, revocations: revocations.length }, 'revocation store unreachable; the outbox will deliver the revocation');
+      this.logger.warn(
+        { err, revocations: revocations.length },
+        'revocation store unreachable; the outbox will deliver the revocation',
+      );
     }
   };
 
   /** The guaranteed path: handlers for auth's consumer group. A failure is retried by the bus. */
   readonly handlers: Handlers = {
-    'auth.session.revoked': (event: EventEnvelope<'auth.session.revoked'>) => this.apply({ kind: 'session', sessionId: event.payload.sessionId, userId: event.payload.userId }),
-    'auth.user.tokensRevoked': (event: EventEnvelope<'auth.user.tokensRevoked'>) => this.apply({ kind: 'user', userId: event.payload.userId, minVersion: event.payload.minVersion }),
+    'auth.session.revoked': (event: EventEnvelope<'auth.session.revoked'>) =>
+      this.apply({ kind: 'session', sessionId: event.payload.sessionId, userId: event.payload.userId }),
+    'auth.user.tokensRevoked': (event: EventEnvelope<'auth.user.tokensRevoked'>) =>
+      this.apply({ kind: 'user', userId: event.payload.userId, minVersion: event.payload.minVersion }),
   };
 }

@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { ConsumeOptions, Consumer, EventBus, OutboxRelay } from '@carwash/events';
-import { assembleFeatureSubgraph, createAccessTokenVerifier, createFeatureEvents, createFeatureServer, revocationStoreFor, sendError, type Logger, type SubgraphServer } from '@carwash/subgraph-kit';
+import {
+  assembleFeatureSubgraph,
+  createAccessTokenVerifier,
+  createFeatureEvents,
+  createFeatureServer,
+  revocationStoreFor,
+  sendError,
+  type Logger,
+  type SubgraphServer,
+} from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { Redis } from 'ioredis';
 import type { AuthConfig } from './config.js';
@@ -36,18 +45,29 @@ export interface AuthSubgraph extends SubgraphServer {
 export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Promise<AuthSubgraph> {
   const { db, pool } = createDb(config.AUTH_DATABASE_URL, config.AUTH_DATABASE_POOL_SIZE);
   const issuer = await TokenIssuer.create(config.AUTH_JWT_PRIVATE_KEYS, config.AUTH_ACCESS_TOKEN_TTL_SECONDS);
-  if (!config.AUTH_JWT_PRIVATE_KEYS) logger.warn('AUTH_JWT_PRIVATE_KEYS is not set: signing with an ephemeral key (development only)');
+  if (!config.AUTH_JWT_PRIVATE_KEYS)
+    logger.warn('AUTH_JWT_PRIVATE_KEYS is not set: signing with an ephemeral key (development only)');
   const events = createFeatureEvents({ feature: 'auth', pool, settings: config, logger });
   // Kept at least as long as any access token lives, so every token a revocation refuses expires first.
-  const revocationStore = revocationStoreFor(config, config.AUTH_ACCESS_TOKEN_TTL_SECONDS + REVOCATION_CLOCK_SKEW_SECONDS);
+  const revocationStore = revocationStoreFor(
+    config,
+    config.AUTH_ACCESS_TOKEN_TTL_SECONDS + REVOCATION_CLOCK_SKEW_SECONDS,
+  );
   const projector = new RevocationProjector(revocationStore, logger);
   const repo = new AuthRepository(db, projector.applyCommitted);
   const service = new AuthService(repo, issuer, config);
   const mailbox = new DevMailbox(logger, config.AUTH_DEV_MAILBOX);
   // The throttle shares the bus's Redis and namespace; the single-process mode counts in memory.
-  const redis = config.EVENT_BUS === 'redis' ? new Redis(config.REDIS_URL, { connectionName: 'carwash-auth:throttle', maxRetriesPerRequest: 2 }) : undefined;
+  const redis =
+    config.EVENT_BUS === 'redis'
+      ? new Redis(config.REDIS_URL, { connectionName: 'carwash-auth:throttle', maxRetriesPerRequest: 2 })
+      : undefined;
   const throttle = new RecoveryThrottle(
-    { maxPerEmail: config.AUTH_RECOVERY_MAX_PER_EMAIL, maxPerClient: config.AUTH_RECOVERY_MAX_PER_CLIENT, windowSeconds: config.AUTH_RECOVERY_WINDOW_SECONDS },
+    {
+      maxPerEmail: config.AUTH_RECOVERY_MAX_PER_EMAIL,
+      maxPerClient: config.AUTH_RECOVERY_MAX_PER_CLIENT,
+      windowSeconds: config.AUTH_RECOVERY_WINDOW_SECONDS,
+    },
     redis ? { redis, keyPrefix: `${config.EVENTS_NAMESPACE}:auth:recovery` } : 'memory',
   );
   const recovery = new AccountRecovery(repo, mailbox, throttle, config, logger);
@@ -55,28 +75,32 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
   // The auth feature verifies access tokens with its own keys: no network hop to itself.
   const tokens = createAccessTokenVerifier({ jwks: () => issuer.jwks() }, config, revocationStore);
   const wiring = { settings: config, db, pool, events, tokens };
-  const server = await createFeatureServer<AuthContext>({
-    name: 'auth',
-    typeDefs,
-    resolvers,
-    permissions,
-    serviceAccess,
-    createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service, recovery }),
-    logger,
-    routes: (app) => {
-      app.get('/.well-known/jwks.json', (_req, res) => {
-        res.set('cache-control', 'public, max-age=300').json(issuer.jwks());
-      });
-      // Development only (AUTH_DEV_MAILBOX, refused in production): the mail a developer would have received.
-      if (mailbox.keepInbox) {
-        app.get('/dev/mailbox', (req, res) => {
-          const to = typeof req.query.to === 'string' ? req.query.to : '';
-          if (!to) return sendError(res, 'BAD_USER_INPUT', { field: 'to' }, 'to: the recipient email is required');
-          res.set('cache-control', 'no-store').json({ messages: mailbox.messagesTo(to) });
+  const server = await createFeatureServer<AuthContext>(
+    {
+      name: 'auth',
+      typeDefs,
+      resolvers,
+      permissions,
+      serviceAccess,
+      createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service, recovery }),
+      logger,
+      routes: (app) => {
+        app.get('/.well-known/jwks.json', (_req, res) => {
+          res.set('cache-control', 'public, max-age=300').json(issuer.jwks());
         });
-      }
+        // Development only (AUTH_DEV_MAILBOX, refused in production): the mail a developer would have received.
+        if (mailbox.keepInbox) {
+          app.get('/dev/mailbox', (req, res) => {
+            const to = typeof req.query.to === 'string' ? req.query.to : '';
+            if (!to)
+              return sendError(res, 'BAD_USER_INPUT', { field: 'to' }, 'to: the recipient email is required');
+            res.set('cache-control', 'no-store').json({ messages: mailbox.messagesTo(to) });
+          });
+        }
+      },
     },
-  }, wiring);
+    wiring,
+  );
 
   return {
     ...assembleFeatureSubgraph(server, wiring, {

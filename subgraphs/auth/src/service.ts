@@ -24,7 +24,10 @@ export interface ClientInfo {
 
 type Settings = Pick<
   AuthConfig,
-  'AUTH_REFRESH_TOKEN_TTL_SECONDS' | 'AUTH_LOCKOUT_MAX_FAILURES' | 'AUTH_LOCKOUT_WINDOW_SECONDS' | 'AUTH_LOCKOUT_MAX_FAILURES_PER_IP'
+  | 'AUTH_REFRESH_TOKEN_TTL_SECONDS'
+  | 'AUTH_LOCKOUT_MAX_FAILURES'
+  | 'AUTH_LOCKOUT_WINDOW_SECONDS'
+  | 'AUTH_LOCKOUT_MAX_FAILURES_PER_IP'
 >;
 
 /**
@@ -47,7 +50,13 @@ export class AuthService {
     try {
       return await this.repo.transaction(async (tx) => {
         const user = await this.repo.createUser(
-          { email: data.email, emailNormalized: input.normalizeEmail(data.email), passwordHash, firstName: data.firstName, lastName: data.lastName },
+          {
+            email: data.email,
+            emailNormalized: input.normalizeEmail(data.email),
+            passwordHash,
+            firstName: data.firstName,
+            lastName: data.lastName,
+          },
           tx,
         );
         return this.startSession(tx, user, randomUUID(), client);
@@ -85,8 +94,16 @@ export class AuthService {
    * network is locked out (for this email or altogether), else runs `check` (null = wrong password) and
    * records its outcome. The failed or locked attempt is committed before we refuse, so it counts.
    */
-  private async underLockout<T>(email: string, client: ClientInfo, check: (tx: Tx, now: Date) => Promise<T | null>): Promise<T> {
-    const { AUTH_LOCKOUT_MAX_FAILURES: max, AUTH_LOCKOUT_WINDOW_SECONDS: windowSeconds, AUTH_LOCKOUT_MAX_FAILURES_PER_IP: maxPerClient } = this.settings;
+  private async underLockout<T>(
+    email: string,
+    client: ClientInfo,
+    check: (tx: Tx, now: Date) => Promise<T | null>,
+  ): Promise<T> {
+    const {
+      AUTH_LOCKOUT_MAX_FAILURES: max,
+      AUTH_LOCKOUT_WINDOW_SECONDS: windowSeconds,
+      AUTH_LOCKOUT_MAX_FAILURES_PER_IP: maxPerClient,
+    } = this.settings;
     const key = clientKey(client.ip);
     const outcome = await this.repo.transaction(
       async (tx) => {
@@ -99,18 +116,35 @@ export class AuthService {
         // Not serialised across emails (one lock per email): a burst may overshoot this limit by a few.
         const clientLocked = (await this.repo.countClientFailures(tx, key, since)) >= maxPerClient;
         if (consecutive >= max || clientLocked) {
-          await this.repo.recordAttempt(tx, { emailNormalized: email, ip: client.ip, clientKey: key, outcome: 'LOCKED' });
+          await this.repo.recordAttempt(tx, {
+            emailNormalized: email,
+            ip: client.ip,
+            clientKey: key,
+            outcome: 'LOCKED',
+          });
           const oldest = recent[max - 1]?.attemptedAt ?? now;
-          const retryAfterSeconds = Math.max(1, Math.ceil((oldest.getTime() + windowSeconds * 1000 - now.getTime()) / 1000));
-          return { kind: 'locked' as const, retryAfterSeconds: clientLocked ? windowSeconds : retryAfterSeconds };
+          const retryAfterSeconds = Math.max(
+            1,
+            Math.ceil((oldest.getTime() + windowSeconds * 1000 - now.getTime()) / 1000),
+          );
+          return {
+            kind: 'locked' as const,
+            retryAfterSeconds: clientLocked ? windowSeconds : retryAfterSeconds,
+          };
         }
         const value = await check(tx, now);
-        await this.repo.recordAttempt(tx, { emailNormalized: email, ip: client.ip, clientKey: key, outcome: value === null ? 'FAILED' : 'SUCCEEDED' });
+        await this.repo.recordAttempt(tx, {
+          emailNormalized: email,
+          ip: client.ip,
+          clientKey: key,
+          outcome: value === null ? 'FAILED' : 'SUCCEEDED',
+        });
         return value === null ? { kind: 'failed' as const } : { kind: 'ok' as const, value };
       },
       { timeout: 15_000 },
     );
-    if (outcome.kind === 'locked') throw new AppError('AUTH_LOCKED', { extensions: { retryAfterSeconds: outcome.retryAfterSeconds } });
+    if (outcome.kind === 'locked')
+      throw new AppError('AUTH_LOCKED', { extensions: { retryAfterSeconds: outcome.retryAfterSeconds } });
     if (outcome.kind === 'failed') throw new AppError('AUTH_INVALID_CREDENTIALS');
     return outcome.value;
   }
@@ -170,14 +204,22 @@ export class AuthService {
       return await this.underLockout(user.emailNormalized, client, async (tx) => {
         // Read again under the account's lock: a password changed meanwhile is the one to check.
         const current = await this.repo.findUserById(user.id, tx);
-        if (!current || current.deletedAt || !(await verifyPassword(current.passwordHash, data.currentPassword))) return null;
+        if (
+          !current ||
+          current.deletedAt ||
+          !(await verifyPassword(current.passwordHash, data.currentPassword))
+        )
+          return null;
         const updated = await this.repo.setPasswordHash(tx, user.id, passwordHash);
         await this.repo.revokeAllForUser(tx, user.id, 'password_changed');
         return this.startSession(tx, updated, randomUUID(), client);
       });
     } catch (err) {
       if (err instanceof AppError && err.code === 'AUTH_INVALID_CREDENTIALS') {
-        throw new AppError('AUTH_INVALID_CREDENTIALS', { message: 'The current password is incorrect.', field: 'input.currentPassword' });
+        throw new AppError('AUTH_INVALID_CREDENTIALS', {
+          message: 'The current password is incorrect.',
+          field: 'input.currentPassword',
+        });
       }
       throw err;
     }
@@ -185,7 +227,8 @@ export class AuthService {
 
   async setUserRole(viewer: Viewer, rawUserId: unknown, role: Role): Promise<User> {
     const userId = validate(input.uuid, rawUserId, 'userId');
-    if (userId === viewer.userId) throw new AppError('FORBIDDEN', { message: 'Admins cannot change their own role.' });
+    if (userId === viewer.userId)
+      throw new AppError('FORBIDDEN', { message: 'Admins cannot change their own role.' });
     const user = await this.repo.findUserById(userId);
     if (!user || user.deletedAt) throw new AppError('NOT_FOUND', { message: 'No such user.' });
     if (user.role === role) return user;
@@ -215,10 +258,20 @@ export class AuthService {
     return { deletedUserId: id, deletedAt };
   }
 
-  async listUsers(raw: { first?: number | null; after?: string | null; role?: Role | null; includeDeleted?: boolean | null }) {
+  async listUsers(raw: {
+    first?: number | null;
+    after?: string | null;
+    role?: Role | null;
+    includeDeleted?: boolean | null;
+  }) {
     const args = validate(input.usersArgs, { ...raw, first: raw.first ?? 20 });
     const after = args.after ? decodeCursor(args.after) : undefined;
-    const page = await this.repo.listUsers({ first: args.first, after, role: args.role ?? undefined, includeDeleted: args.includeDeleted ?? false });
+    const page = await this.repo.listUsers({
+      first: args.first,
+      after,
+      role: args.role ?? undefined,
+      includeDeleted: args.includeDeleted ?? false,
+    });
     const last = page.users.at(-1);
     return {
       nodes: page.users,
@@ -241,8 +294,19 @@ export class AuthService {
     // Read now rather than taken from `user`: a revocation earlier in this transaction, or a role change
     // committed since `user` was read, may have raised the version — and role and version must match.
     const claims = await this.repo.tokenClaims(tx, user.id);
-    const access = await this.issuer.accessToken({ userId: user.id, role: claims.role, sessionId: session.familyId, version: claims.tokenVersion });
-    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: refresh.token, refreshTokenExpiresAt, user };
+    const access = await this.issuer.accessToken({
+      userId: user.id,
+      role: claims.role,
+      sessionId: session.familyId,
+      version: claims.tokenVersion,
+    });
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken: refresh.token,
+      refreshTokenExpiresAt,
+      user,
+    };
   }
 }
 
@@ -254,7 +318,10 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at ?? '');
   if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) {
-    throw new AppError('BAD_USER_INPUT', { field: 'after', message: 'after is not a cursor returned by this query' });
+    throw new AppError('BAD_USER_INPUT', {
+      field: 'after',
+      message: 'after is not a cursor returned by this query',
+    });
   }
   return { createdAt, id };
 }

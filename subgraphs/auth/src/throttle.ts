@@ -1,6 +1,11 @@
 import { AppError } from '@carwash/errors';
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 
 export interface ThrottleLimits {
   maxPerEmail: number;
@@ -23,8 +28,18 @@ export class RecoveryThrottle {
       this.perEmail = new RateLimiterMemory({ ...base, points: limits.maxPerEmail });
       this.perClient = new RateLimiterMemory({ ...base, points: limits.maxPerClient });
     } else {
-      this.perEmail = new RateLimiterRedis({ ...base, points: limits.maxPerEmail, storeClient: store.redis, keyPrefix: `${store.keyPrefix}:email` });
-      this.perClient = new RateLimiterRedis({ ...base, points: limits.maxPerClient, storeClient: store.redis, keyPrefix: `${store.keyPrefix}:client` });
+      this.perEmail = new RateLimiterRedis({
+        ...base,
+        points: limits.maxPerEmail,
+        storeClient: store.redis,
+        keyPrefix: `${store.keyPrefix}:email`,
+      });
+      this.perClient = new RateLimiterRedis({
+        ...base,
+        points: limits.maxPerClient,
+        storeClient: store.redis,
+        keyPrefix: `${store.keyPrefix}:client`,
+      });
     }
   }
 
@@ -33,13 +48,19 @@ export class RecoveryThrottle {
    * `retryAfterSeconds` past either limit. A store failure is not a pass: it surfaces as an error.
    */
   async consume(purpose: string, emailNormalized: string, clientKey: string): Promise<void> {
-    const results = await Promise.allSettled([this.perClient.consume(`${purpose}:${clientKey}`), this.perEmail.consume(`${purpose}:${emailNormalized}`)]);
+    const results = await Promise.allSettled([
+      this.perClient.consume(`${purpose}:${clientKey}`),
+      this.perEmail.consume(`${purpose}:${emailNormalized}`),
+    ]);
     let waitMs = 0;
     for (const r of results) {
       if (r.status === 'fulfilled') continue;
       if (!(r.reason instanceof RateLimiterRes)) throw r.reason;
       waitMs = Math.max(waitMs, r.reason.msBeforeNext);
     }
-    if (waitMs > 0) throw new AppError('AUTH_RECOVERY_THROTTLED', { extensions: { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) } });
+    if (waitMs > 0)
+      throw new AppError('AUTH_RECOVERY_THROTTLED', {
+        extensions: { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
+      });
   }
 }

@@ -1,6 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ACCESS_TOKEN, type Role } from '@carwash/service-trust';
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JSONWebKeySet, type CryptoKey } from 'jose';
+import {
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  SignJWT,
+  type JWK,
+  type JSONWebKeySet,
+  type CryptoKey,
+} from 'jose';
 
 interface SigningKey {
   kid: string;
@@ -28,7 +36,8 @@ export class TokenIssuer {
         throw new Error('AUTH_JWT_PRIVATE_KEYS: not valid JSON (expected an array of Ed25519 private JWKs)');
       }
       const list = Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown }).keys;
-      if (!Array.isArray(list) || list.length === 0) throw new Error('AUTH_JWT_PRIVATE_KEYS: expected a non-empty array of JWKs');
+      if (!Array.isArray(list) || list.length === 0)
+        throw new Error('AUTH_JWT_PRIVATE_KEYS: expected a non-empty array of JWKs');
       for (const jwk of list as JWK[]) {
         if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || !jwk.d || !jwk.kid) {
           throw new Error('AUTH_JWT_PRIVATE_KEYS: every key must be an Ed25519 private JWK with a kid');
@@ -57,7 +66,10 @@ export class TokenIssuer {
   }
 
   /** `version` is the user's token version (`ver`, default 0): verifiers refuse tokens below a revoked version. */
-  async accessToken(claims: { userId: string; role: Role; sessionId: string; version?: number }, now = new Date()): Promise<{ token: string; expiresAt: Date }> {
+  async accessToken(
+    claims: { userId: string; role: Role; sessionId: string; version?: number },
+    now = new Date(),
+  ): Promise<{ token: string; expiresAt: Date }> {
     const key = this.keys[0]!;
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + this.accessTtlSeconds;

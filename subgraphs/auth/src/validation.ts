@@ -1,7 +1,22 @@
 import { fields, z } from '@carwash/subgraph-kit';
 import { ROLES } from '@carwash/service-trust';
 
-const COMMON = new Set(['password', 'password1', 'password123', 'passw0rd', 'qwerty', 'qwertyuiop', 'letmein', 'welcome', 'iloveyou', 'admin', 'changeme', '123456789', '1234567890', 'carwash']);
+const COMMON = new Set([
+  'password',
+  'password1',
+  'password123',
+  'passw0rd',
+  'qwerty',
+  'qwertyuiop',
+  'letmein',
+  'welcome',
+  'iloveyou',
+  'admin',
+  'changeme',
+  '123456789',
+  '1234567890',
+  'carwash',
+]);
 
 /**
  * A password is strong enough when it is 10–128 characters, uses at least three character classes
@@ -16,7 +31,11 @@ export function password(email?: string) {
     .superRefine((value, ctx) => {
       const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((re) => re.test(value)).length;
       if (classes < 3 && value.length < 16) {
-        ctx.addIssue({ code: 'custom', message: 'password must mix three of: lower case, upper case, digits, symbols (or be 16+ characters)' });
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'password must mix three of: lower case, upper case, digits, symbols (or be 16+ characters)',
+        });
       }
       const lower = value.toLowerCase();
       if (COMMON.has(lower.replace(/[^a-z0-9]/g, '')) || /^(.)\1+$/.test(value)) {
@@ -30,7 +49,12 @@ export function password(email?: string) {
 }
 
 export const signUpInput = z
-  .object({ email: fields.email(), password: z.string(), firstName: fields.name('first name'), lastName: fields.name('last name') })
+  .object({
+    email: fields.email(),
+    password: z.string(),
+    firstName: fields.name('first name'),
+    lastName: fields.name('last name'),
+  })
   .superRefine((v, ctx) => {
     const r = password(v.email).safeParse(v.password);
     if (!r.success) ctx.addIssue({ code: 'custom', path: ['password'], message: r.error.issues[0]!.message });
@@ -39,11 +63,17 @@ export const signUpInput = z
 /** Login checks only the shape: strength rules belong to sign-up, and must not leak here. */
 export const logInInput = z.object({
   email: fields.email(),
-  password: z.string().min(1, 'password must not be empty').max(128, 'password must be at most 128 characters'),
+  password: z
+    .string()
+    .min(1, 'password must not be empty')
+    .max(128, 'password must be at most 128 characters'),
 });
 
 export const changePasswordInput = z.object({
-  currentPassword: z.string().min(1, 'password must not be empty').max(128, 'password must be at most 128 characters'),
+  currentPassword: z
+    .string()
+    .min(1, 'password must not be empty')
+    .max(128, 'password must be at most 128 characters'),
   newPassword: z.string(),
 });
 

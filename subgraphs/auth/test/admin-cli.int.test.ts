@@ -22,10 +22,17 @@ function email(): string {
 }
 
 /** Runs `pnpm admin:create` as an operator would: a child process, the password on stdin or in ADMIN_PASSWORD. */
-function adminCreate(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function adminCreate(
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const { ADMIN_PASSWORD: _unset, ...env } = process.env;
-    const child = spawn('pnpm', ['--silent', 'admin:create', ...args], { cwd: ROOT, env: { ...env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('pnpm', ['--silent', 'admin:create', ...args], {
+      cwd: ROOT,
+      env: { ...env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -55,7 +62,15 @@ describe('pnpm admin:create', () => {
   it('promotes an existing client, keeping its password, with the password read from standard input', async () => {
     const address = email();
     const ownPassword = 'Client-own-secret-99';
-    const client = await db.user.create({ data: { email: address, emailNormalized: address, passwordHash: await hashPassword(ownPassword), firstName: 'Cy', lastName: 'Client' } });
+    const client = await db.user.create({
+      data: {
+        email: address,
+        emailNormalized: address,
+        passwordHash: await hashPassword(ownPassword),
+        firstName: 'Cy',
+        lastName: 'Client',
+      },
+    });
     const res = await adminCreate([address.toUpperCase()], { stdin: `${STRONG}\n` });
     expect(res.stdout).toMatch(/^ADMIN_PROMOTED .* was CLIENT/);
     expect(res.code).toBe(0);

@@ -5,11 +5,16 @@ import { DevMailbox } from '../src/mail.js';
 /** Records what would have been logged. */
 function fakeLogger() {
   const lines: Array<{ level: string; fields: Record<string, unknown>; message: string }> = [];
-  const at = (level: string) => (fields: Record<string, unknown>, message: string) => void lines.push({ level, fields, message });
+  const at = (level: string) => (fields: Record<string, unknown>, message: string) =>
+    void lines.push({ level, fields, message });
   return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error') } as unknown as Logger };
 }
 
-const MAIL = { to: 'Ada@Example.test', subject: 'Reset your car-wash password', text: 'https://app.example/reset-password?token=secret-link' };
+const MAIL = {
+  to: 'Ada@Example.test',
+  subject: 'Reset your car-wash password',
+  text: 'https://app.example/reset-password?token=secret-link',
+};
 
 describe(DevMailbox.name, () => {
   it('keeps mail for the development inbox and logs it whole', async () => {

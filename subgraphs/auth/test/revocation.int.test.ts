@@ -16,7 +16,13 @@ const namespace = `test-auth-rev-${randomUUID().slice(0, 8)}`;
 const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
 const signingKeys = JSON.stringify([{ ...(await exportJWK(privateKey)), kid: `test-rev-${process.pid}` }]);
 const keys = generateServiceKeys();
-const base = { ...process.env, ...keys.envFor('auth'), LOG_LEVEL: 'silent', EVENTS_NAMESPACE: namespace, AUTH_JWT_PRIVATE_KEYS: signingKeys };
+const base = {
+  ...process.env,
+  ...keys.envFor('auth'),
+  LOG_LEVEL: 'silent',
+  EVENTS_NAMESPACE: namespace,
+  AUTH_JWT_PRIVATE_KEYS: signingKeys,
+};
 const config = loadAuthConfig(base);
 const signed = signedFetch(keys.credentials.gateway!, 'auth');
 const PASSWORD = 'Wash-my-car-42';
@@ -34,7 +40,10 @@ let healthyUrl: string;
 let store: RedisRevocationStore;
 
 beforeAll(async () => {
-  cutOff = await createAuthSubgraph(loadAuthConfig({ ...base, EVENT_BUS: 'memory' }), createLogger('auth', 'silent'));
+  cutOff = await createAuthSubgraph(
+    loadAuthConfig({ ...base, EVENT_BUS: 'memory' }),
+    createLogger('auth', 'silent'),
+  );
   cutOffUrl = (await cutOff.listen(0)).url;
   healthy = await createAuthSubgraph(config, createLogger('auth', 'silent'));
   healthyUrl = (await healthy.listen(0)).url;
@@ -51,19 +60,39 @@ afterAll(async () => {
 });
 
 async function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string) {
-  const res = await signed(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ query, variables }) });
-  return { status: res.status, ...((await res.json()) as { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }) };
+  const res = await signed(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return {
+    status: res.status,
+    ...((await res.json()) as {
+      data?: T;
+      errors?: Array<{ message: string; extensions?: { code?: string } }>;
+    }),
+  };
 }
 
-async function signUpAndLogOut(url: string): Promise<{ userId: string; sessionId: string; accessToken: string; committedAt: number }> {
+async function signUpAndLogOut(
+  url: string,
+): Promise<{ userId: string; sessionId: string; accessToken: string; committedAt: number }> {
   const email = `rev.${randomUUID()}@example.test`;
-  const up = await gql<{ signUp: { accessToken: string; refreshToken: string; user: { id: string } } }>(url, `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken user { id } } }`, { i: { email, password: PASSWORD, firstName: 'Out', lastName: 'Box' } });
+  const up = await gql<{ signUp: { accessToken: string; refreshToken: string; user: { id: string } } }>(
+    url,
+    `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken user { id } } }`,
+    { i: { email, password: PASSWORD, firstName: 'Out', lastName: 'Box' } },
+  );
   const { accessToken, refreshToken, user } = up.data!.signUp;
   const sessionId = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).sid as string;
-  const out = await gql<{ logOut: boolean }>(url, `mutation($t: String!) { logOut(refreshToken: $t) }`, { t: refreshToken });
+  const out = await gql<{ logOut: boolean }>(url, `mutation($t: String!) { logOut(refreshToken: $t) }`, {
+    t: refreshToken,
+  });
   expect(out.data?.logOut).toBe(true);
   // When the revocation was written (inside the transaction, just before its commit).
-  const event = await healthy.db.outboxEvent.findFirstOrThrow({ where: { aggregateId: sessionId, topic: 'auth.session.revoked' } });
+  const event = await healthy.db.outboxEvent.findFirstOrThrow({
+    where: { aggregateId: sessionId, topic: 'auth.session.revoked' },
+  });
   return { userId: user.id, sessionId, accessToken, committedAt: event.occurredAt.getTime() };
 }
 
@@ -111,7 +140,9 @@ describe('revocations committed while the shared store is out of reach', () => {
       delays.sort((a, b) => a - b);
       const p50 = delays[Math.floor(delays.length / 2)]!;
       const max = delays.at(-1)!;
-      console.log(`outbox-path revocation delay (commit → store) over ${delays.length}: p50 ${p50} ms, max ${max} ms`);
+      console.log(
+        `outbox-path revocation delay (commit → store) over ${delays.length}: p50 ${p50} ms, max ${max} ms`,
+      );
       expect(max).toBeLessThan(1000);
     } finally {
       await healthy.relay.stop();
@@ -122,8 +153,18 @@ describe('revocations committed while the shared store is out of reach', () => {
 
 describe(AuthRepository.name, () => {
   it('applies the revocations of any interactive db.$transaction right after it commits (e.g. a password reset)', async () => {
-    const sut = new AuthRepository(healthy.db, new RevocationProjector(store, createLogger('auth', 'silent')).applyCommitted);
-    const user = await healthy.db.user.create({ data: { email: `reset.${randomUUID()}@example.test`, emailNormalized: `reset.${randomUUID()}@example.test`, firstName: 'Re', lastName: 'Set' } });
+    const sut = new AuthRepository(
+      healthy.db,
+      new RevocationProjector(store, createLogger('auth', 'silent')).applyCommitted,
+    );
+    const user = await healthy.db.user.create({
+      data: {
+        email: `reset.${randomUUID()}@example.test`,
+        emailNormalized: `reset.${randomUUID()}@example.test`,
+        firstName: 'Re',
+        lastName: 'Set',
+      },
+    });
     // Written the way any feature code writes a transaction, not through `sut.transaction`.
     await sut.db.$transaction(async (tx) => {
       await sut.revokeAllForUser(tx, user.id, 'password_reset');
@@ -133,8 +174,18 @@ describe(AuthRepository.name, () => {
   });
 
   it('applies nothing when the transaction rolls back', async () => {
-    const sut = new AuthRepository(healthy.db, new RevocationProjector(store, createLogger('auth', 'silent')).applyCommitted);
-    const user = await healthy.db.user.create({ data: { email: `rb.${randomUUID()}@example.test`, emailNormalized: `rb.${randomUUID()}@example.test`, firstName: 'Roll', lastName: 'Back' } });
+    const sut = new AuthRepository(
+      healthy.db,
+      new RevocationProjector(store, createLogger('auth', 'silent')).applyCommitted,
+    );
+    const user = await healthy.db.user.create({
+      data: {
+        email: `rb.${randomUUID()}@example.test`,
+        emailNormalized: `rb.${randomUUID()}@example.test`,
+        firstName: 'Roll',
+        lastName: 'Back',
+      },
+    });
     await expect(
       sut.db.$transaction(async (tx) => {
         await sut.revokeAllForUser(tx, user.id, 'password_reset');

@@ -13,13 +13,19 @@ import { TokenIssuer } from '../src/tokens.js';
 
 const TX = {} as Tx;
 const PASSWORD = 'correct horse battery staple';
-const settings = { AUTH_REFRESH_TOKEN_TTL_SECONDS: 3600, AUTH_LOCKOUT_MAX_FAILURES: 3, AUTH_LOCKOUT_WINDOW_SECONDS: 900, AUTH_LOCKOUT_MAX_FAILURES_PER_IP: 5 };
+const settings = {
+  AUTH_REFRESH_TOKEN_TTL_SECONDS: 3600,
+  AUTH_LOCKOUT_MAX_FAILURES: 3,
+  AUTH_LOCKOUT_WINDOW_SECONDS: 900,
+  AUTH_LOCKOUT_MAX_FAILURES_PER_IP: 5,
+};
 type Outcome = 'SUCCEEDED' | 'FAILED' | 'LOCKED';
 
 /** Only what these rules touch is implemented; anything else fails the test loudly. */
 function fakeStore() {
   const users = new Map<string, User>();
-  const attempts: Array<{ emailNormalized: string; clientKey: string; outcome: Outcome; attemptedAt: Date }> = [];
+  const attempts: Array<{ emailNormalized: string; clientKey: string; outcome: Outcome; attemptedAt: Date }> =
+    [];
   const calls: string[] = [];
   const store = {
     users,
@@ -31,14 +37,30 @@ function fakeStore() {
     },
     lockEmail: async () => void calls.push('lockEmail'),
     recentAttempts: async (_tx: Tx, email: string, key: string, since: Date, limit: number) =>
-      attempts.filter((a) => a.emailNormalized === email && a.clientKey === key && a.attemptedAt > since && a.outcome !== 'LOCKED').reverse().slice(0, limit),
-    countClientFailures: async (_tx: Tx, key: string, since: Date) => attempts.filter((a) => a.clientKey === key && a.outcome === 'FAILED' && a.attemptedAt > since).length,
-    recordAttempt: async (_tx: Tx, a: { emailNormalized: string; clientKey: string; outcome: Outcome }) => void attempts.push({ ...a, attemptedAt: new Date() }),
-    findUserByEmail: async (email: string) => [...users.values()].find((u) => u.emailNormalized === email) ?? null,
+      attempts
+        .filter(
+          (a) =>
+            a.emailNormalized === email &&
+            a.clientKey === key &&
+            a.attemptedAt > since &&
+            a.outcome !== 'LOCKED',
+        )
+        .reverse()
+        .slice(0, limit),
+    countClientFailures: async (_tx: Tx, key: string, since: Date) =>
+      attempts.filter((a) => a.clientKey === key && a.outcome === 'FAILED' && a.attemptedAt > since).length,
+    recordAttempt: async (_tx: Tx, a: { emailNormalized: string; clientKey: string; outcome: Outcome }) =>
+      void attempts.push({ ...a, attemptedAt: new Date() }),
+    findUserByEmail: async (email: string) =>
+      [...users.values()].find((u) => u.emailNormalized === email) ?? null,
     findUserById: async (id: string) => users.get(id) ?? null,
     recordLogin: async (_tx: Tx, id: string, at: Date) => Object.assign(users.get(id)!, { lastLoginAt: at }),
-    createSession: async (_tx: Tx, data: { userId: string; familyId: string }) => ({ id: randomUUID(), ...data }) as Session,
-    tokenClaims: async (_tx: Tx, id: string) => ({ role: users.get(id)!.role, tokenVersion: users.get(id)!.tokenVersion }),
+    createSession: async (_tx: Tx, data: { userId: string; familyId: string }) =>
+      ({ id: randomUUID(), ...data }) as Session,
+    tokenClaims: async (_tx: Tx, id: string) => ({
+      role: users.get(id)!.role,
+      tokenVersion: users.get(id)!.tokenVersion,
+    }),
     setRole: async (_tx: Tx, id: string, role: Role) => {
       calls.push(`setRole ${role}`);
       return Object.assign(users.get(id)!, { role });
@@ -73,25 +95,40 @@ let ada: User;
 beforeEach(() => {
   repo = fakeStore();
   service = new AuthService(repo, issuer, settings);
-  ada = { id: randomUUID(), email: 'ada@example.com', emailNormalized: 'ada@example.com', passwordHash, role: 'CLIENT', tokenVersion: 0, deletedAt: null } as User;
+  ada = {
+    id: randomUUID(),
+    email: 'ada@example.com',
+    emailNormalized: 'ada@example.com',
+    passwordHash,
+    role: 'CLIENT',
+    tokenVersion: 0,
+    deletedAt: null,
+  } as User;
   repo.users.set(ada.id, ada);
 });
 
 const attacker = { ip: '203.0.113.7' };
 const owner = { ip: '198.51.100.20' };
-const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: { extensions?: { code?: string } }) => e.extensions?.code);
-const logIn = (password: string, client: { ip: string }, email = ada.email!) => service.logIn({ email, password }, client);
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: { extensions?: { code?: string } }) => e.extensions?.code,
+  );
+const logIn = (password: string, client: { ip: string }, email = ada.email!) =>
+  service.logIn({ email, password }, client);
 
 describe('the login lockout', () => {
   it('locks a client out of an account after AUTH_LOCKOUT_MAX_FAILURES wrong passwords, records the refusal, and refuses even the right password', async () => {
-    for (let i = 0; i < settings.AUTH_LOCKOUT_MAX_FAILURES; i++) expect(await codeOf(logIn('wrong password!', attacker))).toBe('AUTH_INVALID_CREDENTIALS');
+    for (let i = 0; i < settings.AUTH_LOCKOUT_MAX_FAILURES; i++)
+      expect(await codeOf(logIn('wrong password!', attacker))).toBe('AUTH_INVALID_CREDENTIALS');
     expect(await codeOf(logIn(PASSWORD, attacker))).toBe('AUTH_LOCKED');
     expect(repo.attempts.map((a) => a.outcome)).toEqual(['FAILED', 'FAILED', 'FAILED', 'LOCKED']);
     expect(repo.calls.filter((c) => c === 'lockEmail')).toHaveLength(4);
   });
 
-  it("does not lock the owner out from another network when an attacker hammers the account", async () => {
-    for (let i = 0; i < settings.AUTH_LOCKOUT_MAX_FAILURES + 1; i++) await logIn('wrong password!', attacker).catch(() => undefined);
+  it('does not lock the owner out from another network when an attacker hammers the account', async () => {
+    for (let i = 0; i < settings.AUTH_LOCKOUT_MAX_FAILURES + 1; i++)
+      await logIn('wrong password!', attacker).catch(() => undefined);
     const payload = await logIn(PASSWORD, owner);
     expect(payload.user.id).toBe(ada.id);
     expect(payload.accessToken).toMatch(/^ey/);
@@ -108,7 +145,9 @@ describe('the login lockout', () => {
 
   it('locks a client out of every account once it passes AUTH_LOCKOUT_MAX_FAILURES_PER_IP failures, unknown emails included', async () => {
     for (let i = 0; i < settings.AUTH_LOCKOUT_MAX_FAILURES_PER_IP; i++) {
-      expect(await codeOf(logIn('wrong password!', attacker, `nobody${i}@example.com`))).toBe('AUTH_INVALID_CREDENTIALS');
+      expect(await codeOf(logIn('wrong password!', attacker, `nobody${i}@example.com`))).toBe(
+        'AUTH_INVALID_CREDENTIALS',
+      );
     }
     expect(await codeOf(logIn(PASSWORD, attacker))).toBe('AUTH_LOCKED');
   });

@@ -24,17 +24,36 @@ afterAll(async () => {
   await sut?.stop();
 });
 
-async function post(body: unknown, options: { sign?: boolean; token?: string; headers?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers };
+async function post(
+  body: unknown,
+  options: { sign?: boolean; token?: string; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+    ...options.headers,
+  };
   const init = { method: 'POST', headers, body: JSON.stringify(body) };
   const res = options.sign === false ? await fetch(url, init) : await signed(url, init);
-  return { status: res.status, body: (await res.json()) as { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: { code?: string } }> } };
+  return {
+    status: res.status,
+    body: (await res.json()) as {
+      data?: Record<string, unknown> | null;
+      errors?: Array<{ message: string; extensions?: { code?: string } }>;
+    },
+  };
 }
 
 /** Rows made by this test only; ids returned in creation order. */
 async function createUsers(n: number): Promise<string[]> {
   const tag = randomUUID().slice(0, 8);
-  const rows = Array.from({ length: n }, (_, i) => ({ id: randomUUID(), email: `ref.${tag}.${i}@example.test`, emailNormalized: `ref.${tag}.${i}@example.test`, firstName: `User${i}`, lastName: tag }));
+  const rows = Array.from({ length: n }, (_, i) => ({
+    id: randomUUID(),
+    email: `ref.${tag}.${i}@example.test`,
+    emailNormalized: `ref.${tag}.${i}@example.test`,
+    firstName: `User${i}`,
+    lastName: tag,
+  }));
   await sut.db.user.createMany({ data: rows });
   return rows.map((r) => r.id);
 }
@@ -55,25 +74,50 @@ describe('service trust on the auth subgraph', () => {
 
   it('refuses a request signed with the wrong secret (401 SERVICE_CREDENTIAL_INVALID)', async () => {
     const body = JSON.stringify({ query: ENTITIES, variables: { representations } });
-    const forged = signRequest({ service: 'gateway', key: { id: gateway.key.id, secret: 'x'.repeat(40) } }, 'auth', { method: 'POST', path: '/graphql', body });
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...forged }, body });
+    const forged = signRequest(
+      { service: 'gateway', key: { id: gateway.key.id, secret: 'x'.repeat(40) } },
+      'auth',
+      { method: 'POST', path: '/graphql', body },
+    );
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...forged },
+      body,
+    });
     expect(res.status).toBe(401);
-    expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('SERVICE_CREDENTIAL_INVALID');
+    expect(
+      ((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code,
+    ).toBe('SERVICE_CREDENTIAL_INVALID');
   });
 
   it('refuses a correctly signed request whose body was swapped', async () => {
     const signedBody = JSON.stringify({ query: '{ __typename }' });
     const headers = signRequest(gateway, 'auth', { method: 'POST', path: '/graphql', body: signedBody });
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: ENTITIES, variables: { representations } }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query: ENTITIES, variables: { representations } }),
+    });
     expect(res.status).toBe(401);
   });
 
   it('refuses an expired credential (401 SERVICE_CREDENTIAL_EXPIRED)', async () => {
     const body = JSON.stringify({ query: '{ __typename }' });
-    const stale = signRequest(gateway, 'auth', { method: 'POST', path: '/graphql', body }, { now: Date.now() - 5 * 60_000 });
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...stale }, body });
+    const stale = signRequest(
+      gateway,
+      'auth',
+      { method: 'POST', path: '/graphql', body },
+      { now: Date.now() - 5 * 60_000 },
+    );
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...stale },
+      body,
+    });
     expect(res.status).toBe(401);
-    expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('SERVICE_CREDENTIAL_EXPIRED');
+    expect(
+      ((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code,
+    ).toBe('SERVICE_CREDENTIAL_EXPIRED');
   });
 
   it('answers a signed request', async () => {
@@ -111,7 +155,16 @@ describe('User references (_entities)', () => {
   it('returns null for an unknown or malformed id without failing the batch', async () => {
     const [id] = await createUsers(1);
     const res = await post(
-      { query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }`, variables: { r: [{ __typename: 'User', id }, { __typename: 'User', id: randomUUID() }, { __typename: 'User', id: 'not-a-uuid' }] } },
+      {
+        query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }`,
+        variables: {
+          r: [
+            { __typename: 'User', id },
+            { __typename: 'User', id: randomUUID() },
+            { __typename: 'User', id: 'not-a-uuid' },
+          ],
+        },
+      },
       { token: await tokenFor(id!) },
     );
     expect(res.body.data!._entities).toEqual([{ id }, null, null]);
@@ -124,11 +177,17 @@ describe('User references (_entities)', () => {
     expect(anonymous.body.errors?.map((e) => e.extensions?.code)).toContain('UNAUTHENTICATED');
     expect(JSON.stringify(anonymous.body.data)).not.toContain('@example.test');
 
-    const asAlice = await post({ query: ENTITIES, variables: { representations } }, { token: await tokenFor(alice!) });
+    const asAlice = await post(
+      { query: ENTITIES, variables: { representations } },
+      { token: await tokenFor(alice!) },
+    );
     expect(asAlice.body.data!._entities).toEqual([{ id: bob, firstName: 'User1', email: null }]);
     expect(asAlice.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
-    const asAdmin = await post({ query: ENTITIES, variables: { representations } }, { token: await tokenFor(alice!, 'ADMIN') });
+    const asAdmin = await post(
+      { query: ENTITIES, variables: { representations } },
+      { token: await tokenFor(alice!, 'ADMIN') },
+    );
     expect(asAdmin.body.errors).toBeUndefined();
     expect((asAdmin.body.data!._entities as Array<{ email: string }>)[0]!.email).toMatch(/@example\.test$/);
   });

@@ -26,7 +26,11 @@ describe(TokenIssuer.name, () => {
     const { token, expiresAt } = await ephemeral.accessToken(CLAIMS);
     const verify = createUserTokenVerifier({ jwks: ephemeral.jwks() });
     expect(await verify(`Bearer ${token}`)).toEqual(CLAIMS);
-    expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'EdDSA', kid: ephemeral.jwks().keys[0]?.kid, typ: 'JWT' });
+    expect(decodeProtectedHeader(token)).toMatchObject({
+      alg: 'EdDSA',
+      kid: ephemeral.jwks().keys[0]?.kid,
+      typ: 'JWT',
+    });
     expect(expiresAt.getTime()).toBeGreaterThan(Date.now() + 800_000);
     expect(expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 900_000);
   });
@@ -36,7 +40,10 @@ describe(TokenIssuer.name, () => {
     const { token, expiresAt } = await ephemeral.accessToken(CLAIMS, issuedAt);
     expect(expiresAt.getTime()).toBe(Math.floor(issuedAt.getTime() / 1000) * 1000 + 900_000);
     const verify = createUserTokenVerifier({ jwks: ephemeral.jwks() });
-    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/expired/) });
+    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: expect.stringMatching(/expired/),
+    });
   });
 
   it('issues tokens that another issuer’s keys do not verify', async () => {
@@ -103,7 +110,9 @@ describe(TokenIssuer.name, () => {
 
     it('refuses a public key without its private part', async () => {
       const { d: _d, ...publicOnly } = valid;
-      await expect(TokenIssuer.create(JSON.stringify([publicOnly]), 900)).rejects.toThrow(/AUTH_JWT_PRIVATE_KEYS/);
+      await expect(TokenIssuer.create(JSON.stringify([publicOnly]), 900)).rejects.toThrow(
+        /AUTH_JWT_PRIVATE_KEYS/,
+      );
     });
 
     it('refuses a key without a kid', async () => {

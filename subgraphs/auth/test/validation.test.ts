@@ -35,7 +35,9 @@ describe(password.name, () => {
   it('refuses a password that contains the email local part, whatever its case', () => {
     const result = password('Margaret.H@example.com').safeParse('xX-MARGARET.h-2024');
     expect(result.success).toBe(false);
-    expect(result.error?.issues.map((i) => i.message)).toContain('password must not contain the email address');
+    expect(result.error?.issues.map((i) => i.message)).toContain(
+      'password must not contain the email address',
+    );
   });
 
   it('ignores a local part shorter than four characters', () => {
@@ -58,7 +60,11 @@ describe(password.name, () => {
 
 describe(`${validate.name} with signUpInput`, () => {
   it('returns the parsed input with the email and names trimmed', () => {
-    const parsed = validate(signUpInput, { ...SIGN_UP, email: '  ada@example.com \n', firstName: ' Ada ' }, 'input');
+    const parsed = validate(
+      signUpInput,
+      { ...SIGN_UP, email: '  ada@example.com \n', firstName: ' Ada ' },
+      'input',
+    );
     expect(parsed).toEqual({ ...SIGN_UP, firstName: 'Ada' });
   });
 
@@ -75,13 +81,21 @@ describe(`${validate.name} with signUpInput`, () => {
   });
 
   it('refuses a password containing the email local part at sign-up', () => {
-    const err = refusal(() => validate(signUpInput, { ...SIGN_UP, email: 'washmaster@example.com', password: 'Washmaster-99' }, 'input'));
+    const err = refusal(() =>
+      validate(
+        signUpInput,
+        { ...SIGN_UP, email: 'washmaster@example.com', password: 'Washmaster-99' },
+        'input',
+      ),
+    );
     expect(err.extensions.field).toBe('input.password');
     expect(err.message).toMatch(/email/);
   });
 
   it('refuses an empty first name and a name with control characters', () => {
-    expect(refusal(() => validate(signUpInput, { ...SIGN_UP, firstName: '   ' }, 'input')).extensions.field).toBe('input.firstName');
+    expect(
+      refusal(() => validate(signUpInput, { ...SIGN_UP, firstName: '   ' }, 'input')).extensions.field,
+    ).toBe('input.firstName');
     const err = refusal(() => validate(signUpInput, { ...SIGN_UP, lastName: 'By\u0000ron' }, 'input'));
     expect(err.extensions.field).toBe('input.lastName');
     expect(err.message).toMatch(/control characters/);
@@ -103,7 +117,9 @@ describe(`${validate.name} with signUpInput`, () => {
   });
 
   it('refuses a 10 MB password of one repeated character as too long, not with a crash', () => {
-    const err = refusal(() => validate(signUpInput, { ...SIGN_UP, password: 'a'.repeat(10 * 1024 * 1024) }, 'input'));
+    const err = refusal(() =>
+      validate(signUpInput, { ...SIGN_UP, password: 'a'.repeat(10 * 1024 * 1024) }, 'input'),
+    );
     expect(err.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.password' });
     expect(err.message).toMatch(/at most 128 characters/);
   });
@@ -111,7 +127,10 @@ describe(`${validate.name} with signUpInput`, () => {
 
 describe(`${validate.name} with logInInput`, () => {
   it('accepts any non-empty password, without strength rules', () => {
-    expect(validate(logInInput, { email: ' Ada@Example.com ', password: 'x' }, 'input')).toEqual({ email: 'Ada@Example.com', password: 'x' });
+    expect(validate(logInInput, { email: ' Ada@Example.com ', password: 'x' }, 'input')).toEqual({
+      email: 'Ada@Example.com',
+      password: 'x',
+    });
   });
 
   it('refuses an empty password on input.password', () => {
@@ -121,12 +140,16 @@ describe(`${validate.name} with logInInput`, () => {
   });
 
   it('refuses a 10 MB password with a length message', () => {
-    const err = refusal(() => validate(logInInput, { email: 'ada@example.com', password: 'p'.repeat(10 * 1024 * 1024) }, 'input'));
+    const err = refusal(() =>
+      validate(logInInput, { email: 'ada@example.com', password: 'p'.repeat(10 * 1024 * 1024) }, 'input'),
+    );
     expect(err.message).toMatch(/at most 128 characters/);
   });
 
   it('refuses a missing email', () => {
-    expect(refusal(() => validate(logInInput, { password: 'x' }, 'input')).extensions.field).toBe('input.email');
+    expect(refusal(() => validate(logInInput, { password: 'x' }, 'input')).extensions.field).toBe(
+      'input.email',
+    );
   });
 });
 

@@ -32,7 +32,8 @@ export interface Slot {
   freeBays: number;
 }
 
-const overlaps = (aStart: number, aEnd: number, bStart: number, bEnd: number) => aStart < bEnd && bStart < aEnd;
+const overlaps = (aStart: number, aEnd: number, bStart: number, bEnd: number) =>
+  aStart < bEnd && bStart < aEnd;
 
 /**
  * Start times on the local date at which the wash fits inside one opening window and at least one
@@ -46,7 +47,11 @@ export function freeSlots(q: SlotQuery): Slot[] {
       if (DateTime.fromMillis(t, { zone: q.timeZone }).toISODate() !== q.date) continue;
       const end = t + q.durationMs;
       const blockedUntil = end + q.bufferMs;
-      const taken = new Set(q.busy.filter((b) => overlaps(t, blockedUntil, b.startsAt.getTime(), b.blockedUntil.getTime())).map((b) => b.bay));
+      const taken = new Set(
+        q.busy
+          .filter((b) => overlaps(t, blockedUntil, b.startsAt.getTime(), b.blockedUntil.getTime()))
+          .map((b) => b.bay),
+      );
       const freeBays = q.bays - [...taken].filter((b) => b >= 1 && b <= q.bays).length;
       if (freeBays > 0) out.push({ startsAt: new Date(t), endsAt: new Date(end), freeBays });
     }
@@ -55,8 +60,19 @@ export function freeSlots(q: SlotQuery): Slot[] {
 }
 
 /** The lowest bay free for [start, blockedUntil), or null. */
-export function freeBay(busy: readonly BusyBay[], bays: number, start: Date, blockedUntil: Date): number | null {
-  const taken = new Set(busy.filter((b) => overlaps(start.getTime(), blockedUntil.getTime(), b.startsAt.getTime(), b.blockedUntil.getTime())).map((b) => b.bay));
+export function freeBay(
+  busy: readonly BusyBay[],
+  bays: number,
+  start: Date,
+  blockedUntil: Date,
+): number | null {
+  const taken = new Set(
+    busy
+      .filter((b) =>
+        overlaps(start.getTime(), blockedUntil.getTime(), b.startsAt.getTime(), b.blockedUntil.getTime()),
+      )
+      .map((b) => b.bay),
+  );
   for (let bay = 1; bay <= bays; bay++) if (!taken.has(bay)) return bay;
   return null;
 }

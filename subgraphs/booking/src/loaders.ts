@@ -23,8 +23,12 @@ export function createLoaders(repo: BookingRepository, peers: Peers, requestId: 
   return {
     booking: one<Reservation>((ids) => repo.reservationsByIds(ids)),
     service: one<Service>((ids) => repo.servicesByIds(ids)),
-    items: new DataLoader<string, ReservationItem[]>(async (ids) => byKey(await repo.itemsFor(ids), (i) => i.reservationId, ids)),
-    history: new DataLoader<string, History[]>(async (ids) => byKey(await repo.historyFor(ids), (h) => h.reservationId, ids)),
+    items: new DataLoader<string, ReservationItem[]>(async (ids) =>
+      byKey(await repo.itemsFor(ids), (i) => i.reservationId, ids),
+    ),
+    history: new DataLoader<string, History[]>(async (ids) =>
+      byKey(await repo.historyFor(ids), (h) => h.reservationId, ids),
+    ),
     /** Keyed by `siteId|fromISO|toISO`: the bookings of many sites' days in one statement. */
     siteDay: new DataLoader<string, Reservation[]>(async (keys) => {
       const ranges = keys.map((k) => {
@@ -32,7 +36,9 @@ export function createLoaders(repo: BookingRepository, peers: Peers, requestId: 
         return { siteId: siteId!, from: new Date(from!), to: new Date(to!) };
       });
       const rows = await repo.forSites(ranges);
-      return ranges.map((r) => rows.filter((b) => b.siteId === r.siteId && b.startsAt >= r.from && b.startsAt < r.to));
+      return ranges.map((r) =>
+        rows.filter((b) => b.siteId === r.siteId && b.startsAt >= r.from && b.startsAt < r.to),
+      );
     }),
     users: peers.userLoader(requestId),
   };

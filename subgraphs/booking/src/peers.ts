@@ -46,19 +46,31 @@ export class Peers {
 
   userLoader(requestId?: string): DataLoader<string, PeerUser | null> {
     return new DataLoader(async (ids) => {
-      const data = await this.auth.query<{ _entities: Array<PeerUser | null> }>(USERS, { r: ids.map((id) => ({ __typename: 'User', id })) }, requestId);
+      const data = await this.auth.query<{ _entities: Array<PeerUser | null> }>(
+        USERS,
+        { r: ids.map((id) => ({ __typename: 'User', id })) },
+        requestId,
+      );
       return data._entities;
     });
   }
 
   /** The site with its opening windows over [from, to). Null when location does not know it. */
   async site(id: string, from: Date, to: Date, requestId?: string): Promise<PeerSite | null> {
-    const data = await this.location.query<{ _entities: Array<PeerSite | null> }>(SITES, { r: [{ __typename: 'WashSite', id }], from: from.toISOString(), to: to.toISOString() }, requestId);
+    const data = await this.location.query<{ _entities: Array<PeerSite | null> }>(
+      SITES,
+      { r: [{ __typename: 'WashSite', id }], from: from.toISOString(), to: to.toISOString() },
+      requestId,
+    );
     return data._entities[0] ?? null;
   }
 
   async shifts(userId: string, requestId?: string): Promise<PeerShift[]> {
-    const data = await this.location.query<{ _entities: Array<{ assignments: PeerShift[] } | null> }>(SHIFTS, { r: [{ __typename: 'User', id: userId }] }, requestId);
+    const data = await this.location.query<{ _entities: Array<{ assignments: PeerShift[] } | null> }>(
+      SHIFTS,
+      { r: [{ __typename: 'User', id: userId }] },
+      requestId,
+    );
     return data._entities[0]?.assignments ?? [];
   }
 }

@@ -4,13 +4,20 @@ import { allow, and, deny, or, rule, shield } from 'graphql-shield';
 import type { BookingContext } from './context.js';
 import { canSee } from './rules.js';
 
-const isAuthenticated = rule({ cache: 'contextual' })((_p, _a, ctx: BookingContext) => (ctx.viewer ? true : new AppError('UNAUTHENTICATED')));
-const isManagerOrAdmin = rule({ cache: 'contextual' })((_p, _a, ctx: BookingContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN');
-/** The parent booking is the viewer's (as customer or washer), or the viewer manages. */
-const canSeeBooking = rule({ cache: 'strict' })((parent: { customerId?: string; washerId?: string | null }, _a, ctx: BookingContext) =>
-  canSee(ctx.viewer, { customerId: parent.customerId ?? '', washerId: parent.washerId ?? null }),
+const isAuthenticated = rule({ cache: 'contextual' })((_p, _a, ctx: BookingContext) =>
+  ctx.viewer ? true : new AppError('UNAUTHENTICATED'),
 );
-const isSelf = rule({ cache: 'strict' })((parent: { id?: string }, _a, ctx: BookingContext) => !!ctx.viewer && parent.id === ctx.viewer.userId);
+const isManagerOrAdmin = rule({ cache: 'contextual' })(
+  (_p, _a, ctx: BookingContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN',
+);
+/** The parent booking is the viewer's (as customer or washer), or the viewer manages. */
+const canSeeBooking = rule({ cache: 'strict' })(
+  (parent: { customerId?: string; washerId?: string | null }, _a, ctx: BookingContext) =>
+    canSee(ctx.viewer, { customerId: parent.customerId ?? '', washerId: parent.washerId ?? null }),
+);
+const isSelf = rule({ cache: 'strict' })(
+  (parent: { id?: string }, _a, ctx: BookingContext) => !!ctx.viewer && parent.id === ctx.viewer.userId,
+);
 
 /** What each sibling may read here: payment asks for a booking's status, owner and price before a charge. */
 export const serviceAccess: ServiceAccess = {
@@ -28,7 +35,15 @@ export const serviceAccess: ServiceAccess = {
  */
 export const permissions = shield(
   {
-    Query: { '*': deny, _service: allow, _entities: allow, services: allow, service: allow, availableSlots: allow, booking: isAuthenticated },
+    Query: {
+      '*': deny,
+      _service: allow,
+      _entities: allow,
+      services: allow,
+      service: allow,
+      availableSlots: allow,
+      booking: isAuthenticated,
+    },
     Mutation: {
       '*': isAuthenticated,
       createService: and(isAuthenticated, isManagerOrAdmin),

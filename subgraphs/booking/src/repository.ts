@@ -2,7 +2,14 @@ import { createEvent, firstDelivery, type EventEnvelope, type EventMap } from '@
 import type { BookingDb } from './db.js';
 import type { BusyBay } from './availability.js';
 import { CONSUMER_GROUP, type PUBLISHES } from './events.js';
-import type { History, Prisma, Reservation, ReservationItem, ReservationStatus, Service } from './generated/prisma/client.js';
+import type {
+  History,
+  Prisma,
+  Reservation,
+  ReservationItem,
+  ReservationStatus,
+  Service,
+} from './generated/prisma/client.js';
 
 export type { History, Reservation, ReservationItem, ReservationStatus, Service };
 
@@ -40,7 +47,9 @@ export interface NewService {
 }
 
 /** The columns a catalogue update may change. */
-export type ServiceChanges = Partial<Pick<Service, 'name' | 'description' | 'durationMinutes' | 'priceCents' | 'currency' | 'active'>>;
+export type ServiceChanges = Partial<
+  Pick<Service, 'name' | 'description' | 'durationMinutes' | 'priceCents' | 'currency' | 'active'>
+>;
 
 /** A new HELD reservation, its add-on lines and its first history row (written in one statement). */
 export interface NewReservation {
@@ -123,10 +132,20 @@ export interface BookingStore {
   unassignWasherAtSite(tx: Tx, washerId: string, siteId: string, endedAt: Date): Promise<void>;
 
   /** One page of a customer's bookings, newest first, and how many there are in all. */
-  forCustomer(customerId: string, statuses: ReservationStatus[] | undefined, offset: number, limit: number): Promise<{ rows: Reservation[]; total: number }>;
+  forCustomer(
+    customerId: string,
+    statuses: ReservationStatus[] | undefined,
+    offset: number,
+    limit: number,
+  ): Promise<{ rows: Reservation[]; total: number }>;
 
   /** Appends an event to the outbox, in the transaction of the change it announces. */
-  recordEvent<T extends BookingTopic>(tx: Tx, topic: T, aggregateId: string, payload: EventMap[T]): Promise<void>;
+  recordEvent<T extends BookingTopic>(
+    tx: Tx,
+    topic: T,
+    aggregateId: string,
+    payload: EventMap[T],
+  ): Promise<void>;
   /** Records a consumed event in the inbox; false when it was handled before (a redelivery). */
   firstTime(tx: Tx, event: EventEnvelope): Promise<boolean>;
 }
@@ -141,7 +160,10 @@ export class BookingRepository implements BookingStore {
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>, limits?: TransactionLimits): Promise<T> {
-    return this.db.$transaction((tx) => fn(tx as unknown as Tx), limits ? { maxWait: limits.maxWaitMs, timeout: limits.timeoutMs } : undefined);
+    return this.db.$transaction(
+      (tx) => fn(tx as unknown as Tx),
+      limits ? { maxWait: limits.maxWaitMs, timeout: limits.timeoutMs } : undefined,
+    );
   }
 
   createService(data: NewService): Promise<Service> {
@@ -159,7 +181,10 @@ export class BookingRepository implements BookingStore {
   }
 
   listServices(includeInactive: boolean): Promise<Service[]> {
-    return this.db.service.findMany({ where: includeInactive ? {} : { active: true }, orderBy: [{ isAddOn: 'asc' }, { name: 'asc' }] });
+    return this.db.service.findMany({
+      where: includeInactive ? {} : { active: true },
+      orderBy: [{ isAddOn: 'asc' }, { name: 'asc' }],
+    });
   }
 
   serviceById(id: string): Promise<Service | null> {
@@ -175,11 +200,17 @@ export class BookingRepository implements BookingStore {
   }
 
   itemsFor(reservationIds: readonly string[]): Promise<ReservationItem[]> {
-    return this.db.reservationItem.findMany({ where: { reservationId: { in: [...reservationIds] } }, orderBy: { name: 'asc' } });
+    return this.db.reservationItem.findMany({
+      where: { reservationId: { in: [...reservationIds] } },
+      orderBy: { name: 'asc' },
+    });
   }
 
   historyFor(reservationIds: readonly string[]): Promise<History[]> {
-    return this.db.history.findMany({ where: { reservationId: { in: [...reservationIds] } }, orderBy: [{ changedAt: 'asc' }, { id: 'asc' }] });
+    return this.db.history.findMany({
+      where: { reservationId: { in: [...reservationIds] } },
+      orderBy: [{ changedAt: 'asc' }, { id: 'asc' }],
+    });
   }
 
   reservationById(id: string, tx?: Tx): Promise<Reservation | null> {
@@ -200,27 +231,41 @@ export class BookingRepository implements BookingStore {
 
   async liveHolds(tx: Tx, customerId: string, now: Date): Promise<number> {
     // Raw SQL: it runs on every createBooking, and skips the client's query compilation (CPU per request).
-    const [row] = await this.client(tx).$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM booking_reservations WHERE customer_id = ${customerId}::uuid AND status = 'HELD' AND hold_expires_at > ${now}`;
+    const [row] = await this.client(tx).$queryRaw<
+      Array<{ n: number }>
+    >`SELECT count(*)::int AS n FROM booking_reservations WHERE customer_id = ${customerId}::uuid AND status = 'HELD' AND hold_expires_at > ${now}`;
     return row?.n ?? 0;
   }
 
   lapsedHolds(tx: Tx, scope: LapsedScope, now: Date, limit: number): Promise<Reservation[]> {
     const where: Prisma.ReservationWhereInput = scope
-      ? { siteId: scope.siteId, ...(scope.exceptId ? { id: { not: scope.exceptId } } : {}), startsAt: { lt: scope.to }, blockedUntil: { gt: scope.from } }
+      ? {
+          siteId: scope.siteId,
+          ...(scope.exceptId ? { id: { not: scope.exceptId } } : {}),
+          startsAt: { lt: scope.to },
+          blockedUntil: { gt: scope.from },
+        }
       : {};
-    return this.client(tx).reservation.findMany({ where: { ...where, status: 'HELD', holdExpiresAt: { lte: now } }, take: limit });
+    return this.client(tx).reservation.findMany({
+      where: { ...where, status: 'HELD', holdExpiresAt: { lte: now } },
+      take: limit,
+    });
   }
 
   liveFuture(tx: Tx, scope: FutureScope, now: Date): Promise<Reservation[]> {
-    return this.client(tx).reservation.findMany({ where: { ...scope, status: { in: CANCELLABLE_BY_SYSTEM }, startsAt: { gt: now } } });
+    return this.client(tx).reservation.findMany({
+      where: { ...scope, status: { in: CANCELLABLE_BY_SYSTEM }, startsAt: { gt: now } },
+    });
   }
 
   async lockSite(tx: Tx, siteId: string): Promise<void> {
-    await this.client(tx).$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.site:${siteId}`}, 0))`;
+    await this.client(tx)
+      .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.site:${siteId}`}, 0))`;
   }
 
   async lockCustomer(tx: Tx, customerId: string): Promise<void> {
-    await this.client(tx).$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.customer:${customerId}`}, 0))`;
+    await this.client(tx)
+      .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.customer:${customerId}`}, 0))`;
   }
 
   async lockReservation(tx: Tx, id: string): Promise<void> {
@@ -239,8 +284,16 @@ export class BookingRepository implements BookingStore {
     });
   }
 
-  async setStatusIfUnchanged(tx: Tx, id: string, from: ReservationStatus, to: ReservationStatus): Promise<boolean> {
-    const { count } = await this.client(tx).reservation.updateMany({ where: { id, status: from }, data: { status: to, ...(to !== 'HELD' ? { holdExpiresAt: null } : {}) } });
+  async setStatusIfUnchanged(
+    tx: Tx,
+    id: string,
+    from: ReservationStatus,
+    to: ReservationStatus,
+  ): Promise<boolean> {
+    const { count } = await this.client(tx).reservation.updateMany({
+      where: { id, status: from },
+      data: { status: to, ...(to !== 'HELD' ? { holdExpiresAt: null } : {}) },
+    });
     return count > 0;
   }
 
@@ -253,21 +306,46 @@ export class BookingRepository implements BookingStore {
   }
 
   async unassignWasherFromFuture(tx: Tx, washerId: string, now: Date): Promise<void> {
-    await this.client(tx).reservation.updateMany({ where: { washerId, startsAt: { gt: now }, status: { in: LIVE } }, data: { washerId: null } });
+    await this.client(tx).reservation.updateMany({
+      where: { washerId, startsAt: { gt: now }, status: { in: LIVE } },
+      data: { washerId: null },
+    });
   }
 
   async unassignWasherAtSite(tx: Tx, washerId: string, siteId: string, endedAt: Date): Promise<void> {
-    await this.client(tx).reservation.updateMany({ where: { washerId, siteId, endsAt: { gt: endedAt }, status: { in: CANCELLABLE_BY_SYSTEM } }, data: { washerId: null } });
+    await this.client(tx).reservation.updateMany({
+      where: { washerId, siteId, endsAt: { gt: endedAt }, status: { in: CANCELLABLE_BY_SYSTEM } },
+      data: { washerId: null },
+    });
   }
 
-  async recordEvent<T extends BookingTopic>(tx: Tx, topic: T, aggregateId: string, payload: EventMap[T]): Promise<void> {
+  async recordEvent<T extends BookingTopic>(
+    tx: Tx,
+    topic: T,
+    aggregateId: string,
+    payload: EventMap[T],
+  ): Promise<void> {
     const e = createEvent('booking', topic, aggregateId, payload);
-    await this.client(tx).outboxEvent.create({ data: { id: e.id, topic: e.type, version: e.version, aggregateId: e.aggregateId, payload: e.payload, occurredAt: new Date(e.occurredAt) } });
+    await this.client(tx).outboxEvent.create({
+      data: {
+        id: e.id,
+        topic: e.type,
+        version: e.version,
+        aggregateId: e.aggregateId,
+        payload: e.payload,
+        occurredAt: new Date(e.occurredAt),
+      },
+    });
   }
 
   firstTime(tx: Tx, event: EventEnvelope): Promise<boolean> {
     const client = this.client(tx);
-    return firstDelivery((sql, values) => client.$executeRawUnsafe(sql, ...values), 'booking_inbox', CONSUMER_GROUP, event);
+    return firstDelivery(
+      (sql, values) => client.$executeRawUnsafe(sql, ...values),
+      'booking_inbox',
+      CONSUMER_GROUP,
+      event,
+    );
   }
 
   /** Bookings starting in [from, to) at any of the sites: one statement for a dashboard of sites. */
@@ -279,10 +357,23 @@ export class BookingRepository implements BookingStore {
   }
 
   /** One page of a customer's bookings, newest first, and how many there are in all. */
-  async forCustomer(customerId: string, statuses: ReservationStatus[] | undefined, offset: number, limit: number): Promise<{ rows: Reservation[]; total: number }> {
-    const where: Prisma.ReservationWhereInput = { customerId, ...(statuses?.length ? { status: { in: statuses } } : {}) };
+  async forCustomer(
+    customerId: string,
+    statuses: ReservationStatus[] | undefined,
+    offset: number,
+    limit: number,
+  ): Promise<{ rows: Reservation[]; total: number }> {
+    const where: Prisma.ReservationWhereInput = {
+      customerId,
+      ...(statuses?.length ? { status: { in: statuses } } : {}),
+    };
     const [rows, total] = await Promise.all([
-      this.db.reservation.findMany({ where, orderBy: [{ startsAt: 'desc' }, { id: 'desc' }], skip: offset, take: limit }),
+      this.db.reservation.findMany({
+        where,
+        orderBy: [{ startsAt: 'desc' }, { id: 'desc' }],
+        skip: offset,
+        take: limit,
+      }),
       this.db.reservation.count({ where }),
     ]);
     return { rows, total };

@@ -18,18 +18,24 @@ export const resolvers: Resolvers = {
       const r = await ctx.loaders.booking.load(id(args.id, 'id'));
       return r && canSee(ctx.viewer, r) ? r : null;
     },
-    availableSlots: (_p, args, ctx) => ctx.booking.availableSlots(args.siteId, args.serviceId, args.date, ctx.requestId),
+    availableSlots: (_p, args, ctx) =>
+      ctx.booking.availableSlots(args.siteId, args.serviceId, args.date, ctx.requestId),
   },
   Mutation: {
     createService: (_p, args, ctx) => ctx.booking.createService(args.input),
     updateService: (_p, args, ctx) => ctx.booking.updateService(args.id, args.input),
-    createBooking: (_p, args, ctx) => ctx.booking.createBooking(ctx.viewer!, args.input, { users: ctx.loaders.users, requestId: ctx.requestId }),
+    createBooking: (_p, args, ctx) =>
+      ctx.booking.createBooking(ctx.viewer!, args.input, {
+        users: ctx.loaders.users,
+        requestId: ctx.requestId,
+      }),
     confirmBooking: (_p, args, ctx) => ctx.booking.confirm(ctx.viewer!, args.id, args.reason),
     startBooking: (_p, args, ctx) => ctx.booking.start(ctx.viewer!, args.id),
     completeBooking: (_p, args, ctx) => ctx.booking.complete(ctx.viewer!, args.id),
     cancelBooking: (_p, args, ctx) => ctx.booking.cancel(ctx.viewer!, args.id, args.reason),
     markNoShow: (_p, args, ctx) => ctx.booking.markNoShow(ctx.viewer!, args.id),
-    assignWasher: (_p, args, ctx) => ctx.booking.assignWasher(ctx.viewer!, args.id, args.washerId, ctx.requestId),
+    assignWasher: (_p, args, ctx) =>
+      ctx.booking.assignWasher(ctx.viewer!, args.id, args.washerId, ctx.requestId),
   },
   Service: {
     __resolveReference: (ref, ctx) => ctx.loaders.service.load(ref.id),

@@ -29,10 +29,14 @@ export function id(value: unknown, field: string): string {
 }
 
 /** Managers and admins: the staff who may act on other people's bookings. */
-export const isStaff = (v: Pick<Viewer, 'role'> | null): boolean => v?.role === 'MANAGER' || v?.role === 'ADMIN';
+export const isStaff = (v: Pick<Viewer, 'role'> | null): boolean =>
+  v?.role === 'MANAGER' || v?.role === 'ADMIN';
 
 /** Who may see a booking: its customer, its washer, managers and admins. */
-export function canSee(viewer: Pick<Viewer, 'userId' | 'role'> | null, r: Pick<Reservation, 'customerId' | 'washerId'>): boolean {
+export function canSee(
+  viewer: Pick<Viewer, 'userId' | 'role'> | null,
+  r: Pick<Reservation, 'customerId' | 'washerId'>,
+): boolean {
   return !!viewer && (isStaff(viewer) || viewer.userId === r.customerId || viewer.userId === r.washerId);
 }
 
@@ -49,7 +53,11 @@ export function localDay(date: string, timeZone: string): { from: Date; to: Date
  * own unpaid hold — a client's hold is confirmed by its captured payment (through the bus), and a
  * manager's own booking is no different, or staff would wash for free.
  */
-export function manualConfirmRefusal(viewer: Pick<Viewer, 'userId' | 'role'>, r: Pick<Reservation, 'customerId'>, reason: string | null): 'PAYMENT_REQUIRED' | 'FORBIDDEN' | 'REASON_REQUIRED' | null {
+export function manualConfirmRefusal(
+  viewer: Pick<Viewer, 'userId' | 'role'>,
+  r: Pick<Reservation, 'customerId'>,
+  reason: string | null,
+): 'PAYMENT_REQUIRED' | 'FORBIDDEN' | 'REASON_REQUIRED' | null {
   if (viewer.userId === r.customerId) return 'PAYMENT_REQUIRED';
   if (!isStaff(viewer)) return 'FORBIDDEN';
   if (!reason) return 'REASON_REQUIRED';

@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createAccessTokenVerifier, createFeatureEvents, assembleFeatureSubgraph, createFeatureServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
+import {
+  createAccessTokenVerifier,
+  createFeatureEvents,
+  assembleFeatureSubgraph,
+  createFeatureServer,
+  type FeatureSubgraph,
+  type Logger,
+} from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import type { BookingConfig } from './config.js';
 import type { BookingContext } from './context.js';
@@ -28,15 +35,22 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
 
   const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
   const wiring = { settings: config, db, pool, events, tokens };
-  const server = await createFeatureServer<BookingContext>({
-    name: 'booking',
-    typeDefs,
-    resolvers,
-    permissions,
-    serviceAccess,
-    createContext: (base) => ({ ...base, loaders: createLoaders(repo, peers, base.requestId), booking: service }),
-    logger,
-  }, wiring);
+  const server = await createFeatureServer<BookingContext>(
+    {
+      name: 'booking',
+      typeDefs,
+      resolvers,
+      permissions,
+      serviceAccess,
+      createContext: (base) => ({
+        ...base,
+        loaders: createLoaders(repo, peers, base.requestId),
+        booking: service,
+      }),
+      logger,
+    },
+    wiring,
+  );
 
   return assembleFeatureSubgraph(server, wiring, {
     service,

@@ -1,12 +1,37 @@
 import { AppError, badInput } from '@carwash/errors';
 import type { EventEnvelope } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
-import { decodeOffsetCursor, encodeOffsetCursor, fields, pgErrorCode, validate, z } from '@carwash/subgraph-kit';
+import {
+  decodeOffsetCursor,
+  encodeOffsetCursor,
+  fields,
+  pgErrorCode,
+  validate,
+  z,
+} from '@carwash/subgraph-kit';
 import { freeBay, freeSlots, type Slot } from './availability.js';
 import type { BookingConfig } from './config.js';
 import type { PeerSite, PeerShift, PeerUser } from './peers.js';
-import { LIVE, type BookingStore, type FutureScope, type LapsedScope, type Reservation, type ReservationStatus, type Service, type TransactionLimits, type Tx } from './repository.js';
-import { canSee, canTransition, captureAction, holdCapApplies, id, isStaff, manualConfirmRefusal } from './rules.js';
+import {
+  LIVE,
+  type BookingStore,
+  type FutureScope,
+  type LapsedScope,
+  type Reservation,
+  type ReservationStatus,
+  type Service,
+  type TransactionLimits,
+  type Tx,
+} from './repository.js';
+import {
+  canSee,
+  canTransition,
+  captureAction,
+  holdCapApplies,
+  id,
+  isStaff,
+  manualConfirmRefusal,
+} from './rules.js';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
@@ -38,14 +63,30 @@ const MAX_PAGE_SIZE = 100;
 const durationMessage = `durationMinutes must be between ${MIN_DURATION_MINUTES} and ${MAX_DURATION_MINUTES}`;
 const serviceInput = z.object({
   name: fields.name('name'),
-  description: z.string().max(MAX_DESCRIPTION_LENGTH, `description must be at most ${MAX_DESCRIPTION_LENGTH} characters`).trim().nullish(),
-  durationMinutes: z.number().int().min(MIN_DURATION_MINUTES, durationMessage).max(MAX_DURATION_MINUTES, durationMessage),
-  priceCents: z.number().int().min(0, 'priceCents must not be negative').max(MAX_PRICE_CENTS, `priceCents must be at most ${MAX_PRICE_CENTS}`),
+  description: z
+    .string()
+    .max(MAX_DESCRIPTION_LENGTH, `description must be at most ${MAX_DESCRIPTION_LENGTH} characters`)
+    .trim()
+    .nullish(),
+  durationMinutes: z
+    .number()
+    .int()
+    .min(MIN_DURATION_MINUTES, durationMessage)
+    .max(MAX_DURATION_MINUTES, durationMessage),
+  priceCents: z
+    .number()
+    .int()
+    .min(0, 'priceCents must not be negative')
+    .max(MAX_PRICE_CENTS, `priceCents must be at most ${MAX_PRICE_CENTS}`),
   currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR'),
   isAddOn: z.boolean().nullish(),
 });
 const updateInput = serviceInput.omit({ isAddOn: true }).partial().extend({ active: z.boolean().nullish() });
-const reasonText = z.string().max(MAX_REASON_LENGTH, `reason must be at most ${MAX_REASON_LENGTH} characters`).trim().min(1, 'reason must not be empty');
+const reasonText = z
+  .string()
+  .max(MAX_REASON_LENGTH, `reason must be at most ${MAX_REASON_LENGTH} characters`)
+  .trim()
+  .min(1, 'reason must not be empty');
 const bookingInput = z.object({
   siteId: fields.uuid(),
   serviceId: fields.uuid(),
@@ -56,7 +97,14 @@ const bookingInput = z.object({
 
 const isManager = isStaff;
 
-type Settings = Pick<BookingConfig, 'BOOKING_HOLD_TTL_SECONDS' | 'BOOKING_BUFFER_MINUTES' | 'BOOKING_SLOT_STEP_MINUTES' | 'BOOKING_CANCEL_CUTOFF_MINUTES' | 'BOOKING_MAX_LIVE_HOLDS'>;
+type Settings = Pick<
+  BookingConfig,
+  | 'BOOKING_HOLD_TTL_SECONDS'
+  | 'BOOKING_BUFFER_MINUTES'
+  | 'BOOKING_SLOT_STEP_MINUTES'
+  | 'BOOKING_CANCEL_CUTOFF_MINUTES'
+  | 'BOOKING_MAX_LIVE_HOLDS'
+>;
 
 /** What booking asks of location (sites, opening windows, shifts); `Peers` in production, a fake in unit tests. */
 export interface BookingPeers {
@@ -80,7 +128,11 @@ export class BookingService {
 
   async createService(raw: unknown): Promise<Service> {
     const input = validate(serviceInput, raw, 'input');
-    return this.repo.createService({ ...input, description: input.description ?? null, isAddOn: input.isAddOn ?? false });
+    return this.repo.createService({
+      ...input,
+      description: input.description ?? null,
+      isAddOn: input.isAddOn ?? false,
+    });
   }
 
   async updateService(rawId: unknown, raw: unknown): Promise<Service> {
@@ -96,11 +148,17 @@ export class BookingService {
     return this.repo.listServices(includeInactive);
   }
 
-  async availableSlots(rawSiteId: unknown, rawServiceId: unknown, date: string, requestId?: string): Promise<Slot[]> {
+  async availableSlots(
+    rawSiteId: unknown,
+    rawServiceId: unknown,
+    date: string,
+    requestId?: string,
+  ): Promise<Slot[]> {
     const siteId = id(rawSiteId, 'siteId');
     const serviceId = id(rawServiceId, 'serviceId');
     const service = await this.repo.serviceById(serviceId);
-    if (!service || !service.active || service.isAddOn) throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { field: 'serviceId' });
+    if (!service || !service.active || service.isAddOn)
+      throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { field: 'serviceId' });
     // Wide enough to contain the local day in any time zone; freeSlots keeps the starts on the local date.
     const dayUtc = Date.parse(`${date}T00:00:00Z`);
     const from = new Date(dayUtc - MAX_UTC_OFFSET_MS);
@@ -135,20 +193,33 @@ export class BookingService {
     const input = validate(bookingInput, raw, 'input');
     const now = new Date();
     if (input.startsAt <= now) throw badInput('input.startsAt', 'startsAt must be in the future');
-    if (input.startsAt.getTime() > now.getTime() + BOOKING_HORIZON_MS) throw badInput('input.startsAt', 'bookings open at most a year ahead');
+    if (input.startsAt.getTime() > now.getTime() + BOOKING_HORIZON_MS)
+      throw badInput('input.startsAt', 'bookings open at most a year ahead');
     let customerId = viewer.userId;
     if (input.customerId && input.customerId !== viewer.userId) {
-      if (!isManager(viewer)) throw new AppError('FORBIDDEN', { message: 'Only managers book for someone else.', field: 'input.customerId' });
+      if (!isManager(viewer))
+        throw new AppError('FORBIDDEN', {
+          message: 'Only managers book for someone else.',
+          field: 'input.customerId',
+        });
       customerId = input.customerId;
     }
-    if (viewer.role === 'WASHER' && customerId === viewer.userId) throw new AppError('FORBIDDEN', { message: 'Washers cannot book washes for themselves.' });
+    if (viewer.role === 'WASHER' && customerId === viewer.userId)
+      throw new AppError('FORBIDDEN', { message: 'Washers cannot book washes for themselves.' });
 
     const service = await this.repo.serviceById(input.serviceId);
-    if (!service || !service.active || service.isAddOn) throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { field: 'input.serviceId' });
+    if (!service || !service.active || service.isAddOn)
+      throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { field: 'input.serviceId' });
     const addOnIds = [...new Set(input.addOnIds ?? [])];
     const addOns = addOnIds.length ? await this.repo.servicesByIds(addOnIds) : [];
-    if (addOns.length !== addOnIds.length || addOns.some((a) => !a.active || !a.isAddOn || a.currency !== service.currency)) {
-      throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { message: 'An add-on is unknown, inactive, not an add-on, or priced in another currency.', field: 'input.addOnIds' });
+    if (
+      addOns.length !== addOnIds.length ||
+      addOns.some((a) => !a.active || !a.isAddOn || a.currency !== service.currency)
+    ) {
+      throw new AppError('BOOKING_SERVICE_UNAVAILABLE', {
+        message: 'An add-on is unknown, inactive, not an add-on, or priced in another currency.',
+        field: 'input.addOnIds',
+      });
     }
 
     const startsAt = input.startsAt;
@@ -156,7 +227,12 @@ export class BookingService {
     const blockedUntil = new Date(endsAt.getTime() + this.settings.BOOKING_BUFFER_MINUTES * MINUTE);
     const [customer, site] = await Promise.all([
       deps.users.load(customerId),
-      this.peers.site(input.siteId, new Date(startsAt.getTime() - OPENING_WINDOW_MARGIN_MS), new Date(endsAt.getTime() + OPENING_WINDOW_MARGIN_MS), deps.requestId),
+      this.peers.site(
+        input.siteId,
+        new Date(startsAt.getTime() - OPENING_WINDOW_MARGIN_MS),
+        new Date(endsAt.getTime() + OPENING_WINDOW_MARGIN_MS),
+        deps.requestId,
+      ),
     ]);
     if (!customer || customer.deleted || (customer.role !== 'CLIENT' && customer.role !== 'MANAGER')) {
       throw badInput('input.customerId', 'the customer must be an active client or manager');
@@ -176,7 +252,9 @@ export class BookingService {
             // (those staff made for them included). Taken before the site lock, always in that order.
             await this.repo.lockCustomer(tx, customerId);
             if ((await this.repo.liveHolds(tx, customerId, new Date())) >= maxHolds) {
-              throw new AppError('BOOKING_HOLD_LIMIT_REACHED', { message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.` });
+              throw new AppError('BOOKING_HOLD_LIMIT_REACHED', {
+                message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.`,
+              });
             }
           }
           // Bookings of one site take turns. Without this, two inserts that both wait on the exclusion
@@ -184,7 +262,12 @@ export class BookingService {
           // concurrent bookings fail that way. The constraint stays the guarantee; this is the queue.
           await this.repo.lockSite(tx, input.siteId);
           await this.expireLapsed(tx, { siteId: input.siteId, from: startsAt, to: blockedUntil });
-          const bay = freeBay(await this.repo.busy(input.siteId, startsAt, blockedUntil, tx), site.bays, startsAt, blockedUntil);
+          const bay = freeBay(
+            await this.repo.busy(input.siteId, startsAt, blockedUntil, tx),
+            site.bays,
+            startsAt,
+            blockedUntil,
+          );
           if (bay === null) throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
           const r = await this.repo.createReservation(tx, {
             customerId,
@@ -199,9 +282,21 @@ export class BookingService {
             priceCents,
             currency: service.currency,
             createdBy: viewer.userId,
-            items: addOns.map((a) => ({ serviceId: a.id, name: a.name, priceCents: a.priceCents, currency: a.currency })),
+            items: addOns.map((a) => ({
+              serviceId: a.id,
+              name: a.name,
+              priceCents: a.priceCents,
+              currency: a.currency,
+            })),
           });
-          await this.repo.recordEvent(tx, 'booking.reservation.created', r.id, { reservationId: r.id, customerId, siteId: r.siteId, startsAt: startsAt.toISOString(), priceCents, currency: r.currency });
+          await this.repo.recordEvent(tx, 'booking.reservation.created', r.id, {
+            reservationId: r.id,
+            customerId,
+            siteId: r.siteId,
+            startsAt: startsAt.toISOString(),
+            priceCents,
+            currency: r.currency,
+          });
           return r;
         }, BOOKING_TX_LIMITS);
       } catch (err) {
@@ -225,8 +320,12 @@ export class BookingService {
     return this.transition(viewer, rawId, 'CONFIRMED', reason, (r) => {
       const refusal = manualConfirmRefusal(viewer, r, reason);
       if (refusal === 'PAYMENT_REQUIRED') throw new AppError('BOOKING_PAYMENT_REQUIRED');
-      if (refusal === 'FORBIDDEN') throw new AppError('FORBIDDEN', { message: 'Only managers and admins confirm a booking without its payment.' });
-      if (refusal === 'REASON_REQUIRED') throw badInput('reason', 'give a reason when confirming without payment, e.g. paid at the site');
+      if (refusal === 'FORBIDDEN')
+        throw new AppError('FORBIDDEN', {
+          message: 'Only managers and admins confirm a booking without its payment.',
+        });
+      if (refusal === 'REASON_REQUIRED')
+        throw badInput('reason', 'give a reason when confirming without payment, e.g. paid at the site');
       if (r.holdExpiresAt && r.holdExpiresAt <= new Date()) return 'lapsed';
       return 'ok';
     });
@@ -243,7 +342,11 @@ export class BookingService {
   markNoShow(viewer: Viewer, rawId: unknown): Promise<Reservation> {
     return this.transition(viewer, rawId, 'NO_SHOW', null, (r) => {
       this.washerOrManager(viewer, r);
-      if (r.startsAt > new Date()) throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: 'A no-show can only be recorded after the start.', extensions: { from: r.status, to: 'NO_SHOW' } });
+      if (r.startsAt > new Date())
+        throw new AppError('BOOKING_ILLEGAL_TRANSITION', {
+          message: 'A no-show can only be recorded after the start.',
+          extensions: { from: r.status, to: 'NO_SHOW' },
+        });
       return 'ok';
     });
   }
@@ -255,21 +358,38 @@ export class BookingService {
     return this.transition(viewer, rawId, 'CANCELLED', reason ?? 'cancelled by the customer', (r) => {
       if (manager) return 'ok';
       if (viewer.userId !== r.customerId) throw new AppError('FORBIDDEN');
-      if (r.status === 'IN_PROGRESS') throw new AppError('BOOKING_ILLEGAL_TRANSITION', { extensions: { from: r.status, to: 'CANCELLED' } });
-      if (Date.now() > r.startsAt.getTime() - this.settings.BOOKING_CANCEL_CUTOFF_MINUTES * MINUTE) throw new AppError('BOOKING_CANCELLATION_TOO_LATE');
+      if (r.status === 'IN_PROGRESS')
+        throw new AppError('BOOKING_ILLEGAL_TRANSITION', { extensions: { from: r.status, to: 'CANCELLED' } });
+      if (Date.now() > r.startsAt.getTime() - this.settings.BOOKING_CANCEL_CUTOFF_MINUTES * MINUTE)
+        throw new AppError('BOOKING_CANCELLATION_TOO_LATE');
       return 'ok';
     });
   }
 
   /** The washer must be on shift at the site for the whole booking (asked of location); the database refuses a double-booked washer. */
-  async assignWasher(viewer: Viewer, rawId: unknown, rawWasherId: unknown, requestId?: string): Promise<Reservation> {
+  async assignWasher(
+    viewer: Viewer,
+    rawId: unknown,
+    rawWasherId: unknown,
+    requestId?: string,
+  ): Promise<Reservation> {
     const bookingId = id(rawId, 'id');
     const washerId = id(rawWasherId, 'washerId');
     const r = await this.repo.reservationById(bookingId);
     if (!r) throw new AppError('NOT_FOUND', { message: 'No such booking.', field: 'id' });
-    if (!LIVE.includes(r.status) || r.status === 'IN_PROGRESS') throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: 'Only held or confirmed bookings get a washer.', extensions: { from: r.status, to: r.status } });
+    if (!LIVE.includes(r.status) || r.status === 'IN_PROGRESS')
+      throw new AppError('BOOKING_ILLEGAL_TRANSITION', {
+        message: 'Only held or confirmed bookings get a washer.',
+        extensions: { from: r.status, to: r.status },
+      });
     const shifts = await this.peers.shifts(washerId, requestId);
-    const onShift = shifts.some((s) => s.site.id === r.siteId && !s.endedAt && new Date(s.startsAt) <= r.startsAt && r.endsAt <= new Date(s.endsAt));
+    const onShift = shifts.some(
+      (s) =>
+        s.site.id === r.siteId &&
+        !s.endedAt &&
+        new Date(s.startsAt) <= r.startsAt &&
+        r.endsAt <= new Date(s.endsAt),
+    );
     if (!onShift) throw new AppError('BOOKING_WASHER_NOT_ASSIGNED', { field: 'washerId' });
     try {
       return await this.repo.assignWasher(bookingId, washerId);
@@ -280,7 +400,8 @@ export class BookingService {
   }
 
   private washerOrManager(viewer: Viewer, r: Reservation): 'ok' {
-    if (!isManager(viewer) && viewer.userId !== r.washerId) throw new AppError('FORBIDDEN', { message: 'Only the assigned washer or a manager can do this.' });
+    if (!isManager(viewer) && viewer.userId !== r.washerId)
+      throw new AppError('FORBIDDEN', { message: 'Only the assigned washer or a manager can do this.' });
     return 'ok';
   }
 
@@ -290,12 +411,23 @@ export class BookingService {
    * When the actor rule answers `lapsed` (a hold confirmed after its expiry), the hold is expired
    * instead — committed — and the caller gets BOOKING_HOLD_EXPIRED.
    */
-  private async transition(viewer: Viewer, rawId: unknown, to: ReservationStatus, reason: string | null, allowed: (r: Reservation) => 'ok' | 'lapsed'): Promise<Reservation> {
+  private async transition(
+    viewer: Viewer,
+    rawId: unknown,
+    to: ReservationStatus,
+    reason: string | null,
+    allowed: (r: Reservation) => 'ok' | 'lapsed',
+  ): Promise<Reservation> {
     const bookingId = id(rawId, 'id');
     const outcome = await this.repo.transaction(async (tx) => {
       const r = await this.repo.reservationById(bookingId, tx);
-      if (!r || !canSee(viewer, r)) throw new AppError('NOT_FOUND', { message: 'No such booking.', field: 'id' });
-      if (!canTransition(r.status, to)) throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: `A ${r.status.toLowerCase()} booking cannot become ${to.toLowerCase()}.`, extensions: { from: r.status, to } });
+      if (!r || !canSee(viewer, r))
+        throw new AppError('NOT_FOUND', { message: 'No such booking.', field: 'id' });
+      if (!canTransition(r.status, to))
+        throw new AppError('BOOKING_ILLEGAL_TRANSITION', {
+          message: `A ${r.status.toLowerCase()} booking cannot become ${to.toLowerCase()}.`,
+          extensions: { from: r.status, to },
+        });
       if (allowed(r) === 'lapsed') {
         await this.changeStatus(tx, r, 'EXPIRED', null, 'hold lapsed');
         return 'lapsed' as const;
@@ -307,15 +439,43 @@ export class BookingService {
   }
 
   /** `revive` lets a lapsed hold become CONFIRMED when its payment arrives late (see handleChargeCaptured). */
-  private async changeStatus(tx: Tx, r: Reservation, to: ReservationStatus, by: string | null, reason: string | null, revive = false): Promise<Reservation> {
-    if (!canTransition(r.status, to, revive)) throw new AppError('BOOKING_ILLEGAL_TRANSITION', { extensions: { from: r.status, to } });
+  private async changeStatus(
+    tx: Tx,
+    r: Reservation,
+    to: ReservationStatus,
+    by: string | null,
+    reason: string | null,
+    revive = false,
+  ): Promise<Reservation> {
+    if (!canTransition(r.status, to, revive))
+      throw new AppError('BOOKING_ILLEGAL_TRANSITION', { extensions: { from: r.status, to } });
     if (!(await this.repo.setStatusIfUnchanged(tx, r.id, r.status, to))) {
-      throw new AppError('BOOKING_ILLEGAL_TRANSITION', { message: 'The booking changed meanwhile; reload it.', extensions: { from: r.status, to } });
+      throw new AppError('BOOKING_ILLEGAL_TRANSITION', {
+        message: 'The booking changed meanwhile; reload it.',
+        extensions: { from: r.status, to },
+      });
     }
-    await this.repo.addHistory(tx, { reservationId: r.id, fromStatus: r.status, toStatus: to, changedBy: by, reason });
-    await this.repo.recordEvent(tx, 'booking.reservation.statusChanged', r.id, { reservationId: r.id, from: r.status, to, changedBy: by });
+    await this.repo.addHistory(tx, {
+      reservationId: r.id,
+      fromStatus: r.status,
+      toStatus: to,
+      changedBy: by,
+      reason,
+    });
+    await this.repo.recordEvent(tx, 'booking.reservation.statusChanged', r.id, {
+      reservationId: r.id,
+      from: r.status,
+      to,
+      changedBy: by,
+    });
     if (to === 'CANCELLED') {
-      await this.repo.recordEvent(tx, 'booking.reservation.cancelled', r.id, { reservationId: r.id, customerId: r.customerId, cancelledBy: by, reason: reason ?? 'cancelled', startsAt: r.startsAt.toISOString() });
+      await this.repo.recordEvent(tx, 'booking.reservation.cancelled', r.id, {
+        reservationId: r.id,
+        customerId: r.customerId,
+        cancelledBy: by,
+        reason: reason ?? 'cancelled',
+        startsAt: r.startsAt.toISOString(),
+      });
     }
     return { ...r, status: to, holdExpiresAt: to === 'HELD' ? r.holdExpiresAt : null };
   }
@@ -375,7 +535,11 @@ export class BookingService {
     }
   }
 
-  private async applyCapture(tx: Tx, event: EventEnvelope<'payment.charge.captured'>, mayRevive: boolean): Promise<void> {
+  private async applyCapture(
+    tx: Tx,
+    event: EventEnvelope<'payment.charge.captured'>,
+    mayRevive: boolean,
+  ): Promise<void> {
     if (!(await this.repo.firstTime(tx, event))) return;
     const bookingId = event.payload.reservationId;
     const siteId = await this.repo.siteOfReservation(tx, bookingId);
@@ -390,16 +554,34 @@ export class BookingService {
     let action = captureAction(r, now);
     if (action === 'revive') {
       await this.expireLapsed(tx, { siteId: r.siteId, from: r.startsAt, to: r.blockedUntil, exceptId: r.id });
-      const taken = mayRevive && (await this.repo.busy(r.siteId, r.startsAt, r.blockedUntil, tx)).some((b) => b.bay === r.bay);
+      const taken =
+        mayRevive &&
+        (await this.repo.busy(r.siteId, r.startsAt, r.blockedUntil, tx)).some((b) => b.bay === r.bay);
       action = mayRevive && !taken ? 'revive' : 'refund';
     }
     if (action === 'confirm') await this.changeStatus(tx, r, 'CONFIRMED', null, 'paid');
-    else if (action === 'revive') await this.changeStatus(tx, r, 'CONFIRMED', null, 'paid after the hold lapsed', true);
+    else if (action === 'revive')
+      await this.changeStatus(tx, r, 'CONFIRMED', null, 'paid after the hold lapsed', true);
     else if (action === 'refund') {
-      const why = r.status === 'CANCELLED' ? 'paid after the booking was cancelled' : 'paid after the hold lapsed and the slot was gone';
-      await this.repo.addHistory(tx, { reservationId: r.id, fromStatus: r.status, toStatus: r.status, changedBy: null, reason: `${why}: the charge is refunded` });
+      const why =
+        r.status === 'CANCELLED'
+          ? 'paid after the booking was cancelled'
+          : 'paid after the hold lapsed and the slot was gone';
+      await this.repo.addHistory(tx, {
+        reservationId: r.id,
+        fromStatus: r.status,
+        toStatus: r.status,
+        changedBy: null,
+        reason: `${why}: the charge is refunded`,
+      });
       // cancelledBy null: a cancellation by the system, which payment refunds in full.
-      await this.repo.recordEvent(tx, 'booking.reservation.cancelled', r.id, { reservationId: r.id, customerId: r.customerId, cancelledBy: null, reason: why, startsAt: r.startsAt.toISOString() });
+      await this.repo.recordEvent(tx, 'booking.reservation.cancelled', r.id, {
+        reservationId: r.id,
+        customerId: r.customerId,
+        cancelledBy: null,
+        reason: why,
+        startsAt: r.startsAt.toISOString(),
+      });
     }
   }
 
@@ -411,7 +593,11 @@ export class BookingService {
   async handleSiteClosed(event: EventEnvelope<'location.site.closed'>): Promise<void> {
     await this.repo.transaction(async (tx) => {
       if (!(await this.repo.firstTime(tx, event))) return;
-      await this.cancelFuture(tx, { siteId: event.payload.siteId }, `site closed: ${event.payload.reason}`.slice(0, MAX_REASON_LENGTH));
+      await this.cancelFuture(
+        tx,
+        { siteId: event.payload.siteId },
+        `site closed: ${event.payload.reason}`.slice(0, MAX_REASON_LENGTH),
+      );
     });
   }
 
@@ -423,12 +609,22 @@ export class BookingService {
     });
   }
 
-  async bookingsOf(userId: string, args: { first?: number | null; after?: string | null; status?: ReservationStatus[] | null }) {
+  async bookingsOf(
+    userId: string,
+    args: { first?: number | null; after?: string | null; status?: ReservationStatus[] | null },
+  ) {
     const first = validate(fields.pageSize(MAX_PAGE_SIZE), args.first ?? DEFAULT_PAGE_SIZE, 'first');
     const offset = decodeOffsetCursor(args.after);
     // One row more than asked tells whether there is a next page.
     const { rows, total } = await this.repo.forCustomer(userId, args.status ?? undefined, offset, first + 1);
     const nodes = rows.slice(0, first);
-    return { nodes, totalCount: total, pageInfo: { hasNextPage: rows.length > first, endCursor: nodes.length ? encodeOffsetCursor(offset + nodes.length) : null } };
+    return {
+      nodes,
+      totalCount: total,
+      pageInfo: {
+        hasNextPage: rows.length > first,
+        endCursor: nodes.length ? encodeOffsetCursor(offset + nodes.length) : null,
+      },
+    };
   }
 }

@@ -14,10 +14,26 @@ import { FakeBookingStore, FakePeers, fakeUsers, pgError } from './fakes.js';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-const SETTINGS = { BOOKING_HOLD_TTL_SECONDS: 600, BOOKING_BUFFER_MINUTES: 10, BOOKING_SLOT_STEP_MINUTES: 15, BOOKING_CANCEL_CUTOFF_MINUTES: 120, BOOKING_MAX_LIVE_HOLDS: 3 };
+const SETTINGS = {
+  BOOKING_HOLD_TTL_SECONDS: 600,
+  BOOKING_BUFFER_MINUTES: 10,
+  BOOKING_SLOT_STEP_MINUTES: 15,
+  BOOKING_CANCEL_CUTOFF_MINUTES: 120,
+  BOOKING_MAX_LIVE_HOLDS: 3,
+};
 
-const viewer = (role: Viewer['role'], userId = randomUUID()): Viewer => ({ userId, role, sessionId: randomUUID() });
-const codeOf = (run: () => Promise<unknown>) => Promise.resolve().then(run).then(() => 'OK', (e: { extensions?: { code?: string }; message?: string }) => e.extensions?.code ?? e.message);
+const viewer = (role: Viewer['role'], userId = randomUUID()): Viewer => ({
+  userId,
+  role,
+  sessionId: randomUUID(),
+});
+const codeOf = (run: () => Promise<unknown>) =>
+  Promise.resolve()
+    .then(run)
+    .then(
+      () => 'OK',
+      (e: { extensions?: { code?: string }; message?: string }) => e.extensions?.code ?? e.message,
+    );
 
 // A day well ahead, at a UTC site open 08:00–18:00.
 const DATE = new Date(Date.now() + 7 * DAY).toISOString().slice(0, 10);
@@ -33,7 +49,13 @@ let deps: RequestDeps;
 const siteId = randomUUID();
 
 function openSite(bays: number) {
-  peers.sites.set(siteId, { id: siteId, active: true, bays, timeZone: 'UTC', openingWindows: [{ start: at('08:00').toISOString(), end: at('18:00').toISOString() }] });
+  peers.sites.set(siteId, {
+    id: siteId,
+    active: true,
+    bays,
+    timeZone: 'UTC',
+    openingWindows: [{ start: at('08:00').toISOString(), end: at('18:00').toISOString() }],
+  });
 }
 
 beforeEach(() => {
@@ -48,18 +70,38 @@ beforeEach(() => {
   openSite(2);
 });
 
-const book = (by: Viewer, startsAt: Date, over: Record<string, unknown> = {}) => service.createBooking(by, { siteId, serviceId: wash.id, startsAt, ...over }, deps);
+const book = (by: Viewer, startsAt: Date, over: Record<string, unknown> = {}) =>
+  service.createBooking(by, { siteId, serviceId: wash.id, startsAt, ...over }, deps);
 
 /** A live reservation of someone else, on `bay` from `hhmm` for 30 minutes plus the buffer. */
 const occupy = (bay: number, hhmm: string, over: Partial<Reservation> = {}) =>
-  store.seedReservation({ siteId, bay, startsAt: at(hhmm), endsAt: new Date(at(hhmm).getTime() + 30 * MINUTE), blockedUntil: new Date(at(hhmm).getTime() + 40 * MINUTE), ...over });
+  store.seedReservation({
+    siteId,
+    bay,
+    startsAt: at(hhmm),
+    endsAt: new Date(at(hhmm).getTime() + 30 * MINUTE),
+    blockedUntil: new Date(at(hhmm).getTime() + 40 * MINUTE),
+    ...over,
+  });
 
 describe('createBooking: which bay', () => {
   it('holds the lowest free bay, with the hold expiry, buffer and price written', async () => {
     const r = await book(client, at('09:00'));
-    expect(r).toMatchObject({ bay: 1, status: 'HELD', customerId: client.userId, createdBy: client.userId, priceCents: wash.priceCents, endsAt: at('09:30'), blockedUntil: at('09:40') });
-    expect(r.holdExpiresAt!.getTime()).toBeGreaterThan(Date.now() + (SETTINGS.BOOKING_HOLD_TTL_SECONDS - 5) * 1000);
-    expect(store.historyOf(r.id)).toEqual([expect.objectContaining({ fromStatus: null, toStatus: 'HELD', changedBy: client.userId })]);
+    expect(r).toMatchObject({
+      bay: 1,
+      status: 'HELD',
+      customerId: client.userId,
+      createdBy: client.userId,
+      priceCents: wash.priceCents,
+      endsAt: at('09:30'),
+      blockedUntil: at('09:40'),
+    });
+    expect(r.holdExpiresAt!.getTime()).toBeGreaterThan(
+      Date.now() + (SETTINGS.BOOKING_HOLD_TTL_SECONDS - 5) * 1000,
+    );
+    expect(store.historyOf(r.id)).toEqual([
+      expect.objectContaining({ fromStatus: null, toStatus: 'HELD', changedBy: client.userId }),
+    ]);
     expect(store.eventsOf(r.id).map((e) => e.topic)).toEqual(['booking.reservation.created']);
     // Bay 2 taken at 10:00 does not push a 10:00 booking off bay 1.
     occupy(2, '10:00');
@@ -89,7 +131,8 @@ describe('createBooking: which bay', () => {
 
   it('ignores cancelled, expired and finished bookings of the bay', async () => {
     openSite(1);
-    for (const status of ['CANCELLED', 'EXPIRED', 'COMPLETED', 'NO_SHOW'] as const) occupy(1, '09:00', { status });
+    for (const status of ['CANCELLED', 'EXPIRED', 'COMPLETED', 'NO_SHOW'] as const)
+      occupy(1, '09:00', { status });
     expect((await book(client, at('09:00'))).bay).toBe(1);
   });
 });
@@ -102,7 +145,14 @@ describe('createBooking: lapsed holds on the write path', () => {
     const r = await book(client, at('09:00'));
     expect(r.bay).toBe(1);
     expect(store.find(lapsed.id)!.status).toBe('EXPIRED');
-    expect(store.historyOf(lapsed.id)).toEqual([expect.objectContaining({ fromStatus: 'HELD', toStatus: 'EXPIRED', changedBy: null, reason: 'hold lapsed' })]);
+    expect(store.historyOf(lapsed.id)).toEqual([
+      expect.objectContaining({
+        fromStatus: 'HELD',
+        toStatus: 'EXPIRED',
+        changedBy: null,
+        reason: 'hold lapsed',
+      }),
+    ]);
     // Only the holds in the way are expired here; the sweep records the rest.
     expect(store.find(untouched.id)!.status).toBe('HELD');
     expect(await service.expireLapsedHolds()).toBe(1);
@@ -117,7 +167,8 @@ describe('createBooking: lapsed holds on the write path', () => {
 });
 
 describe('createBooking: the live-hold cap', () => {
-  const hold = (customerId: string, hhmm: string, expiresIn = 10 * MINUTE) => occupy(2, hhmm, { customerId, status: 'HELD', holdExpiresAt: new Date(Date.now() + expiresIn) });
+  const hold = (customerId: string, hhmm: string, expiresIn = 10 * MINUTE) =>
+    occupy(2, hhmm, { customerId, status: 'HELD', holdExpiresAt: new Date(Date.now() + expiresIn) });
 
   it('refuses a customer a hold beyond the cap, writing nothing', async () => {
     for (const t of ['10:00', '11:00', '12:00']) hold(client.userId, t);
@@ -155,7 +206,14 @@ describe('createBooking: a lost race', () => {
   it('reads again after an exclusion violation and holds the next bay', async () => {
     store.beforeInsert = (attempt) => {
       // A rival committed bay 1 between our read and insert.
-      if (attempt === 0) store.commitConcurrently({ siteId, bay: 1, startsAt: at('09:00'), endsAt: at('09:30'), blockedUntil: at('09:40') });
+      if (attempt === 0)
+        store.commitConcurrently({
+          siteId,
+          bay: 1,
+          startsAt: at('09:00'),
+          endsAt: at('09:30'),
+          blockedUntil: at('09:40'),
+        });
     };
     const r = await book(client, at('09:00'));
     expect(r.bay).toBe(2);
@@ -198,7 +256,15 @@ describe('createBooking: references and who books', () => {
   it('refuses times in the past, outside opening hours, and at an unknown or closed site', async () => {
     expect(await codeOf(() => book(client, new Date(Date.now() - MINUTE)))).toBe('BAD_USER_INPUT');
     expect(await codeOf(() => book(client, at('17:45')))).toBe('BOOKING_OUTSIDE_OPENING_HOURS');
-    expect(await codeOf(() => service.createBooking(client, { siteId: randomUUID(), serviceId: wash.id, startsAt: at('09:00') }, deps))).toBe('BOOKING_SITE_UNAVAILABLE');
+    expect(
+      await codeOf(() =>
+        service.createBooking(
+          client,
+          { siteId: randomUUID(), serviceId: wash.id, startsAt: at('09:00') },
+          deps,
+        ),
+      ),
+    ).toBe('BOOKING_SITE_UNAVAILABLE');
     peers.sites.set(siteId, { ...peers.sites.get(siteId)!, active: false });
     expect(await codeOf(() => book(client, at('09:00')))).toBe('BOOKING_SITE_UNAVAILABLE');
     expect(store.reservations).toEqual([]);
@@ -208,18 +274,32 @@ describe('createBooking: references and who books', () => {
     const inactive = store.seedService({ active: false });
     const addOn = store.seedService({ isAddOn: true, priceCents: 300 });
     const dollars = store.seedService({ isAddOn: true, currency: 'USD' });
-    expect(await codeOf(() => service.createBooking(client, { siteId, serviceId: inactive.id, startsAt: at('09:00') }, deps))).toBe('BOOKING_SERVICE_UNAVAILABLE');
-    expect(await codeOf(() => service.createBooking(client, { siteId, serviceId: addOn.id, startsAt: at('09:00') }, deps))).toBe('BOOKING_SERVICE_UNAVAILABLE');
-    expect(await codeOf(() => book(client, at('09:00'), { addOnIds: [dollars.id] }))).toBe('BOOKING_SERVICE_UNAVAILABLE');
+    expect(
+      await codeOf(() =>
+        service.createBooking(client, { siteId, serviceId: inactive.id, startsAt: at('09:00') }, deps),
+      ),
+    ).toBe('BOOKING_SERVICE_UNAVAILABLE');
+    expect(
+      await codeOf(() =>
+        service.createBooking(client, { siteId, serviceId: addOn.id, startsAt: at('09:00') }, deps),
+      ),
+    ).toBe('BOOKING_SERVICE_UNAVAILABLE');
+    expect(await codeOf(() => book(client, at('09:00'), { addOnIds: [dollars.id] }))).toBe(
+      'BOOKING_SERVICE_UNAVAILABLE',
+    );
     // The legitimate path: an add-on in the same currency adds its price.
-    expect((await book(client, at('09:00'), { addOnIds: [addOn.id] })).priceCents).toBe(wash.priceCents + addOn.priceCents);
+    expect((await book(client, at('09:00'), { addOnIds: [addOn.id] })).priceCents).toBe(
+      wash.priceCents + addOn.priceCents,
+    );
   });
 
   it('refuses a client booking for someone else, and a washer booking for themselves', async () => {
     expect(await codeOf(() => book(client, at('09:00'), { customerId: manager.userId }))).toBe('FORBIDDEN');
     const washer = viewer('WASHER');
     expect(await codeOf(() => book(washer, at('09:00')))).toBe('FORBIDDEN');
-    expect(await codeOf(() => book(manager, at('09:00'), { customerId: washer.userId }))).toBe('BAD_USER_INPUT'); // not a known active client
+    expect(await codeOf(() => book(manager, at('09:00'), { customerId: washer.userId }))).toBe(
+      'BAD_USER_INPUT',
+    ); // not a known active client
   });
 });
 
@@ -237,7 +317,11 @@ describe('availableSlots', () => {
   });
 
   it('refuses an unknown service or site', async () => {
-    expect(await codeOf(() => service.availableSlots(siteId, randomUUID(), DATE))).toBe('BOOKING_SERVICE_UNAVAILABLE');
-    expect(await codeOf(() => service.availableSlots(randomUUID(), wash.id, DATE))).toBe('BOOKING_SITE_UNAVAILABLE');
+    expect(await codeOf(() => service.availableSlots(siteId, randomUUID(), DATE))).toBe(
+      'BOOKING_SERVICE_UNAVAILABLE',
+    );
+    expect(await codeOf(() => service.availableSlots(randomUUID(), wash.id, DATE))).toBe(
+      'BOOKING_SITE_UNAVAILABLE',
+    );
   });
 });

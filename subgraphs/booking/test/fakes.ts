@@ -53,7 +53,8 @@ const clone = (s: State): State => ({
   inbox: new Set(s.inbox),
 });
 
-const overlaps = (a: { startsAt: Date; blockedUntil: Date }, b: { startsAt: Date; blockedUntil: Date }) => a.startsAt < b.blockedUntil && b.startsAt < a.blockedUntil;
+const overlaps = (a: { startsAt: Date; blockedUntil: Date }, b: { startsAt: Date; blockedUntil: Date }) =>
+  a.startsAt < b.blockedUntil && b.startsAt < a.blockedUntil;
 
 export class FakeBookingStore implements BookingStore {
   private state: State = { services: [], reservations: [], history: [], outbox: [], inbox: new Set() };
@@ -93,7 +94,19 @@ export class FakeBookingStore implements BookingStore {
   /** Seeds a catalogue entry. */
   seedService(over: Partial<Service> = {}): Service {
     const now = new Date();
-    const s: Service = { id: randomUUID(), name: 'Wash', description: null, durationMinutes: 30, priceCents: 1500, currency: 'EUR', active: true, isAddOn: false, createdAt: now, updatedAt: now, ...over };
+    const s: Service = {
+      id: randomUUID(),
+      name: 'Wash',
+      description: null,
+      durationMinutes: 30,
+      priceCents: 1500,
+      currency: 'EUR',
+      active: true,
+      isAddOn: false,
+      createdAt: now,
+      updatedAt: now,
+      ...over,
+    };
     this.state.services.push(s);
     return s;
   }
@@ -183,18 +196,33 @@ export class FakeBookingStore implements BookingStore {
 
   async busy(siteId: string, from: Date, to: Date): Promise<BusyBay[]> {
     return this.state.reservations
-      .filter((r) => r.siteId === siteId && LIVE.includes(r.status) && r.startsAt < to && r.blockedUntil > from)
+      .filter(
+        (r) => r.siteId === siteId && LIVE.includes(r.status) && r.startsAt < to && r.blockedUntil > from,
+      )
       .map(({ bay, startsAt, blockedUntil }) => ({ bay, startsAt, blockedUntil }));
   }
 
   async liveHolds(_tx: Tx, customerId: string, now: Date): Promise<number> {
-    return this.state.reservations.filter((r) => r.customerId === customerId && r.status === 'HELD' && r.holdExpiresAt !== null && r.holdExpiresAt > now).length;
+    return this.state.reservations.filter(
+      (r) =>
+        r.customerId === customerId &&
+        r.status === 'HELD' &&
+        r.holdExpiresAt !== null &&
+        r.holdExpiresAt > now,
+    ).length;
   }
 
   async lapsedHolds(_tx: Tx, scope: LapsedScope, now: Date, limit: number): Promise<Reservation[]> {
     return this.state.reservations
       .filter((r) => r.status === 'HELD' && r.holdExpiresAt !== null && r.holdExpiresAt <= now)
-      .filter((r) => !scope || (r.siteId === scope.siteId && r.id !== scope.exceptId && r.startsAt < scope.to && r.blockedUntil > scope.from))
+      .filter(
+        (r) =>
+          !scope ||
+          (r.siteId === scope.siteId &&
+            r.id !== scope.exceptId &&
+            r.startsAt < scope.to &&
+            r.blockedUntil > scope.from),
+      )
       .slice(0, limit)
       .map((r) => ({ ...r }));
   }
@@ -221,7 +249,8 @@ export class FakeBookingStore implements BookingStore {
     if (!LIVE.includes(r.status)) return;
     for (const o of this.state.reservations) {
       if (o.id === r.id || !LIVE.includes(o.status) || !overlaps(o, r)) continue;
-      if ((o.siteId === r.siteId && o.bay === r.bay) || (r.washerId && o.washerId === r.washerId)) throw pgError('23P01');
+      if ((o.siteId === r.siteId && o.bay === r.bay) || (r.washerId && o.washerId === r.washerId))
+        throw pgError('23P01');
     }
   }
 
@@ -229,14 +258,34 @@ export class FakeBookingStore implements BookingStore {
     this.beforeInsert?.(this.inserts++);
     const { items: _items, ...row } = data;
     const now = new Date();
-    const r: Reservation = { id: randomUUID(), washerId: null, status: 'HELD', createdAt: now, updatedAt: now, ...row };
+    const r: Reservation = {
+      id: randomUUID(),
+      washerId: null,
+      status: 'HELD',
+      createdAt: now,
+      updatedAt: now,
+      ...row,
+    };
     this.checkExclusion(r);
     this.state.reservations.push(r);
-    this.state.history.push({ id: randomUUID(), reservationId: r.id, fromStatus: null, toStatus: 'HELD', changedBy: data.createdBy, reason: null, changedAt: now });
+    this.state.history.push({
+      id: randomUUID(),
+      reservationId: r.id,
+      fromStatus: null,
+      toStatus: 'HELD',
+      changedBy: data.createdBy,
+      reason: null,
+      changedAt: now,
+    });
     return { ...r };
   }
 
-  async setStatusIfUnchanged(_tx: Tx, id: string, from: ReservationStatus, to: ReservationStatus): Promise<boolean> {
+  async setStatusIfUnchanged(
+    _tx: Tx,
+    id: string,
+    from: ReservationStatus,
+    to: ReservationStatus,
+  ): Promise<boolean> {
     this.beforeStatusUpdate?.(id, to);
     const r = this.find(id);
     if (!r || r.status !== from) return false;
@@ -259,20 +308,42 @@ export class FakeBookingStore implements BookingStore {
   }
 
   async unassignWasherFromFuture(_tx: Tx, washerId: string, now: Date): Promise<void> {
-    for (const r of this.state.reservations) if (r.washerId === washerId && r.startsAt > now && LIVE.includes(r.status)) r.washerId = null;
+    for (const r of this.state.reservations)
+      if (r.washerId === washerId && r.startsAt > now && LIVE.includes(r.status)) r.washerId = null;
   }
 
   async unassignWasherAtSite(_tx: Tx, washerId: string, siteId: string, endedAt: Date): Promise<void> {
-    for (const r of this.state.reservations) if (r.washerId === washerId && r.siteId === siteId && r.endsAt > endedAt && CANCELLABLE_BY_SYSTEM.includes(r.status)) r.washerId = null;
+    for (const r of this.state.reservations)
+      if (
+        r.washerId === washerId &&
+        r.siteId === siteId &&
+        r.endsAt > endedAt &&
+        CANCELLABLE_BY_SYSTEM.includes(r.status)
+      )
+        r.washerId = null;
   }
 
-  async forCustomer(customerId: string, statuses: ReservationStatus[] | undefined, offset: number, limit: number) {
-    const all = this.state.reservations.filter((r) => r.customerId === customerId && (!statuses?.length || statuses.includes(r.status)));
-    const sorted = [...all].sort((a, b) => b.startsAt.getTime() - a.startsAt.getTime() || (a.id < b.id ? 1 : -1));
+  async forCustomer(
+    customerId: string,
+    statuses: ReservationStatus[] | undefined,
+    offset: number,
+    limit: number,
+  ) {
+    const all = this.state.reservations.filter(
+      (r) => r.customerId === customerId && (!statuses?.length || statuses.includes(r.status)),
+    );
+    const sorted = [...all].sort(
+      (a, b) => b.startsAt.getTime() - a.startsAt.getTime() || (a.id < b.id ? 1 : -1),
+    );
     return { rows: sorted.slice(offset, offset + limit), total: all.length };
   }
 
-  async recordEvent<T extends BookingTopic>(_tx: Tx, topic: T, aggregateId: string, payload: EventMap[T]): Promise<void> {
+  async recordEvent<T extends BookingTopic>(
+    _tx: Tx,
+    topic: T,
+    aggregateId: string,
+    payload: EventMap[T],
+  ): Promise<void> {
     this.state.outbox.push({ topic, aggregateId, payload });
   }
 

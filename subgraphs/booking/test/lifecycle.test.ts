@@ -13,15 +13,39 @@ import { FakeBookingStore, FakePeers, pgError } from './fakes.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const SETTINGS = { BOOKING_HOLD_TTL_SECONDS: 600, BOOKING_BUFFER_MINUTES: 10, BOOKING_SLOT_STEP_MINUTES: 15, BOOKING_CANCEL_CUTOFF_MINUTES: 120, BOOKING_MAX_LIVE_HOLDS: 3 };
+const SETTINGS = {
+  BOOKING_HOLD_TTL_SECONDS: 600,
+  BOOKING_BUFFER_MINUTES: 10,
+  BOOKING_SLOT_STEP_MINUTES: 15,
+  BOOKING_CANCEL_CUTOFF_MINUTES: 120,
+  BOOKING_MAX_LIVE_HOLDS: 3,
+};
 const STATUSES = Object.keys(NEXT) as ReservationStatus[];
 
-const viewer = (role: Viewer['role'], userId = randomUUID()): Viewer => ({ userId, role, sessionId: randomUUID() });
+const viewer = (role: Viewer['role'], userId = randomUUID()): Viewer => ({
+  userId,
+  role,
+  sessionId: randomUUID(),
+});
 /** The error code a call ends with ('OK' when it succeeds), whether it throws at once or rejects. */
-const codeOf = (run: () => Promise<unknown>) => Promise.resolve().then(run).then(() => 'OK', (e: { extensions?: { code?: string }; message?: string }) => e.extensions?.code ?? e.message);
+const codeOf = (run: () => Promise<unknown>) =>
+  Promise.resolve()
+    .then(run)
+    .then(
+      () => 'OK',
+      (e: { extensions?: { code?: string }; message?: string }) => e.extensions?.code ?? e.message,
+    );
 
 function event<T extends Topic>(type: T, payload: EventMap[T]): EventEnvelope<T> {
-  return { id: randomUUID(), type, version: 1, aggregateId: randomUUID(), occurredAt: new Date().toISOString(), producer: 'test', payload };
+  return {
+    id: randomUUID(),
+    type,
+    version: 1,
+    aggregateId: randomUUID(),
+    occurredAt: new Date().toISOString(),
+    producer: 'test',
+    payload,
+  };
 }
 
 let store: FakeBookingStore;
@@ -40,7 +64,11 @@ beforeEach(() => {
 });
 
 /** A booking of `customer`, washed by `washer`, starting `startsIn` from now. */
-function booking(status: ReservationStatus, over: Partial<Reservation> = {}, startsIn = 3 * HOUR): Reservation {
+function booking(
+  status: ReservationStatus,
+  over: Partial<Reservation> = {},
+  startsIn = 3 * HOUR,
+): Reservation {
   const startsAt = new Date(Date.now() + startsIn);
   return store.seedReservation({
     siteId,
@@ -91,9 +119,15 @@ describe('every status × every lifecycle mutation', () => {
         }
         expect(code).toBe('OK');
         expect(store.find(r.id)).toMatchObject({ status: action.to, holdExpiresAt: null });
-        expect(store.historyOf(r.id)).toEqual([expect.objectContaining({ fromStatus: from, toStatus: action.to, changedBy: manager.userId })]);
+        expect(store.historyOf(r.id)).toEqual([
+          expect.objectContaining({ fromStatus: from, toStatus: action.to, changedBy: manager.userId }),
+        ]);
         const topics = store.eventsOf(r.id).map((e) => e.topic);
-        expect(topics).toEqual(action.to === 'CANCELLED' ? ['booking.reservation.statusChanged', 'booking.reservation.cancelled'] : ['booking.reservation.statusChanged']);
+        expect(topics).toEqual(
+          action.to === 'CANCELLED'
+            ? ['booking.reservation.statusChanged', 'booking.reservation.cancelled']
+            : ['booking.reservation.statusChanged'],
+        );
       });
     }
   }
@@ -129,27 +163,52 @@ describe('who may change a booking', () => {
 
   it('refuses a client confirming their own unpaid hold, and staff confirming without a reason', async () => {
     const r = booking('HELD');
-    expect(await codeOf(() => service.confirm(customer, r.id, 'I will pay later'))).toBe('BOOKING_PAYMENT_REQUIRED');
+    expect(await codeOf(() => service.confirm(customer, r.id, 'I will pay later'))).toBe(
+      'BOOKING_PAYMENT_REQUIRED',
+    );
     expect(await codeOf(() => service.confirm(manager, r.id, null))).toBe('BAD_USER_INPUT');
     expect(await codeOf(() => service.confirm(washer, r.id, 'paid'))).toBe('FORBIDDEN');
     expect(store.find(r.id)!.status).toBe('HELD');
     // The legitimate path: staff, someone else's booking, with a reason the history keeps.
     await service.confirm(manager, r.id, 'paid at the site');
-    expect(store.historyOf(r.id)).toEqual([expect.objectContaining({ toStatus: 'CONFIRMED', changedBy: manager.userId, reason: 'paid at the site' })]);
+    expect(store.historyOf(r.id)).toEqual([
+      expect.objectContaining({
+        toStatus: 'CONFIRMED',
+        changedBy: manager.userId,
+        reason: 'paid at the site',
+      }),
+    ]);
   });
 
   it('expires a lapsed hold that staff try to confirm, and keeps that expiry although the call fails', async () => {
     const r = booking('HELD', { holdExpiresAt: new Date(Date.now() - MINUTE) });
-    expect(await codeOf(() => service.confirm(manager, r.id, 'paid at the site'))).toBe('BOOKING_HOLD_EXPIRED');
+    expect(await codeOf(() => service.confirm(manager, r.id, 'paid at the site'))).toBe(
+      'BOOKING_HOLD_EXPIRED',
+    );
     expect(store.find(r.id)!.status).toBe('EXPIRED');
-    expect(store.historyOf(r.id)).toEqual([expect.objectContaining({ fromStatus: 'HELD', toStatus: 'EXPIRED', changedBy: null, reason: 'hold lapsed' })]);
+    expect(store.historyOf(r.id)).toEqual([
+      expect.objectContaining({
+        fromStatus: 'HELD',
+        toStatus: 'EXPIRED',
+        changedBy: null,
+        reason: 'hold lapsed',
+      }),
+    ]);
   });
 
   it('lets a customer cancel before the cut-off, and refuses after it or once the wash started', async () => {
     const early = booking('CONFIRMED', {}, 3 * HOUR);
     await service.cancel(customer, early.id, null);
-    expect(store.historyOf(early.id)).toEqual([expect.objectContaining({ toStatus: 'CANCELLED', changedBy: customer.userId, reason: 'cancelled by the customer' })]);
-    expect(store.eventsOf(early.id).find((e) => e.topic === 'booking.reservation.cancelled')?.payload).toMatchObject({ cancelledBy: customer.userId });
+    expect(store.historyOf(early.id)).toEqual([
+      expect.objectContaining({
+        toStatus: 'CANCELLED',
+        changedBy: customer.userId,
+        reason: 'cancelled by the customer',
+      }),
+    ]);
+    expect(
+      store.eventsOf(early.id).find((e) => e.topic === 'booking.reservation.cancelled')?.payload,
+    ).toMatchObject({ cancelledBy: customer.userId });
 
     const late = booking('CONFIRMED', {}, SETTINGS.BOOKING_CANCEL_CUTOFF_MINUTES * MINUTE - MINUTE);
     expect(await codeOf(() => service.cancel(customer, late.id, null))).toBe('BOOKING_CANCELLATION_TOO_LATE');
@@ -163,7 +222,9 @@ describe('who may change a booking', () => {
     const late = booking('IN_PROGRESS', {}, -MINUTE);
     expect(await codeOf(() => service.cancel(manager, late.id, null))).toBe('BAD_USER_INPUT');
     await service.cancel(manager, late.id, 'flood in bay 1');
-    expect(store.historyOf(late.id)).toEqual([expect.objectContaining({ fromStatus: 'IN_PROGRESS', toStatus: 'CANCELLED', reason: 'flood in bay 1' })]);
+    expect(store.historyOf(late.id)).toEqual([
+      expect.objectContaining({ fromStatus: 'IN_PROGRESS', toStatus: 'CANCELLED', reason: 'flood in bay 1' }),
+    ]);
   });
 
   it('refuses a no-show before the start', async () => {
@@ -186,7 +247,14 @@ describe('who may change a booking', () => {
 });
 
 describe('assignWasher', () => {
-  const onShift = (r: Reservation) => [{ site: { id: r.siteId }, startsAt: new Date(r.startsAt.getTime() - HOUR).toISOString(), endsAt: new Date(r.endsAt.getTime() + HOUR).toISOString(), endedAt: null }];
+  const onShift = (r: Reservation) => [
+    {
+      site: { id: r.siteId },
+      startsAt: new Date(r.startsAt.getTime() - HOUR).toISOString(),
+      endsAt: new Date(r.endsAt.getTime() + HOUR).toISOString(),
+      endedAt: null,
+    },
+  ];
 
   it('assigns a washer on shift for the whole booking, and refuses one who is not or is busy', async () => {
     const peers = new FakePeers();
@@ -205,7 +273,14 @@ describe('assignWasher', () => {
 });
 
 describe('events booking consumes', () => {
-  const captured = (reservationId: string) => event('payment.charge.captured', { transactionId: randomUUID(), reservationId, customerId: customer.userId, amountCents: 1500, currency: 'EUR' });
+  const captured = (reservationId: string) =>
+    event('payment.charge.captured', {
+      transactionId: randomUUID(),
+      reservationId,
+      customerId: customer.userId,
+      amountCents: 1500,
+      currency: 'EUR',
+    });
 
   it('confirms a paid hold once, as the system, even when the event is delivered twice', async () => {
     const r = booking('HELD');
@@ -213,7 +288,9 @@ describe('events booking consumes', () => {
     await service.handleChargeCaptured(e);
     await service.handleChargeCaptured(e);
     expect(store.find(r.id)!.status).toBe('CONFIRMED');
-    expect(store.historyOf(r.id)).toEqual([expect.objectContaining({ fromStatus: 'HELD', toStatus: 'CONFIRMED', changedBy: null, reason: 'paid' })]);
+    expect(store.historyOf(r.id)).toEqual([
+      expect.objectContaining({ fromStatus: 'HELD', toStatus: 'CONFIRMED', changedBy: null, reason: 'paid' }),
+    ]);
     expect(store.locks).toEqual([`site:${siteId}`, `row:${r.id}`]);
   });
 
@@ -221,18 +298,36 @@ describe('events booking consumes', () => {
     const r = booking('EXPIRED', { holdExpiresAt: null });
     await service.handleChargeCaptured(captured(r.id));
     expect(store.find(r.id)!.status).toBe('CONFIRMED');
-    expect(store.historyOf(r.id)).toEqual([expect.objectContaining({ fromStatus: 'EXPIRED', toStatus: 'CONFIRMED', reason: 'paid after the hold lapsed' })]);
+    expect(store.historyOf(r.id)).toEqual([
+      expect.objectContaining({
+        fromStatus: 'EXPIRED',
+        toStatus: 'CONFIRMED',
+        reason: 'paid after the hold lapsed',
+      }),
+    ]);
   });
 
   it('announces a refund for a late payment whose bay was taken, and for a cancelled booking', async () => {
     const lost = booking('EXPIRED');
-    booking('CONFIRMED', { customerId: randomUUID(), washerId: null, startsAt: lost.startsAt, blockedUntil: lost.blockedUntil });
+    booking('CONFIRMED', {
+      customerId: randomUUID(),
+      washerId: null,
+      startsAt: lost.startsAt,
+      blockedUntil: lost.blockedUntil,
+    });
     const cancelled = booking('CANCELLED');
     for (const r of [lost, cancelled]) {
       await service.handleChargeCaptured(captured(r.id));
       expect(store.find(r.id)!.status).toBe(r.status);
-      expect(store.historyOf(r.id)).toEqual([expect.objectContaining({ fromStatus: r.status, toStatus: r.status, changedBy: null })]);
-      expect(store.eventsOf(r.id)).toEqual([expect.objectContaining({ topic: 'booking.reservation.cancelled', payload: expect.objectContaining({ cancelledBy: null }) })]);
+      expect(store.historyOf(r.id)).toEqual([
+        expect.objectContaining({ fromStatus: r.status, toStatus: r.status, changedBy: null }),
+      ]);
+      expect(store.eventsOf(r.id)).toEqual([
+        expect.objectContaining({
+          topic: 'booking.reservation.cancelled',
+          payload: expect.objectContaining({ cancelledBy: null }),
+        }),
+      ]);
     }
   });
 
@@ -253,7 +348,9 @@ describe('events booking consumes', () => {
     const job = booking('HELD', { customerId: randomUUID(), bay: 2 });
     await service.handleUserDeleted(event('auth.user.deleted', { userId: customer.userId }));
     expect(store.find(future.id)!.status).toBe('CANCELLED');
-    expect(store.historyOf(future.id)).toEqual([expect.objectContaining({ changedBy: null, reason: 'customer account deleted' })]);
+    expect(store.historyOf(future.id)).toEqual([
+      expect.objectContaining({ changedBy: null, reason: 'customer account deleted' }),
+    ]);
     expect(store.find(past.id)!.status).toBe('CONFIRMED');
     await service.handleUserDeleted(event('auth.user.deleted', { userId: washer.userId }));
     expect(store.find(job.id)).toMatchObject({ status: 'HELD', washerId: null });
@@ -262,7 +359,14 @@ describe('events booking consumes', () => {
   it('cancels the future bookings of a closed site, with the closure reason', async () => {
     const r = booking('HELD');
     const started = booking('IN_PROGRESS', { bay: 2 }, -MINUTE);
-    await service.handleSiteClosed(event('location.site.closed', { siteId, from: new Date().toISOString(), to: null, reason: 'renovation' }));
+    await service.handleSiteClosed(
+      event('location.site.closed', {
+        siteId,
+        from: new Date().toISOString(),
+        to: null,
+        reason: 'renovation',
+      }),
+    );
     expect(store.find(r.id)!.status).toBe('CANCELLED');
     expect(store.historyOf(r.id)).toEqual([expect.objectContaining({ reason: 'site closed: renovation' })]);
     expect(store.find(started.id)!.status).toBe('IN_PROGRESS');
@@ -270,7 +374,14 @@ describe('events booking consumes', () => {
 
   it('frees a washer from the site’s jobs after their shift ended', async () => {
     const r = booking('CONFIRMED');
-    await service.handleStaffUnassigned(event('location.staff.unassigned', { assignmentId: randomUUID(), siteId, userId: washer.userId, endedAt: new Date().toISOString() }));
+    await service.handleStaffUnassigned(
+      event('location.staff.unassigned', {
+        assignmentId: randomUUID(),
+        siteId,
+        userId: washer.userId,
+        endedAt: new Date().toISOString(),
+      }),
+    );
     expect(store.find(r.id)!.washerId).toBeNull();
   });
 });

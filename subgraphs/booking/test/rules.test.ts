@@ -9,23 +9,47 @@ const earlier = new Date('2030-06-02T12:00:00Z');
 
 describe('manualConfirmRefusal', () => {
   it('refuses a client confirming their own unpaid hold: only payment confirms it', () => {
-    expect(manualConfirmRefusal({ userId: CUSTOMER, role: 'CLIENT' }, { customerId: CUSTOMER }, 'I will pay later')).toBe('PAYMENT_REQUIRED');
+    expect(
+      manualConfirmRefusal(
+        { userId: CUSTOMER, role: 'CLIENT' },
+        { customerId: CUSTOMER },
+        'I will pay later',
+      ),
+    ).toBe('PAYMENT_REQUIRED');
   });
 
   it('refuses staff confirming their own booking, reason or not', () => {
-    expect(manualConfirmRefusal({ userId: CUSTOMER, role: 'MANAGER' }, { customerId: CUSTOMER }, 'paid at the site')).toBe('PAYMENT_REQUIRED');
-    expect(manualConfirmRefusal({ userId: CUSTOMER, role: 'ADMIN' }, { customerId: CUSTOMER }, 'paid at the site')).toBe('PAYMENT_REQUIRED');
+    expect(
+      manualConfirmRefusal(
+        { userId: CUSTOMER, role: 'MANAGER' },
+        { customerId: CUSTOMER },
+        'paid at the site',
+      ),
+    ).toBe('PAYMENT_REQUIRED');
+    expect(
+      manualConfirmRefusal({ userId: CUSTOMER, role: 'ADMIN' }, { customerId: CUSTOMER }, 'paid at the site'),
+    ).toBe('PAYMENT_REQUIRED');
   });
 
   it("refuses clients and washers confirming someone else's booking", () => {
-    expect(manualConfirmRefusal({ userId: OTHER, role: 'CLIENT' }, { customerId: CUSTOMER }, 'x')).toBe('FORBIDDEN');
-    expect(manualConfirmRefusal({ userId: OTHER, role: 'WASHER' }, { customerId: CUSTOMER }, 'x')).toBe('FORBIDDEN');
+    expect(manualConfirmRefusal({ userId: OTHER, role: 'CLIENT' }, { customerId: CUSTOMER }, 'x')).toBe(
+      'FORBIDDEN',
+    );
+    expect(manualConfirmRefusal({ userId: OTHER, role: 'WASHER' }, { customerId: CUSTOMER }, 'x')).toBe(
+      'FORBIDDEN',
+    );
   });
 
   it('asks staff for a reason, and lets them confirm with one', () => {
-    expect(manualConfirmRefusal({ userId: OTHER, role: 'MANAGER' }, { customerId: CUSTOMER }, null)).toBe('REASON_REQUIRED');
-    expect(manualConfirmRefusal({ userId: OTHER, role: 'MANAGER' }, { customerId: CUSTOMER }, 'paid at the site')).toBeNull();
-    expect(manualConfirmRefusal({ userId: OTHER, role: 'ADMIN' }, { customerId: CUSTOMER }, 'fleet invoice')).toBeNull();
+    expect(manualConfirmRefusal({ userId: OTHER, role: 'MANAGER' }, { customerId: CUSTOMER }, null)).toBe(
+      'REASON_REQUIRED',
+    );
+    expect(
+      manualConfirmRefusal({ userId: OTHER, role: 'MANAGER' }, { customerId: CUSTOMER }, 'paid at the site'),
+    ).toBeNull();
+    expect(
+      manualConfirmRefusal({ userId: OTHER, role: 'ADMIN' }, { customerId: CUSTOMER }, 'fleet invoice'),
+    ).toBeNull();
   });
 });
 
@@ -55,6 +79,7 @@ describe('captureAction', () => {
   });
 
   it('keeps a booking that is already confirmed or further along', () => {
-    for (const status of ['CONFIRMED', 'IN_PROGRESS', 'COMPLETED', 'NO_SHOW'] as const) expect(captureAction({ status, startsAt: later }, now)).toBe('keep');
+    for (const status of ['CONFIRMED', 'IN_PROGRESS', 'COMPLETED', 'NO_SHOW'] as const)
+      expect(captureAction({ status, startsAt: later }, now)).toBe('keep');
   });
 });

@@ -21,7 +21,11 @@ export class AuthClient {
   }
 
   async usersByIds(ids: readonly string[], requestId?: string): Promise<Array<AuthUser | null>> {
-    const data = await this.peer.query<{ _entities: Array<AuthUser | null> }>(QUERY, { representations: ids.map((id) => ({ __typename: 'User', id })) }, requestId);
+    const data = await this.peer.query<{ _entities: Array<AuthUser | null> }>(
+      QUERY,
+      { representations: ids.map((id) => ({ __typename: 'User', id })) },
+      requestId,
+    );
     return data._entities;
   }
 

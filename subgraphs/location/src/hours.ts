@@ -98,9 +98,11 @@ function minutesOf(time: unknown, endOfDay: boolean): number | null {
 /** Parses one window's times, throwing on the first fault with the path of the faulty field. */
 function parseWindow(window: LocalWindow, index: number, path: string): ParsedWindow {
   const opens = minutesOf(window.opensAt, false);
-  if (opens === null) throw badInput(`${path}.opensAt`, 'opensAt must be a time HH:MM between 00:00 and 23:59');
+  if (opens === null)
+    throw badInput(`${path}.opensAt`, 'opensAt must be a time HH:MM between 00:00 and 23:59');
   const closes = minutesOf(window.closesAt, true);
-  if (closes === null) throw badInput(`${path}.closesAt`, 'closesAt must be a time HH:MM between 00:00 and 24:00');
+  if (closes === null)
+    throw badInput(`${path}.closesAt`, 'closesAt must be a time HH:MM between 00:00 and 24:00');
   // A window is within one local day: a night shift is written as 22:00–24:00 plus 00:00–02:00.
   if (closes <= opens) throw badInput(`${path}.closesAt`, 'closesAt must be after opensAt');
   return { index, opens, closes };
@@ -114,14 +116,20 @@ function byOpening(a: ParsedWindow, b: ParsedWindow): number {
  * Checks the windows of one day (sorted by opening): not too many, and none overlapping. Touching
  * windows (12:00–12:00) are fine: the first ends, exclusive, where the next starts.
  */
-function checkDay(day: ParsedWindow[], label: string, listField: string, pathOf: (index: number) => string): void {
+function checkDay(
+  day: ParsedWindow[],
+  label: string,
+  listField: string,
+  pathOf: (index: number) => string,
+): void {
   if (day.length > MAX_WINDOWS_PER_DAY) {
     throw badInput(listField, `at most ${MAX_WINDOWS_PER_DAY} windows are allowed on ${label}`);
   }
   for (let k = 1; k < day.length; k++) {
     const previous = day[k - 1]!;
     const current = day[k]!;
-    if (current.opens < previous.closes) throw badInput(`${pathOf(current.index)}.opensAt`, `overlaps another window on ${label}`);
+    if (current.opens < previous.closes)
+      throw badInput(`${pathOf(current.index)}.opensAt`, `overlaps another window on ${label}`);
   }
 }
 
@@ -138,7 +146,10 @@ export function validateWeekly(windows: WeeklyWindow[], field = 'hours'): Weekly
   const parsed = windows.map((window, index) => {
     const { weekday } = window;
     if (!Number.isInteger(weekday) || weekday < 1 || weekday > 7) {
-      throw badInput(`${pathOf(index)}.weekday`, 'weekday must be an ISO weekday from 1 (Monday) to 7 (Sunday)');
+      throw badInput(
+        `${pathOf(index)}.weekday`,
+        'weekday must be an ISO weekday from 1 (Monday) to 7 (Sunday)',
+      );
     }
     return { weekday, ...parseWindow(window, index, pathOf(index)) };
   });
@@ -171,7 +182,8 @@ export function validateException(ex: HoursException, field = 'exception'): Hour
   }
   const listField = `${field}.windows`;
   if (ex.closed && ex.windows.length > 0) throw badInput(listField, 'a closed day has no opening windows');
-  if (!ex.closed && ex.windows.length === 0) throw badInput(listField, 'an open day needs at least one window (or set closed)');
+  if (!ex.closed && ex.windows.length === 0)
+    throw badInput(listField, 'an open day needs at least one window (or set closed)');
   const pathOf = (index: number) => `${listField}.${index}`;
   const day = ex.windows.map((window, index) => parseWindow(window, index, pathOf(index))).sort(byOpening);
   checkDay(day, ex.date, listField, pathOf);
@@ -198,7 +210,8 @@ function checkRange(from: Date, to: Date): Span {
   if (Number.isNaN(start)) throw badInput('from', 'from must be a valid date-time');
   if (Number.isNaN(end)) throw badInput('to', 'to must be a valid date-time');
   if (end <= start) throw badInput('to', 'to must be after from');
-  if (end - start > MAX_RANGE_DAYS * DAY_MS) throw badInput('to', `the range must not exceed ${MAX_RANGE_DAYS} days`);
+  if (end - start > MAX_RANGE_DAYS * DAY_MS)
+    throw badInput('to', `the range must not exceed ${MAX_RANGE_DAYS} days`);
   return { start, end };
 }
 
@@ -208,7 +221,8 @@ function checkRange(from: Date, to: Date): Span {
  */
 function storedMinutes(time: LocalTime, endOfDay: boolean): number {
   const minutes = minutesOf(time, endOfDay);
-  if (minutes === null) throw new Error(`stored opening hours hold a malformed time: ${JSON.stringify(time)}`);
+  if (minutes === null)
+    throw new Error(`stored opening hours hold a malformed time: ${JSON.stringify(time)}`);
   return minutes;
 }
 
@@ -218,10 +232,12 @@ function storedMinutes(time: LocalTime, endOfDay: boolean): number {
  * never meets a DST change, so no day is skipped or repeated.
  */
 function localDates(range: Span, zone: string): DateTime[] {
-  const dateOf = (ms: number) => DateTime.fromMillis(ms, { zone }).setZone('utc', { keepLocalTime: true }).startOf('day');
+  const dateOf = (ms: number) =>
+    DateTime.fromMillis(ms, { zone }).setZone('utc', { keepLocalTime: true }).startOf('day');
   const last = dateOf(range.end).plus({ days: 1 });
   const dates: DateTime[] = [];
-  for (let date = dateOf(range.start).minus({ days: 1 }); date <= last; date = date.plus({ days: 1 })) dates.push(date);
+  for (let date = dateOf(range.start).minus({ days: 1 }); date <= last; date = date.plus({ days: 1 }))
+    dates.push(date);
   return dates;
 }
 
@@ -251,7 +267,11 @@ function localInstant(date: DateTime, minutes: number, zone: string): number {
 }
 
 /** The local windows of one date: its exception if it has one, else the weekly windows of its weekday. */
-function windowsOn(date: DateTime, schedule: Schedule, exceptions: Map<IsoDate, HoursException>): LocalWindow[] {
+function windowsOn(
+  date: DateTime,
+  schedule: Schedule,
+  exceptions: Map<IsoDate, HoursException>,
+): LocalWindow[] {
   const exception = exceptions.get(date.toISODate() ?? '');
   if (exception) return exception.closed ? [] : exception.windows;
   return schedule.weekly.filter((w) => w.weekday === date.weekday);

@@ -23,14 +23,26 @@ export function createLoaders(repo: LocationRepository, auth: AuthClient, reques
   // Exceptions older than a week are not needed to compute current and future windows.
   const since = new Date(Date.now() - 7 * 86_400_000);
   const assignments = (by: 'siteId' | 'userId', includePast: boolean) =>
-    new DataLoader<string, StaffAssignment[]>(async (ids) => groupBy(await repo.assignmentsFor(by, ids.filter((id) => UUID.test(id)), includePast), (a) => a[by], ids));
+    new DataLoader<string, StaffAssignment[]>(async (ids) =>
+      groupBy(
+        await repo.assignmentsFor(
+          by,
+          ids.filter((id) => UUID.test(id)),
+          includePast,
+        ),
+        (a) => a[by],
+        ids,
+      ),
+    );
   return {
     site: new DataLoader<string, WashSite | null>(async (ids) => {
       const rows = await repo.sitesByIds(ids.filter((id) => UUID.test(id)));
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
-    hours: new DataLoader<string, OperatingHours[]>(async (ids) => groupBy(await repo.hoursForSites(ids, since), (h) => h.siteId, ids)),
+    hours: new DataLoader<string, OperatingHours[]>(async (ids) =>
+      groupBy(await repo.hoursForSites(ids, since), (h) => h.siteId, ids),
+    ),
     staffBySite: assignments('siteId', false),
     staffBySiteWithPast: assignments('siteId', true),
     assignmentsByUser: assignments('userId', false),

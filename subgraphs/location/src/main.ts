@@ -3,4 +3,8 @@ import { runFeature } from '@carwash/subgraph-kit';
 import { loadLocationConfig } from './config.js';
 import { createLocationSubgraph } from './server.js';
 
-await runFeature({ feature: 'location', config: loadOrExit(loadLocationConfig), create: createLocationSubgraph });
+await runFeature({
+  feature: 'location',
+  config: loadOrExit(loadLocationConfig),
+  create: createLocationSubgraph,
+});

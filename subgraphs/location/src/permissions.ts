@@ -3,14 +3,26 @@ import { isServiceOnItsOwnAuthority as isService, type ServiceAccess } from '@ca
 import { allow, and, deny, or, rule, shield } from 'graphql-shield';
 import type { LocationContext } from './context.js';
 
-const isAuthenticated = rule({ cache: 'contextual' })((_p, _a, ctx: LocationContext) => (ctx.viewer ? true : new AppError('UNAUTHENTICATED')));
-const isManagerOrAdmin = rule({ cache: 'contextual' })((_p, _a, ctx: LocationContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN');
+const isAuthenticated = rule({ cache: 'contextual' })((_p, _a, ctx: LocationContext) =>
+  ctx.viewer ? true : new AppError('UNAUTHENTICATED'),
+);
+const isManagerOrAdmin = rule({ cache: 'contextual' })(
+  (_p, _a, ctx: LocationContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN',
+);
 /** Washers, managers and admins: the people who work at sites. */
-const isStaff = rule({ cache: 'contextual' })((_p, _a, ctx: LocationContext) => ctx.viewer?.role === 'WASHER' || ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN');
+const isStaff = rule({ cache: 'contextual' })(
+  (_p, _a, ctx: LocationContext) =>
+    ctx.viewer?.role === 'WASHER' || ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN',
+);
 /** The parent User is the viewer. */
-const isSelf = rule({ cache: 'strict' })((parent: { id?: string }, _a, ctx: LocationContext) => !!ctx.viewer && parent.id === ctx.viewer.userId);
+const isSelf = rule({ cache: 'strict' })(
+  (parent: { id?: string }, _a, ctx: LocationContext) => !!ctx.viewer && parent.id === ctx.viewer.userId,
+);
 /** The parent shift is the viewer's own. */
-const isOwnShift = rule({ cache: 'strict' })((parent: { userId?: string }, _a, ctx: LocationContext) => !!ctx.viewer && parent.userId === ctx.viewer.userId);
+const isOwnShift = rule({ cache: 'strict' })(
+  (parent: { userId?: string }, _a, ctx: LocationContext) =>
+    !!ctx.viewer && parent.userId === ctx.viewer.userId,
+);
 
 /**
  * What each sibling may read here: booking checks a site's opening windows and bays, and a washer's
@@ -32,7 +44,15 @@ export const serviceAccess: ServiceAccess = {
  */
 export const permissions = shield(
   {
-    Query: { '*': deny, _service: allow, _entities: allow, site: allow, sites: allow, isOpen: allow, openingWindows: allow },
+    Query: {
+      '*': deny,
+      _service: allow,
+      _entities: allow,
+      site: allow,
+      sites: allow,
+      isOpen: allow,
+      openingWindows: allow,
+    },
     Mutation: { '*': and(isAuthenticated, isManagerOrAdmin) },
     WashSite: { '*': allow, staff: or(isService, and(isAuthenticated, isStaff)) },
     StaffAssignment: { '*': or(isService, and(isAuthenticated, or(isStaff, isOwnShift))) },

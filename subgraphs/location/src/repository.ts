@@ -7,13 +7,30 @@ export type { OperatingHours, StaffAssignment, WashSite };
 /** A transaction client: every write method takes one, so the service decides what commits together. */
 export type Tx = Prisma.TransactionClient;
 /** The columns of a new site (the database fills id, active and the timestamps). */
-export type NewSite = Pick<Prisma.WashSiteCreateInput, 'name' | 'addressLine1' | 'addressLine2' | 'city' | 'postalCode' | 'region' | 'country' | 'timeZone' | 'latitude' | 'longitude' | 'bays'>;
+export type NewSite = Pick<
+  Prisma.WashSiteCreateInput,
+  | 'name'
+  | 'addressLine1'
+  | 'addressLine2'
+  | 'city'
+  | 'postalCode'
+  | 'region'
+  | 'country'
+  | 'timeZone'
+  | 'latitude'
+  | 'longitude'
+  | 'bays'
+>;
 /** The columns an update may change; absent keys stay as they are. */
 export type SitePatch = Partial<NewSite>;
 /** One row of `location_operating_hours` for a dated exception: a window, or the whole day closed. */
-export type ExceptionRow = { opensAt: string; closesAt: string; reason: string | null } | { closed: true; reason: string | null };
+export type ExceptionRow =
+  { opensAt: string; closesAt: string; reason: string | null } | { closed: true; reason: string | null };
 /** The columns of a new shift. */
-export type NewAssignment = Pick<StaffAssignment, 'siteId' | 'userId' | 'role' | 'startsAt' | 'endsAt' | 'createdBy'>;
+export type NewAssignment = Pick<
+  StaffAssignment,
+  'siteId' | 'userId' | 'role' | 'startsAt' | 'endsAt' | 'createdBy'
+>;
 /** Which shifts `openAssignments` looks at: a site's, a user's, or one by id. */
 export type AssignmentScope = { siteId: string } | { userId: string } | { id: string };
 /** The reason column's width (`VARCHAR(64)`). */
@@ -56,9 +73,16 @@ export class LocationRepository {
   }
 
   /** Replaces the site's weekly rows (exceptions stay): one delete, and one insert when there are windows. */
-  async replaceWeeklyHours(tx: Tx, siteId: string, windows: ReadonlyArray<{ weekday: number; opensAt: string; closesAt: string }>): Promise<void> {
+  async replaceWeeklyHours(
+    tx: Tx,
+    siteId: string,
+    windows: ReadonlyArray<{ weekday: number; opensAt: string; closesAt: string }>,
+  ): Promise<void> {
     await tx.operatingHours.deleteMany({ where: { siteId, weekday: { not: null } } });
-    if (windows.length) await tx.operatingHours.createMany({ data: windows.map((w) => ({ siteId, weekday: w.weekday, opensAt: w.opensAt, closesAt: w.closesAt })) });
+    if (windows.length)
+      await tx.operatingHours.createMany({
+        data: windows.map((w) => ({ siteId, weekday: w.weekday, opensAt: w.opensAt, closesAt: w.closesAt })),
+      });
   }
 
   /** Replaces the rows of one dated exception (`date` at 00:00 UTC). */
@@ -86,20 +110,40 @@ export class LocationRepository {
   }
 
   endAssignment(tx: Tx, id: string, at: Date, reason: string): Promise<StaffAssignment> {
-    return tx.staffAssignment.update({ where: { id }, data: { endedAt: at, endedReason: reason.slice(0, ENDED_REASON_MAX) } });
+    return tx.staffAssignment.update({
+      where: { id },
+      data: { endedAt: at, endedReason: reason.slice(0, ENDED_REASON_MAX) },
+    });
   }
 
   /** Writes an event to the location outbox inside the caller's transaction. */
-  async recordEvent<T extends (typeof PUBLISHES)[number]>(tx: Tx, topic: T, aggregateId: string, payload: EventMap[T]): Promise<void> {
+  async recordEvent<T extends (typeof PUBLISHES)[number]>(
+    tx: Tx,
+    topic: T,
+    aggregateId: string,
+    payload: EventMap[T],
+  ): Promise<void> {
     const e = createEvent('location', topic, aggregateId, payload);
     await tx.outboxEvent.create({
-      data: { id: e.id, topic: e.type, version: e.version, aggregateId: e.aggregateId, payload: e.payload, occurredAt: new Date(e.occurredAt) },
+      data: {
+        id: e.id,
+        topic: e.type,
+        version: e.version,
+        aggregateId: e.aggregateId,
+        payload: e.payload,
+        occurredAt: new Date(e.occurredAt),
+      },
     });
   }
 
   /** True the first time this feature handles `event` (inbox row in the caller's transaction). */
   firstTime(tx: Tx, event: EventEnvelope): Promise<boolean> {
-    return firstDelivery((sql, values) => tx.$executeRawUnsafe(sql, ...values), 'location_inbox', CONSUMER_GROUP, event);
+    return firstDelivery(
+      (sql, values) => tx.$executeRawUnsafe(sql, ...values),
+      'location_inbox',
+      CONSUMER_GROUP,
+      event,
+    );
   }
 
   sitesByIds(ids: readonly string[]): Promise<WashSite[]> {
@@ -115,11 +159,19 @@ export class LocationRepository {
   }
 
   exceptions(siteId: string, from: Date, to: Date): Promise<OperatingHours[]> {
-    return this.db.operatingHours.findMany({ where: { siteId, date: { gte: from, lte: to } }, orderBy: [{ date: 'asc' }, { opensAt: 'asc' }] });
+    return this.db.operatingHours.findMany({
+      where: { siteId, date: { gte: from, lte: to } },
+      orderBy: [{ date: 'asc' }, { opensAt: 'asc' }],
+    });
   }
 
   /** Shifts for many sites (or users) in one statement; by default only those not yet over. */
-  assignmentsFor(by: 'siteId' | 'userId', ids: readonly string[], includePast: boolean, now = new Date()): Promise<StaffAssignment[]> {
+  assignmentsFor(
+    by: 'siteId' | 'userId',
+    ids: readonly string[],
+    includePast: boolean,
+    now = new Date(),
+  ): Promise<StaffAssignment[]> {
     return this.db.staffAssignment.findMany({
       where: { [by]: { in: [...ids] }, ...(includePast ? {} : { endedAt: null, endsAt: { gt: now } }) },
       orderBy: [{ startsAt: 'asc' }, { id: 'asc' }],
@@ -130,18 +182,32 @@ export class LocationRepository {
    * One page of sites: by name, or nearest first (great-circle distance) when `near` is given.
    * Offset paging keeps the order stable for both sort keys.
    */
-  async listSites(args: { offset: number; limit: number; active?: boolean | undefined; near?: { latitude: number; longitude: number } | undefined; radiusKm?: number | undefined }): Promise<{ rows: SiteRow[]; total: number }> {
+  async listSites(args: {
+    offset: number;
+    limit: number;
+    active?: boolean | undefined;
+    near?: { latitude: number; longitude: number } | undefined;
+    radiusKm?: number | undefined;
+  }): Promise<{ rows: SiteRow[]; total: number }> {
     if (!args.near) {
       const where: Prisma.WashSiteWhereInput = args.active === undefined ? {} : { active: args.active };
       const [sites, total] = await Promise.all([
-        this.db.washSite.findMany({ where, orderBy: [{ name: 'asc' }, { id: 'asc' }], skip: args.offset, take: args.limit }),
+        this.db.washSite.findMany({
+          where,
+          orderBy: [{ name: 'asc' }, { id: 'asc' }],
+          skip: args.offset,
+          take: args.limit,
+        }),
         this.db.washSite.count({ where }),
       ]);
       return { rows: sites.map((site) => ({ site, distanceKm: null })), total };
     }
     const { latitude, longitude } = args.near;
     const distance = `(2 * ${EARTH_RADIUS_KM} * asin(sqrt(power(sin(radians(latitude - $1::float8) / 2), 2) + cos(radians($1::float8)) * cos(radians(latitude)) * power(sin(radians(longitude - $2::float8) / 2), 2))))`;
-    const filters = [args.active === undefined ? 'TRUE' : `active = ${args.active ? 'TRUE' : 'FALSE'}`, `($3::float8 <= 0 OR ${distance} <= $3::float8)`];
+    const filters = [
+      args.active === undefined ? 'TRUE' : `active = ${args.active ? 'TRUE' : 'FALSE'}`,
+      `($3::float8 <= 0 OR ${distance} <= $3::float8)`,
+    ];
     const where = filters.join(' AND ');
     const params = [latitude, longitude, args.radiusKm ?? 0];
     const [rows, count] = await Promise.all([
@@ -151,12 +217,19 @@ export class LocationRepository {
         args.offset,
         args.limit,
       ),
-      this.db.$queryRawUnsafe<Array<{ n: bigint }>>(`SELECT count(*) AS n FROM location_wash_sites WHERE ${where}`, ...params),
+      this.db.$queryRawUnsafe<Array<{ n: bigint }>>(
+        `SELECT count(*) AS n FROM location_wash_sites WHERE ${where}`,
+        ...params,
+      ),
     ]);
     const sites = await this.sitesByIds(rows.map((r) => r.id));
     const byId = new Map(sites.map((s) => [s.id, s]));
     return {
-      rows: rows.flatMap((r) => (byId.has(r.id) ? [{ site: byId.get(r.id)!, distanceKm: Math.round(Number(r.distance_km) * 1000) / 1000 }] : [])),
+      rows: rows.flatMap((r) =>
+        byId.has(r.id)
+          ? [{ site: byId.get(r.id)!, distanceKm: Math.round(Number(r.distance_km) * 1000) / 1000 }]
+          : [],
+      ),
       total: Number(count[0]?.n ?? 0),
     };
   }

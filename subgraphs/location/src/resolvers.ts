@@ -13,7 +13,8 @@ export const resolvers: Resolvers = {
     site: (_p, args, ctx) => ctx.location.site(ctx.loaders, args.id),
     sites: (_p, args, ctx) => ctx.location.listSites(args),
     isOpen: (_p, args, ctx) => ctx.location.isOpen(ctx.loaders, args.siteId, args.at),
-    openingWindows: (_p, args, ctx) => ctx.location.openingWindows(ctx.loaders, args.siteId, args.from, args.to),
+    openingWindows: (_p, args, ctx) =>
+      ctx.location.openingWindows(ctx.loaders, args.siteId, args.from, args.to),
   },
   Mutation: {
     createSite: (_p, args, ctx) => ctx.location.createSite(args.input),
@@ -23,18 +24,28 @@ export const resolvers: Resolvers = {
     setHoursException: (_p, args, ctx) => ctx.location.setHoursException(args.siteId, args.exception),
     removeHoursException: (_p, args, ctx) => ctx.location.removeHoursException(args.siteId, args.date),
     assignStaff: (_p, args, ctx) =>
-      ctx.location.assignStaff(ctx.viewer!, args.siteId, args.userId, args.shift, (userId) => ctx.loaders.authUser.load(userId)),
+      ctx.location.assignStaff(ctx.viewer!, args.siteId, args.userId, args.shift, (userId) =>
+        ctx.loaders.authUser.load(userId),
+      ),
     unassignStaff: (_p, args, ctx) => ctx.location.unassignStaff(args.assignmentId, args.reason),
   },
   WashSite: {
     __resolveReference: (ref, ctx) => ctx.loaders.site.load(ref.id),
-    address: (s) => ({ line1: s.addressLine1, line2: s.addressLine2, city: s.city, postalCode: s.postalCode, region: s.region, country: s.country }),
+    address: (s) => ({
+      line1: s.addressLine1,
+      line2: s.addressLine2,
+      city: s.city,
+      postalCode: s.postalCode,
+      region: s.region,
+      country: s.country,
+    }),
     location: (s) => ({ latitude: s.latitude, longitude: s.longitude }),
     openingHours: (s, _a, ctx) => ctx.location.weeklyHours(ctx.loaders, s),
     exceptions: (s, args, ctx) => ctx.location.exceptions(ctx.loaders, s, args),
     isOpen: (s, args, ctx) => ctx.location.siteIsOpen(ctx.loaders, s, args.at),
     openingWindows: (s, args, ctx) => ctx.location.siteWindows(ctx.loaders, s, args.from, args.to),
-    staff: (s, args, ctx) => (args.includePast ? ctx.loaders.staffBySiteWithPast : ctx.loaders.staffBySite).load(s.id),
+    staff: (s, args, ctx) =>
+      (args.includePast ? ctx.loaders.staffBySiteWithPast : ctx.loaders.staffBySite).load(s.id),
   },
   StaffAssignment: {
     site: (a, _args, ctx) => required(ctx.loaders.site.load(a.siteId), "a shift's site"),
@@ -42,6 +53,7 @@ export const resolvers: Resolvers = {
   },
   User: {
     __resolveReference: (ref) => ({ id: ref.id }),
-    assignments: (u, args, ctx) => (args.includePast ? ctx.loaders.assignmentsByUserWithPast : ctx.loaders.assignmentsByUser).load(u.id),
+    assignments: (u, args, ctx) =>
+      (args.includePast ? ctx.loaders.assignmentsByUserWithPast : ctx.loaders.assignmentsByUser).load(u.id),
   },
 };

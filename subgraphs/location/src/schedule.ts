@@ -1,7 +1,15 @@
 import type { HoursException, Schedule, WeeklyWindow } from './hours.js';
 import type { OperatingHours, WashSite } from './repository.js';
 
-export const WEEKDAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] as const;
+export const WEEKDAYS = [
+  'MONDAY',
+  'TUESDAY',
+  'WEDNESDAY',
+  'THURSDAY',
+  'FRIDAY',
+  'SATURDAY',
+  'SUNDAY',
+] as const;
 export type WeekdayName = (typeof WEEKDAYS)[number];
 
 export const weekdayNumber = (name: WeekdayName): number => WEEKDAYS.indexOf(name) + 1;
@@ -22,7 +30,8 @@ export function toSchedule(site: Pick<WashSite, 'timeZone'>, rows: readonly Oper
       const date = isoDate(r.date);
       const ex = byDate.get(date) ?? { date, closed: false, reason: null, windows: [] };
       if (r.closed) Object.assign(ex, { closed: true, windows: [] });
-      else if (r.opensAt && r.closesAt && !ex.closed) ex.windows.push({ opensAt: r.opensAt, closesAt: r.closesAt });
+      else if (r.opensAt && r.closesAt && !ex.closed)
+        ex.windows.push({ opensAt: r.opensAt, closesAt: r.closesAt });
       ex.reason ??= r.reason;
       byDate.set(date, ex);
     }

@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createAccessTokenVerifier, createFeatureEvents, assembleFeatureSubgraph, createFeatureServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
+import {
+  createAccessTokenVerifier,
+  createFeatureEvents,
+  assembleFeatureSubgraph,
+  createFeatureServer,
+  type FeatureSubgraph,
+  type Logger,
+} from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { AuthClient } from './auth-client.js';
 import type { LocationConfig } from './config.js';
@@ -19,7 +26,10 @@ export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.me
 export type LocationSubgraph = FeatureSubgraph<LocationDb, LocationService>;
 
 /** Builds the location subgraph. Does not listen: main.ts and tests do. */
-export async function createLocationSubgraph(config: LocationConfig, logger: Logger): Promise<LocationSubgraph> {
+export async function createLocationSubgraph(
+  config: LocationConfig,
+  logger: Logger,
+): Promise<LocationSubgraph> {
   const { db, pool } = createDb(config.LOCATION_DATABASE_URL, config.LOCATION_DATABASE_POOL_SIZE);
   const events = createFeatureEvents({ feature: 'location', pool, settings: config, logger });
   const repo = new LocationRepository(db);
@@ -28,15 +38,22 @@ export async function createLocationSubgraph(config: LocationConfig, logger: Log
 
   const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
   const wiring = { settings: config, db, pool, events, tokens };
-  const server = await createFeatureServer<LocationContext>({
-    name: 'location',
-    typeDefs,
-    resolvers,
-    permissions,
-    serviceAccess,
-    createContext: (base) => ({ ...base, loaders: createLoaders(repo, auth, base.requestId), location: service }),
-    logger,
-  }, wiring);
+  const server = await createFeatureServer<LocationContext>(
+    {
+      name: 'location',
+      typeDefs,
+      resolvers,
+      permissions,
+      serviceAccess,
+      createContext: (base) => ({
+        ...base,
+        loaders: createLoaders(repo, auth, base.requestId),
+        location: service,
+      }),
+      logger,
+    },
+    wiring,
+  );
 
   return assembleFeatureSubgraph(server, wiring, {
     service,

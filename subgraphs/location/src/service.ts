@@ -1,27 +1,74 @@
 import { AppError, badInput } from '@carwash/errors';
 import type { EventEnvelope } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
-import { decodeOffsetCursor, encodeOffsetCursor, fields, pgErrorCode, validate, z } from '@carwash/subgraph-kit';
-import { assertTimeZone, isOpen, openingWindows, validateException, validateWeekly, type HoursException, type InstantWindow, type Schedule } from './hours.js';
+import {
+  decodeOffsetCursor,
+  encodeOffsetCursor,
+  fields,
+  pgErrorCode,
+  validate,
+  z,
+} from '@carwash/subgraph-kit';
+import {
+  assertTimeZone,
+  isOpen,
+  openingWindows,
+  validateException,
+  validateWeekly,
+  type HoursException,
+  type InstantWindow,
+  type Schedule,
+} from './hours.js';
 import type { AuthUser } from './auth-client.js';
-import type { AssignmentScope, ExceptionRow, LocationRepository, OperatingHours, StaffAssignment, Tx, WashSite } from './repository.js';
+import type {
+  AssignmentScope,
+  ExceptionRow,
+  LocationRepository,
+  OperatingHours,
+  StaffAssignment,
+  Tx,
+  WashSite,
+} from './repository.js';
 import { isoDate, toSchedule, weekdayName, weekdayNumber, type WeekdayName } from './schedule.js';
 
 const address = z.object({
   line1: z.string().max(200, 'line1 must be at most 200 characters').trim().min(1, 'line1 must not be empty'),
   line2: z.string().max(200, 'line2 must be at most 200 characters').trim().nullish(),
   city: fields.name('city'),
-  postalCode: z.string().max(20, 'postalCode must be at most 20 characters').trim().min(1, 'postalCode must not be empty'),
+  postalCode: z
+    .string()
+    .max(20, 'postalCode must be at most 20 characters')
+    .trim()
+    .min(1, 'postalCode must not be empty'),
   region: z.string().max(100, 'region must be at most 100 characters').trim().nullish(),
-  country: z.string().max(2).regex(/^[A-Z]{2}$/, 'country must be an ISO 3166-1 alpha-2 code such as DE'),
+  country: z
+    .string()
+    .max(2)
+    .regex(/^[A-Z]{2}$/, 'country must be an ISO 3166-1 alpha-2 code such as DE'),
 });
 const point = z.object({
-  latitude: z.number().min(-90, 'latitude must be between -90 and 90').max(90, 'latitude must be between -90 and 90'),
-  longitude: z.number().min(-180, 'longitude must be between -180 and 180').max(180, 'longitude must be between -180 and 180'),
+  latitude: z
+    .number()
+    .min(-90, 'latitude must be between -90 and 90')
+    .max(90, 'latitude must be between -90 and 90'),
+  longitude: z
+    .number()
+    .min(-180, 'longitude must be between -180 and 180')
+    .max(180, 'longitude must be between -180 and 180'),
 });
 const bays = z.number().int().min(1, 'bays must be at least 1').max(100, 'bays must be at most 100');
-const siteInput = z.object({ name: fields.name('name'), address, timeZone: z.string(), location: point, bays });
-const reason = z.string().max(200, 'reason must be at most 200 characters').trim().min(1, 'reason must not be empty');
+const siteInput = z.object({
+  name: fields.name('name'),
+  address,
+  timeZone: z.string(),
+  location: point,
+  bays,
+});
+const reason = z
+  .string()
+  .max(200, 'reason must be at most 200 characters')
+  .trim()
+  .min(1, 'reason must not be empty');
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 const MAX_SHIFT_MS = 24 * HOUR_MS;
@@ -69,34 +116,42 @@ export class LocationService {
     const input = validate(siteInput, raw, 'input');
     const timeZone = assertTimeZone(input.timeZone, 'input.timeZone');
     return this.repo.createSite({
-        name: input.name,
-        addressLine1: input.address.line1,
-        addressLine2: input.address.line2 ?? null,
-        city: input.address.city,
-        postalCode: input.address.postalCode,
-        region: input.address.region ?? null,
-        country: input.address.country,
-        timeZone,
-        latitude: input.location.latitude,
-        longitude: input.location.longitude,
-        bays: input.bays,
+      name: input.name,
+      addressLine1: input.address.line1,
+      addressLine2: input.address.line2 ?? null,
+      city: input.address.city,
+      postalCode: input.address.postalCode,
+      region: input.address.region ?? null,
+      country: input.address.country,
+      timeZone,
+      latitude: input.location.latitude,
+      longitude: input.location.longitude,
+      bays: input.bays,
     });
   }
 
   async updateSite(rawId: unknown, raw: unknown): Promise<WashSite> {
     const siteId = id(rawId, 'id');
     const input = validate(siteInput.partial(), raw, 'input');
-    const timeZone = input.timeZone === undefined ? undefined : assertTimeZone(input.timeZone, 'input.timeZone');
+    const timeZone =
+      input.timeZone === undefined ? undefined : assertTimeZone(input.timeZone, 'input.timeZone');
     return this.repo.transaction(async (tx) => {
       await this.activeSite(tx, siteId);
       return this.repo.updateSite(tx, siteId, {
-          ...(input.name !== undefined ? { name: input.name } : {}),
-          ...(input.address
-            ? { addressLine1: input.address.line1, addressLine2: input.address.line2 ?? null, city: input.address.city, postalCode: input.address.postalCode, region: input.address.region ?? null, country: input.address.country }
-            : {}),
-          ...(timeZone ? { timeZone } : {}),
-          ...(input.location ? { latitude: input.location.latitude, longitude: input.location.longitude } : {}),
-          ...(input.bays !== undefined ? { bays: input.bays } : {}),
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.address
+          ? {
+              addressLine1: input.address.line1,
+              addressLine2: input.address.line2 ?? null,
+              city: input.address.city,
+              postalCode: input.address.postalCode,
+              region: input.address.region ?? null,
+              country: input.address.country,
+            }
+          : {}),
+        ...(timeZone ? { timeZone } : {}),
+        ...(input.location ? { latitude: input.location.latitude, longitude: input.location.longitude } : {}),
+        ...(input.bays !== undefined ? { bays: input.bays } : {}),
       });
     });
   }
@@ -112,15 +167,26 @@ export class LocationService {
       await this.activeSite(tx, siteId);
       const now = new Date();
       const site = await this.repo.closeSite(tx, siteId, now, why);
-      await this.repo.recordEvent(tx, 'location.site.closed', siteId, { siteId, from: now.toISOString(), to: null, reason: why });
+      await this.repo.recordEvent(tx, 'location.site.closed', siteId, {
+        siteId,
+        from: now.toISOString(),
+        to: null,
+        reason: why,
+      });
       await this.endShifts(tx, { siteId }, 'site_closed', now);
       return site;
     });
   }
 
-  async setWeeklyHours(rawSiteId: unknown, hours: Array<{ weekday: WeekdayName; opensAt: string; closesAt: string }>): Promise<WashSite> {
+  async setWeeklyHours(
+    rawSiteId: unknown,
+    hours: Array<{ weekday: WeekdayName; opensAt: string; closesAt: string }>,
+  ): Promise<WashSite> {
     const siteId = id(rawSiteId, 'siteId');
-    const windows = validateWeekly(hours.map((h) => ({ weekday: weekdayNumber(h.weekday), opensAt: h.opensAt, closesAt: h.closesAt })), 'hours');
+    const windows = validateWeekly(
+      hours.map((h) => ({ weekday: weekdayNumber(h.weekday), opensAt: h.opensAt, closesAt: h.closesAt })),
+      'hours',
+    );
     return this.repo.transaction(async (tx) => {
       const site = await this.activeSite(tx, siteId);
       await this.repo.replaceWeeklyHours(tx, siteId, windows);
@@ -128,11 +194,24 @@ export class LocationService {
     });
   }
 
-  async setHoursException(rawSiteId: unknown, raw: { date: string; closed: boolean; reason?: string | null; windows?: Array<{ opensAt: string; closesAt: string }> | null }): Promise<WashSite> {
+  async setHoursException(
+    rawSiteId: unknown,
+    raw: {
+      date: string;
+      closed: boolean;
+      reason?: string | null;
+      windows?: Array<{ opensAt: string; closesAt: string }> | null;
+    },
+  ): Promise<WashSite> {
     const siteId = id(rawSiteId, 'siteId');
-    const ex: HoursException = validateException({ date: raw.date, closed: raw.closed, reason: raw.reason?.trim() || null, windows: raw.windows ?? [] }, 'exception');
+    const ex: HoursException = validateException(
+      { date: raw.date, closed: raw.closed, reason: raw.reason?.trim() || null, windows: raw.windows ?? [] },
+      'exception',
+    );
     const date = new Date(`${ex.date}T00:00:00Z`);
-    const rows: ExceptionRow[] = ex.closed ? [{ closed: true, reason: ex.reason }] : ex.windows.map((w) => ({ opensAt: w.opensAt, closesAt: w.closesAt, reason: ex.reason }));
+    const rows: ExceptionRow[] = ex.closed
+      ? [{ closed: true, reason: ex.reason }]
+      : ex.windows.map((w) => ({ opensAt: w.opensAt, closesAt: w.closesAt, reason: ex.reason }));
     return this.repo.transaction(async (tx) => {
       const site = await this.activeSite(tx, siteId);
       await this.repo.replaceException(tx, siteId, date, rows);
@@ -154,19 +233,34 @@ export class LocationService {
    * MANAGER (asked through auth's API, batched per request). The database refuses overlapping shifts
    * of one person, whatever races happen above it.
    */
-  async assignStaff(viewer: Viewer, rawSiteId: unknown, rawUserId: unknown, shift: { startsAt: Date; endsAt: Date }, lookupUser: UserLookup): Promise<StaffAssignment> {
+  async assignStaff(
+    viewer: Viewer,
+    rawSiteId: unknown,
+    rawUserId: unknown,
+    shift: { startsAt: Date; endsAt: Date },
+    lookupUser: UserLookup,
+  ): Promise<StaffAssignment> {
     const siteId = id(rawSiteId, 'siteId');
     const userId = id(rawUserId, 'userId');
     if (shift.endsAt <= shift.startsAt) throw badInput('shift.endsAt', 'a shift must end after it starts');
-    if (shift.endsAt.getTime() - shift.startsAt.getTime() > MAX_SHIFT_MS) throw badInput('shift.endsAt', 'a shift lasts at most 24 hours');
+    if (shift.endsAt.getTime() - shift.startsAt.getTime() > MAX_SHIFT_MS)
+      throw badInput('shift.endsAt', 'a shift lasts at most 24 hours');
     if (shift.endsAt <= new Date()) throw badInput('shift.endsAt', 'the shift is already over');
     const user = await lookupUser(userId);
     if (!user || user.deleted) throw new AppError('NOT_FOUND', { message: 'No such user.', field: 'userId' });
-    if (user.role !== 'WASHER' && user.role !== 'MANAGER') throw badInput('userId', 'only washers and managers can be assigned to a site');
+    if (user.role !== 'WASHER' && user.role !== 'MANAGER')
+      throw badInput('userId', 'only washers and managers can be assigned to a site');
     try {
       return await this.repo.transaction(async (tx) => {
         await this.activeSite(tx, siteId);
-        return this.repo.createAssignment(tx, { siteId, userId, role: user.role, startsAt: shift.startsAt, endsAt: shift.endsAt, createdBy: viewer.userId });
+        return this.repo.createAssignment(tx, {
+          siteId,
+          userId,
+          role: user.role,
+          startsAt: shift.startsAt,
+          endsAt: shift.endsAt,
+          createdBy: viewer.userId,
+        });
       });
     } catch (err) {
       if (pgErrorCode(err) === '23P01') throw new AppError('LOCATION_SHIFT_OVERLAP', { field: 'shift' });
@@ -195,26 +289,56 @@ export class LocationService {
   }
 
   /** Ends the matching shifts that are not over yet and announces each one. */
-  private async endShifts(tx: Tx, scope: AssignmentScope, why: string, now: Date): Promise<StaffAssignment[]> {
+  private async endShifts(
+    tx: Tx,
+    scope: AssignmentScope,
+    why: string,
+    now: Date,
+  ): Promise<StaffAssignment[]> {
     const open = await this.repo.openAssignments(tx, scope, now);
     const ended: StaffAssignment[] = [];
     for (const a of open) {
       ended.push(await this.repo.endAssignment(tx, a.id, now, why));
-      await this.repo.recordEvent(tx, 'location.staff.unassigned', a.id, { assignmentId: a.id, siteId: a.siteId, userId: a.userId, endedAt: now.toISOString() });
+      await this.repo.recordEvent(tx, 'location.staff.unassigned', a.id, {
+        assignmentId: a.id,
+        siteId: a.siteId,
+        userId: a.userId,
+        endedAt: now.toISOString(),
+      });
     }
     return ended;
   }
 
-  async listSites(args: { first?: number | null; after?: string | null; active?: boolean | null; near?: { latitude: number; longitude: number } | null; radiusKm?: number | null }) {
+  async listSites(args: {
+    first?: number | null;
+    after?: string | null;
+    active?: boolean | null;
+    near?: { latitude: number; longitude: number } | null;
+    radiusKm?: number | null;
+  }) {
     const first = validate(fields.pageSize(SITES_PAGE_MAX), args.first ?? SITES_PAGE_DEFAULT, 'first');
     const offset = decodeOffsetCursor(args.after);
     const near = args.near ? validate(point, args.near, 'near') : undefined;
-    if (args.radiusKm != null && (!near || !(args.radiusKm > 0) || args.radiusKm > MAX_RADIUS_KM)) throw badInput('radiusKm', `radiusKm needs \`near\` and must be between 0 and ${MAX_RADIUS_KM}`);
-    const page = await this.repo.listSites({ offset, limit: first + 1, active: args.active ?? undefined, near, radiusKm: args.radiusKm ?? undefined });
+    if (args.radiusKm != null && (!near || !(args.radiusKm > 0) || args.radiusKm > MAX_RADIUS_KM))
+      throw badInput('radiusKm', `radiusKm needs \`near\` and must be between 0 and ${MAX_RADIUS_KM}`);
+    const page = await this.repo.listSites({
+      offset,
+      limit: first + 1,
+      active: args.active ?? undefined,
+      near,
+      radiusKm: args.radiusKm ?? undefined,
+    });
     const rows = page.rows.slice(0, first);
     return {
-      edges: rows.map((r, i) => ({ node: r.site, distanceKm: r.distanceKm, cursor: encodeOffsetCursor(offset + i + 1) })),
-      pageInfo: { hasNextPage: page.rows.length > first, endCursor: rows.length ? encodeOffsetCursor(offset + rows.length) : null },
+      edges: rows.map((r, i) => ({
+        node: r.site,
+        distanceKm: r.distanceKm,
+        cursor: encodeOffsetCursor(offset + i + 1),
+      })),
+      pageInfo: {
+        hasNextPage: page.rows.length > first,
+        endCursor: rows.length ? encodeOffsetCursor(offset + rows.length) : null,
+      },
       totalCount: page.total,
     };
   }
@@ -243,16 +367,28 @@ export class LocationService {
   }
 
   /** The site's weekly hours, Monday first as stored. */
-  async weeklyHours(reads: SiteReads, site: WashSite): Promise<Array<{ weekday: WeekdayName; opensAt: string; closesAt: string }>> {
+  async weeklyHours(
+    reads: SiteReads,
+    site: WashSite,
+  ): Promise<Array<{ weekday: WeekdayName; opensAt: string; closesAt: string }>> {
     // Weekly rows (weekday set) always carry both times: setWeeklyHours writes no other kind.
-    return (await reads.hours.load(site.id)).filter((h) => h.weekday !== null).map((h) => ({ weekday: weekdayName(h.weekday!), opensAt: h.opensAt!, closesAt: h.closesAt! }));
+    return (await reads.hours.load(site.id))
+      .filter((h) => h.weekday !== null)
+      .map((h) => ({ weekday: weekdayName(h.weekday!), opensAt: h.opensAt!, closesAt: h.closesAt! }));
   }
 
   /** Dated exceptions between two local dates (default: today to EXCEPTIONS_DEFAULT_DAYS ahead), in date order. */
-  async exceptions(reads: SiteReads, site: WashSite, range: { from?: string | null; to?: string | null }, now = new Date()): Promise<HoursException[]> {
+  async exceptions(
+    reads: SiteReads,
+    site: WashSite,
+    range: { from?: string | null; to?: string | null },
+    now = new Date(),
+  ): Promise<HoursException[]> {
     const from = range.from ?? isoDate(now);
     const to = range.to ?? isoDate(new Date(now.getTime() + EXCEPTIONS_DEFAULT_DAYS * DAY_MS));
-    return (await this.schedule(reads, site)).exceptions.filter((e) => e.date >= from && e.date <= to).sort((a, b) => a.date.localeCompare(b.date));
+    return (await this.schedule(reads, site)).exceptions
+      .filter((e) => e.date >= from && e.date <= to)
+      .sort((a, b) => a.date.localeCompare(b.date));
   }
 
   private async existingSite(reads: SiteReads, rawSiteId: unknown): Promise<WashSite> {

@@ -253,7 +253,9 @@ describe('openingWindows across daylight-saving changes', () => {
 
 describe('openingWindows with exceptions', () => {
   it('closes the site on a holiday and keeps the weekly hours around it', () => {
-    const site = schedule('Europe/Berlin', OFFICE_WEEK, [{ date: '2026-12-24', closed: true, reason: 'Christmas Eve', windows: [] }]);
+    const site = schedule('Europe/Berlin', OFFICE_WEEK, [
+      { date: '2026-12-24', closed: true, reason: 'Christmas Eve', windows: [] },
+    ]);
     expect(windowsOf(site, '2026-12-23T00:00:00.000Z', '2026-12-26T00:00:00.000Z')).toEqual([
       ['2026-12-23T07:00:00.000Z', '2026-12-23T17:00:00.000Z'],
       ['2026-12-25T07:00:00.000Z', '2026-12-25T17:00:00.000Z'],
@@ -280,7 +282,12 @@ describe('openingWindows with exceptions', () => {
 
   it('opens on a day the weekly pattern keeps closed', () => {
     const site = schedule('Europe/Berlin', OFFICE_WEEK, [
-      { date: '2026-12-27', closed: false, reason: 'Winter sale', windows: [{ opensAt: '10:00', closesAt: '16:00' }] },
+      {
+        date: '2026-12-27',
+        closed: false,
+        reason: 'Winter sale',
+        windows: [{ opensAt: '10:00', closesAt: '16:00' }],
+      },
     ]);
     expect(windowsOf(site, '2026-12-27T00:00:00.000Z', '2026-12-28T00:00:00.000Z')).toEqual([
       ['2026-12-27T09:00:00.000Z', '2026-12-27T15:00:00.000Z'],
@@ -340,7 +347,12 @@ describe('openingWindows range limits', () => {
   it.each([
     ['to equals from', '2026-01-12T00:00:00.000Z', '2026-01-12T00:00:00.000Z', /after from/],
     ['to is before from', '2026-01-12T00:00:00.000Z', '2026-01-11T00:00:00.000Z', /after from/],
-    ['the range is one millisecond over 62 days', '2026-01-01T00:00:00.000Z', '2026-03-04T00:00:00.001Z', /62 days/],
+    [
+      'the range is one millisecond over 62 days',
+      '2026-01-01T00:00:00.000Z',
+      '2026-03-04T00:00:00.001Z',
+      /62 days/,
+    ],
   ])('refuses the range on `to` when %s', (_what, from, to, message) => {
     const error = refusal(() => openingWindows(BERLIN, new Date(from), new Date(to)));
     expect(error.extensions.field).toBe('to');
@@ -348,7 +360,11 @@ describe('openingWindows range limits', () => {
   });
 
   it('accepts a range of exactly 62 days', () => {
-    const windows = openingWindows(BERLIN, new Date('2026-01-01T00:00:00.000Z'), new Date('2026-03-04T00:00:00.000Z'));
+    const windows = openingWindows(
+      BERLIN,
+      new Date('2026-01-01T00:00:00.000Z'),
+      new Date('2026-03-04T00:00:00.000Z'),
+    );
     expect(windows).toHaveLength(53); // 62 days, 1 January to 3 March, of which 9 are Sundays
   });
 
@@ -377,7 +393,9 @@ describe(isOpen.name, () => {
   });
 
   it('is closed on a holiday exception', () => {
-    const site = schedule('Europe/Berlin', OFFICE_WEEK, [{ date: '2026-12-24', closed: true, reason: null, windows: [] }]);
+    const site = schedule('Europe/Berlin', OFFICE_WEEK, [
+      { date: '2026-12-24', closed: true, reason: null, windows: [] },
+    ]);
     expect(isOpen(site, new Date('2026-12-24T10:00:00.000Z'))).toBe(false);
     expect(isOpen(site, new Date('2026-12-23T10:00:00.000Z'))).toBe(true);
   });
@@ -391,13 +409,18 @@ describe(isOpen.name, () => {
 });
 
 describe('time zones', () => {
-  it.each(['Europe/Berlin', 'UTC', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Pacific/Chatham', 'Etc/GMT+2'])(
-    'accepts the IANA zone %s',
-    (tz) => {
-      expect(isValidTimeZone(tz)).toBe(true);
-      expect(assertTimeZone(tz)).toBe(tz);
-    },
-  );
+  it.each([
+    'Europe/Berlin',
+    'UTC',
+    'America/New_York',
+    'Asia/Kolkata',
+    'Australia/Lord_Howe',
+    'Pacific/Chatham',
+    'Etc/GMT+2',
+  ])('accepts the IANA zone %s', (tz) => {
+    expect(isValidTimeZone(tz)).toBe(true);
+    expect(assertTimeZone(tz)).toBe(tz);
+  });
 
   it.each(['Mars/Base', '+02:00', 'UTC+2', '', 'europe/berlin', ' Europe/Berlin', 'Europe/Berlin ', 'Z'])(
     'refuses %j as a time zone',
@@ -426,20 +449,43 @@ describe(validateWeekly.name, () => {
   });
 
   it('accepts touching windows and 24:00 as a closing time', () => {
-    expect(validateWeekly([monday('12:00', '24:00'), monday('08:00', '12:00')])).toEqual([monday('08:00', '12:00'), monday('12:00', '24:00')]);
+    expect(validateWeekly([monday('12:00', '24:00'), monday('08:00', '12:00')])).toEqual([
+      monday('08:00', '12:00'),
+      monday('12:00', '24:00'),
+    ]);
   });
 
   it.each([
     ['an hour of 25', [monday('25:00', '26:00')], 'hours.0.opensAt', /opensAt must be a time/],
-    ['a one-digit hour', [monday('08:00', '12:00'), monday('8:00', '9:00')], 'hours.1.opensAt', /opensAt must be a time/],
+    [
+      'a one-digit hour',
+      [monday('08:00', '12:00'), monday('8:00', '9:00')],
+      'hours.1.opensAt',
+      /opensAt must be a time/,
+    ],
     ['a minute of 60', [monday('08:00', '12:60')], 'hours.0.closesAt', /closesAt must be a time/],
     ['24:00 as an opening time', [monday('24:00', '24:00')], 'hours.0.opensAt', /opensAt must be a time/],
     ['a closing time after 24:00', [monday('22:00', '24:01')], 'hours.0.closesAt', /closesAt must be a time/],
     ['weekday 0', [{ weekday: 0, opensAt: '08:00', closesAt: '12:00' }], 'hours.0.weekday', /ISO weekday/],
     ['weekday 8', [{ weekday: 8, opensAt: '08:00', closesAt: '12:00' }], 'hours.0.weekday', /ISO weekday/],
-    ['a fractional weekday', [{ weekday: 1.5, opensAt: '08:00', closesAt: '12:00' }], 'hours.0.weekday', /ISO weekday/],
-    ['closing before opening', [monday('08:00', '12:00'), monday('13:00', '14:00'), monday('18:00', '08:00')], 'hours.2.closesAt', /^closesAt must be after opensAt$/],
-    ['closing equal to opening', [monday('12:00', '12:00')], 'hours.0.closesAt', /^closesAt must be after opensAt$/],
+    [
+      'a fractional weekday',
+      [{ weekday: 1.5, opensAt: '08:00', closesAt: '12:00' }],
+      'hours.0.weekday',
+      /ISO weekday/,
+    ],
+    [
+      'closing before opening',
+      [monday('08:00', '12:00'), monday('13:00', '14:00'), monday('18:00', '08:00')],
+      'hours.2.closesAt',
+      /^closesAt must be after opensAt$/,
+    ],
+    [
+      'closing equal to opening',
+      [monday('12:00', '12:00')],
+      'hours.0.closesAt',
+      /^closesAt must be after opensAt$/,
+    ],
   ])('refuses %s, naming the field', (_what, windows, field, message) => {
     const error = refusal(() => validateWeekly(windows));
     expect(error.extensions.field).toBe(field);
@@ -447,20 +493,35 @@ describe(validateWeekly.name, () => {
   });
 
   it('refuses two overlapping windows of one weekday, naming the one that starts inside the other', () => {
-    const windows = [monday('08:00', '12:00'), { weekday: 2, opensAt: '08:00', closesAt: '12:00' }, monday('11:00', '14:00')];
+    const windows = [
+      monday('08:00', '12:00'),
+      { weekday: 2, opensAt: '08:00', closesAt: '12:00' },
+      monday('11:00', '14:00'),
+    ];
     const error = refusal(() => validateWeekly(windows));
     expect(error.extensions.field).toBe('hours.2.opensAt');
     expect(error.message).toBe('overlaps another window on Monday');
   });
 
   it('refuses a window nested in another', () => {
-    const error = refusal(() => validateWeekly([{ weekday: 7, opensAt: '08:00', closesAt: '20:00' }, { weekday: 7, opensAt: '10:00', closesAt: '11:00' }], 'input.hours'));
+    const error = refusal(() =>
+      validateWeekly(
+        [
+          { weekday: 7, opensAt: '08:00', closesAt: '20:00' },
+          { weekday: 7, opensAt: '10:00', closesAt: '11:00' },
+        ],
+        'input.hours',
+      ),
+    );
     expect(error.extensions.field).toBe('input.hours.1.opensAt');
     expect(error.message).toBe('overlaps another window on Sunday');
   });
 
   it('allows ten windows on a weekday and refuses eleven', () => {
-    const hourly = (n: number) => Array.from({ length: n }, (_, h) => monday(`${String(h).padStart(2, '0')}:00`, `${String(h).padStart(2, '0')}:30`));
+    const hourly = (n: number) =>
+      Array.from({ length: n }, (_, h) =>
+        monday(`${String(h).padStart(2, '0')}:00`, `${String(h).padStart(2, '0')}:30`),
+      );
     expect(validateWeekly(hourly(10))).toHaveLength(10);
     const error = refusal(() => validateWeekly(hourly(11)));
     expect(error.extensions.field).toBe('hours');
@@ -469,7 +530,12 @@ describe(validateWeekly.name, () => {
 });
 
 describe(validateException.name, () => {
-  const open = (windows: HoursException['windows'], date = '2026-12-31'): HoursException => ({ date, closed: false, reason: null, windows });
+  const open = (windows: HoursException['windows'], date = '2026-12-31'): HoursException => ({
+    date,
+    closed: false,
+    reason: null,
+    windows,
+  });
 
   it('returns the exception with its windows sorted', () => {
     const ex = open([
@@ -490,15 +556,61 @@ describe(validateException.name, () => {
   });
 
   it.each([
-    ['a date that does not exist', open([{ opensAt: '08:00', closesAt: '12:00' }], '2026-02-30'), 'exception.date', /real calendar date/],
-    ['29 February of a common year', open([{ opensAt: '08:00', closesAt: '12:00' }], '2026-02-29'), 'exception.date', /real calendar date/],
-    ['a date without leading zeros', open([{ opensAt: '08:00', closesAt: '12:00' }], '2026-2-3'), 'exception.date', /real calendar date/],
-    ['a closed day with windows', { date: '2026-12-24', closed: true, reason: null, windows: [{ opensAt: '08:00', closesAt: '12:00' }] }, 'exception.windows', /closed day/],
+    [
+      'a date that does not exist',
+      open([{ opensAt: '08:00', closesAt: '12:00' }], '2026-02-30'),
+      'exception.date',
+      /real calendar date/,
+    ],
+    [
+      '29 February of a common year',
+      open([{ opensAt: '08:00', closesAt: '12:00' }], '2026-02-29'),
+      'exception.date',
+      /real calendar date/,
+    ],
+    [
+      'a date without leading zeros',
+      open([{ opensAt: '08:00', closesAt: '12:00' }], '2026-2-3'),
+      'exception.date',
+      /real calendar date/,
+    ],
+    [
+      'a closed day with windows',
+      { date: '2026-12-24', closed: true, reason: null, windows: [{ opensAt: '08:00', closesAt: '12:00' }] },
+      'exception.windows',
+      /closed day/,
+    ],
     ['an open day without windows', open([]), 'exception.windows', /at least one window/],
-    ['a reason of 201 characters', { date: '2026-12-24', closed: true, reason: 'x'.repeat(201), windows: [] }, 'exception.reason', /at most 200/],
-    ['a malformed time', open([{ opensAt: '08:00', closesAt: '12:00' }, { opensAt: '13:00', closesAt: '25:00' }]), 'exception.windows.1.closesAt', /closesAt must be a time/],
-    ['closing before opening', open([{ opensAt: '12:00', closesAt: '08:00' }]), 'exception.windows.0.closesAt', /^closesAt must be after opensAt$/],
-    ['overlapping windows', open([{ opensAt: '08:00', closesAt: '12:00' }, { opensAt: '09:00', closesAt: '10:00' }]), 'exception.windows.1.opensAt', /^overlaps another window on 2026-12-31$/],
+    [
+      'a reason of 201 characters',
+      { date: '2026-12-24', closed: true, reason: 'x'.repeat(201), windows: [] },
+      'exception.reason',
+      /at most 200/,
+    ],
+    [
+      'a malformed time',
+      open([
+        { opensAt: '08:00', closesAt: '12:00' },
+        { opensAt: '13:00', closesAt: '25:00' },
+      ]),
+      'exception.windows.1.closesAt',
+      /closesAt must be a time/,
+    ],
+    [
+      'closing before opening',
+      open([{ opensAt: '12:00', closesAt: '08:00' }]),
+      'exception.windows.0.closesAt',
+      /^closesAt must be after opensAt$/,
+    ],
+    [
+      'overlapping windows',
+      open([
+        { opensAt: '08:00', closesAt: '12:00' },
+        { opensAt: '09:00', closesAt: '10:00' },
+      ]),
+      'exception.windows.1.opensAt',
+      /^overlaps another window on 2026-12-31$/,
+    ],
   ])('refuses %s, naming the field', (_what, ex, field, message) => {
     const error = refusal(() => validateException(ex));
     expect(error.extensions.field).toBe(field);
@@ -506,12 +618,17 @@ describe(validateException.name, () => {
   });
 
   it('prefixes the fields with the given path', () => {
-    const error = refusal(() => validateException(open([{ opensAt: '08:00', closesAt: '12:00' }], '2026-13-01'), 'input.exceptions.3'));
+    const error = refusal(() =>
+      validateException(open([{ opensAt: '08:00', closesAt: '12:00' }], '2026-13-01'), 'input.exceptions.3'),
+    );
     expect(error.extensions.field).toBe('input.exceptions.3.date');
   });
 
   it('refuses more than ten windows', () => {
-    const windows = Array.from({ length: 11 }, (_, h) => ({ opensAt: `${String(h).padStart(2, '0')}:00`, closesAt: `${String(h).padStart(2, '0')}:30` }));
+    const windows = Array.from({ length: 11 }, (_, h) => ({
+      opensAt: `${String(h).padStart(2, '0')}:00`,
+      closesAt: `${String(h).padStart(2, '0')}:30`,
+    }));
     expect(refusal(() => validateException(open(windows))).extensions.field).toBe('exception.windows');
   });
 });

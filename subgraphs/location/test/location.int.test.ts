@@ -8,7 +8,12 @@ import { sqlStatements } from '../src/db.js';
 import { createLocationSubgraph, type LocationSubgraph } from '../src/server.js';
 
 const keys = generateServiceKeys();
-const config = loadLocationConfig({ ...process.env, ...keys.envFor('location'), LOG_LEVEL: 'silent', EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}` });
+const config = loadLocationConfig({
+  ...process.env,
+  ...keys.envFor('location'),
+  LOG_LEVEL: 'silent',
+  EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}`,
+});
 let sut: LocationSubgraph;
 let url: string;
 const signed = signedFetch(keys.credentials.gateway!, 'location');
@@ -22,7 +27,18 @@ afterAll(async () => {
 });
 
 async function sites(n: number): Promise<string[]> {
-  const rows = Array.from({ length: n }, (_, i) => ({ id: randomUUID(), name: `int-${i}`, addressLine1: 'x', city: 'y', postalCode: '1', country: 'DE', timeZone: 'Europe/Berlin', latitude: 1, longitude: 1, bays: 1 }));
+  const rows = Array.from({ length: n }, (_, i) => ({
+    id: randomUUID(),
+    name: `int-${i}`,
+    addressLine1: 'x',
+    city: 'y',
+    postalCode: '1',
+    country: 'DE',
+    timeZone: 'Europe/Berlin',
+    latitude: 1,
+    longitude: 1,
+    bays: 1,
+  }));
   await sut.db.washSite.createMany({ data: rows });
   return rows.map((r) => r.id);
 }
@@ -32,19 +48,51 @@ describe('location database rules', () => {
     const [a, b] = await sites(2);
     const userId = randomUUID();
     const t = (h: number) => new Date(Date.UTC(2030, 0, 1, h));
-    await sut.db.staffAssignment.create({ data: { siteId: a!, userId, role: 'WASHER', startsAt: t(8), endsAt: t(12) } });
-    const err = await sut.db.staffAssignment.create({ data: { siteId: b!, userId, role: 'WASHER', startsAt: t(11), endsAt: t(13) } }).catch((e: unknown) => e);
+    await sut.db.staffAssignment.create({
+      data: { siteId: a!, userId, role: 'WASHER', startsAt: t(8), endsAt: t(12) },
+    });
+    const err = await sut.db.staffAssignment
+      .create({ data: { siteId: b!, userId, role: 'WASHER', startsAt: t(11), endsAt: t(13) } })
+      .catch((e: unknown) => e);
     expect(pgErrorCode(err)).toBe('23P01');
     // An ended shift no longer blocks the time.
     await sut.db.staffAssignment.updateMany({ where: { userId }, data: { endedAt: new Date() } });
-    await expect(sut.db.staffAssignment.create({ data: { siteId: b!, userId, role: 'WASHER', startsAt: t(11), endsAt: t(13) } })).resolves.toBeTruthy();
+    await expect(
+      sut.db.staffAssignment.create({
+        data: { siteId: b!, userId, role: 'WASHER', startsAt: t(11), endsAt: t(13) },
+      }),
+    ).resolves.toBeTruthy();
   });
 
   it('refuses zero bays and a shift that ends before it starts (CHECK constraints)', async () => {
-    const err = await sut.db.washSite.create({ data: { name: 'x', addressLine1: 'x', city: 'y', postalCode: '1', country: 'DE', timeZone: 'UTC', latitude: 0, longitude: 0, bays: 0 } }).catch((e: unknown) => e);
+    const err = await sut.db.washSite
+      .create({
+        data: {
+          name: 'x',
+          addressLine1: 'x',
+          city: 'y',
+          postalCode: '1',
+          country: 'DE',
+          timeZone: 'UTC',
+          latitude: 0,
+          longitude: 0,
+          bays: 0,
+        },
+      })
+      .catch((e: unknown) => e);
     expect(pgErrorCode(err)).toBe('23514');
     const [site] = await sites(1);
-    const bad = await sut.db.staffAssignment.create({ data: { siteId: site!, userId: randomUUID(), role: 'WASHER', startsAt: new Date(2030, 0, 2), endsAt: new Date(2030, 0, 1) } }).catch((e: unknown) => e);
+    const bad = await sut.db.staffAssignment
+      .create({
+        data: {
+          siteId: site!,
+          userId: randomUUID(),
+          role: 'WASHER',
+          startsAt: new Date(2030, 0, 2),
+          endsAt: new Date(2030, 0, 1),
+        },
+      })
+      .catch((e: unknown) => e);
     expect(pgErrorCode(bad)).toBe('23514');
   });
 });
@@ -56,7 +104,10 @@ describe('WashSite references', () => {
     const res = await signed(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on WashSite { id name } } }', variables: { r: [...ids, ...ids].map((id) => ({ __typename: 'WashSite', id })) } }),
+      body: JSON.stringify({
+        query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on WashSite { id name } } }',
+        variables: { r: [...ids, ...ids].map((id) => ({ __typename: 'WashSite', id })) },
+      }),
     });
     const body = (await res.json()) as { data: { _entities: Array<{ id: string }> }; errors?: unknown };
     expect(body.errors).toBeUndefined();
@@ -65,7 +116,11 @@ describe('WashSite references', () => {
   });
 
   it('refuses a direct call without the service credential', async () => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
     expect(res.status).toBe(401);
   });
 });
@@ -73,15 +128,33 @@ describe('WashSite references', () => {
 describe('replay guard', () => {
   it('fails closed: refuses signed calls with 503 while its nonce store (Redis) is unreachable, and says so on /ready', async () => {
     // Port 1 on loopback: nothing listens there, so every Redis command fails.
-    const down = await createLocationSubgraph(loadLocationConfig({ ...process.env, ...keys.envFor('location'), LOG_LEVEL: 'silent', REDIS_URL: 'redis://127.0.0.1:1', EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}` }), createLogger('location', 'silent'));
+    const down = await createLocationSubgraph(
+      loadLocationConfig({
+        ...process.env,
+        ...keys.envFor('location'),
+        LOG_LEVEL: 'silent',
+        REDIS_URL: 'redis://127.0.0.1:1',
+        EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}`,
+      }),
+      createLogger('location', 'silent'),
+    );
     try {
       const { url: downUrl } = await down.listen(0);
-      const res = await signed(downUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+      const res = await signed(downUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
       expect(res.status).toBe(503);
-      expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('SERVICE_UNAVAILABLE');
+      expect(
+        ((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions
+          .code,
+      ).toBe('SERVICE_UNAVAILABLE');
       const ready = await fetch(downUrl.replace('/graphql', '/ready'));
       expect(ready.status).toBe(503);
-      expect(((await ready.json()) as { checks: Record<string, { ok: boolean }> }).checks.nonceStore?.ok).toBe(false);
+      expect(
+        ((await ready.json()) as { checks: Record<string, { ok: boolean }> }).checks.nonceStore?.ok,
+      ).toBe(false);
     } finally {
       await down.stop();
     }

@@ -9,7 +9,17 @@ import type { EventEnvelope } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AuthUser } from '../src/auth-client.js';
-import type { AssignmentScope, ExceptionRow, NewAssignment, NewSite, OperatingHours, SitePatch, StaffAssignment, Tx, WashSite } from '../src/repository.js';
+import type {
+  AssignmentScope,
+  ExceptionRow,
+  NewAssignment,
+  NewSite,
+  OperatingHours,
+  SitePatch,
+  StaffAssignment,
+  Tx,
+  WashSite,
+} from '../src/repository.js';
 import { LocationService, type LocationStore, type SiteReads } from '../src/service.js';
 
 const HOUR = 3_600_000;
@@ -47,20 +57,51 @@ class FakeRepository implements LocationStore {
   async closeSite(_tx: Tx, id: string, at: Date, reason: string) {
     return this.updateSite(TX, id, { active: false, closedAt: at, closedReason: reason } as SitePatch);
   }
-  async replaceWeeklyHours(_tx: Tx, siteId: string, windows: ReadonlyArray<{ weekday: number; opensAt: string; closesAt: string }>) {
+  async replaceWeeklyHours(
+    _tx: Tx,
+    siteId: string,
+    windows: ReadonlyArray<{ weekday: number; opensAt: string; closesAt: string }>,
+  ) {
     this.hours = this.hours.filter((h) => h.siteId !== siteId || h.weekday === null);
-    for (const w of windows) this.hours.push({ id: randomUUID(), siteId, date: null, closed: false, reason: null, ...w } as OperatingHours);
+    for (const w of windows)
+      this.hours.push({
+        id: randomUUID(),
+        siteId,
+        date: null,
+        closed: false,
+        reason: null,
+        ...w,
+      } as OperatingHours);
   }
   async replaceException(_tx: Tx, siteId: string, date: Date, rows: readonly ExceptionRow[]) {
     await this.removeException(TX, siteId, date);
-    for (const r of rows) this.hours.push({ id: randomUUID(), siteId, date, weekday: null, opensAt: null, closesAt: null, closed: false, ...r } as OperatingHours);
+    for (const r of rows)
+      this.hours.push({
+        id: randomUUID(),
+        siteId,
+        date,
+        weekday: null,
+        opensAt: null,
+        closesAt: null,
+        closed: false,
+        ...r,
+      } as OperatingHours);
   }
   async removeException(_tx: Tx, siteId: string, date: Date) {
     this.hours = this.hours.filter((h) => h.siteId !== siteId || h.date?.getTime() !== date.getTime());
   }
   async createAssignment(_tx: Tx, data: NewAssignment) {
-    if (this.overlap) throw Object.assign(new Error('conflicting key value violates exclusion constraint'), { cause: { code: '23P01' } });
-    const row = { id: randomUUID(), endedAt: null, endedReason: null, createdAt: new Date(), ...data } as StaffAssignment;
+    if (this.overlap)
+      throw Object.assign(new Error('conflicting key value violates exclusion constraint'), {
+        cause: { code: '23P01' },
+      });
+    const row = {
+      id: randomUUID(),
+      endedAt: null,
+      endedReason: null,
+      createdAt: new Date(),
+      ...data,
+    } as StaffAssignment;
     this.assignments.push(row);
     return row;
   }
@@ -97,13 +138,31 @@ class FakeRepository implements LocationStore {
     return [];
   }
   async listSites() {
-    return { rows: [...this.sites.values()].map((site) => ({ site, distanceKm: null })), total: this.sites.size };
+    return {
+      rows: [...this.sites.values()].map((site) => ({ site, distanceKm: null })),
+      total: this.sites.size,
+    };
   }
 
   addSite(over: Partial<WashSite> = {}): WashSite {
     const site = {
-      id: randomUUID(), name: 'Nord', addressLine1: 'Hauptstr. 1', addressLine2: null, city: 'Berlin', postalCode: '10115', region: null, country: 'DE',
-      timeZone: 'Europe/Berlin', latitude: 52.5, longitude: 13.4, bays: 2, active: true, closedAt: null, closedReason: null, createdAt: new Date(), updatedAt: new Date(),
+      id: randomUUID(),
+      name: 'Nord',
+      addressLine1: 'Hauptstr. 1',
+      addressLine2: null,
+      city: 'Berlin',
+      postalCode: '10115',
+      region: null,
+      country: 'DE',
+      timeZone: 'Europe/Berlin',
+      latitude: 52.5,
+      longitude: 13.4,
+      bays: 2,
+      active: true,
+      closedAt: null,
+      closedReason: null,
+      createdAt: new Date(),
+      updatedAt: new Date(),
       ...over,
     } as WashSite;
     this.sites.set(site.id, site);
@@ -112,7 +171,18 @@ class FakeRepository implements LocationStore {
 
   addShift(over: Partial<StaffAssignment>): StaffAssignment {
     const now = Date.now();
-    const row = { id: randomUUID(), userId: randomUUID(), role: 'WASHER', startsAt: new Date(now - HOUR), endsAt: new Date(now + HOUR), endedAt: null, endedReason: null, createdBy: null, createdAt: new Date(), ...over } as StaffAssignment;
+    const row = {
+      id: randomUUID(),
+      userId: randomUUID(),
+      role: 'WASHER',
+      startsAt: new Date(now - HOUR),
+      endsAt: new Date(now + HOUR),
+      endedAt: null,
+      endedReason: null,
+      createdBy: null,
+      createdAt: new Date(),
+      ...over,
+    } as StaffAssignment;
     this.assignments.push(row);
     return row;
   }
@@ -132,16 +202,37 @@ beforeEach(() => {
 });
 
 const soon = (hours: number) => new Date(Date.now() + hours * HOUR);
-const washer = (over: Partial<AuthUser> = {}): AuthUser => ({ id: randomUUID(), role: 'WASHER', deleted: false, ...over });
+const washer = (over: Partial<AuthUser> = {}): AuthUser => ({
+  id: randomUUID(),
+  role: 'WASHER',
+  deleted: false,
+  ...over,
+});
 const lookup = (user: AuthUser | null) => async () => user;
-const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: { extensions?: { code?: string; field?: string } }) => `${e.extensions?.code}:${e.extensions?.field ?? ''}`);
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: { extensions?: { code?: string; field?: string } }) =>
+      `${e.extensions?.code}:${e.extensions?.field ?? ''}`,
+  );
 
 describe('assignStaff', () => {
   it('stores a shift for an active washer at an open site, with the role from auth and who assigned it', async () => {
     const site = repo.addSite();
     const user = washer();
-    const shift = await service.assignStaff(manager, site.id, user.id, { startsAt: soon(1), endsAt: soon(5) }, lookup(user));
-    expect(shift).toMatchObject({ siteId: site.id, userId: user.id, role: 'WASHER', createdBy: manager.userId });
+    const shift = await service.assignStaff(
+      manager,
+      site.id,
+      user.id,
+      { startsAt: soon(1), endsAt: soon(5) },
+      lookup(user),
+    );
+    expect(shift).toMatchObject({
+      siteId: site.id,
+      userId: user.id,
+      role: 'WASHER',
+      createdBy: manager.userId,
+    });
     expect(repo.assignments).toHaveLength(1);
   });
 
@@ -153,9 +244,21 @@ describe('assignStaff', () => {
       return washer();
     };
     const userId = randomUUID();
-    expect(await codeOf(service.assignStaff(manager, site.id, userId, { startsAt: soon(5), endsAt: soon(1) }, counting))).toBe('BAD_USER_INPUT:shift.endsAt');
-    expect(await codeOf(service.assignStaff(manager, site.id, userId, { startsAt: soon(1), endsAt: soon(26) }, counting))).toBe('BAD_USER_INPUT:shift.endsAt');
-    expect(await codeOf(service.assignStaff(manager, site.id, userId, { startsAt: soon(-5), endsAt: soon(-1) }, counting))).toBe('BAD_USER_INPUT:shift.endsAt');
+    expect(
+      await codeOf(
+        service.assignStaff(manager, site.id, userId, { startsAt: soon(5), endsAt: soon(1) }, counting),
+      ),
+    ).toBe('BAD_USER_INPUT:shift.endsAt');
+    expect(
+      await codeOf(
+        service.assignStaff(manager, site.id, userId, { startsAt: soon(1), endsAt: soon(26) }, counting),
+      ),
+    ).toBe('BAD_USER_INPUT:shift.endsAt');
+    expect(
+      await codeOf(
+        service.assignStaff(manager, site.id, userId, { startsAt: soon(-5), endsAt: soon(-1) }, counting),
+      ),
+    ).toBe('BAD_USER_INPUT:shift.endsAt');
     expect(asked).toBe(0);
     expect(repo.assignments).toEqual([]);
   });
@@ -163,44 +266,66 @@ describe('assignStaff', () => {
   it('accepts a shift of exactly 24 hours', async () => {
     const site = repo.addSite();
     const user = washer();
-    await expect(service.assignStaff(manager, site.id, user.id, { startsAt: soon(1), endsAt: soon(25) }, lookup(user))).resolves.toMatchObject({ userId: user.id });
+    await expect(
+      service.assignStaff(manager, site.id, user.id, { startsAt: soon(1), endsAt: soon(25) }, lookup(user)),
+    ).resolves.toMatchObject({ userId: user.id });
   });
 
   it('refuses a user auth does not know, a deleted user, and a client or admin', async () => {
     const site = repo.addSite();
     const shift = { startsAt: soon(1), endsAt: soon(2) };
-    expect(await codeOf(service.assignStaff(manager, site.id, randomUUID(), shift, lookup(null)))).toBe('NOT_FOUND:userId');
+    expect(await codeOf(service.assignStaff(manager, site.id, randomUUID(), shift, lookup(null)))).toBe(
+      'NOT_FOUND:userId',
+    );
     const deleted = washer({ deleted: true });
-    expect(await codeOf(service.assignStaff(manager, site.id, deleted.id, shift, lookup(deleted)))).toBe('NOT_FOUND:userId');
+    expect(await codeOf(service.assignStaff(manager, site.id, deleted.id, shift, lookup(deleted)))).toBe(
+      'NOT_FOUND:userId',
+    );
     for (const role of ['CLIENT', 'ADMIN'] as const) {
       const user = washer({ role });
-      expect(await codeOf(service.assignStaff(manager, site.id, user.id, shift, lookup(user)))).toBe('BAD_USER_INPUT:userId');
+      expect(await codeOf(service.assignStaff(manager, site.id, user.id, shift, lookup(user)))).toBe(
+        'BAD_USER_INPUT:userId',
+      );
     }
     const managerUser = washer({ role: 'MANAGER' });
-    await expect(service.assignStaff(manager, site.id, managerUser.id, shift, lookup(managerUser))).resolves.toMatchObject({ role: 'MANAGER' });
+    await expect(
+      service.assignStaff(manager, site.id, managerUser.id, shift, lookup(managerUser)),
+    ).resolves.toMatchObject({ role: 'MANAGER' });
     expect(repo.assignments).toHaveLength(1);
   });
 
   it('refuses an unknown site, a closed site and malformed ids', async () => {
     const user = washer();
     const shift = { startsAt: soon(1), endsAt: soon(2) };
-    expect(await codeOf(service.assignStaff(manager, randomUUID(), user.id, shift, lookup(user)))).toBe('NOT_FOUND:siteId');
+    expect(await codeOf(service.assignStaff(manager, randomUUID(), user.id, shift, lookup(user)))).toBe(
+      'NOT_FOUND:siteId',
+    );
     const closed = repo.addSite({ active: false });
-    expect(await codeOf(service.assignStaff(manager, closed.id, user.id, shift, lookup(user)))).toBe('LOCATION_SITE_CLOSED:siteId');
-    expect(await codeOf(service.assignStaff(manager, 'not-a-uuid', user.id, shift, lookup(user)))).toBe('BAD_USER_INPUT:siteId');
-    expect(await codeOf(service.assignStaff(manager, closed.id, 'x', shift, lookup(user)))).toBe('BAD_USER_INPUT:userId');
+    expect(await codeOf(service.assignStaff(manager, closed.id, user.id, shift, lookup(user)))).toBe(
+      'LOCATION_SITE_CLOSED:siteId',
+    );
+    expect(await codeOf(service.assignStaff(manager, 'not-a-uuid', user.id, shift, lookup(user)))).toBe(
+      'BAD_USER_INPUT:siteId',
+    );
+    expect(await codeOf(service.assignStaff(manager, closed.id, 'x', shift, lookup(user)))).toBe(
+      'BAD_USER_INPUT:userId',
+    );
   });
 
   it("turns the database's exclusion-constraint refusal (23P01) into LOCATION_SHIFT_OVERLAP", async () => {
     const site = repo.addSite();
     const user = washer();
     repo.overlap = true;
-    expect(await codeOf(service.assignStaff(manager, site.id, user.id, { startsAt: soon(1), endsAt: soon(2) }, lookup(user)))).toBe('LOCATION_SHIFT_OVERLAP:shift');
+    expect(
+      await codeOf(
+        service.assignStaff(manager, site.id, user.id, { startsAt: soon(1), endsAt: soon(2) }, lookup(user)),
+      ),
+    ).toBe('LOCATION_SHIFT_OVERLAP:shift');
   });
 });
 
 describe('closeSite', () => {
-  it("makes the site inactive, ends its current and future shifts only, and records one event per effect in the same transaction", async () => {
+  it('makes the site inactive, ends its current and future shifts only, and records one event per effect in the same transaction', async () => {
     const site = repo.addSite();
     const other = repo.addSite();
     const current = repo.addShift({ siteId: site.id });
@@ -233,7 +358,10 @@ describe('closeSite', () => {
 describe('unassignStaff and auth.user.deleted', () => {
   it('ends an open shift once; an ended one is returned as it is, with no second event', async () => {
     const shift = repo.addShift({ siteId: repo.addSite().id });
-    expect(await service.unassignStaff(shift.id, null)).toMatchObject({ id: shift.id, endedReason: 'unassigned' });
+    expect(await service.unassignStaff(shift.id, null)).toMatchObject({
+      id: shift.id,
+      endedReason: 'unassigned',
+    });
     const again = await service.unassignStaff(shift.id, 'sick');
     expect(again.endedReason).toBe('unassigned');
     expect(repo.events.map((e) => e.topic)).toEqual(['location.staff.unassigned']);
@@ -246,11 +374,24 @@ describe('unassignStaff and auth.user.deleted', () => {
     repo.addShift({ siteId: site.id, userId });
     repo.addShift({ siteId: site.id, userId, startsAt: soon(3), endsAt: soon(4) });
     const someoneElse = repo.addShift({ siteId: site.id });
-    const event = { id: randomUUID(), type: 'auth.user.deleted', version: 1, aggregateId: userId, occurredAt: new Date().toISOString(), source: 'auth', payload: { userId } } as unknown as EventEnvelope<'auth.user.deleted'>;
+    const event = {
+      id: randomUUID(),
+      type: 'auth.user.deleted',
+      version: 1,
+      aggregateId: userId,
+      occurredAt: new Date().toISOString(),
+      source: 'auth',
+      payload: { userId },
+    } as unknown as EventEnvelope<'auth.user.deleted'>;
     await service.handleUserDeleted(event);
     await service.handleUserDeleted(event);
-    expect(repo.events.map((e) => e.topic)).toEqual(['location.staff.unassigned', 'location.staff.unassigned']);
-    expect(repo.assignments.filter((a) => a.userId === userId).every((a) => a.endedReason === 'user_deleted')).toBe(true);
+    expect(repo.events.map((e) => e.topic)).toEqual([
+      'location.staff.unassigned',
+      'location.staff.unassigned',
+    ]);
+    expect(
+      repo.assignments.filter((a) => a.userId === userId).every((a) => a.endedReason === 'user_deleted'),
+    ).toBe(true);
     expect(someoneElse.endedAt).toBeNull();
   });
 });
@@ -258,26 +399,45 @@ describe('unassignStaff and auth.user.deleted', () => {
 describe('hours and the read side', () => {
   it('refuses hours for a closed site and stores weekly hours for an open one', async () => {
     const closed = repo.addSite({ active: false });
-    expect(await codeOf(service.setWeeklyHours(closed.id, [{ weekday: 'MONDAY', opensAt: '08:00', closesAt: '18:00' }]))).toBe('LOCATION_SITE_CLOSED:siteId');
+    expect(
+      await codeOf(
+        service.setWeeklyHours(closed.id, [{ weekday: 'MONDAY', opensAt: '08:00', closesAt: '18:00' }]),
+      ),
+    ).toBe('LOCATION_SITE_CLOSED:siteId');
     const open = repo.addSite();
     await service.setWeeklyHours(open.id, [{ weekday: 'MONDAY', opensAt: '08:00', closesAt: '18:00' }]);
-    expect(await service.weeklyHours(readsOf(repo), open)).toEqual([{ weekday: 'MONDAY', opensAt: '08:00', closesAt: '18:00' }]);
+    expect(await service.weeklyHours(readsOf(repo), open)).toEqual([
+      { weekday: 'MONDAY', opensAt: '08:00', closesAt: '18:00' },
+    ]);
   });
 
   it('answers NOT_FOUND for opening windows of an unknown site, and lists exceptions in date order within the range', async () => {
     const reads = readsOf(repo);
-    expect(await codeOf(service.openingWindows(reads, randomUUID(), new Date(), soon(24)))).toBe('NOT_FOUND:siteId');
+    expect(await codeOf(service.openingWindows(reads, randomUUID(), new Date(), soon(24)))).toBe(
+      'NOT_FOUND:siteId',
+    );
     const site = repo.addSite();
     await service.setHoursException(site.id, { date: '2031-05-02', closed: true, reason: 'holiday' });
-    await service.setHoursException(site.id, { date: '2031-05-01', closed: false, windows: [{ opensAt: '10:00', closesAt: '12:00' }] });
+    await service.setHoursException(site.id, {
+      date: '2031-05-01',
+      closed: false,
+      windows: [{ opensAt: '10:00', closesAt: '12:00' }],
+    });
     const list = await service.exceptions(reads, site, { from: '2031-04-30', to: '2031-05-31' });
-    expect(list.map((e) => [e.date, e.closed])).toEqual([['2031-05-01', false], ['2031-05-02', true]]);
+    expect(list.map((e) => [e.date, e.closed])).toEqual([
+      ['2031-05-01', false],
+      ['2031-05-02', true],
+    ]);
     expect(await service.exceptions(reads, site, { from: '2031-05-02', to: '2031-05-02' })).toHaveLength(1);
   });
 
   it('refuses radiusKm without `near` or beyond half the earth', async () => {
     expect(await codeOf(service.listSites({ radiusKm: 5 }))).toBe('BAD_USER_INPUT:radiusKm');
-    expect(await codeOf(service.listSites({ near: { latitude: 0, longitude: 0 }, radiusKm: 20_001 }))).toBe('BAD_USER_INPUT:radiusKm');
-    await expect(service.listSites({ near: { latitude: 0, longitude: 0 }, radiusKm: 20_000 })).resolves.toMatchObject({ totalCount: 0 });
+    expect(await codeOf(service.listSites({ near: { latitude: 0, longitude: 0 }, radiusKm: 20_001 }))).toBe(
+      'BAD_USER_INPUT:radiusKm',
+    );
+    await expect(
+      service.listSites({ near: { latitude: 0, longitude: 0 }, radiusKm: 20_000 }),
+    ).resolves.toMatchObject({ totalCount: 0 });
   });
 });

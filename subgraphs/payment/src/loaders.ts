@@ -13,7 +13,12 @@ function grouped<T>(rows: T[], key: (r: T) => string | null, ids: readonly strin
 }
 
 /** Per-request loaders: 100 bookings' payments, or 100 users' methods, in one statement each. */
-export function createLoaders(repo: Pick<PaymentRepository, 'transactionsByIds' | 'transactionsOfBookings' | 'methodsOfCustomers' | 'refundsOfTransactions'>) {
+export function createLoaders(
+  repo: Pick<
+    PaymentRepository,
+    'transactionsByIds' | 'transactionsOfBookings' | 'methodsOfCustomers' | 'refundsOfTransactions'
+  >,
+) {
   // A malformed id matches nothing; the uuid column would refuse it and fail the whole batch.
   const valid = (ids: readonly string[]) => ids.filter((id) => UUID.test(id));
   return {
@@ -21,9 +26,15 @@ export function createLoaders(repo: Pick<PaymentRepository, 'transactionsByIds' 
       const map = new Map((await repo.transactionsByIds(valid(ids))).map((r) => [r.id, r]));
       return ids.map((id) => map.get(id) ?? null);
     }),
-    byBooking: new DataLoader<string, Transaction[]>(async (ids) => grouped(await repo.transactionsOfBookings(valid(ids)), (t) => t.bookingId, ids)),
-    methods: new DataLoader<string, PaymentMethod[]>(async (ids) => grouped(await repo.methodsOfCustomers(valid(ids)), (m) => m.customerId, ids)),
-    refunds: new DataLoader<string, Refund[]>(async (ids) => grouped(await repo.refundsOfTransactions(valid(ids)), (r) => r.transactionId, ids)),
+    byBooking: new DataLoader<string, Transaction[]>(async (ids) =>
+      grouped(await repo.transactionsOfBookings(valid(ids)), (t) => t.bookingId, ids),
+    ),
+    methods: new DataLoader<string, PaymentMethod[]>(async (ids) =>
+      grouped(await repo.methodsOfCustomers(valid(ids)), (m) => m.customerId, ids),
+    ),
+    refunds: new DataLoader<string, Refund[]>(async (ids) =>
+      grouped(await repo.refundsOfTransactions(valid(ids)), (r) => r.transactionId, ids),
+    ),
   };
 }
 

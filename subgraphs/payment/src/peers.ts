@@ -23,7 +23,11 @@ export class BookingPeer {
   }
 
   async booking(id: string, requestId?: string): Promise<PeerBooking | null> {
-    const data = await this.peer.query<{ _entities: Array<PeerBooking | null> }>(BOOKINGS, { r: [{ __typename: 'Booking', id }] }, requestId);
+    const data = await this.peer.query<{ _entities: Array<PeerBooking | null> }>(
+      BOOKINGS,
+      { r: [{ __typename: 'Booking', id }] },
+      requestId,
+    );
     return data._entities[0] ?? null;
   }
 }

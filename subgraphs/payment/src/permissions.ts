@@ -3,11 +3,20 @@ import { isServiceOnItsOwnAuthority as isService, type ServiceAccess } from '@ca
 import { allow, and, deny, or, rule, shield } from 'graphql-shield';
 import type { PaymentContext } from './context.js';
 
-const isAuthenticated = rule({ cache: 'contextual' })((_p, _a, ctx: PaymentContext) => (ctx.viewer ? true : new AppError('UNAUTHENTICATED')));
-const isManagerOrAdmin = rule({ cache: 'contextual' })((_p, _a, ctx: PaymentContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN');
-const isSelf = rule({ cache: 'strict' })((parent: { id?: string }, _a, ctx: PaymentContext) => !!ctx.viewer && parent.id === ctx.viewer.userId);
+const isAuthenticated = rule({ cache: 'contextual' })((_p, _a, ctx: PaymentContext) =>
+  ctx.viewer ? true : new AppError('UNAUTHENTICATED'),
+);
+const isManagerOrAdmin = rule({ cache: 'contextual' })(
+  (_p, _a, ctx: PaymentContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN',
+);
+const isSelf = rule({ cache: 'strict' })(
+  (parent: { id?: string }, _a, ctx: PaymentContext) => !!ctx.viewer && parent.id === ctx.viewer.userId,
+);
 /** The parent transaction is the viewer's own charge. */
-const isOwnTransaction = rule({ cache: 'strict' })((parent: { customerId?: string }, _a, ctx: PaymentContext) => !!ctx.viewer && parent.customerId === ctx.viewer.userId);
+const isOwnTransaction = rule({ cache: 'strict' })(
+  (parent: { customerId?: string }, _a, ctx: PaymentContext) =>
+    !!ctx.viewer && parent.customerId === ctx.viewer.userId,
+);
 
 const staffOrService = or(isService, and(isAuthenticated, isManagerOrAdmin));
 
@@ -25,9 +34,17 @@ export const permissions = shield(
       '*': isAuthenticated,
       refund: and(isAuthenticated, isManagerOrAdmin),
     },
-    User: { id: allow, paymentMethods: or(staffOrService, and(isAuthenticated, isSelf)), transactions: or(staffOrService, and(isAuthenticated, isSelf)) },
+    User: {
+      id: allow,
+      paymentMethods: or(staffOrService, and(isAuthenticated, isSelf)),
+      transactions: or(staffOrService, and(isAuthenticated, isSelf)),
+    },
     // A booking's payment is filtered per transaction below; the list itself needs a viewer.
-    Booking: { id: allow, payment: or(isService, isAuthenticated), transactions: or(isService, isAuthenticated) },
+    Booking: {
+      id: allow,
+      payment: or(isService, isAuthenticated),
+      transactions: or(isService, isAuthenticated),
+    },
     Transaction: { '*': or(staffOrService, and(isAuthenticated, isOwnTransaction)) },
     PaymentMethod: allow,
     Refund: allow,

@@ -32,7 +32,12 @@ export class ProviderUnavailable extends Error {
  */
 export interface PaymentProvider {
   /** Authorizes and captures `amountCents` on the tokenized card. */
-  charge(input: { token: string; amountCents: number; currency: string; idempotencyKey: string }): Promise<{ ref: string }>;
+  charge(input: {
+    token: string;
+    amountCents: number;
+    currency: string;
+    idempotencyKey: string;
+  }): Promise<{ ref: string }>;
   refund(input: { chargeRef: string; amountCents: number; idempotencyKey: string }): Promise<{ ref: string }>;
 }
 
@@ -85,7 +90,8 @@ export class SandboxProvider implements PaymentProvider {
   }
 
   private remember(e: SandboxEntry): void {
-    if (e.kind === 'charge') this.charges.set(e.key, { ref: e.ref, amountCents: e.amountCents, currency: e.currency });
+    if (e.kind === 'charge')
+      this.charges.set(e.key, { ref: e.ref, amountCents: e.amountCents, currency: e.currency });
     else this.refunds.set(e.key, { ref: e.ref, chargeRef: e.chargeRef, amountCents: e.amountCents });
   }
 
@@ -102,7 +108,11 @@ export class SandboxProvider implements PaymentProvider {
   }
 
   /** Runs `work` once per key at a time; a repeated key gets the first call's promise or result. */
-  private once(kind: SandboxEntry['kind'], key: string, work: () => Promise<{ ref: string }>): Promise<{ ref: string }> {
+  private once(
+    kind: SandboxEntry['kind'],
+    key: string,
+    work: () => Promise<{ ref: string }>,
+  ): Promise<{ ref: string }> {
     const done = this.known(kind, key);
     if (done) return Promise.resolve({ ref: done.ref });
     const slot = `${kind}:${key}`;
@@ -113,23 +123,45 @@ export class SandboxProvider implements PaymentProvider {
     return p;
   }
 
-  charge(input: { token: string; amountCents: number; currency: string; idempotencyKey: string }): Promise<{ ref: string }> {
+  charge(input: {
+    token: string;
+    amountCents: number;
+    currency: string;
+    idempotencyKey: string;
+  }): Promise<{ ref: string }> {
     return this.once('charge', input.idempotencyKey, async () => {
       await this.sleep();
       if (input.token === 'tok_insufficient_funds') throw new ProviderDecline('insufficient_funds');
       if (input.token === 'tok_provider_error') throw new ProviderUnavailable('sandbox: simulated outage');
-      if (input.token === 'tok_decline' || !/^tok_[A-Za-z0-9_]+$/.test(input.token)) throw new ProviderDecline('card_declined');
+      if (input.token === 'tok_decline' || !/^tok_[A-Za-z0-9_]+$/.test(input.token))
+        throw new ProviderDecline('card_declined');
       const ref = newRef('ch');
-      this.record({ kind: 'charge', key: input.idempotencyKey, ref, amountCents: input.amountCents, currency: input.currency });
+      this.record({
+        kind: 'charge',
+        key: input.idempotencyKey,
+        ref,
+        amountCents: input.amountCents,
+        currency: input.currency,
+      });
       return { ref };
     });
   }
 
-  refund(input: { chargeRef: string; amountCents: number; idempotencyKey: string }): Promise<{ ref: string }> {
+  refund(input: {
+    chargeRef: string;
+    amountCents: number;
+    idempotencyKey: string;
+  }): Promise<{ ref: string }> {
     return this.once('refund', input.idempotencyKey, async () => {
       await this.sleep();
       const ref = newRef('re');
-      this.record({ kind: 'refund', key: input.idempotencyKey, ref, chargeRef: input.chargeRef, amountCents: input.amountCents });
+      this.record({
+        kind: 'refund',
+        key: input.idempotencyKey,
+        ref,
+        chargeRef: input.chargeRef,
+        amountCents: input.amountCents,
+      });
       return { ref };
     });
   }

@@ -1,7 +1,13 @@
 import { createEvent, firstDelivery, type EventEnvelope, type EventMap } from '@carwash/events';
 import type { PaymentDb } from './db.js';
 import { CONSUMER_GROUP, type PUBLISHES } from './events.js';
-import { Prisma, type PaymentMethod, type Refund, type Transaction, type TransactionStatus } from './generated/prisma/client.js';
+import {
+  Prisma,
+  type PaymentMethod,
+  type Refund,
+  type Transaction,
+  type TransactionStatus,
+} from './generated/prisma/client.js';
 
 export type { PaymentMethod, Refund, Transaction, TransactionStatus };
 
@@ -69,7 +75,8 @@ export type StoredJson = Record<string, unknown>;
 export const PROVIDER_ERROR_FAILURE = 'provider_error';
 const INBOX_TABLE = 'payment_inbox';
 
-const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+const isUniqueViolation = (err: unknown) =>
+  err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 async function translated<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
@@ -78,7 +85,10 @@ async function translated<T>(work: Promise<T>): Promise<T> {
     throw err;
   }
 }
-const newestFirst = [{ createdAt: 'desc' }, { id: 'desc' }] satisfies Prisma.TransactionOrderByWithRelationInput[];
+const newestFirst = [
+  { createdAt: 'desc' },
+  { id: 'desc' },
+] satisfies Prisma.TransactionOrderByWithRelationInput[];
 /** A row that has no stored answer yet. */
 const unanswered = { response: { equals: Prisma.DbNull } };
 
@@ -115,7 +125,10 @@ export class PaymentRepository {
 
   /** Marks the method removed and wipes its provider token. */
   removeMethod(tx: PaymentTx, id: string): Promise<PaymentMethod> {
-    return tx.paymentMethod.update({ where: { id }, data: { removedAt: new Date(), providerToken: null, isDefault: false } });
+    return tx.paymentMethod.update({
+      where: { id },
+      data: { removedAt: new Date(), providerToken: null, isDefault: false },
+    });
   }
 
   makeDefaultMethod(tx: PaymentTx, id: string): Promise<PaymentMethod> {
@@ -124,12 +137,18 @@ export class PaymentRepository {
 
   /** Removes every live method of a customer (tokens wiped). */
   async removeCustomerMethods(tx: PaymentTx, customerId: string): Promise<void> {
-    await tx.paymentMethod.updateMany({ where: { customerId, removedAt: null }, data: { removedAt: new Date(), providerToken: null, isDefault: false } });
+    await tx.paymentMethod.updateMany({
+      where: { customerId, removedAt: null },
+      data: { removedAt: new Date(), providerToken: null, isDefault: false },
+    });
   }
 
   /** Live methods of many customers, oldest first (one statement). */
   methodsOfCustomers(customerIds: string[]): Promise<PaymentMethod[]> {
-    return this.db.paymentMethod.findMany({ where: { customerId: { in: customerIds }, removedAt: null }, orderBy: { createdAt: 'asc' } });
+    return this.db.paymentMethod.findMany({
+      where: { customerId: { in: customerIds }, removedAt: null },
+      orderBy: { createdAt: 'asc' },
+    });
   }
 
   // ── charges ────────────────────────────────────────────────────────────────────────────────────
@@ -139,12 +158,17 @@ export class PaymentRepository {
   }
 
   transactionByKey(customerId: string, idempotencyKey: string): Promise<Transaction | null> {
-    return this.db.transaction.findUnique({ where: { customerId_idempotencyKey: { customerId, idempotencyKey } } });
+    return this.db.transaction.findUnique({
+      where: { customerId_idempotencyKey: { customerId, idempotencyKey } },
+    });
   }
 
   /** A charge and the provider token of its method (null once the method was removed). */
   async chargeToSend(id: string): Promise<{ transaction: Transaction; token: string | null }> {
-    const { method, ...transaction } = await this.db.transaction.findUniqueOrThrow({ where: { id }, include: { method: true } });
+    const { method, ...transaction } = await this.db.transaction.findUniqueOrThrow({
+      where: { id },
+      include: { method: true },
+    });
     return { transaction, token: method?.providerToken ?? null };
   }
 
@@ -165,7 +189,14 @@ export class PaymentRepository {
   async takeOverCharge(id: string, staleBefore: Date, tx: PaymentTx = this.db): Promise<boolean> {
     const { count } = await translated(
       tx.transaction.updateMany({
-        where: { id, ...unanswered, OR: [{ status: 'FAILED', failureCode: PROVIDER_ERROR_FAILURE }, { status: 'PENDING', updatedAt: { lt: staleBefore } }] },
+        where: {
+          id,
+          ...unanswered,
+          OR: [
+            { status: 'FAILED', failureCode: PROVIDER_ERROR_FAILURE },
+            { status: 'PENDING', updatedAt: { lt: staleBefore } },
+          ],
+        },
         data: { status: 'PENDING', failureCode: null },
       }),
     );
@@ -174,7 +205,10 @@ export class PaymentRepository {
 
   /** Records the provider's answer on a still PENDING, unanswered charge; false when another worker did. */
   async settleCharge(tx: PaymentTx, id: string, settlement: ChargeSettlement): Promise<boolean> {
-    const { count } = await tx.transaction.updateMany({ where: { id, status: 'PENDING', ...unanswered }, data: settlement });
+    const { count } = await tx.transaction.updateMany({
+      where: { id, status: 'PENDING', ...unanswered },
+      data: settlement,
+    });
     return count === 1;
   }
 
@@ -187,19 +221,36 @@ export class PaymentRepository {
   }
 
   /** Appends one step to a charge's status history. */
-  async recordTransition(tx: PaymentTx, transactionId: string, fromStatus: TransactionStatus | null, toStatus: TransactionStatus, note?: string): Promise<void> {
+  async recordTransition(
+    tx: PaymentTx,
+    transactionId: string,
+    fromStatus: TransactionStatus | null,
+    toStatus: TransactionStatus,
+    note?: string,
+  ): Promise<void> {
     await tx.transactionEvent.create({ data: { transactionId, fromStatus, toStatus, note } });
   }
 
   /** Unanswered PENDING charges untouched since `staleBefore`, oldest first. */
   staleCharges(staleBefore: Date, limit: number): Promise<Transaction[]> {
-    return this.db.transaction.findMany({ where: { status: 'PENDING', ...unanswered, updatedAt: { lt: staleBefore } }, orderBy: { updatedAt: 'asc' }, take: limit });
+    return this.db.transaction.findMany({
+      where: { status: 'PENDING', ...unanswered, updatedAt: { lt: staleBefore } },
+      orderBy: { updatedAt: 'asc' },
+      take: limit,
+    });
   }
 
   /** One page of a customer's charges, newest first, and how many there are in all. */
-  async chargesOfCustomer(customerId: string, offset: number, limit: number): Promise<{ rows: Transaction[]; totalCount: number }> {
+  async chargesOfCustomer(
+    customerId: string,
+    offset: number,
+    limit: number,
+  ): Promise<{ rows: Transaction[]; totalCount: number }> {
     const where = { customerId };
-    const [rows, totalCount] = await Promise.all([this.db.transaction.findMany({ where, orderBy: newestFirst, skip: offset, take: limit }), this.db.transaction.count({ where })]);
+    const [rows, totalCount] = await Promise.all([
+      this.db.transaction.findMany({ where, orderBy: newestFirst, skip: offset, take: limit }),
+      this.db.transaction.count({ where }),
+    ]);
     return { rows, totalCount };
   }
 
@@ -220,7 +271,9 @@ export class PaymentRepository {
   }
 
   refundByKey(transactionId: string, idempotencyKey: string): Promise<Refund | null> {
-    return this.db.refund.findUnique({ where: { transactionId_idempotencyKey: { transactionId, idempotencyKey } } });
+    return this.db.refund.findUnique({
+      where: { transactionId_idempotencyKey: { transactionId, idempotencyKey } },
+    });
   }
 
   /**
@@ -228,7 +281,8 @@ export class PaymentRepository {
    * would exceed the capture (false); the CHECK constraint backs it up.
    */
   async reserveRefund(tx: PaymentTx, transactionId: string, amountCents: number): Promise<boolean> {
-    const n = await tx.$executeRaw`UPDATE payment_transactions SET refunded_cents = refunded_cents + ${amountCents}, updated_at = now() WHERE id = ${transactionId}::uuid AND refunded_cents + ${amountCents} <= captured_cents`;
+    const n =
+      await tx.$executeRaw`UPDATE payment_transactions SET refunded_cents = refunded_cents + ${amountCents}, updated_at = now() WHERE id = ${transactionId}::uuid AND refunded_cents + ${amountCents} <= captured_cents`;
     return n === 1;
   }
 
@@ -247,19 +301,28 @@ export class PaymentRepository {
    */
   async touchPendingRefund(id: string, staleBefore: Date | null, tx: PaymentTx = this.db): Promise<boolean> {
     const stale = staleBefore ? { updatedAt: { lt: staleBefore } } : {};
-    const { count } = await tx.refund.updateMany({ where: { id, status: 'PENDING', ...stale }, data: { updatedAt: new Date() } });
+    const { count } = await tx.refund.updateMany({
+      where: { id, status: 'PENDING', ...stale },
+      data: { updatedAt: new Date() },
+    });
     return count === 1;
   }
 
   /** Fails a PENDING refund with its stored answer; false when another worker recorded an outcome. */
   async failPendingRefund(tx: PaymentTx, id: string, answer: StoredJson): Promise<boolean> {
-    const { count } = await tx.refund.updateMany({ where: { id, status: 'PENDING' }, data: { status: 'FAILED', response: answer as Prisma.InputJsonValue } });
+    const { count } = await tx.refund.updateMany({
+      where: { id, status: 'PENDING' },
+      data: { status: 'FAILED', response: answer as Prisma.InputJsonValue },
+    });
     return count === 1;
   }
 
   /** Marks a PENDING refund SUCCEEDED; false when another worker recorded an outcome. */
   async succeedPendingRefund(tx: PaymentTx, id: string, providerRef: string): Promise<boolean> {
-    const { count } = await tx.refund.updateMany({ where: { id, status: 'PENDING' }, data: { status: 'SUCCEEDED', providerRef } });
+    const { count } = await tx.refund.updateMany({
+      where: { id, status: 'PENDING' },
+      data: { status: 'SUCCEEDED', providerRef },
+    });
     return count === 1;
   }
 
@@ -269,25 +332,51 @@ export class PaymentRepository {
 
   /** PENDING refunds untouched since `staleBefore`, oldest first. */
   staleRefunds(staleBefore: Date, limit: number): Promise<Refund[]> {
-    return this.db.refund.findMany({ where: { status: 'PENDING', updatedAt: { lt: staleBefore } }, orderBy: { updatedAt: 'asc' }, take: limit });
+    return this.db.refund.findMany({
+      where: { status: 'PENDING', updatedAt: { lt: staleBefore } },
+      orderBy: { updatedAt: 'asc' },
+      take: limit,
+    });
   }
 
   /** Refunds of many charges, oldest first (one statement). */
   refundsOfTransactions(transactionIds: string[]): Promise<Refund[]> {
-    return this.db.refund.findMany({ where: { transactionId: { in: transactionIds } }, orderBy: { createdAt: 'asc' } });
+    return this.db.refund.findMany({
+      where: { transactionId: { in: transactionIds } },
+      orderBy: { createdAt: 'asc' },
+    });
   }
 
   // ── outbox and inbox ───────────────────────────────────────────────────────────────────────────
 
   /** Puts an event in the outbox, in the transaction that made it true. */
-  async recordEvent<T extends (typeof PUBLISHES)[number]>(tx: PaymentTx, topic: T, aggregateId: string, payload: EventMap[T]): Promise<void> {
+  async recordEvent<T extends (typeof PUBLISHES)[number]>(
+    tx: PaymentTx,
+    topic: T,
+    aggregateId: string,
+    payload: EventMap[T],
+  ): Promise<void> {
     const e = createEvent('payment', topic, aggregateId, payload);
-    await tx.outboxEvent.create({ data: { id: e.id, topic: e.type, version: e.version, aggregateId: e.aggregateId, payload: e.payload, occurredAt: new Date(e.occurredAt) } });
+    await tx.outboxEvent.create({
+      data: {
+        id: e.id,
+        topic: e.type,
+        version: e.version,
+        aggregateId: e.aggregateId,
+        payload: e.payload,
+        occurredAt: new Date(e.occurredAt),
+      },
+    });
   }
 
   /** Records the event in the inbox; false when this consumer group handled it before. */
   firstDelivery(tx: PaymentTx, event: EventEnvelope): Promise<boolean> {
-    return firstDelivery((sql, values) => tx.$executeRawUnsafe(sql, ...values), INBOX_TABLE, CONSUMER_GROUP, event);
+    return firstDelivery(
+      (sql, values) => tx.$executeRawUnsafe(sql, ...values),
+      INBOX_TABLE,
+      CONSUMER_GROUP,
+      event,
+    );
   }
 }
 

@@ -8,14 +8,29 @@ import { PAID_STATES } from './rules.js';
  * A DB row or the stored first answer of payForBooking: both carry these fields. The parent of Transaction's
  * resolvers (a mapper in codegen.ts).
  */
-export type TransactionLike = Pick<Transaction, 'id' | 'customerId' | 'bookingId' | 'amountCents' | 'currency' | 'capturedCents' | 'refundedCents' | 'status' | 'failureCode'> & { createdAt: Date | string };
+export type TransactionLike = Pick<
+  Transaction,
+  | 'id'
+  | 'customerId'
+  | 'bookingId'
+  | 'amountCents'
+  | 'currency'
+  | 'capturedCents'
+  | 'refundedCents'
+  | 'status'
+  | 'failureCode'
+> & { createdAt: Date | string };
 /** A DB row or the stored first answer of refund (the parent of Refund's resolvers, a mapper in codegen.ts). */
-export type RefundLike = Pick<Refund, 'id' | 'amountCents' | 'currency' | 'reason' | 'status'> & { createdAt: Date | string };
+export type RefundLike = Pick<Refund, 'id' | 'amountCents' | 'currency' | 'reason' | 'status'> & {
+  createdAt: Date | string;
+};
 
 const money = (amountCents: number, currency: string) => ({ amountCents, currency });
 const visible = (viewer: Viewer | null, caller: string, t: { customerId: string }) =>
-  actsOnOwnAuthority({ caller, viewer }) || viewer?.role === 'MANAGER' || viewer?.role === 'ADMIN' || viewer?.userId === t.customerId;
-
+  actsOnOwnAuthority({ caller, viewer }) ||
+  viewer?.role === 'MANAGER' ||
+  viewer?.role === 'ADMIN' ||
+  viewer?.userId === t.customerId;
 
 export const resolvers: Resolvers = {
   DateTime,
@@ -24,9 +39,23 @@ export const resolvers: Resolvers = {
     removePaymentMethod: (_p, args, ctx) => ctx.payment.removeMethod(ctx.viewer!, args.id),
     setDefaultPaymentMethod: (_p, args, ctx) => ctx.payment.setDefault(ctx.viewer!, args.id),
     // PaymentService types its (stored, replayable) answers as Record<string, unknown>; they are snapshots of these rows.
-    payForBooking: (_p, args, ctx) => ctx.payment.payForBooking(ctx.viewer!, args.bookingId, args.methodId, args.idempotencyKey, ctx.requestId) as Promise<TransactionLike>,
+    payForBooking: (_p, args, ctx) =>
+      ctx.payment.payForBooking(
+        ctx.viewer!,
+        args.bookingId,
+        args.methodId,
+        args.idempotencyKey,
+        ctx.requestId,
+      ) as Promise<TransactionLike>,
     refund: (_p, args, ctx) =>
-      ctx.payment.refund(ctx.viewer!.userId, args.transactionId, args.amountCents, args.reason, args.idempotencyKey, args.currency) as Promise<RefundLike>,
+      ctx.payment.refund(
+        ctx.viewer!.userId,
+        args.transactionId,
+        args.amountCents,
+        args.reason,
+        args.idempotencyKey,
+        args.currency,
+      ) as Promise<RefundLike>,
   },
   Transaction: {
     __resolveReference: (ref, ctx) => ctx.loaders.transaction.load(ref.id),
@@ -51,6 +80,7 @@ export const resolvers: Resolvers = {
       const paid = (await ctx.loaders.byBooking.load(b.id)).find((t) => PAID_STATES.includes(t.status));
       return paid && visible(ctx.viewer, ctx.caller, paid) ? paid : null;
     },
-    transactions: async (b, _a, ctx) => (await ctx.loaders.byBooking.load(b.id)).filter((t) => visible(ctx.viewer, ctx.caller, t)),
+    transactions: async (b, _a, ctx) =>
+      (await ctx.loaders.byBooking.load(b.id)).filter((t) => visible(ctx.viewer, ctx.caller, t)),
   },
 };

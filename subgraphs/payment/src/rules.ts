@@ -28,10 +28,13 @@ export const TRANSITIONS: Readonly<Record<TransactionStatus, readonly Transactio
 };
 
 /** Whether the state machine allows `from` → `to`. */
-export const canMove = (from: TransactionStatus, to: TransactionStatus): boolean => TRANSITIONS[from].includes(to);
+export const canMove = (from: TransactionStatus, to: TransactionStatus): boolean =>
+  TRANSITIONS[from].includes(to);
 
 /** The history steps a PENDING charge records when the provider answers: capture passes through AUTHORIZED. */
-export function settlementSteps(outcome: 'CAPTURED' | 'FAILED'): Array<[TransactionStatus, TransactionStatus]> {
+export function settlementSteps(
+  outcome: 'CAPTURED' | 'FAILED',
+): Array<[TransactionStatus, TransactionStatus]> {
   return outcome === 'CAPTURED'
     ? [
         ['PENDING', 'AUTHORIZED'],
@@ -50,17 +53,31 @@ export function statusAfterRefund(capturedCents: number, refundedCents: number):
  * a charge that took no money (or all of it went back) and an amount beyond what is left. The
  * database re-checks the sum in the statement that reserves it, so racing refunds cannot exceed it.
  */
-export function refundAmount(t: { status: TransactionStatus; capturedCents: number; refundedCents: number }, requestedCents: number | null): number {
-  if (!REFUNDABLE_STATES.includes(t.status)) throw new AppError('PAYMENT_NOT_REFUNDABLE', { field: 'transactionId' });
+export function refundAmount(
+  t: { status: TransactionStatus; capturedCents: number; refundedCents: number },
+  requestedCents: number | null,
+): number {
+  if (!REFUNDABLE_STATES.includes(t.status))
+    throw new AppError('PAYMENT_NOT_REFUNDABLE', { field: 'transactionId' });
   const left = t.capturedCents - t.refundedCents;
   const amount = requestedCents ?? left;
-  if (amount <= 0 || amount > left) throw new AppError('PAYMENT_REFUND_EXCEEDS_CAPTURED', { field: 'amountCents' });
+  if (amount <= 0 || amount > left)
+    throw new AppError('PAYMENT_REFUND_EXCEEDS_CAPTURED', { field: 'amountCents' });
   return amount;
 }
 
 /** The refund kept by the cancellation policy: in full unless the customer cancelled late. */
-export function cancellationRefund(input: { capturedCents: number; refundedCents: number; customerCancelled: boolean; late: boolean; feePercent: number }): number {
-  const fee = input.late && input.customerCancelled ? Math.round((input.capturedCents * input.feePercent) / PERCENT) : 0;
+export function cancellationRefund(input: {
+  capturedCents: number;
+  refundedCents: number;
+  customerCancelled: boolean;
+  late: boolean;
+  feePercent: number;
+}): number {
+  const fee =
+    input.late && input.customerCancelled
+      ? Math.round((input.capturedCents * input.feePercent) / PERCENT)
+      : 0;
   return Math.min(input.capturedCents - input.refundedCents, input.capturedCents - fee);
 }
 
@@ -68,10 +85,15 @@ export function cancellationRefund(input: { capturedCents: number; refundedCents
  * Whether a cancellation counts as the customer's own and late (within `cutoffMinutes` of the start),
  * so the late fee applies. `cancelledBy` null is the system (deleted customer, closed site).
  */
-export function cancellationTerms(c: { cancelledBy: string | null; customerId: string; startsAt: string; occurredAt: string }, cutoffMinutes: number): { customerCancelled: boolean; late: boolean } {
+export function cancellationTerms(
+  c: { cancelledBy: string | null; customerId: string; startsAt: string; occurredAt: string },
+  cutoffMinutes: number,
+): { customerCancelled: boolean; late: boolean } {
   return {
     customerCancelled: c.cancelledBy !== null && c.cancelledBy === c.customerId,
-    late: c.cancelledBy !== null && Date.parse(c.startsAt) - Date.parse(c.occurredAt) < cutoffMinutes * MS_PER_MINUTE,
+    late:
+      c.cancelledBy !== null &&
+      Date.parse(c.startsAt) - Date.parse(c.occurredAt) < cutoffMinutes * MS_PER_MINUTE,
   };
 }
 
@@ -79,11 +101,13 @@ export function cancellationTerms(c: { cancelledBy: string | null; customerId: s
 export type Stored = { ok: Record<string, unknown> } | { error: { code: ErrorCode; field?: string } };
 
 /** The fingerprint of a request's parameters, stored beside its idempotency key. */
-export const requestHash = (parts: unknown[]): string => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+export const requestHash = (parts: unknown[]): string =>
+  createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 
 /** Gives a stored answer again: the stored result, or the stored error thrown. */
 export function replay(stored: Stored): Record<string, unknown> {
-  if ('error' in stored) throw new AppError(stored.error.code, stored.error.field ? { field: stored.error.field } : {});
+  if ('error' in stored)
+    throw new AppError(stored.error.code, stored.error.field ? { field: stored.error.field } : {});
   return stored.ok;
 }
 
@@ -91,13 +115,18 @@ export function replay(stored: Stored): Record<string, unknown> {
  * A request met under a key used before: the same parameters get the first answer (`null` while it is
  * still being worked out); other parameters under the same key are refused.
  */
-export function answerForRepeat(existing: { requestHash: string; response: unknown }, hash: string): Record<string, unknown> | null {
-  if (existing.requestHash !== hash) throw new AppError('PAYMENT_IDEMPOTENCY_MISMATCH', { field: 'idempotencyKey' });
+export function answerForRepeat(
+  existing: { requestHash: string; response: unknown },
+  hash: string,
+): Record<string, unknown> | null {
+  if (existing.requestHash !== hash)
+    throw new AppError('PAYMENT_IDEMPOTENCY_MISMATCH', { field: 'idempotencyKey' });
   return existing.response ? replay(existing.response as Stored) : null;
 }
 
 /** The error a client gets for a provider's decline. */
-export const declineError = (declineCode: string): ErrorCode => (declineCode === 'insufficient_funds' ? 'PAYMENT_INSUFFICIENT_FUNDS' : 'PAYMENT_DECLINED');
+export const declineError = (declineCode: string): ErrorCode =>
+  declineCode === 'insufficient_funds' ? 'PAYMENT_INSUFFICIENT_FUNDS' : 'PAYMENT_DECLINED';
 
 /** Whether a card expiring at the end of `expMonth`/`expYear` has expired at `now` (UTC). */
 export function cardExpired(expYear: number, expMonth: number, now: Date): boolean {
@@ -106,9 +135,19 @@ export function cardExpired(expYear: number, expMonth: number, now: Date): boole
 }
 
 /** Whether a booking (as booking reports it) may be paid by `customerId` at `now`: their own live hold. */
-export function bookingPayable(b: { status: string; holdExpiresAt: string | null; customer: { id: string } } | null, customerId: string, now: Date): boolean {
-  return !!b && b.customer.id === customerId && b.status === 'HELD' && !(b.holdExpiresAt && new Date(b.holdExpiresAt) <= now);
+export function bookingPayable(
+  b: { status: string; holdExpiresAt: string | null; customer: { id: string } } | null,
+  customerId: string,
+  now: Date,
+): boolean {
+  return (
+    !!b &&
+    b.customer.id === customerId &&
+    b.status === 'HELD' &&
+    !(b.holdExpiresAt && new Date(b.holdExpiresAt) <= now)
+  );
 }
 
 /** Whether a price (from booking) is a chargeable amount. */
-export const chargeableAmount = (amountCents: number): boolean => Number.isInteger(amountCents) && amountCents > 0 && amountCents <= MAX_CENTS;
+export const chargeableAmount = (amountCents: number): boolean =>
+  Number.isInteger(amountCents) && amountCents > 0 && amountCents <= MAX_CENTS;

@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createAccessTokenVerifier, createFeatureEvents, assembleFeatureSubgraph, createFeatureServer, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
+import {
+  createAccessTokenVerifier,
+  createFeatureEvents,
+  assembleFeatureSubgraph,
+  createFeatureServer,
+  type FeatureSubgraph,
+  type Logger,
+} from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { Counter, Registry } from 'prom-client';
 import type { PaymentConfig } from './config.js';
@@ -37,7 +44,11 @@ export interface PaymentSubgraphOptions {
 }
 
 /** Builds the payment subgraph. Does not listen: main.ts and tests do. */
-export async function createPaymentSubgraph(config: PaymentConfig, logger: Logger, options: PaymentSubgraphOptions = {}): Promise<PaymentSubgraph> {
+export async function createPaymentSubgraph(
+  config: PaymentConfig,
+  logger: Logger,
+  options: PaymentSubgraphOptions = {},
+): Promise<PaymentSubgraph> {
   const { db, pool } = createDb(config.PAYMENT_DATABASE_URL, config.PAYMENT_DATABASE_POOL_SIZE);
   const events = createFeatureEvents({ feature: 'payment', pool, settings: config, logger });
   const provider = new SandboxProvider(config.PAYMENT_SANDBOX_LATENCY_MS, config.PAYMENT_SANDBOX_LEDGER_PATH);
@@ -50,26 +61,35 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
     registers: [metrics],
   });
   const repo = new PaymentRepository(db);
-  const service = new PaymentService(repo, options.wrapProvider?.(provider) ?? provider, new BookingPeer(config.BOOKING_GRAPHQL_URL, config.credentials.signing), config, (r) => {
-    resumed.inc({ kind: r.kind, trigger: r.trigger, outcome: r.outcome });
-    logger.info(r, `resumed a pending ${r.kind} (${r.trigger}): ${r.outcome}`);
-  });
+  const service = new PaymentService(
+    repo,
+    options.wrapProvider?.(provider) ?? provider,
+    new BookingPeer(config.BOOKING_GRAPHQL_URL, config.credentials.signing),
+    config,
+    (r) => {
+      resumed.inc({ kind: r.kind, trigger: r.trigger, outcome: r.outcome });
+      logger.info(r, `resumed a pending ${r.kind} (${r.trigger}): ${r.outcome}`);
+    },
+  );
 
   const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
   const wiring = { settings: config, db, pool, events, tokens };
-  const server = await createFeatureServer<PaymentContext>({
-    name: 'payment',
-    typeDefs,
-    resolvers,
-    permissions,
-    serviceAccess,
-    createContext: (base) => ({ ...base, loaders: createLoaders(repo), payment: service }),
-    logger,
-    routes: (app) =>
-      app.get('/metrics', async (_req, res) => {
-        res.type(metrics.contentType).send(await metrics.metrics());
-      }),
-  }, wiring);
+  const server = await createFeatureServer<PaymentContext>(
+    {
+      name: 'payment',
+      typeDefs,
+      resolvers,
+      permissions,
+      serviceAccess,
+      createContext: (base) => ({ ...base, loaders: createLoaders(repo), payment: service }),
+      logger,
+      routes: (app) =>
+        app.get('/metrics', async (_req, res) => {
+          res.type(metrics.contentType).send(await metrics.metrics());
+        }),
+    },
+    wiring,
+  );
 
   let sweepers: Array<() => void> = [];
   /** The sweep in progress, if any: stop() lets it finish before the pool closes. */
@@ -80,7 +100,11 @@ export async function createPaymentSubgraph(config: PaymentConfig, logger: Logge
       sweeping = service
         .resumeStale()
         .then(({ charges, refunds }) => {
-          if (charges + refunds > 0) logger.info({ charges, refunds }, `sweep resumed ${charges + refunds} pending money operation(s)`);
+          if (charges + refunds > 0)
+            logger.info(
+              { charges, refunds },
+              `sweep resumed ${charges + refunds} pending money operation(s)`,
+            );
         })
         .catch((err: unknown) => logger.warn({ err }, 'resume sweep failed; will retry'))
         .finally(() => (sweeping = null));

@@ -5,7 +5,16 @@ import { decodeOffsetCursor, encodeOffsetCursor, fields, validate, z } from '@ca
 import type { PaymentConfig } from './config.js';
 import type { PeerBooking } from './peers.js';
 import { ProviderDecline, type PaymentProvider } from './provider.js';
-import { DuplicateKeyError, PROVIDER_ERROR_FAILURE, type ChargeSettlement, type PaymentMethod, type PaymentStore, type PaymentTx, type Refund, type Transaction } from './repository.js';
+import {
+  DuplicateKeyError,
+  PROVIDER_ERROR_FAILURE,
+  type ChargeSettlement,
+  type PaymentMethod,
+  type PaymentStore,
+  type PaymentTx,
+  type Refund,
+  type Transaction,
+} from './repository.js';
 import {
   answerForRepeat,
   bookingPayable,
@@ -31,7 +40,11 @@ export { cancellationRefund };
 const KEY_MIN = 8;
 const KEY_MAX = 100;
 const KEY_LENGTH = `idempotencyKey must be ${KEY_MIN}–${KEY_MAX} characters`;
-const idempotencyKey = z.string().min(KEY_MIN, KEY_LENGTH).max(KEY_MAX, KEY_LENGTH).regex(/^[A-Za-z0-9_.:-]+$/, 'idempotencyKey may use letters, digits and _ . : -');
+const idempotencyKey = z
+  .string()
+  .min(KEY_MIN, KEY_LENGTH)
+  .max(KEY_MAX, KEY_LENGTH)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'idempotencyKey may use letters, digits and _ . : -');
 /** A provider token is `tok_` and something, at most as long as its column (VARCHAR(200)). */
 const TOKEN_MIN = 'tok_'.length;
 const TOKEN_MAX = 200;
@@ -40,17 +53,37 @@ const MONTHS = 12;
 const [EXP_YEAR_MIN, EXP_YEAR_MAX] = [2000, 2100];
 const NOT_A_TOKEN = 'providerToken is not a provider token';
 const methodInput = z.object({
-  providerToken: z.string().min(TOKEN_MIN, NOT_A_TOKEN).max(TOKEN_MAX, NOT_A_TOKEN).regex(/^tok_[A-Za-z0-9_]+$/, 'providerToken must be a provider token (tok_…), never a card number'),
+  providerToken: z
+    .string()
+    .min(TOKEN_MIN, NOT_A_TOKEN)
+    .max(TOKEN_MAX, NOT_A_TOKEN)
+    .regex(/^tok_[A-Za-z0-9_]+$/, 'providerToken must be a provider token (tok_…), never a card number'),
   brand: z.enum(['visa', 'mastercard', 'amex', 'discover', 'other']),
   last4: z.string().regex(/^\d{4}$/, 'last4 must be four digits'),
-  expMonth: z.number().int().min(1, `expMonth must be 1–${MONTHS}`).max(MONTHS, `expMonth must be 1–${MONTHS}`),
-  expYear: z.number().int().min(EXP_YEAR_MIN, 'expYear must be a four-digit year').max(EXP_YEAR_MAX, 'expYear must be a four-digit year'),
+  expMonth: z
+    .number()
+    .int()
+    .min(1, `expMonth must be 1–${MONTHS}`)
+    .max(MONTHS, `expMonth must be 1–${MONTHS}`),
+  expYear: z
+    .number()
+    .int()
+    .min(EXP_YEAR_MIN, 'expYear must be a four-digit year')
+    .max(EXP_YEAR_MAX, 'expYear must be a four-digit year'),
   makeDefault: z.boolean().nullish(),
 });
 /** The longest refund reason kept (the column's length; the event's reason is cut to it too). */
 const MAX_REASON_LENGTH = 500;
-const reasonInput = z.string().max(MAX_REASON_LENGTH, `reason must be at most ${MAX_REASON_LENGTH} characters`).trim().min(1, 'reason must not be empty');
-const amountInput = z.number().int('amountCents must be a whole number of cents').positive('amountCents must be positive').max(MAX_CENTS, 'amountCents is too large');
+const reasonInput = z
+  .string()
+  .max(MAX_REASON_LENGTH, `reason must be at most ${MAX_REASON_LENGTH} characters`)
+  .trim()
+  .min(1, 'reason must not be empty');
+const amountInput = z
+  .number()
+  .int('amountCents must be a whole number of cents')
+  .positive('amountCents must be positive')
+  .max(MAX_CENTS, 'amountCents is too large');
 
 /** How long a request waits for the answer of a concurrent request with the same key before PAYMENT_IN_PROGRESS. */
 const AWAIT_ANSWER_MS = 15_000;
@@ -85,10 +118,21 @@ function snapshot(t: Transaction): Record<string, unknown> {
 }
 
 function refundSnapshot(r: Refund): Record<string, unknown> {
-  return { id: r.id, transactionId: r.transactionId, amountCents: r.amountCents, currency: r.currency, reason: r.reason, status: r.status, createdAt: r.createdAt.toISOString() };
+  return {
+    id: r.id,
+    transactionId: r.transactionId,
+    amountCents: r.amountCents,
+    currency: r.currency,
+    reason: r.reason,
+    status: r.status,
+    createdAt: r.createdAt.toISOString(),
+  };
 }
 
-type Settings = Pick<PaymentConfig, 'PAYMENT_CANCEL_CUTOFF_MINUTES' | 'PAYMENT_LATE_CANCEL_FEE_PERCENT' | 'PAYMENT_RESUME_STALE_AFTER_MS'>;
+type Settings = Pick<
+  PaymentConfig,
+  'PAYMENT_CANCEL_CUTOFF_MINUTES' | 'PAYMENT_LATE_CANCEL_FEE_PERCENT' | 'PAYMENT_RESUME_STALE_AFTER_MS'
+>;
 
 /** What payment asks of the booking feature: the booking's owner, state and price snapshot. */
 export interface BookingLookup {
@@ -100,7 +144,12 @@ export type ResumeTrigger = 'sweep' | 'redelivery' | 'retry';
 /** How a resumed operation ended: `unavailable` means the provider did not answer; it stays PENDING for the next try. */
 export type ResumeOutcome = 'succeeded' | 'failed' | 'unavailable';
 /** Told of every PENDING charge or refund resumed after its first worker went away (metrics and logs). */
-export type ResumeListener = (r: { kind: 'charge' | 'refund'; id: string; trigger: ResumeTrigger; outcome: ResumeOutcome }) => void;
+export type ResumeListener = (r: {
+  kind: 'charge' | 'refund';
+  id: string;
+  trigger: ResumeTrigger;
+  outcome: ResumeOutcome;
+}) => void;
 
 /** One page of a customer's charges (the `TransactionConnection` shape). */
 export interface TransactionPage {
@@ -121,11 +170,21 @@ export class PaymentService {
 
   async addMethod(viewer: Viewer, raw: unknown): Promise<PaymentMethod> {
     const input = validate(methodInput, raw, 'input');
-    if (cardExpired(input.expYear, input.expMonth, new Date())) throw badInput('input.expYear', 'the card has expired');
+    if (cardExpired(input.expYear, input.expMonth, new Date()))
+      throw badInput('input.expYear', 'the card has expired');
     return this.repo.transaction(async (tx) => {
-      const makeDefault = input.makeDefault === true || !(await this.repo.hasDefaultMethod(tx, viewer.userId));
+      const makeDefault =
+        input.makeDefault === true || !(await this.repo.hasDefaultMethod(tx, viewer.userId));
       if (makeDefault) await this.repo.clearDefaultMethod(tx, viewer.userId);
-      return this.repo.createMethod(tx, { customerId: viewer.userId, providerToken: input.providerToken, brand: input.brand, last4: input.last4, expMonth: input.expMonth, expYear: input.expYear, isDefault: makeDefault });
+      return this.repo.createMethod(tx, {
+        customerId: viewer.userId,
+        providerToken: input.providerToken,
+        brand: input.brand,
+        last4: input.last4,
+        expMonth: input.expMonth,
+        expYear: input.expYear,
+        isDefault: makeDefault,
+      });
     });
   }
 
@@ -137,7 +196,10 @@ export class PaymentService {
     const m = await this.repo.method(methodId, tx);
     if (!m || m.removedAt) throw new AppError('PAYMENT_METHOD_UNUSABLE', { field: 'id' });
     if (m.customerId === viewer.userId || viewer.role === 'ADMIN') return m;
-    if (isManager(viewer)) throw new AppError('FORBIDDEN', { message: 'Only the card holder (or an admin) may change a payment method.' });
+    if (isManager(viewer))
+      throw new AppError('FORBIDDEN', {
+        message: 'Only the card holder (or an admin) may change a payment method.',
+      });
     throw new AppError('PAYMENT_METHOD_UNUSABLE', { field: 'id' });
   }
 
@@ -159,13 +221,23 @@ export class PaymentService {
   }
 
   /** `User.transactions`: a customer's charges, newest first, one page after the `after` cursor. */
-  async transactionsOf(customerId: string, args: { first?: number | null; after?: string | null }): Promise<TransactionPage> {
+  async transactionsOf(
+    customerId: string,
+    args: { first?: number | null; after?: string | null },
+  ): Promise<TransactionPage> {
     const first = validate(fields.pageSize(MAX_PAGE), args.first ?? DEFAULT_PAGE, 'first');
     const offset = decodeOffsetCursor(args.after);
     // One row more than the page tells whether there is a next page.
     const { rows, totalCount } = await this.repo.chargesOfCustomer(customerId, offset, first + 1);
     const nodes = rows.slice(0, first);
-    return { nodes, totalCount, pageInfo: { hasNextPage: rows.length > first, endCursor: nodes.length ? encodeOffsetCursor(offset + nodes.length) : null } };
+    return {
+      nodes,
+      totalCount,
+      pageInfo: {
+        hasNextPage: rows.length > first,
+        endCursor: nodes.length ? encodeOffsetCursor(offset + nodes.length) : null,
+      },
+    };
   }
 
   /**
@@ -177,7 +249,13 @@ export class PaymentService {
    * another key is refused (PAYMENT_ALREADY_PAID) without reaching the provider. The provider gets a
    * key stored on the row, so a retry after a crash resumes without a second charge.
    */
-  async payForBooking(viewer: Viewer, rawBookingId: unknown, rawMethodId: unknown, rawKey: unknown, requestId?: string): Promise<Record<string, unknown>> {
+  async payForBooking(
+    viewer: Viewer,
+    rawBookingId: unknown,
+    rawMethodId: unknown,
+    rawKey: unknown,
+    requestId?: string,
+  ): Promise<Record<string, unknown>> {
     const bookingId = validate(fields.uuid(), rawBookingId, 'bookingId');
     const methodId = validate(fields.uuid(), rawMethodId, 'methodId');
     const key = validate(idempotencyKey, rawKey, 'idempotencyKey');
@@ -193,16 +271,34 @@ export class PaymentService {
         return resuming ? this.resumedCharge(existing.id, 'retry') : this.charge(existing.id);
       }
       // Checks before claiming the key: their failures are not stored, so a corrected retry may reuse it.
-      const [booking, method] = await Promise.all([this.booking.booking(bookingId, requestId), this.repo.method(methodId)]);
-      if (!bookingPayable(booking, viewer.userId, new Date())) throw new AppError('PAYMENT_BOOKING_NOT_PAYABLE', { field: 'bookingId' });
-      if (!method || method.removedAt || method.customerId !== viewer.userId || !method.providerToken) throw new AppError('PAYMENT_METHOD_UNUSABLE', { field: 'methodId' });
+      const [booking, method] = await Promise.all([
+        this.booking.booking(bookingId, requestId),
+        this.repo.method(methodId),
+      ]);
+      if (!bookingPayable(booking, viewer.userId, new Date()))
+        throw new AppError('PAYMENT_BOOKING_NOT_PAYABLE', { field: 'bookingId' });
+      if (!method || method.removedAt || method.customerId !== viewer.userId || !method.providerToken)
+        throw new AppError('PAYMENT_METHOD_UNUSABLE', { field: 'methodId' });
       const { amountCents, currency } = booking!.price;
-      if (!chargeableAmount(amountCents)) throw new AppError('PAYMENT_BOOKING_NOT_PAYABLE', { message: 'The booking has no payable amount.', field: 'bookingId' });
+      if (!chargeableAmount(amountCents))
+        throw new AppError('PAYMENT_BOOKING_NOT_PAYABLE', {
+          message: 'The booking has no payable amount.',
+          field: 'bookingId',
+        });
       let created: Transaction;
       try {
         created = await this.repo.transaction(async (tx) => {
           // The provider key names the customer too: the provider never meets one customer's key under another's.
-          const t = await this.repo.createPendingCharge(tx, { customerId: viewer.userId, bookingId, methodId, amountCents, currency, idempotencyKey: key, providerKey: `pay:${viewer.userId}:${key}`, requestHash: hash });
+          const t = await this.repo.createPendingCharge(tx, {
+            customerId: viewer.userId,
+            bookingId,
+            methodId,
+            amountCents,
+            currency,
+            idempotencyKey: key,
+            providerKey: `pay:${viewer.userId}:${key}`,
+            requestHash: hash,
+          });
           await this.repo.recordTransition(tx, t.id, null, 'PENDING');
           return t;
         });
@@ -225,21 +321,29 @@ export class PaymentService {
    */
   private async takeOver(t: Transaction): Promise<boolean> {
     try {
-      return await this.repo.takeOverCharge(t.id, new Date(Date.now() - this.settings.PAYMENT_RESUME_STALE_AFTER_MS));
+      return await this.repo.takeOverCharge(
+        t.id,
+        new Date(Date.now() - this.settings.PAYMENT_RESUME_STALE_AFTER_MS),
+      );
     } catch (err) {
-      if (err instanceof DuplicateKeyError) throw new AppError('PAYMENT_ALREADY_PAID', { field: 'bookingId' });
+      if (err instanceof DuplicateKeyError)
+        throw new AppError('PAYMENT_ALREADY_PAID', { field: 'bookingId' });
       throw err;
     }
   }
 
   /** Finishes a PENDING charge whose worker went away, and reports how it ended. */
-  private async resumedCharge(transactionId: string, trigger: ResumeTrigger): Promise<Record<string, unknown>> {
+  private async resumedCharge(
+    transactionId: string,
+    trigger: ResumeTrigger,
+  ): Promise<Record<string, unknown>> {
     try {
       const answer = await this.charge(transactionId);
       this.onResumed({ kind: 'charge', id: transactionId, trigger, outcome: 'succeeded' });
       return answer;
     } catch (err) {
-      const outcome: ResumeOutcome = err instanceof AppError && err.code === 'PAYMENT_PROVIDER_ERROR' ? 'unavailable' : 'failed';
+      const outcome: ResumeOutcome =
+        err instanceof AppError && err.code === 'PAYMENT_PROVIDER_ERROR' ? 'unavailable' : 'failed';
       this.onResumed({ kind: 'charge', id: transactionId, trigger, outcome });
       throw err;
     }
@@ -250,7 +354,8 @@ export class PaymentService {
     while (Date.now() < until) {
       const t = await this.repo.transactionByKey(customerId, key);
       if (t?.response) return replay(t.response as Stored);
-      if (t?.status === 'FAILED' && t.failureCode === PROVIDER_ERROR_FAILURE) throw new AppError('PAYMENT_PROVIDER_ERROR');
+      if (t?.status === 'FAILED' && t.failureCode === PROVIDER_ERROR_FAILURE)
+        throw new AppError('PAYMENT_PROVIDER_ERROR');
       await sleep(AWAIT_POLL_MS);
     }
     throw new AppError('PAYMENT_IN_PROGRESS', { field: 'idempotencyKey' });
@@ -261,7 +366,12 @@ export class PaymentService {
     const { transaction: t, token } = await this.repo.chargeToSend(transactionId);
     let ref: string;
     try {
-      ({ ref } = await this.provider.charge({ token: token ?? '', amountCents: t.amountCents, currency: t.currency, idempotencyKey: t.providerKey }));
+      ({ ref } = await this.provider.charge({
+        token: token ?? '',
+        amountCents: t.amountCents,
+        currency: t.currency,
+        idempotencyKey: t.providerKey,
+      }));
     } catch (err) {
       if (err instanceof ProviderDecline) {
         const code = declineError(err.code);
@@ -270,7 +380,8 @@ export class PaymentService {
       }
       // An outage: no answer is stored, so a retry with the same key tries again.
       await this.repo.transaction(async (tx) => {
-        if (await this.repo.settleCharge(tx, t.id, { status: 'FAILED', failureCode: PROVIDER_ERROR_FAILURE })) await this.repo.recordTransition(tx, t.id, 'PENDING', 'FAILED', 'provider error');
+        if (await this.repo.settleCharge(tx, t.id, { status: 'FAILED', failureCode: PROVIDER_ERROR_FAILURE }))
+          await this.repo.recordTransition(tx, t.id, 'PENDING', 'FAILED', 'provider error');
       });
       throw new AppError('PAYMENT_PROVIDER_ERROR', { cause: err });
     }
@@ -282,18 +393,29 @@ export class PaymentService {
    * second worker that resumed the same charge (the provider gave it the same answer) finds the answer
    * stored and returns it.
    */
-  private async finish(t: Transaction, settlement: ChargeSettlement, stored: Stored | null): Promise<Record<string, unknown>> {
+  private async finish(
+    t: Transaction,
+    settlement: ChargeSettlement,
+    stored: Stored | null,
+  ): Promise<Record<string, unknown>> {
     return this.repo.transaction(async (tx) => {
       if (!(await this.repo.settleCharge(tx, t.id, settlement))) {
         const now = await this.repo.transactionById(t.id, tx);
         return now?.response ? replay(now.response as Stored) : {};
       }
-      for (const [from, to] of settlementSteps(settlement.status)) await this.repo.recordTransition(tx, t.id, from, to);
+      for (const [from, to] of settlementSteps(settlement.status))
+        await this.repo.recordTransition(tx, t.id, from, to);
       const updated = (await this.repo.transactionById(t.id, tx))!;
       const answer: Stored = stored ?? { ok: snapshot(updated) };
       await this.repo.storeChargeAnswer(tx, t.id, answer);
       if (settlement.status === 'CAPTURED') {
-        await this.repo.recordEvent(tx, 'payment.charge.captured', t.id, { transactionId: t.id, reservationId: t.bookingId ?? t.id, customerId: t.customerId, amountCents: t.amountCents, currency: t.currency });
+        await this.repo.recordEvent(tx, 'payment.charge.captured', t.id, {
+          transactionId: t.id,
+          reservationId: t.bookingId ?? t.id,
+          customerId: t.customerId,
+          amountCents: t.amountCents,
+          currency: t.currency,
+        });
       }
       return 'ok' in answer ? answer.ok : {};
     });
@@ -307,7 +429,14 @@ export class PaymentService {
    * retry, a redelivered event, the sweep — resumes a PENDING refund without moving money twice. A
    * decline releases the reservation; an outage leaves the refund PENDING to be resumed.
    */
-  async refund(requestedBy: string | null, rawTransactionId: unknown, rawAmount: unknown, rawReason: unknown, rawKey: unknown, currency?: string | null): Promise<Record<string, unknown>> {
+  async refund(
+    requestedBy: string | null,
+    rawTransactionId: unknown,
+    rawAmount: unknown,
+    rawReason: unknown,
+    rawKey: unknown,
+    currency?: string | null,
+  ): Promise<Record<string, unknown>> {
     const transactionId = validate(fields.uuid(), rawTransactionId, 'transactionId');
     const key = validate(idempotencyKey, rawKey, 'idempotencyKey');
     const reason = validate(reasonInput, rawReason, 'reason');
@@ -321,10 +450,21 @@ export class PaymentService {
       reserved = await this.repo.transaction(async (tx) => {
         const t = await this.repo.transactionById(transactionId, tx);
         if (!t) throw new AppError('NOT_FOUND', { message: 'No such transaction.', field: 'transactionId' });
-        if (currency != null && currency !== t.currency) throw badInput('currency', `the charge is in ${t.currency}`);
+        if (currency != null && currency !== t.currency)
+          throw badInput('currency', `the charge is in ${t.currency}`);
         const amount = refundAmount(t, amountArg);
-        if (!(await this.repo.reserveRefund(tx, transactionId, amount))) throw new AppError('PAYMENT_REFUND_EXCEEDS_CAPTURED', { field: 'amountCents' });
-        return this.repo.createPendingRefund(tx, { transactionId, amountCents: amount, currency: t.currency, reason, idempotencyKey: key, providerKey: `refund:${transactionId}:${key}`, requestHash: hash, requestedBy });
+        if (!(await this.repo.reserveRefund(tx, transactionId, amount)))
+          throw new AppError('PAYMENT_REFUND_EXCEEDS_CAPTURED', { field: 'amountCents' });
+        return this.repo.createPendingRefund(tx, {
+          transactionId,
+          amountCents: amount,
+          currency: t.currency,
+          reason,
+          idempotencyKey: key,
+          providerKey: `refund:${transactionId}:${key}`,
+          requestHash: hash,
+          requestedBy,
+        });
       });
     } catch (err) {
       if (!(err instanceof DuplicateKeyError)) throw err;
@@ -345,8 +485,14 @@ export class PaymentService {
    * workers resuming one refund (a retry racing the sweep) move money once and record it once.
    * `onlyIfStale` (the sweep) leaves alone a refund a live worker touched recently.
    */
-  private async resumeRefund(r: Refund, trigger: ResumeTrigger, onlyIfStale = false): Promise<Record<string, unknown>> {
-    const staleBefore = onlyIfStale ? new Date(Date.now() - this.settings.PAYMENT_RESUME_STALE_AFTER_MS) : null;
+  private async resumeRefund(
+    r: Refund,
+    trigger: ResumeTrigger,
+    onlyIfStale = false,
+  ): Promise<Record<string, unknown>> {
+    const staleBefore = onlyIfStale
+      ? new Date(Date.now() - this.settings.PAYMENT_RESUME_STALE_AFTER_MS)
+      : null;
     if (!(await this.repo.touchPendingRefund(r.id, staleBefore))) {
       const now = await this.repo.refundById(r.id);
       if (now.response) return replay(now.response as Stored);
@@ -358,18 +504,29 @@ export class PaymentService {
       if (recorded) this.onResumed({ kind: 'refund', id: r.id, trigger, outcome: 'succeeded' });
       return answer;
     } catch (err) {
-      this.onResumed({ kind: 'refund', id: r.id, trigger, outcome: err instanceof AppError && err.code === 'PAYMENT_PROVIDER_ERROR' ? 'unavailable' : 'failed' });
+      this.onResumed({
+        kind: 'refund',
+        id: r.id,
+        trigger,
+        outcome: err instanceof AppError && err.code === 'PAYMENT_PROVIDER_ERROR' ? 'unavailable' : 'failed',
+      });
       throw err;
     }
   }
 
   /** Asks the provider for a reserved (PENDING) refund and records its answer, once (`recorded`: by this call). */
-  private async completeRefund(refund: Refund): Promise<{ answer: Record<string, unknown>; recorded: boolean }> {
+  private async completeRefund(
+    refund: Refund,
+  ): Promise<{ answer: Record<string, unknown>; recorded: boolean }> {
     const t = await this.repo.transactionById(refund.transactionId);
     if (!t) throw new Error(`refund ${refund.id} has no transaction`);
     let ref: string;
     try {
-      ({ ref } = await this.provider.refund({ chargeRef: t.providerRef ?? '', amountCents: refund.amountCents, idempotencyKey: refund.providerKey }));
+      ({ ref } = await this.provider.refund({
+        chargeRef: t.providerRef ?? '',
+        amountCents: refund.amountCents,
+        idempotencyKey: refund.providerKey,
+      }));
     } catch (err) {
       if (!(err instanceof ProviderDecline)) {
         // An outage: nothing is known to have happened. The refund stays PENDING with its amount
@@ -379,7 +536,8 @@ export class PaymentService {
       const failed: Stored = { error: { code: 'PAYMENT_PROVIDER_ERROR' } };
       await this.repo.transaction(async (tx) => {
         // The reservation is released once, by whoever recorded the failure.
-        if (await this.repo.failPendingRefund(tx, refund.id, failed)) await this.repo.releaseRefund(tx, t.id, refund.amountCents);
+        if (await this.repo.failPendingRefund(tx, refund.id, failed))
+          await this.repo.releaseRefund(tx, t.id, refund.amountCents);
       });
       const now = await this.repo.refundById(refund.id);
       return { answer: replay(now.response as Stored), recorded: false };
@@ -388,7 +546,11 @@ export class PaymentService {
       const recorded = await this.repo.succeedPendingRefund(tx, refund.id, ref);
       const done = await this.repo.refundById(refund.id, tx);
       // Another worker recorded this refund first (the provider gave both the same answer).
-      if (!recorded) return { answer: done.response ? replay(done.response as Stored) : refundSnapshot(done), recorded: false };
+      if (!recorded)
+        return {
+          answer: done.response ? replay(done.response as Stored) : refundSnapshot(done),
+          recorded: false,
+        };
       const after = (await this.repo.transactionById(t.id, tx))!;
       const status = statusAfterRefund(after.capturedCents, after.refundedCents);
       if (status !== after.status) {
@@ -397,7 +559,13 @@ export class PaymentService {
       }
       const answer = refundSnapshot(done);
       await this.repo.storeRefundAnswer(tx, refund.id, { ok: answer });
-      await this.repo.recordEvent(tx, 'payment.refund.processed', refund.id, { refundId: refund.id, transactionId: t.id, reservationId: t.bookingId, amountCents: refund.amountCents, currency: refund.currency });
+      await this.repo.recordEvent(tx, 'payment.refund.processed', refund.id, {
+        refundId: refund.id,
+        transactionId: t.id,
+        reservationId: t.bookingId,
+        amountCents: refund.amountCents,
+        currency: refund.currency,
+      });
       return { answer, recorded: true };
     });
   }
@@ -449,15 +617,30 @@ export class PaymentService {
     const amount = cancellationRefund({
       capturedCents: t.capturedCents,
       refundedCents: t.refundedCents,
-      ...cancellationTerms({ cancelledBy, customerId, startsAt, occurredAt: event.occurredAt }, this.settings.PAYMENT_CANCEL_CUTOFF_MINUTES),
+      ...cancellationTerms(
+        { cancelledBy, customerId, startsAt, occurredAt: event.occurredAt },
+        this.settings.PAYMENT_CANCEL_CUTOFF_MINUTES,
+      ),
       feePercent: this.settings.PAYMENT_LATE_CANCEL_FEE_PERCENT,
     });
     if (amount <= 0) return;
     try {
-      await this.refund(null, t.id, amount, `booking cancelled: ${event.payload.reason}`.slice(0, MAX_REASON_LENGTH), key);
+      await this.refund(
+        null,
+        t.id,
+        amount,
+        `booking cancelled: ${event.payload.reason}`.slice(0, MAX_REASON_LENGTH),
+        key,
+      );
     } catch (err) {
       // Already refunded in full by another path (e.g. a manager): nothing to do.
-      if (err instanceof AppError && (err.code === 'PAYMENT_IDEMPOTENCY_MISMATCH' || err.code === 'PAYMENT_REFUND_EXCEEDS_CAPTURED' || err.code === 'PAYMENT_NOT_REFUNDABLE')) return;
+      if (
+        err instanceof AppError &&
+        (err.code === 'PAYMENT_IDEMPOTENCY_MISMATCH' ||
+          err.code === 'PAYMENT_REFUND_EXCEEDS_CAPTURED' ||
+          err.code === 'PAYMENT_NOT_REFUNDABLE')
+      )
+        return;
       throw err;
     }
   }

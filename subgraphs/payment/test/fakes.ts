@@ -28,12 +28,24 @@ interface State {
   methods: Map<string, PaymentMethod>;
   transactions: Map<string, Transaction>;
   refunds: Map<string, Refund>;
-  history: Array<{ transactionId: string; fromStatus: TransactionStatus | null; toStatus: TransactionStatus; note?: string }>;
+  history: Array<{
+    transactionId: string;
+    fromStatus: TransactionStatus | null;
+    toStatus: TransactionStatus;
+    note?: string;
+  }>;
   outbox: Array<{ topic: string; aggregateId: string; payload: unknown }>;
   inbox: Set<string>;
 }
 
-const empty = (): State => ({ methods: new Map(), transactions: new Map(), refunds: new Map(), history: [], outbox: [], inbox: new Set() });
+const empty = (): State => ({
+  methods: new Map(),
+  transactions: new Map(),
+  refunds: new Map(),
+  history: [],
+  outbox: [],
+  inbox: new Set(),
+});
 
 /**
  * An in-memory payment repository with the database's guarantees the service relies on: the unique
@@ -70,11 +82,15 @@ export class FakePaymentRepository implements PaymentStore {
   }
 
   async hasDefaultMethod(_tx: PaymentTx, customerId: string): Promise<boolean> {
-    return [...this.state.methods.values()].some((m) => m.customerId === customerId && m.isDefault && !m.removedAt);
+    return [...this.state.methods.values()].some(
+      (m) => m.customerId === customerId && m.isDefault && !m.removedAt,
+    );
   }
 
   async clearDefaultMethod(_tx: PaymentTx, customerId: string): Promise<void> {
-    for (const m of this.state.methods.values()) if (m.customerId === customerId && m.isDefault) this.state.methods.set(m.id, { ...m, isDefault: false });
+    for (const m of this.state.methods.values())
+      if (m.customerId === customerId && m.isDefault)
+        this.state.methods.set(m.id, { ...m, isDefault: false });
   }
 
   async createMethod(_tx: PaymentTx, data: NewMethod): Promise<PaymentMethod> {
@@ -84,7 +100,12 @@ export class FakePaymentRepository implements PaymentStore {
   }
 
   async removeMethod(_tx: PaymentTx, id: string): Promise<PaymentMethod> {
-    const m = { ...this.state.methods.get(id)!, removedAt: new Date(), providerToken: null, isDefault: false };
+    const m = {
+      ...this.state.methods.get(id)!,
+      removedAt: new Date(),
+      providerToken: null,
+      isDefault: false,
+    };
     this.state.methods.set(id, m);
     return m;
   }
@@ -96,7 +117,8 @@ export class FakePaymentRepository implements PaymentStore {
   }
 
   async removeCustomerMethods(tx: PaymentTx, customerId: string): Promise<void> {
-    for (const m of this.state.methods.values()) if (m.customerId === customerId && !m.removedAt) await this.removeMethod(tx, m.id);
+    for (const m of this.state.methods.values())
+      if (m.customerId === customerId && !m.removedAt) await this.removeMethod(tx, m.id);
   }
 
   async methodsOfCustomers(customerIds: string[]): Promise<PaymentMethod[]> {
@@ -108,35 +130,67 @@ export class FakePaymentRepository implements PaymentStore {
   }
 
   async transactionByKey(customerId: string, idempotencyKey: string): Promise<Transaction | null> {
-    return [...this.state.transactions.values()].find((t) => t.customerId === customerId && t.idempotencyKey === idempotencyKey) ?? null;
+    return (
+      [...this.state.transactions.values()].find(
+        (t) => t.customerId === customerId && t.idempotencyKey === idempotencyKey,
+      ) ?? null
+    );
   }
 
   async chargeToSend(id: string): Promise<{ transaction: Transaction; token: string | null }> {
     const transaction = this.tx(id);
-    return { transaction, token: (transaction.methodId && this.state.methods.get(transaction.methodId)?.providerToken) || null };
+    return {
+      transaction,
+      token: (transaction.methodId && this.state.methods.get(transaction.methodId)?.providerToken) || null,
+    };
   }
 
   async chargeOfBooking(bookingId: string, statuses: TransactionStatus[]): Promise<Transaction | null> {
-    return [...this.state.transactions.values()].find((t) => t.bookingId === bookingId && statuses.includes(t.status)) ?? null;
+    return (
+      [...this.state.transactions.values()].find(
+        (t) => t.bookingId === bookingId && statuses.includes(t.status),
+      ) ?? null
+    );
   }
 
   private liveChargeOf(bookingId: string | null, except?: string): boolean {
-    return [...this.state.transactions.values()].some((t) => t.id !== except && t.bookingId === bookingId && LIVE.includes(t.status));
+    return [...this.state.transactions.values()].some(
+      (t) => t.id !== except && t.bookingId === bookingId && LIVE.includes(t.status),
+    );
   }
 
   async createPendingCharge(_tx: PaymentTx, data: NewCharge): Promise<Transaction> {
-    if ((await this.transactionByKey(data.customerId, data.idempotencyKey)) || this.liveChargeOf(data.bookingId)) throw new DuplicateKeyError('fake unique index');
+    if (
+      (await this.transactionByKey(data.customerId, data.idempotencyKey)) ||
+      this.liveChargeOf(data.bookingId)
+    )
+      throw new DuplicateKeyError('fake unique index');
     const now = new Date();
-    const t: Transaction = { id: randomUUID(), ...data, status: 'PENDING', capturedCents: 0, refundedCents: 0, providerRef: null, failureCode: null, response: null, createdAt: now, updatedAt: now };
+    const t: Transaction = {
+      id: randomUUID(),
+      ...data,
+      status: 'PENDING',
+      capturedCents: 0,
+      refundedCents: 0,
+      providerRef: null,
+      failureCode: null,
+      response: null,
+      createdAt: now,
+      updatedAt: now,
+    };
     this.state.transactions.set(t.id, t);
     return t;
   }
 
   async takeOverCharge(id: string, staleBefore: Date): Promise<boolean> {
     const t = this.tx(id);
-    const resumable = t.response === null && ((t.status === 'FAILED' && t.failureCode === PROVIDER_ERROR_FAILURE) || (t.status === 'PENDING' && t.updatedAt < staleBefore));
+    const resumable =
+      t.response === null &&
+      ((t.status === 'FAILED' && t.failureCode === PROVIDER_ERROR_FAILURE) ||
+        (t.status === 'PENDING' && t.updatedAt < staleBefore));
     if (!resumable) return false;
-    if (t.status === 'FAILED' && this.liveChargeOf(t.bookingId, t.id)) throw new DuplicateKeyError('fake unique index');
+    if (t.status === 'FAILED' && this.liveChargeOf(t.bookingId, t.id))
+      throw new DuplicateKeyError('fake unique index');
     this.patchTx(id, { status: 'PENDING', failureCode: null });
     return true;
   }
@@ -156,15 +210,27 @@ export class FakePaymentRepository implements PaymentStore {
     this.patchTx(id, { response: answer as Transaction['response'] });
   }
 
-  async recordTransition(_tx: PaymentTx, transactionId: string, fromStatus: TransactionStatus | null, toStatus: TransactionStatus, note?: string): Promise<void> {
+  async recordTransition(
+    _tx: PaymentTx,
+    transactionId: string,
+    fromStatus: TransactionStatus | null,
+    toStatus: TransactionStatus,
+    note?: string,
+  ): Promise<void> {
     this.state.history.push({ transactionId, fromStatus, toStatus, note });
   }
 
   async staleCharges(staleBefore: Date, limit: number): Promise<Transaction[]> {
-    return [...this.state.transactions.values()].filter((t) => t.status === 'PENDING' && t.response === null && t.updatedAt < staleBefore).slice(0, limit);
+    return [...this.state.transactions.values()]
+      .filter((t) => t.status === 'PENDING' && t.response === null && t.updatedAt < staleBefore)
+      .slice(0, limit);
   }
 
-  async chargesOfCustomer(customerId: string, offset: number, limit: number): Promise<{ rows: Transaction[]; totalCount: number }> {
+  async chargesOfCustomer(
+    customerId: string,
+    offset: number,
+    limit: number,
+  ): Promise<{ rows: Transaction[]; totalCount: number }> {
     const all = [...this.state.transactions.values()].filter((t) => t.customerId === customerId).reverse();
     return { rows: all.slice(offset, offset + limit), totalCount: all.length };
   }
@@ -174,7 +240,9 @@ export class FakePaymentRepository implements PaymentStore {
   }
 
   async transactionsOfBookings(bookingIds: string[]): Promise<Transaction[]> {
-    return [...this.state.transactions.values()].filter((t) => t.bookingId && bookingIds.includes(t.bookingId));
+    return [...this.state.transactions.values()].filter(
+      (t) => t.bookingId && bookingIds.includes(t.bookingId),
+    );
   }
 
   async refundById(id: string): Promise<Refund> {
@@ -184,7 +252,11 @@ export class FakePaymentRepository implements PaymentStore {
   }
 
   async refundByKey(transactionId: string, idempotencyKey: string): Promise<Refund | null> {
-    return [...this.state.refunds.values()].find((r) => r.transactionId === transactionId && r.idempotencyKey === idempotencyKey) ?? null;
+    return (
+      [...this.state.refunds.values()].find(
+        (r) => r.transactionId === transactionId && r.idempotencyKey === idempotencyKey,
+      ) ?? null
+    );
   }
 
   async reserveRefund(_tx: PaymentTx, transactionId: string, amountCents: number): Promise<boolean> {
@@ -199,9 +271,18 @@ export class FakePaymentRepository implements PaymentStore {
   }
 
   async createPendingRefund(_tx: PaymentTx, data: NewRefund): Promise<Refund> {
-    if (await this.refundByKey(data.transactionId, data.idempotencyKey)) throw new DuplicateKeyError('fake unique index');
+    if (await this.refundByKey(data.transactionId, data.idempotencyKey))
+      throw new DuplicateKeyError('fake unique index');
     const now = new Date();
-    const r: Refund = { id: randomUUID(), ...data, status: 'PENDING', providerRef: null, response: null, createdAt: now, updatedAt: now };
+    const r: Refund = {
+      id: randomUUID(),
+      ...data,
+      status: 'PENDING',
+      providerRef: null,
+      response: null,
+      createdAt: now,
+      updatedAt: now,
+    };
     this.state.refunds.set(r.id, r);
     return r;
   }
@@ -234,7 +315,9 @@ export class FakePaymentRepository implements PaymentStore {
   }
 
   async staleRefunds(staleBefore: Date, limit: number): Promise<Refund[]> {
-    return [...this.state.refunds.values()].filter((r) => r.status === 'PENDING' && r.updatedAt < staleBefore).slice(0, limit);
+    return [...this.state.refunds.values()]
+      .filter((r) => r.status === 'PENDING' && r.updatedAt < staleBefore)
+      .slice(0, limit);
   }
 
   async refundsOfTransactions(transactionIds: string[]): Promise<Refund[]> {
@@ -264,7 +347,12 @@ export class FakeProvider implements PaymentProvider {
   /** While true refunds are declined. */
   declineRefunds = false;
 
-  async charge(input: { token: string; amountCents: number; currency: string; idempotencyKey: string }): Promise<{ ref: string }> {
+  async charge(input: {
+    token: string;
+    amountCents: number;
+    currency: string;
+    idempotencyKey: string;
+  }): Promise<{ ref: string }> {
     this.charges.push(input);
     if (this.down || input.token === 'tok_provider_error') throw new ProviderUnavailable();
     if (input.token === 'tok_insufficient_funds') throw new ProviderDecline('insufficient_funds');
@@ -272,7 +360,11 @@ export class FakeProvider implements PaymentProvider {
     return { ref: `ch_${input.idempotencyKey}` };
   }
 
-  async refund(input: { chargeRef: string; amountCents: number; idempotencyKey: string }): Promise<{ ref: string }> {
+  async refund(input: {
+    chargeRef: string;
+    amountCents: number;
+    idempotencyKey: string;
+  }): Promise<{ ref: string }> {
     this.refunds.push(input);
     if (this.down) throw new ProviderUnavailable();
     if (this.declineRefunds) throw new ProviderDecline('card_declined');
@@ -292,7 +384,14 @@ export class FakeBookings implements BookingLookup {
 
   /** A HELD booking of `customerId` priced `amountCents`, starting in a week. */
   hold(customerId: string, amountCents = 4200): PeerBooking {
-    const b: PeerBooking = { id: randomUUID(), status: 'HELD', startsAt: new Date(Date.now() + STARTS_IN_MS).toISOString(), holdExpiresAt: new Date(Date.now() + HOLD_MS).toISOString(), customer: { id: customerId }, price: { amountCents, currency: 'EUR' } };
+    const b: PeerBooking = {
+      id: randomUUID(),
+      status: 'HELD',
+      startsAt: new Date(Date.now() + STARTS_IN_MS).toISOString(),
+      holdExpiresAt: new Date(Date.now() + HOLD_MS).toISOString(),
+      customer: { id: customerId },
+      price: { amountCents, currency: 'EUR' },
+    };
     this.bookings.set(b.id, b);
     return b;
   }

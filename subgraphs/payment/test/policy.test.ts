@@ -3,7 +3,13 @@ import { ProviderDecline, SandboxProvider } from '../src/provider.js';
 import { cancellationRefund } from '../src/service.js';
 
 describe('cancellationRefund', () => {
-  const base = { capturedCents: 4200, refundedCents: 0, customerCancelled: true, late: false, feePercent: 20 };
+  const base = {
+    capturedCents: 4200,
+    refundedCents: 0,
+    customerCancelled: true,
+    late: false,
+    feePercent: 20,
+  };
 
   it('refunds in full when the customer cancels in time or the system cancels', () => {
     expect(cancellationRefund(base)).toBe(4200);
@@ -40,7 +46,9 @@ describe('SandboxProvider', () => {
 
   it('declines a wiped (empty) token instead of charging it', async () => {
     const sut = new SandboxProvider(0);
-    await expect(sut.charge({ token: '', amountCents: 100, currency: 'EUR', idempotencyKey: 'x' })).rejects.toBeInstanceOf(ProviderDecline);
+    await expect(
+      sut.charge({ token: '', amountCents: 100, currency: 'EUR', idempotencyKey: 'x' }),
+    ).rejects.toBeInstanceOf(ProviderDecline);
     expect(sut.charges.size).toBe(0);
   });
 });

@@ -11,7 +11,11 @@ import { SandboxProvider } from '../src/provider.js';
 import { PaymentRepository } from '../src/repository.js';
 import { PaymentService, type ResumeListener } from '../src/service.js';
 
-const config = loadPaymentConfig({ ...process.env, ...generateServiceKeys().envFor('payment'), LOG_LEVEL: 'silent' });
+const config = loadPaymentConfig({
+  ...process.env,
+  ...generateServiceKeys().envFor('payment'),
+  LOG_LEVEL: 'silent',
+});
 /**
  * A day: the sweep looks at every stale PENDING row of the database, so these tests' rows are two days
  * old and rows other test files leave PENDING for a moment (at most an hour old) are never taken.
@@ -36,16 +40,48 @@ afterAll(async () => {
 /** The service under test with its own sandbox; the sweep reports into `resumed`. Booking is not asked here. */
 function sut(provider = new SandboxProvider(0)) {
   const resumed: Parameters<ResumeListener>[0][] = [];
-  const service = new PaymentService(new PaymentRepository(db), provider, {} as BookingPeer, { PAYMENT_CANCEL_CUTOFF_MINUTES: 1440, PAYMENT_LATE_CANCEL_FEE_PERCENT: 20, PAYMENT_RESUME_STALE_AFTER_MS: STALE_AFTER_MS }, (r) => resumed.push(r));
+  const service = new PaymentService(
+    new PaymentRepository(db),
+    provider,
+    {} as BookingPeer,
+    {
+      PAYMENT_CANCEL_CUTOFF_MINUTES: 1440,
+      PAYMENT_LATE_CANCEL_FEE_PERCENT: 20,
+      PAYMENT_RESUME_STALE_AFTER_MS: STALE_AFTER_MS,
+    },
+    (r) => resumed.push(r),
+  );
   return { service, provider, resumed };
 }
 
 /** A PENDING charge as a process that died right after committing it leaves it, `ageMs` ago. */
 async function pendingCharge(ageMs: number) {
   const customerId = randomUUID();
-  const method = await db.paymentMethod.create({ data: { customerId, providerToken: 'tok_visa', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2099, isDefault: true } });
+  const method = await db.paymentMethod.create({
+    data: {
+      customerId,
+      providerToken: 'tok_visa',
+      brand: 'visa',
+      last4: '4242',
+      expMonth: 12,
+      expYear: 2099,
+      isDefault: true,
+    },
+  });
   const key = `pay-${randomUUID()}`;
-  const t = await db.transaction.create({ data: { customerId, bookingId: randomUUID(), methodId: method.id, amountCents: 4200, currency: 'EUR', status: 'PENDING', idempotencyKey: key, providerKey: `pay:${customerId}:${key}`, requestHash: 'h' } });
+  const t = await db.transaction.create({
+    data: {
+      customerId,
+      bookingId: randomUUID(),
+      methodId: method.id,
+      amountCents: 4200,
+      currency: 'EUR',
+      status: 'PENDING',
+      idempotencyKey: key,
+      providerKey: `pay:${customerId}:${key}`,
+      requestHash: 'h',
+    },
+  });
   await db.$executeRaw`UPDATE payment_transactions SET updated_at = now() - make_interval(secs => ${ageMs / 1000}) WHERE id = ${t.id}::uuid`;
   return t;
 }
@@ -53,9 +89,28 @@ async function pendingCharge(ageMs: number) {
 /** A captured charge with a PENDING full refund reserved on it, `ageMs` ago. */
 async function pendingRefund(ageMs: number, provider: SandboxProvider) {
   const t = await pendingCharge(0);
-  const { ref } = await provider.charge({ token: 'tok_visa', amountCents: 4200, currency: 'EUR', idempotencyKey: t.providerKey });
-  await db.transaction.update({ where: { id: t.id }, data: { status: 'CAPTURED', capturedCents: 4200, refundedCents: 4200, providerRef: ref } });
-  const r = await db.refund.create({ data: { transactionId: t.id, amountCents: 4200, currency: 'EUR', reason: 'booking cancelled', status: 'PENDING', idempotencyKey: `booking-cancelled:${t.bookingId}`, providerKey: `refund:${t.id}:booking-cancelled:${t.bookingId}`, requestHash: 'h' } });
+  const { ref } = await provider.charge({
+    token: 'tok_visa',
+    amountCents: 4200,
+    currency: 'EUR',
+    idempotencyKey: t.providerKey,
+  });
+  await db.transaction.update({
+    where: { id: t.id },
+    data: { status: 'CAPTURED', capturedCents: 4200, refundedCents: 4200, providerRef: ref },
+  });
+  const r = await db.refund.create({
+    data: {
+      transactionId: t.id,
+      amountCents: 4200,
+      currency: 'EUR',
+      reason: 'booking cancelled',
+      status: 'PENDING',
+      idempotencyKey: `booking-cancelled:${t.bookingId}`,
+      providerKey: `refund:${t.id}:booking-cancelled:${t.bookingId}`,
+      requestHash: 'h',
+    },
+  });
   await db.$executeRaw`UPDATE payment_refunds SET updated_at = now() - make_interval(secs => ${ageMs / 1000}) WHERE id = ${r.id}::uuid`;
   return { t, r, ref };
 }
@@ -69,17 +124,26 @@ describe('the resume sweep', () => {
     expect(after).toMatchObject({ status: 'CAPTURED', capturedCents: 4200 });
     expect(after.response).not.toBeNull();
     expect(provider.charges.get(t.providerKey)?.ref).toBe(after.providerRef);
-    expect(await db.outboxEvent.count({ where: { topic: 'payment.charge.captured', aggregateId: t.id } })).toBe(1);
+    expect(
+      await db.outboxEvent.count({ where: { topic: 'payment.charge.captured', aggregateId: t.id } }),
+    ).toBe(1);
     expect(resumed).toContainEqual({ kind: 'charge', id: t.id, trigger: 'sweep', outcome: 'succeeded' });
     // A second sweep finds nothing left to do.
     await service.resumeStale();
-    expect(await db.outboxEvent.count({ where: { topic: 'payment.charge.captured', aggregateId: t.id } })).toBe(1);
+    expect(
+      await db.outboxEvent.count({ where: { topic: 'payment.charge.captured', aggregateId: t.id } }),
+    ).toBe(1);
   });
 
   it('does not charge twice when the provider had charged before the process died', async () => {
     const { service, provider } = sut();
     const t = await pendingCharge(ABANDONED_MS);
-    const { ref } = await provider.charge({ token: 'tok_visa', amountCents: 4200, currency: 'EUR', idempotencyKey: t.providerKey });
+    const { ref } = await provider.charge({
+      token: 'tok_visa',
+      amountCents: 4200,
+      currency: 'EUR',
+      idempotencyKey: t.providerKey,
+    });
     const chargesBefore = provider.charges.size;
     await service.resumeStale();
     expect(provider.charges.size).toBe(chargesBefore);
@@ -105,7 +169,10 @@ describe('the resume sweep', () => {
     const done = await db.refund.findUniqueOrThrow({ where: { id: r.id } });
     expect(done).toMatchObject({ status: 'SUCCEEDED', providerRef: first.ref });
     expect(provider.refunds.size).toBe(refundsBefore);
-    expect(await db.transaction.findUniqueOrThrow({ where: { id: t.id } })).toMatchObject({ status: 'REFUNDED', refundedCents: 4200 });
+    expect(await db.transaction.findUniqueOrThrow({ where: { id: t.id } })).toMatchObject({
+      status: 'REFUNDED',
+      refundedCents: 4200,
+    });
     expect(resumed).toContainEqual({ kind: 'refund', id: r.id, trigger: 'sweep', outcome: 'succeeded' });
   });
 });
@@ -113,7 +180,19 @@ describe('the resume sweep', () => {
 describe('the database rules of payment', () => {
   it('refuses a second live charge for one booking, but not after a failed one', async () => {
     const t = await pendingCharge(0);
-    const second = (status: 'PENDING' | 'FAILED') => db.transaction.create({ data: { customerId: t.customerId, bookingId: t.bookingId, amountCents: 4200, currency: 'EUR', status, idempotencyKey: `k-${randomUUID()}`, providerKey: `p-${randomUUID()}`, requestHash: 'h' } });
+    const second = (status: 'PENDING' | 'FAILED') =>
+      db.transaction.create({
+        data: {
+          customerId: t.customerId,
+          bookingId: t.bookingId,
+          amountCents: 4200,
+          currency: 'EUR',
+          status,
+          idempotencyKey: `k-${randomUUID()}`,
+          providerKey: `p-${randomUUID()}`,
+          requestHash: 'h',
+        },
+      });
     // A unique violation (payment_one_live_charge_per_booking), which the service maps to PAYMENT_ALREADY_PAID.
     await expect(second('PENDING')).rejects.toMatchObject({ code: 'P2002' });
     await db.transaction.update({ where: { id: t.id }, data: { status: 'FAILED' } });
@@ -124,7 +203,19 @@ describe('the database rules of payment', () => {
 
   it('keeps idempotency keys apart per customer', async () => {
     const key = `shared-${randomUUID()}`;
-    const row = (customerId: string) => db.transaction.create({ data: { customerId, bookingId: randomUUID(), amountCents: 100, currency: 'EUR', status: 'FAILED', idempotencyKey: key, providerKey: `p-${randomUUID()}`, requestHash: 'h' } });
+    const row = (customerId: string) =>
+      db.transaction.create({
+        data: {
+          customerId,
+          bookingId: randomUUID(),
+          amountCents: 100,
+          currency: 'EUR',
+          status: 'FAILED',
+          idempotencyKey: key,
+          providerKey: `p-${randomUUID()}`,
+          requestHash: 'h',
+        },
+      });
     const alice = randomUUID();
     await row(alice);
     await expect(row(randomUUID())).resolves.toBeTruthy();
@@ -138,12 +229,21 @@ describe('the sandbox ledger', () => {
     try {
       const file = join(dir, 'ledger.jsonl');
       const before = new SandboxProvider(0, file);
-      const charge = await before.charge({ token: 'tok_visa', amountCents: 4200, currency: 'EUR', idempotencyKey: 'k1' });
+      const charge = await before.charge({
+        token: 'tok_visa',
+        amountCents: 4200,
+        currency: 'EUR',
+        idempotencyKey: 'k1',
+      });
       const refund = await before.refund({ chargeRef: charge.ref, amountCents: 4200, idempotencyKey: 'r1' });
       // A restarted process reads the ledger: the same keys give the same answers and move nothing.
       const after = new SandboxProvider(0, file);
-      expect(await after.charge({ token: 'tok_visa', amountCents: 4200, currency: 'EUR', idempotencyKey: 'k1' })).toEqual(charge);
-      expect(await after.refund({ chargeRef: charge.ref, amountCents: 4200, idempotencyKey: 'r1' })).toEqual(refund);
+      expect(
+        await after.charge({ token: 'tok_visa', amountCents: 4200, currency: 'EUR', idempotencyKey: 'k1' }),
+      ).toEqual(charge);
+      expect(await after.refund({ chargeRef: charge.ref, amountCents: 4200, idempotencyKey: 'r1' })).toEqual(
+        refund,
+      );
       expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);
     } finally {
       rmSync(dir, { recursive: true, force: true });

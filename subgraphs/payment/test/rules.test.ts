@@ -60,7 +60,8 @@ describe('the charge state machine', () => {
       ['AUTHORIZED', 'CAPTURED'],
     ]);
     expect(settlementSteps('FAILED')).toEqual([['PENDING', 'FAILED']]);
-    for (const outcome of ['CAPTURED', 'FAILED'] as const) for (const [from, to] of settlementSteps(outcome)) expect(canMove(from, to)).toBe(true);
+    for (const outcome of ['CAPTURED', 'FAILED'] as const)
+      for (const [from, to] of settlementSteps(outcome)) expect(canMove(from, to)).toBe(true);
   });
 
   it('is partially refunded until the refunds reach the capture', () => {
@@ -85,15 +86,20 @@ describe('refund maths', () => {
 
   it('refuses a refund above what is left of the capture', () => {
     expect(codeOf(() => refundAmount(captured, 4201))).toBe('PAYMENT_REFUND_EXCEEDS_CAPTURED');
-    expect(codeOf(() => refundAmount({ ...captured, status: 'PARTIALLY_REFUNDED', refundedCents: 1000 }, 3201))).toBe('PAYMENT_REFUND_EXCEEDS_CAPTURED');
+    expect(
+      codeOf(() => refundAmount({ ...captured, status: 'PARTIALLY_REFUNDED', refundedCents: 1000 }, 3201)),
+    ).toBe('PAYMENT_REFUND_EXCEEDS_CAPTURED');
   });
 
   it('refuses refunding a charge that took no money or gave it all back', () => {
-    for (const status of ['PENDING', 'AUTHORIZED', 'FAILED', 'REFUNDED'] as const) expect(codeOf(() => refundAmount({ ...captured, status }, null))).toBe('PAYMENT_NOT_REFUNDABLE');
+    for (const status of ['PENDING', 'AUTHORIZED', 'FAILED', 'REFUNDED'] as const)
+      expect(codeOf(() => refundAmount({ ...captured, status }, null))).toBe('PAYMENT_NOT_REFUNDABLE');
   });
 
   it('refuses a "rest" of nothing', () => {
-    expect(codeOf(() => refundAmount({ ...captured, refundedCents: 4200 }, null))).toBe('PAYMENT_REFUND_EXCEEDS_CAPTURED');
+    expect(codeOf(() => refundAmount({ ...captured, refundedCents: 4200 }, null))).toBe(
+      'PAYMENT_REFUND_EXCEEDS_CAPTURED',
+    );
   });
 });
 
@@ -103,16 +109,36 @@ describe('cancellation terms', () => {
   const customer = 'c1';
 
   it('treats a system cancellation (nobody) as neither the customer nor late, even at the last minute', () => {
-    expect(cancellationTerms({ cancelledBy: null, customerId: customer, startsAt, occurredAt: at(1) }, CUTOFF_MINUTES)).toEqual({ customerCancelled: false, late: false });
+    expect(
+      cancellationTerms(
+        { cancelledBy: null, customerId: customer, startsAt, occurredAt: at(1) },
+        CUTOFF_MINUTES,
+      ),
+    ).toEqual({ customerCancelled: false, late: false });
   });
 
   it('is early exactly at the cutoff and late one minute inside it', () => {
-    expect(cancellationTerms({ cancelledBy: customer, customerId: customer, startsAt, occurredAt: at(CUTOFF_MINUTES) }, CUTOFF_MINUTES)).toEqual({ customerCancelled: true, late: false });
-    expect(cancellationTerms({ cancelledBy: customer, customerId: customer, startsAt, occurredAt: at(CUTOFF_MINUTES - 1) }, CUTOFF_MINUTES)).toEqual({ customerCancelled: true, late: true });
+    expect(
+      cancellationTerms(
+        { cancelledBy: customer, customerId: customer, startsAt, occurredAt: at(CUTOFF_MINUTES) },
+        CUTOFF_MINUTES,
+      ),
+    ).toEqual({ customerCancelled: true, late: false });
+    expect(
+      cancellationTerms(
+        { cancelledBy: customer, customerId: customer, startsAt, occurredAt: at(CUTOFF_MINUTES - 1) },
+        CUTOFF_MINUTES,
+      ),
+    ).toEqual({ customerCancelled: true, late: true });
   });
 
   it('does not count a manager cancelling for the customer as the customer', () => {
-    expect(cancellationTerms({ cancelledBy: 'manager', customerId: customer, startsAt, occurredAt: at(1) }, CUTOFF_MINUTES).customerCancelled).toBe(false);
+    expect(
+      cancellationTerms(
+        { cancelledBy: 'manager', customerId: customer, startsAt, occurredAt: at(1) },
+        CUTOFF_MINUTES,
+      ).customerCancelled,
+    ).toBe(false);
   });
 });
 
@@ -124,7 +150,11 @@ describe('idempotent answers', () => {
   });
 
   it('throws the stored error again to a retry of a declined request', () => {
-    expect(codeOf(() => answerForRepeat({ requestHash: 'h1', response: { error: { code: 'PAYMENT_DECLINED' } } }, 'h1'))).toBe('PAYMENT_DECLINED');
+    expect(
+      codeOf(() =>
+        answerForRepeat({ requestHash: 'h1', response: { error: { code: 'PAYMENT_DECLINED' } } }, 'h1'),
+      ),
+    ).toBe('PAYMENT_DECLINED');
   });
 
   it('has no answer yet while the first request is unfinished', () => {
@@ -133,7 +163,9 @@ describe('idempotent answers', () => {
 
   it('refuses the same key with other parameters (PAYMENT_IDEMPOTENCY_MISMATCH), answered or not', () => {
     expect(codeOf(() => answerForRepeat(stored, 'h2'))).toBe('PAYMENT_IDEMPOTENCY_MISMATCH');
-    expect(codeOf(() => answerForRepeat({ requestHash: 'h1', response: null }, 'h2'))).toBe('PAYMENT_IDEMPOTENCY_MISMATCH');
+    expect(codeOf(() => answerForRepeat({ requestHash: 'h1', response: null }, 'h2'))).toBe(
+      'PAYMENT_IDEMPOTENCY_MISMATCH',
+    );
   });
 });
 

@@ -17,9 +17,26 @@ function sut() {
   const provider = new FakeProvider();
   const bookings = new FakeBookings();
   const resumed: Parameters<ResumeListener>[0][] = [];
-  const service = new PaymentService(repo, provider, bookings, { PAYMENT_CANCEL_CUTOFF_MINUTES: CUTOFF_MINUTES, PAYMENT_LATE_CANCEL_FEE_PERCENT: FEE_PERCENT, PAYMENT_RESUME_STALE_AFTER_MS: MINUTE }, (r) => resumed.push(r));
+  const service = new PaymentService(
+    repo,
+    provider,
+    bookings,
+    {
+      PAYMENT_CANCEL_CUTOFF_MINUTES: CUTOFF_MINUTES,
+      PAYMENT_LATE_CANCEL_FEE_PERCENT: FEE_PERCENT,
+      PAYMENT_RESUME_STALE_AFTER_MS: MINUTE,
+    },
+    (r) => resumed.push(r),
+  );
   const customer: Viewer = { userId: randomUUID(), role: 'CLIENT', sessionId: randomUUID() };
-  const card = (token = 'tok_visa') => service.addMethod(customer, { providerToken: token, brand: 'visa', last4: '4242', expMonth: 12, expYear: FAR_FUTURE_YEAR });
+  const card = (token = 'tok_visa') =>
+    service.addMethod(customer, {
+      providerToken: token,
+      brand: 'visa',
+      last4: '4242',
+      expMonth: 12,
+      expYear: FAR_FUTURE_YEAR,
+    });
   /** A captured charge of a fresh hold. */
   const paid = async () => {
     const b = bookings.hold(customer.userId, PRICE);
@@ -40,14 +57,23 @@ describe('PaymentService.payForBooking (fakes)', () => {
     const b = bookings.hold(customer.userId, PRICE);
     const m = await card();
     const answer = await service.payForBooking(customer, b.id, m.id, 'key-00000001');
-    expect(answer).toMatchObject({ status: 'CAPTURED', amountCents: PRICE, capturedCents: PRICE, bookingId: b.id });
+    expect(answer).toMatchObject({
+      status: 'CAPTURED',
+      amountCents: PRICE,
+      capturedCents: PRICE,
+      bookingId: b.id,
+    });
     expect(provider.charges).toHaveLength(1);
-    expect(repo.state.history.filter((h) => h.transactionId === answer.id).map((h) => [h.fromStatus, h.toStatus])).toEqual([
+    expect(
+      repo.state.history.filter((h) => h.transactionId === answer.id).map((h) => [h.fromStatus, h.toStatus]),
+    ).toEqual([
       [null, 'PENDING'],
       ['PENDING', 'AUTHORIZED'],
       ['AUTHORIZED', 'CAPTURED'],
     ]);
-    expect(repo.state.outbox).toEqual([expect.objectContaining({ topic: 'payment.charge.captured', aggregateId: answer.id })]);
+    expect(repo.state.outbox).toEqual([
+      expect.objectContaining({ topic: 'payment.charge.captured', aggregateId: answer.id }),
+    ]);
   });
 
   it('answers a retry with the same key with the first answer and never charges twice', async () => {
@@ -65,7 +91,10 @@ describe('PaymentService.payForBooking (fakes)', () => {
     const b = bookings.hold(customer.userId);
     const [m1, m2] = [await card(), await card()];
     await service.payForBooking(customer, b.id, m1.id, 'key-00000003');
-    await rejectsWith(service.payForBooking(customer, b.id, m2.id, 'key-00000003'), 'PAYMENT_IDEMPOTENCY_MISMATCH');
+    await rejectsWith(
+      service.payForBooking(customer, b.id, m2.id, 'key-00000003'),
+      'PAYMENT_IDEMPOTENCY_MISMATCH',
+    );
     expect(provider.charges).toHaveLength(1);
   });
 
@@ -82,11 +111,17 @@ describe('PaymentService.payForBooking (fakes)', () => {
     const { service, repo, provider, customer, bookings, card } = sut();
     const b = bookings.hold(customer.userId);
     const m = await card('tok_insufficient_funds');
-    await rejectsWith(service.payForBooking(customer, b.id, m.id, 'key-00000006'), 'PAYMENT_INSUFFICIENT_FUNDS');
+    await rejectsWith(
+      service.payForBooking(customer, b.id, m.id, 'key-00000006'),
+      'PAYMENT_INSUFFICIENT_FUNDS',
+    );
     const [t] = [...repo.state.transactions.values()];
     expect(t).toMatchObject({ status: 'FAILED', failureCode: 'insufficient_funds' });
     expect(repo.state.history.map((h) => h.toStatus)).toEqual(['PENDING', 'FAILED']);
-    await rejectsWith(service.payForBooking(customer, b.id, m.id, 'key-00000006'), 'PAYMENT_INSUFFICIENT_FUNDS');
+    await rejectsWith(
+      service.payForBooking(customer, b.id, m.id, 'key-00000006'),
+      'PAYMENT_INSUFFICIENT_FUNDS',
+    );
     expect(provider.charges).toHaveLength(1);
     expect(repo.state.outbox).toHaveLength(0);
   });
@@ -97,9 +132,15 @@ describe('PaymentService.payForBooking (fakes)', () => {
     const m = await card();
     provider.down = true;
     await rejectsWith(service.payForBooking(customer, b.id, m.id, 'key-00000007'), 'PAYMENT_PROVIDER_ERROR');
-    expect([...repo.state.transactions.values()][0]).toMatchObject({ status: 'FAILED', failureCode: 'provider_error', response: null });
+    expect([...repo.state.transactions.values()][0]).toMatchObject({
+      status: 'FAILED',
+      failureCode: 'provider_error',
+      response: null,
+    });
     provider.down = false;
-    expect(await service.payForBooking(customer, b.id, m.id, 'key-00000007')).toMatchObject({ status: 'CAPTURED' });
+    expect(await service.payForBooking(customer, b.id, m.id, 'key-00000007')).toMatchObject({
+      status: 'CAPTURED',
+    });
     // Both calls carried the charge's stored provider key, so the provider could not charge twice.
     expect(new Set(provider.charges.map((c) => c.idempotencyKey)).size).toBe(1);
   });
@@ -108,12 +149,20 @@ describe('PaymentService.payForBooking (fakes)', () => {
     const { service, repo, customer, bookings, card } = sut();
     const other = bookings.hold(randomUUID());
     const m = await card();
-    await rejectsWith(service.payForBooking(customer, other.id, m.id, 'key-00000008'), 'PAYMENT_BOOKING_NOT_PAYABLE');
+    await rejectsWith(
+      service.payForBooking(customer, other.id, m.id, 'key-00000008'),
+      'PAYMENT_BOOKING_NOT_PAYABLE',
+    );
     const own = bookings.hold(customer.userId);
     await service.removeMethod(customer, m.id);
-    await rejectsWith(service.payForBooking(customer, own.id, m.id, 'key-00000008'), 'PAYMENT_METHOD_UNUSABLE');
+    await rejectsWith(
+      service.payForBooking(customer, own.id, m.id, 'key-00000008'),
+      'PAYMENT_METHOD_UNUSABLE',
+    );
     expect(repo.state.transactions.size).toBe(0);
-    expect(await service.payForBooking(customer, own.id, (await card()).id, 'key-00000008')).toMatchObject({ status: 'CAPTURED' });
+    expect(await service.payForBooking(customer, own.id, (await card()).id, 'key-00000008')).toMatchObject({
+      status: 'CAPTURED',
+    });
   });
 });
 
@@ -127,7 +176,9 @@ describe('PaymentService.refund (fakes)', () => {
     expect(rest).toMatchObject({ amountCents: PRICE - 1000, status: 'SUCCEEDED' });
     expect(statusOf(transactionId)).toBe('REFUNDED');
     expect(repo.state.transactions.get(transactionId)!.refundedCents).toBe(PRICE);
-    expect(repo.state.history.filter((h) => h.transactionId === transactionId).map((h) => h.toStatus)).toEqual(['PENDING', 'AUTHORIZED', 'CAPTURED', 'PARTIALLY_REFUNDED', 'REFUNDED']);
+    expect(
+      repo.state.history.filter((h) => h.transactionId === transactionId).map((h) => h.toStatus),
+    ).toEqual(['PENDING', 'AUTHORIZED', 'CAPTURED', 'PARTIALLY_REFUNDED', 'REFUNDED']);
     expect(repo.state.outbox.filter((e) => e.topic === 'payment.refund.processed')).toHaveLength(2);
   });
 
@@ -135,7 +186,10 @@ describe('PaymentService.refund (fakes)', () => {
     const { service, repo, provider, paid } = sut();
     const { transactionId } = await paid();
     await service.refund(null, transactionId, 3000, 'part', 'refund-0003');
-    await rejectsWith(service.refund(null, transactionId, PRICE - 3000 + 1, 'too much', 'refund-0004'), 'PAYMENT_REFUND_EXCEEDS_CAPTURED');
+    await rejectsWith(
+      service.refund(null, transactionId, PRICE - 3000 + 1, 'too much', 'refund-0004'),
+      'PAYMENT_REFUND_EXCEEDS_CAPTURED',
+    );
     expect(repo.state.transactions.get(transactionId)!.refundedCents).toBe(3000);
     expect(repo.state.refunds.size).toBe(1);
     expect(provider.refunds).toHaveLength(1);
@@ -146,7 +200,10 @@ describe('PaymentService.refund (fakes)', () => {
     const { transactionId } = await paid();
     const first = await service.refund(null, transactionId, 500, 'part', 'refund-0005');
     expect(await service.refund(null, transactionId, 500, 'part', 'refund-0005')).toEqual(first);
-    await rejectsWith(service.refund(null, transactionId, 600, 'part', 'refund-0005'), 'PAYMENT_IDEMPOTENCY_MISMATCH');
+    await rejectsWith(
+      service.refund(null, transactionId, 600, 'part', 'refund-0005'),
+      'PAYMENT_IDEMPOTENCY_MISMATCH',
+    );
     expect(provider.refunds).toHaveLength(1);
   });
 
@@ -154,7 +211,10 @@ describe('PaymentService.refund (fakes)', () => {
     const { service, repo, provider, paid, statusOf } = sut();
     const { transactionId } = await paid();
     provider.declineRefunds = true;
-    await rejectsWith(service.refund(null, transactionId, 1000, 'part', 'refund-0006'), 'PAYMENT_PROVIDER_ERROR');
+    await rejectsWith(
+      service.refund(null, transactionId, 1000, 'part', 'refund-0006'),
+      'PAYMENT_PROVIDER_ERROR',
+    );
     expect(repo.state.transactions.get(transactionId)!.refundedCents).toBe(0);
     expect(statusOf(transactionId)).toBe('CAPTURED');
   });
@@ -162,16 +222,38 @@ describe('PaymentService.refund (fakes)', () => {
   it('refuses refunding a charge that took no money', async () => {
     const { service, repo, customer, bookings, card } = sut();
     const b = bookings.hold(customer.userId);
-    await rejectsWith(service.payForBooking(customer, b.id, (await card('tok_decline')).id, 'key-00000009'), 'PAYMENT_DECLINED');
+    await rejectsWith(
+      service.payForBooking(customer, b.id, (await card('tok_decline')).id, 'key-00000009'),
+      'PAYMENT_DECLINED',
+    );
     const [t] = [...repo.state.transactions.values()];
-    await rejectsWith(service.refund(null, t!.id, null, 'nothing to give', 'refund-0007'), 'PAYMENT_NOT_REFUNDABLE');
+    await rejectsWith(
+      service.refund(null, t!.id, null, 'nothing to give', 'refund-0007'),
+      'PAYMENT_NOT_REFUNDABLE',
+    );
   });
 });
 
 describe('PaymentService.handleBookingCancelled: the cancellation policy (fakes)', () => {
   /** The cancellation event of `booking`, `minutesBefore` its start, by `cancelledBy`. */
-  const cancelled = (booking: { id: string; startsAt: string; customer: { id: string } }, cancelledBy: string | null, minutesBefore: number) =>
-    createEvent('booking', 'booking.reservation.cancelled', booking.id, { reservationId: booking.id, customerId: booking.customer.id, cancelledBy, reason: 'test', startsAt: booking.startsAt }, new Date(Date.parse(booking.startsAt) - minutesBefore * MINUTE));
+  const cancelled = (
+    booking: { id: string; startsAt: string; customer: { id: string } },
+    cancelledBy: string | null,
+    minutesBefore: number,
+  ) =>
+    createEvent(
+      'booking',
+      'booking.reservation.cancelled',
+      booking.id,
+      {
+        reservationId: booking.id,
+        customerId: booking.customer.id,
+        cancelledBy,
+        reason: 'test',
+        startsAt: booking.startsAt,
+      },
+      new Date(Date.parse(booking.startsAt) - minutesBefore * MINUTE),
+    );
 
   it('refunds in full when the system cancels, even at the last minute', async () => {
     const { service, repo, paid } = sut();
@@ -226,6 +308,8 @@ describe('PaymentService.handleBookingCancelled: the cancellation policy (fakes)
     await service.handleBookingCancelled(event);
     expect([...repo.state.refunds.values()][0]).toMatchObject({ status: 'SUCCEEDED' });
     expect(new Set(provider.refunds.map((r) => r.idempotencyKey)).size).toBe(1);
-    expect(resumed).toContainEqual(expect.objectContaining({ kind: 'refund', trigger: 'redelivery', outcome: 'succeeded' }));
+    expect(resumed).toContainEqual(
+      expect.objectContaining({ kind: 'refund', trigger: 'redelivery', outcome: 'succeeded' }),
+    );
   });
 });
