@@ -24,6 +24,8 @@ import {
 } from '@carwash/subgraph-kit';
 import express, { type Express } from 'express';
 import type { GatewayConfig } from './config.js';
+import { firstPartyClientOf, type EdgeClient } from './edge/client.js';
+import { createGatewayMetrics, type GatewayMetrics } from './edge/metrics.js';
 
 export { loadGatewayConfig, type GatewayConfig } from './config.js';
 import { subgraphsOf, type SubgraphEndpoint } from './supergraph.js';
@@ -34,12 +36,15 @@ export interface GatewayContext {
   /** Forwarded verbatim so each subgraph verifies the end user again. */
   authorization: string | undefined;
   clientIp: string | undefined;
+  /** Who is calling (partner key, first-party app, anonymous): the key of every edge policy. */
+  client: EdgeClient;
 }
 
 export interface Gateway {
   app: Express;
   httpServer: http.Server;
   subgraphs: SubgraphEndpoint[];
+  metrics: GatewayMetrics;
   listen(port: number, host?: string): Promise<{ url: string; port: number }>;
   stop(): Promise<void>;
 }
@@ -84,6 +89,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     config.JWKS_URL === 'none' ? undefined : createAccessTokenVerifier({ jwksUrl: config.JWKS_URL }, config);
   const verifyUser: UserTokenVerifier = tokens?.verify ?? (async () => null);
 
+  const metrics = createGatewayMetrics();
   const app = express();
   app.disable('x-powered-by');
   // `req.ip` is then the client as our own proxies saw it: X-Forwarded-For is read only when the peer is trusted.
@@ -153,13 +159,22 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     const r = await readiness();
     res.status(r.ok ? 200 : 503).json(r.body);
   });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 
   const graphql = expressMiddleware(apollo, {
     context: async ({ req, res }) => {
       const authorization = req.header(HEADER.authorization);
       // A token that is present but invalid is refused outright (401 UNAUTHENTICATED), never downgraded to anonymous.
       const viewer = await verifyUser(authorization);
-      return { requestId: res.locals.requestId as string, viewer, authorization, clientIp: req.ip };
+      return {
+        requestId: res.locals.requestId as string,
+        viewer,
+        authorization,
+        clientIp: req.ip,
+        client: firstPartyClientOf(req),
+      };
     },
   });
   // `/` also answers GraphQL: Sandbox sends its queries to the page's own URL.
@@ -179,6 +194,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     app,
     httpServer,
     subgraphs,
+    metrics,
     listen,
     stop: async () => {
       await stop();
