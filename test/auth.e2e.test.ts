@@ -271,6 +271,19 @@ describe('who may read what', () => {
     expect(page1.data!.users.nodes.map((n) => n.id)).toEqual([washers[2]!.user.id, washers[1]!.user.id]);
     const page2 = await sg.gql<Page>(q, { after: page1.data!.users.pageInfo.endCursor }, manager.accessToken);
     expect(page2.data!.users.nodes[0]!.id).toBe(washers[0]!.user.id);
+    expect(page2.data!.users.totalCount).toBe(page1.data!.users.totalCount);
+
+    // A cursor is opaque: an edited one, or one of another list, is refused with a coded error.
+    const cursor = page1.data!.users.pageInfo.endCursor;
+    const forged = Buffer.from(
+      JSON.stringify(['k:auth.users', '2026-01-01T00:00:00Z', washers[0]!.user.id]),
+    ).toString('base64url');
+    for (const after of [`${cursor.slice(0, -3)}xyz`, forged, 'T0ZGU0VUOjQw']) {
+      const bad = await sg.gql(q, { after }, manager.accessToken);
+      expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    }
+    const tooMany = await sg.gql(`{ users(first: 101) { totalCount } }`, {}, manager.accessToken);
+    expect(tooMany.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
 
     const client = await signUp();
     const refused = await sg.gql(q, {}, client.accessToken);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sqlStatements as authStatements } from '@carwash/auth';
 import { sqlStatements as bookingStatements } from '@carwash/booking';
 import { sqlStatements as locationStatements } from '@carwash/location';
+import { sqlStatements as paymentStatements } from '@carwash/payment';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
@@ -713,5 +714,152 @@ describe('the manager dashboard', () => {
     // fetch each in the query plan); location: the site name and the time zone that @requires needs.
     expect(hundred.sql).toEqual(ten.sql);
     expect(hundred.sql).toEqual({ booking: 3, auth: 2, location: 2 });
+  });
+});
+
+describe("the customers' own lists under a site's day", () => {
+  type Page = {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string };
+    nodes: Array<{ id: string }>;
+  };
+  const Q = `query($id: ID!, $date: Date!) { site(id: $id) { bookings(date: $date) { customer { id bookings(first: 2) { totalCount pageInfo { hasNextPage endCursor } nodes { id } } transactions(first: 2) { totalCount pageInfo { hasNextPage endCursor } nodes { id } } } } } }`;
+
+  /** A site whose day has one booking of each of `n` new customers, who each have 3 bookings and 3 charges. */
+  async function customersOfADay(n: number, svc: string, date: string, at: (hhmm: string) => string) {
+    const s = await site(n);
+    const customers = Array.from({ length: n }, (_, i) => ({
+      id: randomUUID(),
+      firstName: `Many${i}`,
+      lastName: 'Lists',
+      role: 'CLIENT' as const,
+    }));
+    await sg.auth.db.user.createMany({ data: customers });
+    const base = new Date(at('12:00')).getTime();
+    const reservation = (
+      customerId: string,
+      startsAt: number,
+      bay: number,
+      status: 'CONFIRMED' | 'COMPLETED',
+    ) => ({
+      id: randomUUID(),
+      customerId,
+      siteId: s,
+      serviceId: svc,
+      bay,
+      startsAt: new Date(startsAt),
+      endsAt: new Date(startsAt + 30 * 60_000),
+      blockedUntil: new Date(startsAt + 40 * 60_000),
+      status,
+      serviceName: 'Wash',
+      priceCents: 1800,
+      currency: 'EUR',
+    });
+    const DAY_MS = 86_400_000;
+    // The day's booking is each customer's latest; two earlier ones (completed) lie on other days.
+    const rows = customers.flatMap((c, i) => [
+      reservation(c.id, base, i + 1, 'CONFIRMED'),
+      reservation(c.id, base - 3 * DAY_MS, i + 1, 'COMPLETED'),
+      reservation(c.id, base - 5 * DAY_MS, i + 1, 'COMPLETED'),
+    ]);
+    await sg.booking.db.reservation.createMany({ data: rows });
+    const charges = customers.flatMap((c) =>
+      [0, 1, 2].map((k) => ({
+        id: randomUUID(),
+        customerId: c.id,
+        amountCents: 1800,
+        currency: 'EUR',
+        capturedCents: 1800,
+        status: 'CAPTURED' as const,
+        idempotencyKey: `many-${k}`,
+        providerKey: `many-${c.id}-${k}`,
+        requestHash: 'x',
+        createdAt: new Date(Date.now() - k * 60_000),
+      })),
+    );
+    await sg.payment.db.transaction.createMany({ data: charges });
+    return { site: s, customers, rows, charges };
+  }
+
+  it('reads the bookings and charges of 10 or 50 customers with the same number of SQL statements', async () => {
+    const svc = await service(30);
+    const { date, at } = day(33);
+    const measure = async (n: number) => {
+      const seeded = await customersOfADay(n, svc, date, at);
+      const before = { booking: bookingStatements.count, payment: paymentStatements.count };
+      const res = await sg.gql<{
+        site: {
+          bookings: Array<{ customer: { id: string; bookings: Page; transactions: Page } }>;
+        };
+      }>(Q, { id: seeded.site, date }, manager.token);
+      expect(res.errors).toBeUndefined();
+      const sql = {
+        booking: bookingStatements.count - before.booking,
+        payment: paymentStatements.count - before.payment,
+      };
+      const lists = res.data!.site.bookings.map((b) => b.customer);
+      expect(lists).toHaveLength(n);
+      for (const c of lists) {
+        // Each customer's own latest two, not another's: the page is per customer in the one statement.
+        const mine = seeded.rows.filter((r) => r.customerId === c.id);
+        expect(c.bookings.nodes.map((b) => b.id)).toEqual([mine[0]!.id, mine[1]!.id]);
+        expect(c.bookings).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: true } });
+        const charges = seeded.charges.filter((t) => t.customerId === c.id);
+        expect(c.transactions.nodes.map((t) => t.id)).toEqual([charges[0]!.id, charges[1]!.id]);
+        expect(c.transactions).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: true } });
+      }
+      return { sql, seeded, lists };
+    };
+    const ten = await measure(10);
+    const fifty = await measure(50);
+    // booking: the day's bookings, then every customer's page in one; payment: every customer's charges in one.
+    expect(fifty.sql).toEqual(ten.sql);
+    expect(fifty.sql).toEqual({ booking: 2, payment: 1 });
+
+    // The next page of one customer resumes after the cursor (keyset): the third, oldest booking and charge.
+    const one = ten.lists[0]!;
+    const next = await sg.gql<{ user: { bookings: Page; transactions: Page } }>(
+      `query($id: ID!, $b: String, $t: String) { user(id: $id) { bookings(first: 2, after: $b) { totalCount pageInfo { hasNextPage endCursor } nodes { id } } transactions(first: 2, after: $t) { totalCount pageInfo { hasNextPage endCursor } nodes { id } } } }`,
+      { id: one.id, b: one.bookings.pageInfo.endCursor, t: one.transactions.pageInfo.endCursor },
+      manager.token,
+    );
+    expect(next.errors).toBeUndefined();
+    const mine = ten.seeded.rows.filter((r) => r.customerId === one.id);
+    const charges = ten.seeded.charges.filter((t) => t.customerId === one.id);
+    expect(next.data!.user.bookings).toMatchObject({
+      totalCount: 3,
+      pageInfo: { hasNextPage: false },
+      nodes: [{ id: mine[2]!.id }],
+    });
+    expect(next.data!.user.transactions).toMatchObject({
+      totalCount: 3,
+      pageInfo: { hasNextPage: false },
+      nodes: [{ id: charges[2]!.id }],
+    });
+  });
+
+  it('refuses a booking cursor given to transactions, an edited one and a page above 100', async () => {
+    const { date, at } = day(34);
+    const seeded = await customersOfADay(1, await service(30), date, at);
+    const id = seeded.customers[0]!.id;
+    const first = await sg.gql<{ user: { bookings: Page } }>(
+      `query($id: ID!) { user(id: $id) { bookings(first: 1) { pageInfo { endCursor } } } }`,
+      { id },
+      manager.token,
+    );
+    const cursor = first.data!.user.bookings.pageInfo.endCursor;
+    const TX = `query($id: ID!, $after: String, $first: Int) { user(id: $id) { transactions(first: $first, after: $after) { totalCount } } }`;
+    const BK = `query($id: ID!, $after: String, $first: Int) { user(id: $id) { bookings(first: $first, after: $after) { totalCount } } }`;
+    for (const [q, after, first, field] of [
+      [TX, cursor, 1, 'after'],
+      [BK, `${cursor.slice(0, -4)}AAAA`, 1, 'after'],
+      [BK, 'b2Zmc2V0OjQw', 1, 'after'],
+      [BK, null, 101, 'first'],
+      [TX, null, 101, 'first'],
+    ] as const) {
+      const res = await sg.gql(q, { id, after, first }, manager.token);
+      expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+      expect(JSON.stringify(res.errors)).not.toMatch(/SELECT|prisma|stack/i);
+    }
   });
 });

@@ -109,17 +109,77 @@ describe('sites', () => {
       name: `far-${tag}`,
       location: { latitude: origin.latitude + 5, longitude: origin.longitude },
     });
-    const res = await sg.gql<{
-      sites: { edges: Array<{ distanceKm: number; node: { id: string } }>; totalCount: number };
-    }>(
-      `query($near: GeoPointInput!) { sites(near: $near, radiusKm: 50) { totalCount edges { distanceKm node { id } } } }`,
-      { near: origin },
-    );
+    type Page = {
+      sites: {
+        nodes: Array<{ id: string; distanceKm: number }>;
+        totalCount: number;
+        pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      };
+    };
+    const q = `query($near: GeoPointInput!, $first: Int, $after: String) { sites(near: $near, radiusKm: 50, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id distanceKm(from: $near) } } }`;
+    const res = await sg.gql<Page>(q, { near: origin });
     expect(res.errors).toBeUndefined();
-    expect(res.data!.sites.edges.map((e) => e.node.id)).toEqual([near, mid]);
-    expect(res.data!.sites.edges[0]!.distanceKm).toBeCloseTo(1.112, 2);
-    expect(res.data!.sites.edges[1]!.distanceKm).toBeCloseTo(11.12, 1);
+    expect(res.data!.sites.nodes.map((n) => n.id)).toEqual([near, mid]);
+    expect(res.data!.sites.nodes[0]!.distanceKm).toBeCloseTo(1.112, 2);
+    expect(res.data!.sites.nodes[1]!.distanceKm).toBeCloseTo(11.12, 1);
+    expect(res.data!.sites.pageInfo.hasNextPage).toBe(false);
+    // One at a time: the offset cursor of the distance order resumes at the second site.
+    const first = await sg.gql<Page>(q, { near: origin, first: 1 });
+    expect(first.data!.sites.nodes.map((n) => n.id)).toEqual([near]);
+    expect(first.data!.sites.pageInfo.hasNextPage).toBe(true);
+    const second = await sg.gql<Page>(q, {
+      near: origin,
+      first: 1,
+      after: first.data!.sites.pageInfo.endCursor,
+    });
+    expect(second.data!.sites.nodes.map((n) => n.id)).toEqual([mid]);
+    expect(second.data!.sites.pageInfo.hasNextPage).toBe(false);
+    expect(second.data!.sites.totalCount).toBe(2);
     expect(res.data!.sites.totalCount).toBe(2);
+  });
+});
+
+describe('paging sites', () => {
+  type Page = {
+    sites: {
+      nodes: Array<{ id: string; name: string }>;
+      pageInfo: { hasNextPage: boolean; endCursor: string };
+    };
+  };
+  const BY_NAME = `query($first: Int, $after: String) { sites(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { id name } } }`;
+
+  it('pages by name after the last site seen, so a site added meanwhile repeats none', async () => {
+    await createSite({ name: `0 page ${randomUUID().slice(0, 6)}` });
+    await createSite({ name: `0 page ${randomUUID().slice(0, 6)}` });
+    await createSite({ name: `0 page ${randomUUID().slice(0, 6)}` });
+    const page1 = await sg.gql<Page>(BY_NAME, { first: 2 });
+    expect(page1.errors).toBeUndefined();
+    expect(page1.data!.sites.nodes).toHaveLength(2);
+    expect(page1.data!.sites.pageInfo.hasNextPage).toBe(true);
+    // Sorts ahead of the whole first page: an offset cursor would now show page 1's last site again.
+    await createSite({ name: `0 ${randomUUID().slice(0, 6)}` });
+    const page2 = await sg.gql<Page>(BY_NAME, { first: 2, after: page1.data!.sites.pageInfo.endCursor });
+    expect(page2.errors).toBeUndefined();
+    const seen = new Set(page1.data!.sites.nodes.map((n) => n.id));
+    expect(page2.data!.sites.nodes.some((n) => seen.has(n.id))).toBe(false);
+    expect(page2.data!.sites.nodes).toHaveLength(2);
+  });
+
+  it('refuses an edited cursor, a cursor of the distance order and a page above 100, naming the argument', async () => {
+    const page = await sg.gql<Page>(BY_NAME, { first: 1 });
+    const cursor = page.data!.sites.pageInfo.endCursor;
+    const edited = `${cursor.slice(0, -2)}${cursor.endsWith('A') ? 'B' : 'A'}A`;
+    const near = await sg.gql<{ sites: { pageInfo: { endCursor: string } } }>(
+      `query($near: GeoPointInput!) { sites(first: 1, near: $near) { pageInfo { endCursor } } }`,
+      { near: { latitude: 52.52, longitude: 13.405 } },
+    );
+    for (const after of [edited, 'garbage', near.data!.sites.pageInfo.endCursor]) {
+      const res = await sg.gql(BY_NAME, { first: 1, after });
+      expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+      expect(res.data ?? null).toBeNull();
+    }
+    const tooMany = await sg.gql(BY_NAME, { first: 101 });
+    expect(tooMany.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
   });
 });
 
@@ -420,15 +480,15 @@ describe('batching', () => {
       })),
     });
 
-    const q = `query($first: Int!, $near: GeoPointInput!) { sites(first: $first, near: $near, radiusKm: 5) { edges { node { name openingHours { weekday } staff { user { firstName } } } } } }`;
+    const q = `query($first: Int!, $near: GeoPointInput!) { sites(first: $first, near: $near, radiusKm: 5) { nodes { name openingHours { weekday } staff { user { firstName } } } } }`;
     const measure = async (first: number) => {
       const before = { location: locationStatements.count, auth: authStatements.count };
       const res = await sg.gql<{
-        sites: { edges: Array<{ node: { name: string; staff: Array<{ user: { firstName: string } }> } }> };
+        sites: { nodes: Array<{ name: string; staff: Array<{ user: { firstName: string } }> }> };
       }>(q, { first, near: spot }, manager);
       expect(res.errors).toBeUndefined();
-      expect(res.data!.sites.edges).toHaveLength(first);
-      expect(res.data!.sites.edges.every((e) => e.node.staff[0]?.user.firstName === `W${tag}`)).toBe(true);
+      expect(res.data!.sites.nodes).toHaveLength(first);
+      expect(res.data!.sites.nodes.every((n) => n.staff[0]?.user.firstName === `W${tag}`)).toBe(true);
       return {
         location: locationStatements.count - before.location,
         auth: authStatements.count - before.auth,

@@ -43,7 +43,22 @@ export {
   type FeatureWiring,
   type FeatureOwnParts,
 } from './feature-events.js';
-export { encodeOffsetCursor, decodeOffsetCursor } from './paging.js';
+export {
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  pageSize,
+  connection,
+  keysetCursor,
+  offsetCursor,
+  pageLoader,
+  type Connection,
+  type PageKey,
+  type ParentPage,
+  type PageInfo,
+  type KeysetCursor,
+  type KeysetPosition,
+  type OffsetCursor,
+} from './paging.js';
 export {
   createAccessTokenVerifier,
   revocationStoreFor,

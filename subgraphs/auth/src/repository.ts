@@ -215,11 +215,12 @@ export class AuthRepository {
 
   /** Newest first, keyset-paginated on (createdAt, id) so pages stay stable while users sign up. */
   async listUsers(args: {
-    first: number;
+    /** Rows to read: the page and one more, which tells whether there is a next page. */
+    limit: number;
     after?: { createdAt: Date; id: string } | undefined;
     role?: Role | undefined;
     includeDeleted: boolean;
-  }): Promise<{ users: User[]; hasNextPage: boolean; totalCount: number }> {
+  }): Promise<{ users: User[]; totalCount: number }> {
     const filter: Prisma.UserWhereInput = {
       ...(args.role ? { role: args.role } : {}),
       ...(args.includeDeleted ? {} : { deletedAt: null }),
@@ -236,11 +237,11 @@ export class AuthRepository {
       this.db.user.findMany({
         where: { AND: [filter, page] },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: args.first + 1,
+        take: args.limit,
       }),
       this.db.user.count({ where: filter }),
     ]);
-    return { users: rows.slice(0, args.first), hasNextPage: rows.length > args.first, totalCount };
+    return { users: rows, totalCount };
   }
 
   /** Serialises login attempts for one email, so parallel guesses cannot slip past the lockout. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '@carwash/errors';
 import type { Role, Viewer } from '@carwash/service-trust';
-import { validate } from '@carwash/subgraph-kit';
+import { connection, keysetCursor, pageSize, validate, type Connection } from '@carwash/subgraph-kit';
 import { clientKey } from './client-address.js';
 import type { AuthConfig } from './config.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -21,6 +21,9 @@ export interface ClientInfo {
   ip?: string | undefined;
   userAgent?: string | undefined;
 }
+
+/** `Query.users` pages on (createdAt, id), newest first. */
+const USERS_CURSOR = keysetCursor('auth.users', 'time');
 
 type Settings = Pick<
   AuthConfig,
@@ -258,26 +261,26 @@ export class AuthService {
     return { deletedUserId: id, deletedAt };
   }
 
+  /** `Query.users`: newest first, keyset-paged on (createdAt, id) so pages stay stable while users sign up. */
   async listUsers(raw: {
     first?: number | null;
     after?: string | null;
     role?: Role | null;
     includeDeleted?: boolean | null;
-  }) {
-    const args = validate(input.usersArgs, { ...raw, first: raw.first ?? 20 });
-    const after = args.after ? decodeCursor(args.after) : undefined;
+  }): Promise<Connection<User>> {
+    const first = pageSize(raw.first);
+    const args = validate(input.usersArgs, raw);
+    const after = USERS_CURSOR.decode(args.after);
+    // One row more than asked tells whether there is a next page.
     const page = await this.repo.listUsers({
-      first: args.first,
-      after,
+      limit: first + 1,
+      after: after && { createdAt: after.key, id: after.id },
       role: args.role ?? undefined,
       includeDeleted: args.includeDeleted ?? false,
     });
-    const last = page.users.at(-1);
-    return {
-      nodes: page.users,
-      totalCount: page.totalCount,
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: last ? encodeCursor(last) : null },
-    };
+    return connection(page.users, first, page.totalCount, (u) =>
+      USERS_CURSOR.encode({ key: u.createdAt, id: u.id }),
+    );
   }
 
   private async startSession(tx: Tx, user: User, familyId: string, client: ClientInfo): Promise<AuthPayload> {
@@ -308,20 +311,4 @@ export class AuthService {
       user,
     };
   }
-}
-
-function encodeCursor(user: User): string {
-  return Buffer.from(`${user.createdAt.toISOString()}|${user.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) {
-    throw new AppError('BAD_USER_INPUT', {
-      field: 'after',
-      message: 'after is not a cursor returned by this query',
-    });
-  }
-  return { createdAt, id };
 }

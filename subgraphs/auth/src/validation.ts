@@ -79,9 +79,9 @@ export const changePasswordInput = z.object({
 
 export const refreshToken = z.string().min(1, 'must not be empty').max(200, 'is not a refresh token');
 
+/** `first` and `after` are checked by the kit's paging (pageSize, the cursor codec). */
 export const usersArgs = z.object({
-  first: fields.pageSize(100),
-  after: z.string().max(200).nullish(),
+  after: z.string().nullish(),
   role: z.enum(ROLES).nullish(),
   includeDeleted: z.boolean().nullish(),
 });

@@ -1,6 +1,14 @@
+import { pageLoader } from '@carwash/subgraph-kit';
 import DataLoader from 'dataloader';
 import type { Peers } from './peers.js';
-import type { BookingRepository, History, Reservation, ReservationItem, Service } from './repository.js';
+import type {
+  BookingRepository,
+  CustomerPageQuery,
+  History,
+  Reservation,
+  ReservationItem,
+  Service,
+} from './repository.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -40,6 +48,11 @@ export function createLoaders(repo: BookingRepository, peers: Peers, requestId: 
         rows.filter((b) => b.siteId === r.siteId && b.startsAt >= r.from && b.startsAt < r.to),
       );
     }),
+    /** `User.bookings` of every user in the response: one statement per distinct set of page arguments. */
+    customerBookings: pageLoader<CustomerPageQuery, Reservation>(
+      (ids, query) => repo.pagesOfCustomers(ids, query),
+      (q) => JSON.stringify([q.statuses, q.after?.key.toISOString(), q.after?.id, q.limit]),
+    ),
     users: peers.userLoader(requestId),
   };
 }

@@ -59,7 +59,7 @@ export const permissions = shield(
     BookingItem: allow,
     BookingHistoryEntry: allow,
     BookingConnection: allow,
-    BookingPageInfo: allow,
+    PageInfo: allow,
     _Service: allow,
   },
   { fallbackRule: deny, fallbackError: () => new AppError('FORBIDDEN'), allowExternalErrors: true },

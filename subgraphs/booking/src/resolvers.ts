@@ -63,7 +63,7 @@ export const resolvers: Resolvers = {
   },
   User: {
     __resolveReference: (ref) => ({ id: ref.id }),
-    bookings: (u, args, ctx) => ctx.booking.bookingsOf(u.id, args),
+    bookings: (u, args, ctx) => ctx.booking.bookingsOf(ctx.loaders, u.id, args),
   },
   WashSite: {
     __resolveReference: (ref) => ref,

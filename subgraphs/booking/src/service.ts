@@ -2,12 +2,16 @@ import { AppError, badInput } from '@carwash/errors';
 import type { EventEnvelope } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
 import {
-  decodeOffsetCursor,
-  encodeOffsetCursor,
+  connection,
   fields,
+  keysetCursor,
+  pageSize,
   pgErrorCode,
   validate,
   z,
+  type Connection,
+  type PageKey,
+  type ParentPage,
 } from '@carwash/subgraph-kit';
 import { freeBay, freeSlots, type Slot } from './availability.js';
 import type { BookingConfig } from './config.js';
@@ -15,6 +19,7 @@ import type { PeerSite, PeerShift, PeerUser } from './peers.js';
 import {
   LIVE,
   type BookingStore,
+  type CustomerPageQuery,
   type FutureScope,
   type LapsedScope,
   type Reservation,
@@ -57,8 +62,13 @@ const MIN_DURATION_MINUTES = 5;
 const MAX_DURATION_MINUTES = 480;
 const MAX_PRICE_CENTS = 10_000_000;
 const MAX_ADD_ONS = 10;
-const DEFAULT_PAGE_SIZE = 20;
-const MAX_PAGE_SIZE = 100;
+/** `User.bookings` pages on (startsAt, id), latest start first. */
+const BOOKINGS_CURSOR = keysetCursor('booking.customerBookings', 'time');
+
+/** The request's batched reads the query side of the service goes through (its DataLoaders). */
+export interface BookingReads {
+  customerBookings: { load(key: PageKey<CustomerPageQuery>): Promise<ParentPage<Reservation>> };
+}
 
 const durationMessage = `durationMinutes must be between ${MIN_DURATION_MINUTES} and ${MAX_DURATION_MINUTES}`;
 const serviceInput = z.object({
@@ -609,22 +619,25 @@ export class BookingService {
     });
   }
 
+  /**
+   * `User.bookings`: one page of the user's bookings, latest start first. Read through the request's
+   * loader, so the bookings of every user in a response cost one statement.
+   */
   async bookingsOf(
+    reads: BookingReads,
     userId: string,
     args: { first?: number | null; after?: string | null; status?: ReservationStatus[] | null },
-  ) {
-    const first = validate(fields.pageSize(MAX_PAGE_SIZE), args.first ?? DEFAULT_PAGE_SIZE, 'first');
-    const offset = decodeOffsetCursor(args.after);
-    // One row more than asked tells whether there is a next page.
-    const { rows, total } = await this.repo.forCustomer(userId, args.status ?? undefined, offset, first + 1);
-    const nodes = rows.slice(0, first);
-    return {
-      nodes,
-      totalCount: total,
-      pageInfo: {
-        hasNextPage: rows.length > first,
-        endCursor: nodes.length ? encodeOffsetCursor(offset + nodes.length) : null,
-      },
-    };
+  ): Promise<Connection<Reservation>> {
+    const first = pageSize(args.first);
+    const after = BOOKINGS_CURSOR.decode(args.after) ?? null;
+    // Sorted and distinct: the same filter spelled twice shares one batch.
+    const statuses = args.status?.length ? [...new Set(args.status)].sort() : null;
+    const page = await reads.customerBookings.load({
+      parentId: userId,
+      args: { statuses, after, limit: first + 1 },
+    });
+    return connection(page.rows, first, page.totalCount, (r) =>
+      BOOKINGS_CURSOR.encode({ key: r.startsAt, id: r.id }),
+    );
   }
 }

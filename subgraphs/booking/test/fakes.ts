@@ -323,21 +323,6 @@ export class FakeBookingStore implements BookingStore {
         r.washerId = null;
   }
 
-  async forCustomer(
-    customerId: string,
-    statuses: ReservationStatus[] | undefined,
-    offset: number,
-    limit: number,
-  ) {
-    const all = this.state.reservations.filter(
-      (r) => r.customerId === customerId && (!statuses?.length || statuses.includes(r.status)),
-    );
-    const sorted = [...all].sort(
-      (a, b) => b.startsAt.getTime() - a.startsAt.getTime() || (a.id < b.id ? 1 : -1),
-    );
-    return { rows: sorted.slice(offset, offset + limit), total: all.length };
-  }
-
   async recordEvent<T extends BookingTopic>(
     _tx: Tx,
     topic: T,

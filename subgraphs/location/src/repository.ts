@@ -1,5 +1,7 @@
 import { createEvent, firstDelivery, type EventEnvelope, type EventMap } from '@carwash/events';
+import type { KeysetPosition } from '@carwash/subgraph-kit';
 import type { LocationDb } from './db.js';
+import { EARTH_RADIUS_KM, type Point } from './geo.js';
 import { CONSUMER_GROUP, type PUBLISHES } from './events.js';
 import type { OperatingHours, Prisma, StaffAssignment, WashSite } from './generated/prisma/client.js';
 
@@ -36,12 +38,15 @@ export type AssignmentScope = { siteId: string } | { userId: string } | { id: st
 /** The reason column's width (`VARCHAR(64)`). */
 const ENDED_REASON_MAX = 64;
 
-export interface SiteRow {
-  site: WashSite;
-  distanceKm: number | null;
-}
-
-const EARTH_RADIUS_KM = 6371.0088;
+/** Which page of sites to read: by name after a keyset position, or nearest a point from an offset. */
+export type SitesQuery = {
+  /** Rows to read: the page and one more, which tells whether there is a next page. */
+  limit: number;
+  active?: boolean | undefined;
+} & (
+  | { near?: undefined; after?: KeysetPosition<string> | undefined }
+  | { near: Point; radiusKm?: number | undefined; offset: number }
+);
 
 /**
  * Data access for the location tables, and the only user of the location Prisma client (lint rule
@@ -179,28 +184,25 @@ export class LocationRepository {
   }
 
   /**
-   * One page of sites: by name, or nearest first (great-circle distance) when `near` is given.
-   * Offset paging keeps the order stable for both sort keys.
+   * One page of sites and how many match in all: by (name, id) after a keyset position, or nearest
+   * first (great-circle distance, then id) from an offset when `near` is given.
    */
-  async listSites(args: {
-    offset: number;
-    limit: number;
-    active?: boolean | undefined;
-    near?: { latitude: number; longitude: number } | undefined;
-    radiusKm?: number | undefined;
-  }): Promise<{ rows: SiteRow[]; total: number }> {
+  async listSites(args: SitesQuery): Promise<{ sites: WashSite[]; total: number }> {
     if (!args.near) {
       const where: Prisma.WashSiteWhereInput = args.active === undefined ? {} : { active: args.active };
+      const after = args.after;
+      const page: Prisma.WashSiteWhereInput = after
+        ? { OR: [{ name: { gt: after.key } }, { name: after.key, id: { gt: after.id } }] }
+        : {};
       const [sites, total] = await Promise.all([
         this.db.washSite.findMany({
-          where,
+          where: { AND: [where, page] },
           orderBy: [{ name: 'asc' }, { id: 'asc' }],
-          skip: args.offset,
           take: args.limit,
         }),
         this.db.washSite.count({ where }),
       ]);
-      return { rows: sites.map((site) => ({ site, distanceKm: null })), total };
+      return { sites, total };
     }
     const { latitude, longitude } = args.near;
     const distance = `(2 * ${EARTH_RADIUS_KM} * asin(sqrt(power(sin(radians(latitude - $1::float8) / 2), 2) + cos(radians($1::float8)) * cos(radians(latitude)) * power(sin(radians(longitude - $2::float8) / 2), 2))))`;
@@ -211,8 +213,8 @@ export class LocationRepository {
     const where = filters.join(' AND ');
     const params = [latitude, longitude, args.radiusKm ?? 0];
     const [rows, count] = await Promise.all([
-      this.db.$queryRawUnsafe<Array<{ id: string; distance_km: number }>>(
-        `SELECT id, ${distance} AS distance_km FROM location_wash_sites WHERE ${where} ORDER BY distance_km, id OFFSET $4::int LIMIT $5::int`,
+      this.db.$queryRawUnsafe<Array<{ id: string }>>(
+        `SELECT id FROM location_wash_sites WHERE ${where} ORDER BY ${distance}, id OFFSET $4::int LIMIT $5::int`,
         ...params,
         args.offset,
         args.limit,
@@ -225,11 +227,7 @@ export class LocationRepository {
     const sites = await this.sitesByIds(rows.map((r) => r.id));
     const byId = new Map(sites.map((s) => [s.id, s]));
     return {
-      rows: rows.flatMap((r) =>
-        byId.has(r.id)
-          ? [{ site: byId.get(r.id)!, distanceKm: Math.round(Number(r.distance_km) * 1000) / 1000 }]
-          : [],
-      ),
+      sites: rows.flatMap((r) => byId.get(r.id) ?? []),
       total: Number(count[0]?.n ?? 0),
     };
   }

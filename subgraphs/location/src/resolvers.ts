@@ -40,6 +40,7 @@ export const resolvers: Resolvers = {
       country: s.country,
     }),
     location: (s) => ({ latitude: s.latitude, longitude: s.longitude }),
+    distanceKm: (s, args, ctx) => ctx.location.distanceKm(s, args.from),
     openingHours: (s, _a, ctx) => ctx.location.weeklyHours(ctx.loaders, s),
     exceptions: (s, args, ctx) => ctx.location.exceptions(ctx.loaders, s, args),
     isOpen: (s, args, ctx) => ctx.location.siteIsOpen(ctx.loaders, s, args.at),

@@ -2,13 +2,17 @@ import { AppError, badInput } from '@carwash/errors';
 import type { EventEnvelope } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
 import {
-  decodeOffsetCursor,
-  encodeOffsetCursor,
+  connection,
   fields,
+  keysetCursor,
+  offsetCursor,
+  pageSize,
   pgErrorCode,
   validate,
   z,
+  type Connection,
 } from '@carwash/subgraph-kit';
+import { greatCircleKm, type Point } from './geo.js';
 import {
   assertTimeZone,
   isOpen,
@@ -74,8 +78,15 @@ const DAY_MS = 24 * HOUR_MS;
 const MAX_SHIFT_MS = 24 * HOUR_MS;
 /** How far ahead `WashSite.exceptions` looks when the caller gives no end date. */
 const EXCEPTIONS_DEFAULT_DAYS = 90;
-const SITES_PAGE_DEFAULT = 20;
-const SITES_PAGE_MAX = 100;
+/** `sites` without `near` pages on (name, id): keyset, so a site added meanwhile neither repeats nor skips one. */
+const SITES_BY_NAME_CURSOR = keysetCursor('location.sitesByName', 'text');
+/**
+ * `sites(near:)` pages by offset: its order is the distance from a point given per request, which no
+ * stored column holds, so there is no key to resume after. Sites are added rarely, and an offset then
+ * at worst shows one site twice or skips one between two pages; a keyset on a computed distance would
+ * need the float in the cursor and misorder ties on rounding.
+ */
+const SITES_NEAR_CURSOR = offsetCursor('location.sitesNear');
 /** Half the earth's circumference: no two points are further apart. */
 const MAX_RADIUS_KM = 20_000;
 
@@ -313,34 +324,30 @@ export class LocationService {
     first?: number | null;
     after?: string | null;
     active?: boolean | null;
-    near?: { latitude: number; longitude: number } | null;
+    near?: Point | null;
     radiusKm?: number | null;
-  }) {
-    const first = validate(fields.pageSize(SITES_PAGE_MAX), args.first ?? SITES_PAGE_DEFAULT, 'first');
-    const offset = decodeOffsetCursor(args.after);
+  }): Promise<Connection<WashSite>> {
+    const first = pageSize(args.first);
     const near = args.near ? validate(point, args.near, 'near') : undefined;
     if (args.radiusKm != null && (!near || !(args.radiusKm > 0) || args.radiusKm > MAX_RADIUS_KM))
       throw badInput('radiusKm', `radiusKm needs \`near\` and must be between 0 and ${MAX_RADIUS_KM}`);
-    const page = await this.repo.listSites({
-      offset,
-      limit: first + 1,
-      active: args.active ?? undefined,
-      near,
-      radiusKm: args.radiusKm ?? undefined,
-    });
-    const rows = page.rows.slice(0, first);
-    return {
-      edges: rows.map((r, i) => ({
-        node: r.site,
-        distanceKm: r.distanceKm,
-        cursor: encodeOffsetCursor(offset + i + 1),
-      })),
-      pageInfo: {
-        hasNextPage: page.rows.length > first,
-        endCursor: rows.length ? encodeOffsetCursor(offset + rows.length) : null,
-      },
-      totalCount: page.total,
-    };
+    const active = args.active ?? undefined;
+    if (!near) {
+      const after = SITES_BY_NAME_CURSOR.decode(args.after);
+      const page = await this.repo.listSites({ limit: first + 1, active, after });
+      return connection(page.sites, first, page.total, (s) =>
+        SITES_BY_NAME_CURSOR.encode({ key: s.name, id: s.id }),
+      );
+    }
+    const offset = SITES_NEAR_CURSOR.decode(args.after);
+    const radiusKm = args.radiusKm ?? undefined;
+    const page = await this.repo.listSites({ limit: first + 1, active, near, radiusKm, offset });
+    return connection(page.sites, first, page.total, (_s, i) => SITES_NEAR_CURSOR.encode(offset + i + 1));
+  }
+
+  /** `WashSite.distanceKm`: great-circle kilometres from `from` (a malformed point is BAD_USER_INPUT). */
+  distanceKm(site: WashSite, from: Point): number {
+    return greatCircleKm(validate(point, from, 'from'), site);
   }
 
   /** One site by id, or null (a malformed id is BAD_USER_INPUT naming `field`). */

@@ -16,6 +16,7 @@ import type {
   NewSite,
   OperatingHours,
   SitePatch,
+  SitesQuery,
   StaffAssignment,
   Tx,
   WashSite,
@@ -137,11 +138,12 @@ class FakeRepository implements LocationStore {
   async assignmentsFor() {
     return [];
   }
-  async listSites() {
-    return {
-      rows: [...this.sites.values()].map((site) => ({ site, distanceKm: null })),
-      total: this.sites.size,
-    };
+  /** The last page asked of listSites. */
+  sitesQuery: SitesQuery | undefined;
+  async listSites(query: SitesQuery) {
+    this.sitesQuery = query;
+    const all = [...this.sites.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { sites: all.slice(0, query.limit), total: all.length };
   }
 
   addSite(over: Partial<WashSite> = {}): WashSite {
@@ -439,5 +441,50 @@ describe('hours and the read side', () => {
     await expect(
       service.listSites({ near: { latitude: 0, longitude: 0 }, radiusKm: 20_000 }),
     ).resolves.toMatchObject({ totalCount: 0 });
+  });
+});
+
+describe('listSites', () => {
+  const repo = new FakeRepository();
+  const service = new LocationService(repo);
+  const berlin = { latitude: 52.52, longitude: 13.405 };
+
+  it('pages by name after the last site (keyset) and near a point by offset', async () => {
+    repo.addSite({ name: 'A' });
+    const b = repo.addSite({ name: 'B' });
+    repo.addSite({ name: 'C' });
+    const byName = await service.listSites({ first: 2 });
+    expect(byName.nodes.map((s) => s.name)).toEqual(['A', 'B']);
+    expect(byName.pageInfo.hasNextPage).toBe(true);
+    expect(repo.sitesQuery).toMatchObject({ limit: 3, after: undefined });
+    await service.listSites({ first: 2, after: byName.pageInfo.endCursor });
+    expect(repo.sitesQuery).toMatchObject({ after: { key: 'B', id: b.id } });
+
+    const near = await service.listSites({ first: 2, near: berlin });
+    expect(repo.sitesQuery).toMatchObject({ near: berlin, offset: 0 });
+    await service.listSites({ first: 2, near: berlin, after: near.pageInfo.endCursor });
+    expect(repo.sitesQuery).toMatchObject({ offset: 2 });
+  });
+
+  it("refuses the one order's cursor in the other, and a page above 100", async () => {
+    repo.addSite({ name: 'D' });
+    const byName = await service.listSites({ first: 1 });
+    const near = await service.listSites({ first: 1, near: berlin });
+    expect(await codeOf(service.listSites({ after: near.pageInfo.endCursor }))).toBe('BAD_USER_INPUT:after');
+    expect(await codeOf(service.listSites({ near: berlin, after: byName.pageInfo.endCursor }))).toBe(
+      'BAD_USER_INPUT:after',
+    );
+    expect(await codeOf(service.listSites({ first: 101 }))).toBe('BAD_USER_INPUT:first');
+  });
+
+  it('measures great-circle kilometres from a point, to the metre', async () => {
+    const site = repo.addSite({ latitude: 52.53, longitude: 13.405 });
+    expect(service.distanceKm(site, berlin)).toBe(1.112);
+    expect(service.distanceKm({ ...site, latitude: 48.1351, longitude: 11.582 }, berlin)).toBeCloseTo(
+      504.4,
+      0,
+    );
+    const offGlobe = Promise.resolve().then(() => service.distanceKm(site, { latitude: 91, longitude: 0 }));
+    expect(await codeOf(offGlobe)).toBe('BAD_USER_INPUT:from.latitude');
   });
 });

@@ -1,5 +1,6 @@
+import { pageLoader } from '@carwash/subgraph-kit';
 import DataLoader from 'dataloader';
-import type { PaymentMethod, PaymentRepository, Refund, Transaction } from './repository.js';
+import type { ChargePageQuery, PaymentMethod, PaymentRepository, Refund, Transaction } from './repository.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -16,7 +17,11 @@ function grouped<T>(rows: T[], key: (r: T) => string | null, ids: readonly strin
 export function createLoaders(
   repo: Pick<
     PaymentRepository,
-    'transactionsByIds' | 'transactionsOfBookings' | 'methodsOfCustomers' | 'refundsOfTransactions'
+    | 'transactionsByIds'
+    | 'transactionsOfBookings'
+    | 'methodsOfCustomers'
+    | 'refundsOfTransactions'
+    | 'chargesOfCustomers'
   >,
 ) {
   // A malformed id matches nothing; the uuid column would refuse it and fail the whole batch.
@@ -34,6 +39,11 @@ export function createLoaders(
     ),
     refunds: new DataLoader<string, Refund[]>(async (ids) =>
       grouped(await repo.refundsOfTransactions(valid(ids)), (r) => r.transactionId, ids),
+    ),
+    /** `User.transactions` of every user in the response: one statement per distinct set of page arguments. */
+    customerCharges: pageLoader<ChargePageQuery, Transaction>(
+      (ids, query) => repo.chargesOfCustomers(ids, query),
+      (q) => JSON.stringify([q.after?.key.toISOString(), q.after?.id, q.limit]),
     ),
   };
 }

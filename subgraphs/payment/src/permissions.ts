@@ -50,7 +50,7 @@ export const permissions = shield(
     Refund: allow,
     Money: allow,
     TransactionConnection: allow,
-    TransactionPageInfo: allow,
+    PageInfo: allow,
     _Service: allow,
   },
   { fallbackRule: deny, fallbackError: () => new AppError('FORBIDDEN'), allowExternalErrors: true },

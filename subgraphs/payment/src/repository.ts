@@ -1,4 +1,5 @@
 import { createEvent, firstDelivery, type EventEnvelope, type EventMap } from '@carwash/events';
+import type { KeysetPosition, ParentPage } from '@carwash/subgraph-kit';
 import type { PaymentDb } from './db.js';
 import { CONSUMER_GROUP, type PUBLISHES } from './events.js';
 import {
@@ -23,6 +24,14 @@ export class DuplicateKeyError extends Error {
     super('unique constraint violated', { cause });
     this.name = 'DuplicateKeyError';
   }
+}
+
+/** Which page of each customer's charges to read (the same for every customer of one batch). */
+export interface ChargePageQuery {
+  /** Start after this (createdAt, id); null for the first page. */
+  after: KeysetPosition<Date> | null;
+  /** Rows to read per customer: the page and one more, which tells whether there is a next page. */
+  limit: number;
 }
 
 /** A payment method to store: the provider's token and the card's display details, never the card number. */
@@ -240,18 +249,44 @@ export class PaymentRepository {
     });
   }
 
-  /** One page of a customer's charges, newest first, and how many there are in all. */
-  async chargesOfCustomer(
-    customerId: string,
-    offset: number,
-    limit: number,
-  ): Promise<{ rows: Transaction[]; totalCount: number }> {
-    const where = { customerId };
-    const [rows, totalCount] = await Promise.all([
-      this.db.transaction.findMany({ where, orderBy: newestFirst, skip: offset, take: limit }),
-      this.db.transaction.count({ where }),
-    ]);
-    return { rows, totalCount };
+  /**
+   * A page of each customer's charges, newest first, and each customer's total — for every customer in
+   * ONE statement (`row_number()` per customer), so a list of 50 users' `transactions` costs what one
+   * user's does. `after` applies to every customer (it is the last row of one customer's page).
+   */
+  async chargesOfCustomers(
+    customerIds: readonly string[],
+    query: ChargePageQuery,
+  ): Promise<Map<string, ParentPage<Transaction>>> {
+    const afterAt = query.after?.key ?? null;
+    const afterId = query.after?.id ?? null;
+    const rows = await this.db.$queryRaw<Array<Partial<Transaction> & { ownerId: string; total: number }>>`
+      WITH matching AS (
+        SELECT * FROM payment_transactions WHERE customer_id = ANY(${[...customerIds]}::uuid[])
+      ), totals AS (
+        SELECT customer_id, count(*)::int AS total FROM matching GROUP BY customer_id
+      ), page AS (
+        SELECT m.*, row_number() OVER (PARTITION BY customer_id ORDER BY created_at DESC, id DESC) AS rn
+        FROM matching m
+        WHERE ${afterAt}::timestamptz IS NULL OR (created_at, id) < (${afterAt}::timestamptz, ${afterId}::uuid)
+      )
+      SELECT t.customer_id AS "ownerId", t.total,
+        p.id, p.customer_id AS "customerId", p.booking_id AS "bookingId", p.method_id AS "methodId",
+        p.amount_cents AS "amountCents", p.currency, p.captured_cents AS "capturedCents",
+        p.refunded_cents AS "refundedCents", p.status::text AS status, p.provider_ref AS "providerRef",
+        p.failure_code AS "failureCode", p.idempotency_key AS "idempotencyKey",
+        p.provider_key AS "providerKey", p.request_hash AS "requestHash", p.response,
+        p.created_at AS "createdAt", p.updated_at AS "updatedAt"
+      FROM totals t
+      LEFT JOIN page p ON p.customer_id = t.customer_id AND p.rn <= ${query.limit}
+      ORDER BY t.customer_id, p.created_at DESC, p.id DESC`;
+    const pages = new Map<string, ParentPage<Transaction>>();
+    for (const { ownerId, total, ...row } of rows) {
+      const page = pages.get(ownerId) ?? { rows: [], totalCount: total };
+      if (row.id) page.rows.push(row as Transaction);
+      pages.set(ownerId, page);
+    }
+    return pages;
   }
 
   /** Charges by id (one statement). */

@@ -72,7 +72,7 @@ export const resolvers: Resolvers = {
   User: {
     __resolveReference: (ref) => ({ id: ref.id }),
     paymentMethods: (u, _a, ctx) => ctx.loaders.methods.load(u.id),
-    transactions: (u, args, ctx) => ctx.payment.transactionsOf(u.id, args),
+    transactions: (u, args, ctx) => ctx.payment.transactionsOf(ctx.loaders, u.id, args),
   },
   Booking: {
     __resolveReference: (ref) => ({ id: ref.id }),

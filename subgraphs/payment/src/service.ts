@@ -1,7 +1,17 @@
 import { AppError, badInput } from '@carwash/errors';
 import type { EventEnvelope } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
-import { decodeOffsetCursor, encodeOffsetCursor, fields, validate, z } from '@carwash/subgraph-kit';
+import {
+  connection,
+  fields,
+  keysetCursor,
+  pageSize,
+  validate,
+  z,
+  type Connection,
+  type PageKey,
+  type ParentPage,
+} from '@carwash/subgraph-kit';
 import type { PaymentConfig } from './config.js';
 import type { PeerBooking } from './peers.js';
 import { ProviderDecline, type PaymentProvider } from './provider.js';
@@ -10,6 +20,7 @@ import {
   PROVIDER_ERROR_FAILURE,
   type ChargeSettlement,
   type PaymentMethod,
+  type ChargePageQuery,
   type PaymentStore,
   type PaymentTx,
   type Refund,
@@ -93,9 +104,8 @@ const AWAIT_POLL_MS = 25;
 const CLAIM_ATTEMPTS = 2;
 /** Stale PENDING rows one sweep resumes at most (the next sweep takes the rest). */
 const SWEEP_BATCH = 100;
-/** Default and largest page of `User.transactions`. */
-const DEFAULT_PAGE = 20;
-const MAX_PAGE = 100;
+/** `User.transactions` pages on (createdAt, id), newest first. */
+const CHARGES_CURSOR = keysetCursor('payment.customerCharges', 'time');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isManager = (v: Viewer | null) => v?.role === 'MANAGER' || v?.role === 'ADMIN';
@@ -151,11 +161,9 @@ export type ResumeListener = (r: {
   outcome: ResumeOutcome;
 }) => void;
 
-/** One page of a customer's charges (the `TransactionConnection` shape). */
-export interface TransactionPage {
-  nodes: Transaction[];
-  totalCount: number;
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+/** The request's batched reads the query side of the service goes through (its DataLoaders). */
+export interface PaymentReads {
+  customerCharges: { load(key: PageKey<ChargePageQuery>): Promise<ParentPage<Transaction>> };
 }
 
 /** The payment feature's rules: methods, idempotent charges and refunds, the cancellation policy. */
@@ -220,24 +228,24 @@ export class PaymentService {
     });
   }
 
-  /** `User.transactions`: a customer's charges, newest first, one page after the `after` cursor. */
+  /**
+   * `User.transactions`: one page of a customer's charges, newest first. Read through the request's
+   * loader, so the charges of every user in a response cost one statement.
+   */
   async transactionsOf(
+    reads: PaymentReads,
     customerId: string,
     args: { first?: number | null; after?: string | null },
-  ): Promise<TransactionPage> {
-    const first = validate(fields.pageSize(MAX_PAGE), args.first ?? DEFAULT_PAGE, 'first');
-    const offset = decodeOffsetCursor(args.after);
-    // One row more than the page tells whether there is a next page.
-    const { rows, totalCount } = await this.repo.chargesOfCustomer(customerId, offset, first + 1);
-    const nodes = rows.slice(0, first);
-    return {
-      nodes,
-      totalCount,
-      pageInfo: {
-        hasNextPage: rows.length > first,
-        endCursor: nodes.length ? encodeOffsetCursor(offset + nodes.length) : null,
-      },
-    };
+  ): Promise<Connection<Transaction>> {
+    const first = pageSize(args.first);
+    const after = CHARGES_CURSOR.decode(args.after) ?? null;
+    const page = await reads.customerCharges.load({
+      parentId: customerId,
+      args: { after, limit: first + 1 },
+    });
+    return connection(page.rows, first, page.totalCount, (t) =>
+      CHARGES_CURSOR.encode({ key: t.createdAt, id: t.id }),
+    );
   }
 
   /**

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope } from '@carwash/events';
+import type { ParentPage } from '@carwash/subgraph-kit';
 import type { PeerBooking } from '../src/peers.js';
 import { ProviderDecline, ProviderUnavailable, type PaymentProvider } from '../src/provider.js';
 import {
   DuplicateKeyError,
   PROVIDER_ERROR_FAILURE,
+  type ChargePageQuery,
   type ChargeSettlement,
   type NewCharge,
   type NewMethod,
@@ -226,13 +228,25 @@ export class FakePaymentRepository implements PaymentStore {
       .slice(0, limit);
   }
 
-  async chargesOfCustomer(
-    customerId: string,
-    offset: number,
-    limit: number,
-  ): Promise<{ rows: Transaction[]; totalCount: number }> {
-    const all = [...this.state.transactions.values()].filter((t) => t.customerId === customerId).reverse();
-    return { rows: all.slice(offset, offset + limit), totalCount: all.length };
+  async chargesOfCustomers(
+    customerIds: readonly string[],
+    query: ChargePageQuery,
+  ): Promise<Map<string, ParentPage<Transaction>>> {
+    const pages = new Map<string, ParentPage<Transaction>>();
+    for (const customerId of customerIds) {
+      const all = [...this.state.transactions.values()]
+        .filter((t) => t.customerId === customerId)
+        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1));
+      const after = query.after;
+      const rest = after
+        ? all.filter(
+            (t) =>
+              t.createdAt < after.key || (t.createdAt.getTime() === after.key.getTime() && t.id < after.id),
+          )
+        : all;
+      if (all.length) pages.set(customerId, { rows: rest.slice(0, query.limit), totalCount: all.length });
+    }
+    return pages;
   }
 
   async transactionsByIds(ids: string[]): Promise<Transaction[]> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createEvent } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
 import { describe, expect, it } from 'vitest';
+import { createLoaders } from '../src/loaders.js';
 import { PaymentService, type ResumeListener } from '../src/service.js';
 import { FakeBookings, FakePaymentRepository, FakeProvider } from './fakes.js';
 
@@ -311,5 +312,39 @@ describe('PaymentService.handleBookingCancelled: the cancellation policy (fakes)
     expect(resumed).toContainEqual(
       expect.objectContaining({ kind: 'refund', trigger: 'redelivery', outcome: 'succeeded' }),
     );
+  });
+});
+
+describe('PaymentService.transactionsOf (fakes)', () => {
+  it("pages a customer's charges newest first and resumes after the cursor", async () => {
+    const { service, repo, paid, customer } = sut();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await paid()).transactionId);
+    // Distinct instants, oldest first, so the order does not rest on insertion.
+    ids.forEach((id, i) => {
+      repo.state.transactions.get(id)!.createdAt = new Date(Date.UTC(2030, 0, 1, 12, i));
+    });
+    const reads = createLoaders(repo);
+    const page1 = await service.transactionsOf(reads, customer.userId, { first: 2 });
+    expect(page1.nodes.map((t) => t.id)).toEqual([ids[2], ids[1]]);
+    expect(page1).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: true } });
+    const page2 = await service.transactionsOf(createLoaders(repo), customer.userId, {
+      first: 2,
+      after: page1.pageInfo.endCursor,
+    });
+    expect(page2.nodes.map((t) => t.id)).toEqual([ids[0]]);
+    expect(page2).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: false } });
+  });
+
+  it('refuses a page above 100 and a cursor that is not one of its own', async () => {
+    const { service, repo, customer } = sut();
+    const reads = createLoaders(repo);
+    await expect(service.transactionsOf(reads, customer.userId, { first: 101 })).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      extensions: { field: 'first' },
+    });
+    await expect(
+      service.transactionsOf(reads, customer.userId, { after: 'eyJvIjo0MH0' }),
+    ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', extensions: { field: 'after' } });
   });
 });

@@ -136,9 +136,10 @@ export type MutationVerifyEmailArgs = {
   token: Scalars['String']['input'];
 };
 
+/** Where a page of a list ends. The same type in every subgraph that pages. */
 export type PageInfo = {
   __typename?: 'PageInfo';
-  /** Pass as `after` to get the next page. */
+  /** The cursor of the page's last node: pass it as `after` for the next page. Null on an empty page. */
   endCursor?: Maybe<Scalars['String']['output']>;
   hasNextPage: Scalars['Boolean']['output'];
 };
@@ -149,7 +150,7 @@ export type Query = {
   me?: Maybe<User>;
   /** Any signed-in user may look up a user; private fields stay guarded. */
   user?: Maybe<User>;
-  /** Managers and admins: users, newest first. */
+  /** Managers and admins: users, newest first. `first` is at most 100. */
   users: UserConnection;
 };
 

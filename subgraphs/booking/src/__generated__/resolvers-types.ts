@@ -48,7 +48,8 @@ export type Booking = {
 export type BookingConnection = {
   __typename?: 'BookingConnection';
   nodes: Array<Booking>;
-  pageInfo: BookingPageInfo;
+  pageInfo: PageInfo;
+  /** Bookings matching the filter, all pages together. */
   totalCount: Scalars['Int']['output'];
 };
 
@@ -67,12 +68,6 @@ export type BookingItem = {
   name: Scalars['String']['output'];
   price: Money;
   service: Service;
-};
-
-export type BookingPageInfo = {
-  __typename?: 'BookingPageInfo';
-  endCursor?: Maybe<Scalars['String']['output']>;
-  hasNextPage: Scalars['Boolean']['output'];
 };
 
 export type BookingStatus =
@@ -190,6 +185,14 @@ export type MutationUpdateServiceArgs = {
   input: UpdateServiceInput;
 };
 
+/** Where a page of a list ends. The same type in every subgraph that pages. */
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  /** The cursor of the page's last node: pass it as `after` for the next page. Null on an empty page. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
 export type Query = {
   __typename?: 'Query';
   /** Free start times on the site's local date, honouring opening hours, bays, the buffer and existing bookings. */
@@ -255,7 +258,10 @@ export type UpdateServiceInput = {
 
 export type User = {
   __typename?: 'User';
-  /** Bookings made for this user, newest first (the user themself, managers and admins). */
+  /**
+   * Bookings made for this user, latest start first (the user themself, managers and admins). `first` is
+   * at most 100; many users' bookings are read in one statement.
+   */
   bookings: BookingConnection;
   id: Scalars['ID']['output'];
 };
@@ -396,15 +402,15 @@ export type ResolversTypes = {
   BookingHistoryEntry: ResolverTypeWrapper<HistoryRow>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   BookingItem: ResolverTypeWrapper<ReservationItemRow>;
-  BookingPageInfo: ResolverTypeWrapper<BookingPageInfo>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   BookingStatus: BookingStatus;
   CreateBookingInput: CreateBookingInput;
   CreateServiceInput: CreateServiceInput;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Money: ResolverTypeWrapper<Money>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Service: ResolverTypeWrapper<ServiceRow>;
   Slot: ResolverTypeWrapper<Slot>;
@@ -422,14 +428,14 @@ export type ResolversParentTypes = {
   BookingHistoryEntry: HistoryRow;
   String: Scalars['String']['output'];
   BookingItem: ReservationItemRow;
-  BookingPageInfo: BookingPageInfo;
-  Boolean: Scalars['Boolean']['output'];
   CreateBookingInput: CreateBookingInput;
   CreateServiceInput: CreateServiceInput;
+  Boolean: Scalars['Boolean']['output'];
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   Money: Money;
   Mutation: Record<PropertyKey, never>;
+  PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   Service: ServiceRow;
   Slot: Slot;
@@ -458,7 +464,7 @@ export type BookingResolvers<ContextType = BookingContext, ParentType extends Re
 
 export type BookingConnectionResolvers<ContextType = BookingContext, ParentType extends ResolversParentTypes['BookingConnection'] = ResolversParentTypes['BookingConnection']> = {
   nodes?: Resolver<Array<ResolversTypes['Booking']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['BookingPageInfo'], ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
@@ -474,11 +480,6 @@ export type BookingItemResolvers<ContextType = BookingContext, ParentType extend
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   price?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   service?: Resolver<ResolversTypes['Service'], ParentType, ContextType>;
-};
-
-export type BookingPageInfoResolvers<ContextType = BookingContext, ParentType extends ResolversParentTypes['BookingPageInfo'] = ResolversParentTypes['BookingPageInfo']> = {
-  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
@@ -504,6 +505,11 @@ export type MutationResolvers<ContextType = BookingContext, ParentType extends R
   markNoShow?: Resolver<ResolversTypes['Booking'], ParentType, ContextType, RequireFields<MutationMarkNoShowArgs, 'id'>>;
   startBooking?: Resolver<ResolversTypes['Booking'], ParentType, ContextType, RequireFields<MutationStartBookingArgs, 'id'>>;
   updateService?: Resolver<ResolversTypes['Service'], ParentType, ContextType, RequireFields<MutationUpdateServiceArgs, 'id' | 'input'>>;
+};
+
+export type PageInfoResolvers<ContextType = BookingContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type QueryResolvers<ContextType = BookingContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
@@ -547,11 +553,11 @@ export type Resolvers<ContextType = BookingContext> = {
   BookingConnection?: BookingConnectionResolvers<ContextType>;
   BookingHistoryEntry?: BookingHistoryEntryResolvers<ContextType>;
   BookingItem?: BookingItemResolvers<ContextType>;
-  BookingPageInfo?: BookingPageInfoResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Service?: ServiceResolvers<ContextType>;
   Slot?: SlotResolvers<ContextType>;

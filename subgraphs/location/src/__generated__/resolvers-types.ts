@@ -155,12 +155,23 @@ export type MutationUpdateSiteArgs = {
   input: UpdateSiteInput;
 };
 
+/** Where a page of a list ends. The same type in every subgraph that pages. */
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  /** The cursor of the page's last node: pass it as `after` for the next page. Null on an empty page. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
 export type Query = {
   __typename?: 'Query';
   isOpen: Scalars['Boolean']['output'];
   openingWindows: Array<TimeWindow>;
   site?: Maybe<WashSite>;
-  /** Sites by name, or nearest first when `near` is given (optionally within `radiusKm`). */
+  /**
+   * Sites by name, or nearest first when `near` is given (optionally within `radiusKm`); ask each node's
+   * `distanceKm(from:)` with the same point. `first` is at most 100.
+   */
   sites: SiteConnection;
 };
 
@@ -198,23 +209,10 @@ export type ShiftInput = {
 
 export type SiteConnection = {
   __typename?: 'SiteConnection';
-  edges: Array<SiteEdge>;
-  pageInfo: SitePageInfo;
+  nodes: Array<WashSite>;
+  pageInfo: PageInfo;
+  /** Sites matching the filter, all pages together. */
   totalCount: Scalars['Int']['output'];
-};
-
-export type SiteEdge = {
-  __typename?: 'SiteEdge';
-  cursor: Scalars['String']['output'];
-  /** Kilometres from the `near` point, when one was given. */
-  distanceKm?: Maybe<Scalars['Float']['output']>;
-  node: WashSite;
-};
-
-export type SitePageInfo = {
-  __typename?: 'SitePageInfo';
-  endCursor?: Maybe<Scalars['String']['output']>;
-  hasNextPage: Scalars['Boolean']['output'];
 };
 
 /** A shift of a staff member at a site. */
@@ -271,6 +269,8 @@ export type WashSite = {
   /** How many cars can be washed at once. */
   bays: Scalars['Int']['output'];
   closedReason?: Maybe<Scalars['String']['output']>;
+  /** Great-circle kilometres from the point (e.g. the `near` of a `sites` search), to the metre. */
+  distanceKm: Scalars['Float']['output'];
   /** Exceptions between two local dates (inclusive); default: the next 90 days. */
   exceptions: Array<HoursException>;
   id: Scalars['ID']['output'];
@@ -284,6 +284,15 @@ export type WashSite = {
   staff: Array<StaffAssignment>;
   /** IANA time zone, e.g. Europe/Berlin. */
   timeZone: Scalars['String']['output'];
+};
+
+
+/**
+ * A car-wash site. Opening hours are kept in the site's local time zone; computed windows are
+ * returned as UTC instants, correct across daylight-saving changes.
+ */
+export type WashSiteDistanceKmArgs = {
+  from: GeoPointInput;
 };
 
 
@@ -463,11 +472,10 @@ export type ResolversTypes = {
   LocalWindowInput: LocalWindowInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ShiftInput: ShiftInput;
-  SiteConnection: ResolverTypeWrapper<Omit<SiteConnection, 'edges'> & { edges: Array<ResolversTypes['SiteEdge']> }>;
-  SiteEdge: ResolverTypeWrapper<Omit<SiteEdge, 'node'> & { node: ResolversTypes['WashSite'] }>;
-  SitePageInfo: ResolverTypeWrapper<SitePageInfo>;
+  SiteConnection: ResolverTypeWrapper<Omit<SiteConnection, 'nodes'> & { nodes: Array<ResolversTypes['WashSite']> }>;
   StaffAssignment: ResolverTypeWrapper<StaffAssignmentRow>;
   TimeWindow: ResolverTypeWrapper<TimeWindow>;
   UpdateSiteInput: UpdateSiteInput;
@@ -498,11 +506,10 @@ export type ResolversParentTypes = {
   LocalWindowInput: LocalWindowInput;
   Mutation: Record<PropertyKey, never>;
   ID: Scalars['ID']['output'];
+  PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   ShiftInput: ShiftInput;
-  SiteConnection: Omit<SiteConnection, 'edges'> & { edges: Array<ResolversParentTypes['SiteEdge']> };
-  SiteEdge: Omit<SiteEdge, 'node'> & { node: ResolversParentTypes['WashSite'] };
-  SitePageInfo: SitePageInfo;
+  SiteConnection: Omit<SiteConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['WashSite']> };
   StaffAssignment: StaffAssignmentRow;
   TimeWindow: TimeWindow;
   UpdateSiteInput: UpdateSiteInput;
@@ -561,6 +568,11 @@ export type MutationResolvers<ContextType = LocationContext, ParentType extends 
   updateSite?: Resolver<ResolversTypes['WashSite'], ParentType, ContextType, RequireFields<MutationUpdateSiteArgs, 'id' | 'input'>>;
 };
 
+export type PageInfoResolvers<ContextType = LocationContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = LocationContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   isOpen?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<QueryIsOpenArgs, 'at' | 'siteId'>>;
   openingWindows?: Resolver<Array<ResolversTypes['TimeWindow']>, ParentType, ContextType, RequireFields<QueryOpeningWindowsArgs, 'from' | 'siteId' | 'to'>>;
@@ -569,20 +581,9 @@ export type QueryResolvers<ContextType = LocationContext, ParentType extends Res
 };
 
 export type SiteConnectionResolvers<ContextType = LocationContext, ParentType extends ResolversParentTypes['SiteConnection'] = ResolversParentTypes['SiteConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['SiteEdge']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['SitePageInfo'], ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['WashSite']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-};
-
-export type SiteEdgeResolvers<ContextType = LocationContext, ParentType extends ResolversParentTypes['SiteEdge'] = ResolversParentTypes['SiteEdge']> = {
-  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  distanceKm?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
-  node?: Resolver<ResolversTypes['WashSite'], ParentType, ContextType>;
-};
-
-export type SitePageInfoResolvers<ContextType = LocationContext, ParentType extends ResolversParentTypes['SitePageInfo'] = ResolversParentTypes['SitePageInfo']> = {
-  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type StaffAssignmentResolvers<ContextType = LocationContext, ParentType extends ResolversParentTypes['StaffAssignment'] = ResolversParentTypes['StaffAssignment']> = {
@@ -613,6 +614,7 @@ export type WashSiteResolvers<ContextType = LocationContext, ParentType extends 
   address?: Resolver<ResolversTypes['Address'], ParentType, ContextType>;
   bays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   closedReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  distanceKm?: Resolver<ResolversTypes['Float'], ParentType, ContextType, RequireFields<WashSiteDistanceKmArgs, 'from'>>;
   exceptions?: Resolver<Array<ResolversTypes['HoursException']>, ParentType, ContextType, Partial<WashSiteExceptionsArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isOpen?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<WashSiteIsOpenArgs, 'at'>>;
@@ -639,10 +641,9 @@ export type Resolvers<ContextType = LocationContext> = {
   LocalTime?: GraphQLScalarType;
   LocalWindow?: LocalWindowResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   SiteConnection?: SiteConnectionResolvers<ContextType>;
-  SiteEdge?: SiteEdgeResolvers<ContextType>;
-  SitePageInfo?: SitePageInfoResolvers<ContextType>;
   StaffAssignment?: StaffAssignmentResolvers<ContextType>;
   TimeWindow?: TimeWindowResolvers<ContextType>;
   User?: UserResolvers<ContextType>;

@@ -98,6 +98,14 @@ export type MutationSetDefaultPaymentMethodArgs = {
   id: Scalars['ID']['input'];
 };
 
+/** Where a page of a list ends. The same type in every subgraph that pages. */
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  /** The cursor of the page's last node: pass it as `after` for the next page. Null on an empty page. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
 /** A card kept at the payment provider: a token and what to show, never the card number. */
 export type PaymentMethod = {
   __typename?: 'PaymentMethod';
@@ -143,14 +151,9 @@ export type Transaction = {
 export type TransactionConnection = {
   __typename?: 'TransactionConnection';
   nodes: Array<Transaction>;
-  pageInfo: TransactionPageInfo;
+  pageInfo: PageInfo;
+  /** The user's charges, all pages together. */
   totalCount: Scalars['Int']['output'];
-};
-
-export type TransactionPageInfo = {
-  __typename?: 'TransactionPageInfo';
-  endCursor?: Maybe<Scalars['String']['output']>;
-  hasNextPage: Scalars['Boolean']['output'];
 };
 
 export type TransactionStatus =
@@ -166,7 +169,10 @@ export type User = {
   id: Scalars['ID']['output'];
   /** The user themself, managers and admins. */
   paymentMethods: Array<PaymentMethod>;
-  /** Newest first (the user themself, managers and admins). */
+  /**
+   * Newest first (the user themself, managers and admins). `first` is at most 100; many users' charges are
+   * read in one statement.
+   */
   transactions: TransactionConnection;
 };
 
@@ -288,12 +294,12 @@ export type ResolversTypes = {
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Money: ResolverTypeWrapper<Money>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  PageInfo: ResolverTypeWrapper<PageInfo>;
   PaymentMethod: ResolverTypeWrapper<PaymentMethodRow>;
   Refund: ResolverTypeWrapper<RefundLike>;
   RefundStatus: RefundStatus;
   Transaction: ResolverTypeWrapper<TransactionLike>;
   TransactionConnection: ResolverTypeWrapper<Omit<TransactionConnection, 'nodes'> & { nodes: Array<ResolversTypes['Transaction']> }>;
-  TransactionPageInfo: ResolverTypeWrapper<TransactionPageInfo>;
   TransactionStatus: TransactionStatus;
   User: ResolverTypeWrapper<{ __typename?: 'User'; id: string }>;
 };
@@ -309,11 +315,11 @@ export type ResolversParentTypes = {
   DateTime: Scalars['DateTime']['output'];
   Money: Money;
   Mutation: Record<PropertyKey, never>;
+  PageInfo: PageInfo;
   PaymentMethod: PaymentMethodRow;
   Refund: RefundLike;
   Transaction: TransactionLike;
   TransactionConnection: Omit<TransactionConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Transaction']> };
-  TransactionPageInfo: TransactionPageInfo;
   User: { __typename?: 'User'; id: string };
 };
 
@@ -339,6 +345,11 @@ export type MutationResolvers<ContextType = PaymentContext, ParentType extends R
   refund?: Resolver<ResolversTypes['Refund'], ParentType, ContextType, RequireFields<MutationRefundArgs, 'idempotencyKey' | 'reason' | 'transactionId'>>;
   removePaymentMethod?: Resolver<ResolversTypes['PaymentMethod'], ParentType, ContextType, RequireFields<MutationRemovePaymentMethodArgs, 'id'>>;
   setDefaultPaymentMethod?: Resolver<ResolversTypes['PaymentMethod'], ParentType, ContextType, RequireFields<MutationSetDefaultPaymentMethodArgs, 'id'>>;
+};
+
+export type PageInfoResolvers<ContextType = PaymentContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type PaymentMethodResolvers<ContextType = PaymentContext, ParentType extends ResolversParentTypes['PaymentMethod'] = ResolversParentTypes['PaymentMethod']> = {
@@ -375,13 +386,8 @@ export type TransactionResolvers<ContextType = PaymentContext, ParentType extend
 
 export type TransactionConnectionResolvers<ContextType = PaymentContext, ParentType extends ResolversParentTypes['TransactionConnection'] = ResolversParentTypes['TransactionConnection']> = {
   nodes?: Resolver<Array<ResolversTypes['Transaction']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['TransactionPageInfo'], ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-};
-
-export type TransactionPageInfoResolvers<ContextType = PaymentContext, ParentType extends ResolversParentTypes['TransactionPageInfo'] = ResolversParentTypes['TransactionPageInfo']> = {
-  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type UserResolvers<ContextType = PaymentContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {
@@ -396,11 +402,11 @@ export type Resolvers<ContextType = PaymentContext> = {
   DateTime?: GraphQLScalarType;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  PageInfo?: PageInfoResolvers<ContextType>;
   PaymentMethod?: PaymentMethodResolvers<ContextType>;
   Refund?: RefundResolvers<ContextType>;
   Transaction?: TransactionResolvers<ContextType>;
   TransactionConnection?: TransactionConnectionResolvers<ContextType>;
-  TransactionPageInfo?: TransactionPageInfoResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };
 
