@@ -114,7 +114,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       ApolloServerPluginDrainHttpServer({ httpServer }),
       errorLoggingPlugin(logger),
       requestMetricsPlugin(metrics, labels),
-      rateLimitPlugin(rateLimiter, config.RATE_LIMIT_COSTS, metrics, labels.client),
+      rateLimitPlugin(rateLimiter, config.RATE_LIMIT_COSTS, metrics, labels.client, logger),
       config.SANDBOX
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),

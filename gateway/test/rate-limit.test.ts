@@ -1,4 +1,5 @@
-import { parse, type OperationDefinitionNode } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { buildSchema, parse, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../src/config.js';
 import { BoundedLabels, OTHER_LABEL } from '../src/edge/labels.js';
@@ -7,7 +8,7 @@ import {
   parseFieldCosts,
   parseRateTiers,
 } from '../src/edge/rate-limit-settings.js';
-import { bucketOf, createRateLimiter, operationCost } from '../src/edge/rate-limit.js';
+import { bucketOf, createRateLimiter, operationCost, unknownCostFields } from '../src/edge/rate-limit.js';
 
 const config = (env: Record<string, string>) =>
   loadGatewayConfig({ SERVICE_CREDENTIALS: 'development', ...env });
@@ -172,5 +173,20 @@ describe(BoundedLabels.name, () => {
     const sut = new BoundedLabels(2);
     expect([sut.of('a'), sut.of('b'), sut.of('c'), sut.of('a')]).toEqual(['a', 'b', OTHER_LABEL, 'a']);
     expect(new BoundedLabels(10).of('x'.repeat(65))).toBe(OTHER_LABEL);
+  });
+});
+
+describe(unknownCostFields.name, () => {
+  const supergraph = buildSchema(
+    readFileSync(new URL('../../schema/supergraph.graphql', import.meta.url), 'utf8'),
+  );
+
+  it('finds every default-priced field in the committed supergraph (a rename would leave it at cost 1)', () => {
+    expect(unknownCostFields(parseFieldCosts(DEFAULT_RATE_LIMIT_COSTS), supergraph)).toEqual([]);
+  });
+
+  it('names priced fields the schema does not have, and types that are not root types', () => {
+    const costs = parseFieldCosts('Mutation.sighUp:50,Query.availableSlots:5,Subscription.x:1');
+    expect(unknownCostFields(costs, supergraph)).toEqual(['Mutation.sighUp', 'Subscription.x']);
   });
 });

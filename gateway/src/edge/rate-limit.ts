@@ -7,6 +7,8 @@ import {
   Kind,
   type DocumentNode,
   type FragmentDefinitionNode,
+  type GraphQLObjectType,
+  type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
@@ -230,8 +232,19 @@ export function rateLimitPlugin(
   costs: FieldCosts,
   metrics: Pick<GatewayMetrics, 'rateLimited'>,
   clientLabels: BoundedLabels,
+  logger?: Pick<Logger, 'warn'>,
 ): ApolloServerPlugin<RateLimitedContext> {
   return {
+    async serverWillStart() {
+      return {
+        // A priced field the schema does not have (misspelt, or removed by a schema change) costs 1 silently.
+        schemaDidLoadOrUpdate({ apiSchema }) {
+          const unknown = unknownCostFields(costs, apiSchema);
+          if (unknown.length)
+            logger?.warn({ fields: unknown }, 'RATE_LIMIT_COSTS names root fields the schema does not have');
+        },
+      };
+    },
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, document, schema, contextValue }) {
@@ -254,4 +267,14 @@ export function rateLimitPlugin(
       };
     },
   };
+}
+
+/** The entries of the cost table that name no root field of `schema`. */
+export function unknownCostFields(costs: FieldCosts, schema: GraphQLSchema): string[] {
+  return [...costs.keys()].filter((entry) => {
+    const [root, field] = entry.split('.') as [string, string];
+    const type = schema.getType(root);
+    const rootTypes = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()];
+    return !type || !rootTypes.includes(type as never) || !(field in (type as GraphQLObjectType).getFields());
+  });
 }
