@@ -10,6 +10,7 @@ import {
   setting,
   z,
 } from '@carwash/config';
+import { rateLimitSettings } from './edge/rate-limit-settings.js';
 
 const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
 
@@ -43,6 +44,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
        * address is the nearest one not trusted; a header from an untrusted peer is ignored.
        */
       TRUSTED_PROXIES: trustedProxies().prefault('loopback'),
+      /** Rate limits (tiers, root-field costs), counted in the event bus's Redis, see edge/rate-limit-settings.ts. */
+      ...rateLimitSettings(),
       READY_TIMEOUT_MS: setting.int(2000, 50, 60_000),
       SHUTDOWN_GRACE_MS: setting.int(10_000, 0, 600_000),
       LOG_LEVEL: setting.logLevel(),

@@ -26,6 +26,8 @@ import express, { type Express } from 'express';
 import type { GatewayConfig } from './config.js';
 import { firstPartyClientOf, type EdgeClient } from './edge/client.js';
 import { createGatewayMetrics, type GatewayMetrics } from './edge/metrics.js';
+import { createRateLimiter, rateLimitPlugin } from './edge/rate-limit.js';
+import { createEdgeLabels, measuredFetch, requestMetricsPlugin } from './edge/request-metrics.js';
 
 export { loadGatewayConfig, type GatewayConfig } from './config.js';
 import { subgraphsOf, type SubgraphEndpoint } from './supergraph.js';
@@ -74,12 +76,22 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   // One signed fetch per subgraph: each signature names its target, so it cannot be replayed to another.
   const fetcherFor = (name: string) => signedFetch(config.credentials.signing, name.toLowerCase());
 
+  const metrics = createGatewayMetrics();
+  const labels = createEdgeLabels();
+  const rateLimiter = await createRateLimiter(
+    config.RATE_LIMIT_TIERS,
+    config.EVENT_BUS === 'redis'
+      ? { kind: 'redis', url: config.REDIS_URL, namespace: config.EVENTS_NAMESPACE }
+      : { kind: 'memory', namespace: config.EVENTS_NAMESPACE },
+    logger,
+  );
+
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) =>
       new IdentityForwardingDataSource({
         url: subgraphs.find((s) => s.name === name)?.url ?? url,
-        fetcher: fetcherFor(name) as never,
+        fetcher: measuredFetch(metrics, name.toLowerCase(), fetcherFor(name)) as never,
       }),
     logger,
   });
@@ -89,7 +101,6 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     config.JWKS_URL === 'none' ? undefined : createAccessTokenVerifier({ jwksUrl: config.JWKS_URL }, config);
   const verifyUser: UserTokenVerifier = tokens?.verify ?? (async () => null);
 
-  const metrics = createGatewayMetrics();
   const app = express();
   app.disable('x-powered-by');
   // `req.ip` is then the client as our own proxies saw it: X-Forwarded-For is read only when the peer is trusted.
@@ -102,6 +113,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       errorLoggingPlugin(logger),
+      requestMetricsPlugin(metrics, labels),
+      rateLimitPlugin(rateLimiter, config.RATE_LIMIT_COSTS, metrics, labels.client, logger),
       config.SANDBOX
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
@@ -199,6 +212,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     stop: async () => {
       await stop();
       await tokens?.close();
+      await rateLimiter.close();
     },
   };
 }

@@ -33,7 +33,14 @@ import {
   type UserTokenVerifier,
 } from '@carwash/service-trust';
 import { createLogger } from '@carwash/subgraph-kit';
-import { PASSWORD, postGraphQL, startSupergraph, uniqueEmail, type Running } from '../support/supergraph.js';
+import {
+  PASSWORD,
+  postGraphQL,
+  startSupergraph,
+  uniqueEmail,
+  UNLIMITED_TEST_TIERS,
+  type Running,
+} from '../support/supergraph.js';
 import { integerOption, percentile } from './support.js';
 
 /** The promise under test: a revoked token is refused within this. */
@@ -105,6 +112,7 @@ async function measureDelay(sg: Running, tries: number): Promise<void> {
       LOG_LEVEL: quiet,
       JWKS_URL: new URL('/.well-known/jwks.json', sg.authUrl).href,
       EVENTS_NAMESPACE: sg.namespace,
+      RATE_LIMIT_TIERS: UNLIMITED_TEST_TIERS,
     }),
     createLogger('gateway', quiet),
   );

@@ -10,6 +10,12 @@ import { exportJWK, generateKeyPair } from 'jose';
 
 export const SUPERGRAPH = new URL('../../schema/supergraph.graphql', import.meta.url);
 
+/**
+ * The gateway's rate-limit tiers in tests that are not about rate limits: every test process signs up
+ * and logs in from 127.0.0.1 far more often than one person would. Rate-limit tests set their own.
+ */
+export const UNLIMITED_TEST_TIERS = 'default:10000000/60';
+
 export interface GraphQLResult<T = Record<string, unknown>> {
   status: number;
   data?: T | null;
@@ -145,6 +151,7 @@ export async function startSupergraph(
       SUBGRAPH_PAYMENT_URL: paymentUrl,
       JWKS_URL: jwksUrl,
       EVENTS_NAMESPACE: namespace,
+      RATE_LIMIT_TIERS: UNLIMITED_TEST_TIERS,
       ...options.gatewayEnv,
     }),
     createLogger('gateway', quiet),
@@ -172,6 +179,36 @@ export async function startSupergraph(
       await auth.stop();
     },
   };
+}
+
+/**
+ * Another gateway instance in front of the same subgraphs, sharing the supergraph's Redis namespace (as a
+ * second replica behind a load balancer would). `env` overrides its settings; stop it yourself.
+ */
+export async function startGatewayReplica(
+  sg: Running,
+  env: Record<string, string> = {},
+): Promise<{ gateway: Gateway; url: string; stop(): Promise<void> }> {
+  const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
+  const urls = Object.fromEntries(
+    sg.gateway.subgraphs.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, s.url]),
+  );
+  const gateway = await createGateway(
+    loadGatewayConfig({
+      ...process.env,
+      ...sg.keys.envFor('gateway'),
+      ...urls,
+      LOG_LEVEL: quiet,
+      SUPERGRAPH_PATH: SUPERGRAPH.pathname,
+      JWKS_URL: new URL('/.well-known/jwks.json', sg.authUrl).href,
+      EVENTS_NAMESPACE: sg.namespace,
+      RATE_LIMIT_TIERS: UNLIMITED_TEST_TIERS,
+      ...env,
+    }),
+    createLogger('gateway', quiet),
+  );
+  const { url } = await gateway.listen(0);
+  return { gateway, url, stop: () => gateway.stop() };
 }
 
 export async function postGraphQL<T>(

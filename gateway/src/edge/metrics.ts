@@ -18,7 +18,7 @@ export function createGatewayMetrics() {
     }),
     requestDuration: new Histogram({
       name: 'gateway_request_duration_seconds',
-      help: 'Time from request received to response sent, by operation name and client',
+      help: 'Time from the start of GraphQL processing (body read, caller identified) to the response, by operation name and client',
       labelNames: ['operation', 'client'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],

@@ -60,6 +60,12 @@ export const ERROR_CATALOGUE = {
     message: 'Not allowed.',
     description: 'The caller is signed in but may not do or read this.',
   },
+  RATE_LIMITED: {
+    status: 429,
+    message: 'Too many requests; slow down and retry later.',
+    description:
+      'The caller (API key, user or client address) used up its points for the window; retry after the `Retry-After` header (`extensions.retryAfterSeconds`).',
+  },
   INTERNAL_SERVER_ERROR: {
     status: 500,
     message: 'Internal server error.',

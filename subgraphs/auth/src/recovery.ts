@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '@carwash/errors';
 import type { Viewer } from '@carwash/service-trust';
 import { validate, z, type Logger } from '@carwash/subgraph-kit';
-import { clientKey } from './client-address.js';
+import { clientKey } from '@carwash/client-address';
 import type { AuthConfig } from './config.js';
 import type { MailSender } from './mail.js';
 import { hashPassword } from './passwords.js';

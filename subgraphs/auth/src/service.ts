@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '@carwash/errors';
 import type { Role, Viewer } from '@carwash/service-trust';
 import { connection, keysetCursor, pageSize, validate, type Connection } from '@carwash/subgraph-kit';
-import { clientKey } from './client-address.js';
+import { clientKey } from '@carwash/client-address';
 import type { AuthConfig } from './config.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { isUniqueViolation, type AuthRepository, type Tx, type User } from './repository.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientKey, UNKNOWN_CLIENT } from '../src/client-address.js';
+import { clientKey, UNKNOWN_CLIENT } from '../src/index.js';
 
 describe(clientKey.name, () => {
   it('keeps an IPv4 address as it is', () => {

@@ -7,7 +7,7 @@ export const IPV6_PREFIX_BITS = 64;
 export const UNKNOWN_CLIENT = 'unknown';
 
 /**
- * The network a client address is counted under by the lockout and the throttles: an IPv4 address
+ * The network a client address is counted under (auth's lockout and throttles, the gateway's rate limits): an IPv4 address
  * as is (IPv4-mapped IPv6 included), an IPv6 address as its /64 (`2001:db8:1:2::/64`). Anything
  * that is not an address (or no address at all) falls into one `unknown` bucket rather than escaping
  * the count.
