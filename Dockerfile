@@ -11,7 +11,7 @@
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS workspace
-ENV CI=true PNPM_HOME=/pnpm PATH=/pnpm:$PATH CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
+ENV CI=true CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
 # The pnpm the repository pins (package.json "packageManager").
 RUN npm install -g pnpm@12.4.2 && pnpm --version
 WORKDIR /repo
@@ -37,19 +37,21 @@ RUN pnpm --filter @carwash/prisma deploy --prod --offline /out
 FROM ${NODE_IMAGE} AS migrate
 ENV NODE_ENV=production CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
 WORKDIR /app/prisma
-COPY --from=migrate-bundle --chown=node:node /out ./
+COPY --from=migrate-bundle /out ./
 USER node
 ENTRYPOINT ["node", "--import", "tsx", "cli.ts", "deploy"]
 
 # A service: compiled JavaScript on Node alone. The export condition makes `@carwash/*` resolve to dist/.
 # The package sits at /app/<service> beside /app/schema, as in the repository, so the gateway finds
-# schema/supergraph.graphql at its default path (SUPERGRAPH_PATH overrides it).
+# schema/supergraph.graphql at its default path (SUPERGRAPH_PATH overrides it). The files stay root's:
+# the node user reads its code and cannot change it.
 FROM ${NODE_IMAGE} AS service
 ARG SERVICE
 ENV NODE_ENV=production APOLLO_TELEMETRY_DISABLED=1
 WORKDIR /app/${SERVICE}
-COPY --from=workspace --chown=node:node /repo/schema /app/schema
-COPY --from=service-bundle --chown=node:node /out ./
+COPY --from=workspace /repo/schema /app/schema
+COPY --from=service-bundle /out ./
 USER node
+# The service listens on its <SERVICE>_PORT: gateway 4000, auth 4001, booking 4002, payment 4003, location 4004.
 EXPOSE 4000 4001 4002 4003 4004
 CMD ["node", "--conditions=@carwash/dist", "dist/main.js"]
