@@ -1,6 +1,6 @@
 import { AppError } from '@carwash/errors';
 import type { IMiddlewareFunction } from 'graphql-middleware';
-import { rule } from 'graphql-shield';
+import { rule, type IRule } from 'graphql-shield';
 import type { RequestContext } from './server.js';
 
 /** The one caller that relays end users: its calls are checked as the end user, never by an allow-list. */
@@ -54,6 +54,6 @@ export function actsOnOwnAuthority(ctx: Pick<RequestContext, 'caller' | 'viewer'
  * before a booking). A service that forwards a user's token is that user here: the per-user rules
  * apply to it, and the allow-list on top. What the service may read at all is `ServiceAccess`.
  */
-export const isServiceOnItsOwnAuthority = rule({ cache: 'no_cache' })((_p, _a, ctx: RequestContext) =>
+export const isServiceOnItsOwnAuthority: IRule = rule({ cache: 'no_cache' })((_p, _a, ctx: RequestContext) =>
   actsOnOwnAuthority(ctx),
 );
