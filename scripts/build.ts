@@ -31,6 +31,7 @@ const SERVICES = [
 
 /** Every package `tsc -b` writes a `dist/` for: the services and what they reference. */
 const PACKAGES = [
+  'packages/client-address',
   'packages/config',
   'packages/errors',
   'packages/events',
