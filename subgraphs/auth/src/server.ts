@@ -17,6 +17,8 @@ import type { AuthContext } from './context.js';
 import { createDb, type AuthDb } from './db.js';
 import { createLoaders } from './loaders.js';
 import { DevMailbox } from './mail.js';
+import { ApiKeyService } from './api-keys.js';
+import { ApiKeyRepository } from './repositories/api-keys.js';
 import { permissions, serviceAccess } from './permissions.js';
 import { AccountRecovery } from './recovery.js';
 import { AuthRepository } from './repository.js';
@@ -71,6 +73,7 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
     redis ? { redis, keyPrefix: `${config.EVENTS_NAMESPACE}:auth:recovery` } : 'memory',
   );
   const recovery = new AccountRecovery(repo, mailbox, throttle, config, logger);
+  const apiKeys = new ApiKeyService(new ApiKeyRepository(db), config.AUTH_API_KEY_HASH_SECRET);
 
   // The auth feature verifies access tokens with its own keys: no network hop to itself.
   const tokens = createAccessTokenVerifier({ jwks: () => issuer.jwks() }, config, revocationStore);
@@ -82,7 +85,7 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
       resolvers,
       permissions,
       serviceAccess,
-      createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service, recovery }),
+      createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service, recovery, apiKeys }),
       logger,
       routes: (app) => {
         app.get('/.well-known/jwks.json', (_req, res) => {
