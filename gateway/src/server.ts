@@ -24,8 +24,9 @@ import {
 } from '@carwash/subgraph-kit';
 import express, { type Express } from 'express';
 import type { GatewayConfig } from './config.js';
-import { firstPartyClientOf, type EdgeClient } from './edge/client.js';
+import type { EdgeClient } from './edge/client.js';
 import { createGatewayMetrics, type GatewayMetrics } from './edge/metrics.js';
+import { createPersistedQueries } from './edge/persisted.js';
 
 export { loadGatewayConfig, type GatewayConfig } from './config.js';
 import { subgraphsOf, type SubgraphEndpoint } from './supergraph.js';
@@ -90,6 +91,14 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   const verifyUser: UserTokenVerifier = tokens?.verify ?? (async () => null);
 
   const metrics = createGatewayMetrics();
+  // Trusted documents, safelisting, APQ and partner API keys (verified with auth under our credential).
+  const authSubgraph = subgraphs.find((s) => s.name.toLowerCase() === 'auth');
+  const persisted = createPersistedQueries(config, {
+    authUrl: authSubgraph?.url,
+    authFetch: fetcherFor('auth'),
+    metrics,
+    logger,
+  });
   const app = express();
   app.disable('x-powered-by');
   // `req.ip` is then the client as our own proxies saw it: X-Forwarded-For is read only when the peer is trusted.
@@ -98,10 +107,12 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.INTROSPECTION,
+    persistedQueries: persisted.apq,
     includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       errorLoggingPlugin(logger),
+      persisted.plugin,
       config.SANDBOX
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
@@ -168,12 +179,14 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       const authorization = req.header(HEADER.authorization);
       // A token that is present but invalid is refused outright (401 UNAUTHENTICATED), never downgraded to anonymous.
       const viewer = await verifyUser(authorization);
+      // An unknown or revoked API key is refused here (401 API_KEY_INVALID), like a bad token.
+      const client = await persisted.clientOf(req);
       return {
         requestId: res.locals.requestId as string,
         viewer,
         authorization,
         clientIp: req.ip,
-        client: firstPartyClientOf(req),
+        client,
       };
     },
   });
@@ -199,6 +212,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     stop: async () => {
       await stop();
       await tokens?.close();
+      await persisted.close();
     },
   };
 }
