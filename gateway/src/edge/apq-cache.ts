@@ -47,6 +47,8 @@ while total > budget do
   redis.call('DEL', prefix .. member)
   total = redis.call('DECRBY', KEYS[4], s)
 end
+-- Once nothing has been registered for a TTL every document has expired: the bookkeeping goes too.
+for i = 2, 4 do redis.call('EXPIRE', KEYS[i], ttl) end
 return total`;
 
 /**
