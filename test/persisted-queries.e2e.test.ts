@@ -237,7 +237,7 @@ describe('trusted documents per client', () => {
   });
 });
 
-describe('APQ across gateway replicas', () => {
+describe('a second gateway replica (default API_KEY_CACHE_TTL_MS, same Redis namespace)', () => {
   let second: Gateway;
   let secondUrl: string;
   beforeAll(async () => {
@@ -280,5 +280,22 @@ describe('APQ across gateway replicas', () => {
     expect(hit.data).toEqual(registered.data);
     expect(await metric(secondUrl, 'gateway_apq_total', { result: 'hit' })).toBe(hitsBefore + 1);
     expect(await metric(secondUrl, 'gateway_apq_total', { result: 'miss' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses a revoked key at once on another replica, long before its cache TTL (the announcement)', async () => {
+    const { key, apiKey } = await createKey('sample-partner');
+    const ok = await send(secondUrl, { id: sha256(SERVICES) }, { 'x-api-key': key });
+    expect(ok.status).toBe(200);
+    await sg.gql(`mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, { id: apiKey.id }, admin);
+    const started = Date.now();
+    let status = 0;
+    while (Date.now() - started < 10_000) {
+      status = (await send(secondUrl, { id: sha256(SERVICES) }, { 'x-api-key': key })).status;
+      if (status === 401) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(status).toBe(401);
+    // The second replica caches verdicts for the default 5 s: only the announcement explains this.
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 });

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '@carwash/errors';
+import { apiKeyRevocationChannel } from '@carwash/service-trust';
+import { Redis } from 'ioredis';
 import type { Logger } from '@carwash/subgraph-kit';
 import type { Request } from 'express';
 import { API_KEY_HEADER, firstPartyClientOf, type EdgeClient } from './client.js';
@@ -19,12 +21,13 @@ export class ApiKeyLookupError extends Error {
 /**
  * Turns an `x-api-key` into the partner it belongs to, by asking the auth feature (`apiKeyVerdict`, a field
  * only the gateway may read, signed with the gateway's service credential). Answers — unknown keys too — are
- * cached for `ttlMs`: that is the bound on how long a revoked key keeps working at this replica. Keys are
- * cached under their SHA-256, never in clear.
+ * cached for `ttlMs`. A revocation announced by auth (`listenForRevocations`) drops the key's verdict at once;
+ * `ttlMs` is the bound when the announcement is lost. Keys are cached under their SHA-256, never in clear.
  */
 export class ApiKeyResolver {
   private readonly cache = new Map<string, { at: number; client: EdgeClient | null }>();
   private readonly inFlight = new Map<string, Promise<EdgeClient | null>>();
+  private subscriber: Redis | undefined;
 
   constructor(
     private readonly authUrl: string,
@@ -50,6 +53,29 @@ export class ApiKeyResolver {
       if (this.cache.size > MAX_CACHED_KEYS) this.cache.delete(this.cache.keys().next().value!);
     }
     return client;
+  }
+
+  /**
+   * Subscribes to auth's revocation announcements. A (re)connected subscriber may have missed some, so it
+   * forgets every verdict.
+   */
+  listenForRevocations(redisUrl: string, namespace: string): void {
+    const sub = new Redis(redisUrl, {
+      maxRetriesPerRequest: null,
+      retryStrategy: (times) => Math.min(times * 100, 2000),
+      connectionName: 'carwash-gateway:api-key-revocations',
+    });
+    sub.on('error', () => {});
+    sub.on('ready', () => this.cache.clear());
+    sub.on('message', (_channel: string, id: string) => {
+      for (const [hash, entry] of this.cache) if (entry.client?.apiKeyId === id) this.cache.delete(hash);
+    });
+    void sub.subscribe(apiKeyRevocationChannel(namespace)).catch(() => {});
+    this.subscriber = sub;
+  }
+
+  close(): void {
+    this.subscriber?.disconnect();
   }
 
   private async ask(key: string): Promise<EdgeClient | null> {

@@ -190,6 +190,8 @@ export function createPersistedQueries(
   const keys = deps.authUrl
     ? new ApiKeyResolver(deps.authUrl, deps.authFetch, settings.API_KEY_CACHE_TTL_MS, deps.logger)
     : undefined;
+  if (settings.EVENT_BUS === 'redis')
+    keys?.listenForRevocations(settings.REDIS_URL, settings.EVENTS_NAMESPACE);
   return {
     manifests,
     /** Apollo Server's `persistedQueries` option. */
@@ -203,6 +205,7 @@ export function createPersistedQueries(
     clientOf: (req: Pick<Request, 'header'>) => edgeClientOf(req, keys),
     close: async () => {
       manifests.close();
+      keys?.close();
       await apq.close();
     },
   };

@@ -41,6 +41,8 @@ export class ApiKeyService {
   constructor(
     private readonly repo: ApiKeyRepository,
     private readonly secret: string,
+    /** Tells every gateway to drop its cached verdict for the key (best effort: their cache TTL bounds it). */
+    private readonly announceRevoked: (id: string) => Promise<void> = async () => {},
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
@@ -65,6 +67,7 @@ export class ApiKeyService {
     const id = validate(input.uuid, rawId, 'id');
     const row = await this.repo.revoke(id, this.clock());
     if (!row) throw new AppError('NOT_FOUND', { field: 'id' });
+    await this.announceRevoked(row.id);
     return row;
   }
 

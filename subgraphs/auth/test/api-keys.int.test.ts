@@ -35,8 +35,9 @@ describe(ApiKeyService.name, () => {
     expect(await new ApiKeyService(repo, `${SECRET}-other`).verify(key)).toBeNull();
   });
 
-  it('refuses a revoked key, and keeps the first revocation time when revoked twice', async () => {
-    const sut = new ApiKeyService(repo, SECRET);
+  it('refuses a revoked key, announces it, and keeps the first revocation time when revoked twice', async () => {
+    const announced: string[] = [];
+    const sut = new ApiKeyService(repo, SECRET, async (id) => void announced.push(id));
     const { key, apiKey } = await sut.create(admin, {
       name: 'Old',
       client: 'sample-partner',
@@ -46,12 +47,13 @@ describe(ApiKeyService.name, () => {
     expect(first.revokedAt).toBeInstanceOf(Date);
     const again = await sut.revoke(apiKey.id);
     expect(again.revokedAt).toEqual(first.revokedAt);
+    expect(announced).toEqual([apiKey.id, apiKey.id]);
     expect(await sut.verify(key)).toBeNull();
   });
 
   it('records the last use at most once a minute, not on every verification', async () => {
     let now = new Date('2026-12-01T10:00:00.000Z');
-    const sut = new ApiKeyService(repo, SECRET, () => now);
+    const sut = new ApiKeyService(repo, SECRET, undefined, () => now);
     const { key, apiKey } = await sut.create(admin, {
       name: 'Busy',
       client: 'busy-partner',

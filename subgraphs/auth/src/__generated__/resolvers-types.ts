@@ -125,7 +125,7 @@ export type Mutation = {
    * BAD_USER_INPUT (field `newPassword`, token not spent) if the password is too weak.
    */
   resetPassword: Scalars['Boolean']['output'];
-  /** Admins: revokes a key (idempotent); the gateway refuses it within API_KEY_CACHE_TTL_MS. */
+  /** Admins: revokes a key (idempotent); every gateway refuses it at once (at the latest after API_KEY_CACHE_TTL_MS). */
   revokeApiKey: ApiKey;
   /** Admins only. An admin cannot change their own role. */
   setUserRole: User;
