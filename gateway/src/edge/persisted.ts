@@ -154,7 +154,9 @@ export function persistedQueriesPlugin(options: {
           }
           if (mode !== 'audit' || trusted || manifest?.operations.has(ctx.queryHash)) return;
           const operation = operationLabel(ctx.operationName);
-          metrics.safelistAudit.inc({ client: client.name, operation });
+          // Any header value may name a first-party app: only configured names become label values.
+          const label = policy.clients.has(client.name) || manifest ? client.name : 'unlisted';
+          metrics.safelistAudit.inc({ client: label, operation });
           logger.warn(
             { client: client.name, operation, queryHash: ctx.queryHash },
             'operation not in the client manifest (audit mode: run anyway)',
