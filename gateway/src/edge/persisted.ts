@@ -116,6 +116,9 @@ export function persistedQueriesPlugin(options: {
       const client = contextValue.client;
       const mode = modeOf(client, policy);
       const manifest = manifests.get(client.name);
+      // Any header value may name a first-party app: only configured names become metric label values.
+      const label =
+        client.kind === 'partner' || policy.clients.has(client.name) || manifest ? client.name : 'unlisted';
       const extension = request.extensions?.persistedQuery as PersistedQueryExtension | undefined;
       const id = typeof extension?.sha256Hash === 'string' ? extension.sha256Hash : undefined;
       let trusted = false;
@@ -149,13 +152,11 @@ export function persistedQueriesPlugin(options: {
         },
         async didResolveOperation(ctx) {
           if (refused) {
-            metrics.safelistRejections.inc({ client: client.name });
+            metrics.safelistRejections.inc({ client: label });
             throw new AppError('PERSISTED_QUERY_NOT_IN_LIST', { httpStatus: true });
           }
           if (mode !== 'audit' || trusted || manifest?.operations.has(ctx.queryHash)) return;
           const operation = operationLabel(ctx.operationName);
-          // Any header value may name a first-party app: only configured names become label values.
-          const label = policy.clients.has(client.name) || manifest ? client.name : 'unlisted';
           metrics.safelistAudit.inc({ client: label, operation });
           logger.warn(
             { client: client.name, operation, queryHash: ctx.queryHash },
