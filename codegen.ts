@@ -24,7 +24,11 @@ interface Feature {
 const features: Record<'auth' | 'booking' | 'location' | 'payment', Feature> = {
   auth: {
     context: '../context.js#AuthContext',
-    mappers: { User: '../repository.js#User as UserRow' },
+    mappers: {
+      User: '../repository.js#User as UserRow',
+      ApiKey: '../repositories/api-keys.js#ApiKey as ApiKeyRow',
+      CreateApiKeyPayload: '../api-keys.js#CreatedApiKey',
+    },
   },
   booking: {
     context: '../context.js#BookingContext',

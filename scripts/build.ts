@@ -32,6 +32,7 @@ const SERVICES = [
 /** Every package `tsc -b` writes a `dist/` for: the services and what they reference. */
 const PACKAGES = [
   'packages/client-address',
+  'packages/compose',
   'packages/config',
   'packages/errors',
   'packages/events',

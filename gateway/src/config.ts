@@ -12,6 +12,8 @@ import {
 } from '@carwash/config';
 import { rateLimitSettings } from './edge/rate-limit-settings.js';
 
+import { persistedQuerySettings } from './edge/persisted.js';
+
 const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
 
 /** The only reader of `process.env` in the gateway. */
@@ -34,6 +36,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
        */
       ...eventBusSettings(),
       ...revocationSettings(),
+      /** Trusted documents, per-client safelisting, APQ and partner API keys (edge/persisted.ts). */
+      ...persistedQuerySettings(),
       MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
       INTROSPECTION: setting.bool(true),
       /** Apollo Sandbox at `/` (it loads its script from Apollo's CDN). */

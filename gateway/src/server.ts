@@ -24,10 +24,11 @@ import {
 } from '@carwash/subgraph-kit';
 import express, { type Express } from 'express';
 import type { GatewayConfig } from './config.js';
-import { firstPartyClientOf, type EdgeClient } from './edge/client.js';
+import type { EdgeClient } from './edge/client.js';
 import { createGatewayMetrics, type GatewayMetrics } from './edge/metrics.js';
 import { createRateLimiter, rateLimitPlugin } from './edge/rate-limit.js';
 import { createEdgeLabels, measuredFetch, requestMetricsPlugin } from './edge/request-metrics.js';
+import { createPersistedQueries } from './edge/persisted.js';
 
 export { loadGatewayConfig, type GatewayConfig } from './config.js';
 import { subgraphsOf, type SubgraphEndpoint } from './supergraph.js';
@@ -101,6 +102,14 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     config.JWKS_URL === 'none' ? undefined : createAccessTokenVerifier({ jwksUrl: config.JWKS_URL }, config);
   const verifyUser: UserTokenVerifier = tokens?.verify ?? (async () => null);
 
+  // Trusted documents, safelisting, APQ and partner API keys (verified with auth under our credential).
+  const authSubgraph = subgraphs.find((s) => s.name.toLowerCase() === 'auth');
+  const persisted = createPersistedQueries(config, {
+    authUrl: authSubgraph?.url,
+    authFetch: fetcherFor('auth'),
+    metrics,
+    logger,
+  });
   const app = express();
   app.disable('x-powered-by');
   // `req.ip` is then the client as our own proxies saw it: X-Forwarded-For is read only when the peer is trusted.
@@ -109,11 +118,13 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.INTROSPECTION,
+    persistedQueries: persisted.apq,
     includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       errorLoggingPlugin(logger),
       requestMetricsPlugin(metrics, labels),
+      persisted.plugin,
       rateLimitPlugin(rateLimiter, config.RATE_LIMIT_COSTS, metrics, labels.client, logger),
       config.SANDBOX
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false, includeCookies: false })
@@ -181,12 +192,14 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       const authorization = req.header(HEADER.authorization);
       // A token that is present but invalid is refused outright (401 UNAUTHENTICATED), never downgraded to anonymous.
       const viewer = await verifyUser(authorization);
+      // An unknown or revoked API key is refused here (401 API_KEY_INVALID), like a bad token.
+      const client = await persisted.clientOf(req);
       return {
         requestId: res.locals.requestId as string,
         viewer,
         authorization,
         clientIp: req.ip,
-        client: firstPartyClientOf(req),
+        client,
       };
     },
   });
@@ -213,6 +226,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       await stop();
       await tokens?.close();
       await rateLimiter.close();
+      await persisted.close();
     },
   };
 }

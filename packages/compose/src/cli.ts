@@ -1,12 +1,16 @@
 /**
  * `tsx packages/compose/src/cli.ts write` — compose and (re)write schema/supergraph.graphql.
- * `tsx packages/compose/src/cli.ts check` — fail if composition fails or the committed file is stale.
+ * `tsx packages/compose/src/cli.ts check` — fail if composition fails or the committed file is stale,
+ * or if an operation of a trusted-document manifest (schema/persisted-queries/<client>.json, or the
+ * folder given with `--manifests <dir>`) is not valid against the newly composed API schema.
  * Breaking API changes are reported in both modes but never fail the run: they may be intended,
  * and the reviewer should see them, not be blocked by them.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkManifestOperations, PERSISTED_QUERIES_DIR, readManifests } from './manifests.js';
 import {
+  apiSchema,
   breakingChanges,
   composeFromManifest,
   findRepoRoot,
@@ -15,12 +19,14 @@ import {
   type ComposeResult,
 } from './compose.js';
 
-function main(mode: string | undefined): number {
-  if (mode !== 'write' && mode !== 'check') {
-    console.error('usage: cli.ts <write|check>');
+function main(mode: string | undefined, args: string[]): number {
+  const at = args.indexOf('--manifests');
+  if ((mode !== 'write' && mode !== 'check') || (at >= 0 && !args[at + 1])) {
+    console.error('usage: cli.ts <write|check> [--manifests <dir>]');
     return 2;
   }
   const root = findRepoRoot();
+  const manifestsDir = at >= 0 ? args[at + 1]! : join(root, PERSISTED_QUERIES_DIR);
   const file = join(root, SUPERGRAPH_PATH);
   const result: ComposeResult = composeFromManifest(root);
   if (!result.ok) {
@@ -36,6 +42,7 @@ function main(mode: string | undefined): number {
   // Normalise line endings so a CRLF checkout is not reported as stale.
   const previous = existsSync(file) ? readFileSync(file, 'utf8').replace(/\r\n/g, '\n') : undefined;
   if (previous !== undefined) reportChanges(previous, fresh);
+  const brokenOperations = checkOperations(result.supergraphSdl, manifestsDir);
 
   if (mode === 'write') {
     if (previous === fresh) console.log(`${SUPERGRAPH_PATH} is already up to date`);
@@ -45,12 +52,31 @@ function main(mode: string | undefined): number {
     }
     return 0;
   }
+  if (brokenOperations > 0) return 1;
   if (previous !== fresh) {
     console.error(`${SUPERGRAPH_PATH} is stale: run pnpm compose`);
     return 1;
   }
   console.log(`OK: ${SUPERGRAPH_PATH} is up to date`);
   return 0;
+}
+
+/**
+ * Reports every trusted-document operation the new API schema would break (or a manifest that does not
+ * parse), naming client and operation; returns how many. Only `check` fails on them.
+ */
+function checkOperations(supergraphSdl: string, dir: string): number {
+  const { manifests, problems } = readManifests(dir);
+  problems.push(...checkManifestOperations(apiSchema(supergraphSdl), manifests.values()));
+  if (problems.length === 0) {
+    const count = [...manifests.values()].reduce((n, m) => n + m.operations.size, 0);
+    console.log(`OK: ${count} trusted operation(s) of ${manifests.size} client manifest(s) are valid`);
+    return 0;
+  }
+  console.error(`${problems.length} trusted-document problem(s) against the new API schema:`);
+  for (const p of problems)
+    console.error(`  ✗ client ${p.client}${p.operation ? `, operation ${p.operation}` : ''}: ${p.message}`);
+  return problems.length;
 }
 
 /** Warns about API changes from `previous` to `next`; an unreadable previous file is only warned about. */
@@ -75,7 +101,7 @@ function reportChanges(previous: string, next: string): void {
 }
 
 try {
-  process.exitCode = main(process.argv[2]);
+  process.exitCode = main(process.argv[2], process.argv.slice(3));
 } catch (e) {
   console.error(`compose: ${(e as Error).message}`);
   process.exitCode = 1;

@@ -117,7 +117,7 @@ export function breakingChanges(
  * graphql-js's `instanceof` checks reject when ours is the ESM build (as under vitest).
  * The AST is plain data, so it is safe to hand across instances.
  */
-function apiSchema(supergraphSdl: string) {
+export function apiSchema(supergraphSdl: string) {
   return buildASTSchema(Supergraph.build(supergraphSdl).apiSchema().toAST());
 }
 

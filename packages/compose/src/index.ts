@@ -1,4 +1,5 @@
 export {
+  apiSchema,
   breakingChanges,
   composeFromManifest,
   composeSupergraph,
@@ -13,3 +14,13 @@ export {
   type SchemaChange,
   type SubgraphSource,
 } from './compose.js';
+export {
+  checkManifestOperations,
+  MANIFEST_FORMAT,
+  parseManifest,
+  PERSISTED_QUERIES_DIR,
+  readManifests,
+  type Manifest,
+  type ManifestProblem,
+  type PersistedOperation,
+} from './manifests.js';

@@ -40,6 +40,18 @@ export const ERROR_CATALOGUE = {
     message: 'Persisted queries are not supported here.',
     description: 'This endpoint does not accept persisted queries.',
   },
+  // Edge: persisted queries and API keys (gateway)
+  PERSISTED_QUERY_NOT_IN_LIST: {
+    status: 403,
+    message: 'This operation is not in the trusted documents of this client.',
+    description:
+      'The client (a partner key, or a first-party app in enforce mode) may run only operations of its manifest, sent by id.',
+  },
+  API_KEY_INVALID: {
+    status: 401,
+    message: 'The API key is unknown or revoked.',
+    description: 'The `x-api-key` header names no live key; ask the operator for a new one.',
+  },
   PAYLOAD_TOO_LARGE: {
     status: 413,
     message: 'The request body is too large.',

@@ -50,3 +50,4 @@ export {
   type RevocationStoreOptions,
   type RevocationVerdict,
 } from './revocation.js';
+export { apiKeyRevocationChannel } from './api-key-revocation.js';

@@ -7,6 +7,9 @@ import {
   z,
 } from '@carwash/config';
 
+/** Outside production only (refused there by `requireProductionSecrets`: it says development-only). */
+const DEVELOPMENT_API_KEY_HASH_SECRET = 'development-only-api-key-hash-secret-0000';
+
 /** The only reader of `process.env` in the auth feature (the settings every feature shares come from `loadFeatureConfig`). */
 export function loadAuthConfig(env: Record<string, string | undefined> = process.env) {
   return loadFeatureConfig(
@@ -40,11 +43,20 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
          * Refused when NODE_ENV=production, so the route cannot exist there.
          */
         AUTH_DEV_MAILBOX: setting.bool(false),
+        /**
+         * The secret of the keyed hash (HMAC-SHA-256) under which partner API keys are stored (≥ 32
+         * characters). Changing it invalidates every key. Required in production.
+         */
+        AUTH_API_KEY_HASH_SECRET: z
+          .string()
+          .min(32, 'must be at least 32 characters')
+          .default(DEVELOPMENT_API_KEY_HASH_SECRET),
         NODE_ENV: z.string().optional(),
       },
       check: (config) => {
         requireProductionSecrets('auth', {
           AUTH_JWT_PRIVATE_KEYS: env.AUTH_JWT_PRIVATE_KEYS,
+          AUTH_API_KEY_HASH_SECRET: env.AUTH_API_KEY_HASH_SECRET,
         });
         if (config.AUTH_DEV_MAILBOX && config.NODE_ENV === 'production') {
           throw new ConfigError('auth', [

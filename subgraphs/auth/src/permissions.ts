@@ -1,5 +1,5 @@
 import { AppError } from '@carwash/errors';
-import { isServiceOnItsOwnAuthority as isService, type ServiceAccess } from '@carwash/subgraph-kit';
+import { GATEWAY, isServiceOnItsOwnAuthority as isService, type ServiceAccess } from '@carwash/subgraph-kit';
 import { allow, and, deny, or, rule, shield } from 'graphql-shield';
 import type { AuthContext } from './context.js';
 
@@ -18,6 +18,15 @@ const isSelf = rule({ cache: 'no_cache' })(
 /** The `id` argument is the viewer. */
 const targetsSelf = rule({ cache: 'no_cache' })(
   (_p, args: { id?: string }, ctx: AuthContext) => !!ctx.viewer && args.id === ctx.viewer.userId,
+);
+
+/**
+ * The gateway itself, signed, with no end user: how it verifies a partner's API key. The field it asks
+ * (`apiKeyVerdict`) is `@inaccessible`, so no client request through the gateway can reach it; a sibling
+ * service cannot either (it is in no `serviceAccess` list, and this rule names the gateway).
+ */
+const isGatewayOnItsOwnAuthority = rule({ cache: 'no_cache' })(
+  (_p, _a, ctx: AuthContext) => ctx.caller === GATEWAY && ctx.viewer === null,
 );
 
 const privateUserField = and(isAuthenticated, or(isSelf, isManagerOrAdmin));
@@ -44,6 +53,8 @@ export const permissions = shield(
       me: allow,
       user: isAuthenticated,
       users: and(isAuthenticated, isManagerOrAdmin),
+      apiKeys: and(isAuthenticated, isAdmin),
+      apiKeyVerdict: isGatewayOnItsOwnAuthority,
     },
     Mutation: {
       '*': deny,
@@ -59,6 +70,8 @@ export const permissions = shield(
       resetPassword: allow,
       setUserRole: and(isAuthenticated, isAdmin),
       deleteUser: and(isAuthenticated, or(targetsSelf, isAdmin)),
+      createApiKey: and(isAuthenticated, isAdmin),
+      revokeApiKey: and(isAuthenticated, isAdmin),
     },
     User: {
       '*': or(isAuthenticated, isService),
@@ -69,6 +82,10 @@ export const permissions = shield(
     UserConnection: isAuthenticated,
     PageInfo: allow,
     DeleteUserPayload: allow,
+    // Reached only through the admin-only fields above (or the gateway-only verdict).
+    ApiKey: allow,
+    CreateApiKeyPayload: allow,
+    ApiKeyVerdict: allow,
     _Service: allow,
   },
   {

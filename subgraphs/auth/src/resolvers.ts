@@ -20,6 +20,8 @@ export const resolvers: Resolvers = {
     me: (_p, _a, ctx) => (ctx.viewer ? ctx.loaders.user.load(ctx.viewer.userId) : null),
     user: (_p, args, ctx) => ctx.loaders.user.load(validate(input.uuid, args.id, 'id')),
     users: (_p, args, ctx) => ctx.auth.listUsers(args),
+    apiKeys: (_p, _a, ctx) => ctx.apiKeys.list(),
+    apiKeyVerdict: (_p, args, ctx) => ctx.apiKeys.verify(args.key),
   },
   Mutation: {
     signUp: async (_p, args, ctx) => {
@@ -39,6 +41,8 @@ export const resolvers: Resolvers = {
     resetPassword: (_p, args, ctx) => ctx.recovery.resetPassword(args.token, args.newPassword, client(ctx)),
     setUserRole: (_p, args, ctx) => ctx.auth.setUserRole(ctx.viewer!, args.userId, args.role),
     deleteUser: (_p, args, ctx) => ctx.auth.deleteUser(args.id),
+    createApiKey: (_p, args, ctx) => ctx.apiKeys.create(ctx.viewer!, args.input),
+    revokeApiKey: (_p, args, ctx) => ctx.apiKeys.revoke(args.id),
   },
   User: {
     __resolveReference: (ref, ctx) => ctx.loaders.user.load(ref.id),

@@ -10,6 +10,7 @@ import {
   type Logger,
   type SubgraphServer,
 } from '@carwash/subgraph-kit';
+import { apiKeyRevocationChannel } from '@carwash/service-trust';
 import { parse } from 'graphql';
 import { Redis } from 'ioredis';
 import type { AuthConfig } from './config.js';
@@ -17,6 +18,8 @@ import type { AuthContext } from './context.js';
 import { createDb, type AuthDb } from './db.js';
 import { createLoaders } from './loaders.js';
 import { DevMailbox } from './mail.js';
+import { ApiKeyService } from './api-keys.js';
+import { ApiKeyRepository } from './repositories/api-keys.js';
 import { permissions, serviceAccess } from './permissions.js';
 import { AccountRecovery } from './recovery.js';
 import { AuthRepository } from './repository.js';
@@ -71,6 +74,17 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
     redis ? { redis, keyPrefix: `${config.EVENTS_NAMESPACE}:auth:recovery` } : 'memory',
   );
   const recovery = new AccountRecovery(repo, mailbox, throttle, config, logger);
+  // Gateways drop a revoked key's cached verdict on this announcement; their short cache TTL is the fallback.
+  const apiKeys = new ApiKeyService(new ApiKeyRepository(db), config.AUTH_API_KEY_HASH_SECRET, async (id) => {
+    try {
+      await redis?.publish(apiKeyRevocationChannel(config.EVENTS_NAMESPACE), id);
+    } catch (err) {
+      logger.warn(
+        { err, apiKeyId: id },
+        'API key revocation not announced; gateways refuse it after their cache TTL',
+      );
+    }
+  });
 
   // The auth feature verifies access tokens with its own keys: no network hop to itself.
   const tokens = createAccessTokenVerifier({ jwks: () => issuer.jwks() }, config, revocationStore);
@@ -82,7 +96,7 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
       resolvers,
       permissions,
       serviceAccess,
-      createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service, recovery }),
+      createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service, recovery, apiKeys }),
       logger,
       routes: (app) => {
         app.get('/.well-known/jwks.json', (_req, res) => {

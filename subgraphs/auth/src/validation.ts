@@ -92,3 +92,25 @@ export function normalizeEmail(email: string): string {
 
 export const uuid = fields.uuid();
 export const email = fields.email();
+
+/**
+ * A partner's client name names its manifest file (`schema/persisted-queries/<client>.json`) and labels
+ * its metrics: lower-case letters, digits, `-` and `_`, no dots or slashes (so never a path).
+ */
+export const MANIFEST_SAFE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export const createApiKeyInput = z.object({
+  name: fields.name('name'),
+  client: z
+    .string()
+    .regex(
+      MANIFEST_SAFE_NAME,
+      'client must be 1–63 lower-case letters, digits, - or _ (a manifest file name)',
+    ),
+  tier: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'tier must be 1–32 lower-case letters, digits, - or _'),
+});
+
+/** A presented key: our format is `cwk_` + 43 base64url characters; anything else is not worth a lookup. */
+export const presentedApiKey = z.string().regex(/^cwk_[A-Za-z0-9_-]{43}$/);
