@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PASSWORD,
@@ -12,7 +13,30 @@ import { metricValue, scrapeMetrics } from './support/metrics.js';
 
 /** The tier both rate-limited replicas run with: small, so a test exhausts it in one or two requests. */
 const POINTS = 100;
-const TIGHT = { RATE_LIMIT_TIERS: `default:${POINTS}/60` };
+/** A partner tier smaller still: its key runs out after a handful of persisted calls. */
+const GOLD_POINTS = 5;
+const TIGHT = { RATE_LIMIT_TIERS: `default:${POINTS}/60,gold:${GOLD_POINTS}/60` };
+
+/** The shipped sample partner manifest's `Services` operation: partners call it by id, 1 point a call. */
+const SAMPLE_MANIFEST = JSON.parse(
+  readFileSync(new URL('../schema/persisted-queries/sample-partner.json', import.meta.url), 'utf8'),
+) as { operations: Array<{ id: string; name: string }> };
+const SERVICES_ID = SAMPLE_MANIFEST.operations.find((o) => o.name === 'Services')!.id;
+
+async function byId(url: string, id: string, apiKey: string, from: string): Promise<Answer> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': apiKey, 'x-forwarded-for': from },
+    body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: id } } }),
+  });
+  const body = (await res.json()) as Omit<GraphQLResult, 'status'>;
+  return {
+    status: res.status,
+    retryAfter: res.headers.get('retry-after'),
+    contentType: res.headers.get('content-type'),
+    ...body,
+  };
+}
 
 interface Answer extends GraphQLResult {
   retryAfter: string | null;
@@ -157,6 +181,45 @@ describe('rate limits shared by every gateway replica', () => {
     } finally {
       await strict.stop();
     }
+  });
+});
+
+describe('rate limits per partner API key', () => {
+  async function createKey(admin: string): Promise<string> {
+    const r = await sg.gql<{ createApiKey: { key: string } }>(
+      `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }`,
+      { i: { name: 'rate-limit test', client: 'sample-partner', tier: 'gold' } },
+      admin,
+    );
+    expect(r.errors).toBeUndefined();
+    return r.data!.createApiKey.key;
+  }
+
+  it('shares one key’s bucket, at the key’s tier, across two replicas, apart from other keys and its address', async () => {
+    const admin = (await signUpAs(sg, 'ADMIN')).token;
+    const key = await createKey(admin);
+    const otherKey = await createKey(admin);
+    const from = freshAddress();
+    // 3 calls on one replica and 2 on the other use up the gold tier's 5 points.
+    for (const url of [a.url, b.url, a.url, b.url, a.url]) {
+      const ok = await byId(url, SERVICES_ID, key, from);
+      expect(ok.status).toBe(200);
+      expect(ok.errors).toBeUndefined();
+    }
+    const before = metricValue(await scrapeMetrics(a.url), 'gateway_rate_limited_total', {
+      client: 'sample-partner',
+      bucket: 'key',
+    });
+    expectRefused(await byId(b.url, SERVICES_ID, key, from));
+    expectRefused(await byId(a.url, SERVICES_ID, key, from));
+    const after = metricValue(await scrapeMetrics(a.url), 'gateway_rate_limited_total', {
+      client: 'sample-partner',
+      bucket: 'key',
+    });
+    expect(after - before).toBe(1);
+    // Another key of the same partner and tier has its own bucket; the address itself was not charged.
+    expect((await byId(a.url, SERVICES_ID, otherKey, from)).status).toBe(200);
+    expect((await post(a.url, typenames(POINTS), { from })).status).toBe(200);
   });
 });
 
