@@ -150,7 +150,7 @@ export type Query = {
   /** Any signed-in user may look up a user; private fields stay guarded. */
   user?: Maybe<User>;
   /** Managers and admins: users, newest first. */
-  users: UserConnection;
+  users?: Maybe<UserConnection>;
 };
 
 
@@ -382,7 +382,7 @@ export type PageInfoResolvers<ContextType = AuthContext, ParentType extends Reso
 export type QueryResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
-  users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first' | 'includeDeleted'>>;
+  users?: Resolver<Maybe<ResolversTypes['UserConnection']>, ParentType, ContextType, RequireFields<QueryUsersArgs, 'first' | 'includeDeleted'>>;
 };
 
 export type UserResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {
