@@ -1,10 +1,18 @@
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { createGateway, loadGatewayConfig } from '@carwash/gateway';
 import { createLogger, startTracing } from '@carwash/subgraph-kit';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
+import { compose, startProbe } from './support/probe-subgraph.js';
 import {
   PASSWORD,
   postGraphQL,
@@ -13,6 +21,7 @@ import {
   type GraphQLResult,
   type Running,
   startSupergraph,
+  testServiceKeys,
 } from './support/supergraph.js';
 
 /** Short, so a frozen subgraph costs the test half a second, not the 10 s default. */
@@ -312,6 +321,71 @@ describe('Sandbox at GET /', () => {
     } finally {
       await gateway.stop();
       process.env.NODE_ENV = previous;
+    }
+  });
+});
+
+describe('trace export', () => {
+  it('exports the gateway’s spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set, flushing them on SIGTERM', async () => {
+    // A stand-in collector: keeps what is POSTed to /v1/traces.
+    const received: string[] = [];
+    const collector = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString('utf8')));
+      req.on('end', () => {
+        if (req.url === '/v1/traces') received.push(body);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const probe = await startProbe();
+    const path = join(mkdtempSync(join(tmpdir(), 'carwash-otlp-')), `probe-${randomUUID()}.graphql`);
+    writeFileSync(path, compose([{ name: 'probe', url: probe.url }]));
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: fileURLToPath(new URL('../gateway', import.meta.url)),
+      env: {
+        ...process.env,
+        ...testServiceKeys().envFor('gateway'),
+        SUPERGRAPH_PATH: path,
+        GATEWAY_PORT: String(port),
+        JWKS_URL: 'none',
+        LOG_LEVEL: 'info',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    try {
+      await eventually(
+        async () => output,
+        (o) => o.includes('gateway ready'),
+        20_000,
+      );
+      const traceId = randomBytes(16).toString('hex');
+      const res = await postGraphQL(
+        `http://127.0.0.1:${port}/graphql`,
+        '{ slow(ms: 1) }',
+        undefined,
+        undefined,
+        {
+          traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+        },
+      );
+      expect(res.data).toEqual({ slow: 'slept 1 ms' });
+      const exited = new Promise<number | null>((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const exported = received.join('\n');
+      expect(exported).toContain(traceId);
+      expect(exported).toContain('gateway.fetch');
+      expect(exported).toContain('"service.name"');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await probe.stop();
+      await new Promise((r) => collector.close(r));
     }
   });
 });
