@@ -71,7 +71,9 @@ function day(offset: number) {
 }
 
 beforeAll(async () => {
-  sg = await startSupergraph();
+  // The 500-request burst below takes longer to drain on a shared 2-core machine than the gateway's 10 s
+  // default subgraph deadline (it would answer SUBGRAPH_TIMEOUT); these tests are about booking's rules.
+  sg = await startSupergraph({ gatewayEnv: { SUBGRAPH_BOOKING_TIMEOUT_MS: '120000' } });
   manager = await user('MANAGER');
   alice = await user('CLIENT', 'Alice');
 });

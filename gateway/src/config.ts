@@ -8,6 +8,7 @@ import {
   revocationSettings,
   serviceCredentialSettings,
   setting,
+  tracingSettings,
   z,
 } from '@carwash/config';
 import { rateLimitSettings } from './edge/rate-limit-settings.js';
@@ -51,6 +52,14 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       /** Rate limits (tiers, root-field costs), counted in the event bus's Redis, see edge/rate-limit-settings.ts. */
       ...rateLimitSettings(),
       READY_TIMEOUT_MS: setting.int(2000, 50, 60_000),
+      // Subgraph transport (see edge/subgraph-fetch.ts); SUBGRAPH_<NAME>_TIMEOUT_MS overrides the timeout per subgraph.
+      /** Deadline of one subgraph request, body included; past it that subgraph's part is `SUBGRAPH_TIMEOUT`. */
+      SUBGRAPH_TIMEOUT_MS: setting.int(10_000, 50, 300_000),
+      /** Most connections open to each subgraph at once (its own pool); more requests queue within their deadline. */
+      SUBGRAPH_MAX_CONNECTIONS: setting.int(64, 1, 10_000),
+      /** Idle keep-alive time of a pooled subgraph connection; below the subgraphs' own (Node: 5 s). */
+      SUBGRAPH_KEEPALIVE_MS: setting.int(4_000, 100, 600_000),
+      ...tracingSettings(),
       SHUTDOWN_GRACE_MS: setting.int(10_000, 0, 600_000),
       LOG_LEVEL: setting.logLevel(),
     },
@@ -58,20 +67,30 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
   );
   // The gateway only signs (as `gateway`, nothing else); it receives no signed calls.
   const credentials = resolveServiceCredentials('gateway', config, { verifies: false, env });
-  // Subgraph URL overrides: SUBGRAPH_<NAME>_URL, e.g. SUBGRAPH_AUTH_URL=http://auth:4001/graphql.
+  // Per-subgraph overrides: SUBGRAPH_<NAME>_URL (e.g. SUBGRAPH_AUTH_URL=http://auth:4001/graphql) and
+  // SUBGRAPH_<NAME>_TIMEOUT_MS (e.g. SUBGRAPH_BOOKING_TIMEOUT_MS=3000).
   const subgraphUrls: Record<string, string> = {};
+  const subgraphTimeoutsMs: Record<string, number> = {};
   const problems: string[] = [];
+  const timeout = setting.int(0, 50, 300_000);
   for (const [key, value] of Object.entries(env)) {
-    const m = /^SUBGRAPH_([A-Z0-9_]+)_URL$/.exec(key);
-    if (!m || !value) continue;
-    if (!z.url({ protocol: /^https?$/ }).safeParse(value).success)
-      problems.push(`${key}: must be an http(s) URL`);
-    subgraphUrls[m[1]!.toLowerCase()] = value;
+    const url = /^SUBGRAPH_([A-Z0-9_]+)_URL$/.exec(key);
+    if (url && value) {
+      if (!z.url({ protocol: /^https?$/ }).safeParse(value).success)
+        problems.push(`${key}: must be an http(s) URL`);
+      subgraphUrls[url[1]!.toLowerCase()] = value;
+    }
+    const ms = /^SUBGRAPH_([A-Z0-9_]+)_TIMEOUT_MS$/.exec(key);
+    if (ms && value) {
+      const parsed = timeout.safeParse(value);
+      if (!parsed.success) problems.push(`${key}: must be a whole number of milliseconds from 50 to 300000`);
+      else subgraphTimeoutsMs[ms[1]!.toLowerCase()] = parsed.data;
+    }
   }
   if (problems.length) throw new ConfigError('gateway', problems);
   // Apollo's gateway reports anonymous usage telemetry unless told not to.
   process.env.APOLLO_TELEMETRY_DISABLED ??= '1';
-  return { ...config, subgraphUrls, credentials };
+  return { ...config, subgraphUrls, subgraphTimeoutsMs, credentials };
 }
 
 const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);

@@ -1,25 +1,23 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import {
-  ApolloGateway,
-  RemoteGraphQLDataSource,
-  type GraphQLDataSourceProcessOptions,
-} from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import { maskFormattedError } from '@carwash/errors';
-import { HEADER, signedFetch, type UserTokenVerifier, type Viewer } from '@carwash/service-trust';
+import { HEADER, type UserTokenVerifier, type Viewer } from '@carwash/service-trust';
 import {
   bodyErrors,
   createAccessTokenVerifier,
   errorLoggingPlugin,
   finalHandlers,
   lifecycle,
+  observeRequests,
   requestId,
+  requestLogPlugin,
   type Logger,
 } from '@carwash/subgraph-kit';
 import express, { type Express } from 'express';
@@ -29,6 +27,10 @@ import { createGatewayMetrics, type GatewayMetrics } from './edge/metrics.js';
 import { createRateLimiter, rateLimitPlugin } from './edge/rate-limit.js';
 import { createEdgeLabels, measuredFetch, requestMetricsPlugin } from './edge/request-metrics.js';
 import { createPersistedQueries } from './edge/persisted.js';
+import { gatewayReadiness } from './edge/readiness.js';
+import { createSubgraphClient } from './edge/subgraph-fetch.js';
+import { createSubgraphHealth } from './edge/subgraph-health.js';
+import { SubgraphDataSource } from './edge/subgraph-source.js';
 
 export { loadGatewayConfig, type GatewayConfig } from './config.js';
 import { subgraphsOf, type SubgraphEndpoint } from './supergraph.js';
@@ -52,17 +54,6 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** Adds the caller's identity and request id; the signed fetch then signs the exact bytes sent. */
-class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    const headers = request.http?.headers;
-    if (!headers || !context) return;
-    if (context.authorization) headers.set(HEADER.authorization, context.authorization);
-    if (context.requestId) headers.set(HEADER.requestId, context.requestId);
-    if (context.clientIp) headers.set(HEADER.clientIp, context.clientIp);
-  }
-}
-
 /**
  * The supergraph edge: Apollo Gateway on a supergraph file (any valid one), signing every subgraph
  * request, verifying access tokens up front, masking errors, with health, readiness and Sandbox.
@@ -74,8 +65,19 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     ...s,
     url: config.subgraphUrls[s.name.toLowerCase()] ?? s.url,
   }));
-  // One signed fetch per subgraph: each signature names its target, so it cannot be replayed to another.
-  const fetcherFor = (name: string) => signedFetch(config.credentials.signing, name.toLowerCase());
+  // Per subgraph: its own signed fetch, deadline and bounded keep-alive pool (edge/subgraph-fetch.ts).
+  const clients = subgraphs.map((s) =>
+    createSubgraphClient(
+      s,
+      {
+        timeoutMs: config.subgraphTimeoutsMs[s.name.toLowerCase()] ?? config.SUBGRAPH_TIMEOUT_MS,
+        maxConnections: config.SUBGRAPH_MAX_CONNECTIONS,
+        keepAliveMs: config.SUBGRAPH_KEEPALIVE_MS,
+      },
+      config.credentials.signing,
+    ),
+  );
+  const health = createSubgraphHealth(clients, { probeTimeoutMs: config.READY_TIMEOUT_MS });
 
   const metrics = createGatewayMetrics();
   const labels = createEdgeLabels();
@@ -89,11 +91,13 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
 
   const gateway = new ApolloGateway({
     supergraphSdl,
-    buildService: ({ name, url }) =>
-      new IdentityForwardingDataSource({
-        url: subgraphs.find((s) => s.name === name)?.url ?? url,
-        fetcher: measuredFetch(metrics, name.toLowerCase(), fetcherFor(name)) as never,
-      }),
+    buildService: ({ name, url }) => {
+      const client = clients.find((c) => c.name === name);
+      if (!client) throw new Error(`subgraph ${name} (${url}) is not in the supergraph's join__Graph`);
+      // Fetch time and failures by reason on /metrics; the client's deadline and pool stay as they are.
+      const measured = { ...client, fetch: measuredFetch(metrics, name.toLowerCase(), client.fetch) };
+      return new SubgraphDataSource({ client: measured, logger, health });
+    },
     logger,
   });
 
@@ -103,10 +107,11 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   const verifyUser: UserTokenVerifier = tokens?.verify ?? (async () => null);
 
   // Trusted documents, safelisting, APQ and partner API keys (verified with auth under our credential).
-  const authSubgraph = subgraphs.find((s) => s.name.toLowerCase() === 'auth');
+  // Key checks ride auth's own client: signed for auth, under its deadline and connection pool.
+  const authClient = clients.find((c) => c.name.toLowerCase() === 'auth');
   const persisted = createPersistedQueries(config, {
-    authUrl: authSubgraph?.url,
-    authFetch: fetcherFor('auth'),
+    authUrl: authClient?.url,
+    authFetch: authClient?.fetch ?? fetch,
     metrics,
     logger,
   });
@@ -126,6 +131,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       requestMetricsPlugin(metrics, labels),
       persisted.plugin,
       rateLimitPlugin(rateLimiter, config.RATE_LIMIT_COSTS, metrics, labels.client, logger),
+      requestLogPlugin(),
       config.SANDBOX
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
@@ -134,47 +140,12 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   });
   await apollo.start();
 
-  let ready = { at: 0, body: undefined as unknown, ok: false };
-  async function readiness() {
-    if (Date.now() - ready.at < 1000) return ready;
-    const checks: Record<string, { ok: boolean; latencyMs?: number; error?: string }> = {};
-    await Promise.all(
-      subgraphs.map(async (s) => {
-        const started = performance.now();
-        try {
-          const res = await fetcherFor(s.name)(s.url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ query: '{ __typename }' }),
-            signal: AbortSignal.timeout(config.READY_TIMEOUT_MS),
-          });
-          const body = (await res.json()) as { data?: { __typename?: string } };
-          const ok = res.ok && body.data?.__typename === 'Query';
-          checks[s.name] = {
-            ok,
-            latencyMs: Math.round(performance.now() - started),
-            ...(ok ? {} : { error: `HTTP ${res.status}` }),
-          };
-        } catch (err) {
-          checks[s.name] = {
-            ok: false,
-            error: (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable',
-          };
-        }
-      }),
-    );
-    const ok = Object.values(checks).every((c) => c.ok);
-    ready = {
-      at: Date.now(),
-      ok,
-      body: {
-        status: ok ? 'ready' : 'unready',
-        supergraph: { loaded: true, path: config.SUPERGRAPH_PATH, hash: supergraphHash },
-        subgraphs: checks,
-      },
-    };
-    return ready;
-  }
+  const readiness = gatewayReadiness({
+    supergraph: { loaded: true, path: config.SUPERGRAPH_PATH, hash: supergraphHash },
+    checks: tokens ? { revocations: () => tokens.ping() } : {},
+    health,
+    timeoutMs: config.READY_TIMEOUT_MS,
+  });
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', service: 'gateway' });
@@ -207,6 +178,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   for (const path of ['/graphql', '/']) {
     app.all(
       path,
+      observeRequests({ logger, tracer: 'gateway' }),
       requestId,
       express.json({ limit: config.MAX_REQUEST_BYTES }),
       bodyErrors(config.MAX_REQUEST_BYTES),
@@ -227,6 +199,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       await tokens?.close();
       await rateLimiter.close();
       await persisted.close();
+      await Promise.all(clients.map((c) => c.close()));
     },
   };
 }

@@ -5,7 +5,7 @@ import { createBookingSubgraph, loadBookingConfig, type BookingSubgraph } from '
 import { createGateway, loadGatewayConfig, type Gateway } from '@carwash/gateway';
 import { createLocationSubgraph, loadLocationConfig, type LocationSubgraph } from '@carwash/location';
 import { createPaymentSubgraph, loadPaymentConfig, type PaymentSubgraph } from '@carwash/payment';
-import { createLogger } from '@carwash/subgraph-kit';
+import { createLogger, startTracing, type Logger } from '@carwash/subgraph-kit';
 import { exportJWK, generateKeyPair } from 'jose';
 
 export const SUPERGRAPH = new URL('../../schema/supergraph.graphql', import.meta.url);
@@ -78,9 +78,15 @@ export async function startSupergraph(
     bookingEnv?: Record<string, string>;
     paymentEnv?: Record<string, string>;
     gatewayEnv?: Record<string, string>;
+    /** Loggers to use instead of the quiet default (e.g. one writing to a stream a test reads). */
+    loggers?: Partial<Record<'auth' | 'booking' | 'location' | 'payment' | 'gateway', Logger>>;
   } = {},
 ): Promise<Running> {
   const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
+  // As each service's main does first: trace ids exist and travel (no exporter in tests).
+  startTracing('e2e', {});
+  const loggerFor = (service: keyof NonNullable<typeof options.loggers>) =>
+    options.loggers?.[service] ?? createLogger(service, quiet);
   // Each supergraph gets its own event streams, so tests never see each other's events.
   const keys = testServiceKeys();
   const namespace = `e2e-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
@@ -94,7 +100,7 @@ export async function startSupergraph(
       EVENTS_NAMESPACE: namespace,
       ...options.authEnv,
     }),
-    createLogger('auth', quiet),
+    loggerFor('auth'),
   );
   const { url: authUrl, port: authPort } = await auth.listen(0);
   const jwksUrl = `http://127.0.0.1:${authPort}/.well-known/jwks.json`;
@@ -107,7 +113,7 @@ export async function startSupergraph(
       AUTH_GRAPHQL_URL: authUrl,
       EVENTS_NAMESPACE: namespace,
     }),
-    createLogger('location', quiet),
+    loggerFor('location'),
   );
   const { url: locationUrl } = await location.listen(0);
   const booking = await createBookingSubgraph(
@@ -122,7 +128,7 @@ export async function startSupergraph(
       BOOKING_DATABASE_POOL_SIZE: '20',
       ...options.bookingEnv,
     }),
-    createLogger('booking', quiet),
+    loggerFor('booking'),
   );
   const { url: bookingUrl } = await booking.listen(0);
   const payment = await createPaymentSubgraph(
@@ -136,7 +142,7 @@ export async function startSupergraph(
       PAYMENT_DATABASE_POOL_SIZE: '20',
       ...options.paymentEnv,
     }),
-    createLogger('payment', quiet),
+    loggerFor('payment'),
   );
   const { url: paymentUrl } = await payment.listen(0);
   const gateway = await createGateway(
@@ -154,7 +160,7 @@ export async function startSupergraph(
       RATE_LIMIT_TIERS: UNLIMITED_TEST_TIERS,
       ...options.gatewayEnv,
     }),
-    createLogger('gateway', quiet),
+    loggerFor('gateway'),
   );
   const { url: gatewayUrl } = await gateway.listen(0);
   return {

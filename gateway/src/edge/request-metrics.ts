@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { isErrorCode } from '@carwash/errors';
 import type { EdgeClient } from './client.js';
+import { failureReasonOf } from './subgraph-fetch.js';
 import { BoundedLabels } from './labels.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -79,10 +80,9 @@ export function requestMetricsPlugin(
 }
 
 /** Why a subgraph fetch failed, as a bounded label. */
+/** `timeout` or `unreachable` as the subgraph client classifies it; anything else thrown counts as unreachable. */
 function failureReason(err: unknown): string {
-  const name = (err as { name?: string } | null)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') return 'timeout';
-  return 'unreachable';
+  return failureReasonOf(err) ?? 'unreachable';
 }
 
 /**

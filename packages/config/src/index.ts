@@ -360,6 +360,14 @@ export function authJwksSettings() {
   return { AUTH_JWKS_URL: setting.url().default('http://127.0.0.1:4001/.well-known/jwks.json') };
 }
 
+/** Settings of OpenTelemetry tracing, for every service (traces are always made; exported only when set). */
+export function tracingSettings() {
+  return {
+    /** Base URL of an OTLP/HTTP collector (`http://otel-collector:4318`); spans go to `<url>/v1/traces`. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: setting.url().optional(),
+  };
+}
+
 /** Default pool size of a feature's database connections, and the bounds a setting may choose within. */
 const DEFAULT_POOL_SIZE = 10;
 const MAX_POOL_SIZE = 200;
@@ -374,7 +382,8 @@ export type FeatureSettingsShape<P extends string> = Record<`${P}_PORT`, ReturnT
   Record<`${P}_DATABASE_URL`, z.ZodDefault<ReturnType<typeof setting.postgresUrl>>> &
   ReturnType<typeof serviceCredentialSettings> &
   ReturnType<typeof eventBusSettings> &
-  ReturnType<typeof revocationSettings> & {
+  ReturnType<typeof revocationSettings> &
+  ReturnType<typeof tracingSettings> & {
     MAX_REQUEST_BYTES: ReturnType<typeof setting.int>;
     LOG_LEVEL: ReturnType<typeof setting.logLevel>;
   };
@@ -399,6 +408,7 @@ export function featureSettings<F extends string>(
     ...serviceCredentialSettings(),
     ...eventBusSettings(),
     ...revocationSettings(),
+    ...tracingSettings(),
     MAX_REQUEST_BYTES: setting.int(DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES),
     LOG_LEVEL: setting.logLevel(),
   } as FeatureSettingsShape<Uppercase<F>>;

@@ -88,6 +88,18 @@ export const ERROR_CATALOGUE = {
     message: 'A service is unavailable.',
     description: 'A subgraph or dependency did not answer; retry later.',
   },
+  SUBGRAPH_UNAVAILABLE: {
+    status: 200,
+    message: 'Part of this response is unavailable; retry later.',
+    description:
+      'The subgraph named in `extensions.subgraph` could not be reached or failed: its fields are null, the rest of the response is served.',
+  },
+  SUBGRAPH_TIMEOUT: {
+    status: 200,
+    message: 'Part of this response took too long; retry later.',
+    description:
+      'The subgraph named in `extensions.subgraph` did not answer within its timeout: its fields are null, the rest of the response is served.',
+  },
 
   // Service-to-service trust (subgraphs accept only signed calls from the gateway or a sibling service)
   SERVICE_CREDENTIAL_MISSING: {

@@ -10,6 +10,8 @@ const SAFE_EXTENSIONS = new Set([
   'limitBytes',
   'from',
   'to',
+  /** Which subgraph a `SUBGRAPH_*` error is about (its name, never its address). */
+  'subgraph',
 ]);
 
 export interface MaskOptions {

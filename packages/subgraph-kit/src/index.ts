@@ -66,3 +66,18 @@ export {
   type RevocationSettings,
 } from './access-tokens.js';
 export { required } from './rows.js';
+export {
+  startTracing,
+  activeTraceIds,
+  injectTraceContext,
+  type Tracing,
+  type TracingSettings,
+} from './tracing.js';
+export {
+  observeRequests,
+  requestLogPlugin,
+  currentRequestLog,
+  CLIENT_NAME_HEADER,
+  type RequestLogRecord,
+  type ObserveRequestsOptions,
+} from './request-log.js';

@@ -1,5 +1,6 @@
 import { createLogger, type Logger } from './logger.js';
 import { stopOnSignals, type SubgraphServer } from './server.js';
+import { startTracing, type TracingSettings } from './tracing.js';
 
 /** What `runFeature` starts: a built subgraph with an outbox relay and its event consumers. */
 export interface RunnableSubgraph extends Pick<SubgraphServer, 'listen' | 'stop'> {
@@ -9,7 +10,7 @@ export interface RunnableSubgraph extends Pick<SubgraphServer, 'listen' | 'stop'
 
 /** The settings `runFeature` reads: `<FEATURE>_PORT`, `<FEATURE>_HOST` and `LOG_LEVEL`. */
 export type RunnableSettings<F extends string> = Record<`${Uppercase<F>}_PORT`, number> &
-  Record<`${Uppercase<F>}_HOST`, string> & { LOG_LEVEL: string };
+  Record<`${Uppercase<F>}_HOST`, string> & { LOG_LEVEL: string } & TracingSettings;
 
 /** Options of `runFeature`. */
 export interface RunFeatureOptions<
@@ -37,6 +38,8 @@ export async function runFeature<
   S extends RunnableSubgraph,
 >({ feature, config, create, start }: RunFeatureOptions<F, C, S>): Promise<S> {
   const prefix = feature.toUpperCase();
+  // Before anything that may open a span or a Prisma client.
+  const tracing = startTracing(feature, config);
   const logger = createLogger(feature, config.LOG_LEVEL);
   const subgraph = await create(config, logger);
   const settings: Record<string, unknown> = config;
@@ -48,6 +51,9 @@ export async function runFeature<
   await subgraph.startConsumers();
   await start?.(subgraph, logger);
   logger.info({ url }, `${feature} subgraph ready`);
-  stopOnSignals(() => subgraph.stop(), logger);
+  stopOnSignals(async () => {
+    await subgraph.stop();
+    await tracing.shutdown();
+  }, logger);
   return subgraph;
 }

@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import { errorLoggingPlugin } from './error-plugin.js';
 import { bodyErrors, finalHandlers, lifecycle, requestId, sendError } from './http.js';
 import { createNonceStore } from './nonces.js';
+import { currentRequestLog, observeRequests, requestLogPlugin } from './request-log.js';
 import { serviceAccessMiddleware, type ServiceAccess } from './service-access.js';
 
 /** What every subgraph's context starts from. Features extend it with their loaders and services. */
@@ -108,6 +109,7 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
       // Federated traces for the gateway, with error messages masked inside them.
       ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }),
       errorLoggingPlugin(logger),
+      requestLogPlugin(),
     ],
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => maskFormattedError(formatted, error),
@@ -136,6 +138,7 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
 
   app.use(
     '/graphql',
+    observeRequests({ logger, tracer: name }),
     requestId,
     express.raw({ type: () => true, limit: options.maxBodyBytes }),
     bodyErrors(options.maxBodyBytes),
@@ -171,6 +174,8 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
       return sendError(res, verdict.reason, { requestId: res.locals.requestId });
     }
     res.locals.caller = verdict.service;
+    const record = currentRequestLog();
+    if (record) record.caller = verdict.service;
     if (req.method === 'POST') {
       try {
         req.body = raw.length ? JSON.parse(raw.toString('utf8')) : {};

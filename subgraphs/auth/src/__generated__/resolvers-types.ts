@@ -210,13 +210,13 @@ export type Query = {
   /** The gateway only (signed, on its own authority): the partner behind a key, or null if unknown or revoked. */
   apiKeyVerdict?: Maybe<ApiKeyVerdict>;
   /** Admins: every API key, newest first (at most 500), revoked ones included. */
-  apiKeys: Array<ApiKey>;
+  apiKeys?: Maybe<Array<ApiKey>>;
   /** The signed-in user, or null when the request carries no access token. */
   me?: Maybe<User>;
   /** Any signed-in user may look up a user; private fields stay guarded. */
   user?: Maybe<User>;
   /** Managers and admins: users, newest first. `first` is at most 100. */
-  users: UserConnection;
+  users?: Maybe<UserConnection>;
 };
 
 
@@ -484,10 +484,10 @@ export type PageInfoResolvers<ContextType = AuthContext, ParentType extends Reso
 
 export type QueryResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   apiKeyVerdict?: Resolver<Maybe<ResolversTypes['ApiKeyVerdict']>, ParentType, ContextType, RequireFields<QueryApiKeyVerdictArgs, 'key'>>;
-  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
+  apiKeys?: Resolver<Maybe<Array<ResolversTypes['ApiKey']>>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
-  users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first' | 'includeDeleted'>>;
+  users?: Resolver<Maybe<ResolversTypes['UserConnection']>, ParentType, ContextType, RequireFields<QueryUsersArgs, 'first' | 'includeDeleted'>>;
 };
 
 export type UserResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {

@@ -196,11 +196,11 @@ export type PageInfo = {
 export type Query = {
   __typename?: 'Query';
   /** Free start times on the site's local date, honouring opening hours, bays, the buffer and existing bookings. */
-  availableSlots: Array<Slot>;
+  availableSlots?: Maybe<Array<Slot>>;
   booking?: Maybe<Booking>;
   service?: Maybe<Service>;
   /** The active catalogue (managers and admins may include inactive services). */
-  services: Array<Service>;
+  services?: Maybe<Array<Service>>;
 };
 
 
@@ -513,10 +513,10 @@ export type PageInfoResolvers<ContextType = BookingContext, ParentType extends R
 };
 
 export type QueryResolvers<ContextType = BookingContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
-  availableSlots?: Resolver<Array<ResolversTypes['Slot']>, ParentType, ContextType, RequireFields<QueryAvailableSlotsArgs, 'date' | 'serviceId' | 'siteId'>>;
+  availableSlots?: Resolver<Maybe<Array<ResolversTypes['Slot']>>, ParentType, ContextType, RequireFields<QueryAvailableSlotsArgs, 'date' | 'serviceId' | 'siteId'>>;
   booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType, RequireFields<QueryBookingArgs, 'id'>>;
   service?: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServiceArgs, 'id'>>;
-  services?: Resolver<Array<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServicesArgs, 'includeInactive'>>;
+  services?: Resolver<Maybe<Array<ResolversTypes['Service']>>, ParentType, ContextType, RequireFields<QueryServicesArgs, 'includeInactive'>>;
 };
 
 export type ServiceResolvers<ContextType = BookingContext, ParentType extends ResolversParentTypes['Service'] = ResolversParentTypes['Service'], FederationReferenceType extends FederationReferenceTypes['Service'] = FederationReferenceTypes['Service']> = {

@@ -165,14 +165,14 @@ export type PageInfo = {
 
 export type Query = {
   __typename?: 'Query';
-  isOpen: Scalars['Boolean']['output'];
-  openingWindows: Array<TimeWindow>;
+  isOpen?: Maybe<Scalars['Boolean']['output']>;
+  openingWindows?: Maybe<Array<TimeWindow>>;
   site?: Maybe<WashSite>;
   /**
    * Sites by name, or nearest first when `near` is given (optionally within `radiusKm`); ask each node's
    * `distanceKm(from:)` with the same point. `first` is at most 100.
    */
-  sites: SiteConnection;
+  sites?: Maybe<SiteConnection>;
 };
 
 
@@ -574,10 +574,10 @@ export type PageInfoResolvers<ContextType = LocationContext, ParentType extends 
 };
 
 export type QueryResolvers<ContextType = LocationContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
-  isOpen?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<QueryIsOpenArgs, 'at' | 'siteId'>>;
-  openingWindows?: Resolver<Array<ResolversTypes['TimeWindow']>, ParentType, ContextType, RequireFields<QueryOpeningWindowsArgs, 'from' | 'siteId' | 'to'>>;
+  isOpen?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType, RequireFields<QueryIsOpenArgs, 'at' | 'siteId'>>;
+  openingWindows?: Resolver<Maybe<Array<ResolversTypes['TimeWindow']>>, ParentType, ContextType, RequireFields<QueryOpeningWindowsArgs, 'from' | 'siteId' | 'to'>>;
   site?: Resolver<Maybe<ResolversTypes['WashSite']>, ParentType, ContextType, RequireFields<QuerySiteArgs, 'id'>>;
-  sites?: Resolver<ResolversTypes['SiteConnection'], ParentType, ContextType, RequireFields<QuerySitesArgs, 'first'>>;
+  sites?: Resolver<Maybe<ResolversTypes['SiteConnection']>, ParentType, ContextType, RequireFields<QuerySitesArgs, 'first'>>;
 };
 
 export type SiteConnectionResolvers<ContextType = LocationContext, ParentType extends ResolversParentTypes['SiteConnection'] = ResolversParentTypes['SiteConnection']> = {

@@ -1,0 +1,131 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { generateServiceKeys } from '@carwash/config';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSubgraphClient, failureReasonOf, type SubgraphClient } from '../src/edge/subgraph-fetch.js';
+
+const signing = generateServiceKeys(['gateway'], 'fetch-test').credentials.gateway!;
+
+interface Server {
+  url: string;
+  /** Distinct TCP connections the server accepted. */
+  connections: () => number;
+  /** Most requests it held open at once. */
+  peakInFlight: () => number;
+  release: () => void;
+  close: () => Promise<void>;
+}
+
+/** A subgraph stand-in: answers at once, or holds every request until `release()` (`hold`). */
+async function startServer({ hold = false, never = false } = {}): Promise<Server> {
+  let connections = 0;
+  let inFlight = 0;
+  let peak = 0;
+  const held: Array<() => void> = [];
+  const server = http.createServer((req, res) => {
+    inFlight += 1;
+    peak = Math.max(peak, inFlight);
+    const answer = () => {
+      inFlight -= 1;
+      res.setHeader('content-type', 'application/json');
+      res.end('{"data":{"__typename":"Query"}}');
+    };
+    req.resume();
+    if (never) return;
+    if (hold) held.push(answer);
+    else req.on('end', answer);
+  });
+  server.on('connection', () => (connections += 1));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+    connections: () => connections,
+    peakInFlight: () => peak,
+    release: () => held.splice(0).forEach((a) => a()),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** One request, its body read (an unread body keeps its connection busy). */
+async function post(client: SubgraphClient): Promise<{ status: number; body: string }> {
+  const res = await client.fetch(client.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"query":"{ __typename }"}',
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0)) await c();
+});
+
+function clientFor(server: Server, transport: Partial<SubgraphClient['transport']> = {}): SubgraphClient {
+  const client = createSubgraphClient(
+    { name: 'probe', url: server.url },
+    { timeoutMs: 2_000, maxConnections: 4, keepAliveMs: 4_000, ...transport },
+    signing,
+  );
+  cleanup.push(() => client.close());
+  return client;
+}
+
+describe(createSubgraphClient.name, () => {
+  it('reuses kept-alive connections: 20 requests in sequence, not 20 handshakes', async () => {
+    const server = await startServer();
+    cleanup.push(server.close);
+    const client = clientFor(server);
+    for (let i = 0; i < 20; i++) expect((await post(client)).status).toBe(200);
+    // undici may open a second socket while the first is being handed back; never one per request.
+    expect(server.connections()).toBeLessThanOrEqual(2);
+  });
+
+  it('never opens more connections than its pool allows, however many requests wait', async () => {
+    const server = await startServer({ hold: true });
+    cleanup.push(server.close);
+    const client = clientFor(server, { maxConnections: 2 });
+    const requests = Array.from({ length: 8 }, () => post(client));
+    // Let the pool open what it may, then answer in rounds until every request is served.
+    const done = Promise.all(requests);
+    let settled = false;
+    void done.then(() => (settled = true));
+    while (!settled) {
+      await new Promise((r) => setTimeout(r, 20));
+      server.release();
+    }
+    expect((await done).map((r) => r.status)).toEqual(Array(8).fill(200));
+    expect(server.connections()).toBeLessThanOrEqual(2);
+    expect(server.peakInFlight()).toBeLessThanOrEqual(2);
+  });
+
+  it('gives up on a subgraph that accepts and never answers at its deadline, as a timeout', async () => {
+    const server = await startServer({ never: true });
+    cleanup.push(server.close);
+    const client = clientFor(server, { timeoutMs: 200 });
+    const started = performance.now();
+    const error = await post(client).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const elapsed = performance.now() - started;
+    expect(failureReasonOf(error)).toBe('timeout');
+    expect(elapsed).toBeGreaterThanOrEqual(190);
+    expect(elapsed).toBeLessThan(1_500);
+  });
+
+  it('reports a subgraph that refuses connections as unreachable', async () => {
+    const server = await startServer();
+    await server.close();
+    const client = clientFor(server);
+    const error = await post(client).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failureReasonOf(error)).toBe('unreachable');
+  });
+});
