@@ -14,7 +14,14 @@ export {
   type ReadinessCheck,
 } from './server.js';
 export { DateTime, DateScalar, LocalTimeScalar } from './scalars.js';
-export { countingPool, pgErrorCode, type StatementCounter } from './db.js';
+export {
+  countingPool,
+  featureDatabase,
+  pgErrorCode,
+  type FeatureDatabase,
+  type PrismaClientClass,
+  type StatementCounter,
+} from './db.js';
 export { createLogger, type Logger } from './logger.js';
 export {
   runFeature,
@@ -26,6 +33,7 @@ export { sendError, requestId, bodyErrors, finalHandlers, lifecycle } from './ht
 export { validate, fields, z } from './validate.js';
 export { errorLoggingPlugin } from './error-plugin.js';
 export { PeerClient, type PeerCallOptions } from './peer.js';
+export { AuthPeer, isActiveUser, type PeerUser } from './auth-peer.js';
 export {
   serviceAccessMiddleware,
   isServiceOnItsOwnAuthority,
@@ -35,6 +43,15 @@ export {
 } from './service-access.js';
 export { createNonceStore } from './nonces.js';
 export {
+  featureRule,
+  featureShield,
+  hasRole,
+  isAdmin,
+  isAuthenticated,
+  isManagerOrAdmin,
+  isSelf,
+} from './shield.js';
+export {
   createFeatureEvents,
   type FeatureEvents,
   type FeatureEventsOptions,
@@ -42,6 +59,9 @@ export {
   assembleFeatureSubgraph,
   type FeatureWiring,
   type FeatureOwnParts,
+  featureOutbox,
+  type FeatureOutbox,
+  type OutboxRow,
 } from './feature-events.js';
 export { encodeOffsetCursor, decodeOffsetCursor } from './paging.js';
 export {
@@ -51,3 +71,4 @@ export {
   type RevocationSettings,
 } from './access-tokens.js';
 export { required } from './rows.js';
+export { isUuid, rowByIdLoader, rowsByKeyLoader } from './loaders.js';

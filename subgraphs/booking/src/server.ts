@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import {
+  AuthPeer,
   createAccessTokenVerifier,
   createFeatureEvents,
   assembleFeatureSubgraph,
@@ -12,7 +13,7 @@ import type { BookingConfig } from './config.js';
 import type { BookingContext } from './context.js';
 import { createDb, type BookingDb } from './db.js';
 import { createLoaders } from './loaders.js';
-import { Peers } from './peers.js';
+import { LocationPeer } from './peers.js';
 import { permissions, serviceAccess } from './permissions.js';
 import { BookingRepository } from './repository.js';
 import { resolvers } from './resolvers.js';
@@ -30,8 +31,9 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
   const { db, pool } = createDb(config.BOOKING_DATABASE_URL, config.BOOKING_DATABASE_POOL_SIZE);
   const events = createFeatureEvents({ feature: 'booking', pool, settings: config, logger });
   const repo = new BookingRepository(db);
-  const peers = new Peers(config.AUTH_GRAPHQL_URL, config.LOCATION_GRAPHQL_URL, config.credentials.signing);
-  const service = new BookingService(repo, peers, config);
+  const auth = new AuthPeer(config.AUTH_GRAPHQL_URL, config.credentials.signing);
+  const location = new LocationPeer(config.LOCATION_GRAPHQL_URL, config.credentials.signing);
+  const service = new BookingService(repo, location, config);
 
   const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
   const wiring = { settings: config, db, pool, events, tokens };
@@ -44,7 +46,7 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
       serviceAccess,
       createContext: (base) => ({
         ...base,
-        loaders: createLoaders(repo, peers, base.requestId),
+        loaders: createLoaders(repo, auth, base.requestId),
         booking: service,
       }),
       logger,

@@ -6,10 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Viewer } from '@carwash/service-trust';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { PeerUser } from '../src/peers.js';
+import type { PeerUser } from '@carwash/subgraph-kit';
 import type { Reservation, Service } from '../src/repository.js';
 import { BookingService, type RequestDeps } from '../src/service.js';
-import { FakeBookingStore, FakePeers, fakeUsers, pgError } from './fakes.js';
+import { FakeBookingStore, FakeLocation, fakeUsers, pgError } from './fakes.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -40,7 +40,7 @@ const DATE = new Date(Date.now() + 7 * DAY).toISOString().slice(0, 10);
 const at = (hhmm: string) => new Date(`${DATE}T${hhmm}:00Z`);
 
 let store: FakeBookingStore;
-let peers: FakePeers;
+let peers: FakeLocation;
 let service: BookingService;
 let wash: Service;
 let client: Viewer;
@@ -60,7 +60,7 @@ function openSite(bays: number) {
 
 beforeEach(() => {
   store = new FakeBookingStore();
-  peers = new FakePeers();
+  peers = new FakeLocation();
   service = new BookingService(store, peers, SETTINGS);
   wash = store.seedService({ durationMinutes: 30 });
   client = viewer('CLIENT');

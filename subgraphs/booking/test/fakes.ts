@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope, EventMap } from '@carwash/events';
 import type { BusyBay } from '../src/availability.js';
-import type { PeerShift, PeerSite, PeerUser } from '../src/peers.js';
+import type { PeerUser } from '@carwash/subgraph-kit';
+import type { PeerShift, PeerSite } from '../src/peers.js';
 import {
   CANCELLABLE_BY_SYSTEM,
   LIVE,
@@ -26,7 +27,7 @@ import {
   type ServiceChanges,
   type Tx,
 } from '../src/repository.js';
-import type { BookingPeers, RequestDeps } from '../src/service.js';
+import type { LocationLookup, RequestDeps } from '../src/service.js';
 
 /** An error carrying a PostgreSQL SQLSTATE, as the driver reports it. */
 export const pgError = (code: string) => Object.assign(new Error(`simulated ${code}`), { code });
@@ -355,7 +356,7 @@ export class FakeBookingStore implements BookingStore {
 }
 
 /** Location as booking sees it: one site per id, and washer shifts. */
-export class FakePeers implements BookingPeers {
+export class FakeLocation implements LocationLookup {
   readonly sites = new Map<string, PeerSite>();
   readonly shiftsOf = new Map<string, PeerShift[]>();
   /** The [from, to) ranges asked for, per call. */

@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Reservation, ReservationStatus } from '../src/repository.js';
 import { NEXT, canTransition } from '../src/rules.js';
 import { BookingService } from '../src/service.js';
-import { FakeBookingStore, FakePeers, pgError } from './fakes.js';
+import { FakeBookingStore, FakeLocation, pgError } from './fakes.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -57,7 +57,7 @@ const siteId = randomUUID();
 
 beforeEach(() => {
   store = new FakeBookingStore();
-  service = new BookingService(store, new FakePeers(), SETTINGS);
+  service = new BookingService(store, new FakeLocation(), SETTINGS);
   customer = viewer('CLIENT');
   washer = viewer('WASHER');
   manager = viewer('MANAGER');
@@ -257,7 +257,7 @@ describe('assignWasher', () => {
   ];
 
   it('assigns a washer on shift for the whole booking, and refuses one who is not or is busy', async () => {
-    const peers = new FakePeers();
+    const peers = new FakeLocation();
     service = new BookingService(store, peers, SETTINGS);
     const r = booking('CONFIRMED', { washerId: null });
     const other = booking('HELD', { bay: 2, washerId: null });

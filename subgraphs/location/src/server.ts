@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import {
+  AuthPeer,
   createAccessTokenVerifier,
   createFeatureEvents,
   assembleFeatureSubgraph,
@@ -8,7 +9,6 @@ import {
   type Logger,
 } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
-import { AuthClient } from './auth-client.js';
 import type { LocationConfig } from './config.js';
 import type { LocationContext } from './context.js';
 import { createDb, type LocationDb } from './db.js';
@@ -34,7 +34,7 @@ export async function createLocationSubgraph(
   const events = createFeatureEvents({ feature: 'location', pool, settings: config, logger });
   const repo = new LocationRepository(db);
   const service = new LocationService(repo);
-  const auth = new AuthClient(config.AUTH_GRAPHQL_URL, config.credentials.signing);
+  const auth = new AuthPeer(config.AUTH_GRAPHQL_URL, config.credentials.signing);
 
   const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
   const wiring = { settings: config, db, pool, events, tokens };

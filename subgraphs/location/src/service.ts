@@ -5,9 +5,11 @@ import {
   decodeOffsetCursor,
   encodeOffsetCursor,
   fields,
+  isActiveUser,
   pgErrorCode,
   validate,
   z,
+  type PeerUser,
 } from '@carwash/subgraph-kit';
 import {
   assertTimeZone,
@@ -19,7 +21,6 @@ import {
   type InstantWindow,
   type Schedule,
 } from './hours.js';
-import type { AuthUser } from './auth-client.js';
 import type {
   AssignmentScope,
   ExceptionRow,
@@ -98,8 +99,11 @@ export interface SiteReads {
   hours: Load<string, OperatingHours[]>;
 }
 
+/** The roles a site shift may be given to. */
+const SHIFT_ROLES = ['WASHER', 'MANAGER'] as const;
+
 /** Who a user is, asked of the auth feature (batched per request). */
-export type UserLookup = (userId: string) => Promise<AuthUser | null>;
+export type UserLookup = (userId: string) => Promise<PeerUser | null>;
 
 /** The location feature's rules: sites, their hours, staff shifts. */
 export class LocationService {
@@ -247,8 +251,8 @@ export class LocationService {
       throw badInput('shift.endsAt', 'a shift lasts at most 24 hours');
     if (shift.endsAt <= new Date()) throw badInput('shift.endsAt', 'the shift is already over');
     const user = await lookupUser(userId);
-    if (!user || user.deleted) throw new AppError('NOT_FOUND', { message: 'No such user.', field: 'userId' });
-    if (user.role !== 'WASHER' && user.role !== 'MANAGER')
+    if (!isActiveUser(user)) throw new AppError('NOT_FOUND', { message: 'No such user.', field: 'userId' });
+    if (!isActiveUser(user, SHIFT_ROLES))
       throw badInput('userId', 'only washers and managers can be assigned to a site');
     try {
       return await this.repo.transaction(async (tx) => {

@@ -648,7 +648,7 @@ export class PaymentService {
   /** `auth.user.deleted`: the user's payment methods are detached (tokens wiped). Refunds follow the bookings' cancellations. */
   async handleUserDeleted(event: EventEnvelope<'auth.user.deleted'>): Promise<void> {
     await this.repo.transaction(async (tx) => {
-      if (!(await this.repo.firstDelivery(tx, event))) return;
+      if (!(await this.repo.firstTime(tx, event))) return;
       await this.repo.removeCustomerMethods(tx, event.payload.userId);
     });
   }
