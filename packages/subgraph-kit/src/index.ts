@@ -1,5 +1,10 @@
 export {
+  buildFeatureSubgraph,
   createFeatureServer,
+  loadTypeDefs,
+  openFeature,
+  type OpenFeature,
+  type OpenFeatureSettings,
   type FeatureServerOptions,
   type FeatureServerSettings,
   type FeatureServerWiring,
