@@ -1,13 +1,16 @@
 import { rowByIdLoader, rowsByKeyLoader, type AuthPeer } from '@carwash/subgraph-kit';
+import { DAY_MS } from './hours.js';
 import type { LocationRepository } from './repository.js';
+
+/** Exceptions older than a week are not needed to compute current and future windows. */
+const EXCEPTIONS_LOOKBACK_MS = 7 * DAY_MS;
 
 /**
  * Per-request loaders: a page of 100 sites with their hours and staff costs one statement each,
  * whatever the page size.
  */
 export function createLoaders(repo: LocationRepository, auth: AuthPeer, requestId: string) {
-  // Exceptions older than a week are not needed to compute current and future windows.
-  const since = new Date(Date.now() - 7 * 86_400_000);
+  const since = new Date(Date.now() - EXCEPTIONS_LOOKBACK_MS);
   const assignments = (by: 'siteId' | 'userId', includePast: boolean) =>
     rowsByKeyLoader(
       (ids) => repo.assignmentsFor(by, ids, includePast),

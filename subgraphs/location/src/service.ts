@@ -13,6 +13,7 @@ import {
 } from '@carwash/subgraph-kit';
 import {
   assertTimeZone,
+  DAY_MS,
   isOpen,
   openingWindows,
   validateException,
@@ -70,9 +71,7 @@ const reason = z
   .max(200, 'reason must be at most 200 characters')
   .trim()
   .min(1, 'reason must not be empty');
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
-const MAX_SHIFT_MS = 24 * HOUR_MS;
+const MAX_SHIFT_MS = DAY_MS;
 /** How far ahead `WashSite.exceptions` looks when the caller gives no end date. */
 const EXCEPTIONS_DEFAULT_DAYS = 90;
 const SITES_PAGE_DEFAULT = 20;
