@@ -1,6 +1,5 @@
 import { AppError } from '@carwash/errors';
-import { deny, rule, shield } from 'graphql-shield';
-import type { IRules } from 'graphql-shield';
+import { allow, and, deny, rule, shield } from 'graphql-shield';
 import type { RequestContext } from './server.js';
 
 /**
@@ -41,14 +40,21 @@ export const isSelf = featureRule<RequestContext, { id?: string }>(
   (parent, _a, ctx) => !!ctx.viewer && parent.id === ctx.viewer.userId,
 );
 
+/** A shield rule or rule combination (`allow`, `and(…)`, …), as graphql-shield's constructors return it. */
+type ShieldRule = typeof allow | ReturnType<typeof featureRule> | ReturnType<typeof and>;
+/** A feature's rule tree: per type, one rule, or one per field (`'*'` for the others). */
+export type FeatureRules = Record<string, ShieldRule | Record<string, ShieldRule>>;
+
 /**
- * A feature's shield: its rule tree, denied by default with FORBIDDEN. Errors our resolvers throw are
- * already coded (and masked later if not), so they pass through.
+ * A feature's shield: its rule tree, denied by default with FORBIDDEN. Federation's own fields are
+ * open (`_service`, `_entities` and `_Service`; a shield with `fallbackRule: deny` blocks them
+ * otherwise): every entity type is guarded field by field, so a representation cannot read what a
+ * query could not. Every other `Query` field is denied unless the feature allows it. Errors our
+ * resolvers throw are already coded (and masked later if not), so they pass through.
  */
-export function featureShield(rules: IRules) {
-  return shield(rules, {
-    fallbackRule: deny,
-    fallbackError: () => new AppError('FORBIDDEN'),
-    allowExternalErrors: true,
-  });
+export function featureShield({ Query, ...types }: FeatureRules & { Query?: Record<string, ShieldRule> }) {
+  return shield(
+    { Query: { '*': deny, _service: allow, _entities: allow, ...Query }, ...types, _Service: allow },
+    { fallbackRule: deny, fallbackError: () => new AppError('FORBIDDEN'), allowExternalErrors: true },
+  );
 }

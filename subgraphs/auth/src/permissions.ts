@@ -33,9 +33,6 @@ export const serviceAccess: ServiceAccess = {
  */
 export const permissions = featureShield({
   Query: {
-    '*': deny,
-    _service: allow,
-    _entities: allow,
     me: allow,
     user: isAuthenticated,
     users: and(isAuthenticated, isManagerOrAdmin),
@@ -64,5 +61,4 @@ export const permissions = featureShield({
   UserConnection: isAuthenticated,
   PageInfo: allow,
   DeleteUserPayload: allow,
-  _Service: allow,
 });

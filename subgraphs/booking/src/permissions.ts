@@ -7,7 +7,7 @@ import {
   isServiceOnItsOwnAuthority as isService,
   type ServiceAccess,
 } from '@carwash/subgraph-kit';
-import { allow, and, deny, or } from 'graphql-shield';
+import { allow, and, or } from 'graphql-shield';
 import type { BookingContext } from './context.js';
 import { canSee } from './rules.js';
 
@@ -33,9 +33,6 @@ export const serviceAccess: ServiceAccess = {
  */
 export const permissions = featureShield({
   Query: {
-    '*': deny,
-    _service: allow,
-    _entities: allow,
     services: allow,
     service: allow,
     availableSlots: allow,
@@ -57,5 +54,4 @@ export const permissions = featureShield({
   BookingHistoryEntry: allow,
   BookingConnection: allow,
   BookingPageInfo: allow,
-  _Service: allow,
 });

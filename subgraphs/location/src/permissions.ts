@@ -8,7 +8,7 @@ import {
   isServiceOnItsOwnAuthority as isService,
   type ServiceAccess,
 } from '@carwash/subgraph-kit';
-import { allow, and, deny, or } from 'graphql-shield';
+import { allow, and, or } from 'graphql-shield';
 import type { LocationContext } from './context.js';
 
 /** Washers, managers and admins: the people who work at sites. */
@@ -38,9 +38,6 @@ export const serviceAccess: ServiceAccess = {
  */
 export const permissions = featureShield({
   Query: {
-    '*': deny,
-    _service: allow,
-    _entities: allow,
     site: allow,
     sites: allow,
     isOpen: allow,
@@ -59,5 +56,4 @@ export const permissions = featureShield({
   SiteEdge: allow,
   SitePageInfo: allow,
   SiteConnection: allow,
-  _Service: allow,
 });

@@ -7,7 +7,7 @@ import {
   isServiceOnItsOwnAuthority as isService,
   type ServiceAccess,
 } from '@carwash/subgraph-kit';
-import { allow, and, deny, or } from 'graphql-shield';
+import { allow, and, or } from 'graphql-shield';
 import type { PaymentContext } from './context.js';
 
 /** The parent transaction is the viewer's own charge. */
@@ -25,7 +25,6 @@ export const serviceAccess: ServiceAccess = {};
 
 /** Deny by default: money is visible to its owner, managers and admins only — `_entities` included. */
 export const permissions = featureShield({
-  Query: { '*': deny, _service: allow, _entities: allow },
   Mutation: {
     '*': isAuthenticated,
     refund: and(isAuthenticated, isManagerOrAdmin),
@@ -47,5 +46,4 @@ export const permissions = featureShield({
   Money: allow,
   TransactionConnection: allow,
   TransactionPageInfo: allow,
-  _Service: allow,
 });
