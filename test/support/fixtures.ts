@@ -5,15 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Running } from './supergraph.js';
 
-export const EVERY_DAY = [
-  'MONDAY',
-  'TUESDAY',
-  'WEDNESDAY',
-  'THURSDAY',
-  'FRIDAY',
-  'SATURDAY',
-  'SUNDAY',
-] as const;
+const EVERY_DAY = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] as const;
 
 /** Fails the test setup with the errors of a mutation that should have worked. */
 function created<T>(res: { data?: T | null; errors?: unknown[] }, what: string): T {
