@@ -55,8 +55,8 @@ const features: Record<'auth' | 'booking' | 'location' | 'payment', Feature> = {
     mappers: {
       PaymentMethod: '../repository.js#PaymentMethod as PaymentMethodRow',
       // A row or the stored first answer of payForBooking / refund (createdAt is then an ISO string).
-      Transaction: '../resolvers.js#TransactionLike',
-      Refund: '../resolvers.js#RefundLike',
+      Transaction: '../service.js#TransactionParent',
+      Refund: '../service.js#RefundParent',
       User: reference('User'),
       Booking: reference('Booking'),
     },

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBus } from '@carwash/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOpenSite, createService } from './support/fixtures.js';
 import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 /**
@@ -43,32 +44,13 @@ const user = (role: 'CLIENT' | 'WASHER' | 'MANAGER', name = 'Mo') => signUpAs(sg
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A Berlin site open around the clock. */
-async function site(bays: number): Promise<string> {
-  const res = await sg.gql<{ createSite: { id: string } }>(
-    `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-    {
-      input: {
-        name: `Money wash ${randomUUID().slice(0, 6)}`,
-        address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
-        timeZone: 'Europe/Berlin',
-        location: { latitude: 52.5, longitude: 13.4 },
-        bays,
-      },
-    },
-    manager.token,
-  );
-  const id = res.data!.createSite.id;
-  await sg.gql(
-    `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
-    {
-      id,
-      hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map(
-        (weekday) => ({ weekday, opensAt: '00:00', closesAt: '24:00' }),
-      ),
-    },
-    manager.token,
-  );
-  return id;
+function site(bays: number): Promise<string> {
+  return createOpenSite(sg, manager.token, {
+    name: `Money wash ${randomUUID().slice(0, 6)}`,
+    bays,
+    opensAt: '00:00',
+    closesAt: '24:00',
+  });
 }
 
 /** 12:00 UTC some days ahead, plus `minutes`: every test takes days of its own. */
@@ -167,12 +149,7 @@ const fast = { blockMs: 50, retryBaseMs: 100, retryMaxMs: 200 };
 beforeAll(async () => {
   sg = await startSupergraph();
   manager = await user('MANAGER', 'Mia');
-  const svc = await sg.gql<{ createService: { id: string } }>(
-    `mutation { createService(input: { name: "Money wash", durationMinutes: 30, priceCents: ${PRICE}, currency: "EUR" }) { id } }`,
-    {},
-    manager.token,
-  );
-  serviceId = svc.data!.createService.id;
+  serviceId = await createService(sg, manager.token, { name: 'Money wash', priceCents: PRICE });
 });
 afterAll(async () => {
   await sg?.stop();

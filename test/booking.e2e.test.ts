@@ -5,13 +5,13 @@ import { sqlStatements as locationStatements } from '@carwash/location';
 import { sqlStatements as paymentStatements } from '@carwash/payment';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOpenSite, createService } from './support/fixtures.js';
 import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 let sg: Running;
 let manager: { id: string; token: string };
 let alice: { id: string; token: string };
 
-const EVERY_DAY = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'];
 const CREATE = `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id status bay startsAt endsAt holdExpiresAt price { amountCents currency } } }`;
 const SLOTS = `query($site: ID!, $service: ID!, $date: Date!) { availableSlots(siteId: $site, serviceId: $service, date: $date) { startsAt endsAt freeBays } }`;
 
@@ -20,45 +20,18 @@ function user(role: 'CLIENT' | 'WASHER' | 'MANAGER', firstName = 'Kim') {
 }
 
 /** A Berlin site open 06:00–22:00 every day. */
-async function site(bays = 1, opensAt = '06:00', closesAt = '22:00'): Promise<string> {
-  const res = await sg.gql<{ createSite: { id: string } }>(
-    `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-    {
-      input: {
-        name: `Booking site ${randomUUID().slice(0, 6)}`,
-        address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
-        timeZone: 'Europe/Berlin',
-        location: { latitude: 52.5, longitude: 13.4 },
-        bays,
-      },
-    },
-    manager.token,
-  );
-  const id = res.data!.createSite.id;
-  await sg.gql(
-    `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
-    { id, hours: EVERY_DAY.map((weekday) => ({ weekday, opensAt, closesAt })) },
-    manager.token,
-  );
-  return id;
+function site(bays = 1, opensAt = '06:00', closesAt = '22:00'): Promise<string> {
+  return createOpenSite(sg, manager.token, {
+    name: `Booking site ${randomUUID().slice(0, 6)}`,
+    bays,
+    opensAt,
+    closesAt,
+  });
 }
 
-async function service(durationMinutes = 30, priceCents = 1500, isAddOn = false): Promise<string> {
-  const res = await sg.gql<{ createService: { id: string } }>(
-    `mutation($input: CreateServiceInput!) { createService(input: $input) { id } }`,
-    {
-      input: {
-        name: `${isAddOn ? 'Wax' : 'Wash'} ${randomUUID().slice(0, 4)}`,
-        durationMinutes,
-        priceCents,
-        currency: 'EUR',
-        isAddOn,
-      },
-    },
-    manager.token,
-  );
-  expect(res.errors).toBeUndefined();
-  return res.data!.createService.id;
+function service(durationMinutes = 30, priceCents = 1500, isAddOn = false): Promise<string> {
+  const name = `${isAddOn ? 'Wax' : 'Wash'} ${randomUUID().slice(0, 4)}`;
+  return createService(sg, manager.token, { name, durationMinutes, priceCents, isAddOn });
 }
 
 /** A local date some days ahead, and the UTC instant of a local time on it. */

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { SandboxEntry } from '@carwash/payment';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOpenSite, createService } from './support/fixtures.js';
 import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 /**
@@ -165,36 +166,8 @@ beforeAll(async () => {
     },
   });
   manager = await signUpAs(sg, 'MANAGER');
-  const site = await sg.gql<{ createSite: { id: string } }>(
-    `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-    {
-      input: {
-        name: 'Crash wash',
-        address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
-        timeZone: 'Europe/Berlin',
-        location: { latitude: 52.5, longitude: 13.4 },
-        bays: 4,
-      },
-    },
-    manager.token,
-  );
-  siteId = site.data!.createSite.id;
-  await sg.gql(
-    `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
-    {
-      id: siteId,
-      hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map(
-        (weekday) => ({ weekday, opensAt: '06:00', closesAt: '22:00' }),
-      ),
-    },
-    manager.token,
-  );
-  const svc = await sg.gql<{ createService: { id: string } }>(
-    `mutation { createService(input: { name: "Crash test", durationMinutes: 30, priceCents: ${PRICE}, currency: "EUR" }) { id } }`,
-    {},
-    manager.token,
-  );
-  serviceId = svc.data!.createService.id;
+  siteId = await createOpenSite(sg, manager.token, { name: 'Crash wash', bays: 4 });
+  serviceId = await createService(sg, manager.token, { name: 'Crash test', priceCents: PRICE });
 });
 afterAll(async () => {
   await sg?.stop();

@@ -3,6 +3,7 @@ import { sqlStatements as paymentStatements } from '@carwash/payment';
 import { signedFetch } from '@carwash/service-trust';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOpenSite, createService } from './support/fixtures.js';
 import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 let sg: Running;
@@ -44,36 +45,8 @@ async function booking(token: string, hhmm = '10:00', offset = dayOffset++): Pro
 beforeAll(async () => {
   sg = await startSupergraph();
   manager = await user('MANAGER');
-  const site = await sg.gql<{ createSite: { id: string } }>(
-    `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-    {
-      input: {
-        name: 'Pay wash',
-        address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
-        timeZone: 'Europe/Berlin',
-        location: { latitude: 52.5, longitude: 13.4 },
-        bays: 4,
-      },
-    },
-    manager.token,
-  );
-  siteId = site.data!.createSite.id;
-  await sg.gql(
-    `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
-    {
-      id: siteId,
-      hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map(
-        (weekday) => ({ weekday, opensAt: '06:00', closesAt: '22:00' }),
-      ),
-    },
-    manager.token,
-  );
-  const svc = await sg.gql<{ createService: { id: string } }>(
-    `mutation { createService(input: { name: "Premium", durationMinutes: 30, priceCents: 4200, currency: "EUR" }) { id } }`,
-    {},
-    manager.token,
-  );
-  serviceId = svc.data!.createService.id;
+  siteId = await createOpenSite(sg, manager.token, { name: 'Pay wash', bays: 4 });
+  serviceId = await createService(sg, manager.token, { name: 'Premium', priceCents: 4200 });
 });
 afterAll(async () => {
   await sg?.stop();
@@ -279,30 +252,11 @@ describe('refunds', () => {
 
 describe('a payment that arrives after the hold lapsed', () => {
   it('revives the booking when its bay is still free, and refunds in full when the slot was taken', async () => {
-    const one = await sg.gql<{ createSite: { id: string } }>(
-      `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-      {
-        input: {
-          name: 'One bay',
-          address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
-          timeZone: 'Europe/Berlin',
-          location: { latitude: 52.5, longitude: 13.4 },
-          bays: 1,
-        },
-      },
-      manager.token,
-    );
-    const oneBay = one.data!.createSite.id;
-    await sg.gql(
-      `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
-      {
-        id: oneBay,
-        hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map(
-          (weekday) => ({ weekday, opensAt: '00:00', closesAt: '24:00' }),
-        ),
-      },
-      manager.token,
-    );
+    const oneBay = await createOpenSite(sg, manager.token, {
+      name: 'One bay',
+      opensAt: '00:00',
+      closesAt: '24:00',
+    });
     const [client, rival] = [await user('CLIENT'), await user('CLIENT')];
     const m = await method(client.token);
     const slot = (days: number) => {

@@ -6,6 +6,7 @@ import { signRequest, type ServiceCredential } from '@carwash/service-trust';
 import { createLogger } from '@carwash/subgraph-kit';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOpenSite, createService } from './support/fixtures.js';
 import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 /**
@@ -179,25 +180,13 @@ describe('least privilege between services', () => {
 
   beforeAll(async () => {
     washer = await signUpAs(sg, 'WASHER');
-    const site = await sg.gql<{ createSite: { id: string } }>(
-      `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-      {
-        input: {
-          name: 'Trust wash',
-          address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
-          timeZone: 'Europe/Berlin',
-          location: { latitude: 52.5, longitude: 13.4 },
-          bays: 2,
-        },
-      },
-      manager.token,
-    );
+    const siteId = await createOpenSite(sg, manager.token, { name: 'Trust wash', bays: 2 });
     const start = DateTime.now().plus({ days: 3 }).startOf('hour');
     // location → auth: the washer is checked with location's own key.
     const shift = await sg.gql(
       `mutation($s: ID!, $u: ID!, $shift: ShiftInput!) { assignStaff(siteId: $s, userId: $u, shift: $shift) { id } }`,
       {
-        s: site.data!.createSite.id,
+        s: siteId,
         u: washer.id,
         shift: { startsAt: start.toISO(), endsAt: start.plus({ hours: 4 }).toISO() },
       },
@@ -244,40 +233,13 @@ describe('least privilege between services', () => {
   });
 
   it('keeps the legitimate chain working: a client books (booking → auth, location) and pays (payment → booking)', async () => {
-    const site = await sg.gql<{ createSite: { id: string } }>(
-      `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-      {
-        input: {
-          name: 'Chain wash',
-          address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
-          timeZone: 'Europe/Berlin',
-          location: { latitude: 52.5, longitude: 13.4 },
-          bays: 1,
-        },
-      },
-      manager.token,
-    );
-    const siteId = site.data!.createSite.id;
-    await sg.gql(
-      `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
-      {
-        id: siteId,
-        hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map(
-          (weekday) => ({ weekday, opensAt: '06:00', closesAt: '22:00' }),
-        ),
-      },
-      manager.token,
-    );
-    const svc = await sg.gql<{ createService: { id: string } }>(
-      `mutation { createService(input: { name: "Trust", durationMinutes: 30, priceCents: 4200, currency: "EUR" }) { id } }`,
-      {},
-      manager.token,
-    );
+    const siteId = await createOpenSite(sg, manager.token, { name: 'Chain wash' });
+    const serviceId = await createService(sg, manager.token, { name: 'Trust', priceCents: 4200 });
     const date = DateTime.now().setZone('Europe/Berlin').plus({ days: 20 }).toISODate()!;
     const startsAt = DateTime.fromISO(`${date}T10:00`, { zone: 'Europe/Berlin' }).toUTC().toISO();
     const booked = await sg.gql<{ createBooking: { id: string } }>(
       `mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`,
-      { i: { siteId, serviceId: svc.data!.createService.id, startsAt } },
+      { i: { siteId, serviceId, startsAt } },
       client.token,
     );
     expect(booked.errors).toBeUndefined();

@@ -28,7 +28,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { DateTime } from 'luxon';
 import {
   PASSWORD,
@@ -37,7 +36,7 @@ import {
   type GraphQLResult,
   type Running,
 } from '../support/supergraph.js';
-import { integerOption, percentile } from './support.js';
+import { benchArgs, integerOption, percentile } from './support.js';
 
 const TIME_LIMIT_MS = 5 * 60_000;
 const SEED_DAYS = 60;
@@ -81,22 +80,12 @@ const USAGE = `usage: pnpm bench:booking [--slots-requests N] [--create-requests
 Fails (exit 1) on any unexpected error, a failed overlap check, or after ${TIME_LIMIT_MS / 60_000} minutes.`;
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      'slots-requests': { type: 'string', default: '2000' },
-      'create-requests': { type: 'string', default: '1000' },
-      concurrency: { type: 'string', default: '20' },
-      seed: { type: 'string', default: '10000' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const values = benchArgs(argv, USAGE, {
+    'slots-requests': { type: 'string', default: '2000' },
+    'create-requests': { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '20' },
+    seed: { type: 'string', default: '10000' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
   return {
     slotsRequests: integerOption('slots-requests', values['slots-requests'], 1, 1_000_000),
     createRequests: integerOption('create-requests', values['create-requests'], 1, MAX_CREATE),

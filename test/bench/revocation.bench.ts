@@ -23,7 +23,6 @@
  * after a second or on an unexpected error, 2 on bad flags. Servers log nothing unless TEST_LOG_LEVEL is set.
  */
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { createGateway, loadGatewayConfig } from '@carwash/gateway';
 import {
   createRevocationChecker,
@@ -41,7 +40,7 @@ import {
   UNLIMITED_TEST_TIERS,
   type Running,
 } from '../support/supergraph.js';
-import { integerOption, percentile } from './support.js';
+import { benchArgs, integerOption, percentile } from './support.js';
 
 /** The promise under test: a revoked token is refused within this. */
 const REVOCATION_BUDGET_MS = 1000;
@@ -58,20 +57,11 @@ const USAGE = `usage: pnpm bench:revocation [--tries N] [--seconds S] [--concurr
   --concurrency C  requests in flight during throughput runs (default 20)`;
 
 function parseOptions(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      tries: { type: 'string', default: '200' },
-      seconds: { type: 'string', default: '5' },
-      concurrency: { type: 'string', default: '20' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const values = benchArgs(argv, USAGE, {
+    tries: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '20' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
   return {
     tries: integerOption('tries', values.tries, 1, 100_000),
     seconds: integerOption('seconds', values.seconds, 1, 600),

@@ -1,4 +1,26 @@
-/** What the benchmark scripts share: reading their numeric options and summarising latencies. */
+/** What the benchmark scripts share: reading their command line and summarising latencies. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+const HELP = { help: { type: 'boolean', short: 'h', default: false } } as const;
+
+/**
+ * A benchmark's command line, parsed strictly (an unknown flag or a positional argument is an error),
+ * with `-h`/`--help` printing `usage` and exiting 0.
+ */
+export function benchArgs<const O extends OptionsConfig>(argv: string[], usage: string, options: O) {
+  const { values } = parseArgs<{
+    args: string[];
+    strict: true;
+    allowPositionals: false;
+    options: O & typeof HELP;
+  }>({ args: argv, strict: true, allowPositionals: false, options: { ...options, ...HELP } });
+  if ('help' in values && values.help === true) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return values;
+}
 
 /** A command-line integer within [min, max], or an error naming the option. */
 export function integerOption(name: string, text: string, min: number, max: number): number {
@@ -8,8 +30,8 @@ export function integerOption(name: string, text: string, min: number, max: numb
   return n;
 }
 
-/** Nearest-rank percentile of ascending `sorted`. */
-export function percentile(sorted: readonly number[], p: number): number {
+/** Nearest-rank percentile `p` (0–100) of ascending `sorted`; NaN when it is empty. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
   return (
     sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
   );

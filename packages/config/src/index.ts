@@ -353,11 +353,28 @@ export function revocationSettings() {
 }
 
 /**
+ * Each feature subgraph's default port (`<FEATURE>_PORT`), and so the default address at which its
+ * siblings call it on one machine (`schema/subgraphs.json` routes the gateway to the same ports).
+ */
+export const FEATURE_PORTS = { auth: 4001, booking: 4002, payment: 4003, location: 4004 } as const;
+export type FeatureName = keyof typeof FEATURE_PORTS;
+
+/** A local default address of a sibling feature (`http://127.0.0.1:<its port><path>`). */
+function featureUrl(feature: FeatureName, path: string): string {
+  return `http://127.0.0.1:${FEATURE_PORTS[feature]}${path}`;
+}
+
+/** The URL of a sibling feature's GraphQL endpoint, which this feature calls with its service credential. */
+export function peerGraphqlUrl(feature: FeatureName) {
+  return setting.url().default(featureUrl(feature, '/graphql'));
+}
+
+/**
  * Where a subgraph that verifies end users finds the auth feature's public keys (`AUTH_JWKS_URL`);
  * spread into the feature's own settings. The auth feature itself verifies with its own keys.
  */
 export function authJwksSettings() {
-  return { AUTH_JWKS_URL: setting.url().default('http://127.0.0.1:4001/.well-known/jwks.json') };
+  return { AUTH_JWKS_URL: setting.url().default(featureUrl('auth', '/.well-known/jwks.json')) };
 }
 
 /** Settings of OpenTelemetry tracing, for every service (traces are always made; exported only when set). */
@@ -421,12 +438,18 @@ export type FeatureConfig<P extends string, S extends Record<string, z.ZodType>>
 
 /** Options of `loadFeatureConfig`. */
 export interface FeatureConfigOptions<S extends Record<string, z.ZodType>> {
-  /** The feature's default port. */
-  port: number;
+  /** The feature's default port; a feature of `FEATURE_PORTS` has its port there. */
+  port?: number;
   /** The feature's own settings, beside the shared ones. */
   settings: S;
   /** Further checks across settings, run before the credentials are resolved; throw a `ConfigError`. */
   check?: (config: { [K in keyof S]: z.output<S[K]> }) => void;
+}
+
+function defaultPort(feature: string): number {
+  if (!Object.hasOwn(FEATURE_PORTS, feature))
+    throw new Error(`${feature}: no port in FEATURE_PORTS; pass one`);
+  return FEATURE_PORTS[feature as FeatureName];
 }
 
 /**
@@ -436,7 +459,7 @@ export interface FeatureConfigOptions<S extends Record<string, z.ZodType>> {
  */
 export function loadFeatureConfig<F extends string, S extends Record<string, z.ZodType>>(
   feature: F,
-  { port, settings, check }: FeatureConfigOptions<S>,
+  { port = defaultPort(feature), settings, check }: FeatureConfigOptions<S>,
   env: Record<string, string | undefined> = process.env,
 ): FeatureConfig<Uppercase<F>, S> {
   const config = loadConfig(feature, { ...featureSettings(feature, { port }), ...settings }, env);

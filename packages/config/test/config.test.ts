@@ -1,10 +1,13 @@
 import { afterEach, beforeEach, describe, it, expect } from 'vitest';
 import {
+  authJwksSettings,
   ConfigError,
   developmentServiceKey,
+  FEATURE_PORTS,
   generateServiceKeys,
   loadConfig,
   loadFeatureConfig,
+  peerGraphqlUrl,
   requireProductionSecrets,
   resolveServiceCredentials,
   serviceCredentialSettings,
@@ -322,6 +325,21 @@ describe(loadFeatureConfig.name, () => {
     });
     expect(config.credentials.mode).toBe('development');
     expect(config.credentials.signing.service).toBe('wash');
+  });
+
+  it("takes a known feature's port from FEATURE_PORTS, and siblings' default URLs from the same table", () => {
+    const config = loadFeatureConfig(
+      'booking',
+      { settings: { ...authJwksSettings(), LOCATION_GRAPHQL_URL: peerGraphqlUrl('location') } },
+      dev,
+    );
+    expect(config.BOOKING_PORT).toBe(FEATURE_PORTS.booking);
+    expect(config.LOCATION_GRAPHQL_URL).toBe(`http://127.0.0.1:${FEATURE_PORTS.location}/graphql`);
+    expect(config.AUTH_JWKS_URL).toBe(`http://127.0.0.1:${FEATURE_PORTS.auth}/.well-known/jwks.json`);
+  });
+
+  it('refuses to guess the port of a feature it does not know', () => {
+    expect(() => loadFeatureConfig('wash', { settings: {} }, dev)).toThrow(/wash: no port in FEATURE_PORTS/);
   });
 
   it('reports bad shared and own settings together, each by name', () => {

@@ -18,7 +18,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import {
@@ -33,6 +32,8 @@ import {
   type EventBus,
   type EventEnvelope,
 } from '../src/index.js';
+import { redactUrl } from '../src/cli.js';
+import { benchArgs, integerOption, percentile } from '../../../test/bench/support.js';
 
 const DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/carwash_bench_events';
@@ -59,35 +60,19 @@ const USAGE = `usage: pnpm bench:events [--events N] [--rate R] [--burst] [--con
   --timeout S     give up (FAIL) after S seconds in all (default 120)`;
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      events: { type: 'string', default: '10000' },
-      rate: { type: 'string', default: '1000' },
-      burst: { type: 'boolean', default: false },
-      consumers: { type: 'string', default: '1' },
-      timeout: { type: 'string', default: '120' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const values = benchArgs(argv, USAGE, {
+    events: { type: 'string', default: '10000' },
+    rate: { type: 'string', default: '1000' },
+    burst: { type: 'boolean', default: false },
+    consumers: { type: 'string', default: '1' },
+    timeout: { type: 'string', default: '120' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const positive = (name: string, text: string, max: number): number => {
-    const n = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1 || n > max)
-      throw new Error(`--${name} must be an integer from 1 to ${max}, got "${text}"`);
-    return n;
-  };
   return {
-    events: positive('events', values.events, 1_000_000),
-    rate: positive('rate', values.rate, 1_000_000),
+    events: integerOption('events', values.events, 1, 1_000_000),
+    rate: integerOption('rate', values.rate, 1, 1_000_000),
     burst: values.burst,
-    consumers: positive('consumers', values.consumers, 32),
-    timeoutS: positive('timeout', values.timeout, 3600),
+    consumers: integerOption('consumers', values.consumers, 1, 32),
+    timeoutS: integerOption('timeout', values.timeout, 1, 3600),
   };
 }
 
@@ -248,7 +233,7 @@ async function runPhase(
   try {
     await bus.ping().catch((err: unknown) => {
       throw new Error(
-        `cannot reach Redis at ${redact(REDIS_URL)}: ${err instanceof Error ? err.message : String(err)}`,
+        `cannot reach Redis at ${redactUrl(REDIS_URL)}: ${err instanceof Error ? err.message : String(err)}`,
       );
     });
     for (let i = 0; i < o.consumers; i++) {
@@ -348,22 +333,6 @@ async function deleteKeys(keys: string[]): Promise<void> {
   }
 }
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
-
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
 const perSecond = (count: number, ms: number) => (ms > 0 ? Math.round((count * 1000) / ms) : 0);
 const ms = (v: number) => (Number.isNaN(v) ? 'n/a' : `${Math.round(v)} ms`);
 
@@ -381,7 +350,7 @@ function report(r: PhaseResult, o: Options): void {
     `[${r.name}] consumed/s: ${perSecond(r.applied, r.endToEndMs)} (${r.applied} effects in ${(r.endToEndMs / 1000).toFixed(2)} s, first write → last effect)`,
   );
   console.log(
-    `[${r.name}] latency outbox→effect: p50 ${ms(percentile(l, 0.5))}, p95 ${ms(percentile(l, 0.95))}, p99 ${ms(percentile(l, 0.99))}, max ${ms(l.length ? l[l.length - 1]! : NaN)}`,
+    `[${r.name}] latency outbox→effect: p50 ${ms(percentile(l, 50))}, p95 ${ms(percentile(l, 95))}, p99 ${ms(percentile(l, 99))}, max ${ms(l.length ? l[l.length - 1]! : NaN)}`,
   );
   console.log(
     `[${r.name}] duplicates: ${r.duplicates} (effects applied twice; redeliveries absorbed by the inbox: ${r.redeliveries})`,
@@ -444,7 +413,7 @@ async function main(): Promise<number> {
     }
 
     const problem = integrityProblem(steady, o) ?? burstProblem;
-    const p99 = Math.round(percentile(steady.latencies, 0.99));
+    const p99 = Math.round(percentile(steady.latencies, 99));
     const achieved = perSecond(steady.written, steady.writeMs);
     if (problem) {
       console.log(`FAIL: ${problem}`);

@@ -45,6 +45,11 @@ export interface UserTokenVerifierOptions {
 
 export type UserTokenVerifier = (authorization: string | undefined) => Promise<Viewer | null>;
 
+/** The least time between two fetches of a remote JWKS (an unknown `kid` asks again at most this often). */
+const JWKS_COOLDOWN_MS = 5_000;
+/** How long fetched remote keys are used before they are fetched again. */
+const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
+
 /**
  * Verifies `Authorization: Bearer <jwt>` headers. No header → anonymous (null). A header that is
  * malformed, tampered with, expired or signed by an unknown key → UNAUTHENTICATED.
@@ -59,8 +64,8 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       typeof source === 'function' ? (h, t) => createLocalJWKSet(source())(h, t) : createLocalJWKSet(source);
   } else if (options.jwksUrl) {
     getKey = createRemoteJWKSet(new URL(options.jwksUrl), {
-      cooldownDuration: options.cooldownMs ?? 5_000,
-      cacheMaxAge: 10 * 60_000,
+      cooldownDuration: options.cooldownMs ?? JWKS_COOLDOWN_MS,
+      cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
     });
   } else {
     throw new Error('createUserTokenVerifier needs jwksUrl or jwks');

@@ -1,3 +1,4 @@
+import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 
 /** Counts the SQL statements a pool sends; tests read it to prove batching. One increment per query. */
@@ -17,6 +18,32 @@ export function countingPool(url: string, max: number, counter: StatementCounter
     }
   }
   return new pg.Pool({ connectionString: url, max, Client: CountingClient as unknown as typeof pg.Client });
+}
+
+/** A feature's generated Prisma client class, which runs on a driver adapter. */
+export type PrismaClientClass<Db> = new (options: { adapter: PrismaPg }) => Db;
+
+/** What a feature's `db.ts` exports: the statement counter its tests read, and how its server opens the database. */
+export interface FeatureDatabase<Db> {
+  /** SQL statements sent by this feature's pool; tests read it to prove batching ("100 references → 1 statement"). */
+  sqlStatements: StatementCounter;
+  /** The feature's Prisma client on a counting pool of `poolSize` connections to `url`. */
+  createDb(url: string, poolSize: number): { db: Db; pool: pg.Pool };
+}
+
+/**
+ * The database wiring of one feature, written once: its own generated client (`Client`, the only thing
+ * a feature's `db.ts` states) on a pool that counts every statement.
+ */
+export function featureDatabase<Db>(Client: PrismaClientClass<Db>): FeatureDatabase<Db> {
+  const sqlStatements: StatementCounter = { count: 0 };
+  return {
+    sqlStatements,
+    createDb: (url, poolSize) => {
+      const pool = countingPool(url, poolSize, sqlStatements);
+      return { db: new Client({ adapter: new PrismaPg(pool) }), pool };
+    },
+  };
 }
 
 /** The PostgreSQL error code (e.g. 23P01 exclusion violation) behind a Prisma or pg error, if any. */

@@ -1,10 +1,16 @@
 import {
+  createEvent,
   createEventBus,
+  firstDelivery,
   OutboxRelay,
   type ConsumeOptions,
   type Consumer,
   type EventBus,
+  type EventEnvelope,
+  type EventMap,
   type Handlers,
+  type SqlExec,
+  type Topic,
 } from '@carwash/events';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -74,6 +80,58 @@ export function createFeatureEvents({
       await relay.stop();
       await bus.close();
     },
+  };
+}
+
+/** A row of a feature's outbox table, as its repository hands it to `outboxEvent.create({ data })`. */
+export interface OutboxRow<T extends Topic> {
+  id: string;
+  topic: T;
+  version: number;
+  aggregateId: string;
+  payload: EventMap[T];
+  occurredAt: Date;
+}
+
+/** A feature's outbox and inbox: what it publishes, and the rows its repository writes. */
+export interface FeatureOutbox<T extends Topic> {
+  /** The topics the feature publishes (its own, `<feature>.<entity>.<pastTense>`). */
+  publishes: readonly T[];
+  /**
+   * The `<feature>_outbox` row of a new event. The repository writes it in the transaction that made the
+   * event true, so the event exists if and only if that change committed; the relay publishes it later.
+   */
+  row<U extends T>(topic: U, aggregateId: string, payload: EventMap[U]): OutboxRow<U>;
+  /**
+   * True the first time the feature's consumer group handles `event`: inserts its `<feature>_inbox` row
+   * through `exec`, in the transaction of the effect (false for a redelivery: skip the effect).
+   */
+  firstTime(exec: SqlExec, event: Pick<EventEnvelope, 'id' | 'type'>): Promise<boolean>;
+}
+
+/**
+ * The outbox and inbox of `feature` — tables `<feature>_outbox` and `<feature>_inbox`, producer and
+ * consumer group `<feature>`, as `createFeatureEvents` relays and consumes them.
+ */
+export function featureOutbox<const T extends Topic>(
+  feature: string,
+  publishes: readonly T[],
+): FeatureOutbox<T> {
+  const inbox = `${feature}_inbox`;
+  return {
+    publishes,
+    row: (topic, aggregateId, payload) => {
+      const event = createEvent(feature, topic, aggregateId, payload);
+      return {
+        id: event.id,
+        topic: event.type,
+        version: event.version,
+        aggregateId: event.aggregateId,
+        payload: event.payload,
+        occurredAt: new Date(event.occurredAt),
+      };
+    },
+    firstTime: (exec, event) => firstDelivery(exec, inbox, feature, event),
   };
 }
 

@@ -1,5 +1,10 @@
 export {
+  buildFeatureSubgraph,
   createFeatureServer,
+  loadTypeDefs,
+  openFeature,
+  type OpenFeature,
+  type OpenFeatureSettings,
   type FeatureServerOptions,
   type FeatureServerSettings,
   type FeatureServerWiring,
@@ -14,7 +19,14 @@ export {
   type ReadinessCheck,
 } from './server.js';
 export { DateTime, DateScalar, LocalTimeScalar } from './scalars.js';
-export { countingPool, pgErrorCode, type StatementCounter } from './db.js';
+export {
+  countingPool,
+  featureDatabase,
+  pgErrorCode,
+  type FeatureDatabase,
+  type PrismaClientClass,
+  type StatementCounter,
+} from './db.js';
 export { createLogger, type Logger } from './logger.js';
 export {
   runFeature,
@@ -26,6 +38,7 @@ export { sendError, requestId, bodyErrors, finalHandlers, lifecycle } from './ht
 export { validate, fields, z } from './validate.js';
 export { errorLoggingPlugin } from './error-plugin.js';
 export { PeerClient, type PeerCallOptions } from './peer.js';
+export { AuthPeer, isActiveUser, type PeerUser } from './auth-peer.js';
 export {
   serviceAccessMiddleware,
   isServiceOnItsOwnAuthority,
@@ -35,6 +48,15 @@ export {
 } from './service-access.js';
 export { createNonceStore } from './nonces.js';
 export {
+  featureRule,
+  featureShield,
+  hasRole,
+  isAdmin,
+  isAuthenticated,
+  isManagerOrAdmin,
+  isSelf,
+} from './shield.js';
+export {
   createFeatureEvents,
   type FeatureEvents,
   type FeatureEventsOptions,
@@ -42,6 +64,9 @@ export {
   assembleFeatureSubgraph,
   type FeatureWiring,
   type FeatureOwnParts,
+  featureOutbox,
+  type FeatureOutbox,
+  type OutboxRow,
 } from './feature-events.js';
 export {
   DEFAULT_PAGE_SIZE,
@@ -81,3 +106,4 @@ export {
   type RequestLogRecord,
   type ObserveRequestsOptions,
 } from './request-log.js';
+export { isUuid, rowByIdLoader, rowsByKeyLoader } from './loaders.js';

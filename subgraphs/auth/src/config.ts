@@ -15,7 +15,6 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
   return loadFeatureConfig(
     'auth',
     {
-      port: 4001,
       settings: {
         /**
          * Private Ed25519 signing keys as a JSON array of JWKs (each with `kid`). The first signs; all are

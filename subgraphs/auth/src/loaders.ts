@@ -1,7 +1,5 @@
-import DataLoader from 'dataloader';
-import type { AuthRepository, User } from './repository.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { rowByIdLoader } from '@carwash/subgraph-kit';
+import type { AuthRepository } from './repository.js';
 
 /**
  * Per-request loaders (created in the context factory, never shared across requests or users).
@@ -10,13 +8,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function createLoaders(repo: AuthRepository) {
   return {
-    user: new DataLoader<string, User | null>(async (ids) => {
-      // An id that is not a UUID cannot exist; keep it out of the SQL so one bad key cannot fail the batch.
-      const valid = ids.filter((id) => UUID.test(id));
-      const rows = valid.length ? await repo.findUsersByIds(valid) : [];
-      const byId = new Map(rows.map((u) => [u.id, u]));
-      return ids.map((id) => byId.get(id) ?? null);
-    }),
+    user: rowByIdLoader((ids) => repo.findUsersByIds(ids)),
   };
 }
 

@@ -1,6 +1,6 @@
-import { createEvent, type EventMap } from '@carwash/events';
+import type { EventMap } from '@carwash/events';
 import type { AuthDb } from './db.js';
-import type { PUBLISHES } from './events.js';
+import { outbox } from './events.js';
 import {
   Prisma,
   type AccountToken,
@@ -29,28 +29,16 @@ export function isUniqueViolation(err: unknown): boolean {
   return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 }
 
-/**
- * Records an event in the auth outbox, inside the caller's transaction: the event exists if and
- * only if the change that caused it committed. The relay publishes it later.
- */
-async function recordEvent<T extends (typeof PUBLISHES)[number]>(
+/** Records an event in the auth outbox, inside the caller's transaction (see `featureOutbox`). */
+async function recordEvent<T extends (typeof outbox.publishes)[number]>(
   tx: Tx,
   topic: T,
   aggregateId: string,
   payload: EventMap[T],
 ): Promise<string> {
-  const event = createEvent('auth', topic, aggregateId, payload);
-  await tx.outboxEvent.create({
-    data: {
-      id: event.id,
-      topic: event.type,
-      version: event.version,
-      aggregateId: event.aggregateId,
-      payload: event.payload,
-      occurredAt: new Date(event.occurredAt),
-    },
-  });
-  return event.id;
+  const row = outbox.row(topic, aggregateId, payload);
+  await tx.outboxEvent.create({ data: row });
+  return row.id;
 }
 
 /**

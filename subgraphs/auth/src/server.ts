@@ -1,17 +1,14 @@
-import { readFileSync } from 'node:fs';
-import type { ConsumeOptions, Consumer, EventBus, OutboxRelay } from '@carwash/events';
 import {
-  assembleFeatureSubgraph,
+  buildFeatureSubgraph,
   createAccessTokenVerifier,
-  createFeatureEvents,
-  createFeatureServer,
+  loadTypeDefs,
+  openFeature,
   revocationStoreFor,
   sendError,
+  type FeatureSubgraph,
   type Logger,
-  type SubgraphServer,
 } from '@carwash/subgraph-kit';
 import { apiKeyRevocationChannel } from '@carwash/service-trust';
-import { parse } from 'graphql';
 import { Redis } from 'ioredis';
 import type { AuthConfig } from './config.js';
 import type { AuthContext } from './context.js';
@@ -32,32 +29,32 @@ import { TokenIssuer } from './tokens.js';
 export { sqlStatements } from './db.js';
 export { loadAuthConfig, type AuthConfig } from './config.js';
 
-export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
-export interface AuthSubgraph extends SubgraphServer {
-  db: AuthDb;
+/**
+ * The auth subgraph's handles. Its consumers project auth's own revocation events into the revocation
+ * store every verifier reads.
+ */
+export interface AuthSubgraph extends FeatureSubgraph<AuthDb, AuthService> {
+  /** Signs access tokens; its public keys are served at `/.well-known/jwks.json`. */
   issuer: TokenIssuer;
-  bus: EventBus;
-  /** Publishes the auth outbox (`auth.user.deleted`); main.ts starts it, tests may drive it. */
-  relay: OutboxRelay;
-  /** Projects auth's revocation events into the revocation store (main.ts starts it; tests may). */
-  startConsumers(options?: Partial<Omit<ConsumeOptions, 'group' | 'handlers'>>): Promise<Consumer>;
 }
 
 /** Builds the auth subgraph (schema, routes, dependencies). Does not listen: main.ts and tests do. */
 export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Promise<AuthSubgraph> {
-  const { db, pool } = createDb(config.AUTH_DATABASE_URL, config.AUTH_DATABASE_POOL_SIZE);
   const issuer = await TokenIssuer.create(config.AUTH_JWT_PRIVATE_KEYS, config.AUTH_ACCESS_TOKEN_TTL_SECONDS);
   if (!config.AUTH_JWT_PRIVATE_KEYS)
     logger.warn('AUTH_JWT_PRIVATE_KEYS is not set: signing with an ephemeral key (development only)');
-  const events = createFeatureEvents({ feature: 'auth', pool, settings: config, logger });
   // Kept at least as long as any access token lives, so every token a revocation refuses expires first.
   const revocationStore = revocationStoreFor(
     config,
     config.AUTH_ACCESS_TOKEN_TTL_SECONDS + REVOCATION_CLOCK_SKEW_SECONDS,
   );
+  // The auth feature verifies access tokens with its own keys: no network hop to itself.
+  const tokens = createAccessTokenVerifier({ jwks: () => issuer.jwks() }, config, revocationStore);
+  const wiring = openFeature('auth', config, logger, createDb, tokens);
   const projector = new RevocationProjector(revocationStore, logger);
-  const repo = new AuthRepository(db, projector.applyCommitted);
+  const repo = new AuthRepository(wiring.db, projector.applyCommitted);
   const service = new AuthService(repo, issuer, config);
   const mailbox = new DevMailbox(logger, config.AUTH_DEV_MAILBOX);
   // The throttle shares the bus's Redis and namespace; the single-process mode counts in memory.
@@ -75,29 +72,29 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
   );
   const recovery = new AccountRecovery(repo, mailbox, throttle, config, logger);
   // Gateways drop a revoked key's cached verdict on this announcement; their short cache TTL is the fallback.
-  const apiKeys = new ApiKeyService(new ApiKeyRepository(db), config.AUTH_API_KEY_HASH_SECRET, async (id) => {
-    try {
-      await redis?.publish(apiKeyRevocationChannel(config.EVENTS_NAMESPACE), id);
-    } catch (err) {
-      logger.warn(
-        { err, apiKeyId: id },
-        'API key revocation not announced; gateways refuse it after their cache TTL',
-      );
-    }
-  });
+  const apiKeys = new ApiKeyService(
+    new ApiKeyRepository(wiring.db),
+    config.AUTH_API_KEY_HASH_SECRET,
+    async (id) => {
+      try {
+        await redis?.publish(apiKeyRevocationChannel(config.EVENTS_NAMESPACE), id);
+      } catch (err) {
+        logger.warn(
+          { err, apiKeyId: id },
+          'API key revocation not announced; gateways refuse it after their cache TTL',
+        );
+      }
+    },
+  );
 
-  // The auth feature verifies access tokens with its own keys: no network hop to itself.
-  const tokens = createAccessTokenVerifier({ jwks: () => issuer.jwks() }, config, revocationStore);
-  const wiring = { settings: config, db, pool, events, tokens };
-  const server = await createFeatureServer<AuthContext>(
+  const subgraph = await buildFeatureSubgraph<AuthContext, AuthDb, AuthService>(
+    wiring,
     {
-      name: 'auth',
       typeDefs,
       resolvers,
       permissions,
       serviceAccess,
       createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service, recovery, apiKeys }),
-      logger,
       routes: (app) => {
         app.get('/.well-known/jwks.json', (_req, res) => {
           res.set('cache-control', 'public, max-age=300').json(issuer.jwks());
@@ -113,11 +110,7 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
         }
       },
     },
-    wiring,
-  );
-
-  return {
-    ...assembleFeatureSubgraph(server, wiring, {
+    {
       service,
       handlers: projector.handlers,
       // Recovery mails the last requests started are sent before the throttle's Redis closes.
@@ -125,7 +118,7 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
         await recovery.drain();
         await redis?.quit();
       },
-    }),
-    issuer,
-  };
+    },
+  );
+  return { ...subgraph, issuer };
 }

@@ -34,6 +34,12 @@ type Settings = Pick<
 >;
 
 /**
+ * How long one lockout transaction may run: it holds the email's lock while the password hash is
+ * checked (deliberately slow work), so parallel guesses for one email queue behind it.
+ */
+const LOCKOUT_TRANSACTION_TIMEOUT_MS = 15_000;
+
+/**
  * What the rules need of the repository: its public methods, without the raw client it keeps for
  * callers outside the services (so unit tests can hand in a fake).
  */
@@ -144,7 +150,7 @@ export class AuthService {
         });
         return value === null ? { kind: 'failed' as const } : { kind: 'ok' as const, value };
       },
-      { timeout: 15_000 },
+      { timeout: LOCKOUT_TRANSACTION_TIMEOUT_MS },
     );
     if (outcome.kind === 'locked')
       throw new AppError('AUTH_LOCKED', { extensions: { retryAfterSeconds: outcome.retryAfterSeconds } });

@@ -1,17 +1,16 @@
-import { authJwksSettings, loadFeatureConfig, setting } from '@carwash/config';
+import { authJwksSettings, loadFeatureConfig, peerGraphqlUrl, setting } from '@carwash/config';
 
 /** The only reader of `process.env` in the booking feature (the settings every feature shares come from `loadFeatureConfig`). */
 export function loadBookingConfig(env: Record<string, string | undefined> = process.env) {
   return loadFeatureConfig(
     'booking',
     {
-      port: 4002,
       settings: {
         ...authJwksSettings(),
         /** Customer checks at write time. */
-        AUTH_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4001/graphql'),
+        AUTH_GRAPHQL_URL: peerGraphqlUrl('auth'),
         /** Opening windows, bays and washer shifts. */
-        LOCATION_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4004/graphql'),
+        LOCATION_GRAPHQL_URL: peerGraphqlUrl('location'),
         /** How long a HELD booking waits for confirmation (payment) before it lapses. */
         BOOKING_HOLD_TTL_SECONDS: setting.int(600, 10, 86_400),
         /** Clean-up time after each wash during which the bay stays busy. */

@@ -1,14 +1,7 @@
-import { PrismaPg } from '@prisma/adapter-pg';
-import { countingPool, type StatementCounter } from '@carwash/subgraph-kit';
-import type pg from 'pg';
+import { featureDatabase } from '@carwash/subgraph-kit';
 import { PrismaClient } from './generated/prisma/client.js';
 
+/** The booking feature's Prisma client; only its repository queries it. */
 export type BookingDb = PrismaClient;
 
-/** SQL statements sent by this feature's pool; tests read it to prove batching. */
-export const sqlStatements: StatementCounter = { count: 0 };
-
-export function createDb(url: string, poolSize: number): { db: BookingDb; pool: pg.Pool } {
-  const pool = countingPool(url, poolSize, sqlStatements);
-  return { db: new PrismaClient({ adapter: new PrismaPg(pool) }), pool };
-}
+export const { sqlStatements, createDb } = featureDatabase(PrismaClient);

@@ -1,15 +1,11 @@
-/** The topics booking announces (through its outbox, see BookingRepository.recordEvent). */
-export const PUBLISHES = [
+import { featureOutbox } from '@carwash/subgraph-kit';
+
+/**
+ * The topics booking announces. Its repository writes them (`recordEvent`) and the inbox of the events it
+ * consumes (`firstTime`; the handlers are in server.ts).
+ */
+export const outbox = featureOutbox('booking', [
   'booking.reservation.created',
   'booking.reservation.cancelled',
   'booking.reservation.statusChanged',
-] as const;
-/** The topics booking consumes (handlers in server.ts, inbox in BookingRepository.firstTime). */
-export const CONSUMES = [
-  'auth.user.deleted',
-  'location.site.closed',
-  'location.staff.unassigned',
-  'payment.charge.captured',
-] as const;
-/** The inbox table's consumer group. */
-export const CONSUMER_GROUP = 'booking';
+]);

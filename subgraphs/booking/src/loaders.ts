@@ -1,41 +1,19 @@
-import { pageLoader } from '@carwash/subgraph-kit';
+import { pageLoader, rowByIdLoader, rowsByKeyLoader, type AuthPeer } from '@carwash/subgraph-kit';
 import DataLoader from 'dataloader';
-import type { Peers } from './peers.js';
-import type {
-  BookingRepository,
-  CustomerPageQuery,
-  History,
-  Reservation,
-  ReservationItem,
-  Service,
-} from './repository.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function byKey<T>(rows: T[], key: (r: T) => string, ids: readonly string[]): T[][] {
-  const map = new Map<string, T[]>();
-  for (const r of rows) map.set(key(r), [...(map.get(key(r)) ?? []), r]);
-  return ids.map((id) => map.get(id) ?? []);
-}
-
-function one<T extends { id: string }>(load: (ids: string[]) => Promise<T[]>) {
-  return new DataLoader<string, T | null>(async (ids) => {
-    const rows = await load(ids.filter((id) => UUID.test(id)));
-    const map = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => map.get(id) ?? null);
-  });
-}
+import type { BookingRepository, CustomerPageQuery, Reservation } from './repository.js';
 
 /** Per-request loaders: a dashboard of 100 bookings costs one statement per kind of data. */
-export function createLoaders(repo: BookingRepository, peers: Peers, requestId: string) {
+export function createLoaders(repo: BookingRepository, auth: AuthPeer, requestId: string) {
   return {
-    booking: one<Reservation>((ids) => repo.reservationsByIds(ids)),
-    service: one<Service>((ids) => repo.servicesByIds(ids)),
-    items: new DataLoader<string, ReservationItem[]>(async (ids) =>
-      byKey(await repo.itemsFor(ids), (i) => i.reservationId, ids),
+    booking: rowByIdLoader((ids) => repo.reservationsByIds(ids)),
+    service: rowByIdLoader((ids) => repo.servicesByIds(ids)),
+    items: rowsByKeyLoader(
+      (ids) => repo.itemsFor(ids),
+      (i) => i.reservationId,
     ),
-    history: new DataLoader<string, History[]>(async (ids) =>
-      byKey(await repo.historyFor(ids), (h) => h.reservationId, ids),
+    history: rowsByKeyLoader(
+      (ids) => repo.historyFor(ids),
+      (h) => h.reservationId,
     ),
     /** Keyed by `siteId|fromISO|toISO`: the bookings of many sites' days in one statement. */
     siteDay: new DataLoader<string, Reservation[]>(async (keys) => {
@@ -53,7 +31,7 @@ export function createLoaders(repo: BookingRepository, peers: Peers, requestId: 
       (ids, query) => repo.pagesOfCustomers(ids, query),
       (q) => JSON.stringify([q.statuses, q.after?.key.toISOString(), q.after?.id, q.limit]),
     ),
-    users: peers.userLoader(requestId),
+    users: auth.userLoader(requestId),
   };
 }
 

@@ -1,12 +1,5 @@
 import { PeerClient } from '@carwash/subgraph-kit';
 import type { ServiceCredential } from '@carwash/service-trust';
-import DataLoader from 'dataloader';
-
-export interface PeerUser {
-  id: string;
-  role: 'CLIENT' | 'WASHER' | 'MANAGER' | 'ADMIN';
-  deleted: boolean;
-}
 
 export interface PeerSite {
   id: string;
@@ -23,7 +16,6 @@ export interface PeerShift {
   endedAt: string | null;
 }
 
-const USERS = `query BookingUserCheck($r: [_Any!]!) { _entities(representations: $r) { ... on User { id role deleted } } }`;
 const SITES = `query BookingSiteCheck($r: [_Any!]!, $from: DateTime!, $to: DateTime!) {
   _entities(representations: $r) { ... on WashSite { id active bays timeZone openingWindows(from: $from, to: $to) { start end } } }
 }`;
@@ -31,28 +23,12 @@ const SHIFTS = `query BookingShiftCheck($r: [_Any!]!) {
   _entities(representations: $r) { ... on User { id assignments { site { id } startsAt endsAt endedAt } } }
 }`;
 
-/**
- * The other features' APIs as booking needs them at write time, each call signed as `booking`.
- * User checks are batched per request through a DataLoader.
- */
-export class Peers {
-  private readonly auth: PeerClient;
+/** The location feature's API as booking needs it at write time (sites, opening windows, shifts), signed as `booking`. */
+export class LocationPeer {
   private readonly location: PeerClient;
 
-  constructor(authUrl: string, locationUrl: string, credential: ServiceCredential) {
-    this.auth = new PeerClient('auth', authUrl, credential);
-    this.location = new PeerClient('location', locationUrl, credential);
-  }
-
-  userLoader(requestId?: string): DataLoader<string, PeerUser | null> {
-    return new DataLoader(async (ids) => {
-      const data = await this.auth.query<{ _entities: Array<PeerUser | null> }>(
-        USERS,
-        { r: ids.map((id) => ({ __typename: 'User', id })) },
-        requestId,
-      );
-      return data._entities;
-    });
+  constructor(url: string, credential: ServiceCredential) {
+    this.location = new PeerClient('location', url, credential);
   }
 
   /** The site with its opening windows over [from, to). Null when location does not know it. */

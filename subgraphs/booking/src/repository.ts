@@ -1,8 +1,8 @@
-import { createEvent, firstDelivery, type EventEnvelope, type EventMap } from '@carwash/events';
+import type { EventEnvelope, EventMap } from '@carwash/events';
 import type { KeysetPosition, ParentPage } from '@carwash/subgraph-kit';
 import type { BookingDb } from './db.js';
 import type { BusyBay } from './availability.js';
-import { CONSUMER_GROUP, type PUBLISHES } from './events.js';
+import { outbox } from './events.js';
 import type {
   History,
   Prisma,
@@ -29,7 +29,7 @@ export const LIVE: ReservationStatus[] = ['HELD', 'CONFIRMED', 'IN_PROGRESS'];
 export const CANCELLABLE_BY_SYSTEM: ReservationStatus[] = ['HELD', 'CONFIRMED'];
 
 /** A topic booking publishes. */
-export type BookingTopic = (typeof PUBLISHES)[number];
+export type BookingTopic = (typeof outbox.publishes)[number];
 
 /** How long a transaction may wait for a connection, and run: a rush on one site queues on its lock. */
 export interface TransactionLimits {
@@ -328,27 +328,12 @@ export class BookingRepository implements BookingStore {
     aggregateId: string,
     payload: EventMap[T],
   ): Promise<void> {
-    const e = createEvent('booking', topic, aggregateId, payload);
-    await this.client(tx).outboxEvent.create({
-      data: {
-        id: e.id,
-        topic: e.type,
-        version: e.version,
-        aggregateId: e.aggregateId,
-        payload: e.payload,
-        occurredAt: new Date(e.occurredAt),
-      },
-    });
+    await this.client(tx).outboxEvent.create({ data: outbox.row(topic, aggregateId, payload) });
   }
 
   firstTime(tx: Tx, event: EventEnvelope): Promise<boolean> {
     const client = this.client(tx);
-    return firstDelivery(
-      (sql, values) => client.$executeRawUnsafe(sql, ...values),
-      'booking_inbox',
-      CONSUMER_GROUP,
-      event,
-    );
+    return outbox.firstTime((sql, values) => client.$executeRawUnsafe(sql, ...values), event);
   }
 
   /** Bookings starting in [from, to) at any of the sites: one statement for a dashboard of sites. */

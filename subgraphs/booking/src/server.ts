@@ -1,18 +1,16 @@
-import { readFileSync } from 'node:fs';
 import {
-  createAccessTokenVerifier,
-  createFeatureEvents,
-  assembleFeatureSubgraph,
-  createFeatureServer,
+  AuthPeer,
+  buildFeatureSubgraph,
+  loadTypeDefs,
+  openFeature,
   type FeatureSubgraph,
   type Logger,
 } from '@carwash/subgraph-kit';
-import { parse } from 'graphql';
 import type { BookingConfig } from './config.js';
 import type { BookingContext } from './context.js';
 import { createDb, type BookingDb } from './db.js';
 import { createLoaders } from './loaders.js';
-import { Peers } from './peers.js';
+import { LocationPeer } from './peers.js';
 import { permissions, serviceAccess } from './permissions.js';
 import { BookingRepository } from './repository.js';
 import { resolvers } from './resolvers.js';
@@ -21,44 +19,39 @@ import { BookingService } from './service.js';
 export { sqlStatements } from './db.js';
 export { loadBookingConfig, type BookingConfig } from './config.js';
 
-export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
 export type BookingSubgraph = FeatureSubgraph<BookingDb, BookingService>;
 
 /** Builds the booking subgraph. Does not listen: main.ts and tests do. */
 export async function createBookingSubgraph(config: BookingConfig, logger: Logger): Promise<BookingSubgraph> {
-  const { db, pool } = createDb(config.BOOKING_DATABASE_URL, config.BOOKING_DATABASE_POOL_SIZE);
-  const events = createFeatureEvents({ feature: 'booking', pool, settings: config, logger });
-  const repo = new BookingRepository(db);
-  const peers = new Peers(config.AUTH_GRAPHQL_URL, config.LOCATION_GRAPHQL_URL, config.credentials.signing);
-  const service = new BookingService(repo, peers, config);
+  const wiring = openFeature('booking', config, logger, createDb);
+  const repo = new BookingRepository(wiring.db);
+  const auth = new AuthPeer(config.AUTH_GRAPHQL_URL, config.credentials.signing);
+  const location = new LocationPeer(config.LOCATION_GRAPHQL_URL, config.credentials.signing);
+  const service = new BookingService(repo, location, config);
 
-  const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
-  const wiring = { settings: config, db, pool, events, tokens };
-  const server = await createFeatureServer<BookingContext>(
+  return buildFeatureSubgraph<BookingContext, BookingDb, BookingService>(
+    wiring,
     {
-      name: 'booking',
       typeDefs,
       resolvers,
       permissions,
       serviceAccess,
       createContext: (base) => ({
         ...base,
-        loaders: createLoaders(repo, peers, base.requestId),
+        loaders: createLoaders(repo, auth, base.requestId),
         booking: service,
       }),
-      logger,
     },
-    wiring,
+    {
+      service,
+      handlers: {
+        'auth.user.deleted': (event) => service.handleUserDeleted(event),
+        'location.site.closed': (event) => service.handleSiteClosed(event),
+        'location.staff.unassigned': (event) => service.handleStaffUnassigned(event),
+        'payment.charge.captured': (event) => service.handleChargeCaptured(event),
+      },
+    },
   );
-
-  return assembleFeatureSubgraph(server, wiring, {
-    service,
-    handlers: {
-      'auth.user.deleted': (event) => service.handleUserDeleted(event),
-      'location.site.closed': (event) => service.handleSiteClosed(event),
-      'location.staff.unassigned': (event) => service.handleStaffUnassigned(event),
-      'payment.charge.captured': (event) => service.handleChargeCaptured(event),
-    },
-  });
 }

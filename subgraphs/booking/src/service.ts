@@ -4,6 +4,7 @@ import type { Viewer } from '@carwash/service-trust';
 import {
   connection,
   fields,
+  isActiveUser,
   keysetCursor,
   pageSize,
   pgErrorCode,
@@ -12,10 +13,11 @@ import {
   type Connection,
   type PageKey,
   type ParentPage,
+  type PeerUser,
 } from '@carwash/subgraph-kit';
 import { freeBay, freeSlots, type Slot } from './availability.js';
 import type { BookingConfig } from './config.js';
-import type { PeerSite, PeerShift, PeerUser } from './peers.js';
+import type { PeerSite, PeerShift } from './peers.js';
 import {
   LIVE,
   type BookingStore,
@@ -116,8 +118,8 @@ type Settings = Pick<
   | 'BOOKING_MAX_LIVE_HOLDS'
 >;
 
-/** What booking asks of location (sites, opening windows, shifts); `Peers` in production, a fake in unit tests. */
-export interface BookingPeers {
+/** What booking asks of location (sites, opening windows, shifts); `LocationPeer` in production, a fake in unit tests. */
+export interface LocationLookup {
   site(id: string, from: Date, to: Date, requestId?: string): Promise<PeerSite | null>;
   shifts(userId: string, requestId?: string): Promise<PeerShift[]>;
 }
@@ -132,7 +134,7 @@ export interface RequestDeps {
 export class BookingService {
   constructor(
     private readonly repo: BookingStore,
-    private readonly peers: BookingPeers,
+    private readonly location: LocationLookup,
     private readonly settings: Settings,
   ) {}
 
@@ -173,7 +175,7 @@ export class BookingService {
     const dayUtc = Date.parse(`${date}T00:00:00Z`);
     const from = new Date(dayUtc - MAX_UTC_OFFSET_MS);
     const to = new Date(dayUtc + DAY + MAX_UTC_OFFSET_MS);
-    const site = await this.peers.site(siteId, from, to, requestId);
+    const site = await this.location.site(siteId, from, to, requestId);
     if (!site || !site.active) throw new AppError('BOOKING_SITE_UNAVAILABLE', { field: 'siteId' });
     const busy = await this.repo.busy(siteId, from, to);
     const now = new Date();
@@ -237,14 +239,14 @@ export class BookingService {
     const blockedUntil = new Date(endsAt.getTime() + this.settings.BOOKING_BUFFER_MINUTES * MINUTE);
     const [customer, site] = await Promise.all([
       deps.users.load(customerId),
-      this.peers.site(
+      this.location.site(
         input.siteId,
         new Date(startsAt.getTime() - OPENING_WINDOW_MARGIN_MS),
         new Date(endsAt.getTime() + OPENING_WINDOW_MARGIN_MS),
         deps.requestId,
       ),
     ]);
-    if (!customer || customer.deleted || (customer.role !== 'CLIENT' && customer.role !== 'MANAGER')) {
+    if (!isActiveUser(customer, ['CLIENT', 'MANAGER'])) {
       throw badInput('input.customerId', 'the customer must be an active client or manager');
     }
     if (!site || !site.active) throw new AppError('BOOKING_SITE_UNAVAILABLE', { field: 'input.siteId' });
@@ -392,7 +394,7 @@ export class BookingService {
         message: 'Only held or confirmed bookings get a washer.',
         extensions: { from: r.status, to: r.status },
       });
-    const shifts = await this.peers.shifts(washerId, requestId);
+    const shifts = await this.location.shifts(washerId, requestId);
     const onShift = shifts.some(
       (s) =>
         s.site.id === r.siteId &&

@@ -6,41 +6,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Viewer } from '@carwash/service-trust';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { PeerUser } from '../src/peers.js';
+import type { PeerUser } from '@carwash/subgraph-kit';
 import type { Reservation, Service } from '../src/repository.js';
 import { BookingService, type RequestDeps } from '../src/service.js';
-import { FakeBookingStore, FakePeers, fakeUsers, pgError } from './fakes.js';
+import { codeOf, FakeBookingStore, FakeLocation, fakeUsers, pgError, SETTINGS, viewer } from './fakes.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-const SETTINGS = {
-  BOOKING_HOLD_TTL_SECONDS: 600,
-  BOOKING_BUFFER_MINUTES: 10,
-  BOOKING_SLOT_STEP_MINUTES: 15,
-  BOOKING_CANCEL_CUTOFF_MINUTES: 120,
-  BOOKING_MAX_LIVE_HOLDS: 3,
-};
-
-const viewer = (role: Viewer['role'], userId = randomUUID()): Viewer => ({
-  userId,
-  role,
-  sessionId: randomUUID(),
-});
-const codeOf = (run: () => Promise<unknown>) =>
-  Promise.resolve()
-    .then(run)
-    .then(
-      () => 'OK',
-      (e: { extensions?: { code?: string }; message?: string }) => e.extensions?.code ?? e.message,
-    );
 
 // A day well ahead, at a UTC site open 08:00–18:00.
 const DATE = new Date(Date.now() + 7 * DAY).toISOString().slice(0, 10);
 const at = (hhmm: string) => new Date(`${DATE}T${hhmm}:00Z`);
 
 let store: FakeBookingStore;
-let peers: FakePeers;
+let peers: FakeLocation;
 let service: BookingService;
 let wash: Service;
 let client: Viewer;
@@ -60,7 +40,7 @@ function openSite(bays: number) {
 
 beforeEach(() => {
   store = new FakeBookingStore();
-  peers = new FakePeers();
+  peers = new FakeLocation();
   service = new BookingService(store, peers, SETTINGS);
   wash = store.seedService({ durationMinutes: 30 });
   client = viewer('CLIENT');

@@ -7,8 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope, EventMap } from '@carwash/events';
+import type { Viewer } from '@carwash/service-trust';
 import type { BusyBay } from '../src/availability.js';
-import type { PeerShift, PeerSite, PeerUser } from '../src/peers.js';
+import type { PeerUser } from '@carwash/subgraph-kit';
+import type { PeerShift, PeerSite } from '../src/peers.js';
 import {
   CANCELLABLE_BY_SYSTEM,
   LIVE,
@@ -26,9 +28,34 @@ import {
   type ServiceChanges,
   type Tx,
 } from '../src/repository.js';
-import type { BookingPeers, RequestDeps } from '../src/service.js';
+import type { LocationLookup, RequestDeps } from '../src/service.js';
 
 /** An error carrying a PostgreSQL SQLSTATE, as the driver reports it. */
+/** The booking settings the unit tests run with (the defaults of config.ts). */
+export const SETTINGS = {
+  BOOKING_HOLD_TTL_SECONDS: 600,
+  BOOKING_BUFFER_MINUTES: 10,
+  BOOKING_SLOT_STEP_MINUTES: 15,
+  BOOKING_CANCEL_CUTOFF_MINUTES: 120,
+  BOOKING_MAX_LIVE_HOLDS: 3,
+};
+
+/** A signed-in user of `role` (a fresh id unless given). */
+export const viewer = (role: Viewer['role'], userId = randomUUID()): Viewer => ({
+  userId,
+  role,
+  sessionId: randomUUID(),
+});
+
+/** The error code a call ends with ('OK' when it succeeds), whether it throws at once or rejects. */
+export const codeOf = (run: () => Promise<unknown>) =>
+  Promise.resolve()
+    .then(run)
+    .then(
+      () => 'OK',
+      (e: { extensions?: { code?: string }; message?: string }) => e.extensions?.code ?? e.message,
+    );
+
 export const pgError = (code: string) => Object.assign(new Error(`simulated ${code}`), { code });
 
 export interface RecordedEvent {
@@ -340,7 +367,7 @@ export class FakeBookingStore implements BookingStore {
 }
 
 /** Location as booking sees it: one site per id, and washer shifts. */
-export class FakePeers implements BookingPeers {
+export class FakeLocation implements LocationLookup {
   readonly sites = new Map<string, PeerSite>();
   readonly shiftsOf = new Map<string, PeerShift[]>();
   /** The [from, to) ranges asked for, per call. */

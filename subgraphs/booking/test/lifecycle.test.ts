@@ -9,32 +9,11 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Reservation, ReservationStatus } from '../src/repository.js';
 import { NEXT, canTransition } from '../src/rules.js';
 import { BookingService } from '../src/service.js';
-import { FakeBookingStore, FakePeers, pgError } from './fakes.js';
+import { codeOf, FakeBookingStore, FakeLocation, pgError, SETTINGS, viewer } from './fakes.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const SETTINGS = {
-  BOOKING_HOLD_TTL_SECONDS: 600,
-  BOOKING_BUFFER_MINUTES: 10,
-  BOOKING_SLOT_STEP_MINUTES: 15,
-  BOOKING_CANCEL_CUTOFF_MINUTES: 120,
-  BOOKING_MAX_LIVE_HOLDS: 3,
-};
 const STATUSES = Object.keys(NEXT) as ReservationStatus[];
-
-const viewer = (role: Viewer['role'], userId = randomUUID()): Viewer => ({
-  userId,
-  role,
-  sessionId: randomUUID(),
-});
-/** The error code a call ends with ('OK' when it succeeds), whether it throws at once or rejects. */
-const codeOf = (run: () => Promise<unknown>) =>
-  Promise.resolve()
-    .then(run)
-    .then(
-      () => 'OK',
-      (e: { extensions?: { code?: string }; message?: string }) => e.extensions?.code ?? e.message,
-    );
 
 function event<T extends Topic>(type: T, payload: EventMap[T]): EventEnvelope<T> {
   return {
@@ -57,7 +36,7 @@ const siteId = randomUUID();
 
 beforeEach(() => {
   store = new FakeBookingStore();
-  service = new BookingService(store, new FakePeers(), SETTINGS);
+  service = new BookingService(store, new FakeLocation(), SETTINGS);
   customer = viewer('CLIENT');
   washer = viewer('WASHER');
   manager = viewer('MANAGER');
@@ -257,7 +236,7 @@ describe('assignWasher', () => {
   ];
 
   it('assigns a washer on shift for the whole booking, and refuses one who is not or is busy', async () => {
-    const peers = new FakePeers();
+    const peers = new FakeLocation();
     service = new BookingService(store, peers, SETTINGS);
     const r = booking('CONFIRMED', { washerId: null });
     const other = booking('HELD', { bay: 2, washerId: null });

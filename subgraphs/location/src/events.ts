@@ -1,7 +1,8 @@
+import { featureOutbox } from '@carwash/subgraph-kit';
+
 /**
- * What the location feature publishes and consumes. The outbox and inbox writes themselves are
+ * What the location feature publishes. The outbox and inbox writes themselves are
  * `LocationRepository.recordEvent` and `.firstTime`: only the repository talks to the database.
+ * The events it consumes are the handlers in server.ts.
  */
-export const PUBLISHES = ['location.site.closed', 'location.staff.unassigned'] as const;
-export const CONSUMES = ['auth.user.deleted'] as const;
-export const CONSUMER_GROUP = 'location';
+export const outbox = featureOutbox('location', ['location.site.closed', 'location.staff.unassigned']);

@@ -50,7 +50,7 @@ export const MAX_REASON_LENGTH = 200;
 export const MAX_RANGE_DAYS = 62;
 
 const MINUTES_PER_DAY = 24 * 60;
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 const LOCAL_TIME = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 /**

@@ -1,27 +1,21 @@
-import { AppError } from '@carwash/errors';
-import { isServiceOnItsOwnAuthority as isService, type ServiceAccess } from '@carwash/subgraph-kit';
-import { allow, and, deny, or, rule, shield } from 'graphql-shield';
+import {
+  featureRule,
+  featureShield,
+  hasRole,
+  isAuthenticated,
+  isManagerOrAdmin,
+  isSelf,
+  isServiceOnItsOwnAuthority as isService,
+  type ServiceAccess,
+} from '@carwash/subgraph-kit';
+import { allow, and, or } from 'graphql-shield';
 import type { LocationContext } from './context.js';
 
-const isAuthenticated = rule({ cache: 'contextual' })((_p, _a, ctx: LocationContext) =>
-  ctx.viewer ? true : new AppError('UNAUTHENTICATED'),
-);
-const isManagerOrAdmin = rule({ cache: 'contextual' })(
-  (_p, _a, ctx: LocationContext) => ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN',
-);
 /** Washers, managers and admins: the people who work at sites. */
-const isStaff = rule({ cache: 'contextual' })(
-  (_p, _a, ctx: LocationContext) =>
-    ctx.viewer?.role === 'WASHER' || ctx.viewer?.role === 'MANAGER' || ctx.viewer?.role === 'ADMIN',
-);
-/** The parent User is the viewer. */
-const isSelf = rule({ cache: 'strict' })(
-  (parent: { id?: string }, _a, ctx: LocationContext) => !!ctx.viewer && parent.id === ctx.viewer.userId,
-);
+const isStaff = hasRole('WASHER', 'MANAGER', 'ADMIN');
 /** The parent shift is the viewer's own. */
-const isOwnShift = rule({ cache: 'strict' })(
-  (parent: { userId?: string }, _a, ctx: LocationContext) =>
-    !!ctx.viewer && parent.userId === ctx.viewer.userId,
+const isOwnShift = featureRule<LocationContext, { userId?: string }>(
+  (parent, _a, ctx) => !!ctx.viewer && parent.userId === ctx.viewer.userId,
 );
 
 /**
@@ -42,30 +36,23 @@ export const serviceAccess: ServiceAccess = {
  * Deny by default. Sites and their hours are public (a store locator); staff shifts are for staff,
  * and for the person on the shift. `_entities` is open to the gateway and each field stays guarded.
  */
-export const permissions = shield(
-  {
-    Query: {
-      '*': deny,
-      _service: allow,
-      _entities: allow,
-      site: allow,
-      sites: allow,
-      isOpen: allow,
-      openingWindows: allow,
-    },
-    Mutation: { '*': and(isAuthenticated, isManagerOrAdmin) },
-    WashSite: { '*': allow, staff: or(isService, and(isAuthenticated, isStaff)) },
-    StaffAssignment: { '*': or(isService, and(isAuthenticated, or(isStaff, isOwnShift))) },
-    User: { id: allow, assignments: or(isService, and(isAuthenticated, or(isSelf, isManagerOrAdmin))) },
-    Address: allow,
-    GeoPoint: allow,
-    WeeklyHours: allow,
-    LocalWindow: allow,
-    HoursException: allow,
-    TimeWindow: allow,
-    PageInfo: allow,
-    SiteConnection: allow,
-    _Service: allow,
+export const permissions = featureShield({
+  Query: {
+    site: allow,
+    sites: allow,
+    isOpen: allow,
+    openingWindows: allow,
   },
-  { fallbackRule: deny, fallbackError: () => new AppError('FORBIDDEN'), allowExternalErrors: true },
-);
+  Mutation: { '*': and(isAuthenticated, isManagerOrAdmin) },
+  WashSite: { '*': allow, staff: or(isService, and(isAuthenticated, isStaff)) },
+  StaffAssignment: { '*': or(isService, and(isAuthenticated, or(isStaff, isOwnShift))) },
+  User: { id: allow, assignments: or(isService, and(isAuthenticated, or(isSelf, isManagerOrAdmin))) },
+  Address: allow,
+  GeoPoint: allow,
+  WeeklyHours: allow,
+  LocalWindow: allow,
+  HoursException: allow,
+  TimeWindow: allow,
+  PageInfo: allow,
+  SiteConnection: allow,
+});

@@ -1,8 +1,8 @@
-import { createEvent, firstDelivery, type EventEnvelope, type EventMap } from '@carwash/events';
+import type { EventEnvelope, EventMap } from '@carwash/events';
 import type { KeysetPosition } from '@carwash/subgraph-kit';
 import type { LocationDb } from './db.js';
+import { outbox } from './events.js';
 import { EARTH_RADIUS_KM, type Point } from './geo.js';
-import { CONSUMER_GROUP, type PUBLISHES } from './events.js';
 import type { OperatingHours, Prisma, StaffAssignment, WashSite } from './generated/prisma/client.js';
 
 export type { OperatingHours, StaffAssignment, WashSite };
@@ -122,33 +122,18 @@ export class LocationRepository {
   }
 
   /** Writes an event to the location outbox inside the caller's transaction. */
-  async recordEvent<T extends (typeof PUBLISHES)[number]>(
+  async recordEvent<T extends (typeof outbox.publishes)[number]>(
     tx: Tx,
     topic: T,
     aggregateId: string,
     payload: EventMap[T],
   ): Promise<void> {
-    const e = createEvent('location', topic, aggregateId, payload);
-    await tx.outboxEvent.create({
-      data: {
-        id: e.id,
-        topic: e.type,
-        version: e.version,
-        aggregateId: e.aggregateId,
-        payload: e.payload,
-        occurredAt: new Date(e.occurredAt),
-      },
-    });
+    await tx.outboxEvent.create({ data: outbox.row(topic, aggregateId, payload) });
   }
 
   /** True the first time this feature handles `event` (inbox row in the caller's transaction). */
   firstTime(tx: Tx, event: EventEnvelope): Promise<boolean> {
-    return firstDelivery(
-      (sql, values) => tx.$executeRawUnsafe(sql, ...values),
-      'location_inbox',
-      CONSUMER_GROUP,
-      event,
-    );
+    return outbox.firstTime((sql, values) => tx.$executeRawUnsafe(sql, ...values), event);
   }
 
   sitesByIds(ids: readonly string[]): Promise<WashSite[]> {

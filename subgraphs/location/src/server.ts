@@ -1,14 +1,11 @@
-import { readFileSync } from 'node:fs';
 import {
-  createAccessTokenVerifier,
-  createFeatureEvents,
-  assembleFeatureSubgraph,
-  createFeatureServer,
+  AuthPeer,
+  buildFeatureSubgraph,
+  loadTypeDefs,
+  openFeature,
   type FeatureSubgraph,
   type Logger,
 } from '@carwash/subgraph-kit';
-import { parse } from 'graphql';
-import { AuthClient } from './auth-client.js';
 import type { LocationConfig } from './config.js';
 import type { LocationContext } from './context.js';
 import { createDb, type LocationDb } from './db.js';
@@ -21,7 +18,7 @@ import { LocationService } from './service.js';
 export { sqlStatements } from './db.js';
 export { loadLocationConfig, type LocationConfig } from './config.js';
 
-export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
 export type LocationSubgraph = FeatureSubgraph<LocationDb, LocationService>;
 
@@ -30,17 +27,14 @@ export async function createLocationSubgraph(
   config: LocationConfig,
   logger: Logger,
 ): Promise<LocationSubgraph> {
-  const { db, pool } = createDb(config.LOCATION_DATABASE_URL, config.LOCATION_DATABASE_POOL_SIZE);
-  const events = createFeatureEvents({ feature: 'location', pool, settings: config, logger });
-  const repo = new LocationRepository(db);
+  const wiring = openFeature('location', config, logger, createDb);
+  const repo = new LocationRepository(wiring.db);
   const service = new LocationService(repo);
-  const auth = new AuthClient(config.AUTH_GRAPHQL_URL, config.credentials.signing);
+  const auth = new AuthPeer(config.AUTH_GRAPHQL_URL, config.credentials.signing);
 
-  const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
-  const wiring = { settings: config, db, pool, events, tokens };
-  const server = await createFeatureServer<LocationContext>(
+  return buildFeatureSubgraph<LocationContext, LocationDb, LocationService>(
+    wiring,
     {
-      name: 'location',
       typeDefs,
       resolvers,
       permissions,
@@ -50,13 +44,7 @@ export async function createLocationSubgraph(
         loaders: createLoaders(repo, auth, base.requestId),
         location: service,
       }),
-      logger,
     },
-    wiring,
+    { service, handlers: { 'auth.user.deleted': (event) => service.handleUserDeleted(event) } },
   );
-
-  return assembleFeatureSubgraph(server, wiring, {
-    service,
-    handlers: { 'auth.user.deleted': (event) => service.handleUserDeleted(event) },
-  });
 }

@@ -4,6 +4,7 @@ import type { Viewer } from '@carwash/service-trust';
 import {
   connection,
   fields,
+  isActiveUser,
   keysetCursor,
   offsetCursor,
   pageSize,
@@ -11,10 +12,12 @@ import {
   validate,
   z,
   type Connection,
+  type PeerUser,
 } from '@carwash/subgraph-kit';
 import { greatCircleKm, type Point } from './geo.js';
 import {
   assertTimeZone,
+  DAY_MS,
   isOpen,
   openingWindows,
   validateException,
@@ -23,7 +26,6 @@ import {
   type InstantWindow,
   type Schedule,
 } from './hours.js';
-import type { AuthUser } from './auth-client.js';
 import type {
   AssignmentScope,
   ExceptionRow,
@@ -73,9 +75,7 @@ const reason = z
   .max(200, 'reason must be at most 200 characters')
   .trim()
   .min(1, 'reason must not be empty');
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
-const MAX_SHIFT_MS = 24 * HOUR_MS;
+const MAX_SHIFT_MS = DAY_MS;
 /** How far ahead `WashSite.exceptions` looks when the caller gives no end date. */
 const EXCEPTIONS_DEFAULT_DAYS = 90;
 /** `sites` without `near` pages on (name, id): keyset, so a site added meanwhile neither repeats nor skips one. */
@@ -109,8 +109,11 @@ export interface SiteReads {
   hours: Load<string, OperatingHours[]>;
 }
 
+/** The roles a site shift may be given to. */
+const SHIFT_ROLES = ['WASHER', 'MANAGER'] as const;
+
 /** Who a user is, asked of the auth feature (batched per request). */
-export type UserLookup = (userId: string) => Promise<AuthUser | null>;
+export type UserLookup = (userId: string) => Promise<PeerUser | null>;
 
 /** The location feature's rules: sites, their hours, staff shifts. */
 export class LocationService {
@@ -258,8 +261,8 @@ export class LocationService {
       throw badInput('shift.endsAt', 'a shift lasts at most 24 hours');
     if (shift.endsAt <= new Date()) throw badInput('shift.endsAt', 'the shift is already over');
     const user = await lookupUser(userId);
-    if (!user || user.deleted) throw new AppError('NOT_FOUND', { message: 'No such user.', field: 'userId' });
-    if (user.role !== 'WASHER' && user.role !== 'MANAGER')
+    if (!isActiveUser(user)) throw new AppError('NOT_FOUND', { message: 'No such user.', field: 'userId' });
+    if (!isActiveUser(user, SHIFT_ROLES))
       throw badInput('userId', 'only washers and managers can be assigned to a site');
     try {
       return await this.repo.transaction(async (tx) => {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventEnvelope } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { AuthUser } from '../src/auth-client.js';
+import type { PeerUser } from '@carwash/subgraph-kit';
 import type {
   AssignmentScope,
   ExceptionRow,
@@ -204,13 +204,13 @@ beforeEach(() => {
 });
 
 const soon = (hours: number) => new Date(Date.now() + hours * HOUR);
-const washer = (over: Partial<AuthUser> = {}): AuthUser => ({
+const washer = (over: Partial<PeerUser> = {}): PeerUser => ({
   id: randomUUID(),
   role: 'WASHER',
   deleted: false,
   ...over,
 });
-const lookup = (user: AuthUser | null) => async () => user;
+const lookup = (user: PeerUser | null) => async () => user;
 const codeOf = (p: Promise<unknown>) =>
   p.then(
     () => 'resolved',

@@ -1,4 +1,4 @@
-import { authJwksSettings, loadFeatureConfig, setting, z } from '@carwash/config';
+import { authJwksSettings, loadFeatureConfig, peerGraphqlUrl, setting, z } from '@carwash/config';
 
 const SECOND_MS = 1_000;
 const MINUTE_MS = 60 * SECOND_MS;
@@ -14,11 +14,10 @@ export function loadPaymentConfig(env: Record<string, string | undefined> = proc
   return loadFeatureConfig(
     'payment',
     {
-      port: 4003,
       settings: {
         ...authJwksSettings(),
         /** Prices and owners of bookings, asked at payment time (never taken from the client). */
-        BOOKING_GRAPHQL_URL: setting.url().default('http://127.0.0.1:4002/graphql'),
+        BOOKING_GRAPHQL_URL: peerGraphqlUrl('booking'),
         /** `sandbox` is the offline provider with test cards; real providers plug in behind the same interface. */
         PAYMENT_PROVIDER: z.enum(['sandbox']).default('sandbox'),
         PAYMENT_SANDBOX_LATENCY_MS: setting.int(30, 0, 10 * SECOND_MS),

@@ -1,6 +1,7 @@
-/** Topics the payment feature puts in its outbox (written by the repository's `recordEvent`). */
-export const PUBLISHES = ['payment.charge.captured', 'payment.refund.processed'] as const;
-/** Topics the payment feature reacts to (handlers in server.ts). */
-export const CONSUMES = ['booking.reservation.cancelled', 'auth.user.deleted'] as const;
-/** The bus consumer group, and the group recorded in `payment_inbox`. */
-export const CONSUMER_GROUP = 'payment';
+import { featureOutbox } from '@carwash/subgraph-kit';
+
+/**
+ * Topics the payment feature puts in its outbox (written by the repository's `recordEvent`, its inbox by
+ * `firstTime`); the events it reacts to are the handlers in server.ts.
+ */
+export const outbox = featureOutbox('payment', ['payment.charge.captured', 'payment.refund.processed']);

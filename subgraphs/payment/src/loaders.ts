@@ -1,17 +1,5 @@
-import { pageLoader } from '@carwash/subgraph-kit';
-import DataLoader from 'dataloader';
-import type { ChargePageQuery, PaymentMethod, PaymentRepository, Refund, Transaction } from './repository.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function grouped<T>(rows: T[], key: (r: T) => string | null, ids: readonly string[]): T[][] {
-  const map = new Map<string, T[]>();
-  for (const r of rows) {
-    const k = key(r);
-    if (k) map.set(k, [...(map.get(k) ?? []), r]);
-  }
-  return ids.map((id) => map.get(id) ?? []);
-}
+import { pageLoader, rowByIdLoader, rowsByKeyLoader } from '@carwash/subgraph-kit';
+import type { ChargePageQuery, PaymentRepository, Transaction } from './repository.js';
 
 /** Per-request loaders: 100 bookings' payments, or 100 users' methods, in one statement each. */
 export function createLoaders(
@@ -24,21 +12,19 @@ export function createLoaders(
     | 'chargesOfCustomers'
   >,
 ) {
-  // A malformed id matches nothing; the uuid column would refuse it and fail the whole batch.
-  const valid = (ids: readonly string[]) => ids.filter((id) => UUID.test(id));
   return {
-    transaction: new DataLoader<string, Transaction | null>(async (ids) => {
-      const map = new Map((await repo.transactionsByIds(valid(ids))).map((r) => [r.id, r]));
-      return ids.map((id) => map.get(id) ?? null);
-    }),
-    byBooking: new DataLoader<string, Transaction[]>(async (ids) =>
-      grouped(await repo.transactionsOfBookings(valid(ids)), (t) => t.bookingId, ids),
+    transaction: rowByIdLoader((ids) => repo.transactionsByIds(ids)),
+    byBooking: rowsByKeyLoader(
+      (ids) => repo.transactionsOfBookings(ids),
+      (t) => t.bookingId,
     ),
-    methods: new DataLoader<string, PaymentMethod[]>(async (ids) =>
-      grouped(await repo.methodsOfCustomers(valid(ids)), (m) => m.customerId, ids),
+    methods: rowsByKeyLoader(
+      (ids) => repo.methodsOfCustomers(ids),
+      (m) => m.customerId,
     ),
-    refunds: new DataLoader<string, Refund[]>(async (ids) =>
-      grouped(await repo.refundsOfTransactions(valid(ids)), (r) => r.transactionId, ids),
+    refunds: rowsByKeyLoader(
+      (ids) => repo.refundsOfTransactions(ids),
+      (r) => r.transactionId,
     ),
     /** `User.transactions` of every user in the response: one statement per distinct set of page arguments. */
     customerCharges: pageLoader<ChargePageQuery, Transaction>(

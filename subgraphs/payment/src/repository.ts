@@ -1,7 +1,7 @@
-import { createEvent, firstDelivery, type EventEnvelope, type EventMap } from '@carwash/events';
+import type { EventEnvelope, EventMap } from '@carwash/events';
 import type { KeysetPosition, ParentPage } from '@carwash/subgraph-kit';
 import type { PaymentDb } from './db.js';
-import { CONSUMER_GROUP, type PUBLISHES } from './events.js';
+import { outbox } from './events.js';
 import {
   Prisma,
   type PaymentMethod,
@@ -82,7 +82,6 @@ export type StoredJson = Record<string, unknown>;
 
 /** Failure code of a charge the provider did not answer (an outage): it may be resumed. */
 export const PROVIDER_ERROR_FAILURE = 'provider_error';
-const INBOX_TABLE = 'payment_inbox';
 
 const isUniqueViolation = (err: unknown) =>
   err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
@@ -385,33 +384,18 @@ export class PaymentRepository {
   // ── outbox and inbox ───────────────────────────────────────────────────────────────────────────
 
   /** Puts an event in the outbox, in the transaction that made it true. */
-  async recordEvent<T extends (typeof PUBLISHES)[number]>(
+  async recordEvent<T extends (typeof outbox.publishes)[number]>(
     tx: PaymentTx,
     topic: T,
     aggregateId: string,
     payload: EventMap[T],
   ): Promise<void> {
-    const e = createEvent('payment', topic, aggregateId, payload);
-    await tx.outboxEvent.create({
-      data: {
-        id: e.id,
-        topic: e.type,
-        version: e.version,
-        aggregateId: e.aggregateId,
-        payload: e.payload,
-        occurredAt: new Date(e.occurredAt),
-      },
-    });
+    await tx.outboxEvent.create({ data: outbox.row(topic, aggregateId, payload) });
   }
 
   /** Records the event in the inbox; false when this consumer group handled it before. */
-  firstDelivery(tx: PaymentTx, event: EventEnvelope): Promise<boolean> {
-    return firstDelivery(
-      (sql, values) => tx.$executeRawUnsafe(sql, ...values),
-      INBOX_TABLE,
-      CONSUMER_GROUP,
-      event,
-    );
+  firstTime(tx: PaymentTx, event: EventEnvelope): Promise<boolean> {
+    return outbox.firstTime((sql, values) => tx.$executeRawUnsafe(sql, ...values), event);
   }
 }
 

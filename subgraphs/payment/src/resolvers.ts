@@ -1,29 +1,7 @@
 import type { Viewer } from '@carwash/service-trust';
 import { actsOnOwnAuthority, DateTime } from '@carwash/subgraph-kit';
 import type { Resolvers } from './__generated__/resolvers-types.js';
-import type { Refund, Transaction } from './repository.js';
 import { PAID_STATES } from './rules.js';
-
-/**
- * A DB row or the stored first answer of payForBooking: both carry these fields. The parent of Transaction's
- * resolvers (a mapper in codegen.ts).
- */
-export type TransactionLike = Pick<
-  Transaction,
-  | 'id'
-  | 'customerId'
-  | 'bookingId'
-  | 'amountCents'
-  | 'currency'
-  | 'capturedCents'
-  | 'refundedCents'
-  | 'status'
-  | 'failureCode'
-> & { createdAt: Date | string };
-/** A DB row or the stored first answer of refund (the parent of Refund's resolvers, a mapper in codegen.ts). */
-export type RefundLike = Pick<Refund, 'id' | 'amountCents' | 'currency' | 'reason' | 'status'> & {
-  createdAt: Date | string;
-};
 
 const money = (amountCents: number, currency: string) => ({ amountCents, currency });
 const visible = (viewer: Viewer | null, caller: string, t: { customerId: string }) =>
@@ -38,7 +16,6 @@ export const resolvers: Resolvers = {
     addPaymentMethod: (_p, args, ctx) => ctx.payment.addMethod(ctx.viewer!, args.input),
     removePaymentMethod: (_p, args, ctx) => ctx.payment.removeMethod(ctx.viewer!, args.id),
     setDefaultPaymentMethod: (_p, args, ctx) => ctx.payment.setDefault(ctx.viewer!, args.id),
-    // PaymentService types its (stored, replayable) answers as Record<string, unknown>; they are snapshots of these rows.
     payForBooking: (_p, args, ctx) =>
       ctx.payment.payForBooking(
         ctx.viewer!,
@@ -46,7 +23,7 @@ export const resolvers: Resolvers = {
         args.methodId,
         args.idempotencyKey,
         ctx.requestId,
-      ) as Promise<TransactionLike>,
+      ),
     refund: (_p, args, ctx) =>
       ctx.payment.refund(
         ctx.viewer!.userId,
@@ -55,7 +32,7 @@ export const resolvers: Resolvers = {
         args.reason,
         args.idempotencyKey,
         args.currency,
-      ) as Promise<RefundLike>,
+      ),
   },
   Transaction: {
     __resolveReference: (ref, ctx) => ctx.loaders.transaction.load(ref.id),

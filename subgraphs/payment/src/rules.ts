@@ -98,14 +98,15 @@ export function cancellationTerms(
 }
 
 /** The first answer to a request, stored with its idempotency key and returned again to retries. */
-export type Stored = { ok: Record<string, unknown> } | { error: { code: ErrorCode; field?: string } };
+export type Stored<T extends object = Record<string, unknown>> =
+  { ok: T } | { error: { code: ErrorCode; field?: string } };
 
 /** The fingerprint of a request's parameters, stored beside its idempotency key. */
 export const requestHash = (parts: unknown[]): string =>
   createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 
 /** Gives a stored answer again: the stored result, or the stored error thrown. */
-export function replay(stored: Stored): Record<string, unknown> {
+export function replay<T extends object>(stored: Stored<T>): T {
   if ('error' in stored)
     throw new AppError(stored.error.code, stored.error.field ? { field: stored.error.field } : {});
   return stored.ok;
@@ -115,13 +116,14 @@ export function replay(stored: Stored): Record<string, unknown> {
  * A request met under a key used before: the same parameters get the first answer (`null` while it is
  * still being worked out); other parameters under the same key are refused.
  */
-export function answerForRepeat(
+export function answerForRepeat<T extends object = Record<string, unknown>>(
   existing: { requestHash: string; response: unknown },
   hash: string,
-): Record<string, unknown> | null {
+): T | null {
   if (existing.requestHash !== hash)
     throw new AppError('PAYMENT_IDEMPOTENCY_MISMATCH', { field: 'idempotencyKey' });
-  return existing.response ? replay(existing.response as Stored) : null;
+  // The stored JSON is the first answer this service wrote for the key (a snapshot of type T, or an error).
+  return existing.response ? replay(existing.response as Stored<T>) : null;
 }
 
 /** The error a client gets for a provider's decline. */

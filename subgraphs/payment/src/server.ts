@@ -1,13 +1,10 @@
-import { readFileSync } from 'node:fs';
 import {
-  createAccessTokenVerifier,
-  createFeatureEvents,
-  assembleFeatureSubgraph,
-  createFeatureServer,
+  buildFeatureSubgraph,
+  loadTypeDefs,
+  openFeature,
   type FeatureSubgraph,
   type Logger,
 } from '@carwash/subgraph-kit';
-import { parse } from 'graphql';
 import { Counter, Registry } from 'prom-client';
 import type { PaymentConfig } from './config.js';
 import type { PaymentContext } from './context.js';
@@ -24,7 +21,7 @@ export { sqlStatements } from './db.js';
 export { loadPaymentConfig, type PaymentConfig } from './config.js';
 export type { PaymentProvider, SandboxEntry } from './provider.js';
 
-export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
 export interface PaymentSubgraph extends FeatureSubgraph<PaymentDb, PaymentService> {
   /** The offline sandbox provider (tests count its charges). */
@@ -49,8 +46,7 @@ export async function createPaymentSubgraph(
   logger: Logger,
   options: PaymentSubgraphOptions = {},
 ): Promise<PaymentSubgraph> {
-  const { db, pool } = createDb(config.PAYMENT_DATABASE_URL, config.PAYMENT_DATABASE_POOL_SIZE);
-  const events = createFeatureEvents({ feature: 'payment', pool, settings: config, logger });
+  const wiring = openFeature('payment', config, logger, createDb);
   const provider = new SandboxProvider(config.PAYMENT_SANDBOX_LATENCY_MS, config.PAYMENT_SANDBOX_LEDGER_PATH);
   // A registry per subgraph, not prom-client's global one: tests run several payment subgraphs in one process.
   const metrics = new Registry();
@@ -60,7 +56,7 @@ export async function createPaymentSubgraph(
     labelNames: ['kind', 'trigger', 'outcome'] as const,
     registers: [metrics],
   });
-  const repo = new PaymentRepository(db);
+  const repo = new PaymentRepository(wiring.db);
   const service = new PaymentService(
     repo,
     options.wrapProvider?.(provider) ?? provider,
@@ -70,25 +66,6 @@ export async function createPaymentSubgraph(
       resumed.inc({ kind: r.kind, trigger: r.trigger, outcome: r.outcome });
       logger.info(r, `resumed a pending ${r.kind} (${r.trigger}): ${r.outcome}`);
     },
-  );
-
-  const tokens = createAccessTokenVerifier({ jwksUrl: config.AUTH_JWKS_URL }, config);
-  const wiring = { settings: config, db, pool, events, tokens };
-  const server = await createFeatureServer<PaymentContext>(
-    {
-      name: 'payment',
-      typeDefs,
-      resolvers,
-      permissions,
-      serviceAccess,
-      createContext: (base) => ({ ...base, loaders: createLoaders(repo), payment: service }),
-      logger,
-      routes: (app) =>
-        app.get('/metrics', async (_req, res) => {
-          res.type(metrics.contentType).send(await metrics.metrics());
-        }),
-    },
-    wiring,
   );
 
   let sweepers: Array<() => void> = [];
@@ -119,18 +96,32 @@ export async function createPaymentSubgraph(
   };
 
   return {
-    ...assembleFeatureSubgraph(server, wiring, {
-      service,
-      handlers: {
-        'booking.reservation.cancelled': (event) => service.handleBookingCancelled(event),
-        'auth.user.deleted': (event) => service.handleUserDeleted(event),
+    ...(await buildFeatureSubgraph<PaymentContext, PaymentDb, PaymentService>(
+      wiring,
+      {
+        typeDefs,
+        resolvers,
+        permissions,
+        serviceAccess,
+        createContext: (base) => ({ ...base, loaders: createLoaders(repo), payment: service }),
+        routes: (app) =>
+          app.get('/metrics', async (_req, res) => {
+            res.type(metrics.contentType).send(await metrics.metrics());
+          }),
       },
-      // A sweep in progress finishes before the pool closes.
-      beforeStop: async () => {
-        for (const stopSweeper of sweepers) stopSweeper();
-        await sweeping;
+      {
+        service,
+        handlers: {
+          'booking.reservation.cancelled': (event) => service.handleBookingCancelled(event),
+          'auth.user.deleted': (event) => service.handleUserDeleted(event),
+        },
+        // A sweep in progress finishes before the pool closes.
+        beforeStop: async () => {
+          for (const stopSweeper of sweepers) stopSweeper();
+          await sweeping;
+        },
       },
-    }),
+    )),
     provider,
     metrics,
     startSweeper,

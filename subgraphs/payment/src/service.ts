@@ -111,7 +111,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isManager = (v: Viewer | null) => v?.role === 'MANAGER' || v?.role === 'ADMIN';
 
 /** A transaction as returned to clients: the stored snapshot has exactly these fields. */
-function snapshot(t: Transaction): Record<string, unknown> {
+function snapshot(t: Transaction) {
   return {
     id: t.id,
     customerId: t.customerId,
@@ -127,7 +127,7 @@ function snapshot(t: Transaction): Record<string, unknown> {
   };
 }
 
-function refundSnapshot(r: Refund): Record<string, unknown> {
+function refundSnapshot(r: Refund) {
   return {
     id: r.id,
     transactionId: r.transactionId,
@@ -138,6 +138,15 @@ function refundSnapshot(r: Refund): Record<string, unknown> {
     createdAt: r.createdAt.toISOString(),
   };
 }
+
+/** A transaction as payForBooking answers, and stores as its first answer: the row's fields, createdAt as ISO text. */
+export type TransactionSnapshot = ReturnType<typeof snapshot>;
+/** A refund as `refund` answers, and stores as its first answer. */
+export type RefundSnapshot = ReturnType<typeof refundSnapshot>;
+/** What Transaction's resolvers get as parent (codegen.ts maps the type to it): a row or a stored answer. */
+export type TransactionParent = Transaction | TransactionSnapshot;
+/** What Refund's resolvers get as parent: a row or a stored answer. */
+export type RefundParent = Refund | RefundSnapshot;
 
 type Settings = Pick<
   PaymentConfig,
@@ -263,7 +272,7 @@ export class PaymentService {
     rawMethodId: unknown,
     rawKey: unknown,
     requestId?: string,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<TransactionSnapshot> {
     const bookingId = validate(fields.uuid(), rawBookingId, 'bookingId');
     const methodId = validate(fields.uuid(), rawMethodId, 'methodId');
     const key = validate(idempotencyKey, rawKey, 'idempotencyKey');
@@ -272,7 +281,7 @@ export class PaymentService {
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
       const existing = await this.repo.transactionByKey(viewer.userId, key);
       if (existing) {
-        const answer = answerForRepeat(existing, hash);
+        const answer = answerForRepeat<TransactionSnapshot>(existing, hash);
         if (answer) return answer;
         const resuming = existing.status === 'PENDING';
         if (!(await this.takeOver(existing))) return this.awaitAnswer(viewer.userId, key);
@@ -341,10 +350,7 @@ export class PaymentService {
   }
 
   /** Finishes a PENDING charge whose worker went away, and reports how it ended. */
-  private async resumedCharge(
-    transactionId: string,
-    trigger: ResumeTrigger,
-  ): Promise<Record<string, unknown>> {
+  private async resumedCharge(transactionId: string, trigger: ResumeTrigger): Promise<TransactionSnapshot> {
     try {
       const answer = await this.charge(transactionId);
       this.onResumed({ kind: 'charge', id: transactionId, trigger, outcome: 'succeeded' });
@@ -357,11 +363,11 @@ export class PaymentService {
     }
   }
 
-  private async awaitAnswer(customerId: string, key: string): Promise<Record<string, unknown>> {
+  private async awaitAnswer(customerId: string, key: string): Promise<TransactionSnapshot> {
     const until = Date.now() + AWAIT_ANSWER_MS;
     while (Date.now() < until) {
       const t = await this.repo.transactionByKey(customerId, key);
-      if (t?.response) return replay(t.response as Stored);
+      if (t?.response) return replay(t.response as Stored<TransactionSnapshot>);
       if (t?.status === 'FAILED' && t.failureCode === PROVIDER_ERROR_FAILURE)
         throw new AppError('PAYMENT_PROVIDER_ERROR');
       await sleep(AWAIT_POLL_MS);
@@ -370,7 +376,7 @@ export class PaymentService {
   }
 
   /** Sends the charge to the provider under its stored key and records the outcome. */
-  private async charge(transactionId: string): Promise<Record<string, unknown>> {
+  private async charge(transactionId: string): Promise<TransactionSnapshot> {
     const { transaction: t, token } = await this.repo.chargeToSend(transactionId);
     let ref: string;
     try {
@@ -393,28 +399,33 @@ export class PaymentService {
       });
       throw new AppError('PAYMENT_PROVIDER_ERROR', { cause: err });
     }
-    return this.finish(t, { status: 'CAPTURED', providerRef: ref, capturedCents: t.amountCents }, null);
+    return replay(
+      await this.finish(t, { status: 'CAPTURED', providerRef: ref, capturedCents: t.amountCents }, null),
+    );
   }
 
   /**
    * Records the outcome, its status history, the stored answer and (on capture) the event — once: a
    * second worker that resumed the same charge (the provider gave it the same answer) finds the answer
-   * stored and returns it.
+   * stored and returns it. Returns the answer that stands.
    */
   private async finish(
     t: Transaction,
     settlement: ChargeSettlement,
-    stored: Stored | null,
-  ): Promise<Record<string, unknown>> {
+    stored: Stored<TransactionSnapshot> | null,
+  ): Promise<Stored<TransactionSnapshot>> {
     return this.repo.transaction(async (tx) => {
       if (!(await this.repo.settleCharge(tx, t.id, settlement))) {
         const now = await this.repo.transactionById(t.id, tx);
-        return now?.response ? replay(now.response as Stored) : {};
+        // Settled without an answer: the other worker met a provider outage (see `charge`).
+        return now?.response
+          ? (now.response as Stored<TransactionSnapshot>)
+          : { error: { code: 'PAYMENT_PROVIDER_ERROR' } };
       }
       for (const [from, to] of settlementSteps(settlement.status))
         await this.repo.recordTransition(tx, t.id, from, to);
       const updated = (await this.repo.transactionById(t.id, tx))!;
-      const answer: Stored = stored ?? { ok: snapshot(updated) };
+      const answer: Stored<TransactionSnapshot> = stored ?? { ok: snapshot(updated) };
       await this.repo.storeChargeAnswer(tx, t.id, answer);
       if (settlement.status === 'CAPTURED') {
         await this.repo.recordEvent(tx, 'payment.charge.captured', t.id, {
@@ -425,7 +436,7 @@ export class PaymentService {
           currency: t.currency,
         });
       }
-      return 'ok' in answer ? answer.ok : {};
+      return answer;
     });
   }
 
@@ -444,7 +455,7 @@ export class PaymentService {
     rawReason: unknown,
     rawKey: unknown,
     currency?: string | null,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<RefundSnapshot> {
     const transactionId = validate(fields.uuid(), rawTransactionId, 'transactionId');
     const key = validate(idempotencyKey, rawKey, 'idempotencyKey');
     const reason = validate(reasonInput, rawReason, 'reason');
@@ -483,8 +494,8 @@ export class PaymentService {
   }
 
   /** A refund request seen before: its stored answer, or — still PENDING — resumed with the provider. */
-  private async again(existing: Refund, hash: string): Promise<Record<string, unknown>> {
-    return answerForRepeat(existing, hash) ?? this.resumeRefund(existing, 'retry');
+  private async again(existing: Refund, hash: string): Promise<RefundSnapshot> {
+    return answerForRepeat<RefundSnapshot>(existing, hash) ?? this.resumeRefund(existing, 'retry');
   }
 
   /**
@@ -497,13 +508,13 @@ export class PaymentService {
     r: Refund,
     trigger: ResumeTrigger,
     onlyIfStale = false,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<RefundSnapshot> {
     const staleBefore = onlyIfStale
       ? new Date(Date.now() - this.settings.PAYMENT_RESUME_STALE_AFTER_MS)
       : null;
     if (!(await this.repo.touchPendingRefund(r.id, staleBefore))) {
       const now = await this.repo.refundById(r.id);
-      if (now.response) return replay(now.response as Stored);
+      if (now.response) return replay(now.response as Stored<RefundSnapshot>);
       throw new AppError('PAYMENT_IN_PROGRESS', { field: 'idempotencyKey' });
     }
     try {
@@ -523,9 +534,7 @@ export class PaymentService {
   }
 
   /** Asks the provider for a reserved (PENDING) refund and records its answer, once (`recorded`: by this call). */
-  private async completeRefund(
-    refund: Refund,
-  ): Promise<{ answer: Record<string, unknown>; recorded: boolean }> {
+  private async completeRefund(refund: Refund): Promise<{ answer: RefundSnapshot; recorded: boolean }> {
     const t = await this.repo.transactionById(refund.transactionId);
     if (!t) throw new Error(`refund ${refund.id} has no transaction`);
     let ref: string;
@@ -548,7 +557,7 @@ export class PaymentService {
           await this.repo.releaseRefund(tx, t.id, refund.amountCents);
       });
       const now = await this.repo.refundById(refund.id);
-      return { answer: replay(now.response as Stored), recorded: false };
+      return { answer: replay(now.response as Stored<RefundSnapshot>), recorded: false };
     }
     return this.repo.transaction(async (tx) => {
       const recorded = await this.repo.succeedPendingRefund(tx, refund.id, ref);
@@ -556,7 +565,7 @@ export class PaymentService {
       // Another worker recorded this refund first (the provider gave both the same answer).
       if (!recorded)
         return {
-          answer: done.response ? replay(done.response as Stored) : refundSnapshot(done),
+          answer: done.response ? replay(done.response as Stored<RefundSnapshot>) : refundSnapshot(done),
           recorded: false,
         };
       const after = (await this.repo.transactionById(t.id, tx))!;
@@ -656,7 +665,7 @@ export class PaymentService {
   /** `auth.user.deleted`: the user's payment methods are detached (tokens wiped). Refunds follow the bookings' cancellations. */
   async handleUserDeleted(event: EventEnvelope<'auth.user.deleted'>): Promise<void> {
     await this.repo.transaction(async (tx) => {
-      if (!(await this.repo.firstDelivery(tx, event))) return;
+      if (!(await this.repo.firstTime(tx, event))) return;
       await this.repo.removeCustomerMethods(tx, event.payload.userId);
     });
   }

@@ -342,7 +342,7 @@ export class FakePaymentRepository implements PaymentStore {
     this.state.outbox.push({ topic, aggregateId, payload });
   }
 
-  async firstDelivery(_tx: PaymentTx, event: EventEnvelope): Promise<boolean> {
+  async firstTime(_tx: PaymentTx, event: EventEnvelope): Promise<boolean> {
     if (this.state.inbox.has(event.id)) return false;
     this.state.inbox.add(event.id);
     return true;

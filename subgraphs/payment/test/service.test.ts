@@ -127,6 +127,23 @@ describe('PaymentService.payForBooking (fakes)', () => {
     expect(repo.state.outbox).toHaveLength(0);
   });
 
+  it('answers PAYMENT_PROVIDER_ERROR, not an empty charge, when another worker failed it on an outage meanwhile', async () => {
+    const { service, repo, provider, customer, bookings, card } = sut();
+    const b = bookings.hold(customer.userId);
+    const m = await card();
+    const charge = provider.charge.bind(provider);
+    provider.charge = async (input) => {
+      const answer = await charge(input);
+      // While this worker waited for the provider, a second one resumed the charge, met an outage and
+      // settled it FAILED without an answer (as `charge` does on an outage).
+      const t = [...repo.state.transactions.values()].find((x) => x.providerKey === input.idempotencyKey)!;
+      repo.state.transactions.set(t.id, { ...t, status: 'FAILED', failureCode: 'provider_error' });
+      return answer;
+    };
+    await rejectsWith(service.payForBooking(customer, b.id, m.id, 'key-00000099'), 'PAYMENT_PROVIDER_ERROR');
+    expect(repo.state.outbox).toHaveLength(0);
+  });
+
   it('lets the same key retry after a provider outage and capture once the provider is back', async () => {
     const { service, repo, provider, customer, bookings, card } = sut();
     const b = bookings.hold(customer.userId);

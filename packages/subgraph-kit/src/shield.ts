@@ -1,0 +1,60 @@
+import { AppError } from '@carwash/errors';
+import { allow, and, deny, rule, shield } from 'graphql-shield';
+import type { RequestContext } from './server.js';
+
+/**
+ * The one caching choice of every feature's rules: none. A rule reads only the request's viewer and the
+ * parent or arguments, so running it again costs nothing; a per-request cache would be wrong where a
+ * mutation sets the viewer mid-request (auth's `signUp` and `logIn`), and a per-parent one buys nothing.
+ */
+const RULE_CACHE = 'no_cache';
+
+type RuleCheck<Ctx, Parent, Args> = (
+  parent: Parent,
+  args: Args,
+  ctx: Ctx,
+) => boolean | AppError | Promise<boolean | AppError>;
+
+/** A feature's own shield rule, with the shared caching choice. */
+export function featureRule<Ctx extends RequestContext = RequestContext, Parent = unknown, Args = unknown>(
+  check: RuleCheck<Ctx, Parent, Args>,
+) {
+  return rule({ cache: RULE_CACHE })((parent: Parent, args: Args, ctx: Ctx) => check(parent, args, ctx));
+}
+
+type Role = NonNullable<RequestContext['viewer']>['role'];
+
+/** The viewer has one of `roles` (no viewer: false). */
+export function hasRole(...roles: Role[]) {
+  return featureRule((_p, _a, ctx) => !!ctx.viewer && roles.includes(ctx.viewer.role));
+}
+
+/** A signed-in viewer, or UNAUTHENTICATED (not FORBIDDEN: the client should sign in, not give up). */
+export const isAuthenticated = featureRule((_p, _a, ctx) =>
+  ctx.viewer ? true : new AppError('UNAUTHENTICATED'),
+);
+export const isAdmin = hasRole('ADMIN');
+export const isManagerOrAdmin = hasRole('MANAGER', 'ADMIN');
+/** The parent (a `User`) is the viewer. */
+export const isSelf = featureRule<RequestContext, { id?: string }>(
+  (parent, _a, ctx) => !!ctx.viewer && parent.id === ctx.viewer.userId,
+);
+
+/** A shield rule or rule combination (`allow`, `and(…)`, …), as graphql-shield's constructors return it. */
+type ShieldRule = typeof allow | ReturnType<typeof featureRule> | ReturnType<typeof and>;
+/** A feature's rule tree: per type, one rule, or one per field (`'*'` for the others). */
+export type FeatureRules = Record<string, ShieldRule | Record<string, ShieldRule>>;
+
+/**
+ * A feature's shield: its rule tree, denied by default with FORBIDDEN. Federation's own fields are
+ * open (`_service`, `_entities` and `_Service`; a shield with `fallbackRule: deny` blocks them
+ * otherwise): every entity type is guarded field by field, so a representation cannot read what a
+ * query could not. Every other `Query` field is denied unless the feature allows it. Errors our
+ * resolvers throw are already coded (and masked later if not), so they pass through.
+ */
+export function featureShield({ Query, ...types }: FeatureRules & { Query?: Record<string, ShieldRule> }) {
+  return shield(
+    { Query: { '*': deny, _service: allow, _entities: allow, ...Query }, ...types, _Service: allow },
+    { fallbackRule: deny, fallbackError: () => new AppError('FORBIDDEN'), allowExternalErrors: true },
+  );
+}
