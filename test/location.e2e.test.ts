@@ -176,7 +176,7 @@ describe('paging sites', () => {
     for (const after of [edited, 'garbage', near.data!.sites.pageInfo.endCursor]) {
       const res = await sg.gql(BY_NAME, { first: 1, after });
       expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
-      expect(res.data ?? null).toBeNull();
+      expect((res.data as { sites?: unknown } | null)?.sites ?? null).toBeNull();
     }
     const tooMany = await sg.gql(BY_NAME, { first: 101 });
     expect(tooMany.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });

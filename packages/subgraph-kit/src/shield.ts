@@ -1,5 +1,5 @@
 import { AppError } from '@carwash/errors';
-import { allow, and, deny, rule, shield } from 'graphql-shield';
+import { allow, and, deny, rule, shield, type IRule } from 'graphql-shield';
 import type { RequestContext } from './server.js';
 
 /**
@@ -18,30 +18,30 @@ type RuleCheck<Ctx, Parent, Args> = (
 /** A feature's own shield rule, with the shared caching choice. */
 export function featureRule<Ctx extends RequestContext = RequestContext, Parent = unknown, Args = unknown>(
   check: RuleCheck<Ctx, Parent, Args>,
-) {
+): IRule {
   return rule({ cache: RULE_CACHE })((parent: Parent, args: Args, ctx: Ctx) => check(parent, args, ctx));
 }
 
 type Role = NonNullable<RequestContext['viewer']>['role'];
 
 /** The viewer has one of `roles` (no viewer: false). */
-export function hasRole(...roles: Role[]) {
+export function hasRole(...roles: Role[]): IRule {
   return featureRule((_p, _a, ctx) => !!ctx.viewer && roles.includes(ctx.viewer.role));
 }
 
 /** A signed-in viewer, or UNAUTHENTICATED (not FORBIDDEN: the client should sign in, not give up). */
-export const isAuthenticated = featureRule((_p, _a, ctx) =>
+export const isAuthenticated: IRule = featureRule((_p, _a, ctx) =>
   ctx.viewer ? true : new AppError('UNAUTHENTICATED'),
 );
-export const isAdmin = hasRole('ADMIN');
-export const isManagerOrAdmin = hasRole('MANAGER', 'ADMIN');
+export const isAdmin: IRule = hasRole('ADMIN');
+export const isManagerOrAdmin: IRule = hasRole('MANAGER', 'ADMIN');
 /** The parent (a `User`) is the viewer. */
-export const isSelf = featureRule<RequestContext, { id?: string }>(
+export const isSelf: IRule = featureRule<RequestContext, { id?: string }>(
   (parent, _a, ctx) => !!ctx.viewer && parent.id === ctx.viewer.userId,
 );
 
 /** A shield rule or rule combination (`allow`, `and(…)`, …), as graphql-shield's constructors return it. */
-type ShieldRule = typeof allow | ReturnType<typeof featureRule> | ReturnType<typeof and>;
+type ShieldRule = typeof allow | IRule | ReturnType<typeof and>;
 /** A feature's rule tree: per type, one rule, or one per field (`'*'` for the others). */
 export type FeatureRules = Record<string, ShieldRule | Record<string, ShieldRule>>;
 
