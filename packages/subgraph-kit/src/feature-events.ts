@@ -42,7 +42,8 @@ export function createFeatureEvents({
   const bus = createEventBus(
     settings.EVENT_BUS === 'redis'
       ? { kind: 'redis', url: settings.REDIS_URL, namespace: settings.EVENTS_NAMESPACE }
-      : { kind: 'memory' },
+      : // Every feature of the process on one in-memory bus (shared by namespace), as on one Redis.
+        { kind: 'memory', namespace: settings.EVENTS_NAMESPACE },
   );
   const relay = new OutboxRelay({
     pool,
