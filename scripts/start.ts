@@ -152,7 +152,13 @@ async function main(): Promise<void> {
   let seeded = false;
   if (config.seed && (await isEmpty(gql))) {
     say('seeding the demo data (first run)…');
-    await seedDemo(services, gql);
+    await seedDemo(services, gql).catch((err: unknown) => {
+      // Half a demo is not seeded again (the supergraph is no longer empty): say how to start over.
+      throw new Error(
+        `seeding the demo failed (${err instanceof Error ? err.message : String(err)}); ` +
+          `\`pnpm reset\` (embedded databases) or empty the given databases, then start again`,
+      );
+    });
     seeded = true;
   }
 

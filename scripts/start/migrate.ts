@@ -11,7 +11,13 @@ async function pending(root: string, feature: Feature, url: string): Promise<str
     .filter((e) => e.isDirectory())
     .map((e) => e.name);
   const client = new pg.Client({ connectionString: url });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    // A given server without the feature's database yet: prisma/cli.ts deploy creates it.
+    if ((err as { code?: string }).code === '3D000') return wanted;
+    throw err;
+  }
   try {
     const { rows } = await client.query<{ name: string }>(
       `SELECT migration_name AS name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,

@@ -15,7 +15,13 @@ export interface FeatureEventsOptions {
   feature: string;
   /** The feature's own database, where its outbox lives. */
   pool: pg.Pool;
-  settings: { EVENT_BUS: 'redis' | 'memory'; REDIS_URL: string; EVENTS_NAMESPACE: string };
+  settings: {
+    EVENT_BUS: 'redis' | 'memory';
+    REDIS_URL: string;
+    EVENTS_NAMESPACE: string;
+    /** The relay's pause between polls of an empty outbox (the relay's default when absent). */
+    OUTBOX_POLL_MS?: number;
+  };
   logger: Logger;
 }
 
@@ -50,6 +56,7 @@ export function createFeatureEvents({
     table: `${feature}_outbox`,
     producer: feature,
     bus,
+    ...(settings.OUTBOX_POLL_MS ? { idleMs: settings.OUTBOX_POLL_MS } : {}),
     onError: (err) => logger.warn({ err }, 'outbox relay: publishing failed; will retry'),
   });
   const consumers: Consumer[] = [];
