@@ -124,6 +124,10 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     gateway,
     introspection: config.INTROSPECTION,
     persistedQueries: persisted.apq,
+    // Signals belong to whoever runs the server (stopOnSignals in main.ts, or pnpm start hosting every
+    // service): Apollo's own handler would stop only itself and then re-raise the signal, killing the
+    // process before the bus and database pools are closed.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),

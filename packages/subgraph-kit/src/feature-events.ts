@@ -21,7 +21,13 @@ export interface FeatureEventsOptions {
   feature: string;
   /** The feature's own database, where its outbox lives. */
   pool: pg.Pool;
-  settings: { EVENT_BUS: 'redis' | 'memory'; REDIS_URL: string; EVENTS_NAMESPACE: string };
+  settings: {
+    EVENT_BUS: 'redis' | 'memory';
+    REDIS_URL: string;
+    EVENTS_NAMESPACE: string;
+    /** The relay's pause between polls of an empty outbox (the relay's default when absent). */
+    OUTBOX_POLL_MS?: number;
+  };
   logger: Logger;
 }
 
@@ -48,13 +54,15 @@ export function createFeatureEvents({
   const bus = createEventBus(
     settings.EVENT_BUS === 'redis'
       ? { kind: 'redis', url: settings.REDIS_URL, namespace: settings.EVENTS_NAMESPACE }
-      : { kind: 'memory' },
+      : // Every feature of the process on one in-memory bus (shared by namespace), as on one Redis.
+        { kind: 'memory', namespace: settings.EVENTS_NAMESPACE },
   );
   const relay = new OutboxRelay({
     pool,
     table: `${feature}_outbox`,
     producer: feature,
     bus,
+    ...(settings.OUTBOX_POLL_MS ? { idleMs: settings.OUTBOX_POLL_MS } : {}),
     onError: (err) => logger.warn({ err }, 'outbox relay: publishing failed; will retry'),
   });
   const consumers: Consumer[] = [];

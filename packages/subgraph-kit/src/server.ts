@@ -111,6 +111,10 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
       errorLoggingPlugin(logger),
       requestLogPlugin(),
     ],
+    // Signals belong to whoever runs the server (stopOnSignals in main.ts, or pnpm start hosting every
+    // service): Apollo's own handler would stop only itself and then re-raise the signal, killing the
+    // process before the bus and database pools are closed.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => maskFormattedError(formatted, error),
   });
