@@ -1,0 +1,287 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { GraphQLFormattedError } from 'graphql';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import type { ErrorCode } from '@carwash/errors';
+import type { RequestHandler } from 'express';
+import {
+  GraphQLError,
+  Kind,
+  Lexer,
+  parse,
+  Source,
+  TokenKind,
+  type DocumentNode,
+  type SelectionSetNode,
+  type ValidationRule,
+} from 'graphql';
+import { firstPartyClientOf, type EdgeClient } from './client.js';
+import { sendEdgeError } from './http-errors.js';
+import type { GatewayMetrics } from './metrics.js';
+
+/** The edge's limits on one GraphQL document (settings `LIMIT_*`, see README). */
+export interface DocumentLimits {
+  /** Lexical tokens (comments excluded), checked before anything is parsed. */
+  maxTokens: number;
+  /** Field depth (graphql-armor; introspection ignored). */
+  maxDepth: number;
+  maxAliases: number;
+  /** Top-level fields of an operation, fragments expanded. */
+  maxRootFields: number;
+  maxDirectives: number;
+  /** graphql-armor's estimate: objects 2, scalars 1, times 1.5 per level. */
+  maxCost: number;
+  /** Fields of an operation once every fragment spread is expanded: bounds fragment doubling. */
+  maxSelections: number;
+}
+
+/**
+ * Brackets (`{`, `[`, `(`) nested deeper than this are refused before parsing: graphql-js parses and
+ * validates recursively, and 2,000 nested inline fragments overflow its stack. It is a stack-safety
+ * bound, above any real depth limit; `maxDepth` is the policy.
+ */
+export const MAX_NESTING = 64;
+/** `variables` and `extensions` nested deeper than this are refused (JSON bombs; no real input nests so). */
+export const MAX_JSON_DEPTH = 32;
+
+export interface Refusal {
+  code: ErrorCode;
+  message: string;
+}
+
+/**
+ * Checks a document in time and memory linear in its length, without recursion, BEFORE graphql-js
+ * validates it: validation is recursive (fragment cycles overflow the stack) and, through
+ * OverlappingFieldsCanBeMerged, exponential in fragment doubling. Returns why it is refused, or
+ * `undefined` (a syntax error is left to Apollo Server, which reports it as GRAPHQL_PARSE_FAILED).
+ */
+export function inspectDocument(query: string, limits: DocumentLimits): Refusal | undefined {
+  let tokens = 0;
+  let nesting = 0;
+  try {
+    const lexer = new Lexer(new Source(query));
+    for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+      if (++tokens > limits.maxTokens)
+        return { code: 'QUERY_TOO_LARGE', message: `The query has more than ${limits.maxTokens} tokens.` };
+      const kind = token.kind;
+      if (kind === TokenKind.BRACE_L || kind === TokenKind.BRACKET_L || kind === TokenKind.PAREN_L) {
+        if (++nesting > MAX_NESTING)
+          return { code: 'QUERY_TOO_DEEP', message: `The query nests deeper than ${MAX_NESTING} levels.` };
+      } else if (kind === TokenKind.BRACE_R || kind === TokenKind.BRACKET_R || kind === TokenKind.PAREN_R) {
+        nesting -= 1;
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  let document: DocumentNode;
+  try {
+    document = parse(query, { noLocation: true, maxTokens: limits.maxTokens });
+  } catch {
+    return undefined;
+  }
+  return inspectFragments(document, limits);
+}
+
+interface Counts {
+  fields: number;
+  rootFields: number;
+}
+interface LocalCounts extends Counts {
+  spreads: Array<{ name: string; root: boolean }>;
+}
+
+/** Fields of one selection set, not following fragment spreads (they are listed instead). */
+function countLocal(selectionSet: SelectionSetNode): LocalCounts {
+  const counts: LocalCounts = { fields: 0, rootFields: 0, spreads: [] };
+  const stack: Array<{ set: SelectionSetNode; root: boolean }> = [{ set: selectionSet, root: true }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    for (const selection of item.set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        counts.fields += 1;
+        if (item.root) counts.rootFields += 1;
+        if (selection.selectionSet) stack.push({ set: selection.selectionSet, root: false });
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        stack.push({ set: selection.selectionSet, root: item.root });
+      } else {
+        counts.spreads.push({ name: selection.name.value, root: item.root });
+      }
+    }
+  }
+  return counts;
+}
+
+/** Expanded field counts of every operation, fragments resolved in dependency order (iterative DFS). */
+function inspectFragments(document: DocumentNode, limits: DocumentLimits): Refusal | undefined {
+  const local = new Map<string, LocalCounts>();
+  for (const def of document.definitions)
+    if (def.kind === Kind.FRAGMENT_DEFINITION && !local.has(def.name.value))
+      local.set(def.name.value, countLocal(def.selectionSet));
+
+  const total = new Map<string, Counts>();
+  const expand = (own: LocalCounts): Counts => {
+    // Saturates at Infinity for absurd doubling; comparisons with the limits stay right.
+    let { fields, rootFields } = own;
+    for (const spread of own.spreads) {
+      const t = total.get(spread.name);
+      if (!t) continue; // unknown fragment: validation reports it
+      fields += t.fields;
+      if (spread.root) rootFields += t.rootFields;
+    }
+    return { fields, rootFields };
+  };
+
+  const onPath = new Set<string>();
+  for (const start of local.keys()) {
+    if (total.has(start)) continue;
+    const stack: Array<{ name: string; next: number }> = [{ name: start, next: 0 }];
+    onPath.add(start);
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const own = local.get(top.name)!;
+      if (top.next < own.spreads.length) {
+        const dep = own.spreads[top.next++]!.name;
+        if (!local.has(dep) || total.has(dep)) continue;
+        if (onPath.has(dep))
+          return {
+            code: 'GRAPHQL_VALIDATION_FAILED',
+            message: `Cannot spread fragment "${dep.slice(0, 100)}" within itself.`,
+          };
+        onPath.add(dep);
+        stack.push({ name: dep, next: 0 });
+      } else {
+        total.set(top.name, expand(own));
+        onPath.delete(top.name);
+        stack.pop();
+      }
+    }
+  }
+
+  for (const def of document.definitions) {
+    if (def.kind !== Kind.OPERATION_DEFINITION) continue;
+    const counts = expand(countLocal(def.selectionSet));
+    if (counts.fields > limits.maxSelections)
+      return {
+        code: 'QUERY_TOO_LARGE',
+        message: `The query selects more than ${limits.maxSelections} fields once its fragments are expanded.`,
+      };
+    if (counts.rootFields > limits.maxRootFields)
+      return {
+        code: 'QUERY_TOO_MANY_ROOT_FIELDS',
+        message: `An operation may select at most ${limits.maxRootFields} root fields.`,
+      };
+  }
+  return undefined;
+}
+
+/** True when a JSON value nests deeper than `max` (iterative: the value may be hostile). */
+export function jsonDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [v, depth] = item;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+const LIMIT_CODES = new Set<string>([
+  'QUERY_TOO_LARGE',
+  'QUERY_TOO_DEEP',
+  'QUERY_TOO_MANY_ALIASES',
+  'QUERY_TOO_MANY_ROOT_FIELDS',
+  'QUERY_TOO_MANY_DIRECTIVES',
+  'QUERY_TOO_COSTLY',
+]);
+
+export interface EdgeLimitsOptions {
+  limits: DocumentLimits;
+  metrics: GatewayMetrics;
+  /**
+   * Clients whose documents skip these limits (e.g. a partner running only its reviewed manifest). The
+   * client is `res.locals.client` when an earlier middleware identified it (API key), else the
+   * first-party/anonymous client of the request's headers.
+   */
+  exempt?: (client: EdgeClient) => boolean;
+}
+
+/**
+ * The edge's document limits: an Express guard that runs before Apollo Server (tokens, nesting, fragment
+ * cycles and expansion, root fields, batching, JSON depth), and graphql-armor's validation rules (depth,
+ * aliases, directives, cost) for Apollo Server, with catalogue codes instead of armor's BAD_USER_INPUT.
+ */
+export function createEdgeLimits({ limits, metrics, exempt }: EdgeLimitsOptions) {
+  // Set by the guard for an exempt client; armor's rules run inside Apollo, in the same async context.
+  const exemptRequest = new AsyncLocalStorage<boolean>();
+  const rejectWith = (code: ErrorCode) => ({
+    propagateOnRejection: false,
+    onReject: [
+      (ctx: { reportError(e: GraphQLError): void } | null, error: GraphQLError) =>
+        ctx?.reportError(new GraphQLError(error.message, { extensions: { code } })),
+    ],
+  });
+  const armor = new ApolloArmor({
+    // Tokens are counted by the guard (and Apollo's parser), suggestions by the introspection policy.
+    maxTokens: { enabled: false },
+    blockFieldSuggestion: { enabled: false },
+    maxDepth: { n: limits.maxDepth, ...rejectWith('QUERY_TOO_DEEP') },
+    maxAliases: { n: limits.maxAliases, ...rejectWith('QUERY_TOO_MANY_ALIASES') },
+    maxDirectives: { n: limits.maxDirectives, ...rejectWith('QUERY_TOO_MANY_DIRECTIVES') },
+    costLimit: { maxCost: limits.maxCost, ...rejectWith('QUERY_TOO_COSTLY') },
+  }).protect();
+  const validationRules: ValidationRule[] = (armor.validationRules as ValidationRule[]).map(
+    (rule) => (ctx) => (exemptRequest.getStore() ? {} : rule(ctx)),
+  );
+
+  const guard: RequestHandler = (req, res, next) => {
+    const client = (res.locals.client as EdgeClient | undefined) ?? firstPartyClientOf(req);
+    if (exempt?.(client)) return exemptRequest.run(true, next);
+    const body: unknown = req.body;
+    if (Array.isArray(body))
+      return sendEdgeError(req, res, metrics, 'OPERATION_NOT_SUPPORTED', {
+        message: 'Batched operations are not supported: send one operation per request.',
+      });
+    const params = (req.method === 'POST' ? body : req.query) as Record<string, unknown> | undefined;
+    if (params && typeof params === 'object') {
+      if (
+        jsonDeeperThan(params.variables, MAX_JSON_DEPTH) ||
+        jsonDeeperThan(params.extensions, MAX_JSON_DEPTH)
+      )
+        return sendEdgeError(req, res, metrics, 'BAD_REQUEST', {
+          message: `\`variables\` and \`extensions\` may nest at most ${MAX_JSON_DEPTH} levels.`,
+        });
+      // Apollo's own message for this names library internals.
+      if (params.query !== undefined && params.query !== null && typeof params.query !== 'string')
+        return sendEdgeError(req, res, metrics, 'BAD_REQUEST', { message: '`query` must be a string.' });
+      if (typeof params.query === 'string') {
+        const refusal = inspectDocument(params.query, limits);
+        if (refusal) return sendEdgeError(req, res, metrics, refusal.code, { message: refusal.message });
+      }
+    }
+    next();
+  };
+
+  return {
+    guard,
+    /** Spread into Apollo Server's options. */
+    apollo: {
+      validationRules,
+      // A backstop for documents that bypass the guard (APQ hits, trusted documents).
+      parseOptions: { maxTokens: limits.maxTokens },
+      allowBatchedHttpRequests: false,
+    },
+    /**
+     * Apollo Server re-codes every validation error GRAPHQL_VALIDATION_FAILED; this restores the limit's
+     * own code (kept on the original error), for `formatError`.
+     */
+    recode(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+      const original = (error as { originalError?: unknown } | null)?.originalError;
+      const code = original instanceof GraphQLError ? original.extensions.code : undefined;
+      if (typeof code !== 'string' || !LIMIT_CODES.has(code)) return formatted;
+      metrics.errors.inc({ code });
+      return { ...formatted, extensions: { ...formatted.extensions, code } };
+    },
+  };
+}
+
+export type EdgeLimits = ReturnType<typeof createEdgeLimits>;
