@@ -115,7 +115,7 @@ function edgeProtectionSettings(env: Record<string, string | undefined>) {
   return {
     /** GraphQL requests are small; 256 KiB leaves room for large variables, not for bombs. */
     MAX_REQUEST_BYTES: setting.int(256 * 1024, 1024, 16 * 1024 * 1024),
-    LIMIT_MAX_TOKENS: setting.int(3000, 100),
+    LIMIT_MAX_TOKENS: setting.int(1000, 100),
     LIMIT_MAX_DEPTH: setting.int(10, 2),
     LIMIT_MAX_ALIASES: setting.int(15, 0),
     LIMIT_MAX_ROOT_FIELDS: setting.int(15, 1),

@@ -31,6 +31,7 @@ import { corsPolicy } from './edge/cors.js';
 import {
   answerClientErrors,
   bodyParseErrors,
+  codeClientErrors,
   graphqlMethods,
   graphqlOverHttpStatus,
   operationChecks,
@@ -139,7 +140,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
     ],
-    formatError: (formatted, error) => maskFormattedError(limits.recode(formatted, error), error),
+    formatError: (formatted, error) =>
+      maskFormattedError(codeClientErrors(limits.recode(formatted, error), error), error),
   });
   await apollo.start();
 

@@ -75,6 +75,23 @@ function corpus(): Case[] {
       family: 'bad variable',
       body: gql('query($id: ID!) { node(id: $id) { id } }', { variables: { id: { x: 1 } } }),
     },
+    // the worst shapes that stay within the limits (validation work, not size): answered well under 1 s
+    {
+      family: 'duplicates of duplicates',
+      body: gql(
+        `{ node(id: "${u}") { ${repeat(10, () => `child { ${repeat(10, () => 'child { id name }')} }`)} } }`,
+      ),
+    },
+    {
+      family: '20 spreads of a fragment with 10 copies',
+      body: gql(
+        `{ node(id: "${u}") { ${repeat(20, (i) => `...A${i}`)} } } ${repeat(20, (i) => `fragment A${i} on Node { child { ...B } }`)} fragment B on Node { ${repeat(10, () => 'child { id name }')} }`,
+      ),
+    },
+    {
+      family: 'wide tree at the depth limit',
+      body: gql(`{ node(id: "${u}") { ${'child { id name '.repeat(8)}${' }'.repeat(8)} } }`),
+    },
     // request bodies
     { family: 'invalid JSON', body: `{"query": "{ __typename }"${u}` },
     { family: 'empty body', body: '' },
@@ -107,6 +124,13 @@ function corpus(): Case[] {
     {
       family: 'APQ unknown hash',
       body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } }),
+    },
+    {
+      family: 'APQ hash mismatch',
+      body: JSON.stringify({
+        query: '{ __typename }',
+        extensions: { persistedQuery: { version: 1, sha256Hash: 'b'.repeat(64) } },
+      }),
     },
     {
       family: 'APQ bad version',
@@ -242,6 +266,8 @@ function problemsOf(o: Outcome, method: string | undefined): string[] {
         const code = body.errors?.[0]?.extensions?.code;
         if (typeof code !== 'string' || !/^[A-Z][A-Z0-9_]+$/.test(code))
           problems.push('error without a code');
+        // A client's mistake masked as ours: it needs a code that says what was wrong.
+        if (code === 'INTERNAL_SERVER_ERROR') problems.push(`HTTP ${o.status} coded INTERNAL_SERVER_ERROR`);
       } catch {
         problems.push(`unparsable body: ${o.body.slice(0, 80)}`);
       }
@@ -265,21 +291,24 @@ describe('hostile input at the edge', () => {
     await edge?.stop();
   });
 
-  it('answers a hostile corpus with 0 × 5xx, coded JSON errors and no internal text, reaching no subgraph with a bomb', async () => {
+  it('answers a hostile corpus with 0 × 5xx, coded JSON errors and no internal text, and nothing refused reaches the subgraph', async () => {
     const deadline = Date.now() + 45_000;
     const cases = corpus();
     const byStatus: Record<number, number> = {};
     const failures: string[] = [];
     let slowest = { family: '', ms: 0 };
-    const reachedBefore = edge.probe.received;
     for (const c of cases) {
       expect(Date.now(), 'corpus time cap').toBeLessThan(deadline);
       const started = performance.now();
+      const reached = edge.probe.received;
       const outcome = await send(edge.url, c);
       const ms = performance.now() - started;
       if (ms > slowest.ms) slowest = { family: c.family, ms };
+      if (process.env.HOSTILE_VERBOSE) console.info(c.family, outcome.status, outcome.body.slice(0, 160));
       byStatus[outcome.status] = (byStatus[outcome.status] ?? 0) + 1;
       const problems = problemsOf(outcome, 'method' in c ? c.method : undefined);
+      // What the edge refused reached no subgraph.
+      if (outcome.status >= 400 && edge.probe.received !== reached) problems.push('reached the subgraph');
       if (problems.length) failures.push(`${c.family}: ${problems.join('; ')}`);
     }
     console.info('hostile corpus', {
@@ -288,8 +317,6 @@ describe('hostile input at the edge', () => {
       slowest: `${slowest.family} ${slowest.ms.toFixed(0)} ms`,
     });
     expect(failures).toEqual([]);
-    // Nothing in the corpus is a query the subgraph should see: every one was answered at the edge.
-    expect(edge.probe.received).toBe(reachedBefore);
     expect(byStatus[500] ?? 0).toBe(0);
     expect(slowest.ms).toBeLessThan(1000);
     // The gateway is still alive and serving.

@@ -47,6 +47,20 @@ describe(inspectDocument.name, () => {
     expect(inspectDocument(doubling(3), LIMITS)).toBeUndefined();
   });
 
+  it('refuses a field repeated many times in one selection set (quadratic OverlappingFieldsCanBeMerged)', () => {
+    const copies = (n: number) => `{ node(id: "1") { ${repeat(n, () => '... on Node { child { id } }')} } }`;
+    expect(inspectDocument(copies(11), LIMITS)?.code).toBe('QUERY_TOO_LARGE');
+    expect(inspectDocument(copies(10), LIMITS)).toBeUndefined();
+    const spreads = `{ node(id: "1") { ${repeat(21, (i) => `...A${i}`)} } } ${repeat(21, (i) => `fragment A${i} on Node { child { id } }`)}`;
+    expect(inspectDocument(spreads, LIMITS)?.message).toMatch(/Fragments are spread more than 20 times/);
+    const twenty = `{ node(id: "1") { ${repeat(20, (i) => `...A${i}`)} } } ${repeat(20, (i) => `fragment A${i} on Node { id child { id } }`)}`;
+    expect(inspectDocument(twenty, LIMITS)).toBeUndefined();
+    // The same key in different selection sets is not a repetition.
+    expect(
+      inspectDocument(`{ ${repeat(15, (i) => `a${i}: node(id: "${i}") { id }`)} }`, LIMITS),
+    ).toBeUndefined();
+  });
+
   it('refuses brackets nested deeper than the stack-safety bound, in values too', () => {
     expect(
       inspectDocument(`{ echo(text: "x", list: ${'['.repeat(100)}${']'.repeat(100)}) }`, LIMITS)?.code,

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ERROR_CATALOGUE, type ErrorCode } from '@carwash/errors';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import Negotiator from 'negotiator';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -159,6 +159,22 @@ export function operationChecks<T extends object>(): ApolloServerPlugin<T> {
       };
     },
   };
+}
+
+/**
+ * Apollo Server refuses some requests with an uncoded error and a 4xx status (an unsupported persisted-query
+ * version, a hash that does not match its query), which masking would call INTERNAL_SERVER_ERROR: they
+ * are the client's mistakes, so they get BAD_REQUEST. For `formatError`, before masking.
+ */
+export function codeClientErrors(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  if (formatted.extensions?.code !== 'INTERNAL_SERVER_ERROR') return formatted;
+  // Duck-typed: Apollo Server (ESM) and graphql-armor (CommonJS) load different copies of GraphQLError.
+  const extensions = (error as { extensions?: { code?: unknown; http?: { status?: unknown } } } | null)
+    ?.extensions;
+  if (!extensions || extensions.code !== undefined) return formatted;
+  const status = extensions.http?.status;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return formatted;
+  return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_REQUEST' } };
 }
 
 /** A catalogued error that also sets the response's HTTP status (Apollo reads `extensions.http`). */

@@ -40,6 +40,15 @@ export interface DocumentLimits {
  * bound, above any real depth limit; `maxDepth` is the policy.
  */
 export const MAX_NESTING = 64;
+/**
+ * One response key (a field's alias or name) written more often than this in one selection set is
+ * refused: graphql-js compares every pair of same-keyed fields (OverlappingFieldsCanBeMerged), so 250
+ * copies of `child { id }` cost 0.3 s of validation within the token limit, and copies of copies more;
+ * real documents write a key once or twice per set (overlaps through fragments are not counted here).
+ */
+export const MAX_SAME_FIELD = 10;
+/** Fragment spreads into one selection set (their fields are compared pairwise too); colocated UI fragments stay well under. */
+export const MAX_SPREADS_PER_SET = 20;
 /** `variables` and `extensions` nested deeper than this are refused (JSON bombs; no real input nests so). */
 export const MAX_JSON_DEPTH = 32;
 
@@ -88,22 +97,36 @@ interface Counts {
 }
 interface LocalCounts extends Counts {
   spreads: Array<{ name: string; root: boolean }>;
+  /** What is repeated more than `MAX_SAME_FIELD` times in one selection set (a field, or spreads). */
+  repeated?: string;
 }
 
 /** Fields of one selection set, not following fragment spreads (they are listed instead). */
 function countLocal(selectionSet: SelectionSetNode): LocalCounts {
   const counts: LocalCounts = { fields: 0, rootFields: 0, spreads: [] };
-  const stack: Array<{ set: SelectionSetNode; root: boolean }> = [{ set: selectionSet, root: true }];
+  // `keys` counts response keys of one merged selection set: inline fragments share their parent's.
+  type Item = { set: SelectionSetNode; root: boolean; keys: Map<string, number> };
+  const stack: Item[] = [{ set: selectionSet, root: true, keys: new Map() }];
   for (let item = stack.pop(); item; item = stack.pop()) {
     for (const selection of item.set.selections) {
       if (selection.kind === Kind.FIELD) {
         counts.fields += 1;
         if (item.root) counts.rootFields += 1;
-        if (selection.selectionSet) stack.push({ set: selection.selectionSet, root: false });
+        const key = (selection.alias ?? selection.name).value;
+        const seen = (item.keys.get(key) ?? 0) + 1;
+        item.keys.set(key, seen);
+        if (seen > MAX_SAME_FIELD)
+          counts.repeated = `The field "${key.slice(0, 100)}" is selected more than ${MAX_SAME_FIELD} times`;
+        if (selection.selectionSet) stack.push({ set: selection.selectionSet, root: false, keys: new Map() });
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        stack.push({ set: selection.selectionSet, root: item.root });
+        stack.push({ set: selection.selectionSet, root: item.root, keys: item.keys });
       } else {
         counts.spreads.push({ name: selection.name.value, root: item.root });
+        // A key no field can have (names are [_A-Za-z][_0-9A-Za-z]*).
+        const spreads = (item.keys.get('...') ?? 0) + 1;
+        item.keys.set('...', spreads);
+        if (spreads > MAX_SPREADS_PER_SET)
+          counts.repeated = `Fragments are spread more than ${MAX_SPREADS_PER_SET} times`;
       }
     }
   }
@@ -113,9 +136,16 @@ function countLocal(selectionSet: SelectionSetNode): LocalCounts {
 /** Expanded field counts of every operation, fragments resolved in dependency order (iterative DFS). */
 function inspectFragments(document: DocumentNode, limits: DocumentLimits): Refusal | undefined {
   const local = new Map<string, LocalCounts>();
+  const repeated = (what: string): Refusal => ({
+    code: 'QUERY_TOO_LARGE',
+    message: `${what} in one selection set.`,
+  });
   for (const def of document.definitions)
-    if (def.kind === Kind.FRAGMENT_DEFINITION && !local.has(def.name.value))
-      local.set(def.name.value, countLocal(def.selectionSet));
+    if (def.kind === Kind.FRAGMENT_DEFINITION && !local.has(def.name.value)) {
+      const counts = countLocal(def.selectionSet);
+      if (counts.repeated) return repeated(counts.repeated);
+      local.set(def.name.value, counts);
+    }
 
   const total = new Map<string, Counts>();
   const expand = (own: LocalCounts): Counts => {
@@ -158,7 +188,9 @@ function inspectFragments(document: DocumentNode, limits: DocumentLimits): Refus
 
   for (const def of document.definitions) {
     if (def.kind !== Kind.OPERATION_DEFINITION) continue;
-    const counts = expand(countLocal(def.selectionSet));
+    const own = countLocal(def.selectionSet);
+    if (own.repeated) return repeated(own.repeated);
+    const counts = expand(own);
     if (counts.fields > limits.maxSelections)
       return {
         code: 'QUERY_TOO_LARGE',
@@ -275,8 +307,10 @@ export function createEdgeLimits({ limits, metrics, exempt }: EdgeLimitsOptions)
      * own code (kept on the original error), for `formatError`.
      */
     recode(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-      const original = (error as { originalError?: unknown } | null)?.originalError;
-      const code = original instanceof GraphQLError ? original.extensions.code : undefined;
+      // Duck-typed: graphql-armor (CommonJS) and Apollo Server (ESM) load different copies of graphql.
+      const original = (error as { originalError?: { extensions?: { code?: unknown } } } | null)
+        ?.originalError;
+      const code = original?.extensions?.code;
       if (typeof code !== 'string' || !LIMIT_CODES.has(code)) return formatted;
       metrics.errors.inc({ code });
       return { ...formatted, extensions: { ...formatted.extensions, code } };
