@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { GraphQLFormattedError } from 'graphql';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { ErrorCode } from '@carwash/errors';
 import type { RequestHandler } from 'express';
@@ -11,6 +10,7 @@ import {
   Source,
   TokenKind,
   type DocumentNode,
+  type GraphQLFormattedError,
   type SelectionSetNode,
   type ValidationRule,
 } from 'graphql';
@@ -249,7 +249,10 @@ export function createEdgeLimits({ limits, metrics, exempt }: EdgeLimitsOptions)
     propagateOnRejection: false,
     onReject: [
       (ctx: { reportError(e: GraphQLError): void } | null, error: GraphQLError) =>
-        ctx?.reportError(new GraphQLError(error.message, { extensions: { code } })),
+        // armor words its refusals as syntax errors; they are limits.
+        ctx?.reportError(
+          new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code } }),
+        ),
     ],
   });
   const armor = new ApolloArmor({
