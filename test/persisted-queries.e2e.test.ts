@@ -121,8 +121,9 @@ describe('partner API keys', () => {
 
   it('keeps the gateway-only key verdict out of the public API', async () => {
     const r = await sg.gql(`{ apiKeyVerdict(key: "${sampleKey}") { client } }`, {}, admin);
-    expect(r.status).toBe(400);
+    // A validation error: 200 for a legacy `application/json` client, per GraphQL over HTTP; never data.
     expect(r.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(r.data).toBeUndefined();
   });
 
   it('refuses an unknown key with 401 API_KEY_INVALID, as JSON', async () => {

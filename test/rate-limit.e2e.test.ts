@@ -15,7 +15,13 @@ import { metricValue, scrapeMetrics } from './support/metrics.js';
 const POINTS = 100;
 /** A partner tier smaller still: its key runs out after a handful of persisted calls. */
 const GOLD_POINTS = 5;
-const TIGHT = { RATE_LIMIT_TIERS: `default:${POINTS}/60,gold:${GOLD_POINTS}/60` };
+const TIGHT = {
+  RATE_LIMIT_TIERS: `default:${POINTS}/60,gold:${GOLD_POINTS}/60`,
+  // These tests spend points with many aliased root fields; the edge's document limits (15 aliases and
+  // root fields by default, tested in gateway/test/edge-limits) would refuse them before any pricing.
+  LIMIT_MAX_ALIASES: '200',
+  LIMIT_MAX_ROOT_FIELDS: '200',
+};
 
 /** The shipped sample partner manifest's `Services` operation: partners call it by id, 1 point a call. */
 const SAMPLE_MANIFEST = JSON.parse(

@@ -39,8 +39,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       ...revocationSettings(),
       /** Trusted documents, per-client safelisting, APQ and partner API keys (edge/persisted.ts). */
       ...persistedQuerySettings(),
-      MAX_REQUEST_BYTES: setting.int(16 * 1024 * 1024, 1024),
-      INTROSPECTION: setting.bool(true),
+      ...edgeProtectionSettings(env),
       /** Apollo Sandbox at `/` (it loads its script from Apollo's CDN). */
       SANDBOX: setting.bool(true),
       /**
@@ -132,6 +131,68 @@ function isAddressOrCidr(entry: string): boolean {
   if (!family || extra !== undefined) return false;
   if (bits === undefined) return true;
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Limits, introspection and CORS at the edge (README "Gateway edge protection"). The limits are refused
+ * before any subgraph is called; each is a number a real client stays well under.
+ */
+function edgeProtectionSettings(env: Record<string, string | undefined>) {
+  return {
+    /** GraphQL requests are small; 256 KiB leaves room for large variables, not for bombs. */
+    MAX_REQUEST_BYTES: setting.int(256 * 1024, 1024, 16 * 1024 * 1024),
+    LIMIT_MAX_TOKENS: setting.int(1000, 100),
+    LIMIT_MAX_DEPTH: setting.int(10, 2),
+    LIMIT_MAX_ALIASES: setting.int(15, 0),
+    LIMIT_MAX_ROOT_FIELDS: setting.int(15, 1),
+    LIMIT_MAX_DIRECTIVES: setting.int(20, 0),
+    LIMIT_MAX_COST: setting.int(5000, 10),
+    LIMIT_MAX_SELECTIONS: setting.int(2000, 10),
+    /** Bounds of the parsed-document and query-plan caches (approximate MiB each): memory stays flat. */
+    DOCUMENT_CACHE_MIB: setting.int(8, 1, 1024),
+    QUERY_PLAN_CACHE_MIB: setting.int(8, 1, 1024),
+    /**
+     * Introspection and "Did you mean" suggestions: `on` (everybody), `admins` (signed-in admins only,
+     * so Sandbox works after logging in) or `off`. Default: `admins` when NODE_ENV=production, else `on`.
+     */
+    INTROSPECTION: z.enum(['on', 'admins', 'off']).default(env.NODE_ENV === 'production' ? 'admins' : 'on'),
+    /**
+     * Browser origins allowed to call the gateway (comma list of `scheme://host[:port]`); `*` alone allows
+     * any origin without credentials; empty (default) sends no CORS headers.
+     */
+    CORS_ORIGINS: corsOrigins().prefault(''),
+  };
+}
+
+function corsOrigins() {
+  return z.string().transform((raw, ctx): string[] => {
+    const origins = raw
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    if (origins.includes('*') && origins.length > 1) {
+      ctx.addIssue({ code: 'custom', message: '`*` must stand alone (it never allows credentials)' });
+      return z.NEVER;
+    }
+    const bad = origins.filter((o) => o !== '*' && !isOrigin(o));
+    if (bad.length) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected origins like https://app.example.com; not understood: ${bad.join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    return origins;
+  });
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return /^https?:$/.test(url.protocol) && url.origin === value;
+  } catch {
+    return false;
+  }
 }
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

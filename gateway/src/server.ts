@@ -6,11 +6,11 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import { expressMiddleware } from '@as-integrations/express5';
 import { maskFormattedError } from '@carwash/errors';
 import { HEADER, type UserTokenVerifier, type Viewer } from '@carwash/service-trust';
 import {
-  bodyErrors,
   createAccessTokenVerifier,
   errorLoggingPlugin,
   finalHandlers,
@@ -21,6 +21,7 @@ import {
   type Logger,
 } from '@carwash/subgraph-kit';
 import express, { type Express } from 'express';
+import type { DocumentNode } from 'graphql';
 import type { GatewayConfig } from './config.js';
 import type { EdgeClient } from './edge/client.js';
 import { createGatewayMetrics, type GatewayMetrics } from './edge/metrics.js';
@@ -31,6 +32,17 @@ import { gatewayReadiness } from './edge/readiness.js';
 import { createSubgraphClient } from './edge/subgraph-fetch.js';
 import { createSubgraphHealth } from './edge/subgraph-health.js';
 import { SubgraphDataSource } from './edge/subgraph-source.js';
+import { corsPolicy } from './edge/cors.js';
+import {
+  answerClientErrors,
+  bodyParseErrors,
+  codeClientErrors,
+  graphqlMethods,
+  graphqlOverHttpStatus,
+  operationChecks,
+} from './edge/http-errors.js';
+import { introspectionPolicy } from './edge/introspection.js';
+import { createEdgeLimits } from './edge/limits.js';
 
 export { loadGatewayConfig, type GatewayConfig } from './config.js';
 import { subgraphsOf, type SubgraphEndpoint } from './supergraph.js';
@@ -99,6 +111,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       return new SubgraphDataSource({ client: measured, logger, health });
     },
     logger,
+    // Bounded: a stream of distinct documents must not grow the process (default 30 MiB, approximated).
+    experimental_approximateQueryPlanStoreMiB: config.QUERY_PLAN_CACHE_MIB,
   });
 
   // Signature, expiry and revocation (shared store, short local cache); the subgraphs check all three again.
@@ -120,16 +134,36 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   // `req.ip` is then the client as our own proxies saw it: X-Forwarded-For is read only when the peer is trusted.
   app.set('trust proxy', config.TRUSTED_PROXIES);
   const httpServer = http.createServer(app);
+  // Edge protection: limits before any subgraph is called, coded JSON for every refusal (README).
+  answerClientErrors(httpServer, metrics);
+  const limits = createEdgeLimits({
+    metrics,
+    limits: {
+      maxTokens: config.LIMIT_MAX_TOKENS,
+      maxDepth: config.LIMIT_MAX_DEPTH,
+      maxAliases: config.LIMIT_MAX_ALIASES,
+      maxRootFields: config.LIMIT_MAX_ROOT_FIELDS,
+      maxDirectives: config.LIMIT_MAX_DIRECTIVES,
+      maxCost: config.LIMIT_MAX_COST,
+      maxSelections: config.LIMIT_MAX_SELECTIONS,
+    },
+  });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    introspection: config.INTROSPECTION,
+    // Decided per request by `introspectionPolicy` (INTROSPECTION: on, admins, off); Apollo's is global.
+    introspection: true,
     persistedQueries: persisted.apq,
     // Signals belong to whoever runs the server (stopOnSignals in main.ts, or pnpm start hosting every
     // service): Apollo's own handler would stop only itself and then re-raise the signal, killing the
     // process before the bus and database pools are closed.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
+    documentStore: new InMemoryLRUCache<DocumentNode>({ maxSize: config.DOCUMENT_CACHE_MIB * 2 ** 20 }),
+    ...limits.apollo,
     plugins: [
+      introspectionPolicy(config.INTROSPECTION),
+      operationChecks(),
+      graphqlOverHttpStatus(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       errorLoggingPlugin(logger),
       requestMetricsPlugin(metrics, labels),
@@ -140,7 +174,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
     ],
-    formatError: (formatted, error) => maskFormattedError(formatted, error),
+    formatError: (formatted, error) =>
+      maskFormattedError(codeClientErrors(limits.recode(formatted, error), error), error),
   });
   await apollo.start();
 
@@ -184,8 +219,11 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       path,
       observeRequests({ logger, tracer: 'gateway' }),
       requestId,
+      corsPolicy(config.CORS_ORIGINS),
+      graphqlMethods(metrics),
       express.json({ limit: config.MAX_REQUEST_BYTES }),
-      bodyErrors(config.MAX_REQUEST_BYTES),
+      bodyParseErrors(metrics, config.MAX_REQUEST_BYTES),
+      limits.guard,
       graphql,
     );
   }

@@ -101,6 +101,75 @@ export const ERROR_CATALOGUE = {
       'The subgraph named in `extensions.subgraph` did not answer within its timeout: its fields are null, the rest of the response is served.',
   },
 
+  // Gateway edge: requests refused before any subgraph is called
+  QUERY_TOO_LARGE: {
+    status: 400,
+    message: 'The query is too large.',
+    description:
+      'Too many tokens, or too many fields once its fragments are expanded (e.g. fragment doubling): shorten it.',
+  },
+  QUERY_TOO_DEEP: {
+    status: 400,
+    message: 'The query is nested too deeply.',
+    description: 'Its selections (or brackets) nest deeper than the gateway allows.',
+  },
+  QUERY_TOO_MANY_ALIASES: {
+    status: 400,
+    message: 'The query uses too many aliases.',
+    description: 'Aliases multiply work per request; split it into several requests.',
+  },
+  QUERY_TOO_MANY_ROOT_FIELDS: {
+    status: 400,
+    message: 'The query asks for too many root fields.',
+    description: 'An operation may select only a few top-level fields (fragments counted).',
+  },
+  QUERY_TOO_MANY_DIRECTIVES: {
+    status: 400,
+    message: 'The query uses too many directives.',
+    description: 'Directives beyond the limit are refused before validation.',
+  },
+  QUERY_TOO_COSTLY: {
+    status: 400,
+    message: 'The query is too expensive.',
+    description: 'Its estimated cost (objects, scalars, weighted by depth) exceeds the limit.',
+  },
+  OPERATION_NOT_SUPPORTED: {
+    status: 400,
+    message: 'This kind of operation is not supported here.',
+    description: 'Subscriptions over plain HTTP and batched operations (a JSON array) are refused.',
+  },
+  INTROSPECTION_DISABLED: {
+    status: 403,
+    message: 'Introspection is not available to this caller.',
+    description: 'In production only admins may introspect the schema (Sandbox works after logging in).',
+  },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: 'This HTTP method is not allowed here.',
+    description: 'GraphQL is served over GET and POST only (`Allow` lists them).',
+  },
+  NOT_ACCEPTABLE: {
+    status: 406,
+    message: 'No acceptable response type.',
+    description:
+      'The `Accept` header allows neither `application/graphql-response+json` nor `application/json`.',
+  },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    message: 'The request took too long to arrive.',
+    description: 'Its headers or body were not received in time.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'Unsupported content type.',
+    description: 'POST bodies must be `application/json`.',
+  },
+  REQUEST_HEADER_FIELDS_TOO_LARGE: {
+    status: 431,
+    message: 'The request headers are too large.',
+    description: 'Headers (cookies, tokens) exceed the server limit.',
+  },
+
   // Service-to-service trust (subgraphs accept only signed calls from the gateway or a sibling service)
   SERVICE_CREDENTIAL_MISSING: {
     status: 401,
