@@ -74,15 +74,25 @@ describe('GET /metrics', () => {
         ['gateway_errors_total', { code: 'UNAUTHENTICATED' }],
         ['gateway_requests_total', { operation: 'none', client: 'web-app', outcome: 'error' }],
         ['gateway_requests_total', { client: 'unidentified', outcome: 'error' }],
+        ['gateway_errors_total', { code: 'QUERY_TOO_DEEP' }],
       ],
       async () => {
+        // A graphql-armor refusal (a validation rule whose code the edge restores) is counted once.
+        const deep = await postGraphQL(
+          sg.gatewayUrl,
+          '{ me { bookings { nodes { customer { bookings { nodes { customer { bookings { nodes { customer { id } } } } } } } } } } }',
+          {},
+          '',
+          WEB,
+        );
+        expect(deep.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_DEEP');
         const invalid = await postGraphQL(sg.gatewayUrl, 'query Nope { noSuchField }', {}, '', WEB);
         expect(invalid.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
         const badToken = await postGraphQL(sg.gatewayUrl, '{ me { id } }', {}, 'not-a-token');
         expect(badToken.status).toBe(401);
       },
     );
-    expect(deltas).toEqual([1, 1, 1, 1]);
+    expect(deltas).toEqual([1, 1, 2, 1, 1]);
   });
 
   it('counts a subgraph that cannot be reached, by subgraph and reason, beside its fetch time', async () => {

@@ -315,7 +315,7 @@ export function createEdgeLimits({ limits, metrics, exempt }: EdgeLimitsOptions)
         ?.originalError;
       const code = original?.extensions?.code;
       if (typeof code !== 'string' || !LIMIT_CODES.has(code)) return formatted;
-      metrics.errors.inc({ code });
+      // Counted once, by the request-metrics plugin, which sees the response with this code restored.
       return { ...formatted, extensions: { ...formatted.extensions, code } };
     },
   };
