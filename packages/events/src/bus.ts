@@ -20,11 +20,19 @@ export interface ConsumeOptions {
   /** How long a read waits for new messages (default 1000 ms); also bounds how fast `stop()` returns. */
   blockMs?: number;
   /**
-   * Retries back off exponentially from `retryBaseMs` (default 1000) to `retryMaxMs` (default 60000).
-   * A message left pending by a dead consumer is reclaimed by a live one after `retryBaseMs` of idleness.
+   * Retries back off exponentially from `retryBaseMs` (default 1000) to `retryMaxMs` (default 60000):
+   * a failed message is retried by the instance that holds it once its back-off has passed.
    */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /**
+   * A message pending with another instance of the group (a dead one, or one still working through its
+   * batch) is taken over once it has been idle this long, and its back-off has passed. Default
+   * `TAKEOVER_AFTER_RETRY_BASES` × `retryBaseMs` (30 s by default): long enough that a live instance
+   * slowed by load keeps its batch (a takeover then would only run its handlers twice), short enough that
+   * a dead instance's events move on within seconds in tests and within half a minute in production.
+   */
+  takeoverAfterMs?: number;
   /** After this many failed deliveries the event goes to the group's dead-letter stream (default 5). */
   maxDeliveries?: number;
   /** Called when a handler throws (the event will be retried or dead-lettered). */

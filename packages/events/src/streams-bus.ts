@@ -51,6 +51,9 @@ function eventFields(fields: Fields): Fields {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Default takeover idle time, in retry bases (see `ConsumeOptions.takeoverAfterMs`). */
+export const TAKEOVER_AFTER_RETRY_BASES = 30;
+
 /**
  * The event bus on a stream backend: one stream per producing feature (so events of one aggregate
  * stay in order), one consumer group per consuming feature, acknowledgement only after the handler
@@ -90,6 +93,7 @@ export class StreamsEventBus implements EventBus {
     const base = options.retryBaseMs ?? 1000;
     const max = options.retryMaxMs ?? 60_000;
     const maxDeliveries = options.maxDeliveries ?? 5;
+    const takeoverMs = options.takeoverAfterMs ?? TAKEOVER_AFTER_RETRY_BASES * base;
     const topics = Object.keys(handlers).filter(isTopic);
     if (topics.length === 0) throw new Error('consume() needs at least one handler');
     const streams = [...new Set(topics.map((t) => this.streamOf(producerOf(t))))];
@@ -157,7 +161,9 @@ export class StreamsEventBus implements EventBus {
             );
             continue;
           }
-          const wait = backoffMs(p.deliveries, base, max);
+          const backoff = backoffMs(p.deliveries, base, max);
+          // Ours: retry after the back-off. Another instance's: only once it looks dead (or stuck).
+          const wait = p.consumer === consumer ? backoff : Math.max(backoff, takeoverMs);
           if (p.idleMs < wait) continue;
           const claimed = await backend.claim(stream, group, consumer, wait, p.id);
           if (claimed && running) await handle(claimed, p.deliveries + 1);

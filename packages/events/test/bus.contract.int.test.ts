@@ -182,6 +182,42 @@ describe.each([
     await t.drop();
   });
 
+  it('leaves a slow but live instance its batch: a sibling does not take it over and run it twice', async () => {
+    const t = await createTables(pool);
+    const group = `slow-${t.tag}`;
+    const calls: string[] = [];
+    // Each event takes 100 ms: the batch of 5 stays pending 500 ms, ten times the 50 ms retry base.
+    const slowly = async (e: EventEnvelope) => {
+      calls.push(e.id);
+      await new Promise((r) => setTimeout(r, 100));
+      await t.apply(group, e);
+    };
+    const first = await bus.consume({
+      group,
+      consumer: 'slow',
+      ...fast,
+      batchSize: 5,
+      handlers: { 'auth.user.deleted': slowly },
+    });
+    await bus.publish(Array.from({ length: 5 }, () => userDeleted()));
+    await waitUntil(async () => calls.length > 0, 5_000, 'the first instance to start its batch');
+    const sibling = await bus.consume({
+      group,
+      consumer: 'sibling',
+      ...fast,
+      handlers: { 'auth.user.deleted': slowly },
+    });
+    await waitUntil(
+      async () => Number((await pool.query(`SELECT count(*) AS n FROM ${t.inbox}`)).rows[0].n) === 5,
+      10_000,
+      'the batch',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all([first.stop(), sibling.stop()]);
+    expect(calls).toHaveLength(5);
+    expect(new Set(calls).size).toBe(5);
+  });
+
   it('gives every consumer group every event, and shares a group between its instances', async () => {
     const t = await createTables(pool);
     const events = Array.from({ length: 40 }, () => userDeleted());
