@@ -19,7 +19,14 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { FEATURES, loadStartConfig, type Feature, type StartConfig } from './start/config.js';
 import type { EmbeddedDbMessage } from './start/embedded-db.js';
 import { migrate } from './start/migrate.js';
-import { DEMO_LOGINS, DEMO_PASSWORD, gatewayClient, isEmpty, seedDemo } from './start/seed.js';
+import {
+  DEMO_LOGINS,
+  DEMO_PASSWORD,
+  gatewayClient,
+  isEmpty,
+  seedDemo,
+  type PartnerKey,
+} from './start/seed.js';
 import { startServices, type Services } from './start/services.js';
 import { readRunFile, runFilePath, type RunFile } from './start/run-file.js';
 
@@ -81,6 +88,14 @@ async function jwtKeys(cfg: StartConfig): Promise<string> {
   return keys;
 }
 
+/** Where the demo partner's API key is kept: `createApiKey` shows it once, the banner shows it every start. */
+const partnerKeyFile = (cfg: StartConfig) => path.join(cfg.dataDir, 'partner-api-key.json');
+
+function readPartnerKey(cfg: StartConfig): PartnerKey | undefined {
+  const file = partnerKeyFile(cfg);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as PartnerKey) : undefined;
+}
+
 function stop(code: number, why: string): Promise<void> {
   stopping ??= (async () => {
     say(`stopping (${why})…`);
@@ -132,7 +147,7 @@ async function main(): Promise<void> {
     for (const f of config.embedded) urls[f] = `postgresql://postgres@127.0.0.1:${started.ports[f]}/postgres`;
   }
   for (const f of FEATURES.filter((x) => config.givenDatabases[x])) say(`${f}: the database you set`);
-  const migrated = await migrate(config.root, urls);
+  const migrated = await migrate(config.root, urls, config.embedded);
   say(
     `migrations: ${migrated.length ? `applied for ${migrated.join(', ')}` : 'up to date'} (${elapsed()} s)`,
   );
@@ -152,13 +167,14 @@ async function main(): Promise<void> {
   let seeded = false;
   if (config.seed && (await isEmpty(gql))) {
     say('seeding the demo data (first run)…');
-    await seedDemo(services, gql).catch((err: unknown) => {
+    const demo = await seedDemo(services, gql).catch((err: unknown) => {
       // Half a demo is not seeded again (the supergraph is no longer empty): say how to start over.
       throw new Error(
         `seeding the demo failed (${err instanceof Error ? err.message : String(err)}); ` +
           `\`pnpm reset\` (embedded databases) or empty the given databases, then start again`,
       );
     });
+    writeFileSync(partnerKeyFile(config), JSON.stringify(demo.partnerKey, null, 2), { mode: 0o600 });
     seeded = true;
   }
 
@@ -184,6 +200,18 @@ async function main(): Promise<void> {
   banner(run);
 }
 
+/** The demo partner's key (seeded with the demo data; kept in the data folder), if this run has one. */
+function partnerLines(): string[] {
+  const partner = readPartnerKey(config);
+  if (!partner) return [];
+  return [
+    '',
+    `  Partner API key (client ${partner.client}, tier ${partner.tier}; its manifest: schema/persisted-queries/${partner.client}.json):`,
+    `    x-api-key: ${partner.key}`,
+    '    send its operations by id: { "extensions": { "persistedQuery": { "version": 1, "sha256Hash": "<id>" } } }',
+  ];
+}
+
 function banner(run: RunFile): void {
   const sandbox = run.gatewayUrl.replace(/graphql$/, '');
   const auth = new URL(run.subgraphUrls.auth);
@@ -200,6 +228,7 @@ function banner(run: RunFile): void {
     '',
     `  Demo logins (password ${DEMO_PASSWORD}):`,
     ...Object.entries(DEMO_LOGINS).map(([role, email]) => `    ${role.padEnd(8)} ${email}`),
+    ...partnerLines(),
     '',
     '  mutation { logIn(input: { email: "alice@demo.carwash.test", password: "…" }) { accessToken } }',
     '  then send the header  Authorization: Bearer <accessToken>     Ctrl-C stops everything.',
