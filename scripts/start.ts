@@ -19,15 +19,8 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { FEATURES, loadStartConfig, type Feature, type StartConfig } from './start/config.js';
 import type { EmbeddedDbMessage } from './start/embedded-db.js';
 import { migrate } from './start/migrate.js';
-import {
-  DEMO_LOGINS,
-  DEMO_PASSWORD,
-  gatewayClient,
-  isEmpty,
-  seedDemo,
-  type PartnerKey,
-} from './start/seed.js';
-import { startServices, type Services } from './start/services.js';
+import type { PartnerKey } from './start/seed.js';
+import type { Services } from './start/services.js';
 import { readRunFile, runFilePath, type RunFile } from './start/run-file.js';
 
 /** How long a stop may take before the process exits anyway (the services drain within 10 s). */
@@ -40,6 +33,14 @@ const elapsed = () => ((performance.now() - t0) / 1000).toFixed(1);
 const say = (line: string) => console.log(`[start] ${line}`);
 
 const config = loadOrExit(() => loadStartConfig());
+
+/**
+ * The services and the seed (every subgraph, the gateway, Apollo, the Prisma clients: seconds of
+ * module loading) are imported while the embedded databases start in their own process, not before:
+ * on two cores the two overlap instead of adding up.
+ */
+const loadServices = () => Promise.all([import('./start/services.js'), import('./start/seed.js')]);
+let modules: ReturnType<typeof loadServices> | undefined;
 
 let db: ChildProcess | undefined;
 let services: Services | undefined;
@@ -139,7 +140,10 @@ async function main(): Promise<void> {
     say(
       `embedded PostgreSQL (PGlite) for ${config.embedded.join(', ')} in ${path.join(config.dataDir, 'pg')}`,
     );
-    const started = await startEmbedded(config);
+    const starting = startEmbedded(config);
+    // Loading is synchronous work on this thread: start it once the databases' process is forked.
+    modules = loadServices();
+    const started = await starting;
     createdMs = started.createdMs;
     say(
       `embedded databases up (${elapsed()} s${createdMs ? `, ${(createdMs / 1000).toFixed(1)} s creating new ones` : ''})`,
@@ -152,6 +156,8 @@ async function main(): Promise<void> {
     `migrations: ${migrated.length ? `applied for ${migrated.join(', ')}` : 'up to date'} (${elapsed()} s)`,
   );
 
+  const [{ startServices }, seed] = await (modules ??= loadServices());
+  const { gatewayClient, isEmpty, seedDemo } = seed;
   services = await startServices({
     env: {
       ...process.env,
@@ -197,7 +203,7 @@ async function main(): Promise<void> {
     seeded,
   };
   writeFileSync(runFilePath(config.dataDir), JSON.stringify(run, null, 2));
-  banner(run);
+  banner(run, seed);
 }
 
 /** The demo partner's key (seeded with the demo data; kept in the data folder), if this run has one. */
@@ -212,7 +218,7 @@ function partnerLines(): string[] {
   ];
 }
 
-function banner(run: RunFile): void {
+function banner(run: RunFile, { DEMO_LOGINS, DEMO_PASSWORD }: typeof import('./start/seed.js')): void {
   const sandbox = run.gatewayUrl.replace(/graphql$/, '');
   const auth = new URL(run.subgraphUrls.auth);
   const lines = [
