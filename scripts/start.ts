@@ -143,6 +143,7 @@ async function main(): Promise<void> {
     const starting = startEmbedded(config);
     // Loading is synchronous work on this thread: start it once the databases' process is forked.
     modules = loadServices();
+    modules.catch(() => undefined); // awaited below; a failure then is reported there, not as unhandled
     const started = await starting;
     createdMs = started.createdMs;
     say(

@@ -194,6 +194,9 @@ export async function seedDemo(services: Services, gql: Gql): Promise<Seeded> {
     client: DEMO_PARTNER.client,
     tier: DEMO_PARTNER.tier,
   }));
+  // Awaited at the end; until then a failure must not surface as an unhandled rejection (which would
+  // end the process before the start script stops the services and closes the databases).
+  partner.catch(() => undefined);
 
   const [manager, washerBerlin, washerNyc, alice, bob] = await Promise.all([
     signUp(gql, DEMO_LOGINS.manager, 'Maria', 'Manager'),
