@@ -19,8 +19,8 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { FEATURES, loadStartConfig, type Feature, type StartConfig } from './start/config.js';
 import type { EmbeddedDbMessage } from './start/embedded-db.js';
 import { migrate } from './start/migrate.js';
-import { DEMO_LOGINS, DEMO_PASSWORD, gatewayClient, isEmpty, seedDemo } from './start/seed.js';
-import { startServices, type Services } from './start/services.js';
+import type { PartnerKey } from './start/seed.js';
+import type { Services } from './start/services.js';
 import { readRunFile, runFilePath, type RunFile } from './start/run-file.js';
 
 /** How long a stop may take before the process exits anyway (the services drain within 10 s). */
@@ -33,6 +33,14 @@ const elapsed = () => ((performance.now() - t0) / 1000).toFixed(1);
 const say = (line: string) => console.log(`[start] ${line}`);
 
 const config = loadOrExit(() => loadStartConfig());
+
+/**
+ * The services and the seed (every subgraph, the gateway, Apollo, the Prisma clients: seconds of
+ * module loading) are imported while the embedded databases start in their own process, not before:
+ * on two cores the two overlap instead of adding up.
+ */
+const loadServices = () => Promise.all([import('./start/services.js'), import('./start/seed.js')]);
+let modules: ReturnType<typeof loadServices> | undefined;
 
 let db: ChildProcess | undefined;
 let services: Services | undefined;
@@ -81,6 +89,14 @@ async function jwtKeys(cfg: StartConfig): Promise<string> {
   return keys;
 }
 
+/** Where the demo partner's API key is kept: `createApiKey` shows it once, the banner shows it every start. */
+const partnerKeyFile = (cfg: StartConfig) => path.join(cfg.dataDir, 'partner-api-key.json');
+
+function readPartnerKey(cfg: StartConfig): PartnerKey | undefined {
+  const file = partnerKeyFile(cfg);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as PartnerKey) : undefined;
+}
+
 function stop(code: number, why: string): Promise<void> {
   stopping ??= (async () => {
     say(`stopping (${why})…`);
@@ -124,7 +140,11 @@ async function main(): Promise<void> {
     say(
       `embedded PostgreSQL (PGlite) for ${config.embedded.join(', ')} in ${path.join(config.dataDir, 'pg')}`,
     );
-    const started = await startEmbedded(config);
+    const starting = startEmbedded(config);
+    // Loading is synchronous work on this thread: start it once the databases' process is forked.
+    modules = loadServices();
+    modules.catch(() => undefined); // awaited below; a failure then is reported there, not as unhandled
+    const started = await starting;
     createdMs = started.createdMs;
     say(
       `embedded databases up (${elapsed()} s${createdMs ? `, ${(createdMs / 1000).toFixed(1)} s creating new ones` : ''})`,
@@ -132,11 +152,13 @@ async function main(): Promise<void> {
     for (const f of config.embedded) urls[f] = `postgresql://postgres@127.0.0.1:${started.ports[f]}/postgres`;
   }
   for (const f of FEATURES.filter((x) => config.givenDatabases[x])) say(`${f}: the database you set`);
-  const migrated = await migrate(config.root, urls);
+  const migrated = await migrate(config.root, urls, config.embedded);
   say(
     `migrations: ${migrated.length ? `applied for ${migrated.join(', ')}` : 'up to date'} (${elapsed()} s)`,
   );
 
+  const [{ startServices }, seed] = await (modules ??= loadServices());
+  const { gatewayClient, isEmpty, seedDemo } = seed;
   services = await startServices({
     env: {
       ...process.env,
@@ -152,13 +174,14 @@ async function main(): Promise<void> {
   let seeded = false;
   if (config.seed && (await isEmpty(gql))) {
     say('seeding the demo data (first run)…');
-    await seedDemo(services, gql).catch((err: unknown) => {
+    const demo = await seedDemo(services, gql).catch((err: unknown) => {
       // Half a demo is not seeded again (the supergraph is no longer empty): say how to start over.
       throw new Error(
         `seeding the demo failed (${err instanceof Error ? err.message : String(err)}); ` +
           `\`pnpm reset\` (embedded databases) or empty the given databases, then start again`,
       );
     });
+    writeFileSync(partnerKeyFile(config), JSON.stringify(demo.partnerKey, null, 2), { mode: 0o600 });
     seeded = true;
   }
 
@@ -181,10 +204,22 @@ async function main(): Promise<void> {
     seeded,
   };
   writeFileSync(runFilePath(config.dataDir), JSON.stringify(run, null, 2));
-  banner(run);
+  banner(run, seed);
 }
 
-function banner(run: RunFile): void {
+/** The demo partner's key (seeded with the demo data; kept in the data folder), if this run has one. */
+function partnerLines(): string[] {
+  const partner = readPartnerKey(config);
+  if (!partner) return [];
+  return [
+    '',
+    `  Partner API key (client ${partner.client}, tier ${partner.tier}; its manifest: schema/persisted-queries/${partner.client}.json):`,
+    `    x-api-key: ${partner.key}`,
+    '    send its operations by id: { "extensions": { "persistedQuery": { "version": 1, "sha256Hash": "<id>" } } }',
+  ];
+}
+
+function banner(run: RunFile, { DEMO_LOGINS, DEMO_PASSWORD }: typeof import('./start/seed.js')): void {
   const sandbox = run.gatewayUrl.replace(/graphql$/, '');
   const auth = new URL(run.subgraphUrls.auth);
   const lines = [
@@ -200,6 +235,7 @@ function banner(run: RunFile): void {
     '',
     `  Demo logins (password ${DEMO_PASSWORD}):`,
     ...Object.entries(DEMO_LOGINS).map(([role, email]) => `    ${role.padEnd(8)} ${email}`),
+    ...partnerLines(),
     '',
     '  mutation { logIn(input: { email: "alice@demo.carwash.test", password: "…" }) { accessToken } }',
     '  then send the header  Authorization: Bearer <accessToken>     Ctrl-C stops everything.',

@@ -277,6 +277,41 @@ describe('pnpm start on embedded databases', () => {
     expect(third.errors?.[0]?.extensions?.code).toBe('BOOKING_SLOT_TAKEN');
   });
 
+  it("lets the demo partner's key run its manifest's operations by id and refuses any other document", async () => {
+    const partner = JSON.parse(readFileSync(path.join(dataDir, 'partner-api-key.json'), 'utf8')) as {
+      key: string;
+      client: string;
+    };
+    expect(partner.client).toBe('sample-partner');
+    expect(run.output()).toContain(`x-api-key: ${partner.key}`);
+    const manifest = JSON.parse(
+      readFileSync(path.join(ROOT, 'schema', 'persisted-queries', 'sample-partner.json'), 'utf8'),
+    ) as { operations: Array<{ id: string; name: string }> };
+    const services = manifest.operations.find((o) => o.name === 'Services')!;
+    const call = async (body: unknown) => {
+      const res = await fetch(run.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': partner.key },
+        body: JSON.stringify(body),
+      });
+      return {
+        status: res.status,
+        body: (await res.json()) as {
+          data?: { services?: Array<{ name: string }> };
+          errors?: Array<{ extensions?: { code?: string } }>;
+        },
+      };
+    };
+
+    const byId = await call({ extensions: { persistedQuery: { version: 1, sha256Hash: services.id } } });
+    expect(byId.body.errors).toBeUndefined();
+    expect(byId.body.data?.services?.map((s) => s.name)).toContain('Deluxe wash');
+
+    const other = await call({ query: '{ services { id name } }' });
+    expect(other.status).toBe(403);
+    expect(other.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_IN_LIST');
+  });
+
   it(
     'stops every process on Ctrl-C, and a second start finds the data without seeding again',
     async () => {
@@ -286,6 +321,11 @@ describe('pnpm start on embedded databases', () => {
 
       run = await start();
       expect(run.output()).not.toContain('seeding');
+      // The key was shown once by the API; the data folder keeps it for every later banner.
+      const { key } = JSON.parse(readFileSync(path.join(dataDir, 'partner-api-key.json'), 'utf8')) as {
+        key: string;
+      };
+      expect(run.output()).toContain(`x-api-key: ${key}`);
       const token = await logIn('alice@demo.carwash.test');
       const r = await gql<{ me: { bookings: { totalCount: number } } }>(
         `{ me { bookings { totalCount } } }`,

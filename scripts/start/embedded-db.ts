@@ -65,18 +65,21 @@ async function start(root: string, features: readonly string[], ports: Record<st
   const t0 = performance.now();
   await createMissing(root, features);
   const createdMs = Math.round(performance.now() - t0);
-  const running: Running[] = [];
-  for (const feature of features) {
-    const db = await open(path.join(root, feature));
-    const server = new PGLiteSocketServer({
-      db,
-      host: '127.0.0.1',
-      port: ports[feature] ?? 0,
-      maxConnections: MAX_CONNECTIONS,
-    });
-    await server.start();
-    running.push({ feature, db, server });
-  }
+  // Side by side: part of opening one (compiling PostgreSQL's WebAssembly, reading its files) is not
+  // on this thread, so the four overlap.
+  const running = await Promise.all(
+    features.map(async (feature): Promise<Running> => {
+      const db = await open(path.join(root, feature));
+      const server = new PGLiteSocketServer({
+        db,
+        host: '127.0.0.1',
+        port: ports[feature] ?? 0,
+        maxConnections: MAX_CONNECTIONS,
+      });
+      await server.start();
+      return { feature, db, server };
+    }),
+  );
   return { running, createdMs };
 }
 
