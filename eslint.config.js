@@ -16,6 +16,7 @@ export default defineConfig([
       '**/node_modules/',
       '**/src/generated/', // Prisma clients, generated per feature (gitignored)
       '**/src/__generated__/', // resolver types from `pnpm codegen` (committed; checked by `pnpm codegen:check`)
+      'examples/*/src/gql/', // typed operations from `pnpm codegen:client` (committed; `pnpm codegen:client:check`)
       '**/dist/',
       '**/coverage/',
       '.data/',

@@ -1,6 +1,7 @@
 /**
- * `tsx packages/compose/src/cli.ts write` — compose and (re)write schema/supergraph.graphql.
- * `tsx packages/compose/src/cli.ts check` — fail if composition fails or the committed file is stale,
+ * `tsx packages/compose/src/cli.ts write` — compose and (re)write schema/supergraph.graphql and the API
+ * schema derived from it, schema/api.graphql (what frontends generate typed operations against).
+ * `tsx packages/compose/src/cli.ts check` — fail if composition fails or either committed file is stale,
  * or if an operation of a trusted-document manifest (schema/persisted-queries/<client>.json, or the
  * folder given with `--manifests <dir>`) is not valid against the newly composed API schema.
  * Breaking API changes are reported in both modes but never fail the run: they may be intended,
@@ -10,10 +11,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkManifestOperations, PERSISTED_QUERIES_DIR, readManifests } from './manifests.js';
 import {
+  API_SCHEMA_PATH,
   apiSchema,
   breakingChanges,
   composeFromManifest,
   findRepoRoot,
+  renderApiSchemaFile,
   renderSupergraphFile,
   SUPERGRAPH_PATH,
   type ComposeResult,
@@ -39,26 +42,39 @@ function main(mode: string | undefined, args: string[]): number {
   for (const hint of result.hints) console.warn(`  hint: ${hint}`);
 
   const fresh = renderSupergraphFile(result.supergraphSdl);
-  // Normalise line endings so a CRLF checkout is not reported as stale.
-  const previous = existsSync(file) ? readFileSync(file, 'utf8').replace(/\r\n/g, '\n') : undefined;
+  const previous = readCommitted(file);
   if (previous !== undefined) reportChanges(previous, fresh);
   const brokenOperations = checkOperations(result.supergraphSdl, manifestsDir);
+  const outputs = [
+    { path: SUPERGRAPH_PATH, previous, fresh },
+    {
+      path: API_SCHEMA_PATH,
+      previous: readCommitted(join(root, API_SCHEMA_PATH)),
+      fresh: renderApiSchemaFile(result.supergraphSdl),
+    },
+  ];
 
   if (mode === 'write') {
-    if (previous === fresh) console.log(`${SUPERGRAPH_PATH} is already up to date`);
-    else {
-      writeFileSync(file, fresh);
-      console.log(`wrote ${SUPERGRAPH_PATH}`);
+    for (const output of outputs) {
+      if (output.previous === output.fresh) console.log(`${output.path} is already up to date`);
+      else {
+        writeFileSync(join(root, output.path), output.fresh);
+        console.log(`wrote ${output.path}`);
+      }
     }
     return 0;
   }
   if (brokenOperations > 0) return 1;
-  if (previous !== fresh) {
-    console.error(`${SUPERGRAPH_PATH} is stale: run pnpm compose`);
-    return 1;
-  }
-  console.log(`OK: ${SUPERGRAPH_PATH} is up to date`);
+  const stale = outputs.filter((output) => output.previous !== output.fresh);
+  for (const output of stale) console.error(`${output.path} is stale: run pnpm compose`);
+  if (stale.length > 0) return 1;
+  console.log(`OK: ${outputs.map((output) => output.path).join(' and ')} are up to date`);
   return 0;
+}
+
+/** A committed file's text, or undefined; line endings normalised so a CRLF checkout is not stale. */
+function readCommitted(file: string): string | undefined {
+  return existsSync(file) ? readFileSync(file, 'utf8').replace(/\r\n/g, '\n') : undefined;
 }
 
 /**

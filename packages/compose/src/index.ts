@@ -1,10 +1,12 @@
 export {
+  API_SCHEMA_PATH,
   apiSchema,
   breakingChanges,
   composeFromManifest,
   composeSupergraph,
   findRepoRoot,
   loadSubgraphs,
+  renderApiSchemaFile,
   renderSupergraphFile,
   MANIFEST_PATH,
   SUPERGRAPH_HEADER,
