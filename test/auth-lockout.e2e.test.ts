@@ -37,6 +37,9 @@ function from(
 ): Promise<GraphQLResult> {
   return postGraphQL(sg.gatewayUrl, query, variables, token, address ? { 'x-forwarded-for': address } : {});
 }
+/** `changePassword` to NEW_PASSWORD from `address`, as the holder of `token`, giving `currentPassword`. */
+const changePassword = (sg: Running, address: string, token: string, currentPassword: string) =>
+  from(sg, address, CHANGE_PASSWORD, { i: { currentPassword, newPassword: NEW_PASSWORD } }, token);
 /** This machine's first non-loopback IPv4 address, if it has one: a peer that is not a trusted proxy. */
 const externalAddress = Object.values(networkInterfaces())
   .flat()
@@ -211,25 +214,13 @@ describe('lockout an attacker cannot turn on others', () => {
     const address = freshIPv4();
     const user = await signUp(sg, address);
     for (let i = 0; i < MAX_FAILURES; i++) {
-      const res = await from(
-        sg,
-        address,
-        CHANGE_PASSWORD,
-        { i: { currentPassword: `Guess-number-${i}`, newPassword: NEW_PASSWORD } },
-        user.token,
-      );
+      const res = await changePassword(sg, address, user.token, `Guess-number-${i}`);
       expect(res.errors?.[0]?.extensions).toMatchObject({
         code: 'AUTH_INVALID_CREDENTIALS',
         field: 'input.currentPassword',
       });
     }
-    const locked = await from(
-      sg,
-      address,
-      CHANGE_PASSWORD,
-      { i: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } },
-      user.token,
-    );
+    const locked = await changePassword(sg, address, user.token, PASSWORD);
     expect(code(locked)).toBe('AUTH_LOCKED');
     // The same lockout covers log-in from that address: the guesses were counted against the account.
     expect(code(await from(sg, address, LOG_IN, { i: { email: user.email, password: PASSWORD } }))).toBe(
@@ -253,13 +244,7 @@ describe('lockout an attacker cannot turn on others', () => {
   it('changes the password with the right current password; the new one logs in and the old one does not', async () => {
     const address = freshIPv4();
     const user = await signUp(sg, address);
-    const changed = await from(
-      sg,
-      address,
-      CHANGE_PASSWORD,
-      { i: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } },
-      user.token,
-    );
+    const changed = await changePassword(sg, address, user.token, PASSWORD);
     expect(changed.errors).toBeUndefined();
     expect(code(await from(sg, address, LOG_IN, { i: { email: user.email, password: NEW_PASSWORD } }))).toBe(
       'OK',

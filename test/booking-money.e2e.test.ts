@@ -146,6 +146,54 @@ async function redeliverCapture(bookingId: string): Promise<void> {
 
 const fast = { blockMs: 50, retryBaseMs: 100, retryMaxMs: 200 };
 
+/** Moves the holds' expiry into the past rather than waiting for it (the sweep has not seen them yet). */
+async function lapse(...ids: string[]): Promise<void> {
+  await sg.booking.db.reservation.updateMany({
+    where: { id: { in: ids } },
+    data: { holdExpiresAt: new Date(Date.now() - 1000) },
+  });
+}
+
+/** Runs `body` with booking's and payment's consumers on the bus, stopping them after. */
+async function withConsumers(body: () => Promise<void>): Promise<void> {
+  const consumers = [await sg.booking.startConsumers(fast), await sg.payment.startConsumers(fast)];
+  try {
+    await body();
+  } finally {
+    await Promise.all(consumers.map((c) => c.stop()));
+  }
+}
+
+/** How many times booking announced the booking's cancellation. */
+const cancellations = (aggregateId: string) =>
+  sg.booking.db.outboxEvent.count({ where: { aggregateId, topic: 'booking.reservation.cancelled' } });
+
+/** One charge, captured and refunded in full by one successful refund. */
+const REFUNDED_IN_FULL: View['transactions'] = [
+  {
+    status: 'REFUNDED',
+    captured: { amountCents: PRICE },
+    refunded: { amountCents: PRICE },
+    refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }],
+  },
+];
+
+/**
+ * Waits until the lapsed, paid booking's charge is refunded, redelivers the capture, and checks it was
+ * refunded in full exactly once and its cancellation announced once.
+ */
+async function expectRefundedOnceAfterLapse(token: string, bookingId: string): Promise<void> {
+  await until(
+    async () => (await view(token, bookingId)).transactions[0]?.status === 'REFUNDED',
+    'the refund',
+  );
+  await redeliverCapture(bookingId);
+  const seen = await view(token, bookingId);
+  expect(seen.status).toBe('EXPIRED');
+  expect(seen.transactions).toEqual(REFUNDED_IN_FULL);
+  expect(await cancellations(bookingId)).toBe(1);
+}
+
 beforeAll(async () => {
   sg = await startSupergraph();
   manager = await user('MANAGER', 'Mia');
@@ -286,10 +334,7 @@ describe('a cap on live holds per customer', () => {
     expect((await next(2)).errors?.[0]?.extensions?.code).toBe('BOOKING_HOLD_LIMIT_REACHED');
 
     // Lapsed (its expiry moved into the past rather than waiting the 10 minutes), even before the sweep records it.
-    await sg.booking.db.reservation.update({
-      where: { id: holds[1] },
-      data: { holdExpiresAt: new Date(Date.now() - 1000) },
-    });
+    await lapse(holds[1]!);
     expect((await next(3)).errors).toBeUndefined();
     expect((await next(4)).errors?.[0]?.extensions?.code).toBe('BOOKING_HOLD_LIMIT_REACHED');
 
@@ -334,16 +379,12 @@ describe('a payment captured after the hold lapsed', () => {
     // Paid while held; booking hears of the captures only later (its consumer is not running yet).
     for (const b of [lost, revived]) await pay(client, b, m);
     // Both holds lapse (their expiry moved into the past rather than waiting) and the sweep records it.
-    await sg.booking.db.reservation.updateMany({
-      where: { id: { in: [lost, revived] } },
-      data: { holdExpiresAt: new Date(Date.now() - 1000) },
-    });
+    await lapse(lost, revived);
     expect(await sg.booking.service.expireLapsedHolds()).toBeGreaterThanOrEqual(2);
     // The first slot's bay goes to someone else.
     const rivalBooking = await book(rival.token, s, slot(lostDay));
 
-    const consumers = [await sg.booking.startConsumers(fast), await sg.payment.startConsumers(fast)];
-    try {
+    await withConsumers(async () => {
       await until(
         async () =>
           (await view(client.token, lost)).transactions[0]?.refunds.some((r) => r.status === 'SUCCEEDED') ===
@@ -355,14 +396,7 @@ describe('a payment captured after the hold lapsed', () => {
       const check = async () => {
         const l = await view(client.token, lost);
         expect(l.status).toBe('EXPIRED');
-        expect(l.transactions).toEqual([
-          {
-            status: 'REFUNDED',
-            captured: { amountCents: PRICE },
-            refunded: { amountCents: PRICE },
-            refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }],
-          },
-        ]);
+        expect(l.transactions).toEqual(REFUNDED_IN_FULL);
         expect(l.history.filter((h) => h.reason?.includes('refunded'))).toEqual([
           {
             from: 'EXPIRED',
@@ -377,19 +411,13 @@ describe('a payment captured after the hold lapsed', () => {
           { status: 'CAPTURED', captured: { amountCents: PRICE }, refunded: { amountCents: 0 }, refunds: [] },
         ]);
         expect((await view(rival.token, rivalBooking)).status).toBe('HELD');
-        expect(
-          await sg.booking.db.outboxEvent.count({
-            where: { aggregateId: lost, topic: 'booking.reservation.cancelled' },
-          }),
-        ).toBe(1);
+        expect(await cancellations(lost)).toBe(1);
       };
       await check();
       // Redelivered captures change nothing: no second cancellation, no second refund.
       for (const b of [lost, revived]) await redeliverCapture(b);
       await check();
-    } finally {
-      await Promise.all(consumers.map((c) => c.stop()));
-    }
+    });
   }, 60_000);
 
   it('refunds in full, exactly once, a payment captured after the hold lapsed and its time passed', async () => {
@@ -401,36 +429,9 @@ describe('a payment captured after the hold lapsed', () => {
     const b = await book(client.token, s, startsAt);
     await pay(client, b, m);
     await sleep(Math.max(0, Date.parse(startsAt) - Date.now()) + 100);
-    await sg.booking.db.reservation.update({
-      where: { id: b },
-      data: { holdExpiresAt: new Date(Date.now() - 1000) },
-    });
+    await lapse(b);
     await sg.booking.service.expireLapsedHolds();
-    const consumers = [await sg.booking.startConsumers(fast), await sg.payment.startConsumers(fast)];
-    try {
-      await until(
-        async () => (await view(client.token, b)).transactions[0]?.status === 'REFUNDED',
-        'the refund',
-      );
-      await redeliverCapture(b);
-      const seen = await view(client.token, b);
-      expect(seen.status).toBe('EXPIRED');
-      expect(seen.transactions).toEqual([
-        {
-          status: 'REFUNDED',
-          captured: { amountCents: PRICE },
-          refunded: { amountCents: PRICE },
-          refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }],
-        },
-      ]);
-      expect(
-        await sg.booking.db.outboxEvent.count({
-          where: { aggregateId: b, topic: 'booking.reservation.cancelled' },
-        }),
-      ).toBe(1);
-    } finally {
-      await Promise.all(consumers.map((c) => c.stop()));
-    }
+    await withConsumers(() => expectRefundedOnceAfterLapse(client.token, b));
   }, 60_000);
 
   it("refunds in full, exactly once, a late capture whose revival collides with its washer's other job (the rollback path)", async () => {
@@ -458,42 +459,17 @@ describe('a payment captured after the hold lapsed', () => {
     const rivalJob = await book(other.token, s, slot(day)); // bay 2
     expect((await assign(late)).errors).toBeUndefined();
     await pay(client, late, m);
-    await sg.booking.db.reservation.update({
-      where: { id: late },
-      data: { holdExpiresAt: new Date(Date.now() - 1000) },
-    });
+    await lapse(late);
     await sg.booking.service.expireLapsedHolds();
     // Its bay stays free, but its washer now has the other job at that time: reviving it would put him in two.
     expect((await assign(rivalJob)).errors).toBeUndefined();
-    const consumers = [await sg.booking.startConsumers(fast), await sg.payment.startConsumers(fast)];
-    try {
-      await until(
-        async () => (await view(client.token, late)).transactions[0]?.status === 'REFUNDED',
-        'the refund',
-      );
-      await redeliverCapture(late);
-      const seen = await view(client.token, late);
-      expect(seen.status).toBe('EXPIRED');
-      expect(seen.transactions).toEqual([
-        {
-          status: 'REFUNDED',
-          captured: { amountCents: PRICE },
-          refunded: { amountCents: PRICE },
-          refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }],
-        },
-      ]);
-      expect(
-        await sg.booking.db.outboxEvent.count({
-          where: { aggregateId: late, topic: 'booking.reservation.cancelled' },
-        }),
-      ).toBe(1);
+    await withConsumers(async () => {
+      await expectRefundedOnceAfterLapse(client.token, late);
       expect(await sg.booking.db.reservation.findUniqueOrThrow({ where: { id: rivalJob } })).toMatchObject({
         status: 'HELD',
         washerId: washer.id,
       });
-    } finally {
-      await Promise.all(consumers.map((c) => c.stop()));
-    }
+    });
   }, 60_000);
 
   it('refunds in full, exactly once, a payment captured after its booking was cancelled', async () => {
@@ -538,14 +514,7 @@ describe('a payment captured after the hold lapsed', () => {
       const check = async () => {
         const seen = await view(client.token, b);
         expect(seen.status).toBe('CANCELLED');
-        expect(seen.transactions).toEqual([
-          {
-            status: 'REFUNDED',
-            captured: { amountCents: PRICE },
-            refunded: { amountCents: PRICE },
-            refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }],
-          },
-        ]);
+        expect(seen.transactions).toEqual(REFUNDED_IN_FULL);
         expect(seen.history.filter((h) => h.reason?.includes('refunded'))).toEqual([
           {
             from: 'CANCELLED',
@@ -555,11 +524,7 @@ describe('a payment captured after the hold lapsed', () => {
           },
         ]);
         // The client's own cancellation, then the one announced for the late capture.
-        expect(
-          await sg.booking.db.outboxEvent.count({
-            where: { aggregateId: b, topic: 'booking.reservation.cancelled' },
-          }),
-        ).toBe(2);
+        expect(await cancellations(b)).toBe(2);
       };
       await check();
       await redeliverCapture(b);

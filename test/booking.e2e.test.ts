@@ -15,6 +15,11 @@ let alice: { id: string; token: string };
 const CREATE = `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id status bay startsAt endsAt holdExpiresAt price { amountCents currency } } }`;
 const SLOTS = `query($site: ID!, $service: ID!, $date: Date!) { availableSlots(siteId: $site, serviceId: $service, date: $date) { startsAt endsAt freeBays } }`;
 
+/** `createBooking` through the gateway as the holder of `token`. */
+function book<T = { createBooking: { id: string } }>(token: string, input: Record<string, unknown>) {
+  return sg.gql<T>(CREATE, { input }, token);
+}
+
 function user(role: 'CLIENT' | 'WASHER' | 'MANAGER', firstName = 'Kim') {
   return signUpAs(sg, role, firstName);
 }
@@ -104,10 +109,9 @@ describe('availability and holds', () => {
         new Date(at(t)).toISOString(),
       ),
     );
-    const booked = await sg.gql<{ createBooking: { status: string; holdExpiresAt: string; bay: number } }>(
-      CREATE,
-      { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } },
+    const booked = await book<{ createBooking: { status: string; holdExpiresAt: string; bay: number } }>(
       alice.token,
+      { siteId: s, serviceId: svc, startsAt: at('09:00') },
     );
     expect(booked.errors).toBeUndefined();
     expect(booked.data!.createBooking).toMatchObject({ status: 'HELD', bay: 1 });
@@ -134,11 +138,7 @@ describe('availability and holds', () => {
     const clients = await Promise.all(starts.map(() => user('CLIENT', 'Racer')));
     const results = await Promise.all(
       Array.from({ length: 500 }, (_, i) =>
-        sg.gql(
-          CREATE,
-          { input: { siteId: s, serviceId: svc, startsAt: starts[i % 10] } },
-          clients[i % 10]!.token,
-        ),
+        book(clients[i % 10]!.token, { siteId: s, serviceId: svc, startsAt: starts[i % 10] }),
       ),
     );
     const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK');
@@ -162,11 +162,7 @@ describe('availability and holds', () => {
       [{ siteId: 'not-a-uuid' }, 'BAD_USER_INPUT', 'input.siteId'],
     ];
     for (const [override, code, field] of cases) {
-      const res = await sg.gql(
-        CREATE,
-        { input: { siteId: s, serviceId: svc, startsAt: at('09:00'), ...override } },
-        alice.token,
-      );
+      const res = await book(alice.token, { siteId: s, serviceId: svc, startsAt: at('09:00'), ...override });
       expect(res.errors?.[0]?.extensions, JSON.stringify(override)).toMatchObject({ code, field });
     }
     await sg.gql(
@@ -174,11 +170,7 @@ describe('availability and holds', () => {
       { id: s },
       manager.token,
     );
-    const closed = await sg.gql(
-      CREATE,
-      { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } },
-      alice.token,
-    );
+    const closed = await book(alice.token, { siteId: s, serviceId: svc, startsAt: at('09:00') });
     expect(closed.errors?.[0]?.extensions?.code).toBe('BOOKING_SITE_UNAVAILABLE');
   });
 
@@ -243,10 +235,9 @@ describe('the booking lifecycle', () => {
       { site: s, user: washer.id, shift: { startsAt: at('08:00'), endsAt: at('16:00') } },
       manager.token,
     );
-    const created = await sg.gql<{ createBooking: { id: string; price: { amountCents: number } } }>(
-      CREATE,
-      { input: { siteId: s, serviceId: svc, startsAt: at('10:00'), addOnIds: [wax] } },
+    const created = await book<{ createBooking: { id: string; price: { amountCents: number } } }>(
       alice.token,
+      { siteId: s, serviceId: svc, startsAt: at('10:00'), addOnIds: [wax] },
     );
     const id = created.data!.createBooking.id;
     expect(created.data!.createBooking.price.amountCents).toBe(2500);
@@ -331,11 +322,11 @@ describe('the booking lifecycle', () => {
     const soon = new Date(Date.now() + 60 * 60_000);
     soon.setUTCMinutes(0, 0, 0);
     const { at } = day(20);
-    const later = await sg.gql<{ createBooking: { id: string } }>(
-      CREATE,
-      { input: { siteId: s, serviceId: svc, startsAt: at('12:00') } },
-      alice.token,
-    );
+    const later = await book(alice.token, {
+      siteId: s,
+      serviceId: svc,
+      startsAt: at('12:00'),
+    });
     const cancel = (id: string, token: string, reason?: string) =>
       sg.gql<{ cancelBooking: { status: string } }>(
         `mutation($id: ID!, $r: String) { cancelBooking(id: $id, reason: $r) { status } }`,
@@ -392,16 +383,16 @@ describe('the booking lifecycle', () => {
       { site: s, user: washer.id, shift: { startsAt: at('08:00'), endsAt: at('16:00') } },
       manager.token,
     );
-    const a = await sg.gql<{ createBooking: { id: string } }>(
-      CREATE,
-      { input: { siteId: s, serviceId: svc, startsAt: at('10:00') } },
-      carl.token,
-    );
-    const b = await sg.gql<{ createBooking: { id: string } }>(
-      CREATE,
-      { input: { siteId: s, serviceId: svc, startsAt: at('10:30') } },
-      carl.token,
-    );
+    const a = await book(carl.token, {
+      siteId: s,
+      serviceId: svc,
+      startsAt: at('10:00'),
+    });
+    const b = await book(carl.token, {
+      siteId: s,
+      serviceId: svc,
+      startsAt: at('10:30'),
+    });
     const assign = (id: string) =>
       sg.gql(
         `mutation($id: ID!, $w: ID!) { assignWasher(id: $id, washerId: $w) { id } }`,
@@ -412,11 +403,11 @@ describe('the booking lifecycle', () => {
     expect((await assign(b.data!.createBooking.id)).errors?.[0]?.extensions?.code).toBe(
       'BOOKING_WASHER_BUSY',
     );
-    const offShift = await sg.gql<{ createBooking: { id: string } }>(
-      CREATE,
-      { input: { siteId: s, serviceId: svc, startsAt: at('17:00') } },
-      carl.token,
-    );
+    const offShift = await book(carl.token, {
+      siteId: s,
+      serviceId: svc,
+      startsAt: at('17:00'),
+    });
     expect((await assign(offShift.data!.createBooking.id)).errors?.[0]?.extensions?.code).toBe(
       'BOOKING_WASHER_NOT_ASSIGNED',
     );
@@ -427,11 +418,11 @@ describe('the booking lifecycle', () => {
     const svc = await service(30);
     const { at } = day(24);
     const bob = await user('CLIENT', 'Bob');
-    const mine = await sg.gql<{ createBooking: { id: string } }>(
-      CREATE,
-      { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } },
-      bob.token,
-    );
+    const mine = await book(bob.token, {
+      siteId: s,
+      serviceId: svc,
+      startsAt: at('09:00'),
+    });
     const other = await sg.gql<{ booking: unknown }>(
       `query($id: ID!) { booking(id: $id) { id } }`,
       { id: mine.data!.createBooking.id },
@@ -460,28 +451,31 @@ describe('on behalf and no-shows', () => {
     const svc = await service(30);
     const { at } = day(30);
     const dave = await user('CLIENT', 'Dave');
-    const forDave = await sg.gql<{ createBooking: { id: string } }>(
-      CREATE,
-      { input: { siteId: s, serviceId: svc, startsAt: at('09:00'), customerId: dave.id } },
-      manager.token,
-    );
+    const forDave = await book(manager.token, {
+      siteId: s,
+      serviceId: svc,
+      startsAt: at('09:00'),
+      customerId: dave.id,
+    });
     expect(forDave.errors).toBeUndefined();
     const row = await sg.booking.db.reservation.findUniqueOrThrow({
       where: { id: forDave.data!.createBooking.id },
     });
     expect(row).toMatchObject({ customerId: dave.id, createdBy: manager.id });
-    const sneaky = await sg.gql(
-      CREATE,
-      { input: { siteId: s, serviceId: svc, startsAt: at('10:00'), customerId: dave.id } },
-      alice.token,
-    );
+    const sneaky = await book(alice.token, {
+      siteId: s,
+      serviceId: svc,
+      startsAt: at('10:00'),
+      customerId: dave.id,
+    });
     expect(sneaky.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'input.customerId' });
     const washer = await user('WASHER');
-    const forWasher = await sg.gql(
-      CREATE,
-      { input: { siteId: s, serviceId: svc, startsAt: at('11:00'), customerId: washer.id } },
-      manager.token,
-    );
+    const forWasher = await book(manager.token, {
+      siteId: s,
+      serviceId: svc,
+      startsAt: at('11:00'),
+      customerId: washer.id,
+    });
     expect(forWasher.errors?.[0]?.extensions).toMatchObject({
       code: 'BAD_USER_INPUT',
       field: 'input.customerId',
@@ -492,11 +486,11 @@ describe('on behalf and no-shows', () => {
     const s = await site(2);
     const svc = await service(30);
     const { at } = day(32);
-    const future = await sg.gql<{ createBooking: { id: string } }>(
-      CREATE,
-      { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } },
-      alice.token,
-    );
+    const future = await book(alice.token, {
+      siteId: s,
+      serviceId: svc,
+      startsAt: at('09:00'),
+    });
     await sg.gql(
       `mutation($id: ID!) { confirmBooking(id: $id, reason: "paid at the site") { id } }`,
       { id: future.data!.createBooking.id },
@@ -537,11 +531,11 @@ describe('events', () => {
     const s = await site(2);
     const svc = await service(30);
     const { at } = day(34);
-    const booked = await sg.gql<{ createBooking: { id: string } }>(
-      CREATE,
-      { input: { siteId: s, serviceId: svc, startsAt: at('09:00') } },
-      alice.token,
-    );
+    const booked = await book(alice.token, {
+      siteId: s,
+      serviceId: svc,
+      startsAt: at('09:00'),
+    });
     await sg.gql(
       `mutation($id: ID!) { closeSite(id: $id, reason: "Flood") { id } }`,
       { id: s },
@@ -575,11 +569,11 @@ describe('events', () => {
     for (const t of ['09:00', '11:00'])
       ids.push(
         (
-          await sg.gql<{ createBooking: { id: string } }>(
-            CREATE,
-            { input: { siteId: s, serviceId: svc, startsAt: at(t) } },
-            carol.token,
-          )
+          await book(carol.token, {
+            siteId: s,
+            serviceId: svc,
+            startsAt: at(t),
+          })
         ).data!.createBooking.id,
       );
     await sg.gql(

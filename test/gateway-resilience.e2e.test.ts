@@ -1,18 +1,13 @@
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { createGateway, loadGatewayConfig } from '@carwash/gateway';
 import { createLogger, startTracing } from '@carwash/subgraph-kit';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
-import { compose, startProbe } from './support/probe-subgraph.js';
+import { spawnGateway, startProbe, writeSupergraphFile } from './support/probe-subgraph.js';
 import {
   PASSWORD,
   postGraphQL,
@@ -21,7 +16,6 @@ import {
   type GraphQLResult,
   type Running,
   startSupergraph,
-  testServiceKeys,
 } from './support/supergraph.js';
 
 /** Short, so a frozen subgraph costs the test half a second, not the 10 s default. */
@@ -339,28 +333,15 @@ describe('trace export', () => {
     });
     await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
     const probe = await startProbe();
-    const path = join(mkdtempSync(join(tmpdir(), 'carwash-otlp-')), `probe-${randomUUID()}.graphql`);
-    writeFileSync(path, compose([{ name: 'probe', url: probe.url }]));
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: fileURLToPath(new URL('../gateway', import.meta.url)),
-      env: {
-        ...process.env,
-        ...testServiceKeys().envFor('gateway'),
-        SUPERGRAPH_PATH: path,
-        GATEWAY_PORT: String(port),
-        JWKS_URL: 'none',
-        LOG_LEVEL: 'info',
+    const { child, port, output } = spawnGateway(
+      writeSupergraphFile('otlp', [{ name: 'probe', url: probe.url }]),
+      {
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
+    );
     try {
       await eventually(
-        async () => output,
+        async () => output(),
         (o) => o.includes('gateway ready'),
         20_000,
       );

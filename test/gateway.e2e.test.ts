@@ -1,15 +1,17 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sqlStatements } from '@carwash/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose, startProbe } from './support/probe-subgraph.js';
-import { postGraphQL, startSupergraph, testServiceKeys, type Running } from './support/supergraph.js';
+import { spawnGateway, startProbe, writeSupergraphFile } from './support/probe-subgraph.js';
+import { postGraphQL, startSupergraph, type Running } from './support/supergraph.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'carwash-gw-'));
+/** A supergraph of the probe and an auth subgraph whose URL nothing answers. */
+const probeWithAuthDown = (tag: string, probeUrl: string) =>
+  writeSupergraphFile(tag, [
+    { name: 'probe', url: probeUrl },
+    { name: 'auth', url: 'http://127.0.0.1:1/graphql' },
+  ]);
 
 describe('gateway health and readiness', () => {
   let sg: Running;
@@ -49,14 +51,7 @@ describe('gateway health and readiness', () => {
 describe('gateway on another supergraph', () => {
   it('serves a supergraph with a foreign subgraph, and stays ready (reporting it down) while it is down', async () => {
     const probe = await startProbe();
-    const path = join(dir, `probe-${randomUUID()}.graphql`);
-    writeFileSync(
-      path,
-      compose([
-        { name: 'probe', url: probe.url },
-        { name: 'auth', url: 'http://127.0.0.1:1/graphql' },
-      ]),
-    );
+    const path = probeWithAuthDown('probe', probe.url);
     const sg = await startSupergraph({ supergraphPath: path });
     try {
       const ok = await sg.gql<{ slow: string }>('{ slow(ms: 1) }');
@@ -81,14 +76,7 @@ describe('gateway on another supergraph', () => {
 
   it('batches User references from another subgraph: 100 users, 200 references, one SQL statement in auth', async () => {
     const probe = await startProbe();
-    const path = join(dir, `batch-${randomUUID()}.graphql`);
-    writeFileSync(
-      path,
-      compose([
-        { name: 'probe', url: probe.url },
-        { name: 'auth', url: 'http://127.0.0.1:1/graphql' },
-      ]),
-    );
+    const path = probeWithAuthDown('batch', probe.url);
     const sg = await startSupergraph({ supergraphPath: path });
     try {
       const ids = Array.from({ length: 100 }, () => randomUUID());
@@ -127,26 +115,11 @@ describe('gateway on another supergraph', () => {
 describe('gateway shutdown', () => {
   it('finishes in-flight requests on SIGTERM, then exits 0', async () => {
     const probe = await startProbe();
-    const path = join(dir, `shutdown-${randomUUID()}.graphql`);
-    writeFileSync(path, compose([{ name: 'probe', url: probe.url }]));
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: fileURLToPath(new URL('../gateway', import.meta.url)),
-      env: {
-        ...process.env,
-        ...testServiceKeys().envFor('gateway'),
-        SUPERGRAPH_PATH: path,
-        GATEWAY_PORT: String(port),
-        JWKS_URL: 'none',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
+    const { child, port, output } = spawnGateway(
+      writeSupergraphFile('shutdown', [{ name: 'probe', url: probe.url }]),
+    );
     try {
-      await waitFor(() => output.includes('gateway ready'), 20_000);
+      await waitFor(() => output().includes('gateway ready'), 20_000);
       const inFlight = postGraphQL<{ slow: string }>(
         `http://127.0.0.1:${port}/graphql`,
         '{ slow(ms: 1500) }',

@@ -51,6 +51,15 @@ function signed(
   };
 }
 
+/** Sends `body` to a subgraph signed with `credential` for `audience` (and the user's `authorization`). */
+const sendSigned = (
+  url: string,
+  credential: ServiceCredential,
+  audience: string,
+  body: string,
+  authorization?: string,
+) => send(url, signed(credential, audience, body, authorization), body);
+
 const cardsOf = (userId: string) =>
   JSON.stringify({ query: CARDS, variables: { r: [{ __typename: 'User', id: userId }] } });
 const codes = (r: Reply) => (r.body.errors ?? []).map((e) => e.extensions?.code);
@@ -73,9 +82,10 @@ afterAll(async () => {
 describe("the issue's attack on payment", () => {
   it("refuses the repository's development key claiming to be booking, with no user token (401 SERVICE_CREDENTIAL_INVALID)", async () => {
     const body = cardsOf(client.id);
-    const res = await send(
+    const res = await sendSigned(
       sg.paymentUrl,
-      signed({ service: 'booking', key: developmentServiceKey('booking') }, 'payment', body),
+      { service: 'booking', key: developmentServiceKey('booking') },
+      'payment',
       body,
     );
     expect(res.status).toBe(401);
@@ -85,7 +95,7 @@ describe("the issue's attack on payment", () => {
 
   it("refuses booking's real key asking payment for a client's cards and charges (SERVICE_ACCESS_DENIED)", async () => {
     const body = cardsOf(client.id);
-    const res = await send(sg.paymentUrl, signed(sg.keys.credentials.booking!, 'payment', body), body);
+    const res = await sendSigned(sg.paymentUrl, sg.keys.credentials.booking!, 'payment', body);
     expect(res.status).toBe(200);
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
     expect(res.text).not.toContain('4242');
@@ -94,10 +104,12 @@ describe("the issue's attack on payment", () => {
 
   it("refuses booking's key even with a user token: the allow-list holds on a user's behalf too", async () => {
     const body = cardsOf(client.id);
-    const res = await send(
+    const res = await sendSigned(
       sg.paymentUrl,
-      signed(sg.keys.credentials.booking!, 'payment', body, `Bearer ${client.token}`),
+      sg.keys.credentials.booking!,
+      'payment',
       body,
+      `Bearer ${client.token}`,
     );
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
     expect(res.text).not.toContain('4242');
@@ -106,11 +118,7 @@ describe("the issue's attack on payment", () => {
   it("refuses booking's key claiming to be the gateway (401 SERVICE_CREDENTIAL_INVALID)", async () => {
     const body = cardsOf(client.id);
     const booking = sg.keys.credentials.booking!;
-    const res = await send(
-      sg.paymentUrl,
-      signed({ service: 'gateway', key: booking.key }, 'payment', body),
-      body,
-    );
+    const res = await sendSigned(sg.paymentUrl, { service: 'gateway', key: booking.key }, 'payment', body);
     expect(res.status).toBe(401);
     expect(codes(res)).toEqual(['SERVICE_CREDENTIAL_INVALID']);
   });
@@ -118,13 +126,13 @@ describe("the issue's attack on payment", () => {
   it('lets the gateway read the cards as the end user: the owner sees them, another client does not', async () => {
     const body = cardsOf(client.id);
     const gateway = sg.keys.credentials.gateway!;
-    const own = await send(sg.paymentUrl, signed(gateway, 'payment', body, `Bearer ${client.token}`), body);
+    const own = await sendSigned(sg.paymentUrl, gateway, 'payment', body, `Bearer ${client.token}`);
     expect(own.body.errors).toBeUndefined();
     expect(own.body.data?._entities).toEqual([
       { id: client.id, paymentMethods: [{ last4: '4242' }], transactions: { totalCount: 0 } },
     ]);
     const other = await signUpAs(sg, 'CLIENT');
-    const snoop = await send(sg.paymentUrl, signed(gateway, 'payment', body, `Bearer ${other.token}`), body);
+    const snoop = await sendSigned(sg.paymentUrl, gateway, 'payment', body, `Bearer ${other.token}`);
     expect(codes(snoop)).toContain('FORBIDDEN');
     expect(snoop.text).not.toContain('4242');
   });
@@ -197,17 +205,19 @@ describe('least privilege between services', () => {
 
   it("lets booking read a washer's shifts from location on its own authority (its allow-list)", async () => {
     const body = JSON.stringify({ query: SHIFTS, variables: { r: [{ __typename: 'User', id: washer.id }] } });
-    const res = await send(sg.locationUrl, signed(sg.keys.credentials.booking!, 'location', body), body);
+    const res = await sendSigned(sg.locationUrl, sg.keys.credentials.booking!, 'location', body);
     expect(res.body.errors).toBeUndefined();
     expect((res.body.data?._entities?.[0] as { assignments: unknown[] }).assignments).toHaveLength(1);
   });
 
   it("checks booking as the user when it calls on a client's behalf: the client may not read a washer's shifts", async () => {
     const body = JSON.stringify({ query: SHIFTS, variables: { r: [{ __typename: 'User', id: washer.id }] } });
-    const res = await send(
+    const res = await sendSigned(
       sg.locationUrl,
-      signed(sg.keys.credentials.booking!, 'location', body, `Bearer ${client.token}`),
+      sg.keys.credentials.booking!,
+      'location',
       body,
+      `Bearer ${client.token}`,
     );
     expect(codes(res)).toContain('FORBIDDEN');
     expect(res.text).not.toContain('startsAt');
@@ -218,7 +228,7 @@ describe('least privilege between services', () => {
       query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id assignments { user { id } } } } }`,
       variables: { r: [{ __typename: 'User', id: washer.id }] },
     });
-    const res = await send(sg.locationUrl, signed(sg.keys.credentials.booking!, 'location', body), body);
+    const res = await sendSigned(sg.locationUrl, sg.keys.credentials.booking!, 'location', body);
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
   });
 
@@ -227,7 +237,7 @@ describe('least privilege between services', () => {
       query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id role deleted } } }`,
       variables: { r: [{ __typename: 'User', id: client.id }] },
     });
-    const res = await send(sg.authUrl, signed(sg.keys.credentials.payment!, 'auth', body), body);
+    const res = await sendSigned(sg.authUrl, sg.keys.credentials.payment!, 'auth', body);
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
     expect(res.text).not.toContain('CLIENT');
   });

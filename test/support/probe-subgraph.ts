@@ -1,10 +1,17 @@
-import { readFileSync } from 'node:fs';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { composeSupergraph } from '@carwash/compose';
 import { parse } from 'graphql';
+import { testServiceKeys } from './supergraph.js';
 
 /**
  * A third-party-style subgraph for gateway tests: it references `User` by id (as booking will) and has
@@ -50,6 +57,46 @@ export function compose(subgraphs: Array<{ name: string; url: string; sdl?: stri
   );
   if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
   return result.supergraphSdl;
+}
+
+/** Composes `subgraphs` (as {@link compose}) into a supergraph file of its own in a fresh temp folder. */
+export function writeSupergraphFile(tag: string, subgraphs: Parameters<typeof compose>[0]): string {
+  const path = join(mkdtempSync(join(tmpdir(), `carwash-${tag}-`)), `${tag}-${randomUUID()}.graphql`);
+  writeFileSync(path, compose(subgraphs));
+  return path;
+}
+
+/** A gateway started as production starts it (`src/main.ts` in its own process), with what it logs. */
+export interface GatewayProcess {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  port: number;
+  /** stdout and stderr so far. */
+  output: () => string;
+}
+
+/**
+ * Starts the gateway's `main.ts` on a random port over the supergraph at `supergraphPath`, with the test
+ * service keys, no JWKS and `info` logs; `env` adds or overrides settings.
+ */
+export function spawnGateway(supergraphPath: string, env: Record<string, string> = {}): GatewayProcess {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: fileURLToPath(new URL('../../gateway', import.meta.url)),
+    env: {
+      ...process.env,
+      ...testServiceKeys().envFor('gateway'),
+      SUPERGRAPH_PATH: supergraphPath,
+      GATEWAY_PORT: String(port),
+      JWKS_URL: 'none',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  return { child, port, output: () => output };
 }
 
 export type { AddressInfo };

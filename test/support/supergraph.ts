@@ -90,76 +90,74 @@ export async function startSupergraph(
   // Each supergraph gets its own event streams, so tests never see each other's events.
   const keys = testServiceKeys();
   const namespace = `e2e-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+  /** A service's settings: the test keys, quiet logs and this supergraph's event streams, then its own. */
+  const envFor = (service: string, settings: Record<string, string | undefined>) => ({
+    ...process.env,
+    ...keys.envFor(service),
+    LOG_LEVEL: quiet,
+    EVENTS_NAMESPACE: namespace,
+    ...settings,
+  });
   const auth = await createAuthSubgraph(
-    loadAuthConfig({
-      ...process.env,
-      ...keys.envFor('auth'),
-      AUTH_JWT_PRIVATE_KEYS: await sharedSigningKeys(),
-      LOG_LEVEL: quiet,
-      AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000',
-      EVENTS_NAMESPACE: namespace,
-      ...options.authEnv,
-    }),
+    loadAuthConfig(
+      envFor('auth', {
+        AUTH_JWT_PRIVATE_KEYS: await sharedSigningKeys(),
+        AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000',
+        ...options.authEnv,
+      }),
+    ),
     loggerFor('auth'),
   );
   const { url: authUrl, port: authPort } = await auth.listen(0);
   const jwksUrl = `http://127.0.0.1:${authPort}/.well-known/jwks.json`;
   const location = await createLocationSubgraph(
-    loadLocationConfig({
-      ...process.env,
-      ...keys.envFor('location'),
-      LOG_LEVEL: quiet,
-      AUTH_JWKS_URL: jwksUrl,
-      AUTH_GRAPHQL_URL: authUrl,
-      EVENTS_NAMESPACE: namespace,
-    }),
+    loadLocationConfig(
+      envFor('location', {
+        AUTH_JWKS_URL: jwksUrl,
+        AUTH_GRAPHQL_URL: authUrl,
+      }),
+    ),
     loggerFor('location'),
   );
   const { url: locationUrl } = await location.listen(0);
   const booking = await createBookingSubgraph(
-    loadBookingConfig({
-      ...process.env,
-      ...keys.envFor('booking'),
-      LOG_LEVEL: quiet,
-      AUTH_JWKS_URL: jwksUrl,
-      AUTH_GRAPHQL_URL: authUrl,
-      LOCATION_GRAPHQL_URL: locationUrl,
-      EVENTS_NAMESPACE: namespace,
-      BOOKING_DATABASE_POOL_SIZE: '20',
-      ...options.bookingEnv,
-    }),
+    loadBookingConfig(
+      envFor('booking', {
+        AUTH_JWKS_URL: jwksUrl,
+        AUTH_GRAPHQL_URL: authUrl,
+        LOCATION_GRAPHQL_URL: locationUrl,
+        BOOKING_DATABASE_POOL_SIZE: '20',
+        ...options.bookingEnv,
+      }),
+    ),
     loggerFor('booking'),
   );
   const { url: bookingUrl } = await booking.listen(0);
   const payment = await createPaymentSubgraph(
-    loadPaymentConfig({
-      ...process.env,
-      ...keys.envFor('payment'),
-      LOG_LEVEL: quiet,
-      AUTH_JWKS_URL: jwksUrl,
-      BOOKING_GRAPHQL_URL: bookingUrl,
-      EVENTS_NAMESPACE: namespace,
-      PAYMENT_DATABASE_POOL_SIZE: '20',
-      ...options.paymentEnv,
-    }),
+    loadPaymentConfig(
+      envFor('payment', {
+        AUTH_JWKS_URL: jwksUrl,
+        BOOKING_GRAPHQL_URL: bookingUrl,
+        PAYMENT_DATABASE_POOL_SIZE: '20',
+        ...options.paymentEnv,
+      }),
+    ),
     loggerFor('payment'),
   );
   const { url: paymentUrl } = await payment.listen(0);
   const gateway = await createGateway(
-    loadGatewayConfig({
-      ...process.env,
-      ...keys.envFor('gateway'),
-      LOG_LEVEL: quiet,
-      SUPERGRAPH_PATH: options.supergraphPath ?? SUPERGRAPH.pathname,
-      SUBGRAPH_AUTH_URL: authUrl,
-      SUBGRAPH_LOCATION_URL: locationUrl,
-      SUBGRAPH_BOOKING_URL: bookingUrl,
-      SUBGRAPH_PAYMENT_URL: paymentUrl,
-      JWKS_URL: jwksUrl,
-      EVENTS_NAMESPACE: namespace,
-      RATE_LIMIT_TIERS: UNLIMITED_TEST_TIERS,
-      ...options.gatewayEnv,
-    }),
+    loadGatewayConfig(
+      envFor('gateway', {
+        SUPERGRAPH_PATH: options.supergraphPath ?? SUPERGRAPH.pathname,
+        SUBGRAPH_AUTH_URL: authUrl,
+        SUBGRAPH_LOCATION_URL: locationUrl,
+        SUBGRAPH_BOOKING_URL: bookingUrl,
+        SUBGRAPH_PAYMENT_URL: paymentUrl,
+        JWKS_URL: jwksUrl,
+        RATE_LIMIT_TIERS: UNLIMITED_TEST_TIERS,
+        ...options.gatewayEnv,
+      }),
+    ),
     loggerFor('gateway'),
   );
   const { url: gatewayUrl } = await gateway.listen(0);

@@ -4,19 +4,13 @@ import {
   MemoryNonceStore,
   signRequest,
   type NonceStore,
-  type ServiceCredential,
   type SignedParts,
 } from '../src/index.js';
+import { credential, trust } from './support/credentials.js';
 
-const BOOKING: ServiceCredential = {
-  service: 'booking',
-  key: { id: 'bk', secret: 'bk-secret-0123456789-0123456789-0123456789' },
-};
-const PAYMENT: ServiceCredential = {
-  service: 'payment',
-  key: { id: 'pm', secret: 'pm-secret-0123456789-0123456789-0123456789' },
-};
-const TRUSTED = [BOOKING, PAYMENT].map((c) => ({ service: c.service, ...c.key }));
+const BOOKING = credential('booking', 'bk');
+const PAYMENT = credential('payment', 'pm');
+const TRUSTED = trust(BOOKING, PAYMENT);
 const PARTS: SignedParts = { method: 'POST', path: '/graphql', body: '{"query":"{ __typename }"}' };
 
 /** A store that records what it is asked, to prove forgeries never reach it. */

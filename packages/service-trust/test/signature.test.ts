@@ -5,23 +5,12 @@ import {
   verifyRequest,
   type ServiceCredential,
   type SignedParts,
-  type TrustedKey,
 } from '../src/index.js';
+import { credential, trust } from './support/credentials.js';
 
-const GATEWAY: ServiceCredential = {
-  service: 'gateway',
-  key: { id: 'gw1', secret: 'gw1-secret-0123456789-0123456789-0123456789' },
-};
-const GATEWAY_NEXT: ServiceCredential = {
-  service: 'gateway',
-  key: { id: 'gw2', secret: 'gw2-secret-0123456789-0123456789-0123456789' },
-};
-const BOOKING: ServiceCredential = {
-  service: 'booking',
-  key: { id: 'bk1', secret: 'bk1-secret-0123456789-0123456789-0123456789' },
-};
-const trust = (...creds: ServiceCredential[]): TrustedKey[] =>
-  creds.map((c) => ({ service: c.service, ...c.key }));
+const GATEWAY = credential('gateway', 'gw1');
+const GATEWAY_NEXT = credential('gateway', 'gw2');
+const BOOKING = credential('booking', 'bk1');
 /** The payment subgraph's view: it trusts the gateway and booking, each with its own key. */
 const TRUSTED = trust(GATEWAY, BOOKING);
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);

@@ -1,15 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import { HEADER, signedFetch, verifyRequest, type ServiceCredential } from '../src/index.js';
+import { HEADER, signedFetch, verifyRequest } from '../src/index.js';
+import { credential, trust } from './support/credentials.js';
 
-const GATEWAY: ServiceCredential = {
-  service: 'gateway',
-  key: { id: 'gw', secret: 'gw-secret-0123456789-0123456789-0123456789' },
-};
-const BOOKING: ServiceCredential = {
-  service: 'booking',
-  key: { id: 'bk', secret: 'bk-secret-0123456789-0123456789-0123456789' },
-};
-const TRUSTED = [GATEWAY, BOOKING].map((c) => ({ service: c.service, ...c.key }));
+const GATEWAY = credential('gateway', 'gw');
+const BOOKING = credential('booking', 'bk');
+const TRUSTED = trust(GATEWAY, BOOKING);
 
 interface Captured {
   url: URL;

@@ -55,7 +55,12 @@ export {
   isAuthenticated,
   isManagerOrAdmin,
   isSelf,
+  isSignedInAdmin,
+  isSignedInManager,
+  isSignedInSelfOrManager,
 } from './shield.js';
+/** graphql-shield's combinators, so that a feature's permissions.ts takes its whole vocabulary from the kit. */
+export { allow, and, deny, or } from 'graphql-shield';
 export {
   createFeatureEvents,
   type FeatureEvents,

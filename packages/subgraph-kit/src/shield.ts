@@ -1,5 +1,5 @@
 import { AppError } from '@carwash/errors';
-import { allow, and, deny, rule, shield, type IRule } from 'graphql-shield';
+import { allow, and, deny, or, rule, shield, type IRule } from 'graphql-shield';
 import type { RequestContext } from './server.js';
 
 /**
@@ -39,6 +39,17 @@ export const isManagerOrAdmin: IRule = hasRole('MANAGER', 'ADMIN');
 export const isSelf: IRule = featureRule<RequestContext, { id?: string }>(
   (parent, _a, ctx) => !!ctx.viewer && parent.id === ctx.viewer.userId,
 );
+
+/*
+ * The combinations every feature grants with. `isAuthenticated` comes first so that a request with no
+ * viewer is told to sign in (UNAUTHENTICATED) rather than refused (FORBIDDEN).
+ */
+/** A signed-in manager or admin. */
+export const isSignedInManager = and(isAuthenticated, isManagerOrAdmin);
+/** A signed-in admin. */
+export const isSignedInAdmin = and(isAuthenticated, isAdmin);
+/** A signed-in viewer reading their own `User` (the parent), or a manager or admin. */
+export const isSignedInSelfOrManager = and(isAuthenticated, or(isSelf, isManagerOrAdmin));
 
 /** A shield rule or rule combination (`allow`, `and(…)`, …), as graphql-shield's constructors return it. */
 type ShieldRule = typeof allow | IRule | ReturnType<typeof and>;

@@ -1,15 +1,19 @@
 import {
+  allow,
+  and,
+  deny,
   featureRule,
-  GATEWAY,
   featureShield,
+  GATEWAY,
   isAdmin,
   isAuthenticated,
-  isManagerOrAdmin,
-  isSelf,
   isServiceOnItsOwnAuthority as isService,
+  isSignedInAdmin,
+  isSignedInManager,
+  isSignedInSelfOrManager,
+  or,
   type ServiceAccess,
 } from '@carwash/subgraph-kit';
-import { allow, and, deny, or } from 'graphql-shield';
 import type { AuthContext } from './context.js';
 
 /** The `id` argument is the viewer. */
@@ -25,8 +29,6 @@ const targetsSelf = featureRule<AuthContext, unknown, { id?: string }>(
 const isGatewayOnItsOwnAuthority = featureRule<AuthContext>(
   (_p, _a, ctx) => ctx.caller === GATEWAY && ctx.viewer === null,
 );
-
-const privateUserField = and(isAuthenticated, or(isSelf, isManagerOrAdmin));
 
 /**
  * What each sibling may read here, on its own authority: booking checks a customer before a booking,
@@ -45,8 +47,8 @@ export const permissions = featureShield({
   Query: {
     me: allow,
     user: isAuthenticated,
-    users: and(isAuthenticated, isManagerOrAdmin),
-    apiKeys: and(isAuthenticated, isAdmin),
+    users: isSignedInManager,
+    apiKeys: isSignedInAdmin,
     apiKeyVerdict: isGatewayOnItsOwnAuthority,
   },
   Mutation: {
@@ -61,15 +63,15 @@ export const permissions = featureShield({
     verifyEmail: allow,
     requestPasswordReset: allow,
     resetPassword: allow,
-    setUserRole: and(isAuthenticated, isAdmin),
+    setUserRole: isSignedInAdmin,
     deleteUser: and(isAuthenticated, or(targetsSelf, isAdmin)),
-    createApiKey: and(isAuthenticated, isAdmin),
-    revokeApiKey: and(isAuthenticated, isAdmin),
+    createApiKey: isSignedInAdmin,
+    revokeApiKey: isSignedInAdmin,
   },
   User: {
     '*': or(isAuthenticated, isService),
-    email: privateUserField,
-    lastLoginAt: privateUserField,
+    email: isSignedInSelfOrManager,
+    lastLoginAt: isSignedInSelfOrManager,
   },
   AuthPayload: allow,
   UserConnection: isAuthenticated,

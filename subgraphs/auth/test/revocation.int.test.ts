@@ -152,19 +152,25 @@ describe('revocations committed while the shared store is out of reach', () => {
 });
 
 describe(AuthRepository.name, () => {
-  it('applies the revocations of any interactive db.$transaction right after it commits (e.g. a password reset)', async () => {
+  /** A repository whose commits feed the revocation store, and a fresh user to revoke. */
+  async function repositoryAndUser(tag: string, firstName: string, lastName: string) {
     const sut = new AuthRepository(
       healthy.db,
       new RevocationProjector(store, createLogger('auth', 'silent')).applyCommitted,
     );
     const user = await healthy.db.user.create({
       data: {
-        email: `reset.${randomUUID()}@example.test`,
-        emailNormalized: `reset.${randomUUID()}@example.test`,
-        firstName: 'Re',
-        lastName: 'Set',
+        email: `${tag}.${randomUUID()}@example.test`,
+        emailNormalized: `${tag}.${randomUUID()}@example.test`,
+        firstName,
+        lastName,
       },
     });
+    return { sut, user };
+  }
+
+  it('applies the revocations of any interactive db.$transaction right after it commits (e.g. a password reset)', async () => {
+    const { sut, user } = await repositoryAndUser('reset', 'Re', 'Set');
     // Written the way any feature code writes a transaction, not through `sut.transaction`.
     await sut.db.$transaction(async (tx) => {
       await sut.revokeAllForUser(tx, user.id, 'password_reset');
@@ -174,18 +180,7 @@ describe(AuthRepository.name, () => {
   });
 
   it('applies nothing when the transaction rolls back', async () => {
-    const sut = new AuthRepository(
-      healthy.db,
-      new RevocationProjector(store, createLogger('auth', 'silent')).applyCommitted,
-    );
-    const user = await healthy.db.user.create({
-      data: {
-        email: `rb.${randomUUID()}@example.test`,
-        emailNormalized: `rb.${randomUUID()}@example.test`,
-        firstName: 'Roll',
-        lastName: 'Back',
-      },
-    });
+    const { sut, user } = await repositoryAndUser('rb', 'Roll', 'Back');
     await expect(
       sut.db.$transaction(async (tx) => {
         await sut.revokeAllForUser(tx, user.id, 'password_reset');

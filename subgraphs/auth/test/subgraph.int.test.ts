@@ -65,6 +65,17 @@ async function tokenFor(userId: string, role: 'CLIENT' | 'ADMIN' = 'CLIENT') {
 describe('service trust on the auth subgraph', () => {
   const representations = [{ __typename: 'User', id: randomUUID() }];
 
+  /** POSTs `body` with the signature `headers` as they are, returning the status and the first error code. */
+  async function postSigned(headers: Record<string, string>, body: string) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
+    const answer = (await res.json()) as { errors?: Array<{ extensions: { code: string } }> };
+    return { status: res.status, code: answer.errors?.[0]?.extensions.code };
+  }
+
   it('refuses a direct _entities call without the gateway credential (401 SERVICE_CREDENTIAL_MISSING)', async () => {
     const res = await post({ query: ENTITIES, variables: { representations } }, { sign: false });
     expect(res.status).toBe(401);
@@ -79,26 +90,14 @@ describe('service trust on the auth subgraph', () => {
       'auth',
       { method: 'POST', path: '/graphql', body },
     );
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...forged },
-      body,
-    });
-    expect(res.status).toBe(401);
-    expect(
-      ((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code,
-    ).toBe('SERVICE_CREDENTIAL_INVALID');
+    expect(await postSigned(forged, body)).toEqual({ status: 401, code: 'SERVICE_CREDENTIAL_INVALID' });
   });
 
   it('refuses a correctly signed request whose body was swapped', async () => {
     const signedBody = JSON.stringify({ query: '{ __typename }' });
     const headers = signRequest(gateway, 'auth', { method: 'POST', path: '/graphql', body: signedBody });
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify({ query: ENTITIES, variables: { representations } }),
-    });
-    expect(res.status).toBe(401);
+    const swapped = JSON.stringify({ query: ENTITIES, variables: { representations } });
+    expect((await postSigned(headers, swapped)).status).toBe(401);
   });
 
   it('refuses an expired credential (401 SERVICE_CREDENTIAL_EXPIRED)', async () => {
@@ -109,15 +108,7 @@ describe('service trust on the auth subgraph', () => {
       { method: 'POST', path: '/graphql', body },
       { now: Date.now() - 5 * 60_000 },
     );
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...stale },
-      body,
-    });
-    expect(res.status).toBe(401);
-    expect(
-      ((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code,
-    ).toBe('SERVICE_CREDENTIAL_EXPIRED');
+    expect(await postSigned(stale, body)).toEqual({ status: 401, code: 'SERVICE_CREDENTIAL_EXPIRED' });
   });
 
   it('answers a signed request', async () => {

@@ -1,13 +1,14 @@
 import {
+  allow,
   featureRule,
   featureShield,
   isAuthenticated,
-  isManagerOrAdmin,
-  isSelf,
   isServiceOnItsOwnAuthority as isService,
+  isSignedInManager,
+  isSignedInSelfOrManager,
+  or,
   type ServiceAccess,
 } from '@carwash/subgraph-kit';
-import { allow, and, or } from 'graphql-shield';
 import type { BookingContext } from './context.js';
 import { canSee } from './rules.js';
 
@@ -40,13 +41,13 @@ export const permissions = featureShield({
   },
   Mutation: {
     '*': isAuthenticated,
-    createService: and(isAuthenticated, isManagerOrAdmin),
-    updateService: and(isAuthenticated, isManagerOrAdmin),
-    assignWasher: and(isAuthenticated, isManagerOrAdmin),
+    createService: isSignedInManager,
+    updateService: isSignedInManager,
+    assignWasher: isSignedInManager,
   },
   Booking: { '*': or(isService, canSeeBooking) },
-  User: { id: allow, bookings: or(isService, and(isAuthenticated, or(isSelf, isManagerOrAdmin))) },
-  WashSite: { id: allow, bookings: and(isAuthenticated, isManagerOrAdmin) },
+  User: { id: allow, bookings: or(isService, isSignedInSelfOrManager) },
+  WashSite: { id: allow, bookings: isSignedInManager },
   Service: allow,
   Money: allow,
   Slot: allow,

@@ -1,14 +1,16 @@
 import {
+  allow,
+  and,
   featureRule,
   featureShield,
   hasRole,
   isAuthenticated,
-  isManagerOrAdmin,
-  isSelf,
   isServiceOnItsOwnAuthority as isService,
+  isSignedInManager,
+  isSignedInSelfOrManager,
+  or,
   type ServiceAccess,
 } from '@carwash/subgraph-kit';
-import { allow, and, or } from 'graphql-shield';
 import type { LocationContext } from './context.js';
 
 /** Washers, managers and admins: the people who work at sites. */
@@ -43,10 +45,10 @@ export const permissions = featureShield({
     isOpen: allow,
     openingWindows: allow,
   },
-  Mutation: { '*': and(isAuthenticated, isManagerOrAdmin) },
+  Mutation: { '*': isSignedInManager },
   WashSite: { '*': allow, staff: or(isService, and(isAuthenticated, isStaff)) },
   StaffAssignment: { '*': or(isService, and(isAuthenticated, or(isStaff, isOwnShift))) },
-  User: { id: allow, assignments: or(isService, and(isAuthenticated, or(isSelf, isManagerOrAdmin))) },
+  User: { id: allow, assignments: or(isService, isSignedInSelfOrManager) },
   Address: allow,
   GeoPoint: allow,
   WeeklyHours: allow,

@@ -70,6 +70,17 @@ const siteInput = z.object({
   location: point,
   bays,
 });
+/** The site columns a validated address fills (an absent second line or region is stored as null). */
+function addressColumns(a: z.infer<typeof address>) {
+  return {
+    addressLine1: a.line1,
+    addressLine2: a.line2 ?? null,
+    city: a.city,
+    postalCode: a.postalCode,
+    region: a.region ?? null,
+    country: a.country,
+  };
+}
 const reason = z
   .string()
   .max(200, 'reason must be at most 200 characters')
@@ -131,12 +142,7 @@ export class LocationService {
     const timeZone = assertTimeZone(input.timeZone, 'input.timeZone');
     return this.repo.createSite({
       name: input.name,
-      addressLine1: input.address.line1,
-      addressLine2: input.address.line2 ?? null,
-      city: input.address.city,
-      postalCode: input.address.postalCode,
-      region: input.address.region ?? null,
-      country: input.address.country,
+      ...addressColumns(input.address),
       timeZone,
       latitude: input.location.latitude,
       longitude: input.location.longitude,
@@ -153,16 +159,7 @@ export class LocationService {
       await this.activeSite(tx, siteId);
       return this.repo.updateSite(tx, siteId, {
         ...(input.name !== undefined ? { name: input.name } : {}),
-        ...(input.address
-          ? {
-              addressLine1: input.address.line1,
-              addressLine2: input.address.line2 ?? null,
-              city: input.address.city,
-              postalCode: input.address.postalCode,
-              region: input.address.region ?? null,
-              country: input.address.country,
-            }
-          : {}),
+        ...(input.address ? addressColumns(input.address) : {}),
         ...(timeZone ? { timeZone } : {}),
         ...(input.location ? { latitude: input.location.latitude, longitude: input.location.longitude } : {}),
         ...(input.bays !== undefined ? { bays: input.bays } : {}),

@@ -1,13 +1,15 @@
 import {
+  allow,
+  and,
   featureRule,
   featureShield,
   isAuthenticated,
-  isManagerOrAdmin,
   isSelf,
   isServiceOnItsOwnAuthority as isService,
+  isSignedInManager,
+  or,
   type ServiceAccess,
 } from '@carwash/subgraph-kit';
-import { allow, and, or } from 'graphql-shield';
 import type { PaymentContext } from './context.js';
 
 /** The parent transaction is the viewer's own charge. */
@@ -15,7 +17,7 @@ const isOwnTransaction = featureRule<PaymentContext, { customerId?: string }>(
   (parent, _a, ctx) => !!ctx.viewer && parent.customerId === ctx.viewer.userId,
 );
 
-const staffOrService = or(isService, and(isAuthenticated, isManagerOrAdmin));
+const staffOrService = or(isService, isSignedInManager);
 
 /**
  * No sibling reads payment data: a user's cards and charges are seen through the gateway only, by
@@ -27,7 +29,7 @@ export const serviceAccess: ServiceAccess = {};
 export const permissions = featureShield({
   Mutation: {
     '*': isAuthenticated,
-    refund: and(isAuthenticated, isManagerOrAdmin),
+    refund: isSignedInManager,
   },
   User: {
     id: allow,
