@@ -45,11 +45,14 @@ export const isSelf: IRule = featureRule<RequestContext, { id?: string }>(
  * viewer is told to sign in (UNAUTHENTICATED) rather than refused (FORBIDDEN).
  */
 /** A signed-in manager or admin. */
-export const isSignedInManager = and(isAuthenticated, isManagerOrAdmin);
+export const isSignedInManager: ReturnType<typeof and> = and(isAuthenticated, isManagerOrAdmin);
 /** A signed-in admin. */
-export const isSignedInAdmin = and(isAuthenticated, isAdmin);
+export const isSignedInAdmin: ReturnType<typeof and> = and(isAuthenticated, isAdmin);
 /** A signed-in viewer reading their own `User` (the parent), or a manager or admin. */
-export const isSignedInSelfOrManager = and(isAuthenticated, or(isSelf, isManagerOrAdmin));
+export const isSignedInSelfOrManager: ReturnType<typeof and> = and(
+  isAuthenticated,
+  or(isSelf, isManagerOrAdmin),
+);
 
 /** A shield rule or rule combination (`allow`, `and(…)`, …), as graphql-shield's constructors return it. */
 type ShieldRule = typeof allow | IRule | ReturnType<typeof and>;
