@@ -6,10 +6,8 @@ import {
   type NonceStore,
   type SignedParts,
 } from '../src/index.js';
-import { credential, trust } from './support/credentials.js';
+import { BOOKING, PAYMENT, trust } from './support/credentials.js';
 
-const BOOKING = credential('booking', 'bk');
-const PAYMENT = credential('payment', 'pm');
 const TRUSTED = trust(BOOKING, PAYMENT);
 const PARTS: SignedParts = { method: 'POST', path: '/graphql', body: '{"query":"{ __typename }"}' };
 

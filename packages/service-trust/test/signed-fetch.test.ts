@@ -1,9 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { HEADER, signedFetch, verifyRequest } from '../src/index.js';
-import { credential, trust } from './support/credentials.js';
+import { BOOKING, GATEWAY, trust } from './support/credentials.js';
 
-const GATEWAY = credential('gateway', 'gw');
-const BOOKING = credential('booking', 'bk');
 const TRUSTED = trust(GATEWAY, BOOKING);
 
 interface Captured {
