@@ -43,14 +43,28 @@ async function expectExactlyOnce(
   expect(await t.unpublished()).toBe(0);
 }
 
+/**
+ * A drill's world: fresh outbox/inbox tables, a bus on its own Redis namespace, a consumer group named
+ * after the drill, and `count` events waiting in the outbox. `cleanUp` closes and drops all of it.
+ */
+async function drill(name: string, count: number) {
+  const t = await createTables(pool);
+  const ns = namespace();
+  const group = `${name}-${t.tag}`;
+  const bus = createEventBus({ kind: 'redis', url: REDIS_URL, namespace: ns });
+  const events = Array.from({ length: count }, () => userDeleted());
+  await t.write(events);
+  const cleanUp = async () => {
+    await bus.close();
+    await dropNamespace(REDIS_URL, ns);
+    await t.drop();
+  };
+  return { t, ns, group, bus, ids: events.map((e) => e.id), cleanUp };
+}
+
 describe('fault drills on Redis Streams', () => {
   it('a consumer killed (SIGKILL) mid-batch: a live instance reclaims its pending events', async () => {
-    const t = await createTables(pool);
-    const ns = namespace();
-    const group = `kill-${t.tag}`;
-    const bus = createEventBus({ kind: 'redis', url: REDIS_URL, namespace: ns });
-    const events = Array.from({ length: 200 }, () => userDeleted());
-    await t.write(events);
+    const { t, ns, group, bus, ids, cleanUp } = await drill('kill', 200);
     const relay = new OutboxRelay({ pool, table: t.outbox, producer: 'auth', bus });
     while ((await relay.runOnce()) > 0);
 
@@ -100,24 +114,12 @@ describe('fault drills on Redis Streams', () => {
     );
     await survivor.stop();
     expect(appliedBeforeKill).toBeLessThan(200);
-    await expectExactlyOnce(
-      t,
-      bus,
-      group,
-      events.map((e) => e.id),
-    );
-    await bus.close();
-    await dropNamespace(REDIS_URL, ns);
-    await t.drop();
+    await expectExactlyOnce(t, bus, group, ids);
+    await cleanUp();
   });
 
   it('the relay dies after XADD and before marking the rows: they are sent again and absorbed', async () => {
-    const t = await createTables(pool);
-    const ns = namespace();
-    const group = `relay-${t.tag}`;
-    const bus = createEventBus({ kind: 'redis', url: REDIS_URL, namespace: ns });
-    const events = Array.from({ length: 100 }, () => userDeleted());
-    await t.write(events);
+    const { t, ns, group, bus, ids, cleanUp } = await drill('relay', 100);
     // The crash: the events are in Redis, the marking transaction never commits.
     const doomed = new OutboxRelay({
       pool,
@@ -148,17 +150,10 @@ describe('fault drills on Redis Streams', () => {
       'drain',
     );
     await consumer.stop();
-    await expectExactlyOnce(
-      t,
-      bus,
-      group,
-      events.map((e) => e.id),
-    );
+    await expectExactlyOnce(t, bus, group, ids);
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${t.inbox}`);
     expect(rows[0].n).toBe(100);
-    await bus.close();
-    await dropNamespace(REDIS_URL, ns);
-    await t.drop();
+    await cleanUp();
   });
 
   it('Redis stopped and started again under load: events written meanwhile wait in the outbox, none lost or doubled', async () => {
