@@ -1,3 +1,4 @@
+import type { Viewer } from '@carwash/service-trust';
 import { describe, expect, it } from 'vitest';
 import { captureAction, holdCapApplies, manualConfirmRefusal } from '../src/rules.js';
 
@@ -8,48 +9,28 @@ const later = new Date('2030-06-04T12:00:00Z');
 const earlier = new Date('2030-06-02T12:00:00Z');
 
 describe('manualConfirmRefusal', () => {
+  /** What `role` user `userId` is told when confirming CUSTOMER's booking with `reason`. */
+  const refusalFor = (userId: string, role: Viewer['role'], reason: string | null) =>
+    manualConfirmRefusal({ userId, role }, { customerId: CUSTOMER }, reason);
+
   it('refuses a client confirming their own unpaid hold: only payment confirms it', () => {
-    expect(
-      manualConfirmRefusal(
-        { userId: CUSTOMER, role: 'CLIENT' },
-        { customerId: CUSTOMER },
-        'I will pay later',
-      ),
-    ).toBe('PAYMENT_REQUIRED');
+    expect(refusalFor(CUSTOMER, 'CLIENT', 'I will pay later')).toBe('PAYMENT_REQUIRED');
   });
 
   it('refuses staff confirming their own booking, reason or not', () => {
-    expect(
-      manualConfirmRefusal(
-        { userId: CUSTOMER, role: 'MANAGER' },
-        { customerId: CUSTOMER },
-        'paid at the site',
-      ),
-    ).toBe('PAYMENT_REQUIRED');
-    expect(
-      manualConfirmRefusal({ userId: CUSTOMER, role: 'ADMIN' }, { customerId: CUSTOMER }, 'paid at the site'),
-    ).toBe('PAYMENT_REQUIRED');
+    expect(refusalFor(CUSTOMER, 'MANAGER', 'paid at the site')).toBe('PAYMENT_REQUIRED');
+    expect(refusalFor(CUSTOMER, 'ADMIN', 'paid at the site')).toBe('PAYMENT_REQUIRED');
   });
 
   it("refuses clients and washers confirming someone else's booking", () => {
-    expect(manualConfirmRefusal({ userId: OTHER, role: 'CLIENT' }, { customerId: CUSTOMER }, 'x')).toBe(
-      'FORBIDDEN',
-    );
-    expect(manualConfirmRefusal({ userId: OTHER, role: 'WASHER' }, { customerId: CUSTOMER }, 'x')).toBe(
-      'FORBIDDEN',
-    );
+    expect(refusalFor(OTHER, 'CLIENT', 'x')).toBe('FORBIDDEN');
+    expect(refusalFor(OTHER, 'WASHER', 'x')).toBe('FORBIDDEN');
   });
 
   it('asks staff for a reason, and lets them confirm with one', () => {
-    expect(manualConfirmRefusal({ userId: OTHER, role: 'MANAGER' }, { customerId: CUSTOMER }, null)).toBe(
-      'REASON_REQUIRED',
-    );
-    expect(
-      manualConfirmRefusal({ userId: OTHER, role: 'MANAGER' }, { customerId: CUSTOMER }, 'paid at the site'),
-    ).toBeNull();
-    expect(
-      manualConfirmRefusal({ userId: OTHER, role: 'ADMIN' }, { customerId: CUSTOMER }, 'fleet invoice'),
-    ).toBeNull();
+    expect(refusalFor(OTHER, 'MANAGER', null)).toBe('REASON_REQUIRED');
+    expect(refusalFor(OTHER, 'MANAGER', 'paid at the site')).toBeNull();
+    expect(refusalFor(OTHER, 'ADMIN', 'fleet invoice')).toBeNull();
   });
 });
 
