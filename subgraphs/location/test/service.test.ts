@@ -96,6 +96,10 @@ class FakeRepository implements LocationStore {
       throw Object.assign(new Error('conflicting key value violates exclusion constraint'), {
         cause: { code: '23P01' },
       });
+    return this.storeAssignment(data);
+  }
+  /** `data` as the database stores it: a fresh id, not ended, created now. */
+  private storeAssignment(data: Partial<StaffAssignment>): StaffAssignment {
     const row = {
       id: randomUUID(),
       endedAt: null,
@@ -173,20 +177,14 @@ class FakeRepository implements LocationStore {
 
   addShift(over: Partial<StaffAssignment>): StaffAssignment {
     const now = Date.now();
-    const row = {
-      id: randomUUID(),
+    return this.storeAssignment({
       userId: randomUUID(),
       role: 'WASHER',
       startsAt: new Date(now - HOUR),
       endsAt: new Date(now + HOUR),
-      endedAt: null,
-      endedReason: null,
       createdBy: null,
-      createdAt: new Date(),
       ...over,
-    } as StaffAssignment;
-    this.assignments.push(row);
-    return row;
+    });
   }
 }
 
