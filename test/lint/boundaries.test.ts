@@ -142,49 +142,52 @@ describe('carwash/feature-boundaries', { timeout: 30_000 }, () => {
   });
 
   describe('allowed imports', () => {
-    it('lets a feature use its own generated client and @prisma/client, and shared packages', async () => {
-      const auth = [
-        "import { PrismaClient } from './generated/prisma/client.js';",
-        "import type { User } from '@carwash/auth/src/generated/prisma/client.js';",
-        "import { Prisma } from '@prisma/client';",
-        "import { AppError } from '@carwash/errors';",
-        "import { login } from './service.js';",
-        'export { PrismaClient, Prisma, AppError, login, type User };',
-        '',
-      ].join('\n');
-      expect(await lint('subgraphs/auth/src/db.ts', auth)).toEqual([]);
-
-      const authTest =
-        "import { PrismaClient } from '../src/generated/prisma/client.js';\nexport { PrismaClient };\n";
-      expect(await lint('subgraphs/auth/test/db.test.ts', authTest)).toEqual([]);
-
-      const booking =
-        "import { AppError } from '@carwash/errors';\nimport { createSubgraphServer } from '@carwash/subgraph-kit';\nexport { AppError, createSubgraphServer };\n";
-      expect(await lint('subgraphs/booking/src/service.ts', booking)).toEqual([]);
-    });
-
-    it('lets the gateway, tests and packages use packages, and prisma/ use @prisma/client', async () => {
-      expect(
-        await lint(
-          'gateway/src/server.ts',
-          "import { AppError } from '@carwash/errors';\nexport { AppError };\n",
-        ),
-      ).toEqual([]);
-      expect(
-        await lint(
-          'test/e2e/login.test.ts',
-          "import { createServer } from '@carwash/auth';\nexport { createServer };\n",
-        ),
-      ).toEqual([]);
-      expect(
-        await lint(
-          'packages/subgraph-kit/src/x.ts',
-          "import { AppError } from '../../errors/src/index.js';\nexport { AppError };\n",
-        ),
-      ).toEqual([]);
-      expect(
-        await lint('prisma/seed.ts', "import { Prisma } from '@prisma/client';\nexport { Prisma };\n"),
-      ).toEqual([]);
+    it.each([
+      [
+        'a feature use its own generated client, @prisma/client and shared packages',
+        'subgraphs/auth/src/db.ts',
+        [
+          "import { PrismaClient } from './generated/prisma/client.js';",
+          "import type { User } from '@carwash/auth/src/generated/prisma/client.js';",
+          "import { Prisma } from '@prisma/client';",
+          "import { AppError } from '@carwash/errors';",
+          "import { login } from './service.js';",
+          'export { PrismaClient, Prisma, AppError, login, type User };',
+          '',
+        ].join('\n'),
+      ],
+      [
+        "a feature's test use the feature's generated client",
+        'subgraphs/auth/test/db.test.ts',
+        "import { PrismaClient } from '../src/generated/prisma/client.js';\nexport { PrismaClient };\n",
+      ],
+      [
+        'a feature use shared packages',
+        'subgraphs/booking/src/service.ts',
+        "import { AppError } from '@carwash/errors';\nimport { createSubgraphServer } from '@carwash/subgraph-kit';\nexport { AppError, createSubgraphServer };\n",
+      ],
+      [
+        'the gateway use packages',
+        'gateway/src/server.ts',
+        "import { AppError } from '@carwash/errors';\nexport { AppError };\n",
+      ],
+      [
+        "an end-to-end test use a feature's package",
+        'test/e2e/login.test.ts',
+        "import { createServer } from '@carwash/auth';\nexport { createServer };\n",
+      ],
+      [
+        'a package use another package by path',
+        'packages/subgraph-kit/src/x.ts',
+        "import { AppError } from '../../errors/src/index.js';\nexport { AppError };\n",
+      ],
+      [
+        'prisma/ use @prisma/client',
+        'prisma/seed.ts',
+        "import { Prisma } from '@prisma/client';\nexport { Prisma };\n",
+      ],
+    ])('lets %s', async (_what, filePath, code) => {
+      expect(await lint(filePath, code)).toEqual([]);
     });
   });
 });
