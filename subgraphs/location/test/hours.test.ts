@@ -8,7 +8,6 @@ import {
   validateException,
   validateWeekly,
   type HoursException,
-  type InstantWindow,
   type Schedule,
   type WeeklyWindow,
 } from '../src/hours.js';
@@ -33,13 +32,12 @@ function refusal(run: () => unknown): AppError {
   throw new Error('expected BAD_USER_INPUT, but the input was accepted');
 }
 
-/** Windows as [start, end] pairs of ISO strings, for exact comparison. */
-function iso(windows: InstantWindow[]): Array<[string, string]> {
-  return windows.map((w) => [w.start.toISOString(), w.end.toISOString()]);
-}
-
+/** The opening windows of [from, to) as [start, end] pairs of ISO strings, for exact comparison. */
 function windowsOf(schedule: Schedule, from: string, to: string): Array<[string, string]> {
-  return iso(openingWindows(schedule, new Date(from), new Date(to)));
+  return openingWindows(schedule, new Date(from), new Date(to)).map((w) => [
+    w.start.toISOString(),
+    w.end.toISOString(),
+  ]);
 }
 
 /** The same local window on every weekday. */
