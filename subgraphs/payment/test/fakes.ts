@@ -49,6 +49,20 @@ const empty = (): State => ({
   inbox: new Set(),
 });
 
+/** `data` as a new row the database stores: a fresh id, PENDING, no provider answer yet, created now. */
+function pendingRow<T extends object>(data: T) {
+  const now = new Date();
+  return {
+    id: randomUUID(),
+    ...data,
+    status: 'PENDING' as const,
+    providerRef: null,
+    response: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 /**
  * An in-memory payment repository with the database's guarantees the service relies on: the unique
  * keys (as `DuplicateKeyError`), the conditional updates, and a transaction that is rolled back
@@ -167,19 +181,7 @@ export class FakePaymentRepository implements PaymentStore {
       this.liveChargeOf(data.bookingId)
     )
       throw new DuplicateKeyError('fake unique index');
-    const now = new Date();
-    const t: Transaction = {
-      id: randomUUID(),
-      ...data,
-      status: 'PENDING',
-      capturedCents: 0,
-      refundedCents: 0,
-      providerRef: null,
-      failureCode: null,
-      response: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const t: Transaction = { ...pendingRow(data), capturedCents: 0, refundedCents: 0, failureCode: null };
     this.state.transactions.set(t.id, t);
     return t;
   }
@@ -287,16 +289,7 @@ export class FakePaymentRepository implements PaymentStore {
   async createPendingRefund(_tx: PaymentTx, data: NewRefund): Promise<Refund> {
     if (await this.refundByKey(data.transactionId, data.idempotencyKey))
       throw new DuplicateKeyError('fake unique index');
-    const now = new Date();
-    const r: Refund = {
-      id: randomUUID(),
-      ...data,
-      status: 'PENDING',
-      providerRef: null,
-      response: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const r: Refund = pendingRow(data);
     this.state.refunds.set(r.id, r);
     return r;
   }
