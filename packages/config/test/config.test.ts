@@ -14,17 +14,10 @@ import {
   setting,
   z,
 } from '../src/index.js';
+import { thrown } from '@carwash/testing';
 
 /** Runs `fn` and returns the ConfigError it throws, failing the test if it throws nothing else. */
-function configErrorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError, but nothing was thrown');
-}
+const configErrorOf = (fn: () => unknown): ConfigError => thrown(fn, ConfigError);
 
 const SECRET_A = 'a'.repeat(32);
 const SECRET_B = 'b-0123456789-0123456789-0123456789';

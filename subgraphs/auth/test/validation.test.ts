@@ -1,18 +1,14 @@
 import { describe, it, expect } from 'vitest';
 import { AppError } from '@carwash/errors';
+import { thrown } from '@carwash/testing';
 import { validate } from '@carwash/subgraph-kit';
 import { logInInput, normalizeEmail, password, signUpInput } from '../src/validation.js';
 
 /** The BAD_USER_INPUT error `validate` throws for `value`, failing the test if it accepts it. */
 function refusal(run: () => unknown): AppError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    expect((err as AppError).code).toBe('BAD_USER_INPUT');
-    return err as AppError;
-  }
-  throw new Error('expected BAD_USER_INPUT, but the value was accepted');
+  const err = thrown(run, AppError);
+  expect(err.code).toBe('BAD_USER_INPUT');
+  return err;
 }
 
 const SIGN_UP = { email: 'ada@example.com', password: 'Str0ng-enough!', firstName: 'Ada', lastName: 'Byron' };

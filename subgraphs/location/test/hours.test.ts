@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '@carwash/errors';
+import { thrown } from '@carwash/testing';
 import {
   assertTimeZone,
   isOpen,
@@ -22,14 +23,9 @@ import {
 
 /** The BAD_USER_INPUT error `run` throws, failing the test if it throws nothing or something else. */
 function refusal(run: () => unknown): AppError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    expect((err as AppError).code).toBe('BAD_USER_INPUT');
-    return err as AppError;
-  }
-  throw new Error('expected BAD_USER_INPUT, but the input was accepted');
+  const err = thrown(run, AppError);
+  expect(err.code).toBe('BAD_USER_INPUT');
+  return err;
 }
 
 /** The opening windows of [from, to) as [start, end] pairs of ISO strings, for exact comparison. */
