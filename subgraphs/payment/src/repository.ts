@@ -1,5 +1,10 @@
 import type { EventEnvelope, EventMap } from '@carwash/events';
-import type { KeysetPosition, ParentPage } from '@carwash/subgraph-kit';
+import {
+  pagesByParent,
+  type KeysetPosition,
+  type ParentPage,
+  type ParentPageRow,
+} from '@carwash/subgraph-kit';
 import type { PaymentDb } from './db.js';
 import { outbox } from './events.js';
 import {
@@ -259,7 +264,7 @@ export class PaymentRepository {
   ): Promise<Map<string, ParentPage<Transaction>>> {
     const afterAt = query.after?.key ?? null;
     const afterId = query.after?.id ?? null;
-    const rows = await this.db.$queryRaw<Array<Partial<Transaction> & { ownerId: string; total: number }>>`
+    const rows = await this.db.$queryRaw<ParentPageRow<Transaction>[]>`
       WITH matching AS (
         SELECT * FROM payment_transactions WHERE customer_id = ANY(${[...customerIds]}::uuid[])
       ), totals AS (
@@ -279,13 +284,7 @@ export class PaymentRepository {
       FROM totals t
       LEFT JOIN page p ON p.customer_id = t.customer_id AND p.rn <= ${query.limit}
       ORDER BY t.customer_id, p.created_at DESC, p.id DESC`;
-    const pages = new Map<string, ParentPage<Transaction>>();
-    for (const { ownerId, total, ...row } of rows) {
-      const page = pages.get(ownerId) ?? { rows: [], totalCount: total };
-      if (row.id) page.rows.push(row as Transaction);
-      pages.set(ownerId, page);
-    }
-    return pages;
+    return pagesByParent(rows);
   }
 
   /** Charges by id (one statement). */
