@@ -333,12 +333,11 @@ export class BookingRepository implements BookingStore {
     aggregateId: string,
     payload: EventMap[T],
   ): Promise<void> {
-    await this.client(tx).outboxEvent.create({ data: outbox.row(topic, aggregateId, payload) });
+    await outbox.record(this.client(tx), topic, aggregateId, payload);
   }
 
   firstTime(tx: Tx, event: EventEnvelope): Promise<boolean> {
-    const client = this.client(tx);
-    return outbox.firstTime((sql, values) => client.$executeRawUnsafe(sql, ...values), event);
+    return outbox.firstTime(this.client(tx), event);
   }
 
   /** Bookings starting in [from, to) at any of the sites: one statement for a dashboard of sites. */

@@ -1,4 +1,3 @@
-import type { EventEnvelope, EventMap } from '@carwash/events';
 import {
   pagesByParent,
   type KeysetPosition,
@@ -383,19 +382,10 @@ export class PaymentRepository {
   // ── outbox and inbox ───────────────────────────────────────────────────────────────────────────
 
   /** Puts an event in the outbox, in the transaction that made it true. */
-  async recordEvent<T extends (typeof outbox.publishes)[number]>(
-    tx: PaymentTx,
-    topic: T,
-    aggregateId: string,
-    payload: EventMap[T],
-  ): Promise<void> {
-    await tx.outboxEvent.create({ data: outbox.row(topic, aggregateId, payload) });
-  }
+  readonly recordEvent = outbox.record;
 
   /** Records the event in the inbox; false when this consumer group handled it before. */
-  firstTime(tx: PaymentTx, event: EventEnvelope): Promise<boolean> {
-    return outbox.firstTime((sql, values) => tx.$executeRawUnsafe(sql, ...values), event);
-  }
+  readonly firstTime = outbox.firstTime;
 }
 
 /** The repository as the service sees it: fakes in unit tests implement the same shape. */
