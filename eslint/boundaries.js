@@ -59,6 +59,21 @@ function segmentsOf(root, absolute) {
 }
 
 /**
+ * A rule's options and the file being linted: its path, and its segments relative to the repository root
+ * (`options.root`, else ESLint's working directory). Null for a file the rules cannot place: one with no
+ * path on disk, or one outside the root.
+ * @param {import('eslint').Rule.RuleContext} context
+ */
+function lintedFile(context) {
+  const options = context.options[0] ?? {};
+  const root = path.resolve(options.root ?? context.cwd);
+  const filename = context.physicalFilename ?? context.filename;
+  if (!filename || !path.isAbsolute(filename)) return null;
+  const parts = segmentsOf(root, filename);
+  return parts ? { options, root, filename, parts } : null;
+}
+
+/**
  * Where a file being linted lives.
  * @param {string[]} parts repository-relative segments of the file
  * @returns {{ kind: 'subgraph' | 'gateway' | 'packages' | 'prisma' | 'other', feature?: string, label: string }}
@@ -143,12 +158,9 @@ const featureBoundaries = {
   },
 
   create(context) {
-    const options = context.options[0] ?? {};
-    const root = path.resolve(options.root ?? context.cwd);
-    const filename = context.physicalFilename ?? context.filename;
-    if (!filename || !path.isAbsolute(filename)) return {};
-    const fileParts = segmentsOf(root, filename);
-    if (!fileParts || fileParts.length === 0) return {};
+    const file = lintedFile(context);
+    if (!file || file.parts.length === 0) return {};
+    const { options, root, filename, parts: fileParts } = file;
 
     const area = areaOfFile(fileParts);
     const fileDir = path.dirname(filename);
@@ -351,12 +363,10 @@ const prismaInRepositories = {
   },
 
   create(context) {
-    const options = context.options[0] ?? {};
-    const root = path.resolve(options.root ?? context.cwd);
-    const filename = context.physicalFilename ?? context.filename;
-    if (!filename || !path.isAbsolute(filename)) return {};
-    const parts = segmentsOf(root, filename);
-    if (!parts || parts.length < 4 || parts[0] !== 'subgraphs' || parts[2] !== 'src') return {};
+    const file = lintedFile(context);
+    if (!file) return {};
+    const { options, root, filename, parts } = file;
+    if (parts.length < 4 || parts[0] !== 'subgraphs' || parts[2] !== 'src') return {};
     const feature = parts[1];
     if (isRepositoryFile(parts.slice(3))) return {};
 

@@ -8,64 +8,59 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 export function createGatewayMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
+  const histogram = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: number[],
+  ) => new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
   const metrics = {
     registry,
-    requests: new Counter({
-      name: 'gateway_requests_total',
-      help: 'GraphQL requests answered, by operation name, client and outcome (ok or error)',
-      labelNames: ['operation', 'client', 'outcome'] as const,
-      registers: [registry],
-    }),
-    requestDuration: new Histogram({
-      name: 'gateway_request_duration_seconds',
-      help: 'Time from the start of GraphQL processing (body read, caller identified) to the response, by operation name and client',
-      labelNames: ['operation', 'client'] as const,
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    }),
-    subgraphFetchDuration: new Histogram({
-      name: 'gateway_subgraph_fetch_duration_seconds',
-      help: 'Time of each fetch to a subgraph, by subgraph',
-      labelNames: ['subgraph'] as const,
-      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [registry],
-    }),
-    subgraphErrors: new Counter({
-      name: 'gateway_subgraph_errors_total',
-      help: 'Subgraph fetches that failed (timeout, unreachable, HTTP error), by subgraph and reason',
-      labelNames: ['subgraph', 'reason'] as const,
-      registers: [registry],
-    }),
-    errors: new Counter({
-      name: 'gateway_errors_total',
-      help: 'Errors returned to clients, by catalogue code',
-      labelNames: ['code'] as const,
-      registers: [registry],
-    }),
-    rateLimited: new Counter({
-      name: 'gateway_rate_limited_total',
-      help: 'Requests refused with 429, by client and the bucket that refused (key, user, address)',
-      labelNames: ['client', 'bucket'] as const,
-      registers: [registry],
-    }),
-    apq: new Counter({
-      name: 'gateway_apq_total',
-      help: 'Automatic persisted query lookups, by result (hit, miss, registered)',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    }),
-    safelistRejections: new Counter({
-      name: 'gateway_safelist_rejections_total',
-      help: 'Operations refused because they are not in the client manifest (enforce mode, partners)',
-      labelNames: ['client'] as const,
-      registers: [registry],
-    }),
-    safelistAudit: new Counter({
-      name: 'gateway_safelist_audit_total',
-      help: 'Operations run although not in the client manifest (audit mode), by client and operation name',
-      labelNames: ['client', 'operation'] as const,
-      registers: [registry],
-    }),
+    requests: counter(
+      'gateway_requests_total',
+      'GraphQL requests answered, by operation name, client and outcome (ok or error)',
+      ['operation', 'client', 'outcome'],
+    ),
+    requestDuration: histogram(
+      'gateway_request_duration_seconds',
+      'Time from the start of GraphQL processing (body read, caller identified) to the response, by operation name and client',
+      ['operation', 'client'],
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ),
+    subgraphFetchDuration: histogram(
+      'gateway_subgraph_fetch_duration_seconds',
+      'Time of each fetch to a subgraph, by subgraph',
+      ['subgraph'],
+      [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
+    subgraphErrors: counter(
+      'gateway_subgraph_errors_total',
+      'Subgraph fetches that failed (timeout, unreachable, HTTP error), by subgraph and reason',
+      ['subgraph', 'reason'],
+    ),
+    errors: counter('gateway_errors_total', 'Errors returned to clients, by catalogue code', ['code']),
+    rateLimited: counter(
+      'gateway_rate_limited_total',
+      'Requests refused with 429, by client and the bucket that refused (key, user, address)',
+      ['client', 'bucket'],
+    ),
+    apq: counter(
+      'gateway_apq_total',
+      'Automatic persisted query lookups, by result (hit, miss, registered)',
+      ['result'],
+    ),
+    safelistRejections: counter(
+      'gateway_safelist_rejections_total',
+      'Operations refused because they are not in the client manifest (enforce mode, partners)',
+      ['client'],
+    ),
+    safelistAudit: counter(
+      'gateway_safelist_audit_total',
+      'Operations run although not in the client manifest (audit mode), by client and operation name',
+      ['client', 'operation'],
+    ),
   };
   return metrics;
 }

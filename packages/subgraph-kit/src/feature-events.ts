@@ -9,7 +9,6 @@ import {
   type EventEnvelope,
   type EventMap,
   type Handlers,
-  type SqlExec,
   type Topic,
 } from '@carwash/events';
 import type pg from 'pg';
@@ -91,7 +90,7 @@ export function createFeatureEvents({
   };
 }
 
-/** A row of a feature's outbox table, as its repository hands it to `outboxEvent.create({ data })`. */
+/** A row of a feature's outbox table, as `FeatureOutbox.record` writes it with `outboxEvent.create({ data })`. */
 export interface OutboxRow<T extends Topic> {
   id: string;
   topic: T;
@@ -101,20 +100,41 @@ export interface OutboxRow<T extends Topic> {
   occurredAt: Date;
 }
 
-/** A feature's outbox and inbox: what it publishes, and the rows its repository writes. */
+/**
+ * What the outbox and inbox need of a feature's Prisma transaction client: its `outboxEvent` model (the
+ * `<feature>_outbox` table) and raw SQL (the inbox insert). Every feature's generated client has both.
+ */
+export interface OutboxTransaction {
+  outboxEvent: { create(args: { data: OutboxRow<Topic> }): PromiseLike<unknown> };
+  $executeRawUnsafe(sql: string, ...values: unknown[]): PromiseLike<number>;
+}
+
+/**
+ * A feature's outbox and inbox: what it publishes, and the writes its repository makes with them. The
+ * repository hands them its transaction client (`readonly recordEvent = outbox.record`), so the
+ * services keep going through the repository and never touch the client.
+ */
 export interface FeatureOutbox<T extends Topic> {
   /** The topics the feature publishes (its own, `<feature>.<entity>.<pastTense>`). */
   publishes: readonly T[];
   /**
-   * The `<feature>_outbox` row of a new event. The repository writes it in the transaction that made the
-   * event true, so the event exists if and only if that change committed; the relay publishes it later.
+   * Writes the `<feature>_outbox` row of a new event with `tx`, in the transaction that made the event
+   * true, so the event exists if and only if that change committed; the relay publishes it later.
    */
-  row<U extends T>(topic: U, aggregateId: string, payload: EventMap[U]): OutboxRow<U>;
+  record<U extends T>(
+    tx: OutboxTransaction,
+    topic: U,
+    aggregateId: string,
+    payload: EventMap[U],
+  ): Promise<void>;
   /**
    * True the first time the feature's consumer group handles `event`: inserts its `<feature>_inbox` row
-   * through `exec`, in the transaction of the effect (false for a redelivery: skip the effect).
+   * with `tx`, in the transaction of the effect (false for a redelivery: skip the effect).
    */
-  firstTime(exec: SqlExec, event: Pick<EventEnvelope, 'id' | 'type'>): Promise<boolean>;
+  firstTime(
+    tx: Pick<OutboxTransaction, '$executeRawUnsafe'>,
+    event: Pick<EventEnvelope, 'id' | 'type'>,
+  ): Promise<boolean>;
 }
 
 /**
@@ -128,9 +148,9 @@ export function featureOutbox<const T extends Topic>(
   const inbox = `${feature}_inbox`;
   return {
     publishes,
-    row: (topic, aggregateId, payload) => {
+    record: async (tx, topic, aggregateId, payload) => {
       const event = createEvent(feature, topic, aggregateId, payload);
-      return {
+      const row: OutboxRow<typeof topic> = {
         id: event.id,
         topic: event.type,
         version: event.version,
@@ -138,8 +158,15 @@ export function featureOutbox<const T extends Topic>(
         payload: event.payload,
         occurredAt: new Date(event.occurredAt),
       };
+      await tx.outboxEvent.create({ data: row });
     },
-    firstTime: (exec, event) => firstDelivery(exec, inbox, feature, event),
+    firstTime: (tx, event) =>
+      firstDelivery(
+        (sql, values) => Promise.resolve(tx.$executeRawUnsafe(sql, ...values)),
+        inbox,
+        feature,
+        event,
+      ),
   };
 }
 

@@ -41,6 +41,12 @@ export interface Connection<T> {
   totalCount: number;
 }
 
+/** The paging arguments of every list field (`first: Int = 20, after: String`), as a resolver receives them. */
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
 /** `first` as the client sent it (or the default), or BAD_USER_INPUT naming `first` outside 1…{@link MAX_PAGE_SIZE}. */
 export function pageSize(first: number | null | undefined, field = 'first'): number {
   return validate(fields.pageSize(MAX_PAGE_SIZE), first ?? DEFAULT_PAGE_SIZE, field);
@@ -166,6 +172,27 @@ export function offsetCursor(list: string): OffsetCursor {
 export interface ParentPage<Row> {
   rows: Row[];
   totalCount: number;
+}
+
+/** A row of a per-parent page statement: the parent's id and total, and the page row's columns. */
+export type ParentPageRow<Row> = Partial<Row> & { ownerId: string; total: number };
+
+/**
+ * The pages of a statement that reads many parents' pages at once: one row per page row, each carrying
+ * its parent (`ownerId`) and the parent's total, and one row with no page columns (a null `id`) for a
+ * parent whose page is empty, so that its total still comes back. Row order is kept within each page.
+ */
+export function pagesByParent<Row extends { id: string }>(
+  rows: ReadonlyArray<ParentPageRow<Row>>,
+): Map<string, ParentPage<Row>> {
+  const pages = new Map<string, ParentPage<Row>>();
+  for (const { ownerId, total, ...row } of rows) {
+    const page = pages.get(ownerId) ?? { rows: [], totalCount: total };
+    // A row with an id carries every column of the page row; the empty page's row carries none.
+    if (row.id) page.rows.push(row as unknown as Row);
+    pages.set(ownerId, page);
+  }
+  return pages;
 }
 
 /** What a {@link pageLoader} is asked for: one parent's page with these arguments. */

@@ -28,6 +28,39 @@ type Settings = Pick<
   'AUTH_PUBLIC_URL' | 'AUTH_PASSWORD_RESET_TTL_SECONDS' | 'AUTH_EMAIL_VERIFICATION_TTL_SECONDS'
 >;
 
+/** The mails that carry an account token: what each says, where its link points, how long the token works. */
+const LINK_MAILS: Record<
+  AccountTokenPurpose,
+  {
+    ttl: Exclude<keyof Settings, 'AUTH_PUBLIC_URL'>;
+    path: string;
+    subject: string;
+    paragraphs: (validFor: string, link: string) => string[];
+  }
+> = {
+  RESET_PASSWORD: {
+    ttl: 'AUTH_PASSWORD_RESET_TTL_SECONDS',
+    path: '/reset-password',
+    subject: 'Reset your car-wash password',
+    paragraphs: (validFor, link) => [
+      'Someone (hopefully you) asked to reset the password of your car-wash account.',
+      `Choose a new password here; the link works once, for ${validFor}:`,
+      link,
+      'If it was not you, ignore this mail: your password stays as it is.',
+    ],
+  },
+  VERIFY_EMAIL: {
+    ttl: 'AUTH_EMAIL_VERIFICATION_TTL_SECONDS',
+    path: '/verify-email',
+    subject: 'Confirm your email address',
+    paragraphs: (validFor, link) => [
+      'Confirm this address for your car-wash account.',
+      `The link works once, for ${validFor}:`,
+      link,
+    ],
+  },
+};
+
 const accountToken = z.string().min(1, 'must not be empty').max(200, 'is not a token from our mail');
 
 function hashToken(token: string): string {
@@ -60,7 +93,7 @@ export class AccountRecovery {
     await this.throttle.consume('reset', email, clientKey(client.ip));
     const user = await this.repo.findUserByEmail(email);
     if (user && !user.deletedAt && user.email)
-      this.inBackground('password reset', () => this.sendPasswordReset(user));
+      this.inBackground('password reset', () => this.sendLink(user, 'RESET_PASSWORD'));
     return true;
   }
 
@@ -103,7 +136,7 @@ export class AccountRecovery {
     const user = await this.repo.findUserById(viewer.userId);
     if (!user || user.deletedAt || !user.emailNormalized) throw new AppError('UNAUTHENTICATED');
     await this.throttle.consume('verify', user.emailNormalized, clientKey(client.ip));
-    if (!user.emailVerified) await this.sendVerification(user);
+    if (!user.emailVerified) await this.sendLink(user, 'VERIFY_EMAIL');
     return true;
   }
 
@@ -127,7 +160,7 @@ export class AccountRecovery {
   /** After sign-up: the first verification mail. Never fails the sign-up; a failure is logged. */
   async welcome(user: User): Promise<void> {
     try {
-      await this.sendVerification(user);
+      await this.sendLink(user, 'VERIFY_EMAIL');
     } catch (err) {
       this.logger.error({ err, userId: user.id }, 'could not send the verification mail after sign-up');
     }
@@ -138,32 +171,15 @@ export class AccountRecovery {
     await Promise.allSettled([...this.pending]);
   }
 
-  private async sendPasswordReset(user: User): Promise<void> {
-    const ttl = this.settings.AUTH_PASSWORD_RESET_TTL_SECONDS;
-    const token = await this.issue(user, 'RESET_PASSWORD', ttl);
+  /** Mails `user` a new single-use link for `purpose`, saying how long it works. */
+  private async sendLink(user: User, purpose: AccountTokenPurpose): Promise<void> {
+    const mail = LINK_MAILS[purpose];
+    const ttl = this.settings[mail.ttl];
+    const token = await this.issue(user, purpose, ttl);
     await this.mail.send({
       to: user.email!,
-      subject: 'Reset your car-wash password',
-      text: [
-        'Someone (hopefully you) asked to reset the password of your car-wash account.',
-        `Choose a new password here; the link works once, for ${lifetime(ttl)}:`,
-        this.link('/reset-password', token),
-        'If it was not you, ignore this mail: your password stays as it is.',
-      ].join('\n\n'),
-    });
-  }
-
-  private async sendVerification(user: User): Promise<void> {
-    const ttl = this.settings.AUTH_EMAIL_VERIFICATION_TTL_SECONDS;
-    const token = await this.issue(user, 'VERIFY_EMAIL', ttl);
-    await this.mail.send({
-      to: user.email!,
-      subject: 'Confirm your email address',
-      text: [
-        'Confirm this address for your car-wash account.',
-        `The link works once, for ${lifetime(ttl)}:`,
-        this.link('/verify-email', token),
-      ].join('\n\n'),
+      subject: mail.subject,
+      text: mail.paragraphs(lifetime(ttl), this.link(mail.path, token)).join('\n\n'),
     });
   }
 

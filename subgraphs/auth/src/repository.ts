@@ -1,4 +1,3 @@
-import type { EventMap } from '@carwash/events';
 import type { AuthDb } from './db.js';
 import { outbox } from './events.js';
 import {
@@ -30,16 +29,7 @@ export function isUniqueViolation(err: unknown): boolean {
 }
 
 /** Records an event in the auth outbox, inside the caller's transaction (see `featureOutbox`). */
-async function recordEvent<T extends (typeof outbox.publishes)[number]>(
-  tx: Tx,
-  topic: T,
-  aggregateId: string,
-  payload: EventMap[T],
-): Promise<string> {
-  const row = outbox.row(topic, aggregateId, payload);
-  await tx.outboxEvent.create({ data: row });
-  return row.id;
-}
+const recordEvent = outbox.record;
 
 /**
  * Data access for the auth feature's tables, and the only user of the auth Prisma client (lint rule

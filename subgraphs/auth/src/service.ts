@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '@carwash/errors';
 import type { Role, Viewer } from '@carwash/service-trust';
-import { connection, keysetCursor, pageSize, validate, type Connection } from '@carwash/subgraph-kit';
+import {
+  connection,
+  keysetCursor,
+  pageSize,
+  validate,
+  type Connection,
+  type PageArgs,
+} from '@carwash/subgraph-kit';
 import { clientKey } from '@carwash/client-address';
 import type { AuthConfig } from './config.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -268,12 +275,9 @@ export class AuthService {
   }
 
   /** `Query.users`: newest first, keyset-paged on (createdAt, id) so pages stay stable while users sign up. */
-  async listUsers(raw: {
-    first?: number | null;
-    after?: string | null;
-    role?: Role | null;
-    includeDeleted?: boolean | null;
-  }): Promise<Connection<User>> {
+  async listUsers(
+    raw: PageArgs & { role?: Role | null; includeDeleted?: boolean | null },
+  ): Promise<Connection<User>> {
     const first = pageSize(raw.first);
     const args = validate(input.usersArgs, raw);
     const after = USERS_CURSOR.decode(args.after);

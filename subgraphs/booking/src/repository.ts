@@ -1,5 +1,10 @@
 import type { EventEnvelope, EventMap } from '@carwash/events';
-import type { KeysetPosition, ParentPage } from '@carwash/subgraph-kit';
+import {
+  pagesByParent,
+  type KeysetPosition,
+  type ParentPage,
+  type ParentPageRow,
+} from '@carwash/subgraph-kit';
 import type { BookingDb } from './db.js';
 import type { BusyBay } from './availability.js';
 import { outbox } from './events.js';
@@ -328,12 +333,11 @@ export class BookingRepository implements BookingStore {
     aggregateId: string,
     payload: EventMap[T],
   ): Promise<void> {
-    await this.client(tx).outboxEvent.create({ data: outbox.row(topic, aggregateId, payload) });
+    await outbox.record(this.client(tx), topic, aggregateId, payload);
   }
 
   firstTime(tx: Tx, event: EventEnvelope): Promise<boolean> {
-    const client = this.client(tx);
-    return outbox.firstTime((sql, values) => client.$executeRawUnsafe(sql, ...values), event);
+    return outbox.firstTime(this.client(tx), event);
   }
 
   /** Bookings starting in [from, to) at any of the sites: one statement for a dashboard of sites. */
@@ -356,7 +360,7 @@ export class BookingRepository implements BookingStore {
     const statuses = query.statuses?.length ? query.statuses : null;
     const afterAt = query.after?.key ?? null;
     const afterId = query.after?.id ?? null;
-    const rows = await this.db.$queryRaw<Array<Partial<Reservation> & { ownerId: string; total: number }>>`
+    const rows = await this.db.$queryRaw<ParentPageRow<Reservation>[]>`
       WITH matching AS (
         SELECT * FROM booking_reservations
         WHERE customer_id = ANY(${[...customerIds]}::uuid[])
@@ -377,12 +381,6 @@ export class BookingRepository implements BookingStore {
       FROM totals t
       LEFT JOIN page p ON p.customer_id = t.customer_id AND p.rn <= ${query.limit}
       ORDER BY t.customer_id, p.starts_at DESC, p.id DESC`;
-    const pages = new Map<string, ParentPage<Reservation>>();
-    for (const { ownerId, total, ...row } of rows) {
-      const page = pages.get(ownerId) ?? { rows: [], totalCount: total };
-      if (row.id) page.rows.push(row as Reservation);
-      pages.set(ownerId, page);
-    }
-    return pages;
+    return pagesByParent(rows);
   }
 }

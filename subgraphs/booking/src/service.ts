@@ -11,6 +11,7 @@ import {
   validate,
   z,
   type Connection,
+  type PageArgs,
   type PageKey,
   type ParentPage,
   type PeerUser,
@@ -628,7 +629,7 @@ export class BookingService {
   async bookingsOf(
     reads: BookingReads,
     userId: string,
-    args: { first?: number | null; after?: string | null; status?: ReservationStatus[] | null },
+    args: PageArgs & { status?: ReservationStatus[] | null },
   ): Promise<Connection<Reservation>> {
     const first = pageSize(args.first);
     const after = BOOKINGS_CURSOR.decode(args.after) ?? null;

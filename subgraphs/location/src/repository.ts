@@ -1,4 +1,3 @@
-import type { EventEnvelope, EventMap } from '@carwash/events';
 import type { KeysetPosition } from '@carwash/subgraph-kit';
 import type { LocationDb } from './db.js';
 import { outbox } from './events.js';
@@ -122,19 +121,10 @@ export class LocationRepository {
   }
 
   /** Writes an event to the location outbox inside the caller's transaction. */
-  async recordEvent<T extends (typeof outbox.publishes)[number]>(
-    tx: Tx,
-    topic: T,
-    aggregateId: string,
-    payload: EventMap[T],
-  ): Promise<void> {
-    await tx.outboxEvent.create({ data: outbox.row(topic, aggregateId, payload) });
-  }
+  readonly recordEvent = outbox.record;
 
   /** True the first time this feature handles `event` (inbox row in the caller's transaction). */
-  firstTime(tx: Tx, event: EventEnvelope): Promise<boolean> {
-    return outbox.firstTime((sql, values) => tx.$executeRawUnsafe(sql, ...values), event);
-  }
+  readonly firstTime = outbox.firstTime;
 
   sitesByIds(ids: readonly string[]): Promise<WashSite[]> {
     return this.db.washSite.findMany({ where: { id: { in: [...ids] } } });

@@ -12,6 +12,7 @@ import {
   validate,
   z,
   type Connection,
+  type PageArgs,
   type PeerUser,
 } from '@carwash/subgraph-kit';
 import { greatCircleKm, type Point } from './geo.js';
@@ -320,13 +321,9 @@ export class LocationService {
     return ended;
   }
 
-  async listSites(args: {
-    first?: number | null;
-    after?: string | null;
-    active?: boolean | null;
-    near?: Point | null;
-    radiusKm?: number | null;
-  }): Promise<Connection<WashSite>> {
+  async listSites(
+    args: PageArgs & { active?: boolean | null; near?: Point | null; radiusKm?: number | null },
+  ): Promise<Connection<WashSite>> {
     const first = pageSize(args.first);
     const near = args.near ? validate(point, args.near, 'near') : undefined;
     if (args.radiusKm != null && (!near || !(args.radiusKm > 0) || args.radiusKm > MAX_RADIUS_KM))

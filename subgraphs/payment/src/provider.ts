@@ -32,19 +32,32 @@ export class ProviderUnavailable extends Error {
  */
 export interface PaymentProvider {
   /** Authorizes and captures `amountCents` on the tokenized card. */
-  charge(input: {
-    token: string;
-    amountCents: number;
-    currency: string;
-    idempotencyKey: string;
-  }): Promise<{ ref: string }>;
-  refund(input: { chargeRef: string; amountCents: number; idempotencyKey: string }): Promise<{ ref: string }>;
+  charge(input: ChargeRequest): Promise<{ ref: string }>;
+  refund(input: RefundRequest): Promise<{ ref: string }>;
+}
+
+/** A charge as the service asks for it: the card token, the amount and the idempotency key. */
+export interface ChargeRequest {
+  token: string;
+  amountCents: number;
+  currency: string;
+  idempotencyKey: string;
+}
+
+/** A refund of (part of) an earlier charge, named by the provider's reference. */
+export interface RefundRequest {
+  chargeRef: string;
+  amountCents: number;
+  idempotencyKey: string;
 }
 
 /** One movement of money the sandbox made, under the idempotency key it was asked with. */
 export type SandboxEntry =
   | { kind: 'charge'; key: string; ref: string; amountCents: number; currency: string }
   | { kind: 'refund'; key: string; ref: string; chargeRef: string; amountCents: number };
+
+/** A movement before the sandbox gives it a reference. */
+type Movement = SandboxEntry extends infer E ? (E extends SandboxEntry ? Omit<E, 'ref'> : never) : never;
 
 /**
  * An offline provider that behaves like a real one's test mode: deterministic test tokens, latency,
@@ -107,62 +120,41 @@ export class SandboxProvider implements PaymentProvider {
     return map.get(key);
   }
 
-  /** Runs `work` once per key at a time; a repeated key gets the first call's promise or result. */
-  private once(
-    kind: SandboxEntry['kind'],
-    key: string,
-    work: () => Promise<{ ref: string }>,
-  ): Promise<{ ref: string }> {
+  /**
+   * Makes `movement` once per key: after the simulated latency, `refuse` may throw (a decline, an
+   * outage); otherwise the movement gets a new reference and goes on record. A repeated key gets the
+   * first call's promise or result.
+   */
+  private move(movement: Movement, refuse: () => void = () => {}): Promise<{ ref: string }> {
+    const { kind, key } = movement;
     const done = this.known(kind, key);
     if (done) return Promise.resolve({ ref: done.ref });
     const slot = `${kind}:${key}`;
     const running = this.inFlight.get(slot);
     if (running) return running;
-    const p = work().finally(() => this.inFlight.delete(slot));
+    const p = (async () => {
+      await this.sleep();
+      refuse();
+      const ref = newRef(kind === 'charge' ? 'ch' : 're');
+      this.record({ ...movement, ref });
+      return { ref };
+    })().finally(() => this.inFlight.delete(slot));
     this.inFlight.set(slot, p);
     return p;
   }
 
-  charge(input: {
-    token: string;
-    amountCents: number;
-    currency: string;
-    idempotencyKey: string;
-  }): Promise<{ ref: string }> {
-    return this.once('charge', input.idempotencyKey, async () => {
-      await this.sleep();
-      if (input.token === 'tok_insufficient_funds') throw new ProviderDecline('insufficient_funds');
-      if (input.token === 'tok_provider_error') throw new ProviderUnavailable('sandbox: simulated outage');
-      if (input.token === 'tok_decline' || !/^tok_[A-Za-z0-9_]+$/.test(input.token))
+  charge(input: ChargeRequest): Promise<{ ref: string }> {
+    const { token, amountCents, currency } = input;
+    return this.move({ kind: 'charge', key: input.idempotencyKey, amountCents, currency }, () => {
+      if (token === 'tok_insufficient_funds') throw new ProviderDecline('insufficient_funds');
+      if (token === 'tok_provider_error') throw new ProviderUnavailable('sandbox: simulated outage');
+      if (token === 'tok_decline' || !/^tok_[A-Za-z0-9_]+$/.test(token))
         throw new ProviderDecline('card_declined');
-      const ref = newRef('ch');
-      this.record({
-        kind: 'charge',
-        key: input.idempotencyKey,
-        ref,
-        amountCents: input.amountCents,
-        currency: input.currency,
-      });
-      return { ref };
     });
   }
 
-  refund(input: {
-    chargeRef: string;
-    amountCents: number;
-    idempotencyKey: string;
-  }): Promise<{ ref: string }> {
-    return this.once('refund', input.idempotencyKey, async () => {
-      await this.sleep();
-      const ref = newRef('re');
-      this.record({
-        kind: 'refund',
-        key: input.idempotencyKey,
-        ref,
-        chargeRef: input.chargeRef,
-        amountCents: input.amountCents,
-      });
-      return { ref };
-    });
+  refund(input: RefundRequest): Promise<{ ref: string }> {
+    const { chargeRef, amountCents } = input;
+    return this.move({ kind: 'refund', key: input.idempotencyKey, chargeRef, amountCents });
   }
 }

@@ -1,5 +1,9 @@
-import type { EventEnvelope, EventMap } from '@carwash/events';
-import type { KeysetPosition, ParentPage } from '@carwash/subgraph-kit';
+import {
+  pagesByParent,
+  type KeysetPosition,
+  type ParentPage,
+  type ParentPageRow,
+} from '@carwash/subgraph-kit';
 import type { PaymentDb } from './db.js';
 import { outbox } from './events.js';
 import {
@@ -259,7 +263,7 @@ export class PaymentRepository {
   ): Promise<Map<string, ParentPage<Transaction>>> {
     const afterAt = query.after?.key ?? null;
     const afterId = query.after?.id ?? null;
-    const rows = await this.db.$queryRaw<Array<Partial<Transaction> & { ownerId: string; total: number }>>`
+    const rows = await this.db.$queryRaw<ParentPageRow<Transaction>[]>`
       WITH matching AS (
         SELECT * FROM payment_transactions WHERE customer_id = ANY(${[...customerIds]}::uuid[])
       ), totals AS (
@@ -279,13 +283,7 @@ export class PaymentRepository {
       FROM totals t
       LEFT JOIN page p ON p.customer_id = t.customer_id AND p.rn <= ${query.limit}
       ORDER BY t.customer_id, p.created_at DESC, p.id DESC`;
-    const pages = new Map<string, ParentPage<Transaction>>();
-    for (const { ownerId, total, ...row } of rows) {
-      const page = pages.get(ownerId) ?? { rows: [], totalCount: total };
-      if (row.id) page.rows.push(row as Transaction);
-      pages.set(ownerId, page);
-    }
-    return pages;
+    return pagesByParent(rows);
   }
 
   /** Charges by id (one statement). */
@@ -384,19 +382,10 @@ export class PaymentRepository {
   // ── outbox and inbox ───────────────────────────────────────────────────────────────────────────
 
   /** Puts an event in the outbox, in the transaction that made it true. */
-  async recordEvent<T extends (typeof outbox.publishes)[number]>(
-    tx: PaymentTx,
-    topic: T,
-    aggregateId: string,
-    payload: EventMap[T],
-  ): Promise<void> {
-    await tx.outboxEvent.create({ data: outbox.row(topic, aggregateId, payload) });
-  }
+  readonly recordEvent = outbox.record;
 
   /** Records the event in the inbox; false when this consumer group handled it before. */
-  firstTime(tx: PaymentTx, event: EventEnvelope): Promise<boolean> {
-    return outbox.firstTime((sql, values) => tx.$executeRawUnsafe(sql, ...values), event);
-  }
+  readonly firstTime = outbox.firstTime;
 }
 
 /** The repository as the service sees it: fakes in unit tests implement the same shape. */

@@ -9,6 +9,7 @@ import {
   validate,
   z,
   type Connection,
+  type PageArgs,
   type PageKey,
   type ParentPage,
 } from '@carwash/subgraph-kit';
@@ -244,7 +245,7 @@ export class PaymentService {
   async transactionsOf(
     reads: PaymentReads,
     customerId: string,
-    args: { first?: number | null; after?: string | null },
+    args: PageArgs,
   ): Promise<Connection<Transaction>> {
     const first = pageSize(args.first);
     const after = CHARGES_CURSOR.decode(args.after) ?? null;
