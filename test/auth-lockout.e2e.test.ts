@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PASSWORD,
   postGraphQL,
+  signUp,
   startSupergraph,
   uniqueEmail,
   type GraphQLResult,
   type Running,
 } from './support/supergraph.js';
 
-const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken user { id } } }`;
 const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { accessToken user { id } } }`;
 const CHANGE_PASSWORD = `mutation($i: ChangePasswordInput!) { changePassword(input: $i) { accessToken } }`;
 /** The issue's attack: this many failed log-ins, each for another unknown email, from one address. */
@@ -47,14 +47,14 @@ const externalAddress = Object.values(networkInterfaces())
 
 const code = (r: GraphQLResult) => r.errors?.[0]?.extensions?.code ?? 'OK';
 
-async function signUp(sg: Running, address?: string): Promise<{ email: string; id: string; token: string }> {
-  const email = uniqueEmail('lockout');
-  const res = await from(sg, address, SIGN_UP, {
-    i: { email, password: PASSWORD, firstName: 'Lee', lastName: 'Lock' },
+/** A new user, signed up from `address` (from the test's own when not given). */
+function newUser(sg: Running, address?: string) {
+  return signUp(sg, {
+    tag: 'lockout',
+    firstName: 'Lee',
+    lastName: 'Lock',
+    headers: address ? { 'x-forwarded-for': address } : {},
   });
-  expect(res.errors).toBeUndefined();
-  const up = (res.data as { signUp: { accessToken: string; user: { id: string } } }).signUp;
-  return { email, id: up.user.id, token: up.accessToken };
 }
 
 describe('the client address at the gateway', () => {
@@ -130,7 +130,7 @@ describe('lockout an attacker cannot turn on others', () => {
   });
 
   it(`lets the real client log in from another address after ${ATTACK_FAILURES} failures for ${ATTACK_FAILURES} unknown emails from one address, and refuses that address`, async () => {
-    const victim = await signUp(sg);
+    const victim = await newUser(sg);
     const attacker = freshIPv4();
     for (let i = 0; i < ATTACK_FAILURES; i++) {
       const res = await from(sg, attacker, LOG_IN, {
@@ -148,7 +148,7 @@ describe('lockout an attacker cannot turn on others', () => {
   });
 
   it("keeps a user's account open to them while the address guessing its password is locked out", async () => {
-    const victim = await signUp(sg);
+    const victim = await newUser(sg);
     const attacker = freshIPv4();
     for (let i = 0; i < MAX_FAILURES; i++) {
       expect(
@@ -165,7 +165,7 @@ describe('lockout an attacker cannot turn on others', () => {
   });
 
   it('counts every address of one IPv6 /64 as one client, so rotating addresses inside it buys no guesses', async () => {
-    const victim = await signUp(sg);
+    const victim = await newUser(sg);
     const prefix = freshIPv6Prefix();
     for (let i = 1; i <= MAX_FAILURES; i++) {
       expect(
@@ -198,7 +198,7 @@ describe('lockout an attacker cannot turn on others', () => {
   });
 
   it('still gives 20 parallel guesses from one address exactly 5 password checks', async () => {
-    const victim = await signUp(sg);
+    const victim = await newUser(sg);
     const attacker = freshIPv4();
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
@@ -212,15 +212,15 @@ describe('lockout an attacker cannot turn on others', () => {
 
   it('refuses changePassword guesses at the current password (a stolen access token) with AUTH_LOCKED after 5 failures', async () => {
     const address = freshIPv4();
-    const user = await signUp(sg, address);
+    const user = await newUser(sg, address);
     for (let i = 0; i < MAX_FAILURES; i++) {
-      const res = await changePassword(sg, address, user.token, `Guess-number-${i}`);
+      const res = await changePassword(sg, address, user.accessToken, `Guess-number-${i}`);
       expect(res.errors?.[0]?.extensions).toMatchObject({
         code: 'AUTH_INVALID_CREDENTIALS',
         field: 'input.currentPassword',
       });
     }
-    const locked = await changePassword(sg, address, user.token, PASSWORD);
+    const locked = await changePassword(sg, address, user.accessToken, PASSWORD);
     expect(code(locked)).toBe('AUTH_LOCKED');
     // The same lockout covers log-in from that address: the guesses were counted against the account.
     expect(code(await from(sg, address, LOG_IN, { i: { email: user.email, password: PASSWORD } }))).toBe(
@@ -243,8 +243,8 @@ describe('lockout an attacker cannot turn on others', () => {
 
   it('changes the password with the right current password; the new one logs in and the old one does not', async () => {
     const address = freshIPv4();
-    const user = await signUp(sg, address);
-    const changed = await changePassword(sg, address, user.token, PASSWORD);
+    const user = await newUser(sg, address);
+    const changed = await changePassword(sg, address, user.accessToken, PASSWORD);
     expect(changed.errors).toBeUndefined();
     expect(code(await from(sg, address, LOG_IN, { i: { email: user.email, password: NEW_PASSWORD } }))).toBe(
       'OK',

@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PASSWORD,
   postGraphQL,
+  signUp,
   startSupergraph,
   uniqueEmail,
   type GraphQLResult,
   type Running,
 } from './support/supergraph.js';
 
-const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken user { id } } }`;
 const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`;
 const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`;
 const REQUEST_RESET = `mutation($e: String!) { requestPasswordReset(email: $e) }`;
@@ -74,13 +74,14 @@ async function tokenFromMail(to: string, subject: string, nth = 1): Promise<stri
   }
 }
 
-async function signUp(): Promise<{ email: string; id: string; accessToken: string; refreshToken: string }> {
-  const email = uniqueEmail('recovery');
-  const res = await gql(SIGN_UP, { i: { email, password: PASSWORD, firstName: 'Rae', lastName: 'Covery' } });
-  expect(res.errors).toBeUndefined();
-  const up = (res.data as { signUp: { accessToken: string; refreshToken: string; user: { id: string } } })
-    .signUp;
-  return { email, id: up.user.id, accessToken: up.accessToken, refreshToken: up.refreshToken };
+/** A new user, signed up from an address of their own. */
+function newUser() {
+  return signUp(sg, {
+    tag: 'recovery',
+    firstName: 'Rae',
+    lastName: 'Covery',
+    headers: { 'x-forwarded-for': freshAddress() },
+  });
 }
 
 async function requestResetToken(email: string, nth = 1): Promise<string> {
@@ -95,7 +96,7 @@ const logInCode = async (email: string, password: string) =>
 
 describe('password reset', () => {
   it('resets the password with the mailed link: every old session ends, the new password works and the old one does not', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await requestResetToken(user.email);
     expect(
       (
@@ -117,7 +118,7 @@ describe('password reset', () => {
   });
 
   it('refuses a reset link used a second time (an attacker replaying a mail they saw later)', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await requestResetToken(user.email);
     expect(code(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
     const replay = await gql(RESET, { t: token, p: 'Attackers-own-pick-99' });
@@ -126,7 +127,7 @@ describe('password reset', () => {
   });
 
   it('lets exactly one of two concurrent resets with one link win', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await requestResetToken(user.email);
     const codes = (
       await Promise.all([
@@ -140,7 +141,7 @@ describe('password reset', () => {
   });
 
   it('refuses an expired reset link and leaves the password as it was', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await requestResetToken(user.email);
     // Test setup: the link's hour has passed.
     await sg.auth.db.accountToken.updateMany({
@@ -152,7 +153,7 @@ describe('password reset', () => {
   });
 
   it('honours only the newest reset link', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const first = await requestResetToken(user.email, 1);
     const second = await requestResetToken(user.email, 2);
     expect(second).not.toBe(first);
@@ -161,7 +162,7 @@ describe('password reset', () => {
   });
 
   it('refuses a weak new password without spending the link, which then works with a strong one', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await requestResetToken(user.email);
     const weak = await gql(RESET, { t: token, p: 'short' });
     expect(weak.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'newPassword' });
@@ -169,7 +170,7 @@ describe('password reset', () => {
   });
 
   it('refuses a verification link presented as a reset link', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const verification = await tokenFromMail(user.email, VERIFY_SUBJECT);
     expect(code(await gql(RESET, { t: verification, p: NEW_PASSWORD }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
     expect(await logInCode(user.email, PASSWORD)).toBe('OK');
@@ -179,7 +180,7 @@ describe('password reset', () => {
 describe('no account enumeration', () => {
   it('answers a reset request for an unknown email exactly as for a known one, in similar time, and mails only the account holder', async () => {
     const SAMPLES = 8;
-    const known = await Promise.all(Array.from({ length: SAMPLES }, () => signUp()));
+    const known = await Promise.all(Array.from({ length: SAMPLES }, () => newUser()));
     const unknown = Array.from({ length: SAMPLES }, () => uniqueEmail('nobody'));
     const timings = { known: [] as number[], unknown: [] as number[] };
     const bodies = new Set<string>();
@@ -208,7 +209,7 @@ describe('no account enumeration', () => {
   });
 
   it('throttles an unknown email exactly like a known one', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const ghost = uniqueEmail('ghost');
     for (const email of [user.email, ghost]) {
       for (let i = 0; i < MAX_PER_EMAIL; i++) expect(code(await gql(REQUEST_RESET, { e: email }))).toBe('OK');
@@ -221,7 +222,7 @@ describe('no account enumeration', () => {
 
 describe('throttle', () => {
   it(`refuses a ${MAX_PER_EMAIL + 1}th reset mail for one email within the window, from any address (mail-bombing a user)`, async () => {
-    const user = await signUp();
+    const user = await newUser();
     for (let i = 0; i < MAX_PER_EMAIL; i++)
       expect(code(await gql(REQUEST_RESET, { e: user.email }))).toBe('OK');
     const refused = await gql(REQUEST_RESET, { e: user.email });
@@ -245,7 +246,7 @@ describe('throttle', () => {
   });
 
   it('throttles verification mails per email too', async () => {
-    const user = await signUp();
+    const user = await newUser();
     for (let i = 0; i < MAX_PER_EMAIL; i++)
       expect(code(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe('OK');
     expect(code(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe(
@@ -256,7 +257,7 @@ describe('throttle', () => {
 
 describe('email verification', () => {
   it('verifies the email with the link mailed at sign-up, once', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const before = await gql(ME, {}, { token: user.accessToken });
     expect(before.data).toEqual({ me: { id: user.id, emailVerified: false } });
     const token = await tokenFromMail(user.email, VERIFY_SUBJECT);
@@ -269,7 +270,7 @@ describe('email verification', () => {
   });
 
   it('mails a fresh link on request, retires the earlier one, and sends nothing once verified', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const atSignUp = await tokenFromMail(user.email, VERIFY_SUBJECT, 1);
     expect((await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken })).data).toEqual({
       requestEmailVerification: true,
@@ -282,7 +283,7 @@ describe('email verification', () => {
   });
 
   it('refuses an expired verification link', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await tokenFromMail(user.email, VERIFY_SUBJECT);
     await sg.auth.db.accountToken.updateMany({
       where: { userId: user.id },
@@ -296,7 +297,7 @@ describe('email verification', () => {
   });
 
   it('marks the email verified by a password reset (the mailbox was proven)', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await requestResetToken(user.email);
     expect(code(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
     expect((await sg.auth.db.user.findUniqueOrThrow({ where: { id: user.id } })).emailVerified).toBe(true);

@@ -210,6 +210,44 @@ export function uniqueEmail(tag = 'user'): string {
 
 export const PASSWORD = 'Wash-my-car-42';
 
+/** A user who has just signed up through the gateway, and the session the sign-up answered with. */
+export interface SignedUp {
+  id: string;
+  email: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+export interface SignUpOptions {
+  /** The start of the unique email (`uniqueEmail(tag)`). */
+  tag?: string;
+  firstName?: string;
+  lastName?: string;
+  /** Sent with the request (e.g. `x-forwarded-for`, the client address a throttle counts by). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * Signs a new client up with PASSWORD through the gateway at `sg.gatewayUrl`; fails the test (setup)
+ * with the errors if that does not work.
+ */
+export async function signUp(
+  sg: Pick<Running, 'gatewayUrl'>,
+  { tag = 'user', firstName = 'Sam', lastName = 'Client', headers = {} }: SignUpOptions = {},
+): Promise<SignedUp> {
+  const email = uniqueEmail(tag);
+  const res = await postGraphQL<{ signUp: Omit<SignedUp, 'email' | 'id'> & { user: { id: string } } }>(
+    sg.gatewayUrl,
+    `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken user { id } } }`,
+    { i: { email, password: PASSWORD, firstName, lastName } },
+    undefined,
+    headers,
+  );
+  if (res.errors?.length || !res.data) throw new Error(`signUp failed: ${JSON.stringify(res.errors)}`);
+  const { user, accessToken, refreshToken } = res.data.signUp;
+  return { id: user.id, email, accessToken, refreshToken };
+}
+
 /**
  * A new user with the given role, signed in: signs up through the gateway, then (test setup only)
  * sets the role directly in the auth database and logs in again for a token that carries it.
@@ -219,12 +257,7 @@ export async function signUpAs(
   role: 'CLIENT' | 'WASHER' | 'MANAGER' | 'ADMIN',
   firstName = 'Sam',
 ): Promise<{ id: string; token: string }> {
-  const email = uniqueEmail(role.toLowerCase());
-  const up = await sg.gql<{ signUp: { user: { id: string } } }>(
-    `mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`,
-    { i: { email, password: PASSWORD, firstName, lastName: role } },
-  );
-  const id = up.data!.signUp.user.id;
+  const { id, email } = await signUp(sg, { tag: role.toLowerCase(), firstName, lastName: role });
   if (role !== 'CLIENT') await sg.auth.db.user.update({ where: { id }, data: { role } });
   const login = await sg.gql<{ logIn: { accessToken: string } }>(
     `mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`,
