@@ -8,6 +8,7 @@ import type { SandboxEntry } from '@carwash/payment';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenSite, createService } from './support/fixtures.js';
+import { metricValue, scrapeMetrics } from './support/metrics.js';
 import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 /**
@@ -66,18 +67,13 @@ function providerLedger(): SandboxEntry[] {
     .map((l) => JSON.parse(l) as SandboxEntry);
 }
 
+/** How many refunds payment resumed successfully so far, on this `trigger`. */
 async function resumedTotal(trigger: string): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', sg.paymentUrl))).text();
-  const line = text
-    .split('\n')
-    .find(
-      (l) =>
-        l.startsWith('payment_resumed_operations_total{') &&
-        l.includes('kind="refund"') &&
-        l.includes(`trigger="${trigger}"`) &&
-        l.includes('outcome="succeeded"'),
-    );
-  return line ? Number(line.split(' ').at(-1)) : 0;
+  return metricValue(await scrapeMetrics(sg.paymentUrl), 'payment_resumed_operations_total', {
+    kind: 'refund',
+    trigger,
+    outcome: 'succeeded',
+  });
 }
 
 /** Clients, each with paid HELD bookings on days of their own. */
