@@ -1,9 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { sqlStatements as paymentStatements } from '@carwash/payment';
 import { signedFetch } from '@carwash/service-trust';
-import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenSite, createService } from './support/fixtures.js';
+import { addCard, createBooking, createOpenSite, createService, siteDay } from './support/fixtures.js';
 import { metricValue, scrapeMetrics } from './support/metrics.js';
 import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
@@ -20,27 +19,20 @@ function user(role: 'CLIENT' | 'MANAGER', firstName = 'Pat') {
   return signUpAs(sg, role, firstName);
 }
 
-async function method(token: string, providerToken = 'tok_visa'): Promise<string> {
-  const res = await sg.gql<{ addPaymentMethod: { id: string } }>(
-    `mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { id } }`,
-    { i: { providerToken, brand: 'visa', last4: '4242', expMonth: 12, expYear: 2099 } },
-    token,
-  );
-  expect(res.errors).toBeUndefined();
-  return res.data!.addPaymentMethod.id;
+/**
+ * A new client with a card on file for each sandbox token (in order), and a HELD booking of theirs on a
+ * day of its own.
+ */
+async function payer<const T extends readonly string[]>(...providerTokens: T) {
+  const client = await user('CLIENT');
+  const cards: string[] = [];
+  for (const providerToken of providerTokens) cards.push(await addCard(sg, client.token, providerToken));
+  return { client, cards: cards as { [K in keyof T]: string }, b: await booking(client.token) };
 }
 
 /** A HELD booking for the client, on a day of its own. */
-async function booking(token: string, hhmm = '10:00', offset = dayOffset++): Promise<string> {
-  const date = DateTime.now().setZone('Europe/Berlin').plus({ days: offset }).toISODate()!;
-  const startsAt = DateTime.fromISO(`${date}T${hhmm}`, { zone: 'Europe/Berlin' }).toUTC().toISO();
-  const res = await sg.gql<{ createBooking: { id: string } }>(
-    `mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`,
-    { i: { siteId, serviceId, startsAt } },
-    token,
-  );
-  expect(res.errors).toBeUndefined();
-  return res.data!.createBooking.id;
+function booking(token: string, hhmm = '10:00', offset = dayOffset++): Promise<string> {
+  return createBooking(sg, token, { siteId, serviceId, startsAt: siteDay(offset).at(hhmm) });
 }
 
 beforeAll(async () => {
@@ -55,8 +47,11 @@ afterAll(async () => {
 
 describe('payForBooking', () => {
   it('charges once for 100 concurrent calls with one key: one provider charge, one row, 100 identical answers', async () => {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token), await booking(client.token)];
+    const {
+      client,
+      cards: [m],
+      b,
+    } = await payer('tok_visa');
     const key = `pay-${randomUUID()}`;
     const chargesBefore = sg.payment.provider.charges.size;
     const answers = await Promise.all(
@@ -88,7 +83,7 @@ describe('payForBooking', () => {
 
   it('refuses the same key with different parameters', async () => {
     const client = await user('CLIENT');
-    const m = await method(client.token);
+    const m = await addCard(sg, client.token);
     const [b1, b2] = [await booking(client.token), await booking(client.token)];
     const key = `pay-${randomUUID()}`;
     expect((await sg.gql(PAY, { b: b1, m, k: key }, client.token)).errors).toBeUndefined();
@@ -100,8 +95,11 @@ describe('payForBooking', () => {
   });
 
   it('takes the amount from the booking and confirms its hold through the bus', async () => {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token), await booking(client.token)];
+    const {
+      client,
+      cards: [m],
+      b,
+    } = await payer('tok_visa');
     const consumer = await sg.booking.startConsumers({ blockMs: 50, retryBaseMs: 100 });
     try {
       const res = await sg.gql<{ payForBooking: { amount: { amountCents: number } } }>(
@@ -138,8 +136,11 @@ describe('payForBooking', () => {
     ['tok_insufficient_funds', 'PAYMENT_INSUFFICIENT_FUNDS'],
     ['tok_provider_error', 'PAYMENT_PROVIDER_ERROR'],
   ])('answers the sandbox card %s with %s', async (token, code) => {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token, token), await booking(client.token)];
+    const {
+      client,
+      cards: [m],
+      b,
+    } = await payer(token);
     const key = `pay-${randomUUID()}`;
     const res = await sg.gql(PAY, { b, m, k: key }, client.token);
     expect(res.errors?.[0]?.extensions?.code).toBe(code);
@@ -152,11 +153,11 @@ describe('payForBooking', () => {
   it("refuses someone else's booking and a removed card", async () => {
     const [owner, other] = [await user('CLIENT'), await user('CLIENT')];
     const b = await booking(owner.token);
-    const m = await method(other.token);
+    const m = await addCard(sg, other.token);
     expect(
       (await sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, other.token)).errors?.[0]?.extensions?.code,
     ).toBe('PAYMENT_BOOKING_NOT_PAYABLE');
-    const own = await method(owner.token);
+    const own = await addCard(sg, owner.token);
     await sg.gql(`mutation($id: ID!) { removePaymentMethod(id: $id) { id } }`, { id: own }, owner.token);
     expect(
       (await sg.gql(PAY, { b, m: own, k: `pay-${randomUUID()}` }, owner.token)).errors?.[0]?.extensions?.code,
@@ -183,8 +184,11 @@ describe('refunds', () => {
     transactionId: string;
     bookingId: string;
   }> {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token), await booking(client.token)];
+    const {
+      client,
+      cards: [m],
+      b,
+    } = await payer('tok_visa');
     const res = await sg.gql<{ payForBooking: { id: string } }>(
       PAY,
       { b, m, k: `pay-${randomUUID()}` },
@@ -259,21 +263,14 @@ describe('a payment that arrives after the hold lapsed', () => {
       closesAt: '24:00',
     });
     const [client, rival] = [await user('CLIENT'), await user('CLIENT')];
-    const m = await method(client.token);
+    const m = await addCard(sg, client.token);
     const slot = (days: number) => {
       const d = new Date(Date.now() + days * 86_400_000);
       d.setUTCHours(12, 0, 0, 0);
       return d.toISOString();
     };
-    const create = async (token: string, startsAt: string) => {
-      const res = await sg.gql<{ createBooking: { id: string } }>(
-        `mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`,
-        { i: { siteId: oneBay, serviceId, startsAt } },
-        token,
-      );
-      expect(res.errors).toBeUndefined();
-      return res.data!.createBooking.id;
-    };
+    const create = (token: string, startsAt: string) =>
+      createBooking(sg, token, { siteId: oneBay, serviceId, startsAt });
     const revived = await create(client.token, slot(3));
     const lost = await create(client.token, slot(4));
     for (const b of [revived, lost])
@@ -318,45 +315,21 @@ describe('a payment that arrives after the hold lapsed', () => {
 
 describe('the cancellation policy', () => {
   it('refunds in full a day ahead, and keeps the late fee (20 %) when the customer cancels within 24 hours', async () => {
-    const allDay = await sg.gql<{ createSite: { id: string } }>(
-      `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-      {
-        input: {
-          name: 'Night wash',
-          address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
-          timeZone: 'Europe/Berlin',
-          location: { latitude: 52.5, longitude: 13.4 },
-          bays: 4,
-        },
-      },
-      manager.token,
-    );
-    const nightSite = allDay.data!.createSite.id;
-    await sg.gql(
-      `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
-      {
-        id: nightSite,
-        hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map(
-          (weekday) => ({ weekday, opensAt: '00:00', closesAt: '24:00' }),
-        ),
-      },
-      manager.token,
-    );
+    const nightSite = await createOpenSite(sg, manager.token, {
+      name: 'Night wash',
+      bays: 4,
+      opensAt: '00:00',
+      closesAt: '24:00',
+    });
     const client = await user('CLIENT');
-    const m = await method(client.token);
+    const m = await addCard(sg, client.token);
     const at = (hours: number) => {
       const d = new Date(Date.now() + hours * 3_600_000);
       d.setUTCMinutes(0, 0, 0);
       return d.toISOString();
     };
-    const book = async (startsAt: string) =>
-      (
-        await sg.gql<{ createBooking: { id: string } }>(
-          `mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`,
-          { i: { siteId: nightSite, serviceId, startsAt } },
-          client.token,
-        )
-      ).data!.createBooking.id;
+    const book = (startsAt: string) =>
+      createBooking(sg, client.token, { siteId: nightSite, serviceId, startsAt });
     const early = await book(at(48));
     const late = await book(at(10));
     for (const b of [early, late])
@@ -391,7 +364,7 @@ describe('the cancellation policy', () => {
 describe('the seed chain: UserDeleted → bookings cancelled → refunds', () => {
   it('cancels and refunds two paid bookings exactly once each, even when the payment consumer restarts midway', async () => {
     const client = await user('CLIENT');
-    const m = await method(client.token);
+    const m = await addCard(sg, client.token);
     const bookings = [await booking(client.token, '09:00'), await booking(client.token, '11:00')];
     for (const b of bookings)
       expect((await sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token)).errors).toBeUndefined();
@@ -496,7 +469,7 @@ describe('batching and visibility', () => {
 
   it("hides a user's payment methods and transactions from other clients", async () => {
     const [a, b] = [await user('CLIENT'), await user('CLIENT')];
-    await method(a.token);
+    await addCard(sg, a.token);
     const own = await sg.gql<{ me: { paymentMethods: Array<{ last4: string }> } }>(
       `{ me { paymentMethods { last4 isDefault } } }`,
       {},
@@ -518,8 +491,11 @@ describe('issue 9: one live charge per booking', () => {
     r.errors?.[0]?.extensions?.code ?? 'OK';
 
   it('refuses a second charge sent together with another idempotency key (the double charge), and keeps answering the first key', async () => {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token), await booking(client.token)];
+    const {
+      client,
+      cards: [m],
+      b,
+    } = await payer('tok_visa');
     const [k1, k2] = [`pay-${randomUUID()}`, `pay-${randomUUID()}`];
     const chargesBefore = sg.payment.provider.charges.size;
     const both = await Promise.all(
@@ -543,8 +519,11 @@ describe('issue 9: one live charge per booking', () => {
   });
 
   it('captures exactly once for 100 concurrent payForBooking with 100 different keys', async () => {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token), await booking(client.token)];
+    const {
+      client,
+      cards: [m],
+      b,
+    } = await payer('tok_visa');
     const chargesBefore = sg.payment.provider.charges.size;
     const results = await Promise.all(
       Array.from({ length: 100 }, () => sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token)),
@@ -560,12 +539,11 @@ describe('issue 9: one live charge per booking', () => {
   }, 60_000);
 
   it('refuses to revive an outage-failed charge once the booking was paid under another key', async () => {
-    const client = await user('CLIENT');
-    const [outage, good, b] = [
-      await method(client.token, 'tok_provider_error'),
-      await method(client.token),
-      await booking(client.token),
-    ];
+    const {
+      client,
+      cards: [outage, good],
+      b,
+    } = await payer('tok_provider_error', 'tok_visa');
     const first = `pay-${randomUUID()}`;
     expect(code(await sg.gql(PAY, { b, m: outage, k: first }, client.token))).toBe('PAYMENT_PROVIDER_ERROR');
     expect(code(await sg.gql(PAY, { b, m: good, k: `pay-${randomUUID()}` }, client.token))).toBe('OK');
@@ -577,8 +555,11 @@ describe('issue 9: one live charge per booking', () => {
   });
 
   it('resumes a PENDING charge left by a dead request when the client retries with the same key', async () => {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token), await booking(client.token)];
+    const {
+      client,
+      cards: [m],
+      b,
+    } = await payer('tok_visa');
     const key = `pay-${randomUUID()}`;
     // What a payment process leaves when it dies after committing the PENDING row and before the provider answered.
     const requestHash = createHash('sha256')
@@ -619,12 +600,11 @@ describe('issue 9: one live charge per booking', () => {
   });
 
   it('lets a declined card be followed by a successful payment with another card', async () => {
-    const client = await user('CLIENT');
-    const [declined, good, b] = [
-      await method(client.token, 'tok_decline'),
-      await method(client.token),
-      await booking(client.token),
-    ];
+    const {
+      client,
+      cards: [declined, good],
+      b,
+    } = await payer('tok_decline', 'tok_visa');
     expect(code(await sg.gql(PAY, { b, m: declined, k: `pay-${randomUUID()}` }, client.token))).toBe(
       'PAYMENT_DECLINED',
     );
@@ -640,8 +620,8 @@ describe('issue 9: one live charge per booking', () => {
 describe('issue 9: idempotency keys scoped per customer', () => {
   it("never answers one customer's key with another customer's charge", async () => {
     const [alice, bob] = [await user('CLIENT', 'Alice'), await user('CLIENT', 'Bob')];
-    const [ma, ba] = [await method(alice.token), await booking(alice.token)];
-    const [mb, bb] = [await method(bob.token), await booking(bob.token)];
+    const [ma, ba] = [await addCard(sg, alice.token), await booking(alice.token)];
+    const [mb, bb] = [await addCard(sg, bob.token), await booking(bob.token)];
     const shared = `pay-${randomUUID()}`;
     const chargesBefore = sg.payment.provider.charges.size;
     const a = await sg.gql<{ payForBooking: { id: string; status: string } }>(
@@ -682,7 +662,10 @@ describe('issue 9: payment methods are changed only by their owner (and admins)'
 
   it("refuses a manager removing a customer's card or changing their default card", async () => {
     const client = await user('CLIENT');
-    const [first, second] = [await method(client.token), await method(client.token, 'tok_mastercard')];
+    const [first, second] = [
+      await addCard(sg, client.token),
+      await addCard(sg, client.token, 'tok_mastercard'),
+    ];
     const remove = await sg.gql(REMOVE, { id: first }, manager.token);
     expect(remove.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const setDefault = await sg.gql(SET_DEFAULT, { id: second }, manager.token);
@@ -705,7 +688,10 @@ describe('issue 9: payment methods are changed only by their owner (and admins)'
   it('lets the owner change their default card and remove a card, and an admin remove one', async () => {
     const client = await user('CLIENT');
     const admin = await signUpAs(sg, 'ADMIN');
-    const [first, second] = [await method(client.token), await method(client.token, 'tok_mastercard')];
+    const [first, second] = [
+      await addCard(sg, client.token),
+      await addCard(sg, client.token, 'tok_mastercard'),
+    ];
     const own = await sg.gql<{ setDefaultPaymentMethod: { isDefault: boolean } }>(
       SET_DEFAULT,
       { id: second },

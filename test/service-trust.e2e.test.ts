@@ -6,7 +6,7 @@ import { signRequest, type ServiceCredential } from '@carwash/service-trust';
 import { createLogger } from '@carwash/subgraph-kit';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenSite, createService } from './support/fixtures.js';
+import { addCard, createBooking, createOpenSite, createService, siteDay } from './support/fixtures.js';
 import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 /**
@@ -68,12 +68,7 @@ beforeAll(async () => {
   sg = await startSupergraph();
   client = await signUpAs(sg, 'CLIENT');
   manager = await signUpAs(sg, 'MANAGER');
-  const card = await sg.gql(
-    `mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { id } }`,
-    { i: { providerToken: 'tok_visa', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2099 } },
-    client.token,
-  );
-  expect(card.errors).toBeUndefined();
+  await addCard(sg, client.token);
 });
 afterAll(async () => {
   await sg?.stop();
@@ -245,14 +240,12 @@ describe('least privilege between services', () => {
   it('keeps the legitimate chain working: a client books (booking → auth, location) and pays (payment → booking)', async () => {
     const siteId = await createOpenSite(sg, manager.token, { name: 'Chain wash' });
     const serviceId = await createService(sg, manager.token, { name: 'Trust', priceCents: 4200 });
-    const date = DateTime.now().setZone('Europe/Berlin').plus({ days: 20 }).toISODate()!;
-    const startsAt = DateTime.fromISO(`${date}T10:00`, { zone: 'Europe/Berlin' }).toUTC().toISO();
-    const booked = await sg.gql<{ createBooking: { id: string } }>(
-      `mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`,
-      { i: { siteId, serviceId, startsAt } },
-      client.token,
-    );
-    expect(booked.errors).toBeUndefined();
+    // Through the gateway: booking asks auth and location (createBooking fails the test if it cannot).
+    const booked = await createBooking(sg, client.token, {
+      siteId,
+      serviceId,
+      startsAt: siteDay(20).at('10:00'),
+    });
     const methods = await sg.gql<{ me: { paymentMethods: Array<{ id: string }> } }>(
       `{ me { paymentMethods { id } } }`,
       {},
@@ -261,9 +254,9 @@ describe('least privilege between services', () => {
     const paid = await sg.gql<{ payForBooking: { status: string } }>(
       `mutation($b: ID!, $m: ID!, $k: String!) { payForBooking(bookingId: $b, methodId: $m, idempotencyKey: $k) { status } }`,
       {
-        b: booked.data!.createBooking.id,
+        b: booked,
         m: methods.data!.me.paymentMethods[0]!.id,
-        k: `trust-${booked.data!.createBooking.id}`,
+        k: `trust-${booked}`,
       },
       client.token,
     );
