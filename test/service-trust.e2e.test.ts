@@ -60,6 +60,24 @@ const sendSigned = (
   authorization?: string,
 ) => send(url, signed(credential, audience, body, authorization), body);
 
+/**
+ * Sends `body` to subgraph `to` signed with `from`'s real key from this run, on the behalf of the holder
+ * of `userToken` when one is given.
+ */
+const callAs = (
+  from: 'booking' | 'payment',
+  to: 'auth' | 'location' | 'payment',
+  body: string,
+  userToken?: string,
+) =>
+  sendSigned(
+    { auth: sg.authUrl, location: sg.locationUrl, payment: sg.paymentUrl }[to],
+    sg.keys.credentials[from]!,
+    to,
+    body,
+    userToken ? `Bearer ${userToken}` : undefined,
+  );
+
 const cardsOf = (userId: string) =>
   JSON.stringify({ query: CARDS, variables: { r: [{ __typename: 'User', id: userId }] } });
 const codes = (r: Reply) => (r.body.errors ?? []).map((e) => e.extensions?.code);
@@ -90,7 +108,7 @@ describe("the issue's attack on payment", () => {
 
   it("refuses booking's real key asking payment for a client's cards and charges (SERVICE_ACCESS_DENIED)", async () => {
     const body = cardsOf(client.id);
-    const res = await sendSigned(sg.paymentUrl, sg.keys.credentials.booking!, 'payment', body);
+    const res = await callAs('booking', 'payment', body);
     expect(res.status).toBe(200);
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
     expect(res.text).not.toContain('4242');
@@ -99,13 +117,7 @@ describe("the issue's attack on payment", () => {
 
   it("refuses booking's key even with a user token: the allow-list holds on a user's behalf too", async () => {
     const body = cardsOf(client.id);
-    const res = await sendSigned(
-      sg.paymentUrl,
-      sg.keys.credentials.booking!,
-      'payment',
-      body,
-      `Bearer ${client.token}`,
-    );
+    const res = await callAs('booking', 'payment', body, client.token);
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
     expect(res.text).not.toContain('4242');
   });
@@ -200,20 +212,14 @@ describe('least privilege between services', () => {
 
   it("lets booking read a washer's shifts from location on its own authority (its allow-list)", async () => {
     const body = JSON.stringify({ query: SHIFTS, variables: { r: [{ __typename: 'User', id: washer.id }] } });
-    const res = await sendSigned(sg.locationUrl, sg.keys.credentials.booking!, 'location', body);
+    const res = await callAs('booking', 'location', body);
     expect(res.body.errors).toBeUndefined();
     expect((res.body.data?._entities?.[0] as { assignments: unknown[] }).assignments).toHaveLength(1);
   });
 
   it("checks booking as the user when it calls on a client's behalf: the client may not read a washer's shifts", async () => {
     const body = JSON.stringify({ query: SHIFTS, variables: { r: [{ __typename: 'User', id: washer.id }] } });
-    const res = await sendSigned(
-      sg.locationUrl,
-      sg.keys.credentials.booking!,
-      'location',
-      body,
-      `Bearer ${client.token}`,
-    );
+    const res = await callAs('booking', 'location', body, client.token);
     expect(codes(res)).toContain('FORBIDDEN');
     expect(res.text).not.toContain('startsAt');
   });
@@ -223,7 +229,7 @@ describe('least privilege between services', () => {
       query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id assignments { user { id } } } } }`,
       variables: { r: [{ __typename: 'User', id: washer.id }] },
     });
-    const res = await sendSigned(sg.locationUrl, sg.keys.credentials.booking!, 'location', body);
+    const res = await callAs('booking', 'location', body);
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
   });
 
@@ -232,7 +238,7 @@ describe('least privilege between services', () => {
       query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id role deleted } } }`,
       variables: { r: [{ __typename: 'User', id: client.id }] },
     });
-    const res = await sendSigned(sg.authUrl, sg.keys.credentials.payment!, 'auth', body);
+    const res = await callAs('payment', 'auth', body);
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
     expect(res.text).not.toContain('CLIENT');
   });
