@@ -15,6 +15,10 @@ import type { Feature } from './config.js';
 export type Service = Feature | 'gateway';
 type Settings = Record<string, string | undefined>;
 
+/** A service's config: each names its own port and host `<SERVICE>_PORT` and `<SERVICE>_HOST`. */
+type ListensOn<N extends Service> = Record<`${Uppercase<N>}_PORT`, number> &
+  Record<`${Uppercase<N>}_HOST`, string>;
+
 interface Listener {
   listen(port: number, host?: string): Promise<{ url: string }>;
   stop(): Promise<void>;
@@ -89,27 +93,24 @@ export async function startInProcess({
   built = () => undefined,
 }: InProcessOptions): Promise<InProcessSupergraph> {
   const urls: Partial<Record<Service, string>> = {};
-  const configFor = <C>(service: Service, load: (env: Settings) => C) =>
-    load(settings(service, peerSettings(service, urls)));
-  async function listening(service: Service, server: Listener, port: number, host: string): Promise<void> {
+  /** Loads `service`'s config (its peers' URLs included), builds it and listens where its config says. */
+  async function start<N extends Service, C extends ListensOn<N>, S extends Listener>(
+    service: N,
+    load: (env: Settings) => C,
+    create: (config: C, log: Logger) => Promise<S>,
+  ): Promise<S> {
+    const config = load(settings(service, peerSettings(service, urls)));
+    const server = await create(config, logger(service));
     built(service, () => server.stop());
-    urls[service] = (await server.listen(port, host)).url;
+    const prefix = service.toUpperCase() as Uppercase<N>;
+    urls[service] = (await server.listen(config[`${prefix}_PORT`], config[`${prefix}_HOST`])).url;
+    return server;
   }
 
-  const authConfig = configFor('auth', loadAuthConfig);
-  const auth = await createAuthSubgraph(authConfig, logger('auth'));
-  await listening('auth', auth, authConfig.AUTH_PORT, authConfig.AUTH_HOST);
-  const locationConfig = configFor('location', loadLocationConfig);
-  const location = await createLocationSubgraph(locationConfig, logger('location'));
-  await listening('location', location, locationConfig.LOCATION_PORT, locationConfig.LOCATION_HOST);
-  const bookingConfig = configFor('booking', loadBookingConfig);
-  const booking = await createBookingSubgraph(bookingConfig, logger('booking'));
-  await listening('booking', booking, bookingConfig.BOOKING_PORT, bookingConfig.BOOKING_HOST);
-  const paymentConfig = configFor('payment', loadPaymentConfig);
-  const payment = await createPaymentSubgraph(paymentConfig, logger('payment'));
-  await listening('payment', payment, paymentConfig.PAYMENT_PORT, paymentConfig.PAYMENT_HOST);
-  const gatewayConfig = configFor('gateway', loadGatewayConfig);
-  const gateway = await createGateway(gatewayConfig, logger('gateway'));
-  await listening('gateway', gateway, gatewayConfig.GATEWAY_PORT, gatewayConfig.GATEWAY_HOST);
+  const auth = await start('auth', loadAuthConfig, createAuthSubgraph);
+  const location = await start('location', loadLocationConfig, createLocationSubgraph);
+  const booking = await start('booking', loadBookingConfig, createBookingSubgraph);
+  const payment = await start('payment', loadPaymentConfig, createPaymentSubgraph);
+  const gateway = await start('gateway', loadGatewayConfig, createGateway);
   return { auth, booking, location, payment, gateway, urls: urls as Record<Service, string> };
 }
