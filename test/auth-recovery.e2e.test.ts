@@ -1,8 +1,10 @@
-import { createHash, randomInt } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  errorCode,
+  freshClientAddress,
+  gqlFrom,
   PASSWORD,
-  postGraphQL,
   signUp,
   startSupergraph,
   uniqueEmail,
@@ -34,20 +36,13 @@ afterAll(async () => {
   await sg?.stop();
 });
 
-/** A client address no earlier run used (the throttle counts per address). */
-function freshAddress(): string {
-  return `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
-}
 function gql(
   query: string,
   variables: Record<string, unknown> = {},
   options: { token?: string; from?: string } = {},
 ): Promise<GraphQLResult> {
-  return postGraphQL(sg.gatewayUrl, query, variables, options.token, {
-    'x-forwarded-for': options.from ?? freshAddress(),
-  });
+  return gqlFrom(sg, options.from ?? freshClientAddress(), query, variables, options.token);
 }
-const code = (r: GraphQLResult) => r.errors?.[0]?.extensions?.code ?? 'OK';
 
 interface Mail {
   to: string;
@@ -80,7 +75,7 @@ function newUser() {
     tag: 'recovery',
     firstName: 'Rae',
     lastName: 'Covery',
-    headers: { 'x-forwarded-for': freshAddress() },
+    from: freshClientAddress(),
   });
 }
 
@@ -92,7 +87,7 @@ async function requestResetToken(email: string, nth = 1): Promise<string> {
 }
 
 const logInCode = async (email: string, password: string) =>
-  code(await gql(LOG_IN, { i: { email, password } }));
+  errorCode(await gql(LOG_IN, { i: { email, password } }));
 
 describe('password reset', () => {
   it('resets the password with the mailed link: every old session ends, the new password works and the old one does not', async () => {
@@ -110,7 +105,7 @@ describe('password reset', () => {
     expect(reset.errors).toBeUndefined();
     expect(reset.data).toEqual({ resetPassword: true });
 
-    expect(code(await gql(REFRESH, { t: user.refreshToken }))).toBe('AUTH_INVALID_REFRESH_TOKEN');
+    expect(errorCode(await gql(REFRESH, { t: user.refreshToken }))).toBe('AUTH_INVALID_REFRESH_TOKEN');
     const sessions = await sg.auth.db.session.findMany({ where: { userId: user.id } });
     expect(sessions.map((s) => s.revokedReason)).toEqual(['password_reset']);
     expect(await logInCode(user.email, NEW_PASSWORD)).toBe('OK');
@@ -120,7 +115,7 @@ describe('password reset', () => {
   it('refuses a reset link used a second time (an attacker replaying a mail they saw later)', async () => {
     const user = await newUser();
     const token = await requestResetToken(user.email);
-    expect(code(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
+    expect(errorCode(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
     const replay = await gql(RESET, { t: token, p: 'Attackers-own-pick-99' });
     expect(replay.errors?.[0]?.extensions).toMatchObject({ code: 'AUTH_RECOVERY_TOKEN_INVALID' });
     expect(await logInCode(user.email, NEW_PASSWORD)).toBe('OK');
@@ -135,7 +130,7 @@ describe('password reset', () => {
         gql(RESET, { t: token, p: 'Other-new-password-88' }),
       ])
     )
-      .map(code)
+      .map(errorCode)
       .sort();
     expect(codes).toEqual(['AUTH_RECOVERY_TOKEN_INVALID', 'OK']);
   });
@@ -148,7 +143,7 @@ describe('password reset', () => {
       where: { userId: user.id },
       data: { expiresAt: new Date(Date.now() - 1000) },
     });
-    expect(code(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
+    expect(errorCode(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
     expect(await logInCode(user.email, PASSWORD)).toBe('OK');
   });
 
@@ -157,8 +152,8 @@ describe('password reset', () => {
     const first = await requestResetToken(user.email, 1);
     const second = await requestResetToken(user.email, 2);
     expect(second).not.toBe(first);
-    expect(code(await gql(RESET, { t: first, p: NEW_PASSWORD }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
-    expect(code(await gql(RESET, { t: second, p: NEW_PASSWORD }))).toBe('OK');
+    expect(errorCode(await gql(RESET, { t: first, p: NEW_PASSWORD }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
+    expect(errorCode(await gql(RESET, { t: second, p: NEW_PASSWORD }))).toBe('OK');
   });
 
   it('refuses a weak new password without spending the link, which then works with a strong one', async () => {
@@ -166,13 +161,15 @@ describe('password reset', () => {
     const token = await requestResetToken(user.email);
     const weak = await gql(RESET, { t: token, p: 'short' });
     expect(weak.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'newPassword' });
-    expect(code(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
+    expect(errorCode(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
   });
 
   it('refuses a verification link presented as a reset link', async () => {
     const user = await newUser();
     const verification = await tokenFromMail(user.email, VERIFY_SUBJECT);
-    expect(code(await gql(RESET, { t: verification, p: NEW_PASSWORD }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
+    expect(errorCode(await gql(RESET, { t: verification, p: NEW_PASSWORD }))).toBe(
+      'AUTH_RECOVERY_TOKEN_INVALID',
+    );
     expect(await logInCode(user.email, PASSWORD)).toBe('OK');
   });
 });
@@ -212,7 +209,8 @@ describe('no account enumeration', () => {
     const user = await newUser();
     const ghost = uniqueEmail('ghost');
     for (const email of [user.email, ghost]) {
-      for (let i = 0; i < MAX_PER_EMAIL; i++) expect(code(await gql(REQUEST_RESET, { e: email }))).toBe('OK');
+      for (let i = 0; i < MAX_PER_EMAIL; i++)
+        expect(errorCode(await gql(REQUEST_RESET, { e: email }))).toBe('OK');
       const refused = await gql(REQUEST_RESET, { e: email });
       expect(refused.errors?.[0]?.extensions?.code).toBe('AUTH_RECOVERY_THROTTLED');
       expect(refused.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
@@ -224,7 +222,7 @@ describe('throttle', () => {
   it(`refuses a ${MAX_PER_EMAIL + 1}th reset mail for one email within the window, from any address (mail-bombing a user)`, async () => {
     const user = await newUser();
     for (let i = 0; i < MAX_PER_EMAIL; i++)
-      expect(code(await gql(REQUEST_RESET, { e: user.email }))).toBe('OK');
+      expect(errorCode(await gql(REQUEST_RESET, { e: user.email }))).toBe('OK');
     const refused = await gql(REQUEST_RESET, { e: user.email });
     expect(refused.errors?.[0]?.extensions?.code).toBe('AUTH_RECOVERY_THROTTLED');
     expect(refused.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(3000);
@@ -236,20 +234,20 @@ describe('throttle', () => {
   });
 
   it(`refuses one address asking for a ${MAX_PER_CLIENT + 1}th email, while another address still may`, async () => {
-    const from = freshAddress();
+    const from = freshClientAddress();
     for (let i = 0; i < MAX_PER_CLIENT; i++)
-      expect(code(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }, { from }))).toBe('OK');
-    expect(code(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }, { from }))).toBe(
+      expect(errorCode(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }, { from }))).toBe('OK');
+    expect(errorCode(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }, { from }))).toBe(
       'AUTH_RECOVERY_THROTTLED',
     );
-    expect(code(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }))).toBe('OK');
+    expect(errorCode(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }))).toBe('OK');
   });
 
   it('throttles verification mails per email too', async () => {
     const user = await newUser();
     for (let i = 0; i < MAX_PER_EMAIL; i++)
-      expect(code(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe('OK');
-    expect(code(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe(
+      expect(errorCode(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe('OK');
+    expect(errorCode(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe(
       'AUTH_RECOVERY_THROTTLED',
     );
   });
@@ -266,7 +264,7 @@ describe('email verification', () => {
     expect((await gql(ME, {}, { token: user.accessToken })).data).toEqual({
       me: { id: user.id, emailVerified: true },
     });
-    expect(code(await gql(VERIFY, { t: token }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
+    expect(errorCode(await gql(VERIFY, { t: token }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
   });
 
   it('mails a fresh link on request, retires the earlier one, and sends nothing once verified', async () => {
@@ -276,9 +274,9 @@ describe('email verification', () => {
       requestEmailVerification: true,
     });
     const fresh = await tokenFromMail(user.email, VERIFY_SUBJECT, 2);
-    expect(code(await gql(VERIFY, { t: atSignUp }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
-    expect(code(await gql(VERIFY, { t: fresh }))).toBe('OK');
-    expect(code(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe('OK');
+    expect(errorCode(await gql(VERIFY, { t: atSignUp }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
+    expect(errorCode(await gql(VERIFY, { t: fresh }))).toBe('OK');
+    expect(errorCode(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe('OK');
     expect((await mailbox(user.email)).filter((m) => m.subject === VERIFY_SUBJECT)).toHaveLength(2);
   });
 
@@ -289,17 +287,17 @@ describe('email verification', () => {
       where: { userId: user.id },
       data: { expiresAt: new Date(Date.now() - 1000) },
     });
-    expect(code(await gql(VERIFY, { t: token }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
+    expect(errorCode(await gql(VERIFY, { t: token }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
   });
 
   it('refuses to mail a verification link to nobody in particular (signed out)', async () => {
-    expect(code(await gql(REQUEST_VERIFICATION))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await gql(REQUEST_VERIFICATION))).toBe('UNAUTHENTICATED');
   });
 
   it('marks the email verified by a password reset (the mailbox was proven)', async () => {
     const user = await newUser();
     const token = await requestResetToken(user.email);
-    expect(code(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
+    expect(errorCode(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
     expect((await sg.auth.db.user.findUniqueOrThrow({ where: { id: user.id } })).emailVerified).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { generateServiceKeys, type GeneratedServiceKeys } from '@carwash/config';
 import { createGateway, loadGatewayConfig, type Gateway } from '@carwash/gateway';
@@ -27,6 +28,19 @@ export interface GraphQLResult<T = Record<string, unknown>> {
     path?: string[];
     extensions?: Record<string, unknown> & { code?: string; field?: string };
   }>;
+}
+
+/** The code of a result's first error, `OK` when there is none: what a test compares across many answers. */
+export function errorCode(res: Pick<GraphQLResult, 'errors'>): string {
+  return res.errors?.[0]?.extensions?.code ?? 'OK';
+}
+
+/**
+ * A client IPv4 address no earlier run used: throttles and lockouts count per address, and what a
+ * previous run left in the database must not count here.
+ */
+export function freshClientAddress(): string {
+  return `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
 }
 
 export interface Running extends Omit<InProcessSupergraph, 'urls'> {
@@ -197,6 +211,20 @@ export async function postGraphQL<T>(
   return { status: res.status, ...body };
 }
 
+/**
+ * POSTs a GraphQL operation to the gateway as a client at `address`, the address our loopback proxy
+ * reports in X-Forwarded-For (none when not given: the client is then the test process itself).
+ */
+export function gqlFrom<T = Record<string, unknown>>(
+  sg: Pick<Running, 'gatewayUrl'>,
+  address: string | undefined,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<GraphQLResult<T>> {
+  return postGraphQL(sg.gatewayUrl, query, variables, token, address ? { 'x-forwarded-for': address } : {});
+}
+
 export function readSupergraph(): string {
   return readFileSync(SUPERGRAPH, 'utf8');
 }
@@ -223,8 +251,8 @@ export interface SignUpOptions {
   tag?: string;
   firstName?: string;
   lastName?: string;
-  /** Sent with the request (e.g. `x-forwarded-for`, the client address a throttle counts by). */
-  headers?: Record<string, string>;
+  /** The client's address (see gqlFrom): throttles count by it. */
+  from?: string;
 }
 
 /**
@@ -233,15 +261,14 @@ export interface SignUpOptions {
  */
 export async function signUp(
   sg: Pick<Running, 'gatewayUrl'>,
-  { tag = 'user', firstName = 'Sam', lastName = 'Client', headers = {} }: SignUpOptions = {},
+  { tag = 'user', firstName = 'Sam', lastName = 'Client', from }: SignUpOptions = {},
 ): Promise<SignedUp> {
   const email = uniqueEmail(tag);
-  const res = await postGraphQL<{ signUp: Omit<SignedUp, 'email' | 'id'> & { user: { id: string } } }>(
-    sg.gatewayUrl,
+  const res = await gqlFrom<{ signUp: Omit<SignedUp, 'email' | 'id'> & { user: { id: string } } }>(
+    sg,
+    from,
     `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken user { id } } }`,
     { i: { email, password: PASSWORD, firstName, lastName } },
-    undefined,
-    headers,
   );
   if (res.errors?.length || !res.data) throw new Error(`signUp failed: ${JSON.stringify(res.errors)}`);
   const { user, accessToken, refreshToken } = res.data.signUp;
