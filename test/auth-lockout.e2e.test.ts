@@ -4,15 +4,17 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  errorCode,
+  freshClientAddress,
+  gqlFrom,
   PASSWORD,
   postGraphQL,
+  signUp,
   startSupergraph,
   uniqueEmail,
-  type GraphQLResult,
   type Running,
 } from './support/supergraph.js';
 
-const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken user { id } } }`;
 const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { accessToken user { id } } }`;
 const CHANGE_PASSWORD = `mutation($i: ChangePasswordInput!) { changePassword(input: $i) { accessToken } }`;
 /** The issue's attack: this many failed log-ins, each for another unknown email, from one address. */
@@ -20,41 +22,26 @@ const ATTACK_FAILURES = 50;
 const MAX_FAILURES = 5;
 const NEW_PASSWORD = 'Rinse-and-shine-77';
 
-/** An address no earlier run used, so failures left in the database by a previous run do not count here. */
-function freshIPv4(): string {
-  return `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
-}
 function freshIPv6Prefix(): string {
   return `2001:db8:${randomInt(0x10000).toString(16)}:${randomInt(0x10000).toString(16)}`;
 }
 
-function from(
-  sg: Running,
-  address: string | undefined,
-  query: string,
-  variables: Record<string, unknown>,
-  token?: string,
-): Promise<GraphQLResult> {
-  return postGraphQL(sg.gatewayUrl, query, variables, token, address ? { 'x-forwarded-for': address } : {});
-}
 /** `changePassword` to NEW_PASSWORD from `address`, as the holder of `token`, giving `currentPassword`. */
 const changePassword = (sg: Running, address: string, token: string, currentPassword: string) =>
-  from(sg, address, CHANGE_PASSWORD, { i: { currentPassword, newPassword: NEW_PASSWORD } }, token);
+  gqlFrom(sg, address, CHANGE_PASSWORD, { i: { currentPassword, newPassword: NEW_PASSWORD } }, token);
 /** This machine's first non-loopback IPv4 address, if it has one: a peer that is not a trusted proxy. */
 const externalAddress = Object.values(networkInterfaces())
   .flat()
   .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 
-const code = (r: GraphQLResult) => r.errors?.[0]?.extensions?.code ?? 'OK';
-
-async function signUp(sg: Running, address?: string): Promise<{ email: string; id: string; token: string }> {
-  const email = uniqueEmail('lockout');
-  const res = await from(sg, address, SIGN_UP, {
-    i: { email, password: PASSWORD, firstName: 'Lee', lastName: 'Lock' },
+/** A new user, signed up from `address` (from the test's own when not given). */
+function newUser(sg: Running, address?: string) {
+  return signUp(sg, {
+    tag: 'lockout',
+    firstName: 'Lee',
+    lastName: 'Lock',
+    from: address,
   });
-  expect(res.errors).toBeUndefined();
-  const up = (res.data as { signUp: { accessToken: string; user: { id: string } } }).signUp;
-  return { email, id: up.user.id, token: up.accessToken };
 }
 
 describe('the client address at the gateway', () => {
@@ -73,11 +60,11 @@ describe('the client address at the gateway', () => {
 
   it('counts a log-in under the address the trusted proxy saw, not one the client forged in front of it', async () => {
     const email = uniqueEmail('xff');
-    const real = freshIPv4();
-    const res = await from(trusting, `6.6.6.6, ${real}`, LOG_IN, {
+    const real = freshClientAddress();
+    const res = await gqlFrom(trusting, `6.6.6.6, ${real}`, LOG_IN, {
       i: { email, password: 'Wrong-password-1' },
     });
-    expect(code(res)).toBe('AUTH_INVALID_CREDENTIALS');
+    expect(errorCode(res)).toBe('AUTH_INVALID_CREDENTIALS');
     const rows = await trusting.auth.db.loginAttempt.findMany({ where: { emailNormalized: email } });
     expect(rows.map((r) => [r.ip, r.clientKey])).toEqual([[real, real]]);
   });
@@ -97,9 +84,9 @@ describe('the client address at the gateway', () => {
           LOG_IN,
           { i: { email, password: 'Wrong-password-1' } },
           undefined,
-          { 'x-forwarded-for': freshIPv4() },
+          { 'x-forwarded-for': freshClientAddress() },
         );
-        expect(code(res)).toBe('AUTH_INVALID_CREDENTIALS');
+        expect(errorCode(res)).toBe('AUTH_INVALID_CREDENTIALS');
         const rows = await trusting.auth.db.loginAttempt.findMany({ where: { emailNormalized: email } });
         expect(rows.map((r) => r.clientKey)).toEqual([externalAddress]);
       } finally {
@@ -110,8 +97,10 @@ describe('the client address at the gateway', () => {
 
   it('ignores X-Forwarded-For from a peer that is not a trusted proxy: a spoofed address is counted under the real one', async () => {
     const email = uniqueEmail('spoof');
-    const res = await from(distrusting, freshIPv4(), LOG_IN, { i: { email, password: 'Wrong-password-1' } });
-    expect(code(res)).toBe('AUTH_INVALID_CREDENTIALS');
+    const res = await gqlFrom(distrusting, freshClientAddress(), LOG_IN, {
+      i: { email, password: 'Wrong-password-1' },
+    });
+    expect(errorCode(res)).toBe('AUTH_INVALID_CREDENTIALS');
     const rows = await distrusting.auth.db.loginAttempt.findMany({ where: { emailNormalized: email } });
     expect(rows).toHaveLength(1);
     expect(rows[0]!.ip).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
@@ -130,63 +119,71 @@ describe('lockout an attacker cannot turn on others', () => {
   });
 
   it(`lets the real client log in from another address after ${ATTACK_FAILURES} failures for ${ATTACK_FAILURES} unknown emails from one address, and refuses that address`, async () => {
-    const victim = await signUp(sg);
-    const attacker = freshIPv4();
+    const victim = await newUser(sg);
+    const attacker = freshClientAddress();
     for (let i = 0; i < ATTACK_FAILURES; i++) {
-      const res = await from(sg, attacker, LOG_IN, {
+      const res = await gqlFrom(sg, attacker, LOG_IN, {
         i: { email: uniqueEmail('ghost'), password: `Guess-number-${i}` },
       });
-      expect(code(res)).toBe('AUTH_INVALID_CREDENTIALS');
+      expect(errorCode(res)).toBe('AUTH_INVALID_CREDENTIALS');
     }
-    const real = await from(sg, freshIPv4(), LOG_IN, { i: { email: victim.email, password: PASSWORD } });
+    const real = await gqlFrom(sg, freshClientAddress(), LOG_IN, {
+      i: { email: victim.email, password: PASSWORD },
+    });
     expect(real.errors).toBeUndefined();
     expect((real.data as { logIn: { user: { id: string } } }).logIn.user.id).toBe(victim.id);
 
-    const again = await from(sg, attacker, LOG_IN, { i: { email: victim.email, password: PASSWORD } });
-    expect(code(again)).toBe('AUTH_LOCKED');
+    const again = await gqlFrom(sg, attacker, LOG_IN, { i: { email: victim.email, password: PASSWORD } });
+    expect(errorCode(again)).toBe('AUTH_LOCKED');
     expect(again.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
   });
 
   it("keeps a user's account open to them while the address guessing its password is locked out", async () => {
-    const victim = await signUp(sg);
-    const attacker = freshIPv4();
+    const victim = await newUser(sg);
+    const attacker = freshClientAddress();
     for (let i = 0; i < MAX_FAILURES; i++) {
       expect(
-        code(await from(sg, attacker, LOG_IN, { i: { email: victim.email, password: `Guess-number-${i}` } })),
+        errorCode(
+          await gqlFrom(sg, attacker, LOG_IN, { i: { email: victim.email, password: `Guess-number-${i}` } }),
+        ),
       ).toBe('AUTH_INVALID_CREDENTIALS');
     }
     // Even the right password is refused from the guessing address…
-    expect(code(await from(sg, attacker, LOG_IN, { i: { email: victim.email, password: PASSWORD } }))).toBe(
-      'AUTH_LOCKED',
-    );
+    expect(
+      errorCode(await gqlFrom(sg, attacker, LOG_IN, { i: { email: victim.email, password: PASSWORD } })),
+    ).toBe('AUTH_LOCKED');
     // …while the user, elsewhere, signs in.
-    const real = await from(sg, freshIPv4(), LOG_IN, { i: { email: victim.email, password: PASSWORD } });
-    expect(code(real)).toBe('OK');
+    const real = await gqlFrom(sg, freshClientAddress(), LOG_IN, {
+      i: { email: victim.email, password: PASSWORD },
+    });
+    expect(errorCode(real)).toBe('OK');
   });
 
   it('counts every address of one IPv6 /64 as one client, so rotating addresses inside it buys no guesses', async () => {
-    const victim = await signUp(sg);
+    const victim = await newUser(sg);
     const prefix = freshIPv6Prefix();
     for (let i = 1; i <= MAX_FAILURES; i++) {
       expect(
-        code(
-          await from(sg, `${prefix}::${i}`, LOG_IN, {
+        errorCode(
+          await gqlFrom(sg, `${prefix}::${i}`, LOG_IN, {
             i: { email: victim.email, password: `Guess-number-${i}` },
           }),
         ),
       ).toBe('AUTH_INVALID_CREDENTIALS');
     }
     expect(
-      code(
-        await from(sg, `${prefix}:ffff:ffff:ffff:ffff`, LOG_IN, {
+      errorCode(
+        await gqlFrom(sg, `${prefix}:ffff:ffff:ffff:ffff`, LOG_IN, {
           i: { email: victim.email, password: PASSWORD },
         }),
       ),
     ).toBe('AUTH_LOCKED');
     // Another /64 is another client.
     expect(
-      code(
-        await from(sg, `${freshIPv6Prefix()}::1`, LOG_IN, { i: { email: victim.email, password: PASSWORD } }),
+      errorCode(
+        await gqlFrom(sg, `${freshIPv6Prefix()}::1`, LOG_IN, {
+          i: { email: victim.email, password: PASSWORD },
+        }),
       ),
     ).toBe('OK');
   });
@@ -198,34 +195,34 @@ describe('lockout an attacker cannot turn on others', () => {
   });
 
   it('still gives 20 parallel guesses from one address exactly 5 password checks', async () => {
-    const victim = await signUp(sg);
-    const attacker = freshIPv4();
+    const victim = await newUser(sg);
+    const attacker = freshClientAddress();
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        from(sg, attacker, LOG_IN, { i: { email: victim.email, password: `Parallel-guess-${i}` } }),
+        gqlFrom(sg, attacker, LOG_IN, { i: { email: victim.email, password: `Parallel-guess-${i}` } }),
       ),
     );
-    const codes = results.map(code);
+    const codes = results.map(errorCode);
     expect(codes.filter((c) => c === 'AUTH_INVALID_CREDENTIALS')).toHaveLength(MAX_FAILURES);
     expect(codes.filter((c) => c === 'AUTH_LOCKED')).toHaveLength(20 - MAX_FAILURES);
   });
 
   it('refuses changePassword guesses at the current password (a stolen access token) with AUTH_LOCKED after 5 failures', async () => {
-    const address = freshIPv4();
-    const user = await signUp(sg, address);
+    const address = freshClientAddress();
+    const user = await newUser(sg, address);
     for (let i = 0; i < MAX_FAILURES; i++) {
-      const res = await changePassword(sg, address, user.token, `Guess-number-${i}`);
+      const res = await changePassword(sg, address, user.accessToken, `Guess-number-${i}`);
       expect(res.errors?.[0]?.extensions).toMatchObject({
         code: 'AUTH_INVALID_CREDENTIALS',
         field: 'input.currentPassword',
       });
     }
-    const locked = await changePassword(sg, address, user.token, PASSWORD);
-    expect(code(locked)).toBe('AUTH_LOCKED');
+    const locked = await changePassword(sg, address, user.accessToken, PASSWORD);
+    expect(errorCode(locked)).toBe('AUTH_LOCKED');
     // The same lockout covers log-in from that address: the guesses were counted against the account.
-    expect(code(await from(sg, address, LOG_IN, { i: { email: user.email, password: PASSWORD } }))).toBe(
-      'AUTH_LOCKED',
-    );
+    expect(
+      errorCode(await gqlFrom(sg, address, LOG_IN, { i: { email: user.email, password: PASSWORD } })),
+    ).toBe('AUTH_LOCKED');
     const attempts = await sg.auth.db.loginAttempt.groupBy({
       by: ['outcome'],
       where: { emailNormalized: user.email },
@@ -237,20 +234,22 @@ describe('lockout an attacker cannot turn on others', () => {
     });
     // The password did not change.
     expect(
-      code(await from(sg, freshIPv4(), LOG_IN, { i: { email: user.email, password: NEW_PASSWORD } })),
+      errorCode(
+        await gqlFrom(sg, freshClientAddress(), LOG_IN, { i: { email: user.email, password: NEW_PASSWORD } }),
+      ),
     ).toBe('AUTH_INVALID_CREDENTIALS');
   });
 
   it('changes the password with the right current password; the new one logs in and the old one does not', async () => {
-    const address = freshIPv4();
-    const user = await signUp(sg, address);
-    const changed = await changePassword(sg, address, user.token, PASSWORD);
+    const address = freshClientAddress();
+    const user = await newUser(sg, address);
+    const changed = await changePassword(sg, address, user.accessToken, PASSWORD);
     expect(changed.errors).toBeUndefined();
-    expect(code(await from(sg, address, LOG_IN, { i: { email: user.email, password: NEW_PASSWORD } }))).toBe(
-      'OK',
-    );
-    expect(code(await from(sg, address, LOG_IN, { i: { email: user.email, password: PASSWORD } }))).toBe(
-      'AUTH_INVALID_CREDENTIALS',
-    );
+    expect(
+      errorCode(await gqlFrom(sg, address, LOG_IN, { i: { email: user.email, password: NEW_PASSWORD } })),
+    ).toBe('OK');
+    expect(
+      errorCode(await gqlFrom(sg, address, LOG_IN, { i: { email: user.email, password: PASSWORD } })),
+    ).toBe('AUTH_INVALID_CREDENTIALS');
   });
 });

@@ -1,15 +1,17 @@
-import { createHash, randomInt } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  errorCode,
+  freshClientAddress,
+  gqlFrom,
   PASSWORD,
-  postGraphQL,
+  signUp,
   startSupergraph,
   uniqueEmail,
   type GraphQLResult,
   type Running,
 } from './support/supergraph.js';
 
-const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken user { id } } }`;
 const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`;
 const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`;
 const REQUEST_RESET = `mutation($e: String!) { requestPasswordReset(email: $e) }`;
@@ -34,20 +36,13 @@ afterAll(async () => {
   await sg?.stop();
 });
 
-/** A client address no earlier run used (the throttle counts per address). */
-function freshAddress(): string {
-  return `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
-}
 function gql(
   query: string,
   variables: Record<string, unknown> = {},
   options: { token?: string; from?: string } = {},
 ): Promise<GraphQLResult> {
-  return postGraphQL(sg.gatewayUrl, query, variables, options.token, {
-    'x-forwarded-for': options.from ?? freshAddress(),
-  });
+  return gqlFrom(sg, options.from ?? freshClientAddress(), query, variables, options.token);
 }
-const code = (r: GraphQLResult) => r.errors?.[0]?.extensions?.code ?? 'OK';
 
 interface Mail {
   to: string;
@@ -74,13 +69,14 @@ async function tokenFromMail(to: string, subject: string, nth = 1): Promise<stri
   }
 }
 
-async function signUp(): Promise<{ email: string; id: string; accessToken: string; refreshToken: string }> {
-  const email = uniqueEmail('recovery');
-  const res = await gql(SIGN_UP, { i: { email, password: PASSWORD, firstName: 'Rae', lastName: 'Covery' } });
-  expect(res.errors).toBeUndefined();
-  const up = (res.data as { signUp: { accessToken: string; refreshToken: string; user: { id: string } } })
-    .signUp;
-  return { email, id: up.user.id, accessToken: up.accessToken, refreshToken: up.refreshToken };
+/** A new user, signed up from an address of their own. */
+function newUser() {
+  return signUp(sg, {
+    tag: 'recovery',
+    firstName: 'Rae',
+    lastName: 'Covery',
+    from: freshClientAddress(),
+  });
 }
 
 async function requestResetToken(email: string, nth = 1): Promise<string> {
@@ -91,11 +87,11 @@ async function requestResetToken(email: string, nth = 1): Promise<string> {
 }
 
 const logInCode = async (email: string, password: string) =>
-  code(await gql(LOG_IN, { i: { email, password } }));
+  errorCode(await gql(LOG_IN, { i: { email, password } }));
 
 describe('password reset', () => {
   it('resets the password with the mailed link: every old session ends, the new password works and the old one does not', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await requestResetToken(user.email);
     expect(
       (
@@ -109,7 +105,7 @@ describe('password reset', () => {
     expect(reset.errors).toBeUndefined();
     expect(reset.data).toEqual({ resetPassword: true });
 
-    expect(code(await gql(REFRESH, { t: user.refreshToken }))).toBe('AUTH_INVALID_REFRESH_TOKEN');
+    expect(errorCode(await gql(REFRESH, { t: user.refreshToken }))).toBe('AUTH_INVALID_REFRESH_TOKEN');
     const sessions = await sg.auth.db.session.findMany({ where: { userId: user.id } });
     expect(sessions.map((s) => s.revokedReason)).toEqual(['password_reset']);
     expect(await logInCode(user.email, NEW_PASSWORD)).toBe('OK');
@@ -117,16 +113,16 @@ describe('password reset', () => {
   });
 
   it('refuses a reset link used a second time (an attacker replaying a mail they saw later)', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await requestResetToken(user.email);
-    expect(code(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
+    expect(errorCode(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
     const replay = await gql(RESET, { t: token, p: 'Attackers-own-pick-99' });
     expect(replay.errors?.[0]?.extensions).toMatchObject({ code: 'AUTH_RECOVERY_TOKEN_INVALID' });
     expect(await logInCode(user.email, NEW_PASSWORD)).toBe('OK');
   });
 
   it('lets exactly one of two concurrent resets with one link win', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await requestResetToken(user.email);
     const codes = (
       await Promise.all([
@@ -134,44 +130,46 @@ describe('password reset', () => {
         gql(RESET, { t: token, p: 'Other-new-password-88' }),
       ])
     )
-      .map(code)
+      .map(errorCode)
       .sort();
     expect(codes).toEqual(['AUTH_RECOVERY_TOKEN_INVALID', 'OK']);
   });
 
   it('refuses an expired reset link and leaves the password as it was', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await requestResetToken(user.email);
     // Test setup: the link's hour has passed.
     await sg.auth.db.accountToken.updateMany({
       where: { userId: user.id },
       data: { expiresAt: new Date(Date.now() - 1000) },
     });
-    expect(code(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
+    expect(errorCode(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
     expect(await logInCode(user.email, PASSWORD)).toBe('OK');
   });
 
   it('honours only the newest reset link', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const first = await requestResetToken(user.email, 1);
     const second = await requestResetToken(user.email, 2);
     expect(second).not.toBe(first);
-    expect(code(await gql(RESET, { t: first, p: NEW_PASSWORD }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
-    expect(code(await gql(RESET, { t: second, p: NEW_PASSWORD }))).toBe('OK');
+    expect(errorCode(await gql(RESET, { t: first, p: NEW_PASSWORD }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
+    expect(errorCode(await gql(RESET, { t: second, p: NEW_PASSWORD }))).toBe('OK');
   });
 
   it('refuses a weak new password without spending the link, which then works with a strong one', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await requestResetToken(user.email);
     const weak = await gql(RESET, { t: token, p: 'short' });
     expect(weak.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'newPassword' });
-    expect(code(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
+    expect(errorCode(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
   });
 
   it('refuses a verification link presented as a reset link', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const verification = await tokenFromMail(user.email, VERIFY_SUBJECT);
-    expect(code(await gql(RESET, { t: verification, p: NEW_PASSWORD }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
+    expect(errorCode(await gql(RESET, { t: verification, p: NEW_PASSWORD }))).toBe(
+      'AUTH_RECOVERY_TOKEN_INVALID',
+    );
     expect(await logInCode(user.email, PASSWORD)).toBe('OK');
   });
 });
@@ -179,7 +177,7 @@ describe('password reset', () => {
 describe('no account enumeration', () => {
   it('answers a reset request for an unknown email exactly as for a known one, in similar time, and mails only the account holder', async () => {
     const SAMPLES = 8;
-    const known = await Promise.all(Array.from({ length: SAMPLES }, () => signUp()));
+    const known = await Promise.all(Array.from({ length: SAMPLES }, () => newUser()));
     const unknown = Array.from({ length: SAMPLES }, () => uniqueEmail('nobody'));
     const timings = { known: [] as number[], unknown: [] as number[] };
     const bodies = new Set<string>();
@@ -208,10 +206,11 @@ describe('no account enumeration', () => {
   });
 
   it('throttles an unknown email exactly like a known one', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const ghost = uniqueEmail('ghost');
     for (const email of [user.email, ghost]) {
-      for (let i = 0; i < MAX_PER_EMAIL; i++) expect(code(await gql(REQUEST_RESET, { e: email }))).toBe('OK');
+      for (let i = 0; i < MAX_PER_EMAIL; i++)
+        expect(errorCode(await gql(REQUEST_RESET, { e: email }))).toBe('OK');
       const refused = await gql(REQUEST_RESET, { e: email });
       expect(refused.errors?.[0]?.extensions?.code).toBe('AUTH_RECOVERY_THROTTLED');
       expect(refused.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
@@ -221,9 +220,9 @@ describe('no account enumeration', () => {
 
 describe('throttle', () => {
   it(`refuses a ${MAX_PER_EMAIL + 1}th reset mail for one email within the window, from any address (mail-bombing a user)`, async () => {
-    const user = await signUp();
+    const user = await newUser();
     for (let i = 0; i < MAX_PER_EMAIL; i++)
-      expect(code(await gql(REQUEST_RESET, { e: user.email }))).toBe('OK');
+      expect(errorCode(await gql(REQUEST_RESET, { e: user.email }))).toBe('OK');
     const refused = await gql(REQUEST_RESET, { e: user.email });
     expect(refused.errors?.[0]?.extensions?.code).toBe('AUTH_RECOVERY_THROTTLED');
     expect(refused.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(3000);
@@ -235,20 +234,20 @@ describe('throttle', () => {
   });
 
   it(`refuses one address asking for a ${MAX_PER_CLIENT + 1}th email, while another address still may`, async () => {
-    const from = freshAddress();
+    const from = freshClientAddress();
     for (let i = 0; i < MAX_PER_CLIENT; i++)
-      expect(code(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }, { from }))).toBe('OK');
-    expect(code(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }, { from }))).toBe(
+      expect(errorCode(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }, { from }))).toBe('OK');
+    expect(errorCode(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }, { from }))).toBe(
       'AUTH_RECOVERY_THROTTLED',
     );
-    expect(code(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }))).toBe('OK');
+    expect(errorCode(await gql(REQUEST_RESET, { e: uniqueEmail('spray') }))).toBe('OK');
   });
 
   it('throttles verification mails per email too', async () => {
-    const user = await signUp();
+    const user = await newUser();
     for (let i = 0; i < MAX_PER_EMAIL; i++)
-      expect(code(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe('OK');
-    expect(code(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe(
+      expect(errorCode(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe('OK');
+    expect(errorCode(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe(
       'AUTH_RECOVERY_THROTTLED',
     );
   });
@@ -256,7 +255,7 @@ describe('throttle', () => {
 
 describe('email verification', () => {
   it('verifies the email with the link mailed at sign-up, once', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const before = await gql(ME, {}, { token: user.accessToken });
     expect(before.data).toEqual({ me: { id: user.id, emailVerified: false } });
     const token = await tokenFromMail(user.email, VERIFY_SUBJECT);
@@ -265,40 +264,40 @@ describe('email verification', () => {
     expect((await gql(ME, {}, { token: user.accessToken })).data).toEqual({
       me: { id: user.id, emailVerified: true },
     });
-    expect(code(await gql(VERIFY, { t: token }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
+    expect(errorCode(await gql(VERIFY, { t: token }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
   });
 
   it('mails a fresh link on request, retires the earlier one, and sends nothing once verified', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const atSignUp = await tokenFromMail(user.email, VERIFY_SUBJECT, 1);
     expect((await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken })).data).toEqual({
       requestEmailVerification: true,
     });
     const fresh = await tokenFromMail(user.email, VERIFY_SUBJECT, 2);
-    expect(code(await gql(VERIFY, { t: atSignUp }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
-    expect(code(await gql(VERIFY, { t: fresh }))).toBe('OK');
-    expect(code(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe('OK');
+    expect(errorCode(await gql(VERIFY, { t: atSignUp }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
+    expect(errorCode(await gql(VERIFY, { t: fresh }))).toBe('OK');
+    expect(errorCode(await gql(REQUEST_VERIFICATION, {}, { token: user.accessToken }))).toBe('OK');
     expect((await mailbox(user.email)).filter((m) => m.subject === VERIFY_SUBJECT)).toHaveLength(2);
   });
 
   it('refuses an expired verification link', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await tokenFromMail(user.email, VERIFY_SUBJECT);
     await sg.auth.db.accountToken.updateMany({
       where: { userId: user.id },
       data: { expiresAt: new Date(Date.now() - 1000) },
     });
-    expect(code(await gql(VERIFY, { t: token }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
+    expect(errorCode(await gql(VERIFY, { t: token }))).toBe('AUTH_RECOVERY_TOKEN_INVALID');
   });
 
   it('refuses to mail a verification link to nobody in particular (signed out)', async () => {
-    expect(code(await gql(REQUEST_VERIFICATION))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await gql(REQUEST_VERIFICATION))).toBe('UNAUTHENTICATED');
   });
 
   it('marks the email verified by a password reset (the mailbox was proven)', async () => {
-    const user = await signUp();
+    const user = await newUser();
     const token = await requestResetToken(user.email);
-    expect(code(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
+    expect(errorCode(await gql(RESET, { t: token, p: NEW_PASSWORD }))).toBe('OK');
     expect((await sg.auth.db.user.findUniqueOrThrow({ where: { id: user.id } })).emailVerified).toBe(true);
   });
 });

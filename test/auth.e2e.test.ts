@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, startSupergraph, uniqueEmail, type Running } from './support/supergraph.js';
+import { errorCode, PASSWORD, startSupergraph, uniqueEmail, type Running } from './support/supergraph.js';
 
 const SIGN_UP = `mutation SignUp($input: SignUpInput!) {
   signUp(input: $input) { accessToken refreshToken accessTokenExpiresAt user { id email role } }
@@ -129,7 +129,7 @@ describe('refresh tokens', () => {
       sg.gql(REFRESH, { token: first.refreshToken }),
       sg.gql(REFRESH, { token: first.refreshToken }),
     ]);
-    const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK').sort();
+    const codes = results.map(errorCode).sort();
     expect(codes).toEqual(['AUTH_REFRESH_TOKEN_REUSED', 'OK']);
   });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventBus } from '@carwash/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenSite, createService } from './support/fixtures.js';
-import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
+import { errorCode, signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 /**
  * Issue 9, the booking feature's money holes, replayed through the gateway on the real PostgreSQL and
@@ -124,6 +124,12 @@ async function drained(bus: EventBus, group: string): Promise<void> {
   }
 }
 
+/** Booking's and payment's consumer groups have handled everything on the bus. */
+async function bothDrained(): Promise<void> {
+  await drained(sg.booking.bus, 'booking');
+  await drained(sg.payment.bus, 'payment');
+}
+
 /**
  * Publishes the booking's `payment.charge.captured` event again, with its original id, as the bus does
  * after a consumer crash; waits until booking has consumed it and payment has consumed whatever booking
@@ -177,6 +183,19 @@ const REFUNDED_IN_FULL: View['transactions'] = [
     refunds: [{ amount: { amountCents: PRICE }, status: 'SUCCEEDED' }],
   },
 ];
+
+/**
+ * The booking stays `status`, its charge is refunded in full, and its history notes the refund once (from
+ * and to that status, by no one) with `reason`.
+ */
+async function expectRefundedInFull(token: string, bookingId: string, status: string, reason: string) {
+  const seen = await view(token, bookingId);
+  expect(seen.status).toBe(status);
+  expect(seen.transactions).toEqual(REFUNDED_IN_FULL);
+  expect(seen.history.filter((h) => h.reason?.includes('refunded'))).toEqual([
+    { from: status, to: status, reason, changedBy: null },
+  ]);
+}
 
 /**
  * Waits until the lapsed, paid booking's charge is refunded, redelivers the capture, and checks it was
@@ -303,7 +322,7 @@ describe('a cap on live holds per customer', () => {
         sg.gql(CREATE, { i: { siteId: s, serviceId, startsAt: slot(day, i * 45) } }, client.token),
       ),
     );
-    const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK');
+    const codes = results.map(errorCode);
     expect(codes.filter((c) => c === 'OK')).toHaveLength(HOLD_CAP);
     expect(codes.filter((c) => c === 'BOOKING_HOLD_LIMIT_REACHED')).toHaveLength(20 - HOLD_CAP);
     expect(results.find((r) => r.errors)?.errors?.[0]?.message).toContain(`${HOLD_CAP} unpaid bookings`);
@@ -391,20 +410,14 @@ describe('a payment captured after the hold lapsed', () => {
             true && (await view(client.token, revived)).status === 'CONFIRMED',
         'the refund and the revival',
       );
-      await drained(sg.booking.bus, 'booking');
-      await drained(sg.payment.bus, 'payment');
+      await bothDrained();
       const check = async () => {
-        const l = await view(client.token, lost);
-        expect(l.status).toBe('EXPIRED');
-        expect(l.transactions).toEqual(REFUNDED_IN_FULL);
-        expect(l.history.filter((h) => h.reason?.includes('refunded'))).toEqual([
-          {
-            from: 'EXPIRED',
-            to: 'EXPIRED',
-            reason: 'paid after the hold lapsed and the slot was gone: the charge is refunded',
-            changedBy: null,
-          },
-        ]);
+        await expectRefundedInFull(
+          client.token,
+          lost,
+          'EXPIRED',
+          'paid after the hold lapsed and the slot was gone: the charge is refunded',
+        );
         const r = await view(client.token, revived);
         expect(r.status).toBe('CONFIRMED');
         expect(r.transactions).toEqual([
@@ -509,20 +522,14 @@ describe('a payment captured after the hold lapsed', () => {
         async () => (await view(client.token, b)).transactions[0]?.status === 'REFUNDED',
         'the refund of the late capture',
       );
-      await drained(sg.booking.bus, 'booking');
-      await drained(sg.payment.bus, 'payment');
+      await bothDrained();
       const check = async () => {
-        const seen = await view(client.token, b);
-        expect(seen.status).toBe('CANCELLED');
-        expect(seen.transactions).toEqual(REFUNDED_IN_FULL);
-        expect(seen.history.filter((h) => h.reason?.includes('refunded'))).toEqual([
-          {
-            from: 'CANCELLED',
-            to: 'CANCELLED',
-            reason: 'paid after the booking was cancelled: the charge is refunded',
-            changedBy: null,
-          },
-        ]);
+        await expectRefundedInFull(
+          client.token,
+          b,
+          'CANCELLED',
+          'paid after the booking was cancelled: the charge is refunded',
+        );
         // The client's own cancellation, then the one announced for the late capture.
         expect(await cancellations(b)).toBe(2);
       };

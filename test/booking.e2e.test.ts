@@ -6,7 +6,7 @@ import { sqlStatements as paymentStatements } from '@carwash/payment';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenSite, createService } from './support/fixtures.js';
-import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
+import { errorCode, signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 let sg: Running;
 let manager: { id: string; token: string };
@@ -141,7 +141,7 @@ describe('availability and holds', () => {
         book(clients[i % 10]!.token, { siteId: s, serviceId: svc, startsAt: starts[i % 10] }),
       ),
     );
-    const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK');
+    const codes = results.map(errorCode);
     expect(codes.filter((c) => c === 'OK')).toHaveLength(10);
     expect(codes.filter((c) => c === 'BOOKING_SLOT_TAKEN')).toHaveLength(490);
     const rows = await sg.booking.db.reservation.findMany({ where: { siteId: s } });

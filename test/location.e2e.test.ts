@@ -3,7 +3,7 @@ import { sqlStatements as authStatements } from '@carwash/auth';
 import { createEvent } from '@carwash/events';
 import { sqlStatements as locationStatements } from '@carwash/location';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
+import { errorCode, signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 let sg: Running;
 let manager: string;
@@ -42,6 +42,21 @@ function hoursIn(days: number, hour = 9) {
   const d = new Date(Date.now() + days * 86_400_000);
   d.setUTCHours(hour, 0, 0, 0);
   return d.toISOString();
+}
+
+/** `assignStaff` as the manager: `userId` on `site`, `days` from now, from `from` to `to` o'clock UTC. */
+function assign<T = { assignStaff: { id: string; role: string } }>(
+  site: string,
+  userId: string,
+  days: number,
+  from: number,
+  to: number,
+) {
+  return sg.gql<T>(
+    ASSIGN,
+    { site, user: userId, shift: { startsAt: hoursIn(days, from), endsAt: hoursIn(days, to) } },
+    manager,
+  );
 }
 
 beforeAll(async () => {
@@ -217,23 +232,16 @@ describe('opening hours in the site time zone', () => {
     );
     expect((await sg.gql(SET_HOURS, { id, hours: everyDay }, manager)).errors).toBeUndefined();
     const q = `query($id: ID!, $from: DateTime!, $to: DateTime!) { openingWindows(siteId: $id, from: $from, to: $to) { start end } }`;
+    const windows = async (from: string, to: string) =>
+      (await sg.gql<{ openingWindows: Array<{ start: string; end: string }> }>(q, { id, from, to })).data!
+        .openingWindows;
     // 2026-03-29: clocks jump from 02:00 to 03:00 (+01:00 → +02:00).
-    const spring = await sg.gql<{ openingWindows: Array<{ start: string; end: string }> }>(q, {
-      id,
-      from: '2026-03-28T00:00:00Z',
-      to: '2026-03-30T00:00:00Z',
-    });
-    expect(spring.data!.openingWindows).toEqual([
+    expect(await windows('2026-03-28T00:00:00Z', '2026-03-30T00:00:00Z')).toEqual([
       { start: '2026-03-28T07:00:00.000Z', end: '2026-03-28T19:00:00.000Z' },
       { start: '2026-03-29T06:00:00.000Z', end: '2026-03-29T18:00:00.000Z' },
     ]);
     // 2026-10-25: clocks fall back from 03:00 to 02:00 (+02:00 → +01:00).
-    const autumn = await sg.gql<{ openingWindows: Array<{ start: string; end: string }> }>(q, {
-      id,
-      from: '2026-10-24T00:00:00Z',
-      to: '2026-10-26T00:00:00Z',
-    });
-    expect(autumn.data!.openingWindows).toEqual([
+    expect(await windows('2026-10-24T00:00:00Z', '2026-10-26T00:00:00Z')).toEqual([
       { start: '2026-10-24T06:00:00.000Z', end: '2026-10-24T18:00:00.000Z' },
       { start: '2026-10-25T07:00:00.000Z', end: '2026-10-25T19:00:00.000Z' },
     ]);
@@ -270,11 +278,7 @@ describe('staff shifts', () => {
   it('assigns a washer and lists the site staff with their names from auth, in one query', async () => {
     const site = await createSite({ name: `Staffed ${randomUUID().slice(0, 4)}` });
     const washer = await user('WASHER', 'Wanda');
-    const res = await sg.gql<{ assignStaff: { role: string } }>(
-      ASSIGN,
-      { site, user: washer.id, shift: { startsAt: hoursIn(1, 8), endsAt: hoursIn(1, 16) } },
-      manager,
-    );
+    const res = await assign<{ assignStaff: { role: string } }>(site, washer.id, 1, 8, 16);
     expect(res.errors).toBeUndefined();
     expect(res.data!.assignStaff.role).toBe('WASHER');
     const q = await sg.gql<{
@@ -301,28 +305,17 @@ describe('staff shifts', () => {
 
   it('refuses a client as staff, a shift ending before it starts, and an unknown user', async () => {
     const site = await createSite();
-    const someClient = await user('CLIENT');
-    const asClient = await sg.gql(
-      ASSIGN,
-      { site, user: someClient.id, shift: { startsAt: hoursIn(1, 8), endsAt: hoursIn(1, 12) } },
-      manager,
-    );
-    expect(asClient.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'userId' });
-    const backwards = await sg.gql(
-      ASSIGN,
-      { site, user: someClient.id, shift: { startsAt: hoursIn(1, 12), endsAt: hoursIn(1, 8) } },
-      manager,
-    );
-    expect(backwards.errors?.[0]?.extensions).toMatchObject({
-      code: 'BAD_USER_INPUT',
-      field: 'shift.endsAt',
-    });
-    const unknown = await sg.gql(
-      ASSIGN,
-      { site, user: randomUUID(), shift: { startsAt: hoursIn(1, 8), endsAt: hoursIn(1, 12) } },
-      manager,
-    );
-    expect(unknown.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', field: 'userId' });
+    const someClient = (await user('CLIENT')).id;
+    // What is refused, the user, the shift's hours (tomorrow, UTC), and the refusal.
+    const refusals: Array<[string, string, number, number, { code: string; field: string }]> = [
+      ['a client', someClient, 8, 12, { code: 'BAD_USER_INPUT', field: 'userId' }],
+      ['a backwards shift', someClient, 12, 8, { code: 'BAD_USER_INPUT', field: 'shift.endsAt' }],
+      ['an unknown user', randomUUID(), 8, 12, { code: 'NOT_FOUND', field: 'userId' }],
+    ];
+    for (const [what, userId, from, to, refused] of refusals) {
+      const res = await assign(site, userId, 1, from, to);
+      expect(res.errors?.[0]?.extensions, what).toMatchObject(refused);
+    }
   });
 
   it('lets the database refuse overlapping shifts, even when 10 arrive at once', async () => {
@@ -341,27 +334,19 @@ describe('staff shifts', () => {
         ),
       ),
     );
-    const codes = attempts.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK');
+    const codes = attempts.map(errorCode);
     expect(codes.filter((c) => c === 'OK')).toHaveLength(1);
     expect(codes.filter((c) => c === 'LOCATION_SHIFT_OVERLAP')).toHaveLength(9);
     expect(await sg.location.db.staffAssignment.count({ where: { userId: washer.id } })).toBe(1);
     // Back to back is not an overlap.
-    const next = await sg.gql(
-      ASSIGN,
-      { site: a, user: washer.id, shift: { startsAt: hoursIn(2, 14), endsAt: hoursIn(2, 18) } },
-      manager,
-    );
+    const next = await assign(a, washer.id, 2, 14, 18);
     expect(next.errors).toBeUndefined();
   });
 
   it('ends shifts on unassign and announces location.staff.unassigned', async () => {
     const site = await createSite();
     const washer = await user('WASHER');
-    const assigned = await sg.gql<{ assignStaff: { id: string } }>(
-      ASSIGN,
-      { site, user: washer.id, shift: { startsAt: hoursIn(3, 8), endsAt: hoursIn(3, 12) } },
-      manager,
-    );
+    const assigned = await assign<{ assignStaff: { id: string } }>(site, washer.id, 3, 8, 12);
     const id = assigned.data!.assignStaff.id;
     const res = await sg.gql<{ unassignStaff: { endedAt: string; endedReason: string } }>(
       `mutation($id: ID!) { unassignStaff(assignmentId: $id, reason: "sick") { endedAt endedReason } }`,
@@ -377,11 +362,7 @@ describe('staff shifts', () => {
   it('closes a site: inactive, its shifts ended, location.site.closed in the outbox', async () => {
     const site = await createSite();
     const washer = await user('WASHER');
-    await sg.gql(
-      ASSIGN,
-      { site, user: washer.id, shift: { startsAt: hoursIn(4, 8), endsAt: hoursIn(4, 12) } },
-      manager,
-    );
+    await assign(site, washer.id, 4, 8, 12);
     const res = await sg.gql<{ closeSite: { active: boolean; closedReason: string } }>(
       `mutation($id: ID!) { closeSite(id: $id, reason: "Flooded") { active closedReason } }`,
       { id: site },
@@ -396,11 +377,7 @@ describe('staff shifts', () => {
       .map((e) => e.topic)
       .sort();
     expect(topics).toEqual(['location.site.closed', 'location.staff.unassigned']);
-    const again = await sg.gql(
-      ASSIGN,
-      { site, user: washer.id, shift: { startsAt: hoursIn(5, 8), endsAt: hoursIn(5, 12) } },
-      manager,
-    );
+    const again = await assign(site, washer.id, 5, 8, 12);
     expect(again.errors?.[0]?.extensions?.code).toBe('LOCATION_SITE_CLOSED');
   });
 });
@@ -409,11 +386,7 @@ describe('auth.user.deleted through the bus', () => {
   it("ends a deleted washer's shifts exactly once, even when the event is delivered twice", async () => {
     const site = await createSite();
     const washer = await user('WASHER');
-    await sg.gql(
-      ASSIGN,
-      { site, user: washer.id, shift: { startsAt: hoursIn(6, 8), endsAt: hoursIn(6, 12) } },
-      manager,
-    );
+    await assign(site, washer.id, 6, 8, 12);
     await sg.gql(
       `mutation($id: ID!) { deleteUser(id: $id) { deletedUserId } }`,
       { id: washer.id },

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SandboxEntry } from '@carwash/payment';
-import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenSite, createService } from './support/fixtures.js';
+import { addCard, createBooking, createOpenSite, createService, siteDay } from './support/fixtures.js';
+import { metricValue, scrapeMetrics } from './support/metrics.js';
 import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 /**
@@ -66,18 +66,13 @@ function providerLedger(): SandboxEntry[] {
     .map((l) => JSON.parse(l) as SandboxEntry);
 }
 
+/** How many refunds payment resumed successfully so far, on this `trigger`. */
 async function resumedTotal(trigger: string): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', sg.paymentUrl))).text();
-  const line = text
-    .split('\n')
-    .find(
-      (l) =>
-        l.startsWith('payment_resumed_operations_total{') &&
-        l.includes('kind="refund"') &&
-        l.includes(`trigger="${trigger}"`) &&
-        l.includes('outcome="succeeded"'),
-    );
-  return line ? Number(line.split(' ').at(-1)) : 0;
+  return metricValue(await scrapeMetrics(sg.paymentUrl), 'payment_resumed_operations_total', {
+    kind: 'refund',
+    trigger,
+    outcome: 'succeeded',
+  });
 }
 
 /** Clients, each with paid HELD bookings on days of their own. */
@@ -88,27 +83,20 @@ async function paidCustomers(): Promise<{
   const clients = await Promise.all(Array.from({ length: CLIENTS }, () => signUpAs(sg, 'CLIENT')));
   const bookings: string[] = [];
   for (const client of clients) {
-    const m = await sg.gql<{ addPaymentMethod: { id: string } }>(
-      `mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { id } }`,
-      { i: { providerToken: 'tok_visa', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2099 } },
-      client.token,
-    );
+    const m = await addCard(sg, client.token);
     for (let i = 0; i < BOOKINGS_EACH; i++) {
-      const date = DateTime.now().setZone('Europe/Berlin').plus({ days: dayOffset++ }).toISODate()!;
-      const startsAt = DateTime.fromISO(`${date}T10:00`, { zone: 'Europe/Berlin' }).toUTC().toISO();
-      const b = await sg.gql<{ createBooking: { id: string } }>(
-        `mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`,
-        { i: { siteId, serviceId, startsAt } },
-        client.token,
-      );
-      expect(b.errors).toBeUndefined();
+      const b = await createBooking(sg, client.token, {
+        siteId,
+        serviceId,
+        startsAt: siteDay(dayOffset++).at('10:00'),
+      });
       const paid = await sg.gql<{ payForBooking: { status: string } }>(
         PAY,
-        { b: b.data!.createBooking.id, m: m.data!.addPaymentMethod.id, k: `pay-${randomUUID()}` },
+        { b, m, k: `pay-${randomUUID()}` },
         client.token,
       );
       expect(paid.data?.payForBooking.status).toBe('CAPTURED');
-      bookings.push(b.data!.createBooking.id);
+      bookings.push(b);
     }
   }
   return { clients, bookings };

@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { sqlStatements as paymentStatements } from '@carwash/payment';
 import { signedFetch } from '@carwash/service-trust';
-import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenSite, createService } from './support/fixtures.js';
-import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
+import { addCard, createBooking, createOpenSite, createService, siteDay } from './support/fixtures.js';
+import { metricValue, scrapeMetrics } from './support/metrics.js';
+import { errorCode, signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 let sg: Running;
 let manager: { id: string; token: string };
@@ -19,27 +19,16 @@ function user(role: 'CLIENT' | 'MANAGER', firstName = 'Pat') {
   return signUpAs(sg, role, firstName);
 }
 
-async function method(token: string, providerToken = 'tok_visa'): Promise<string> {
-  const res = await sg.gql<{ addPaymentMethod: { id: string } }>(
-    `mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { id } }`,
-    { i: { providerToken, brand: 'visa', last4: '4242', expMonth: 12, expYear: 2099 } },
-    token,
-  );
-  expect(res.errors).toBeUndefined();
-  return res.data!.addPaymentMethod.id;
+/** A new client with a card on file (`providerToken` picks how the sandbox answers) and a HELD booking of theirs. */
+async function payer(providerToken = 'tok_visa') {
+  const client = await user('CLIENT');
+  const card = await addCard(sg, client.token, providerToken);
+  return { client, card, b: await booking(client.token) };
 }
 
 /** A HELD booking for the client, on a day of its own. */
-async function booking(token: string, hhmm = '10:00', offset = dayOffset++): Promise<string> {
-  const date = DateTime.now().setZone('Europe/Berlin').plus({ days: offset }).toISODate()!;
-  const startsAt = DateTime.fromISO(`${date}T${hhmm}`, { zone: 'Europe/Berlin' }).toUTC().toISO();
-  const res = await sg.gql<{ createBooking: { id: string } }>(
-    `mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`,
-    { i: { siteId, serviceId, startsAt } },
-    token,
-  );
-  expect(res.errors).toBeUndefined();
-  return res.data!.createBooking.id;
+function booking(token: string, hhmm = '10:00', offset = dayOffset++): Promise<string> {
+  return createBooking(sg, token, { siteId, serviceId, startsAt: siteDay(offset).at(hhmm) });
 }
 
 beforeAll(async () => {
@@ -54,8 +43,7 @@ afterAll(async () => {
 
 describe('payForBooking', () => {
   it('charges once for 100 concurrent calls with one key: one provider charge, one row, 100 identical answers', async () => {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token), await booking(client.token)];
+    const { client, card: m, b } = await payer();
     const key = `pay-${randomUUID()}`;
     const chargesBefore = sg.payment.provider.charges.size;
     const answers = await Promise.all(
@@ -87,7 +75,7 @@ describe('payForBooking', () => {
 
   it('refuses the same key with different parameters', async () => {
     const client = await user('CLIENT');
-    const m = await method(client.token);
+    const m = await addCard(sg, client.token);
     const [b1, b2] = [await booking(client.token), await booking(client.token)];
     const key = `pay-${randomUUID()}`;
     expect((await sg.gql(PAY, { b: b1, m, k: key }, client.token)).errors).toBeUndefined();
@@ -99,8 +87,7 @@ describe('payForBooking', () => {
   });
 
   it('takes the amount from the booking and confirms its hold through the bus', async () => {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token), await booking(client.token)];
+    const { client, card: m, b } = await payer();
     const consumer = await sg.booking.startConsumers({ blockMs: 50, retryBaseMs: 100 });
     try {
       const res = await sg.gql<{ payForBooking: { amount: { amountCents: number } } }>(
@@ -137,8 +124,7 @@ describe('payForBooking', () => {
     ['tok_insufficient_funds', 'PAYMENT_INSUFFICIENT_FUNDS'],
     ['tok_provider_error', 'PAYMENT_PROVIDER_ERROR'],
   ])('answers the sandbox card %s with %s', async (token, code) => {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token, token), await booking(client.token)];
+    const { client, card: m, b } = await payer(token);
     const key = `pay-${randomUUID()}`;
     const res = await sg.gql(PAY, { b, m, k: key }, client.token);
     expect(res.errors?.[0]?.extensions?.code).toBe(code);
@@ -151,11 +137,11 @@ describe('payForBooking', () => {
   it("refuses someone else's booking and a removed card", async () => {
     const [owner, other] = [await user('CLIENT'), await user('CLIENT')];
     const b = await booking(owner.token);
-    const m = await method(other.token);
+    const m = await addCard(sg, other.token);
     expect(
       (await sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, other.token)).errors?.[0]?.extensions?.code,
     ).toBe('PAYMENT_BOOKING_NOT_PAYABLE');
-    const own = await method(owner.token);
+    const own = await addCard(sg, owner.token);
     await sg.gql(`mutation($id: ID!) { removePaymentMethod(id: $id) { id } }`, { id: own }, owner.token);
     expect(
       (await sg.gql(PAY, { b, m: own, k: `pay-${randomUUID()}` }, owner.token)).errors?.[0]?.extensions?.code,
@@ -182,8 +168,7 @@ describe('refunds', () => {
     transactionId: string;
     bookingId: string;
   }> {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token), await booking(client.token)];
+    const { client, card: m, b } = await payer();
     const res = await sg.gql<{ payForBooking: { id: string } }>(
       PAY,
       { b, m, k: `pay-${randomUUID()}` },
@@ -223,7 +208,7 @@ describe('refunds', () => {
         sg.gql(REFUND, { t: transactionId, a, k: `r-${randomUUID()}` }, manager.token),
       ),
     );
-    const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK').sort();
+    const codes = results.map(errorCode).sort();
     expect(codes).toEqual(['OK', 'PAYMENT_REFUND_EXCEEDS_CAPTURED', 'PAYMENT_REFUND_EXCEEDS_CAPTURED']);
     const t = await sg.payment.db.transaction.findUniqueOrThrow({ where: { id: transactionId } });
     expect(t.refundedCents).toBe(3000);
@@ -258,21 +243,14 @@ describe('a payment that arrives after the hold lapsed', () => {
       closesAt: '24:00',
     });
     const [client, rival] = [await user('CLIENT'), await user('CLIENT')];
-    const m = await method(client.token);
+    const m = await addCard(sg, client.token);
     const slot = (days: number) => {
       const d = new Date(Date.now() + days * 86_400_000);
       d.setUTCHours(12, 0, 0, 0);
       return d.toISOString();
     };
-    const create = async (token: string, startsAt: string) => {
-      const res = await sg.gql<{ createBooking: { id: string } }>(
-        `mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`,
-        { i: { siteId: oneBay, serviceId, startsAt } },
-        token,
-      );
-      expect(res.errors).toBeUndefined();
-      return res.data!.createBooking.id;
-    };
+    const create = (token: string, startsAt: string) =>
+      createBooking(sg, token, { siteId: oneBay, serviceId, startsAt });
     const revived = await create(client.token, slot(3));
     const lost = await create(client.token, slot(4));
     for (const b of [revived, lost])
@@ -317,45 +295,21 @@ describe('a payment that arrives after the hold lapsed', () => {
 
 describe('the cancellation policy', () => {
   it('refunds in full a day ahead, and keeps the late fee (20 %) when the customer cancels within 24 hours', async () => {
-    const allDay = await sg.gql<{ createSite: { id: string } }>(
-      `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
-      {
-        input: {
-          name: 'Night wash',
-          address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
-          timeZone: 'Europe/Berlin',
-          location: { latitude: 52.5, longitude: 13.4 },
-          bays: 4,
-        },
-      },
-      manager.token,
-    );
-    const nightSite = allDay.data!.createSite.id;
-    await sg.gql(
-      `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
-      {
-        id: nightSite,
-        hours: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'].map(
-          (weekday) => ({ weekday, opensAt: '00:00', closesAt: '24:00' }),
-        ),
-      },
-      manager.token,
-    );
+    const nightSite = await createOpenSite(sg, manager.token, {
+      name: 'Night wash',
+      bays: 4,
+      opensAt: '00:00',
+      closesAt: '24:00',
+    });
     const client = await user('CLIENT');
-    const m = await method(client.token);
+    const m = await addCard(sg, client.token);
     const at = (hours: number) => {
       const d = new Date(Date.now() + hours * 3_600_000);
       d.setUTCMinutes(0, 0, 0);
       return d.toISOString();
     };
-    const book = async (startsAt: string) =>
-      (
-        await sg.gql<{ createBooking: { id: string } }>(
-          `mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`,
-          { i: { siteId: nightSite, serviceId, startsAt } },
-          client.token,
-        )
-      ).data!.createBooking.id;
+    const book = (startsAt: string) =>
+      createBooking(sg, client.token, { siteId: nightSite, serviceId, startsAt });
     const early = await book(at(48));
     const late = await book(at(10));
     for (const b of [early, late])
@@ -390,7 +344,7 @@ describe('the cancellation policy', () => {
 describe('the seed chain: UserDeleted → bookings cancelled → refunds', () => {
   it('cancels and refunds two paid bookings exactly once each, even when the payment consumer restarts midway', async () => {
     const client = await user('CLIENT');
-    const m = await method(client.token);
+    const m = await addCard(sg, client.token);
     const bookings = [await booking(client.token, '09:00'), await booking(client.token, '11:00')];
     for (const b of bookings)
       expect((await sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token)).errors).toBeUndefined();
@@ -495,7 +449,7 @@ describe('batching and visibility', () => {
 
   it("hides a user's payment methods and transactions from other clients", async () => {
     const [a, b] = [await user('CLIENT'), await user('CLIENT')];
-    await method(a.token);
+    await addCard(sg, a.token);
     const own = await sg.gql<{ me: { paymentMethods: Array<{ last4: string }> } }>(
       `{ me { paymentMethods { last4 isDefault } } }`,
       {},
@@ -513,12 +467,8 @@ describe('batching and visibility', () => {
 });
 
 describe('issue 9: one live charge per booking', () => {
-  const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) =>
-    r.errors?.[0]?.extensions?.code ?? 'OK';
-
   it('refuses a second charge sent together with another idempotency key (the double charge), and keeps answering the first key', async () => {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token), await booking(client.token)];
+    const { client, card: m, b } = await payer();
     const [k1, k2] = [`pay-${randomUUID()}`, `pay-${randomUUID()}`];
     const chargesBefore = sg.payment.provider.charges.size;
     const both = await Promise.all(
@@ -526,7 +476,7 @@ describe('issue 9: one live charge per booking', () => {
         sg.gql<{ payForBooking: { id: string; status: string } }>(PAY, { b, m, k }, client.token),
       ),
     );
-    expect(both.map(code).sort()).toEqual(['OK', 'PAYMENT_ALREADY_PAID']);
+    expect(both.map(errorCode).sort()).toEqual(['OK', 'PAYMENT_ALREADY_PAID']);
     const winner = both.find((r) => !r.errors)!;
     expect(winner.data!.payForBooking.status).toBe('CAPTURED');
     const loser = both.find((r) => r.errors)!;
@@ -538,17 +488,16 @@ describe('issue 9: one live charge per booking', () => {
     // The same key still returns the first answer; the other key is still refused.
     const [winnerKey, loserKey] = winner === both[0] ? [k1, k2] : [k2, k1];
     expect((await sg.gql(PAY, { b, m, k: winnerKey }, client.token)).data).toEqual(winner.data);
-    expect(code(await sg.gql(PAY, { b, m, k: loserKey }, client.token))).toBe('PAYMENT_ALREADY_PAID');
+    expect(errorCode(await sg.gql(PAY, { b, m, k: loserKey }, client.token))).toBe('PAYMENT_ALREADY_PAID');
   });
 
   it('captures exactly once for 100 concurrent payForBooking with 100 different keys', async () => {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token), await booking(client.token)];
+    const { client, card: m, b } = await payer();
     const chargesBefore = sg.payment.provider.charges.size;
     const results = await Promise.all(
       Array.from({ length: 100 }, () => sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token)),
     );
-    const codes = results.map(code);
+    const codes = results.map(errorCode);
     expect(codes.filter((c) => c === 'OK')).toHaveLength(1);
     expect(codes.filter((c) => c === 'PAYMENT_ALREADY_PAID')).toHaveLength(99);
     expect(sg.payment.provider.charges.size - chargesBefore).toBe(1);
@@ -559,25 +508,24 @@ describe('issue 9: one live charge per booking', () => {
   }, 60_000);
 
   it('refuses to revive an outage-failed charge once the booking was paid under another key', async () => {
-    const client = await user('CLIENT');
-    const [outage, good, b] = [
-      await method(client.token, 'tok_provider_error'),
-      await method(client.token),
-      await booking(client.token),
-    ];
+    const { client, card: outage, b } = await payer('tok_provider_error');
+    const good = await addCard(sg, client.token);
     const first = `pay-${randomUUID()}`;
-    expect(code(await sg.gql(PAY, { b, m: outage, k: first }, client.token))).toBe('PAYMENT_PROVIDER_ERROR');
-    expect(code(await sg.gql(PAY, { b, m: good, k: `pay-${randomUUID()}` }, client.token))).toBe('OK');
+    expect(errorCode(await sg.gql(PAY, { b, m: outage, k: first }, client.token))).toBe(
+      'PAYMENT_PROVIDER_ERROR',
+    );
+    expect(errorCode(await sg.gql(PAY, { b, m: good, k: `pay-${randomUUID()}` }, client.token))).toBe('OK');
     // Retrying the failed key would put a second live charge on the booking: the index refuses it.
-    expect(code(await sg.gql(PAY, { b, m: outage, k: first }, client.token))).toBe('PAYMENT_ALREADY_PAID');
+    expect(errorCode(await sg.gql(PAY, { b, m: outage, k: first }, client.token))).toBe(
+      'PAYMENT_ALREADY_PAID',
+    );
     expect(
       (await sg.payment.db.transaction.findMany({ where: { bookingId: b } })).map((t) => t.status).sort(),
     ).toEqual(['CAPTURED', 'FAILED']);
   });
 
   it('resumes a PENDING charge left by a dead request when the client retries with the same key', async () => {
-    const client = await user('CLIENT');
-    const [m, b] = [await method(client.token), await booking(client.token)];
+    const { client, card: m, b } = await payer();
     const key = `pay-${randomUUID()}`;
     // What a payment process leaves when it dies after committing the PENDING row and before the provider answered.
     const requestHash = createHash('sha256')
@@ -599,7 +547,7 @@ describe('issue 9: one live charge per booking', () => {
     await sg.payment.db
       .$executeRaw`UPDATE payment_transactions SET updated_at = now() - interval '1 hour' WHERE id = ${t.id}::uuid`;
     // Meanwhile another key is refused: the PENDING charge is live.
-    expect(code(await sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token))).toBe(
+    expect(errorCode(await sg.gql(PAY, { b, m, k: `pay-${randomUUID()}` }, client.token))).toBe(
       'PAYMENT_ALREADY_PAID',
     );
     const retry = await sg.gql<{ payForBooking: { id: string; status: string } }>(
@@ -609,20 +557,18 @@ describe('issue 9: one live charge per booking', () => {
     );
     expect(retry.data?.payForBooking).toMatchObject({ id: t.id, status: 'CAPTURED' });
     expect(sg.payment.provider.charges.has(`pay:${client.id}:${key}`)).toBe(true);
-    const metrics = await (await fetch(new URL('/metrics', sg.paymentUrl))).text();
-    expect(metrics).toMatch(
-      /payment_resumed_operations_total\{kind="charge",trigger="retry",outcome="succeeded"\} [1-9]/,
-    );
+    const resumed = metricValue(await scrapeMetrics(sg.paymentUrl), 'payment_resumed_operations_total', {
+      kind: 'charge',
+      trigger: 'retry',
+      outcome: 'succeeded',
+    });
+    expect(resumed).toBeGreaterThanOrEqual(1);
   });
 
   it('lets a declined card be followed by a successful payment with another card', async () => {
-    const client = await user('CLIENT');
-    const [declined, good, b] = [
-      await method(client.token, 'tok_decline'),
-      await method(client.token),
-      await booking(client.token),
-    ];
-    expect(code(await sg.gql(PAY, { b, m: declined, k: `pay-${randomUUID()}` }, client.token))).toBe(
+    const { client, card: declined, b } = await payer('tok_decline');
+    const good = await addCard(sg, client.token);
+    expect(errorCode(await sg.gql(PAY, { b, m: declined, k: `pay-${randomUUID()}` }, client.token))).toBe(
       'PAYMENT_DECLINED',
     );
     const paid = await sg.gql<{ payForBooking: { status: string } }>(
@@ -637,8 +583,8 @@ describe('issue 9: one live charge per booking', () => {
 describe('issue 9: idempotency keys scoped per customer', () => {
   it("never answers one customer's key with another customer's charge", async () => {
     const [alice, bob] = [await user('CLIENT', 'Alice'), await user('CLIENT', 'Bob')];
-    const [ma, ba] = [await method(alice.token), await booking(alice.token)];
-    const [mb, bb] = [await method(bob.token), await booking(bob.token)];
+    const [ma, ba] = [await addCard(sg, alice.token), await booking(alice.token)];
+    const [mb, bb] = [await addCard(sg, bob.token), await booking(bob.token)];
     const shared = `pay-${randomUUID()}`;
     const chargesBefore = sg.payment.provider.charges.size;
     const a = await sg.gql<{ payForBooking: { id: string; status: string } }>(
@@ -679,7 +625,10 @@ describe('issue 9: payment methods are changed only by their owner (and admins)'
 
   it("refuses a manager removing a customer's card or changing their default card", async () => {
     const client = await user('CLIENT');
-    const [first, second] = [await method(client.token), await method(client.token, 'tok_mastercard')];
+    const [first, second] = [
+      await addCard(sg, client.token),
+      await addCard(sg, client.token, 'tok_mastercard'),
+    ];
     const remove = await sg.gql(REMOVE, { id: first }, manager.token);
     expect(remove.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const setDefault = await sg.gql(SET_DEFAULT, { id: second }, manager.token);
@@ -702,7 +651,10 @@ describe('issue 9: payment methods are changed only by their owner (and admins)'
   it('lets the owner change their default card and remove a card, and an admin remove one', async () => {
     const client = await user('CLIENT');
     const admin = await signUpAs(sg, 'ADMIN');
-    const [first, second] = [await method(client.token), await method(client.token, 'tok_mastercard')];
+    const [first, second] = [
+      await addCard(sg, client.token),
+      await addCard(sg, client.token, 'tok_mastercard'),
+    ];
     const own = await sg.gql<{ setDefaultPaymentMethod: { isDefault: boolean } }>(
       SET_DEFAULT,
       { id: second },

@@ -3,10 +3,16 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createGateway, loadGatewayConfig, type Gateway } from '@carwash/gateway';
-import { createLogger } from '@carwash/subgraph-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUpAs, startSupergraph, type GraphQLResult, type Running } from './support/supergraph.js';
+import {
+  signUpAs,
+  startGatewayReplica,
+  startSupergraph,
+  type GatewayReplica,
+  type GraphQLResult,
+  type Running,
+} from './support/supergraph.js';
+import { metricValue, scrapeMetrics } from './support/metrics.js';
 
 const SAMPLE = fileURLToPath(new URL('../schema/persisted-queries/sample-partner.json', import.meta.url));
 const API_KEY_CACHE_TTL_MS = 300;
@@ -71,14 +77,9 @@ async function send(
   return { status: res.status, ...((await res.json()) as object) };
 }
 
-async function metric(url: string, name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(url.replace('/graphql', '/metrics'))).text();
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    if (want.every((l) => line.includes(l))) return Number(line.split(' ').pop());
-  }
-  return 0;
+/** The value of a gateway's series now (0 before its first increment). */
+async function metric(gatewayUrl: string, name: string, labels: Record<string, string>): Promise<number> {
+  return metricValue(await scrapeMetrics(gatewayUrl), name, labels);
 }
 
 beforeAll(async () => {
@@ -239,26 +240,11 @@ describe('trusted documents per client', () => {
 });
 
 describe('a second gateway replica (default API_KEY_CACHE_TTL_MS, same Redis namespace)', () => {
-  let second: Gateway;
+  let second: GatewayReplica;
   let secondUrl: string;
   beforeAll(async () => {
-    const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
-    second = await createGateway(
-      loadGatewayConfig({
-        ...process.env,
-        ...sg.keys.envFor('gateway'),
-        LOG_LEVEL: quiet,
-        SUBGRAPH_AUTH_URL: sg.authUrl,
-        SUBGRAPH_LOCATION_URL: sg.locationUrl,
-        SUBGRAPH_BOOKING_URL: sg.bookingUrl,
-        SUBGRAPH_PAYMENT_URL: sg.paymentUrl,
-        JWKS_URL: sg.authUrl.replace('/graphql', '/.well-known/jwks.json'),
-        EVENTS_NAMESPACE: sg.namespace,
-        PERSISTED_QUERIES_DIR: dir,
-      }),
-      createLogger('gateway', quiet),
-    );
-    secondUrl = (await second.listen(0)).url;
+    second = await startGatewayReplica(sg, { PERSISTED_QUERIES_DIR: dir });
+    secondUrl = second.url;
   });
   afterAll(async () => {
     await second?.stop();

@@ -2,14 +2,13 @@ import { signedFetch } from '@carwash/service-trust';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PASSWORD,
+  signUp,
   signUpAs,
   startSupergraph,
-  uniqueEmail,
   type GraphQLResult,
   type Running,
 } from './support/supergraph.js';
 
-const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken user { id } } }`;
 const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { accessToken refreshToken } }`;
 const LOG_OUT = `mutation($t: String!) { logOut(refreshToken: $t) }`;
 const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken user { role } } }`;
@@ -32,13 +31,9 @@ afterAll(async () => {
   await sg?.stop();
 });
 
-async function newClient(): Promise<{ id: string; email: string; first: Session }> {
-  const email = uniqueEmail('revoke');
-  const res = await sg.gql<{ signUp: Session & { user: { id: string } } }>(SIGN_UP, {
-    i: { email, password: PASSWORD, firstName: 'Rita', lastName: 'Vokes' },
-  });
-  expect(res.errors).toBeUndefined();
-  return { id: res.data!.signUp.user.id, email, first: res.data!.signUp };
+/** A new client and the session of their sign-up. */
+function newClient() {
+  return signUp(sg, { tag: 'revoke', firstName: 'Rita', lastName: 'Vokes' });
 }
 
 async function logIn(email: string, password = PASSWORD): Promise<Session> {
@@ -60,7 +55,7 @@ async function me(token: string) {
 
 describe('revocation of access tokens before they expire', () => {
   it('refuses the access token of a session that logged out, and keeps the other session working', async () => {
-    const { email, first } = await newClient();
+    const { email, ...first } = await newClient();
     const other = await logIn(email);
     expect((await me(first.accessToken)).status).toBe(200);
 
@@ -76,11 +71,11 @@ describe('revocation of access tokens before they expire', () => {
 
   it('refuses a demoted manager listing users with their old token; the refreshed token carries CLIENT', async () => {
     const admin = await signUpAs(sg, 'ADMIN');
-    const managerEmail = uniqueEmail('manager');
-    const up = await sg.gql<{ signUp: Session & { user: { id: string } } }>(SIGN_UP, {
-      i: { email: managerEmail, password: PASSWORD, firstName: 'Max', lastName: 'Manager' },
+    const { id: managerId, email: managerEmail } = await signUp(sg, {
+      tag: 'manager',
+      firstName: 'Max',
+      lastName: 'Manager',
     });
-    const managerId = up.data!.signUp.user.id;
     await sg.auth.db.user.update({ where: { id: managerId }, data: { role: 'MANAGER' } });
     const manager = await logIn(managerEmail);
     expect((await sg.gql(USERS, {}, manager.accessToken)).errors).toBeUndefined();
@@ -108,7 +103,7 @@ describe('revocation of access tokens before they expire', () => {
   });
 
   it('ends every older token of the user on changePassword, while the returned token works', async () => {
-    const { email, first } = await newClient();
+    const { email, ...first } = await newClient();
     const second = await logIn(email);
     const changed = await sg.gql<{ changePassword: Session }>(
       CHANGE_PASSWORD,
@@ -132,7 +127,7 @@ describe('revocation of access tokens before they expire', () => {
   });
 
   it("refuses a deleted user's tokens, every session of theirs", async () => {
-    const { id, email, first } = await newClient();
+    const { id, email, ...first } = await newClient();
     const second = await logIn(email);
     const deleted = await sg.gql<{ deleteUser: { deletedUserId: string } }>(
       DELETE_USER,
@@ -145,7 +140,7 @@ describe('revocation of access tokens before they expire', () => {
   });
 
   it('refuses the access tokens of a family whose refresh token was replayed', async () => {
-    const { first } = await newClient();
+    const first = await newClient();
     const rotated = await sg.gql<{ refreshSession: Session }>(REFRESH, { t: first.refreshToken });
     const current = rotated.data!.refreshSession;
     expect((await me(current.accessToken)).data?.me).toBeTruthy();
@@ -157,7 +152,7 @@ describe('revocation of access tokens before they expire', () => {
   });
 
   it('refuses a revoked token sent straight to a subgraph, signed as the gateway', async () => {
-    const { first } = await newClient();
+    const first = await newClient();
     const signed = signedFetch(sg.keys.credentials.gateway!, 'auth');
     const direct = (token: string) =>
       signed(sg.authUrl, {
@@ -188,14 +183,10 @@ describe('when the revocation store is unreachable', () => {
   });
 
   it('fails closed for signed-in requests (503) and still serves anonymous ones', async () => {
-    const email = uniqueEmail('cut');
-    // Sign-up is anonymous: it works.
-    const up = await cut.gql<{ signUp: Session }>(SIGN_UP, {
-      i: { email, password: PASSWORD, firstName: 'Cut', lastName: 'Off' },
-    });
-    expect(up.errors).toBeUndefined();
+    // Sign-up is anonymous: it works (signUp fails the test otherwise).
+    const { accessToken } = await signUp(cut, { tag: 'cut', firstName: 'Cut', lastName: 'Off' });
     const started = Date.now();
-    const res = await cut.gql(ME, {}, up.data!.signUp.accessToken);
+    const res = await cut.gql(ME, {}, accessToken);
     expect(res.status).toBe(503);
     expect(res.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     // Fails fast: a dead store must not stall every request.
@@ -213,11 +204,11 @@ describe('in the single-process mode (EVENT_BUS=memory)', () => {
   });
 
   it('refuses a logged-out token just the same, with no Redis involved', async () => {
-    const email = uniqueEmail('solo');
-    const up = await solo.gql<{ signUp: Session }>(SIGN_UP, {
-      i: { email, password: PASSWORD, firstName: 'So', lastName: 'Lo' },
+    const { accessToken, refreshToken } = await signUp(solo, {
+      tag: 'solo',
+      firstName: 'So',
+      lastName: 'Lo',
     });
-    const { accessToken, refreshToken } = up.data!.signUp;
     expect((await solo.gql(ME, {}, accessToken)).status).toBe(200);
     await solo.gql(LOG_OUT, { t: refreshToken });
     expectRevoked(await solo.gql(ME, {}, accessToken));

@@ -6,7 +6,7 @@ import { signRequest, type ServiceCredential } from '@carwash/service-trust';
 import { createLogger } from '@carwash/subgraph-kit';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenSite, createService } from './support/fixtures.js';
+import { addCard, createBooking, createOpenSite, createService, siteDay } from './support/fixtures.js';
 import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
 
 /**
@@ -60,6 +60,24 @@ const sendSigned = (
   authorization?: string,
 ) => send(url, signed(credential, audience, body, authorization), body);
 
+/**
+ * Sends `body` to subgraph `to` signed with `from`'s real key from this run, on the behalf of the holder
+ * of `userToken` when one is given.
+ */
+const callAs = (
+  from: 'booking' | 'payment',
+  to: 'auth' | 'location' | 'payment',
+  body: string,
+  userToken?: string,
+) =>
+  sendSigned(
+    { auth: sg.authUrl, location: sg.locationUrl, payment: sg.paymentUrl }[to],
+    sg.keys.credentials[from]!,
+    to,
+    body,
+    userToken ? `Bearer ${userToken}` : undefined,
+  );
+
 const cardsOf = (userId: string) =>
   JSON.stringify({ query: CARDS, variables: { r: [{ __typename: 'User', id: userId }] } });
 const codes = (r: Reply) => (r.body.errors ?? []).map((e) => e.extensions?.code);
@@ -68,12 +86,7 @@ beforeAll(async () => {
   sg = await startSupergraph();
   client = await signUpAs(sg, 'CLIENT');
   manager = await signUpAs(sg, 'MANAGER');
-  const card = await sg.gql(
-    `mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { id } }`,
-    { i: { providerToken: 'tok_visa', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2099 } },
-    client.token,
-  );
-  expect(card.errors).toBeUndefined();
+  await addCard(sg, client.token);
 });
 afterAll(async () => {
   await sg?.stop();
@@ -95,7 +108,7 @@ describe("the issue's attack on payment", () => {
 
   it("refuses booking's real key asking payment for a client's cards and charges (SERVICE_ACCESS_DENIED)", async () => {
     const body = cardsOf(client.id);
-    const res = await sendSigned(sg.paymentUrl, sg.keys.credentials.booking!, 'payment', body);
+    const res = await callAs('booking', 'payment', body);
     expect(res.status).toBe(200);
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
     expect(res.text).not.toContain('4242');
@@ -104,13 +117,7 @@ describe("the issue's attack on payment", () => {
 
   it("refuses booking's key even with a user token: the allow-list holds on a user's behalf too", async () => {
     const body = cardsOf(client.id);
-    const res = await sendSigned(
-      sg.paymentUrl,
-      sg.keys.credentials.booking!,
-      'payment',
-      body,
-      `Bearer ${client.token}`,
-    );
+    const res = await callAs('booking', 'payment', body, client.token);
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
     expect(res.text).not.toContain('4242');
   });
@@ -205,20 +212,14 @@ describe('least privilege between services', () => {
 
   it("lets booking read a washer's shifts from location on its own authority (its allow-list)", async () => {
     const body = JSON.stringify({ query: SHIFTS, variables: { r: [{ __typename: 'User', id: washer.id }] } });
-    const res = await sendSigned(sg.locationUrl, sg.keys.credentials.booking!, 'location', body);
+    const res = await callAs('booking', 'location', body);
     expect(res.body.errors).toBeUndefined();
     expect((res.body.data?._entities?.[0] as { assignments: unknown[] }).assignments).toHaveLength(1);
   });
 
   it("checks booking as the user when it calls on a client's behalf: the client may not read a washer's shifts", async () => {
     const body = JSON.stringify({ query: SHIFTS, variables: { r: [{ __typename: 'User', id: washer.id }] } });
-    const res = await sendSigned(
-      sg.locationUrl,
-      sg.keys.credentials.booking!,
-      'location',
-      body,
-      `Bearer ${client.token}`,
-    );
+    const res = await callAs('booking', 'location', body, client.token);
     expect(codes(res)).toContain('FORBIDDEN');
     expect(res.text).not.toContain('startsAt');
   });
@@ -228,7 +229,7 @@ describe('least privilege between services', () => {
       query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id assignments { user { id } } } } }`,
       variables: { r: [{ __typename: 'User', id: washer.id }] },
     });
-    const res = await sendSigned(sg.locationUrl, sg.keys.credentials.booking!, 'location', body);
+    const res = await callAs('booking', 'location', body);
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
   });
 
@@ -237,7 +238,7 @@ describe('least privilege between services', () => {
       query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id role deleted } } }`,
       variables: { r: [{ __typename: 'User', id: client.id }] },
     });
-    const res = await sendSigned(sg.authUrl, sg.keys.credentials.payment!, 'auth', body);
+    const res = await callAs('payment', 'auth', body);
     expect(codes(res)).toContain('SERVICE_ACCESS_DENIED');
     expect(res.text).not.toContain('CLIENT');
   });
@@ -245,14 +246,12 @@ describe('least privilege between services', () => {
   it('keeps the legitimate chain working: a client books (booking → auth, location) and pays (payment → booking)', async () => {
     const siteId = await createOpenSite(sg, manager.token, { name: 'Chain wash' });
     const serviceId = await createService(sg, manager.token, { name: 'Trust', priceCents: 4200 });
-    const date = DateTime.now().setZone('Europe/Berlin').plus({ days: 20 }).toISODate()!;
-    const startsAt = DateTime.fromISO(`${date}T10:00`, { zone: 'Europe/Berlin' }).toUTC().toISO();
-    const booked = await sg.gql<{ createBooking: { id: string } }>(
-      `mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`,
-      { i: { siteId, serviceId, startsAt } },
-      client.token,
-    );
-    expect(booked.errors).toBeUndefined();
+    // Through the gateway: booking asks auth and location (createBooking fails the test if it cannot).
+    const booked = await createBooking(sg, client.token, {
+      siteId,
+      serviceId,
+      startsAt: siteDay(20).at('10:00'),
+    });
     const methods = await sg.gql<{ me: { paymentMethods: Array<{ id: string }> } }>(
       `{ me { paymentMethods { id } } }`,
       {},
@@ -261,9 +260,9 @@ describe('least privilege between services', () => {
     const paid = await sg.gql<{ payForBooking: { status: string } }>(
       `mutation($b: ID!, $m: ID!, $k: String!) { payForBooking(bookingId: $b, methodId: $m, idempotencyKey: $k) { status } }`,
       {
-        b: booked.data!.createBooking.id,
+        b: booked,
         m: methods.data!.me.paymentMethods[0]!.id,
-        k: `trust-${booked.data!.createBooking.id}`,
+        k: `trust-${booked}`,
       },
       client.token,
     );

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processAlive, readRunFile, runFilePath } from '../scripts/start/run-file.js';
 import { postGraphQL } from './support/supergraph.js';
 
 /**
@@ -69,21 +70,10 @@ async function start(): Promise<Started> {
       reject(new Error(`pnpm start exited (${code}) before ready:\n${out}`));
     });
   });
-  const file = JSON.parse(readFileSync(path.join(dataDir, 'run.json'), 'utf8')) as {
-    pid: number;
-    dbPid: number | null;
-  };
+  const file = readRunFile(dataDir);
+  if (!file) throw new Error(`ready, but no run file of a live start:\n${out}`);
   return { child, output: () => out, gatewayUrl, pid: file.pid, dbPid: file.dbPid };
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Processes whose environment names this run's data folder (the start script and its children). */
 function processesOf(dir: string): number[] {
@@ -104,7 +94,8 @@ async function interrupt(s: Started): Promise<void> {
   process.kill(-s.child.pid!, 'SIGINT');
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (!alive(s.pid) && !(s.dbPid && alive(s.dbPid)) && processesOf(dataDir).length === 0) return;
+    if (!processAlive(s.pid) && !(s.dbPid && processAlive(s.dbPid)) && processesOf(dataDir).length === 0)
+      return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`still running after Ctrl-C: ${processesOf(dataDir).join(', ')}\n${s.output()}`);
@@ -157,7 +148,8 @@ describe('pnpm start on embedded databases', () => {
   }, START_TIMEOUT_MS + 10_000);
 
   afterAll(async () => {
-    if (run && alive(run.pid)) await interrupt(run).catch(() => process.kill(-run.child.pid!, 'SIGKILL'));
+    if (run && processAlive(run.pid))
+      await interrupt(run).catch(() => process.kill(-run.child.pid!, 'SIGKILL'));
     rmSync(dataDir, { recursive: true, force: true });
   }, STOP_TIMEOUT_MS + 5_000);
 
@@ -317,7 +309,7 @@ describe('pnpm start on embedded databases', () => {
     async () => {
       await interrupt(run);
       expect(run.output()).toContain('[start] stopped');
-      expect(existsSync(path.join(dataDir, 'run.json'))).toBe(false);
+      expect(existsSync(runFilePath(dataDir))).toBe(false);
 
       run = await start();
       expect(run.output()).not.toContain('seeding');

@@ -17,7 +17,8 @@ export interface RunFile {
 
 export const runFilePath = (dataDir: string) => path.join(dataDir, 'run.json');
 
-const alive = (pid: number) => {
+/** Whether a process with this id still runs (signal 0 checks without sending anything). */
+export const processAlive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;
@@ -31,7 +32,7 @@ export function readRunFile(dataDir: string): RunFile | undefined {
   const file = runFilePath(dataDir);
   if (!existsSync(file)) return undefined;
   const run = JSON.parse(readFileSync(file, 'utf8')) as RunFile;
-  if (alive(run.pid)) return run;
+  if (processAlive(run.pid)) return run;
   rmSync(file, { force: true });
   return undefined;
 }

@@ -23,7 +23,6 @@
  * after a second or on an unexpected error, 2 on bad flags. Servers log nothing unless TEST_LOG_LEVEL is set.
  */
 import { performance } from 'node:perf_hooks';
-import { createGateway, loadGatewayConfig } from '@carwash/gateway';
 import {
   createRevocationChecker,
   createUserTokenVerifier,
@@ -31,13 +30,12 @@ import {
   RedisRevocationStore,
   type UserTokenVerifier,
 } from '@carwash/service-trust';
-import { createLogger } from '@carwash/subgraph-kit';
 import {
   PASSWORD,
   postGraphQL,
+  signUp,
+  startGatewayReplica,
   startSupergraph,
-  uniqueEmail,
-  UNLIMITED_TEST_TIERS,
   type Running,
 } from '../support/supergraph.js';
 import { benchArgs, integerOption, percentile } from './support.js';
@@ -90,28 +88,10 @@ async function logIn(
 
 async function measureDelay(sg: Running, tries: number): Promise<void> {
   // Replica B: a second gateway on the same subgraphs and the same store.
-  const urls = Object.fromEntries(
-    sg.gateway.subgraphs.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, s.url]),
-  );
-  const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
-  const replica = await createGateway(
-    loadGatewayConfig({
-      ...process.env,
-      ...sg.keys.envFor('gateway'),
-      ...urls,
-      LOG_LEVEL: quiet,
-      JWKS_URL: new URL('/.well-known/jwks.json', sg.authUrl).href,
-      EVENTS_NAMESPACE: sg.namespace,
-      RATE_LIMIT_TIERS: UNLIMITED_TEST_TIERS,
-    }),
-    createLogger('gateway', quiet),
-  );
-  const { url: replicaUrl } = await replica.listen(0);
+  const replica = await startGatewayReplica(sg);
+  const replicaUrl = replica.url;
   try {
-    const email = uniqueEmail('bench-revoke');
-    await sg.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, {
-      i: { email, password: PASSWORD, firstName: 'Bench', lastName: 'Revoke' },
-    });
+    const { email } = await signUp(sg, { tag: 'bench-revoke', firstName: 'Bench', lastName: 'Revoke' });
     const delays: number[] = [];
     const byReplica = { other: [] as number[], same: [] as number[] };
     const refusedAt: number[] = [];
@@ -182,10 +162,7 @@ async function burst(
 }
 
 async function signedInUser(sg: Running): Promise<string> {
-  const email = uniqueEmail('bench-cost');
-  await sg.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, {
-    i: { email, password: PASSWORD, firstName: 'Bench', lastName: 'Cost' },
-  });
+  const { email } = await signUp(sg, { tag: 'bench-cost', firstName: 'Bench', lastName: 'Cost' });
   return (await logIn(sg.gatewayUrl, email)).accessToken;
 }
 

@@ -3,7 +3,11 @@
  * sites and services with these instead of spelling out the same mutations again.
  */
 import { randomUUID } from 'node:crypto';
+import { DateTime } from 'luxon';
 import type { Running } from './supergraph.js';
+
+/** The time zone of the sites these fixtures create. */
+const SITE_ZONE = 'Europe/Berlin';
 
 const EVERY_DAY = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] as const;
 
@@ -39,7 +43,7 @@ export async function createOpenSite(
         input: {
           name,
           address: { line1: 'x', city: 'Berlin', postalCode: '1', country: 'DE' },
-          timeZone: 'Europe/Berlin',
+          timeZone: SITE_ZONE,
           location: { latitude: 52.5, longitude: 13.4 },
           bays,
         },
@@ -84,4 +88,34 @@ export async function createService(
     managerToken,
   );
   return created(res, 'createService').createService.id;
+}
+
+/** A local date `daysAhead` days from today at the sites (Berlin), and the UTC instant of a local time on it. */
+export function siteDay(daysAhead: number): { date: string; at(hhmm: string): string } {
+  const date = DateTime.now().setZone(SITE_ZONE).plus({ days: daysAhead }).toISODate()!;
+  return { date, at: (hhmm) => DateTime.fromISO(`${date}T${hhmm}`, { zone: SITE_ZONE }).toUTC().toISO()! };
+}
+
+/** A card on file for the holder of `token`; `providerToken` picks how the sandbox provider answers. */
+export async function addCard(sg: Running, token: string, providerToken = 'tok_visa'): Promise<string> {
+  const res = await sg.gql<{ addPaymentMethod: { id: string } }>(
+    `mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { id } }`,
+    { i: { providerToken, brand: 'visa', last4: '4242', expMonth: 12, expYear: 2099 } },
+    token,
+  );
+  return created(res, 'addPaymentMethod').addPaymentMethod.id;
+}
+
+/** A booking (HELD until paid) made by the holder of `token`. */
+export async function createBooking(
+  sg: Running,
+  token: string,
+  input: { siteId: string; serviceId: string; startsAt: string },
+): Promise<string> {
+  const res = await sg.gql<{ createBooking: { id: string } }>(
+    `mutation($i: CreateBookingInput!) { createBooking(input: $i) { id } }`,
+    { i: input },
+    token,
+  );
+  return created(res, 'createBooking').createBooking.id;
 }

@@ -1,6 +1,6 @@
-/** Fetches a gateway's Prometheus exposition text (`GET /metrics`). */
-export async function scrapeMetrics(gatewayUrl: string): Promise<string> {
-  const res = await fetch(new URL('/metrics', gatewayUrl));
+/** Fetches the Prometheus exposition text (`GET /metrics`) of the gateway or subgraph at `serviceUrl`. */
+export async function scrapeMetrics(serviceUrl: string): Promise<string> {
+  const res = await fetch(new URL('/metrics', serviceUrl));
   if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
   return res.text();
 }

@@ -1,12 +1,16 @@
+import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createAuthSubgraph, loadAuthConfig, type AuthSubgraph } from '@carwash/auth';
 import { generateServiceKeys, type GeneratedServiceKeys } from '@carwash/config';
-import { createBookingSubgraph, loadBookingConfig, type BookingSubgraph } from '@carwash/booking';
 import { createGateway, loadGatewayConfig, type Gateway } from '@carwash/gateway';
-import { createLocationSubgraph, loadLocationConfig, type LocationSubgraph } from '@carwash/location';
-import { createPaymentSubgraph, loadPaymentConfig, type PaymentSubgraph } from '@carwash/payment';
 import { createLogger, startTracing, type Logger } from '@carwash/subgraph-kit';
 import { exportJWK, generateKeyPair } from 'jose';
+import {
+  jwksUrlOf,
+  startInProcess,
+  subgraphUrlSettings,
+  type InProcessSupergraph,
+  type Service,
+} from '../../scripts/start/supergraph.js';
 
 export const SUPERGRAPH = new URL('../../schema/supergraph.graphql', import.meta.url);
 
@@ -26,12 +30,20 @@ export interface GraphQLResult<T = Record<string, unknown>> {
   }>;
 }
 
-export interface Running {
-  auth: AuthSubgraph;
-  booking: BookingSubgraph;
-  location: LocationSubgraph;
-  payment: PaymentSubgraph;
-  gateway: Gateway;
+/** The code of a result's first error, `OK` when there is none: what a test compares across many answers. */
+export function errorCode(res: Pick<GraphQLResult, 'errors'>): string {
+  return res.errors?.[0]?.extensions?.code ?? 'OK';
+}
+
+/**
+ * A client IPv4 address no earlier run used: throttles and lockouts count per address, and what a
+ * previous run left in the database must not count here.
+ */
+export function freshClientAddress(): string {
+  return `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+}
+
+export interface Running extends Omit<InProcessSupergraph, 'urls'> {
   gatewayUrl: string;
   authUrl: string;
   bookingUrl: string;
@@ -70,7 +82,7 @@ export function testServiceKeys(): GeneratedServiceKeys {
   return serviceKeys;
 }
 
-/** Starts the auth subgraph and the gateway (serving the committed supergraph) on free ports. */
+/** Starts every subgraph and the gateway (serving the committed supergraph) on free ports. */
 export async function startSupergraph(
   options: {
     supergraphPath?: string;
@@ -90,77 +102,38 @@ export async function startSupergraph(
   // Each supergraph gets its own event streams, so tests never see each other's events.
   const keys = testServiceKeys();
   const namespace = `e2e-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-  /** A service's settings: the test keys, quiet logs and this supergraph's event streams, then its own. */
-  const envFor = (service: string, settings: Record<string, string | undefined>) => ({
-    ...process.env,
-    ...keys.envFor(service),
-    LOG_LEVEL: quiet,
-    EVENTS_NAMESPACE: namespace,
-    ...settings,
+  const own: Record<Service, Record<string, string | undefined>> = {
+    auth: {
+      AUTH_JWT_PRIVATE_KEYS: await sharedSigningKeys(),
+      AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000',
+      ...options.authEnv,
+    },
+    location: {},
+    booking: { BOOKING_DATABASE_POOL_SIZE: '20', ...options.bookingEnv },
+    payment: { PAYMENT_DATABASE_POOL_SIZE: '20', ...options.paymentEnv },
+    gateway: {
+      SUPERGRAPH_PATH: options.supergraphPath ?? SUPERGRAPH.pathname,
+      RATE_LIMIT_TIERS: UNLIMITED_TEST_TIERS,
+      ...options.gatewayEnv,
+    },
+  };
+  const { auth, booking, location, payment, gateway, urls } = await startInProcess({
+    /**
+     * A service's settings: the test keys, a free port, quiet logs and this supergraph's event streams,
+     * its peers' URLs, then its own (which may override a peer's, e.g. to put a proxy in between).
+     */
+    settings: (service, peers) => ({
+      ...process.env,
+      ...keys.envFor(service),
+      [`${service.toUpperCase()}_PORT`]: '0',
+      LOG_LEVEL: quiet,
+      EVENTS_NAMESPACE: namespace,
+      ...peers,
+      ...own[service],
+    }),
+    logger: loggerFor,
   });
-  const auth = await createAuthSubgraph(
-    loadAuthConfig(
-      envFor('auth', {
-        AUTH_JWT_PRIVATE_KEYS: await sharedSigningKeys(),
-        AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000',
-        ...options.authEnv,
-      }),
-    ),
-    loggerFor('auth'),
-  );
-  const { url: authUrl, port: authPort } = await auth.listen(0);
-  const jwksUrl = `http://127.0.0.1:${authPort}/.well-known/jwks.json`;
-  const location = await createLocationSubgraph(
-    loadLocationConfig(
-      envFor('location', {
-        AUTH_JWKS_URL: jwksUrl,
-        AUTH_GRAPHQL_URL: authUrl,
-      }),
-    ),
-    loggerFor('location'),
-  );
-  const { url: locationUrl } = await location.listen(0);
-  const booking = await createBookingSubgraph(
-    loadBookingConfig(
-      envFor('booking', {
-        AUTH_JWKS_URL: jwksUrl,
-        AUTH_GRAPHQL_URL: authUrl,
-        LOCATION_GRAPHQL_URL: locationUrl,
-        BOOKING_DATABASE_POOL_SIZE: '20',
-        ...options.bookingEnv,
-      }),
-    ),
-    loggerFor('booking'),
-  );
-  const { url: bookingUrl } = await booking.listen(0);
-  const payment = await createPaymentSubgraph(
-    loadPaymentConfig(
-      envFor('payment', {
-        AUTH_JWKS_URL: jwksUrl,
-        BOOKING_GRAPHQL_URL: bookingUrl,
-        PAYMENT_DATABASE_POOL_SIZE: '20',
-        ...options.paymentEnv,
-      }),
-    ),
-    loggerFor('payment'),
-  );
-  const { url: paymentUrl } = await payment.listen(0);
-  const gateway = await createGateway(
-    loadGatewayConfig(
-      envFor('gateway', {
-        SUPERGRAPH_PATH: options.supergraphPath ?? SUPERGRAPH.pathname,
-        SUBGRAPH_AUTH_URL: authUrl,
-        SUBGRAPH_LOCATION_URL: locationUrl,
-        SUBGRAPH_BOOKING_URL: bookingUrl,
-        SUBGRAPH_PAYMENT_URL: paymentUrl,
-        JWKS_URL: jwksUrl,
-        RATE_LIMIT_TIERS: UNLIMITED_TEST_TIERS,
-        ...options.gatewayEnv,
-      }),
-    ),
-    loggerFor('gateway'),
-  );
-  const { url: gatewayUrl } = await gateway.listen(0);
+  const gatewayUrl = urls.gateway;
   return {
     auth,
     booking,
@@ -168,10 +141,10 @@ export async function startSupergraph(
     payment,
     gateway,
     gatewayUrl,
-    authUrl,
-    bookingUrl,
-    locationUrl,
-    paymentUrl,
+    authUrl: urls.auth,
+    bookingUrl: urls.booking,
+    locationUrl: urls.location,
+    paymentUrl: urls.payment,
     keys,
     namespace,
     gql: (query, variables, token) => postGraphQL(gatewayUrl, query, variables, token),
@@ -185,6 +158,12 @@ export async function startSupergraph(
   };
 }
 
+export interface GatewayReplica {
+  gateway: Gateway;
+  url: string;
+  stop(): Promise<void>;
+}
+
 /**
  * Another gateway instance in front of the same subgraphs, sharing the supergraph's Redis namespace (as a
  * second replica behind a load balancer would). `env` overrides its settings; stop it yourself.
@@ -192,19 +171,16 @@ export async function startSupergraph(
 export async function startGatewayReplica(
   sg: Running,
   env: Record<string, string> = {},
-): Promise<{ gateway: Gateway; url: string; stop(): Promise<void> }> {
+): Promise<GatewayReplica> {
   const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
-  const urls = Object.fromEntries(
-    sg.gateway.subgraphs.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, s.url]),
-  );
   const gateway = await createGateway(
     loadGatewayConfig({
       ...process.env,
       ...sg.keys.envFor('gateway'),
-      ...urls,
+      ...subgraphUrlSettings(Object.fromEntries(sg.gateway.subgraphs.map((s) => [s.name, s.url]))),
       LOG_LEVEL: quiet,
       SUPERGRAPH_PATH: SUPERGRAPH.pathname,
-      JWKS_URL: new URL('/.well-known/jwks.json', sg.authUrl).href,
+      JWKS_URL: jwksUrlOf(sg.authUrl),
       EVENTS_NAMESPACE: sg.namespace,
       RATE_LIMIT_TIERS: UNLIMITED_TEST_TIERS,
       ...env,
@@ -235,6 +211,20 @@ export async function postGraphQL<T>(
   return { status: res.status, ...body };
 }
 
+/**
+ * POSTs a GraphQL operation to the gateway as a client at `address`, the address our loopback proxy
+ * reports in X-Forwarded-For (none when not given: the client is then the test process itself).
+ */
+export function gqlFrom<T = Record<string, unknown>>(
+  sg: Pick<Running, 'gatewayUrl'>,
+  address: string | undefined,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<GraphQLResult<T>> {
+  return postGraphQL(sg.gatewayUrl, query, variables, token, address ? { 'x-forwarded-for': address } : {});
+}
+
 export function readSupergraph(): string {
   return readFileSync(SUPERGRAPH, 'utf8');
 }
@@ -248,6 +238,43 @@ export function uniqueEmail(tag = 'user'): string {
 
 export const PASSWORD = 'Wash-my-car-42';
 
+/** A user who has just signed up through the gateway, and the session the sign-up answered with. */
+export interface SignedUp {
+  id: string;
+  email: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+export interface SignUpOptions {
+  /** The start of the unique email (`uniqueEmail(tag)`). */
+  tag?: string;
+  firstName?: string;
+  lastName?: string;
+  /** The client's address (see gqlFrom): throttles count by it. */
+  from?: string;
+}
+
+/**
+ * Signs a new client up with PASSWORD through the gateway at `sg.gatewayUrl`; fails the test (setup)
+ * with the errors if that does not work.
+ */
+export async function signUp(
+  sg: Pick<Running, 'gatewayUrl'>,
+  { tag = 'user', firstName = 'Sam', lastName = 'Client', from }: SignUpOptions = {},
+): Promise<SignedUp> {
+  const email = uniqueEmail(tag);
+  const res = await gqlFrom<{ signUp: Omit<SignedUp, 'email' | 'id'> & { user: { id: string } } }>(
+    sg,
+    from,
+    `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken user { id } } }`,
+    { i: { email, password: PASSWORD, firstName, lastName } },
+  );
+  if (res.errors?.length || !res.data) throw new Error(`signUp failed: ${JSON.stringify(res.errors)}`);
+  const { user, accessToken, refreshToken } = res.data.signUp;
+  return { id: user.id, email, accessToken, refreshToken };
+}
+
 /**
  * A new user with the given role, signed in: signs up through the gateway, then (test setup only)
  * sets the role directly in the auth database and logs in again for a token that carries it.
@@ -257,12 +284,7 @@ export async function signUpAs(
   role: 'CLIENT' | 'WASHER' | 'MANAGER' | 'ADMIN',
   firstName = 'Sam',
 ): Promise<{ id: string; token: string }> {
-  const email = uniqueEmail(role.toLowerCase());
-  const up = await sg.gql<{ signUp: { user: { id: string } } }>(
-    `mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`,
-    { i: { email, password: PASSWORD, firstName, lastName: role } },
-  );
-  const id = up.data!.signUp.user.id;
+  const { id, email } = await signUp(sg, { tag: role.toLowerCase(), firstName, lastName: role });
   if (role !== 'CLIENT') await sg.auth.db.user.update({ where: { id }, data: { role } });
   const login = await sg.gql<{ logIn: { accessToken: string } }>(
     `mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`,
