@@ -17,7 +17,7 @@ import { SUBGRAPH_NAMES, subgraphSchema, type SubgraphName } from './subgraphs.j
 /** Distinct bodies remembered per subgraph; past it, a request is executed every time. */
 const MEMO_ENTRIES = 1000;
 
-function answer(schema: GraphQLSchema, body: string): string {
+async function answer(schema: GraphQLSchema, body: string): Promise<string> {
   let request: { query?: unknown; variables?: unknown; operationName?: unknown };
   try {
     request = JSON.parse(body) as typeof request;
@@ -28,13 +28,12 @@ function answer(schema: GraphQLSchema, body: string): string {
   const document = parse(request.query);
   const errors = validate(schema, document);
   if (errors.length) return JSON.stringify({ errors });
-  const result = execute({
+  const result = await execute({
     schema,
     document,
     variableValues: (request.variables ?? undefined) as Record<string, unknown> | undefined,
     operationName: typeof request.operationName === 'string' ? request.operationName : undefined,
   });
-  if (result instanceof Promise) throw new Error('static resolvers are synchronous');
   return JSON.stringify(result);
 }
 
@@ -44,13 +43,13 @@ function serve(name: SubgraphName, counts: Record<string, number>): Server {
   return createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       counts[name]! += 1;
       const body = Buffer.concat(chunks).toString('utf8');
       let out = memo.get(body);
       if (out === undefined) {
         try {
-          out = answer(schema, body);
+          out = await answer(schema, body);
         } catch (error) {
           out = JSON.stringify({ errors: [{ message: (error as Error).message }] });
         }

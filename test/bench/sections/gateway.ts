@@ -1,0 +1,220 @@
+/**
+ * `pnpm bench` section `gateway`: our gateway against Hive Gateway 2.15 (default runtime and Rust query
+ * planner) and vanilla Apollo, on the static subgraphs (test/bench/static) with the small (~500 B) and the
+ * nested (~95 KB) workload. Every contender is its own process, started once, all serving the same
+ * supergraph file; autocannon drives one at a time with 50 connections, warm-up first, then R rounds in
+ * which the contenders take turns (the starting one rotates per round). Every response body is compared
+ * byte for byte with the reference (static/index.ts `referenceBody`); a mismatch or a non-2xx fails it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import type { BenchTable, Section } from '../report.js';
+import { median, spread } from '../report.js';
+import {
+  BENCH_RATE_LIMIT_TIERS,
+  buildOurs,
+  CONTENDERS,
+  ensurePeersInstalled,
+  startContender,
+  type ContenderName,
+  type RunningContender,
+} from '../contenders/gateways.js';
+import { referenceBody, startStaticSubgraphs, WORKLOADS, type Workload } from '../static/index.js';
+
+const CONNECTIONS = 50;
+/** The targets the issue sets for ours, in one run. */
+const TARGET_RATIO_VS_HIVE = 1.2;
+const TARGET_PEAK_RSS_MIB = 250;
+
+interface Settings {
+  rounds: number;
+  seconds: number;
+  warmupSeconds: number;
+}
+const FULL: Settings = { rounds: 5, seconds: 8, warmupSeconds: 4 };
+const QUICK: Settings = { rounds: 2, seconds: 3, warmupSeconds: 2 };
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Subgraph requests the static subgraphs received per completed operation. */
+  subgraphPerOp: number;
+  /** Bodies that differed from the reference, non-2xx answers, connection errors and timeouts. */
+  bad: { mismatches: number; non2xx: number; errors: number };
+}
+
+type Key = `${Workload['name']}/${ContenderName}`;
+
+export const run: Section = async ({ quick, log }) => {
+  const settings = quick ? QUICK : FULL;
+  const loadBefore = loadavg();
+  ensurePeersInstalled(log);
+  buildOurs(log);
+  const subgraphs = await startStaticSubgraphs();
+  const logs = await mkdtemp(join(tmpdir(), 'carwash-bench-gateways-'));
+  const running: RunningContender[] = [];
+  try {
+    for (const spec of CONTENDERS) {
+      log(`starting ${spec.name}`);
+      running.push(await startContender(spec, subgraphs.supergraphPath, join(logs, `${spec.name}.log`)));
+    }
+    // Each contender's exact answer must be the reference (Apollo Server adds a final newline).
+    const expected = new Map<Key, string>();
+    const problems: string[] = [];
+    for (const w of WORKLOADS) {
+      const reference = await referenceBody(w.query);
+      for (const c of running) {
+        const res = await fetch(c.url, { method: 'POST', headers: JSON_HEADERS, body: w.body });
+        const body = await res.text();
+        if (res.ok && (body === reference || body === `${reference}\n`))
+          expected.set(`${w.name}/${c.spec.name}`, body);
+        else
+          problems.push(
+            `${c.spec.name} answered ${w.name} with ${res.status} and a body that is not the reference`,
+          );
+      }
+    }
+    if (problems.length) throw new Error(problems.join('; '));
+
+    const load = async (c: RunningContender, w: Workload, seconds: number): Promise<Sample> => {
+      const before = await subgraphs.counts();
+      const result = await autocannon({
+        url: c.url,
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: w.body,
+        connections: CONNECTIONS,
+        duration: seconds,
+        expectBody: expected.get(`${w.name}/${c.spec.name}`)!,
+      });
+      const after = await subgraphs.counts();
+      const fetched = Object.keys(after).reduce(
+        (n, k) => n + after[k as keyof typeof after] - before[k as keyof typeof before],
+        0,
+      );
+      return {
+        rps: result.requests.total / result.duration,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        subgraphPerOp: result.requests.total ? fetched / result.requests.total : Number.NaN,
+        bad: { mismatches: result.mismatches, non2xx: result.non2xx, errors: result.errors },
+      };
+    };
+
+    log(`warm-up: ${settings.warmupSeconds} s per contender and workload`);
+    const warmupBad = new Map<string, number>();
+    for (const w of WORKLOADS)
+      for (const c of running) {
+        const s = await load(c, w, settings.warmupSeconds);
+        warmupBad.set(`${w.name}/${c.spec.name}`, s.bad.mismatches + s.bad.non2xx + s.bad.errors);
+      }
+
+    const samples = new Map<Key, Sample[]>();
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const w of WORKLOADS) {
+        // Round-robin, the first contender rotating each round: none always runs right after the same one.
+        const order = running.map((_, i) => running[(i + round) % running.length]!);
+        for (const c of order) {
+          const s = await load(c, w, settings.seconds);
+          const key: Key = `${w.name}/${c.spec.name}`;
+          samples.set(key, [...(samples.get(key) ?? []), s]);
+          log(
+            `round ${round + 1}/${settings.rounds} ${w.name} ${c.spec.name}: ${s.rps.toFixed(0)} req/s, p99 ${s.p99} ms`,
+          );
+        }
+      }
+    }
+    const peak = new Map(running.map((c) => [c.spec.name, c.peakRssMiB()]));
+    return report({ running, samples, peak, warmupBad, settings, loadBefore });
+  } finally {
+    await Promise.all(running.map((c) => c.stop()));
+    await subgraphs.close();
+    await rm(logs, { recursive: true, force: true });
+  }
+};
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function report({
+  running,
+  samples,
+  peak,
+  warmupBad,
+  settings,
+  loadBefore,
+}: {
+  running: RunningContender[];
+  samples: Map<Key, Sample[]>;
+  peak: Map<ContenderName, number>;
+  warmupBad: Map<string, number>;
+  settings: Settings;
+  loadBefore: number[];
+}) {
+  const rps = (w: Workload['name'], c: ContenderName) =>
+    median((samples.get(`${w}/${c}`) ?? []).map((s) => s.rps));
+  const results: BenchTable = {
+    title: `Static workloads, ${CONNECTIONS} connections: requests/s (median of ${settings.rounds} rounds of ${settings.seconds} s)`,
+    columns: [
+      'workload',
+      'gateway',
+      'req/s',
+      'spread over rounds',
+      'p50 ms',
+      'p99 ms',
+      'subgraph req/op',
+      'peak RSS MiB',
+      'bad answers',
+    ],
+    rows: [],
+  };
+  let bad = 0;
+  for (const w of WORKLOADS)
+    for (const c of running) {
+      const list = samples.get(`${w.name}/${c.spec.name}`) ?? [];
+      const wrong = list.reduce((n, s) => n + s.bad.mismatches + s.bad.non2xx + s.bad.errors, 0);
+      bad += wrong + (warmupBad.get(`${w.name}/${c.spec.name}`) ?? 0);
+      results.rows.push([
+        w.name,
+        c.spec.name,
+        rps(w.name, c.spec.name).toFixed(0),
+        spread(list.map((s) => s.rps)),
+        median(list.map((s) => s.p50)).toFixed(0),
+        median(list.map((s) => s.p99)).toFixed(0),
+        median(list.map((s) => s.subgraphPerOp)).toFixed(2),
+        (peak.get(c.spec.name) ?? Number.NaN).toFixed(0),
+        wrong,
+      ]);
+    }
+  const ratio = (w: Workload['name'], peer: ContenderName) => rps(w, 'ours') / rps(w, peer);
+  const ratios: BenchTable = {
+    title: 'Ratios of requests/s (medians, same run)',
+    columns: ['workload', 'ours / Hive (default)', 'ours / Hive (router runtime)', 'ours / vanilla Apollo'],
+    rows: WORKLOADS.map((w) => [
+      w.name,
+      `${ratio(w.name, 'hive').toFixed(2)}×`,
+      `${ratio(w.name, 'hive-router').toFixed(2)}×`,
+      `${ratio(w.name, 'apollo').toFixed(2)}×`,
+    ]),
+  };
+  const oursPeak = peak.get('ours') ?? Number.NaN;
+  const meetsRatio = WORKLOADS.every((w) => ratio(w.name, 'hive') >= TARGET_RATIO_VS_HIVE);
+  const meetsRss = oursPeak <= TARGET_PEAK_RSS_MIB;
+  const loadAfter = loadavg();
+  const fmtLoad = (l: number[]) => l.map((n) => n.toFixed(2)).join(' / ');
+  return {
+    title: 'Gateway vs peers (static subgraphs)',
+    tables: [results, ratios],
+    notes: [
+      `Targets: ours ≥ ${TARGET_RATIO_VS_HIVE}× Hive (default runtime) on both workloads — ${meetsRatio ? 'met' : 'MISSED'}; ours ≤ ${TARGET_PEAK_RSS_MIB} MiB peak RSS — ${meetsRss ? 'met' : 'MISSED'} (${oursPeak.toFixed(0)} MiB). Stretch: ours ≥ Hive with its router runtime (ratio above).`,
+      `Correctness: every response body byte-compared with a reference computed by graphql-js over the same rows (Apollo Server's final newline allowed); mismatches, non-2xx and connection errors over warm-up and rounds: ${bad}.`,
+      `Contenders: ${running.map((c) => c.spec.label).join('; ')}. Each is one process on 127.0.0.1, started once for the whole section; all serve one supergraph file.`,
+      `Ours runs with NODE_ENV=production, its edge limits at their defaults, rate limiting on in Redis with tiers ${BENCH_RATE_LIMIT_TIERS} (so the one load generator is not refused), JWKS_URL=none (anonymous requests), SANDBOX=false, LOG_LEVEL=warn (no per-request access log).`,
+      `Load: autocannon in the bench process, ${CONNECTIONS} connections, ${settings.warmupSeconds} s warm-up per contender and workload, then ${settings.rounds} rounds with the contenders interleaved (starting contender rotating). Subgraphs: one process, bare node:http, each distinct request executed once and then answered from memory, so they cost little; subgraph req/op counts the requests they received per completed operation.`,
+      `Peak RSS is VmHWM from /proc (process and descendants). Load average (1/5/15 min) ${fmtLoad(loadBefore)} at the start of the section, ${fmtLoad(loadAfter)} at its end: the machine is shared, figures are noisy (see the spread).`,
+    ],
+    ok: bad === 0 && meetsRatio && meetsRss,
+  };
+}
