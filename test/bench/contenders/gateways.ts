@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateServiceKeys } from '@carwash/config';
+import { stopChild } from '../support.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PEERS = join(ROOT, 'test/bench/peers');
@@ -163,15 +164,6 @@ async function waitReady(child: ChildProcess, url: string, timeoutMs = 60_000): 
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`no answer at ${url} within ${timeoutMs} ms`);
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 function freePort(): Promise<number> {

@@ -87,3 +87,32 @@ export function inStock(upc: string): boolean {
 export function shippingEstimate(price: number, weight: number): number {
   return price > 1000 ? 0 : Math.round(weight / 2);
 }
+
+// The same rows as one object graph, for a plain (non-federated) schema: the reference answers' source.
+const userOut = (u: UserRow) => ({
+  ...u,
+  reviews: () => (reviewsByAuthor.get(u.id) ?? []).map(reviewOutOf),
+});
+const productOut = (p: ProductRow) => ({
+  ...p,
+  inStock: inStock(p.upc),
+  shippingEstimate: shippingEstimate(p.price, p.weight),
+  reviews: () => (reviewsByProduct.get(p.upc) ?? []).map(reviewOutOf),
+});
+const reviewOutOf = (r: ReviewRow) => ({
+  id: r.id,
+  body: r.body,
+  author: () => userOut(userById.get(r.authorId)!),
+  product: () => productOut(productByUpc.get(r.productUpc)!),
+});
+
+/** Root value of the supergraph's API schema over the object graph above (graphql-js default resolvers). */
+export const graphRoot = {
+  me: () => userOut(users[0]!),
+  user: ({ id }: { id: string }) => {
+    const u = userById.get(id);
+    return u ? userOut(u) : null;
+  },
+  users: () => users.map(userOut),
+  topProducts: ({ first }: { first: number }) => products.slice(0, first).map(productOut),
+};

@@ -17,19 +17,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiSchema, composeSupergraph, findRepoRoot } from '@carwash/compose';
 import { graphql } from 'graphql';
-import {
-  inStock,
-  productByUpc,
-  products,
-  reviewsByAuthor,
-  reviewsByProduct,
-  shippingEstimate,
-  userById,
-  users,
-  type ProductRow,
-  type ReviewRow,
-  type UserRow,
-} from './data.js';
+import { stopChild } from '../support.js';
+import { graphRoot } from './data.js';
 import { SDL, SUBGRAPH_NAMES, type SubgraphName } from './subgraphs.js';
 
 export { SUBGRAPH_NAMES, type SubgraphName } from './subgraphs.js';
@@ -75,6 +64,15 @@ export const NESTED_QUERY = /* GraphQL */ `
     upc
     weight
   }
+  fragment Author on User {
+    ...User
+    reviews {
+      ...Review
+      product {
+        ...Product
+      }
+    }
+  }
   query Nested {
     users {
       ...User
@@ -85,13 +83,7 @@ export const NESTED_QUERY = /* GraphQL */ `
           reviews {
             ...Review
             author {
-              ...User
-              reviews {
-                ...Review
-                product {
-                  ...Product
-                }
-              }
+              ...Author
             }
           }
         }
@@ -102,13 +94,7 @@ export const NESTED_QUERY = /* GraphQL */ `
       reviews {
         ...Review
         author {
-          ...User
-          reviews {
-            ...Review
-            product {
-              ...Product
-            }
-          }
+          ...Author
         }
       }
     }
@@ -194,31 +180,6 @@ function askCounts(child: ChildProcess, id: number): Promise<Record<SubgraphName
   });
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-// The reference: the same rows through a plain (non-federated) schema, the supergraph's API schema.
-const userOut = (u: UserRow) => ({
-  ...u,
-  reviews: () => (reviewsByAuthor.get(u.id) ?? []).map(reviewOutOf),
-});
-const productOut = (p: ProductRow) => ({
-  ...p,
-  inStock: inStock(p.upc),
-  shippingEstimate: shippingEstimate(p.price, p.weight),
-  reviews: () => (reviewsByProduct.get(p.upc) ?? []).map(reviewOutOf),
-});
-const reviewOutOf = (r: ReviewRow) => ({
-  id: r.id,
-  body: r.body,
-  author: () => userOut(userById.get(r.authorId)!),
-  product: () => productOut(productByUpc.get(r.productUpc)!),
-});
-
 /**
  * The exact body a correct gateway answers `query` with (`JSON.stringify` of `{ data }`), computed by
  * graphql-js over the API schema with the same rows: no gateway, no subgraph involved.
@@ -232,15 +193,7 @@ export async function referenceBody(query: string): Promise<string> {
   const result = await graphql({
     schema,
     source: query,
-    rootValue: {
-      me: () => userOut(users[0]!),
-      user: ({ id }: { id: string }) => {
-        const u = userById.get(id);
-        return u ? userOut(u) : null;
-      },
-      users: () => users.map(userOut),
-      topProducts: ({ first }: { first: number }) => products.slice(0, first).map(productOut),
-    },
+    rootValue: graphRoot,
   });
   if (result.errors?.length) throw new Error(`reference: ${result.errors.map((e) => e.message).join('; ')}`);
   return JSON.stringify(result);
