@@ -106,6 +106,8 @@ export interface RunningContender {
   pid: number;
   /** Peak resident memory so far (VmHWM) of the process and its descendants, in MiB. */
   peakRssMiB(): number;
+  /** CPU time (user + system) the process and its descendants have used so far, in seconds. */
+  cpuSeconds(): number;
   /** The end of its log (stdout and stderr), for a failure message. */
   logTail(): string;
   stop(): Promise<void>;
@@ -131,6 +133,7 @@ export async function startContender(
     url,
     pid: child.pid!,
     peakRssMiB: () => treePeakRssMiB(child.pid!),
+    cpuSeconds: () => treeCpuSeconds(child.pid!),
     logTail,
     stop: () => stopChild(child),
   };
@@ -190,6 +193,25 @@ function treePeakRssMiB(pid: number): number {
     }
   }
   return kib / 1024;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/** utime + stime of `pid` plus its descendants', from /proc/<pid>/stat, in seconds. */
+function treeCpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces, so split after its closing parenthesis).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / USER_HZ;
 }
 
 function descendants(pid: number): number[] {

@@ -46,6 +46,8 @@ interface Sample {
   wrong: number;
   /** Connection errors and timeouts (autocannon's 10 s): no answer at all. */
   errors: number;
+  /** Seconds the contender stayed busy after the run, serving the requests autocannon abandoned. */
+  tailSeconds: number;
 }
 
 type Key = `${Workload['name']}/${ContenderName}`;
@@ -110,7 +112,7 @@ export const run: Section = async ({ quick, log }) => {
         instance.on('response', () => void answered++);
       });
       timers.forEach(clearTimeout);
-      await drain(c);
+      const tailSeconds = await drain(c);
       const [from, to] = window;
       return {
         rps: result.requests.total / result.duration,
@@ -122,6 +124,7 @@ export const run: Section = async ({ quick, log }) => {
             : Number.NaN,
         wrong: result.mismatches + result.non2xx,
         errors: result.errors,
+        tailSeconds,
       };
     };
 
@@ -158,14 +161,21 @@ export const run: Section = async ({ quick, log }) => {
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /**
- * After a run, the requests autocannon abandoned are still being served: wait for one more answer and
- * a moment, so the next contender's run does not share the CPU with this one's tail.
+ * After a run, the requests autocannon abandoned are still being served (a gateway does not stop work for
+ * a closed connection): wait until the contender is idle — under 5 % of a core over half a second — so the
+ * next run does not share the CPU with this one's tail. Returns the seconds waited.
  */
-async function drain(c: RunningContender): Promise<void> {
-  await fetch(c.url, { method: 'POST', headers: JSON_HEADERS, body: WORKLOADS[0]!.body }).then((r) =>
-    r.text(),
-  );
-  await new Promise((r) => setTimeout(r, 250));
+async function drain(c: RunningContender, maxSeconds = 60): Promise<number> {
+  const started = performance.now();
+  let cpu = c.cpuSeconds();
+  while (performance.now() - started < maxSeconds * 1000) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = c.cpuSeconds();
+    const busy = (now - cpu) / 0.5;
+    cpu = now;
+    if (busy < 0.05) break;
+  }
+  return (performance.now() - started) / 1000;
 }
 
 function report({
@@ -249,6 +259,12 @@ function report({
       `Contenders: ${running.map((c) => c.spec.label).join('; ')}. Each is one process on 127.0.0.1, started once for the whole section; all serve one supergraph file.`,
       `Ours runs with NODE_ENV=production, its edge limits at their defaults, rate limiting on in Redis with tiers ${BENCH_RATE_LIMIT_TIERS} (so the one load generator is not refused), JWKS_URL=none (anonymous requests), SANDBOX=false, LOG_LEVEL=warn (no per-request access log).`,
       `Load: autocannon in the bench process, ${CONNECTIONS} connections, ${settings.warmupSeconds} s warm-up per contender and workload, then ${settings.rounds} rounds with the contenders interleaved (starting contender rotating). Subgraphs: one process, bare node:http, each distinct request executed once and then answered from memory, so they cost little; subgraph req/op is the requests they received per answered operation between 25 % and 90 % of each run (steady state).`,
+      `Before each next run the contender was left to finish the requests abandoned at the end of the last (until under 5 % CPU): ${running
+        .map((c) => {
+          const all = WORKLOADS.flatMap((w) => samples.get(`${w.name}/${c.spec.name}`) ?? []);
+          return `${c.spec.name} ${median(all.map((x) => x.tailSeconds)).toFixed(1)} s median`;
+        })
+        .join(', ')}.`,
       `Peak RSS is VmHWM from /proc (process and descendants). Load average (1/5/15 min) ${fmtLoad(loadBefore)} at the start of the section, ${fmtLoad(loadAfter)} at its end: the machine is shared, figures are noisy (see the spread).`,
     ],
     ok: wrong === 0 && meetsRatio && meetsRss,
