@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventBus, OutboxRelay, streamKey, type EventBus } from '../src/index.js';
 import {
+  allAcknowledged,
   createTables,
   dropNamespace,
   namespace,
@@ -238,11 +239,7 @@ describe('fault drills on Redis Streams', () => {
         30_000,
         'everything to arrive after the restart',
       );
-      await waitUntil(
-        async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
-        10_000,
-        'acks',
-      );
+      await waitUntil(() => allAcknowledged(bus, group), 10_000, 'acks');
       expect(waitingInOutbox).toBeGreaterThan(0);
       await relay.stop();
       await consumer.stop();
@@ -310,11 +307,7 @@ describe('fault drills on Redis Streams', () => {
         20_000,
         'every event to be applied',
       );
-      await waitUntil(
-        async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
-        10_000,
-        'acks',
-      );
+      await waitUntil(() => allAcknowledged(bus, group), 10_000, 'acks');
       await relay.stop();
       await consumer.stop();
       expect(replayed.length).toBeGreaterThan(0);

@@ -29,15 +29,6 @@ export interface FaultImpact {
   recoveryMs: number | null;
 }
 
-/** p99 latency (ms) of the successful requests sent in [from, to). */
-export function p99Between(records: readonly TimedOutcome[], from: number, to: number): number {
-  const latencies = records
-    .filter((r) => r.outcome === 'ok' && r.start >= from && r.start < to)
-    .map((r) => r.end - r.start)
-    .sort((a, b) => a - b);
-  return percentile(latencies, 99);
-}
-
 /**
  * The moment (epoch ms) the load recovered after a fault that ended at `faultEnd`: the send time of the
  * first request from then on that begins `consecutive` successes in a row (in send order) whose p99
