@@ -27,7 +27,7 @@ export interface SiteOptions {
 
 /** A Berlin site, open `opensAt`–`closesAt` every day (06:00–22:00 unless told), created by a manager. */
 export async function createOpenSite(
-  sg: Running,
+  sg: Pick<Running, 'gql'>,
   managerToken: string,
   {
     name = `Site ${randomUUID().slice(0, 6)}`,
@@ -73,7 +73,7 @@ export interface ServiceOptions {
 
 /** A catalogue entry in EUR (30 minutes, 15.00 unless told), created by a manager. */
 export async function createService(
-  sg: Running,
+  sg: Pick<Running, 'gql'>,
   managerToken: string,
   {
     name = `Wash ${randomUUID().slice(0, 4)}`,

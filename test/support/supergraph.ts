@@ -11,24 +11,11 @@ import {
   type InProcessSupergraph,
   type Service,
 } from '../../scripts/start/supergraph.js';
+import { PASSWORD, UNLIMITED_TEST_TIERS, postGraphQL, uniqueEmail, type GraphQLResult } from './graphql.js';
+
+export { PASSWORD, UNLIMITED_TEST_TIERS, postGraphQL, uniqueEmail, type GraphQLResult };
 
 export const SUPERGRAPH = new URL('../../schema/supergraph.graphql', import.meta.url);
-
-/**
- * The gateway's rate-limit tiers in tests that are not about rate limits: every test process signs up
- * and logs in from 127.0.0.1 far more often than one person would. Rate-limit tests set their own.
- */
-export const UNLIMITED_TEST_TIERS = 'default:10000000/60';
-
-export interface GraphQLResult<T = Record<string, unknown>> {
-  status: number;
-  data?: T | null;
-  errors?: Array<{
-    message: string;
-    path?: string[];
-    extensions?: Record<string, unknown> & { code?: string; field?: string };
-  }>;
-}
 
 /** The code of a result's first error, `OK` when there is none: what a test compares across many answers. */
 export function errorCode(res: Pick<GraphQLResult, 'errors'>): string {
@@ -191,26 +178,6 @@ export async function startGatewayReplica(
   return { gateway, url, stop: () => gateway.stop() };
 }
 
-export async function postGraphQL<T>(
-  url: string,
-  query: string,
-  variables?: Record<string, unknown>,
-  token?: string,
-  headers: Record<string, string> = {},
-): Promise<GraphQLResult<T>> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...headers,
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as Omit<GraphQLResult<T>, 'status'>;
-  return { status: res.status, ...body };
-}
-
 /**
  * POSTs a GraphQL operation to the gateway as a client at `address`, the address our loopback proxy
  * reports in X-Forwarded-For (none when not given: the client is then the test process itself).
@@ -228,15 +195,6 @@ export function gqlFrom<T = Record<string, unknown>>(
 export function readSupergraph(): string {
   return readFileSync(SUPERGRAPH, 'utf8');
 }
-
-let counter = 0;
-/** A unique, valid email for one test's own rows. */
-export function uniqueEmail(tag = 'user'): string {
-  counter += 1;
-  return `${tag}.${Date.now().toString(36)}.${process.pid}.${counter}@example.test`;
-}
-
-export const PASSWORD = 'Wash-my-car-42';
 
 /** A user who has just signed up through the gateway, and the session the sign-up answered with. */
 export interface SignedUp {

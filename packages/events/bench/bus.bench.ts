@@ -185,6 +185,7 @@ async function runPhase(
     deadLetters: (group, limit) => bus.deadLetters(group, limit),
     replayDeadLetter: (group, id) => bus.replayDeadLetter(group, id),
     ping: () => bus.ping(),
+    generation: () => bus.generation(),
     close: () => bus.close(),
   };
 

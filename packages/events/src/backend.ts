@@ -57,5 +57,11 @@ export interface StreamBackend {
   groupInfo(stream: string, group: string): Promise<GroupInfo | null>;
   /** Resolves when the backend answers. */
   ping(): Promise<void>;
+  /**
+   * An id of the backend's current life (Redis: its `run_id`). It changes when the server restarts, after
+   * which entries it had accepted may be gone: all of them without persistence, the last second with
+   * `appendfsync everysec`.
+   */
+  generation(): Promise<string>;
   close(): Promise<void>;
 }

@@ -81,6 +81,11 @@ export interface EventBus {
   replayDeadLetter(group: string, id: string): Promise<void>;
   /** Resolves when the bus's backend answers (for readiness checks). */
   ping(): Promise<void>;
+  /**
+   * An id of the backend's current life; it changes when the backend restarts and may have lost events
+   * it had accepted (the outbox relay then sends its recent rows again).
+   */
+  generation(): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Fields, GroupInfo, PendingEntry, StreamBackend, StreamEntry } from './backend.js';
 
 interface Group {
@@ -174,6 +175,13 @@ export class MemoryBackend implements StreamBackend {
   }
 
   async ping(): Promise<void> {}
+
+  /** One life: the streams live exactly as long as this object. */
+  private readonly life = randomUUID();
+
+  async generation(): Promise<string> {
+    return this.life;
+  }
 
   async close(): Promise<void> {
     this.wake();

@@ -3,6 +3,10 @@ import type { EventBus } from './bus.js';
 import type { EventEnvelope } from './topics.js';
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
+/** Rows published this recently when the bus is found restarted are sent again (see `replayWindowMs`). */
+export const DEFAULT_REPLAY_WINDOW_MS = 5 * 60_000;
+/** How often the relay asks the bus whether its backend restarted (one cheap round trip). */
+const GENERATION_CHECK_MS = 1_000;
 
 export interface OutboxRelayOptions {
   /** The producing feature's own database. */
@@ -21,6 +25,18 @@ export interface OutboxRelayOptions {
   /** Pause between polls when the outbox is empty. */
   idleMs?: number;
   onError?: (error: unknown) => void;
+  /**
+   * A row is marked published once Redis accepted its event, but Redis may lose what it accepted: all of
+   * it when it restarts without persistence, the last second with `appendfsync everysec`. Events no
+   * consumer had read then are gone while their rows say "published". So when the relay sees the bus's
+   * backend restarted (`EventBus.generation` changed), it marks the rows published within this window
+   * unpublished and sends them again; consumers' inboxes absorb the ones they had already applied. A
+   * consumer group further behind than this when Redis lost its data still misses events: run Redis
+   * with an append-only file. Default DEFAULT_REPLAY_WINDOW_MS.
+   */
+  replayWindowMs?: number;
+  /** Told how many rows were marked for sending again after a restart of the bus's backend. */
+  onReplay?: (rows: number) => void;
   /** Fault injection for tests: runs after the events reached the bus and before the rows are marked. */
   afterPublish?: (events: readonly EventEnvelope[]) => Promise<void>;
 }
@@ -45,6 +61,9 @@ export class OutboxRelay {
   private loop: Promise<void> | undefined;
   private readonly partitions: number;
   private readonly batchSize: number;
+  /** The bus backend's life the relay last saw, and when it looks again. */
+  private generation: string | undefined;
+  private nextGenerationCheck = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {
     if (!IDENT.test(options.table)) throw new Error(`invalid outbox table name ${options.table}`);
@@ -54,11 +73,27 @@ export class OutboxRelay {
 
   /** One pass over every partition; returns how many events were published. */
   async runOnce(): Promise<number> {
+    await this.replayIfBusRestarted();
     let published = 0;
     const start = Math.floor(Math.random() * this.partitions);
     for (let i = 0; i < this.partitions; i++)
       published += await this.publishPartition((start + i) % this.partitions);
     return published;
+  }
+
+  /** See `OutboxRelayOptions.replayWindowMs`: after a restart of the bus's backend, recent rows go again. */
+  private async replayIfBusRestarted(): Promise<void> {
+    if (Date.now() < this.nextGenerationCheck) return;
+    this.nextGenerationCheck = Date.now() + GENERATION_CHECK_MS;
+    const seen = this.generation;
+    this.generation = await this.options.bus.generation();
+    if (seen === undefined || seen === this.generation) return;
+    const { rowCount } = await this.options.pool.query(
+      `UPDATE ${this.options.table} SET published_at = NULL
+        WHERE published_at >= now() - make_interval(secs => $1::float8 / 1000)`,
+      [this.options.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS],
+    );
+    this.options.onReplay?.(rowCount ?? 0);
   }
 
   private async publishPartition(partition: number): Promise<number> {

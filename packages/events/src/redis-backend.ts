@@ -202,6 +202,13 @@ export class RedisBackend implements StreamBackend {
     await this.redis.ping();
   }
 
+  async generation(): Promise<string> {
+    await this.connected();
+    const runId = /^run_id:(\w+)/m.exec(await this.redis.info('server'))?.[1];
+    if (!runId) throw new Error('Redis INFO server names no run_id');
+    return runId;
+  }
+
   async close(): Promise<void> {
     await Promise.all(
       [...this.readers.values(), this.redis].map((r) => r.quit().catch(() => r.disconnect())),

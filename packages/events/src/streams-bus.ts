@@ -260,6 +260,10 @@ export class StreamsEventBus implements EventBus {
     return this.backend.ping();
   }
 
+  generation(): Promise<string> {
+    return this.backend.generation();
+  }
+
   close(): Promise<void> {
     return this.backend.close();
   }

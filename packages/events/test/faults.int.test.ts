@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventBus, OutboxRelay, streamKey, type EventBus } from '../src/index.js';
 import {
+  allAcknowledged,
   createTables,
   dropNamespace,
   namespace,
@@ -233,11 +234,7 @@ describe('fault drills on Redis Streams', () => {
         30_000,
         'everything to arrive after the restart',
       );
-      await waitUntil(
-        async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
-        10_000,
-        'acks',
-      );
+      await waitUntil(() => allAcknowledged(bus, group), 10_000, 'acks');
       expect(waitingInOutbox).toBeGreaterThan(0);
       await relay.stop();
       await consumer.stop();
@@ -245,6 +242,75 @@ describe('fault drills on Redis Streams', () => {
     } finally {
       await relay.stop();
       await consumer.stop();
+      await bus.close();
+      server.kill('SIGKILL');
+      await t.drop();
+    }
+  }, 60_000);
+
+  it('Redis without persistence SIGKILLed before any consumer read the events: the relay sends them again, each applied once', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const url = `redis://127.0.0.1:${port}`;
+    // As the machine's shared Redis runs: nothing is kept across a restart.
+    const startRedis = async () => {
+      const server = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        { stdio: 'ignore' },
+      );
+      const probe = new Redis(url, { retryStrategy: () => 50 });
+      probe.on('error', () => {});
+      await waitUntil(() => probe.status === 'ready', 10_000, 'redis to start');
+      probe.disconnect();
+      return server;
+    };
+    let server = await startRedis();
+    const t = await createTables(pool);
+    const group = `wiped-${t.tag}`;
+    const bus = createEventBus({ kind: 'redis', url, namespace: namespace() });
+    const replayed: number[] = [];
+    const relay = new OutboxRelay({
+      pool,
+      table: t.outbox,
+      producer: 'auth',
+      bus,
+      idleMs: 10,
+      onReplay: (rows) => replayed.push(rows),
+    });
+    let consumer: { stop(): Promise<void> } | undefined;
+    try {
+      relay.start();
+      const accepted = Array.from({ length: 50 }, () => userDeleted());
+      await t.write(accepted);
+      // Redis accepted them (the rows say published); no consumer has read them yet.
+      await waitUntil(async () => (await t.unpublished()) === 0, 10_000, 'the relay to publish');
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGKILL');
+      await exited;
+      server = await startRedis();
+      const later = Array.from({ length: 50 }, () => userDeleted());
+      await t.write(later);
+      consumer = await bus.consume({
+        group,
+        blockMs: 50,
+        retryBaseMs: 200,
+        handlers: { 'auth.user.deleted': async (e) => void (await t.apply(group, e)) },
+      });
+      const ids = [...accepted, ...later].map((e) => e.id);
+      await waitUntil(
+        async () => (await t.effectCounts()).size === ids.length,
+        20_000,
+        'every event to be applied',
+      );
+      await waitUntil(() => allAcknowledged(bus, group), 10_000, 'acks');
+      await relay.stop();
+      await consumer.stop();
+      expect(replayed.length).toBeGreaterThan(0);
+      expect(replayed[0]).toBeGreaterThanOrEqual(accepted.length);
+      await expectExactlyOnce(t, bus, group, ids);
+    } finally {
+      await relay.stop();
+      await consumer?.stop();
       await bus.close();
       server.kill('SIGKILL');
       await t.drop();

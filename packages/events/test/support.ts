@@ -6,6 +6,7 @@ import {
   firstDelivery,
   inboxTableSql,
   outboxTableSql,
+  type EventBus,
   type EventEnvelope,
   type EventMap,
   type Topic,
@@ -123,6 +124,11 @@ export function userDeleted(aggregateId = randomUUID()): EventEnvelope<'auth.use
 
 export function event<T extends Topic>(type: T, aggregateId: string, payload: EventMap[T]): EventEnvelope<T> {
   return createEvent(type.slice(0, type.indexOf('.')), type, aggregateId, payload);
+}
+
+/** True once `group` has acknowledged everything: nothing pending, nothing undelivered. */
+export async function allAcknowledged(bus: EventBus, group: string): Promise<boolean> {
+  return (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0);
 }
 
 export async function waitUntil(

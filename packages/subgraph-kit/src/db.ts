@@ -17,7 +17,26 @@ export function countingPool(url: string, max: number, counter: StatementCounter
       return (super.query as (...a: unknown[]) => never)(...args);
     }
   }
-  return new pg.Pool({ connectionString: url, max, Client: CountingClient as unknown as typeof pg.Client });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    Client: CountingClient as unknown as typeof pg.Client,
+  });
+  survivesDroppedConnections(pool);
+  return pool;
+}
+
+/**
+ * A connection PostgreSQL drops (a restart, `pg_terminate_backend`, a network cut) makes its client emit
+ * `error` when no query is running on it — an idle client in the pool, or one checked out between two
+ * statements (the outbox relay holds one while it publishes to the bus). Without a listener that event
+ * is an uncaught exception that kills the whole process. The pool already removes a broken idle client,
+ * and a checked-out one fails its holder's next statement (which is reported there) and is discarded on
+ * release, so listening is all that is needed: the process lives and the pool opens new connections.
+ */
+function survivesDroppedConnections(pool: pg.Pool): void {
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
 }
 
 /** A feature's generated Prisma client class, which runs on a driver adapter. */

@@ -63,6 +63,11 @@ export function createFeatureEvents({
     bus,
     ...(settings.OUTBOX_POLL_MS ? { idleMs: settings.OUTBOX_POLL_MS } : {}),
     onError: (err) => logger.warn({ err }, 'outbox relay: publishing failed; will retry'),
+    onReplay: (rows) =>
+      logger.warn(
+        { rows },
+        'event bus restarted (its unread events may be lost): sending recent events again',
+      ),
   });
   const consumers: Consumer[] = [];
   return {
