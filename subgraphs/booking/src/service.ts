@@ -239,10 +239,11 @@ export class BookingService {
     const blockedUntil = new Date(endsAt.getTime() + this.settings.BOOKING_BUFFER_MINUTES * MINUTE);
     const [customer, site] = await Promise.all([
       deps.users.load(customerId),
+      // Widened to UTC midnights, so that the bookings of one day ask (and cache) the same range.
       this.location.site(
         input.siteId,
-        new Date(startsAt.getTime() - OPENING_WINDOW_MARGIN_MS),
-        new Date(endsAt.getTime() + OPENING_WINDOW_MARGIN_MS),
+        new Date(Math.floor((startsAt.getTime() - OPENING_WINDOW_MARGIN_MS) / DAY) * DAY),
+        new Date(Math.ceil((endsAt.getTime() + OPENING_WINDOW_MARGIN_MS) / DAY) * DAY),
         deps.requestId,
       ),
     ]);
