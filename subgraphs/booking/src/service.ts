@@ -20,6 +20,7 @@ import type { BookingConfig } from './config.js';
 import type { PeerSite, PeerShift } from './peers.js';
 import {
   LIVE,
+  type BayUse,
   type BookingStore,
   type CustomerPageQuery,
   type FutureScope,
@@ -274,9 +275,14 @@ export class BookingService {
           // constraint for each other's overlapping row deadlock (40P01): the bench saw ~10 % of
           // concurrent bookings fail that way. The constraint stays the guarantee; this is the queue.
           await this.repo.lockSite(tx, input.siteId);
-          await this.expireLapsed(tx, { siteId: input.siteId, from: startsAt, to: blockedUntil });
+          // One read of the bays in use; lapsed holds among them are expired (recorded) and free their bay.
+          const inUse = await this.repo.busy(input.siteId, startsAt, blockedUntil, tx);
+          const at = new Date();
+          const lapsed = (b: BayUse) => b.status === 'HELD' && !!b.holdExpiresAt && b.holdExpiresAt <= at;
+          if (inUse.some(lapsed))
+            await this.expireLapsed(tx, { siteId: input.siteId, from: startsAt, to: blockedUntil }, at);
           const bay = freeBay(
-            await this.repo.busy(input.siteId, startsAt, blockedUntil, tx),
+            inUse.filter((b) => !lapsed(b)),
             site.bays,
             startsAt,
             blockedUntil,
@@ -494,8 +500,8 @@ export class BookingService {
   }
 
   /** Lapsed holds become EXPIRED (with history and an event), so they stop blocking the bay. At most EXPIRY_BATCH per call. */
-  private async expireLapsed(tx: Tx, scope: LapsedScope): Promise<number> {
-    const lapsed = await this.repo.lapsedHolds(tx, scope, new Date(), EXPIRY_BATCH);
+  private async expireLapsed(tx: Tx, scope: LapsedScope, now = new Date()): Promise<number> {
+    const lapsed = await this.repo.lapsedHolds(tx, scope, now, EXPIRY_BATCH);
     for (const r of lapsed) await this.changeStatus(tx, r, 'EXPIRED', null, 'hold lapsed');
     return lapsed.length;
   }
