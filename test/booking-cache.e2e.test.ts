@@ -2,7 +2,7 @@
  * Booking's caches of its peers' answers (a site's opening windows from location, a customer's role and
  * deletion from auth), through the gateway with the real buses: a change is seen as soon as its event
  * is consumed, and one site's or user's answer never serves another. The TTL is set far beyond the
- * tests, so only an event can make a change visible here (the default TTL of a few seconds only bounds
+ * tests, so only an event can make a change visible here (the default TTL of 30 seconds only bounds
  * a late event).
  */
 import { DateTime } from 'luxon';

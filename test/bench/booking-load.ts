@@ -423,7 +423,8 @@ async function measure(
   fixture: Fixture,
   cleanup: Cleanup,
   notes: string[],
-): Promise<{ ok: boolean; figures: ContenderFigures[] }> {
+  results: ContenderFigures[],
+): Promise<boolean> {
   let ok = true;
   const { siteId, serviceId, client } = fixture;
   const first = supergraphs[0]!;
@@ -526,7 +527,6 @@ async function measure(
       `createBooking warm-up, ${name}`,
     );
   }
-  const results: ContenderFigures[] = o.contenders.map((contender) => ({ contender, slots: [], create: [] }));
   for (let round = 0; round < o.rounds; round++) {
     const order = supergraphs.map((_, i) => i);
     if (round % 2 === 1) order.reverse();
@@ -566,7 +566,7 @@ async function measure(
   notes.push(
     `PostgreSQL deadlocks in the booking database since createBooking began (pg_stat_database, may lag): ${(await deadlocks(first)) - deadlocksBefore}.`,
   );
-  return { ok, figures: results };
+  return ok;
 }
 
 /** pg_stat_database.deadlocks of the booking database. */
@@ -612,14 +612,22 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
   const supergraphs: Running[] = [];
   const cleanup: Cleanup = { siteIds: [], bookingIds: [] };
   let ok: boolean;
-  let figures: ContenderFigures[] = [];
+  // Filled phase by phase: a run stopped by its deadline still reports what it measured.
+  const figures: ContenderFigures[] = o.contenders.map((contender) => ({ contender, slots: [], create: [] }));
   try {
     for (const contender of o.contenders) {
       // One client makes every booking of the run (warm-up included): lift its live-hold cap above that count,
       // so the cap's check and lock are measured but never refuse.
       supergraphs.push(
         await startSupergraph({
-          bookingEnv: { BOOKING_MAX_LIVE_HOLDS: String(creates + 1), ...contender.bookingEnv },
+          bookingEnv: {
+            BOOKING_MAX_LIVE_HOLDS: String(creates + 1),
+            // The production default (the test supergraph's 20, twice, ran a shared server out of connections).
+            BOOKING_DATABASE_POOL_SIZE: '10',
+            ...contender.bookingEnv,
+          },
+          // Payment takes no part in this load.
+          paymentEnv: { PAYMENT_DATABASE_POOL_SIZE: '2' },
         }),
       );
     }
@@ -627,7 +635,7 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
       `[setup] ${supergraphs.length} supergraph(s) (auth, location, booking, payment, gateway) up in ${ms(performance.now() - t0)} ms`,
     );
     const fixture = await setUp(o, supergraphs[0]!, cleanup);
-    ({ ok, figures } = await measure(o, supergraphs, fixture, cleanup, notes));
+    ok = await measure(o, supergraphs, fixture, cleanup, notes, figures);
   } catch (err) {
     notes.push(
       `The run FAILED${err instanceof TimeLimit ? '' : ' with an unexpected error'}: ${err instanceof Error ? err.message : String(err)}.`,

@@ -30,7 +30,7 @@ export function loadBookingConfig(env: Record<string, string | undefined> = proc
          * owner changes (`location.site.changed` / `.closed`, `auth.user.deleted` / `.tokensRevoked`);
          * this bounds staleness when an event is late or went to another replica. 0 turns the caches off.
          */
-        BOOKING_PEER_CACHE_TTL_MS: setting.int(5_000, 0, 300_000),
+        BOOKING_PEER_CACHE_TTL_MS: setting.int(30_000, 0, 300_000),
       },
     },
     env,
