@@ -4,13 +4,13 @@ import type { KeysetPosition, ParentPage } from '@carwash/subgraph-kit';
 import type { BookingDb } from './db.js';
 import type { BusyBay } from './availability.js';
 import { outbox } from './events.js';
-import type {
-  History,
+import {
   Prisma,
-  Reservation,
-  ReservationItem,
-  ReservationStatus,
-  Service,
+  type History,
+  type Reservation,
+  type ReservationItem,
+  type ReservationStatus,
+  type Service,
 } from './generated/prisma/client.js';
 
 export type { History, Reservation, ReservationItem, ReservationStatus, Service };
@@ -161,6 +161,33 @@ export interface BookingStore {
   ): Promise<void>;
   /** Records a consumed event in the inbox; false when it was handled before (a redelivery). */
   firstTime(tx: Tx, event: EventEnvelope): Promise<boolean>;
+}
+
+/** A reservation's columns under the names of the Prisma model, for raw SELECTs from table (or CTE) `t`. */
+function reservationColumns(t: string): Prisma.Sql {
+  return Prisma.raw(
+    [
+      'id',
+      'customer_id AS "customerId"',
+      'site_id AS "siteId"',
+      'service_id AS "serviceId"',
+      'washer_id AS "washerId"',
+      'bay',
+      'starts_at AS "startsAt"',
+      'ends_at AS "endsAt"',
+      'blocked_until AS "blockedUntil"',
+      'status::text AS status',
+      'hold_expires_at AS "holdExpiresAt"',
+      'service_name AS "serviceName"',
+      'price_cents AS "priceCents"',
+      'currency',
+      'created_by AS "createdBy"',
+      'created_at AS "createdAt"',
+      'updated_at AS "updatedAt"',
+    ]
+      .map((c) => `${t}.${c}`)
+      .join(', '),
+  );
 }
 
 /** The Prisma implementation of {@link BookingStore}, plus the batch reads of the loaders. */
@@ -319,12 +346,7 @@ export class BookingRepository implements BookingStore {
           ${items.map((i) => i.priceCents)}::int[], ${items.map((i) => i.currency)}::text[])
           AS i(service_id, name, price_cents, currency)
       )
-      SELECT id, customer_id AS "customerId", site_id AS "siteId", service_id AS "serviceId",
-        washer_id AS "washerId", bay, starts_at AS "startsAt", ends_at AS "endsAt",
-        blocked_until AS "blockedUntil", status::text AS status, hold_expires_at AS "holdExpiresAt",
-        service_name AS "serviceName", price_cents AS "priceCents", currency, created_by AS "createdBy",
-        created_at AS "createdAt", updated_at AS "updatedAt"
-      FROM r`;
+      SELECT ${reservationColumns('r')} FROM r`;
     if (!row) throw new Error('INSERT … RETURNING gave no reservation');
     return row;
   }
@@ -416,11 +438,7 @@ export class BookingRepository implements BookingStore {
         WHERE ${afterAt}::timestamptz IS NULL OR (starts_at, id) < (${afterAt}::timestamptz, ${afterId}::uuid)
       )
       SELECT t.customer_id AS "ownerId", t.total,
-        p.id, p.customer_id AS "customerId", p.site_id AS "siteId", p.service_id AS "serviceId",
-        p.washer_id AS "washerId", p.bay, p.starts_at AS "startsAt", p.ends_at AS "endsAt",
-        p.blocked_until AS "blockedUntil", p.status::text AS status, p.hold_expires_at AS "holdExpiresAt",
-        p.service_name AS "serviceName", p.price_cents AS "priceCents", p.currency,
-        p.created_by AS "createdBy", p.created_at AS "createdAt", p.updated_at AS "updatedAt"
+        ${reservationColumns('p')}
       FROM totals t
       LEFT JOIN page p ON p.customer_id = t.customer_id AND p.rn <= ${query.limit}
       ORDER BY t.customer_id, p.starts_at DESC, p.id DESC`;
