@@ -170,6 +170,20 @@ describe('availability and holds', () => {
       { id: s },
       manager.token,
     );
+    // Booking knows of the closure from its event (which also evicts its cached answer about the site).
+    const closure = await sg.location.db.outboxEvent.findFirstOrThrow({
+      where: { aggregateId: s, topic: 'location.site.closed' },
+    });
+    const consumer = await sg.booking.startConsumers({ blockMs: 50, retryBaseMs: 100 });
+    try {
+      while ((await sg.location.relay.runOnce()) > 0);
+      const until = Date.now() + 10_000;
+      const handled = () => sg.booking.db.inboxEntry.count({ where: { eventId: closure.id } });
+      while ((await handled()) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+      expect(await handled()).toBe(1);
+    } finally {
+      await consumer.stop();
+    }
     const closed = await book(alice.token, { siteId: s, serviceId: svc, startsAt: at('09:00') });
     expect(closed.errors?.[0]?.extensions?.code).toBe('BOOKING_SITE_UNAVAILABLE');
   });

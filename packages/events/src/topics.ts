@@ -48,6 +48,8 @@ export interface EventMap {
     currency: string;
   };
   'location.site.closed': { siteId: string; from: string; to: string | null; reason: string };
+  /** What a booking needs of the site changed: its weekly hours, an exception, its bays, its time zone. */
+  'location.site.changed': { siteId: string };
   'location.staff.unassigned': { assignmentId: string; siteId: string; userId: string; endedAt: string };
 }
 
@@ -64,6 +66,7 @@ export const EVENT_VERSIONS: { readonly [T in Topic]: number } = {
   'payment.charge.captured': 1,
   'payment.refund.processed': 1,
   'location.site.closed': 1,
+  'location.site.changed': 1,
   'location.staff.unassigned': 1,
 };
 

@@ -95,7 +95,7 @@ export function createFeatureEvents({
   };
 }
 
-/** A row of a feature's outbox table, as `FeatureOutbox.record` writes it with `outboxEvent.create({ data })`. */
+/** A row of a feature's outbox table, as `FeatureOutbox.record` writes it. */
 export interface OutboxRow<T extends Topic> {
   id: string;
   topic: T;
@@ -106,11 +106,10 @@ export interface OutboxRow<T extends Topic> {
 }
 
 /**
- * What the outbox and inbox need of a feature's Prisma transaction client: its `outboxEvent` model (the
- * `<feature>_outbox` table) and raw SQL (the inbox insert). Every feature's generated client has both.
+ * What the outbox and inbox need of a feature's Prisma transaction client: raw SQL with bound parameters
+ * (the `<feature>_outbox` and `<feature>_inbox` inserts). Every feature's generated client has it.
  */
 export interface OutboxTransaction {
-  outboxEvent: { create(args: { data: OutboxRow<Topic> }): PromiseLike<unknown> };
   $executeRawUnsafe(sql: string, ...values: unknown[]): PromiseLike<number>;
 }
 
@@ -151,19 +150,23 @@ export function featureOutbox<const T extends Topic>(
   publishes: readonly T[],
 ): FeatureOutbox<T> {
   const inbox = `${feature}_inbox`;
+  // One parameterised statement, not the model's `create`: every write that makes an event true writes
+  // one of these, and raw SQL skips the client's query compilation (measured on createBooking).
+  const insert = `INSERT INTO "${feature}_outbox" (id, topic, version, aggregate_id, payload, occurred_at)
+    VALUES ($1::uuid, $2, $3, $4::uuid, $5::jsonb, $6::timestamptz)`;
   return {
     publishes,
     record: async (tx, topic, aggregateId, payload) => {
       const event = createEvent(feature, topic, aggregateId, payload);
-      const row: OutboxRow<typeof topic> = {
-        id: event.id,
-        topic: event.type,
-        version: event.version,
-        aggregateId: event.aggregateId,
-        payload: event.payload,
-        occurredAt: new Date(event.occurredAt),
-      };
-      await tx.outboxEvent.create({ data: row });
+      await tx.$executeRawUnsafe(
+        insert,
+        event.id,
+        event.type,
+        event.version,
+        event.aggregateId,
+        JSON.stringify(event.payload),
+        event.occurredAt,
+      );
     },
     firstTime: (tx, event) =>
       firstDelivery(

@@ -41,18 +41,23 @@ const overlaps = (aStart: number, aEnd: number, bStart: number, bEnd: number) =>
  */
 export function freeSlots(q: SlotQuery): Slot[] {
   const out: Slot[] = [];
+  // The local date as UTC instants [dayStart, dayEnd), computed once (not one time-zone conversion per start).
+  const day = DateTime.fromISO(q.date, { zone: q.timeZone });
+  if (!day.isValid) return out;
+  const dayStart = day.toMillis();
+  const dayEnd = day.plus({ days: 1 }).toMillis();
+  const now = q.now.getTime();
+  const busy = q.busy
+    .filter((b) => b.bay >= 1 && b.bay <= q.bays)
+    .map((b) => ({ bay: b.bay, start: b.startsAt.getTime(), end: b.blockedUntil.getTime() }));
   for (const w of q.windows) {
     for (let t = w.start.getTime(); t + q.durationMs <= w.end.getTime(); t += q.stepMs) {
-      if (t <= q.now.getTime()) continue;
-      if (DateTime.fromMillis(t, { zone: q.timeZone }).toISODate() !== q.date) continue;
+      if (t <= now || t < dayStart || t >= dayEnd) continue;
       const end = t + q.durationMs;
       const blockedUntil = end + q.bufferMs;
-      const taken = new Set(
-        q.busy
-          .filter((b) => overlaps(t, blockedUntil, b.startsAt.getTime(), b.blockedUntil.getTime()))
-          .map((b) => b.bay),
-      );
-      const freeBays = q.bays - [...taken].filter((b) => b >= 1 && b <= q.bays).length;
+      const taken = new Set<number>();
+      for (const b of busy) if (overlaps(t, blockedUntil, b.start, b.end)) taken.add(b.bay);
+      const freeBays = q.bays - taken.size;
       if (freeBays > 0) out.push({ startsAt: new Date(t), endsAt: new Date(end), freeBays });
     }
   }

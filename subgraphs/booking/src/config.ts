@@ -24,6 +24,13 @@ export function loadBookingConfig(env: Record<string, string | undefined> = proc
          * one account cannot hold every bay of a site. Confirmed, cancelled and lapsed holds do not count.
          */
         BOOKING_MAX_LIVE_HOLDS: setting.int(3, 1, 100_000),
+        /**
+         * How long this process reuses location's answer about a site (its opening windows, bays, whether
+         * it is open for bookings) and auth's about a customer. The bus evicts an entry as soon as its
+         * owner changes (`location.site.changed` / `.closed`, `auth.user.deleted` / `.tokensRevoked`);
+         * this bounds staleness when an event is late or went to another replica. 0 turns the caches off.
+         */
+        BOOKING_PEER_CACHE_TTL_MS: setting.int(30_000, 0, 300_000),
       },
     },
     env,

@@ -1,9 +1,25 @@
-import { pageLoader, rowByIdLoader, rowsByKeyLoader, type AuthPeer } from '@carwash/subgraph-kit';
+import {
+  pageLoader,
+  rowByIdLoader,
+  rowsByKeyLoader,
+  type AuthPeer,
+  type PeerUser,
+} from '@carwash/subgraph-kit';
 import DataLoader from 'dataloader';
+import type { PeerCache } from './peer-cache.js';
+import { cachedUsers } from './peers.js';
 import type { BookingRepository, CustomerPageQuery, Reservation } from './repository.js';
 
-/** Per-request loaders: a dashboard of 100 bookings costs one statement per kind of data. */
-export function createLoaders(repo: BookingRepository, auth: AuthPeer, requestId: string) {
+/**
+ * Per-request loaders: a dashboard of 100 bookings costs one statement per kind of data. User checks
+ * go through the process's cache of auth's answers (`userCache`), the misses of a request in one call.
+ */
+export function createLoaders(
+  repo: BookingRepository,
+  auth: AuthPeer,
+  userCache: PeerCache<PeerUser>,
+  requestId: string,
+) {
   return {
     booking: rowByIdLoader((ids) => repo.reservationsByIds(ids)),
     service: rowByIdLoader((ids) => repo.servicesByIds(ids)),
@@ -31,7 +47,7 @@ export function createLoaders(repo: BookingRepository, auth: AuthPeer, requestId
       (ids, query) => repo.pagesOfCustomers(ids, query),
       (q) => JSON.stringify([q.statuses, q.after?.key.toISOString(), q.after?.id, q.limit]),
     ),
-    users: auth.userLoader(requestId),
+    users: cachedUsers(auth.userLoader(requestId), userCache),
   };
 }
 

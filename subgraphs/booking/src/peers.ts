@@ -1,5 +1,7 @@
-import { PeerClient } from '@carwash/subgraph-kit';
+import { PeerClient, type PeerUser } from '@carwash/subgraph-kit';
 import type { ServiceCredential } from '@carwash/service-trust';
+import type { PeerCache } from './peer-cache.js';
+import type { LocationLookup } from './service.js';
 
 export interface PeerSite {
   id: string;
@@ -49,4 +51,33 @@ export class LocationPeer {
     );
     return data._entities[0]?.assignments ?? [];
   }
+}
+
+/**
+ * Location's answers through a {@link PeerCache}: a site with its opening windows, per asked range
+ * (callers ask aligned ranges, so that requests of one day share an entry). Shifts are not cached.
+ */
+export class CachedLocation implements LocationLookup {
+  constructor(
+    private readonly location: LocationLookup,
+    private readonly sites: PeerCache<PeerSite>,
+  ) {}
+
+  site(id: string, from: Date, to: Date, requestId?: string): Promise<PeerSite | null> {
+    return this.sites.get(id, `${from.toISOString()}|${to.toISOString()}`, () =>
+      this.location.site(id, from, to, requestId),
+    );
+  }
+
+  shifts(userId: string, requestId?: string): Promise<PeerShift[]> {
+    return this.location.shifts(userId, requestId);
+  }
+}
+
+/** A request's user checks through a {@link PeerCache} of auth's answers, keyed by the user's id. */
+export function cachedUsers(
+  loader: { load(id: string): Promise<PeerUser | null> },
+  users: PeerCache<PeerUser>,
+): { load(id: string): Promise<PeerUser | null> } {
+  return { load: (id) => users.get(id, 'user', () => loader.load(id)) };
 }

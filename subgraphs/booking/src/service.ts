@@ -19,8 +19,10 @@ import {
 import { freeBay, freeSlots, type Slot } from './availability.js';
 import type { BookingConfig } from './config.js';
 import type { PeerSite, PeerShift } from './peers.js';
+import { Turns } from './turns.js';
 import {
   LIVE,
+  type BayUse,
   type BookingStore,
   type CustomerPageQuery,
   type FutureScope,
@@ -133,6 +135,9 @@ export interface RequestDeps {
 
 /** The booking feature's rules: catalogue, availability, holds and the reservation lifecycle. */
 export class BookingService {
+  /** This process's createBookings of one site take turns before they open a transaction (turns.ts). */
+  private readonly siteTurns = new Turns();
+
   constructor(
     private readonly repo: BookingStore,
     private readonly location: LocationLookup,
@@ -240,10 +245,11 @@ export class BookingService {
     const blockedUntil = new Date(endsAt.getTime() + this.settings.BOOKING_BUFFER_MINUTES * MINUTE);
     const [customer, site] = await Promise.all([
       deps.users.load(customerId),
+      // Widened to UTC midnights, so that the bookings of one day ask (and cache) the same range.
       this.location.site(
         input.siteId,
-        new Date(startsAt.getTime() - OPENING_WINDOW_MARGIN_MS),
-        new Date(endsAt.getTime() + OPENING_WINDOW_MARGIN_MS),
+        new Date(Math.floor((startsAt.getTime() - OPENING_WINDOW_MARGIN_MS) / DAY) * DAY),
+        new Date(Math.ceil((endsAt.getTime() + OPENING_WINDOW_MARGIN_MS) / DAY) * DAY),
         deps.requestId,
       ),
     ]);
@@ -257,70 +263,77 @@ export class BookingService {
     const priceCents = service.priceCents + addOns.reduce((sum, a) => sum + a.priceCents, 0);
     const capped = holdCapApplies(viewer, customerId);
     const maxHolds = this.settings.BOOKING_MAX_LIVE_HOLDS;
-    for (let attempt = 0; attempt < MAX_BOOKING_ATTEMPTS; attempt++) {
-      try {
-        return await this.repo.transaction(async (tx) => {
-          if (capped) {
-            // One customer's own bookings take turns, so the count sees every hold committed before it
-            // (those staff made for them included). Taken before the site lock, always in that order.
-            await this.repo.lockCustomer(tx, customerId);
-            if ((await this.repo.liveHolds(tx, customerId, new Date())) >= maxHolds) {
-              throw new AppError('BOOKING_HOLD_LIMIT_REACHED', {
-                message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.`,
-              });
+    return this.siteTurns.run(input.siteId, async () => {
+      for (let attempt = 0; attempt < MAX_BOOKING_ATTEMPTS; attempt++) {
+        try {
+          return await this.repo.transaction(async (tx) => {
+            if (capped) {
+              // One customer's own bookings take turns, so the count sees every hold committed before it
+              // (those staff made for them included). Taken before the site lock, always in that order.
+              await this.repo.lockCustomer(tx, customerId);
+              if ((await this.repo.liveHolds(tx, customerId, new Date())) >= maxHolds) {
+                throw new AppError('BOOKING_HOLD_LIMIT_REACHED', {
+                  message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.`,
+                });
+              }
             }
-          }
-          // Bookings of one site take turns. Without this, two inserts that both wait on the exclusion
-          // constraint for each other's overlapping row deadlock (40P01): the bench saw ~10 % of
-          // concurrent bookings fail that way. The constraint stays the guarantee; this is the queue.
-          await this.repo.lockSite(tx, input.siteId);
-          await this.expireLapsed(tx, { siteId: input.siteId, from: startsAt, to: blockedUntil });
-          const bay = freeBay(
-            await this.repo.busy(input.siteId, startsAt, blockedUntil, tx),
-            site.bays,
-            startsAt,
-            blockedUntil,
-          );
-          if (bay === null) throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
-          const r = await this.repo.createReservation(tx, {
-            customerId,
-            siteId: input.siteId,
-            serviceId: service.id,
-            bay,
-            startsAt,
-            endsAt,
-            blockedUntil,
-            holdExpiresAt: new Date(Date.now() + this.settings.BOOKING_HOLD_TTL_SECONDS * SECOND),
-            serviceName: service.name,
-            priceCents,
-            currency: service.currency,
-            createdBy: viewer.userId,
-            items: addOns.map((a) => ({
-              serviceId: a.id,
-              name: a.name,
-              priceCents: a.priceCents,
-              currency: a.currency,
-            })),
-          });
-          await this.repo.recordEvent(tx, 'booking.reservation.created', r.id, {
-            reservationId: r.id,
-            customerId,
-            siteId: r.siteId,
-            startsAt: startsAt.toISOString(),
-            priceCents,
-            currency: r.currency,
-          });
-          return r;
-        }, BOOKING_TX_LIMITS);
-      } catch (err) {
-        // Another booking took the bay between our read and insert (or a deadlock with a writer that
-        // does not take the site lock, e.g. assignWasher): read again.
-        const code = pgErrorCode(err);
-        if (code === '23P01' || code === '40P01') continue;
-        throw err;
+            // Bookings of one site take turns. Without this, two inserts that both wait on the exclusion
+            // constraint for each other's overlapping row deadlock (40P01): the bench saw ~10 % of
+            // concurrent bookings fail that way. The constraint stays the guarantee; this is the queue.
+            await this.repo.lockSite(tx, input.siteId);
+            // One read of the bays in use; lapsed holds among them are expired (recorded) and free their bay.
+            const inUse = await this.repo.busy(input.siteId, startsAt, blockedUntil, tx);
+            const at = new Date();
+            const lapsed = (b: BayUse) => b.status === 'HELD' && !!b.holdExpiresAt && b.holdExpiresAt <= at;
+            if (inUse.some(lapsed))
+              await this.expireLapsed(tx, { siteId: input.siteId, from: startsAt, to: blockedUntil }, at);
+            const bay = freeBay(
+              inUse.filter((b) => !lapsed(b)),
+              site.bays,
+              startsAt,
+              blockedUntil,
+            );
+            if (bay === null) throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
+            const r = await this.repo.createReservation(tx, {
+              customerId,
+              siteId: input.siteId,
+              serviceId: service.id,
+              bay,
+              startsAt,
+              endsAt,
+              blockedUntil,
+              holdExpiresAt: new Date(Date.now() + this.settings.BOOKING_HOLD_TTL_SECONDS * SECOND),
+              serviceName: service.name,
+              priceCents,
+              currency: service.currency,
+              createdBy: viewer.userId,
+              items: addOns.map((a) => ({
+                serviceId: a.id,
+                name: a.name,
+                priceCents: a.priceCents,
+                currency: a.currency,
+              })),
+            });
+            await this.repo.recordEvent(tx, 'booking.reservation.created', r.id, {
+              reservationId: r.id,
+              customerId,
+              siteId: r.siteId,
+              startsAt: startsAt.toISOString(),
+              priceCents,
+              currency: r.currency,
+            });
+            return r;
+          }, BOOKING_TX_LIMITS);
+        } catch (err) {
+          // Another booking took the bay between our read and insert (or a deadlock with a writer that
+          // does not take the site lock, e.g. assignWasher): read again.
+          const code = pgErrorCode(err);
+          if (code === '23P01' || code === '40P01') continue;
+          throw err;
+        }
       }
-    }
-    throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
+      throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
+    });
   }
 
   /**
@@ -494,8 +507,8 @@ export class BookingService {
   }
 
   /** Lapsed holds become EXPIRED (with history and an event), so they stop blocking the bay. At most EXPIRY_BATCH per call. */
-  private async expireLapsed(tx: Tx, scope: LapsedScope): Promise<number> {
-    const lapsed = await this.repo.lapsedHolds(tx, scope, new Date(), EXPIRY_BATCH);
+  private async expireLapsed(tx: Tx, scope: LapsedScope, now = new Date()): Promise<number> {
+    const lapsed = await this.repo.lapsedHolds(tx, scope, now, EXPIRY_BATCH);
     for (const r of lapsed) await this.changeStatus(tx, r, 'EXPIRED', null, 'hold lapsed');
     return lapsed.length;
   }

@@ -59,4 +59,20 @@ describe(freeBay.name, () => {
     expect(freeBay(busy, 2, at('08:00'), at('08:40'))).toBeNull();
     expect(freeBay(busy, 2, at('08:40'), at('09:00'))).toBe(1);
   });
+  it('keeps the starts on the local date across a daylight-saving change (a 23-hour day)', () => {
+    const slots = freeSlots(
+      query({
+        windows: [{ start: new Date('2030-03-30T20:00:00Z'), end: new Date('2030-04-01T00:00:00Z') }],
+        stepMs: 60 * MIN,
+        now: new Date('2030-01-01T00:00:00Z'),
+        timeZone: 'Europe/Berlin',
+        date: '2030-03-31',
+      }),
+    );
+    // Berlin's 31 March 2030 runs from 23:00 UTC the day before (CET) to 22:00 UTC (CEST).
+    expect(slots).toHaveLength(23);
+    expect(slots[0]!.startsAt.toISOString()).toBe('2030-03-30T23:00:00.000Z');
+    expect(slots.at(-1)!.startsAt.toISOString()).toBe('2030-03-31T21:00:00.000Z');
+    expect(freeSlots(query({ date: 'not-a-date' }))).toEqual([]);
+  });
 });

@@ -8,12 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope, EventMap } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
-import type { BusyBay } from '../src/availability.js';
 import type { PeerUser } from '@carwash/subgraph-kit';
 import type { PeerShift, PeerSite } from '../src/peers.js';
 import {
   CANCELLABLE_BY_SYSTEM,
   LIVE,
+  type BayUse,
   type BookingStore,
   type BookingTopic,
   type FutureScope,
@@ -221,12 +221,18 @@ export class FakeBookingStore implements BookingStore {
     return this.find(id)?.siteId ?? null;
   }
 
-  async busy(siteId: string, from: Date, to: Date): Promise<BusyBay[]> {
+  async busy(siteId: string, from: Date, to: Date): Promise<BayUse[]> {
     return this.state.reservations
       .filter(
         (r) => r.siteId === siteId && LIVE.includes(r.status) && r.startsAt < to && r.blockedUntil > from,
       )
-      .map(({ bay, startsAt, blockedUntil }) => ({ bay, startsAt, blockedUntil }));
+      .map(({ bay, startsAt, blockedUntil, status, holdExpiresAt }) => ({
+        bay,
+        startsAt,
+        blockedUntil,
+        status,
+        holdExpiresAt,
+      }));
   }
 
   async liveHolds(_tx: Tx, customerId: string, now: Date): Promise<number> {

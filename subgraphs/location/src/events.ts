@@ -5,4 +5,8 @@ import { featureOutbox } from '@carwash/subgraph-kit';
  * `LocationRepository.recordEvent` and `.firstTime`: only the repository talks to the database.
  * The events it consumes are the handlers in server.ts.
  */
-export const outbox = featureOutbox('location', ['location.site.closed', 'location.staff.unassigned']);
+export const outbox = featureOutbox('location', [
+  'location.site.closed',
+  'location.site.changed',
+  'location.staff.unassigned',
+]);

@@ -158,6 +158,7 @@ export class LocationService {
       input.timeZone === undefined ? undefined : assertTimeZone(input.timeZone, 'input.timeZone');
     return this.repo.transaction(async (tx) => {
       await this.activeSite(tx, siteId);
+      await this.repo.recordEvent(tx, 'location.site.changed', siteId, { siteId });
       return this.repo.updateSite(tx, siteId, {
         ...(input.name !== undefined ? { name: input.name } : {}),
         ...(input.address ? addressColumns(input.address) : {}),
@@ -202,6 +203,7 @@ export class LocationService {
     return this.repo.transaction(async (tx) => {
       const site = await this.activeSite(tx, siteId);
       await this.repo.replaceWeeklyHours(tx, siteId, windows);
+      await this.repo.recordEvent(tx, 'location.site.changed', siteId, { siteId });
       return site;
     });
   }
@@ -227,6 +229,7 @@ export class LocationService {
     return this.repo.transaction(async (tx) => {
       const site = await this.activeSite(tx, siteId);
       await this.repo.replaceException(tx, siteId, date, rows);
+      await this.repo.recordEvent(tx, 'location.site.changed', siteId, { siteId });
       return site;
     });
   }
@@ -236,6 +239,7 @@ export class LocationService {
     return this.repo.transaction(async (tx) => {
       const site = await this.activeSite(tx, siteId);
       await this.repo.removeException(tx, siteId, new Date(`${date}T00:00:00Z`));
+      await this.repo.recordEvent(tx, 'location.site.changed', siteId, { siteId });
       return site;
     });
   }

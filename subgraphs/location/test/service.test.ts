@@ -411,6 +411,26 @@ describe('hours and the read side', () => {
     ]);
   });
 
+  it('announces location.site.changed for every change a booking depends on (hours, exceptions, bays), none for a refused one', async () => {
+    const closed = repo.addSite({ active: false });
+    await codeOf(
+      service.setWeeklyHours(closed.id, [{ weekday: 'MONDAY', opensAt: '08:00', closesAt: '18:00' }]),
+    );
+    expect(repo.events).toEqual([]);
+    const open = repo.addSite();
+    await service.setWeeklyHours(open.id, [{ weekday: 'MONDAY', opensAt: '08:00', closesAt: '18:00' }]);
+    await service.setHoursException(open.id, { date: '2030-06-03', closed: true, reason: 'Holiday' });
+    await service.removeHoursException(open.id, '2030-06-03');
+    await service.updateSite(open.id, { bays: 4 });
+    expect(repo.events).toEqual(
+      Array.from({ length: 4 }, () => ({
+        topic: 'location.site.changed',
+        aggregateId: open.id,
+        payload: { siteId: open.id },
+      })),
+    );
+  });
+
   it('answers NOT_FOUND for opening windows of an unknown site, and lists exceptions in date order within the range', async () => {
     const reads = readsOf(repo);
     expect(await codeOf(service.openingWindows(reads, randomUUID(), new Date(), soon(24)))).toBe(

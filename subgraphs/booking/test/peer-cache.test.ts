@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { PeerCache } from '../src/peer-cache.js';
+
+interface Answer {
+  owner: string;
+  n: number;
+}
+
+/** A peer that counts its calls and answers with the owner it was asked about. */
+function peer() {
+  const calls: string[] = [];
+  let n = 0;
+  return {
+    calls,
+    ask: (owner: string) => async () => {
+      calls.push(owner);
+      await Promise.resolve();
+      return { owner, n: ++n };
+    },
+  };
+}
+
+describe('PeerCache', () => {
+  it("answers each owner with that owner's answer, from one call per key", async () => {
+    const cache = new PeerCache<Answer>(60_000);
+    const p = peer();
+    const [a1, b1, a2] = await Promise.all([
+      cache.get('a', 'k', p.ask('a')),
+      cache.get('b', 'k', p.ask('b')),
+      cache.get('a', 'k', p.ask('a')),
+    ]);
+    expect(a1).toEqual({ owner: 'a', n: 1 });
+    expect(b1).toEqual({ owner: 'b', n: 2 });
+    expect(a2).toBe(a1); // the concurrent miss shared the call
+    expect(await cache.get('a', 'k', p.ask('a'))).toBe(a1);
+    expect(await cache.get('a', 'other', p.ask('a'))).toEqual({ owner: 'a', n: 3 });
+    expect(p.calls).toEqual(['a', 'b', 'a']);
+  });
+
+  it('evicts only the owner it is told about', async () => {
+    const cache = new PeerCache<Answer>(60_000);
+    const p = peer();
+    await cache.get('a', 'k1', p.ask('a'));
+    await cache.get('a', 'k2', p.ask('a'));
+    const b = await cache.get('b', 'k1', p.ask('b'));
+    cache.evict('a');
+    expect(cache.size).toBe(1);
+    expect(await cache.get('b', 'k1', p.ask('b'))).toBe(b);
+    expect(await cache.get('a', 'k1', p.ask('a'))).toEqual({ owner: 'a', n: 4 });
+  });
+
+  it('does not keep an answer whose call began before an eviction', async () => {
+    const cache = new PeerCache<Answer>(60_000);
+    let release!: (v: Answer) => void;
+    const slow = cache.get('a', 'k', () => new Promise<Answer>((r) => (release = r)));
+    cache.evict('a');
+    // A request after the eviction does not share the call that began before it…
+    const fresh = cache.get('a', 'k', async () => ({ owner: 'a', n: 2 }));
+    release({ owner: 'a', n: 1 });
+    expect(await slow).toEqual({ owner: 'a', n: 1 });
+    expect(await fresh).toEqual({ owner: 'a', n: 2 });
+    // …and only what was read after the eviction is kept.
+    expect(await cache.get('a', 'k', async () => ({ owner: 'a', n: 3 }))).toEqual({ owner: 'a', n: 2 });
+  });
+
+  it('keeps neither nulls nor failures', async () => {
+    const cache = new PeerCache<Answer>(60_000);
+    expect(await cache.get('a', 'k', async () => null)).toBeNull();
+    await expect(cache.get('a', 'k', () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect(await cache.get('a', 'k', async () => ({ owner: 'a', n: 1 }))).toEqual({ owner: 'a', n: 1 });
+    expect(cache.size).toBe(1);
+  });
+
+  it('asks the peer every time when its TTL is 0', async () => {
+    const cache = new PeerCache<Answer>(0);
+    const p = peer();
+    await cache.get('a', 'k', p.ask('a'));
+    await cache.get('a', 'k', p.ask('a'));
+    expect(p.calls).toEqual(['a', 'a']);
+    expect(cache.size).toBe(0);
+  });
+
+  it('forgets an answer once its TTL has passed', async () => {
+    const cache = new PeerCache<Answer>(20);
+    const p = peer();
+    await cache.get('a', 'k', p.ask('a'));
+    await new Promise((r) => setTimeout(r, 40));
+    expect(await cache.get('a', 'k', p.ask('a'))).toEqual({ owner: 'a', n: 2 });
+  });
+});

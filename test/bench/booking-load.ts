@@ -1,0 +1,664 @@
+/**
+ * The booking load, measured THROUGH THE GATEWAY against the real PostgreSQL and Redis with many
+ * existing reservations in the table (what `pnpm bench:booking` prints and the `booking` section of
+ * `pnpm bench` reports):
+ *
+ *   client ──fetch──▶ gateway ──▶ booking subgraph ──▶ auth / location subgraphs, PostgreSQL
+ *
+ * 1. Starts one supergraph in-process per contender (test/support/supergraph.ts; all on the same
+ *    databases, tokens valid on each), creates a manager, a client, one Berlin site with 8 bays open
+ *    00:00–24:00 every day, 50 more sites (written directly) and a 30-minute service, then seeds
+ *    `seed` CONFIRMED reservations directly over the next 60 days on a deterministic grid (site × bay
+ *    × UTC day × hour, 40 minutes blocked per cell: never overlapping). About a quarter land on the
+ *    measured site (at most half of its bay-hours), so every measured day there is partly booked.
+ * 2. Per round, per contender (their order alternating from round to round): `availableSlots` for the
+ *    measured site, `slotsRequests` queries at `concurrency` cycling the date over the 60 booked days;
+ *    then `createBooking` by the client, `createRequests` bookings at `concurrency` on distinct start
+ *    times 30 minutes apart (far future, days 90+; adjacent starts overlap, so they race for bays 1 and
+ *    2 and exercise the exclusion constraint and the retry). A warm-up of each precedes the first round.
+ *    BOOKING_SLOT_TAKEN is counted on its own; any other error fails the run.
+ * 3. Checks: the HELD reservations in the database are exactly the successful bookings, no two live
+ *    reservations overlap on one bay anywhere in the table, and PostgreSQL's deadlock counter is shown
+ *    (the gateway masks server errors as INTERNAL_SERVER_ERROR; deadlocks are their usual cause here).
+ *
+ * Rows the run wrote (its reservations, their outbox events, its sites) are deleted at the end, also
+ * when it stops early (the manager and client users stay, as in the e2e tests).
+ */
+import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { sqlStatements as bookingStatements } from '@carwash/booking';
+import { sqlStatements as locationStatements } from '@carwash/location';
+import { DateTime } from 'luxon';
+import {
+  PASSWORD,
+  startSupergraph,
+  uniqueEmail,
+  type GraphQLResult,
+  type Running,
+} from '../support/supergraph.js';
+import { percentile } from './support.js';
+
+const SEED_DAYS = 60;
+const MEASURED_BAYS = 8;
+const EXTRA_SITES = 50;
+const EXTRA_BAYS = 4;
+const DURATION_MIN = 30;
+/** BOOKING_BUFFER_MINUTES' default: the bay stays busy this long after a wash. */
+const BUFFER_MIN = 10;
+const CHUNK = 1_000;
+/** createBooking runs on local days from here on, away from the seeded 60 days. */
+const CREATE_FIRST_DAY = 90;
+const CREATE_STEP_MIN = 30;
+const ZONE = 'Europe/Berlin';
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const LIVE = `('HELD', 'CONFIRMED', 'IN_PROGRESS')`;
+const SLOTS_WARMUP = 100;
+const CREATE_WARMUP = 40;
+
+const EVERY_DAY = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'];
+const SLOTS = `query($site: ID!, $service: ID!, $date: Date!) { availableSlots(siteId: $site, serviceId: $service, date: $date) { startsAt endsAt freeBays } }`;
+const CREATE = `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id status bay startsAt } }`;
+
+const MAX_MEASURED_CELLS = Math.floor((SEED_DAYS * MEASURED_BAYS * 24) / 2);
+/** Most reservations the grid holds. */
+export const MAX_SEED = MAX_MEASURED_CELLS + EXTRA_SITES * EXTRA_BAYS * SEED_DAYS * 24;
+/** Most bookings one run can make (warm-ups included): distinct start times 30 minutes apart, days 90 to 360. */
+export const MAX_CREATE = Math.floor(((365 - CREATE_FIRST_DAY - 5) * 24 * 60) / CREATE_STEP_MIN);
+
+/** One configuration of the booking subgraph under test; contenders run on the same data, alternately. */
+export interface Contender {
+  name: string;
+  /** Settings of its booking subgraph (over the test defaults). */
+  bookingEnv: Record<string, string>;
+}
+
+/** The booking subgraph with its peer caches off: the peer each tuned run is compared with. */
+export const CACHES_OFF: Contender = { name: 'caches off', bookingEnv: { BOOKING_PEER_CACHE_TTL_MS: '0' } };
+
+export interface BookingLoadOptions {
+  slotsRequests: number;
+  createRequests: number;
+  concurrency: number;
+  seed: number;
+  /** Rounds per contender (each round: one availableSlots phase, one createBooking phase). */
+  rounds: number;
+  contenders: readonly Contender[];
+  /** Stop issuing requests after this instant (ms since the epoch; read before every request); the run then fails. */
+  deadline: number;
+  log: (line: string) => void;
+}
+
+/** The figures of one phase. */
+export interface PhaseFigures {
+  requests: number;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  /** Responses that were neither a success nor (createBooking) BOOKING_SLOT_TAKEN. */
+  errors: number;
+  /** createBooking: BOOKING_SLOT_TAKEN answers (a lost race with no bay left; expected, not an error). */
+  taken: number;
+  /** SQL statements per request sent by the booking and the location subgraphs. */
+  bookingStatements: number;
+  locationStatements: number;
+  /** The 1-minute load average when the phase ended. */
+  load1: number;
+}
+
+export interface ContenderFigures {
+  contender: Contender;
+  slots: PhaseFigures[];
+  create: PhaseFigures[];
+}
+
+export interface BookingLoadResult {
+  ok: boolean;
+  figures: ContenderFigures[];
+  /** Setup, checks and errors, as sentences. */
+  notes: string[];
+}
+
+export class TimeLimit extends Error {}
+
+const ms = (t: number) => String(Math.round(t));
+
+/** A small deterministic PRNG (mulberry32), so every run seeds the same grid. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** The first `k` of `items` after a deterministic shuffle (partial Fisher–Yates, in place). */
+function pick<T>(items: T[], k: number, random: () => number): T[] {
+  const n = Math.min(k, items.length);
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(random() * (items.length - i));
+    const tmp = items[i]!;
+    items[i] = items[j]!;
+    items[j] = tmp;
+  }
+  return items.slice(0, n);
+}
+
+interface Outcome {
+  /** 'ok', a GraphQL error code, or 'HTTP_<status>' / 'NETWORK' / 'BAD_RESPONSE'. */
+  code: string;
+  message?: string;
+}
+
+interface PhaseStats {
+  requests: number;
+  wallMs: number;
+  latencies: number[];
+  codes: Map<string, number>;
+  firstError: Map<string, string>;
+  bookingStatements: number;
+  locationStatements: number;
+}
+
+/**
+ * Runs `task(i)` for i in [0, n) with at most `concurrency` in flight, timing each with
+ * performance.now(). Stops issuing new requests once `deadline` has passed (and then throws).
+ */
+async function pool(
+  n: number,
+  concurrency: number,
+  deadline: () => number,
+  what: string,
+  task: (i: number) => Promise<Outcome>,
+): Promise<PhaseStats> {
+  const latencies: number[] = [];
+  const codes = new Map<string, number>();
+  const firstError = new Map<string, string>();
+  let next = 0;
+  let timedOut = false;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= n) return;
+      if (Date.now() > deadline()) {
+        timedOut = true;
+        return;
+      }
+      const t0 = performance.now();
+      let outcome: Outcome;
+      try {
+        outcome = await task(i);
+      } catch (err) {
+        outcome = { code: 'NETWORK', message: err instanceof Error ? err.message : String(err) };
+      }
+      latencies.push(performance.now() - t0);
+      codes.set(outcome.code, (codes.get(outcome.code) ?? 0) + 1);
+      if (outcome.code !== 'ok' && !firstError.has(outcome.code))
+        firstError.set(outcome.code, outcome.message ?? '');
+    }
+  };
+  const statements = [bookingStatements.count, locationStatements.count];
+  const start = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  const wallMs = performance.now() - start;
+  if (timedOut) throw new TimeLimit(`time is up during ${what} (${latencies.length} of ${n} requests done)`);
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    wallMs,
+    latencies,
+    codes,
+    firstError,
+    bookingStatements: bookingStatements.count - statements[0]!,
+    locationStatements: locationStatements.count - statements[1]!,
+  };
+}
+
+function figures(stats: PhaseStats, taken = 0): PhaseFigures {
+  const l = stats.latencies;
+  const per = (n: number) => (stats.requests ? n / stats.requests : 0);
+  return {
+    requests: stats.requests,
+    rps: stats.requests / (stats.wallMs / 1000),
+    p50: percentile(l, 50),
+    p95: percentile(l, 95),
+    p99: percentile(l, 99),
+    max: l[l.length - 1] ?? Number.NaN,
+    errors: stats.requests - (stats.codes.get('ok') ?? 0) - taken,
+    taken,
+    bookingStatements: per(stats.bookingStatements),
+    locationStatements: per(stats.locationStatements),
+    load1: loadavg()[0]!,
+  };
+}
+
+/** One phase's figures as a log line. */
+export function describePhase(f: PhaseFigures, concurrency: number): string {
+  return `${f.requests} requests, concurrency ${concurrency}: ${Math.round(f.rps)} req/s, p50 ${ms(f.p50)} ms, p95 ${ms(f.p95)} ms, p99 ${ms(f.p99)} ms, max ${ms(f.max)} ms, errors ${f.errors}${f.taken ? `, BOOKING_SLOT_TAKEN ${f.taken}` : ''}; SQL statements per request: booking ${f.bookingStatements.toFixed(1)}, location ${f.locationStatements.toFixed(1)}; load ${f.load1.toFixed(2)}`;
+}
+
+/** Classifies a GraphQL response: 'ok' when `valid(data)` holds and there are no errors. */
+function outcomeOf<T>(res: GraphQLResult<T>, valid: (data: T) => boolean): Outcome {
+  const first = res.errors?.[0];
+  if (first) return { code: String(first.extensions?.code ?? `HTTP_${res.status}`), message: first.message };
+  if (res.status !== 200) return { code: `HTTP_${res.status}`, message: `HTTP ${res.status}` };
+  if (!res.data || !valid(res.data))
+    return { code: 'BAD_RESPONSE', message: JSON.stringify(res).slice(0, 300) };
+  return { code: 'ok' };
+}
+
+/** Unwraps a setup call's data or throws with its errors. */
+function must<T>(res: GraphQLResult<T>, what: string): T {
+  if (res.errors?.length || !res.data)
+    throw new Error(`${what} failed: ${JSON.stringify(res.errors ?? res).slice(0, 500)}`);
+  return res.data;
+}
+
+async function user(sg: Running, role: 'CLIENT' | 'MANAGER'): Promise<{ id: string; token: string }> {
+  const email = uniqueEmail(`bench-${role.toLowerCase()}`);
+  const up = must(
+    await sg.gql<{ signUp: { user: { id: string } } }>(
+      `mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`,
+      { i: { email, password: PASSWORD, firstName: 'Bench', lastName: role } },
+    ),
+    `signUp (${role})`,
+  );
+  const id = up.signUp.user.id;
+  if (role !== 'CLIENT') await sg.auth.db.user.update({ where: { id }, data: { role } });
+  const login = must(
+    await sg.gql<{ logIn: { accessToken: string } }>(
+      `mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`,
+      { i: { email, password: PASSWORD } },
+    ),
+    `logIn (${role})`,
+  );
+  return { id, token: login.logIn.accessToken };
+}
+
+/** The Berlin local date `offset` days from today. */
+const localDate = (offset: number) => DateTime.now().setZone(ZONE).plus({ days: offset }).toISODate()!;
+
+interface Cleanup {
+  siteIds: string[];
+  bookingIds: string[];
+}
+
+interface Fixture {
+  siteId: string;
+  serviceId: string;
+  client: { id: string; token: string };
+}
+
+/** The measured site, the 50 others, the service and the seeded reservations (through the first supergraph). */
+async function setUp(o: BookingLoadOptions, sg: Running, cleanup: Cleanup): Promise<Fixture> {
+  const manager = await user(sg, 'MANAGER');
+  const client = await user(sg, 'CLIENT');
+  const created = must(
+    await sg.gql<{ createSite: { id: string } }>(
+      `mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }`,
+      {
+        input: {
+          name: `Bench Berlin ${randomUUID().slice(0, 6)}`,
+          address: { line1: 'Benchstraße 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+          timeZone: ZONE,
+          location: { latitude: 52.52, longitude: 13.405 },
+          bays: MEASURED_BAYS,
+        },
+      },
+      manager.token,
+    ),
+    'createSite',
+  );
+  const siteId = created.createSite.id;
+  cleanup.siteIds.push(siteId);
+  must(
+    await sg.gql(
+      `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
+      { id: siteId, hours: EVERY_DAY.map((weekday) => ({ weekday, opensAt: '00:00', closesAt: '24:00' })) },
+      manager.token,
+    ),
+    'setWeeklyHours',
+  );
+  const extraSites = Array.from({ length: EXTRA_SITES }, (_, i) => ({
+    id: randomUUID(),
+    name: `Bench site ${i + 1}`,
+    addressLine1: `Benchweg ${i + 1}`,
+    city: 'Berlin',
+    postalCode: String(10_000 + i),
+    country: 'DE',
+    timeZone: ZONE,
+    latitude: 52.35 + (i % 10) * 0.04,
+    longitude: 13.1 + Math.floor(i / 10) * 0.1,
+    bays: EXTRA_BAYS,
+  }));
+  cleanup.siteIds.push(...extraSites.map((s) => s.id));
+  await sg.location.db.washSite.createMany({ data: extraSites });
+  const service = must(
+    await sg.gql<{ createService: { id: string; name: string } }>(
+      `mutation($input: CreateServiceInput!) { createService(input: $input) { id name } }`,
+      {
+        input: {
+          name: `Bench wash ${randomUUID().slice(0, 4)}`,
+          durationMinutes: DURATION_MIN,
+          priceCents: 1500,
+          currency: 'EUR',
+        },
+      },
+      manager.token,
+    ),
+    'createService',
+  ).createService;
+  o.log(
+    `[setup] manager, client, 1 site with ${MEASURED_BAYS} bays open 00:00–24:00 daily (${siteId}), ${EXTRA_SITES} more sites with ${EXTRA_BAYS} bays, a ${DURATION_MIN}-minute service`,
+  );
+
+  // Cells (site, bay, UTC day 1…60, hour) hold one 30 + 10 minute block each.
+  const random = prng(20_261_125);
+  const today = new Date();
+  const firstDayUtc = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) + DAY;
+  const measuredCells: Array<[number, number, number]> = [];
+  for (let d = 0; d < SEED_DAYS; d++)
+    for (let bay = 1; bay <= MEASURED_BAYS; bay++)
+      for (let h = 0; h < 24; h++) measuredCells.push([d, bay, h]);
+  const measuredCount = Math.min(Math.round(o.seed * 0.25), MAX_MEASURED_CELLS, o.seed);
+  const otherCells: Array<[number, number, number, number]> = [];
+  for (let s = 0; s < EXTRA_SITES; s++)
+    for (let d = 0; d < SEED_DAYS; d++)
+      for (let bay = 1; bay <= EXTRA_BAYS; bay++)
+        for (let h = 0; h < 24; h++) otherCells.push([s, d, bay, h]);
+  const cells = [
+    ...pick(measuredCells, measuredCount, random).map(([d, bay, h]) => ({ siteId, d, bay, h })),
+    ...pick(otherCells, o.seed - measuredCount, random).map(([s, d, bay, h]) => ({
+      siteId: extraSites[s]!.id,
+      d,
+      bay,
+      h,
+    })),
+  ];
+  const rows = cells.map((c) => {
+    const startsAt = firstDayUtc + c.d * DAY + c.h * HOUR;
+    return {
+      id: randomUUID(),
+      customerId: randomUUID(),
+      siteId: c.siteId,
+      serviceId: service.id,
+      washerId: null,
+      bay: c.bay,
+      startsAt: new Date(startsAt),
+      endsAt: new Date(startsAt + DURATION_MIN * MINUTE),
+      blockedUntil: new Date(startsAt + (DURATION_MIN + BUFFER_MIN) * MINUTE),
+      status: 'CONFIRMED' as const,
+      serviceName: service.name,
+      priceCents: 1500,
+      currency: 'EUR',
+    };
+  });
+  const seedStart = performance.now();
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    if (Date.now() > o.deadline) throw new TimeLimit('time is up during seeding');
+    await sg.booking.db.reservation.createMany({ data: rows.slice(i, i + CHUNK) });
+  }
+  const seedMs = performance.now() - seedStart;
+  const total = await sg.booking.db.reservation.count();
+  const onBench = await sg.booking.db.reservation.count({ where: { siteId: { in: cleanup.siteIds } } });
+  o.log(
+    `[seed] ${rows.length} reservations in ${Math.ceil(rows.length / CHUNK)} chunks of ≤${CHUNK} in ${ms(seedMs)} ms` +
+      (rows.length ? ` (${Math.round(rows.length / (seedMs / 1000))} rows/s)` : '') +
+      `; ${measuredCount} on the measured site over ${SEED_DAYS} days; booking_reservations now holds ${total} rows (${onBench} on this run's sites)`,
+  );
+  return { siteId, serviceId: service.id, client };
+}
+
+/** Measures every contender, round after round, and checks the table afterwards. */
+async function measure(
+  o: BookingLoadOptions,
+  supergraphs: Running[],
+  fixture: Fixture,
+  cleanup: Cleanup,
+  notes: string[],
+  results: ContenderFigures[],
+): Promise<boolean> {
+  let ok = true;
+  const { siteId, serviceId, client } = fixture;
+  const first = supergraphs[0]!;
+  const dates = Array.from({ length: SEED_DAYS }, (_, i) => localDate(i + 1));
+  type SlotsData = { availableSlots: Array<{ startsAt: string; endsAt: string; freeBays: number }> };
+  const slots = (sg: Running, date: string) =>
+    sg.gql<SlotsData>(SLOTS, { site: siteId, service: serviceId, date }, client.token);
+  const validSlots = (d: SlotsData) =>
+    Array.isArray(d.availableSlots) &&
+    d.availableSlots.every((s) => s.freeBays >= 1 && s.freeBays <= MEASURED_BAYS);
+
+  // Every contender answers the first day alike, and the day is partly booked.
+  const firstDate = dates[0]!;
+  const samples = await Promise.all(
+    supergraphs.map(async (sg) => must(await slots(sg, firstDate), 'availableSlots sample').availableSlots),
+  );
+  const sample = samples[0]!;
+  const dayStart = DateTime.fromISO(firstDate, { zone: ZONE });
+  const booked = await first.booking.db.reservation.count({
+    where: { siteId, startsAt: { gte: dayStart.toJSDate(), lt: dayStart.plus({ days: 1 }).toJSDate() } },
+  });
+  const freeBaySlots = sample.reduce((sum, s) => sum + s.freeBays, 0);
+  o.log(
+    `[availableSlots] first measured day ${firstDate}: ${booked} live reservations on the site, ${sample.length} start times offered, ${freeBaySlots} of ${sample.length * MEASURED_BAYS} bay-slots free`,
+  );
+  if (sample.length === 0 || freeBaySlots >= sample.length * MEASURED_BAYS) {
+    notes.push('availableSlots sanity check FAILED: the first measured day should be partly booked.');
+    ok = false;
+  }
+  if (samples.some((s) => JSON.stringify(s) !== JSON.stringify(sample))) {
+    notes.push('availableSlots check FAILED: the contenders answered the first measured day differently.');
+    ok = false;
+  }
+
+  // Start times of every booking of the run, warm-ups included, 30 minutes apart from day 90 on.
+  const createBase = DateTime.fromISO(localDate(CREATE_FIRST_DAY), { zone: ZONE }).toMillis();
+  let nextStart = 0;
+  type CreateData = { createBooking: { id: string; status: string; bay: number; startsAt: string } };
+  const book = async (sg: Running, startsAt: number): Promise<Outcome> => {
+    const res = await sg.gql<CreateData>(
+      CREATE,
+      { input: { siteId, serviceId, startsAt: new Date(startsAt).toISOString() } },
+      client.token,
+    );
+    if (res.data?.createBooking?.id) cleanup.bookingIds.push(res.data.createBooking.id);
+    return outcomeOf(
+      res,
+      (d) =>
+        d.createBooking.status === 'HELD' &&
+        d.createBooking.bay >= 1 &&
+        d.createBooking.bay <= MEASURED_BAYS &&
+        Date.parse(d.createBooking.startsAt) === startsAt,
+    );
+  };
+  let successes = 0;
+  const slotsPhase = async (sg: Running, n: number, what: string) => {
+    const stats = await pool(
+      n,
+      o.concurrency,
+      () => o.deadline,
+      what,
+      async (i) => outcomeOf(await slots(sg, dates[i % dates.length]!), validSlots),
+    );
+    const f = figures(stats);
+    report(what, stats, f);
+    return f;
+  };
+  const createPhase = async (sg: Running, n: number, what: string) => {
+    const base = nextStart;
+    nextStart += n;
+    const stats = await pool(
+      n,
+      o.concurrency,
+      () => o.deadline,
+      what,
+      (i) => book(sg, createBase + (base + i) * CREATE_STEP_MIN * MINUTE),
+    );
+    successes += stats.codes.get('ok') ?? 0;
+    const f = figures(stats, stats.codes.get('BOOKING_SLOT_TAKEN') ?? 0);
+    report(what, stats, f);
+    return f;
+  };
+  const report = (what: string, stats: PhaseStats, f: PhaseFigures) => {
+    o.log(`[${what}] ${describePhase(f, o.concurrency)}`);
+    for (const [code, message] of stats.firstError)
+      if (code !== 'BOOKING_SLOT_TAKEN') {
+        o.log(`[${what}]   ${code} ×${stats.codes.get(code)}: ${message}`);
+        notes.push(`${what}: ${code} ×${stats.codes.get(code)} (${message.slice(0, 200)}).`);
+      }
+    if (f.errors > 0) ok = false;
+  };
+
+  const deadlocksBefore = await deadlocks(first);
+  for (const [i, sg] of supergraphs.entries()) {
+    const name = o.contenders[i]!.name;
+    await slotsPhase(sg, Math.min(SLOTS_WARMUP, o.slotsRequests), `availableSlots warm-up, ${name}`);
+    await createPhase(
+      sg,
+      Math.min(CREATE_WARMUP, o.concurrency, o.createRequests),
+      `createBooking warm-up, ${name}`,
+    );
+  }
+  for (let round = 0; round < o.rounds; round++) {
+    const order = supergraphs.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) {
+      const what = `${o.contenders[i]!.name}, round ${round + 1}`;
+      results[i]!.slots.push(await slotsPhase(supergraphs[i]!, o.slotsRequests, `availableSlots, ${what}`));
+    }
+    for (const i of order) {
+      const what = `${o.contenders[i]!.name}, round ${round + 1}`;
+      results[i]!.create.push(await createPhase(supergraphs[i]!, o.createRequests, `createBooking, ${what}`));
+    }
+  }
+
+  const held = await first.booking.db.reservation.count({ where: { siteId, status: 'HELD' } });
+  notes.push(
+    `HELD reservations on the site in the database: ${held}, successful createBooking answers: ${successes}${held === successes ? '' : ' — MISMATCH'}.`,
+  );
+  if (held !== successes) ok = false;
+
+  // No two live reservations overlap on one bay, anywhere in the table.
+  const checkStart = performance.now();
+  const [overlap] = await first.booking.db.$queryRawUnsafe<Array<{ pairs: bigint; live: bigint }>>(`
+    SELECT
+      (SELECT count(*) FROM booking_reservations a
+         JOIN booking_reservations b
+           ON a.site_id = b.site_id AND a.bay = b.bay AND a.id < b.id
+          AND tstzrange(a.starts_at, a.blocked_until, '[)') && tstzrange(b.starts_at, b.blocked_until, '[)')
+        WHERE a.status IN ${LIVE} AND b.status IN ${LIVE}) AS pairs,
+      (SELECT count(*) FROM booking_reservations WHERE status IN ${LIVE}) AS live`);
+  const pairs = Number(overlap?.pairs ?? -1);
+  notes.push(
+    `Overlapping live reservations on one bay: ${pairs} pairs among ${Number(overlap?.live ?? 0)} live reservations (${ms(performance.now() - checkStart)} ms) — ${pairs === 0 ? 'OK' : 'FAILED'}.`,
+  );
+  if (pairs !== 0) ok = false;
+  // The gateway masks server errors; PostgreSQL's counter tells whether deadlocks caused them. It
+  // counts the whole booking database and backends report it lazily (up to ~10 s late).
+  notes.push(
+    `PostgreSQL deadlocks in the booking database since createBooking began (pg_stat_database, may lag): ${(await deadlocks(first)) - deadlocksBefore}.`,
+  );
+  return ok;
+}
+
+/** pg_stat_database.deadlocks of the booking database. */
+async function deadlocks(sg: Running): Promise<number> {
+  const [row] = await sg.booking.db.$queryRawUnsafe<Array<{ deadlocks: bigint }>>(
+    'SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return Number(row?.deadlocks ?? 0);
+}
+
+/** Deletes what the run wrote: its reservations (items and history cascade), their outbox events, its sites. */
+async function removeRows(sg: Running, cleanup: Cleanup): Promise<string> {
+  if (cleanup.siteIds.length === 0) return 'nothing to delete';
+  const ids = cleanup.bookingIds;
+  let events = 0;
+  for (let i = 0; i < ids.length; i += CHUNK)
+    events += (
+      await sg.booking.db.outboxEvent.deleteMany({ where: { aggregateId: { in: ids.slice(i, i + CHUNK) } } })
+    ).count;
+  const reservations = (
+    await sg.booking.db.reservation.deleteMany({ where: { siteId: { in: cleanup.siteIds } } })
+  ).count;
+  const sites = (await sg.location.db.washSite.deleteMany({ where: { id: { in: cleanup.siteIds } } })).count;
+  return `deleted ${reservations} reservations, ${events} outbox events, ${sites} sites`;
+}
+
+/**
+ * The whole run: supergraphs up, setup, rounds, checks, cleanup, supergraphs down. Never throws for
+ * a failure of the run itself: `ok` is false and the notes say why.
+ */
+export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoadResult> {
+  const notes: string[] = [];
+  const creates =
+    o.contenders.length *
+    (o.rounds * o.createRequests + Math.min(CREATE_WARMUP, o.concurrency, o.createRequests));
+  if (creates > MAX_CREATE)
+    return {
+      ok: false,
+      figures: [],
+      notes: [`${creates} bookings do not fit the ${MAX_CREATE} start times of a run.`],
+    };
+  const t0 = performance.now();
+  const supergraphs: Running[] = [];
+  const cleanup: Cleanup = { siteIds: [], bookingIds: [] };
+  let ok: boolean;
+  // Filled phase by phase: a run stopped by its deadline still reports what it measured.
+  const figures: ContenderFigures[] = o.contenders.map((contender) => ({ contender, slots: [], create: [] }));
+  try {
+    for (const contender of o.contenders) {
+      // One client makes every booking of the run (warm-up included): lift its live-hold cap above that count,
+      // so the cap's check and lock are measured but never refuse.
+      supergraphs.push(
+        await startSupergraph({
+          bookingEnv: {
+            BOOKING_MAX_LIVE_HOLDS: String(creates + 1),
+            // The production default (the test supergraph's 20, twice, ran a shared server out of connections).
+            BOOKING_DATABASE_POOL_SIZE: '10',
+            ...contender.bookingEnv,
+          },
+          // Payment takes no part in this load.
+          paymentEnv: { PAYMENT_DATABASE_POOL_SIZE: '2' },
+        }),
+      );
+    }
+    o.log(
+      `[setup] ${supergraphs.length} supergraph(s) (auth, location, booking, payment, gateway) up in ${ms(performance.now() - t0)} ms`,
+    );
+    const fixture = await setUp(o, supergraphs[0]!, cleanup);
+    ok = await measure(o, supergraphs, fixture, cleanup, notes, figures);
+  } catch (err) {
+    notes.push(
+      `The run FAILED${err instanceof TimeLimit ? '' : ' with an unexpected error'}: ${err instanceof Error ? err.message : String(err)}.`,
+    );
+    if (!(err instanceof TimeLimit)) o.log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    ok = false;
+  } finally {
+    if (supergraphs[0]) {
+      try {
+        o.log(`[cleanup] ${await removeRows(supergraphs[0], cleanup)}`);
+      } catch (err) {
+        notes.push(`Cleanup failed: ${err instanceof Error ? err.message : String(err)}.`);
+        ok = false;
+      }
+    }
+    for (const sg of supergraphs) {
+      try {
+        await sg.stop();
+      } catch (err) {
+        notes.push(`Stopping a supergraph failed: ${err instanceof Error ? err.message : String(err)}.`);
+        ok = false;
+      }
+    }
+  }
+  return { ok, figures, notes };
+}

@@ -1,0 +1,230 @@
+/**
+ * Booking's caches of its peers' answers (a site's opening windows from location, a customer's role and
+ * deletion from auth), through the gateway with the real buses: a change is seen as soon as its event
+ * is consumed, and one site's or user's answer never serves another. The TTL is set far beyond the
+ * tests, so only an event can make a change visible here (the default TTL of 30 seconds only bounds
+ * a late event).
+ */
+import { DateTime } from 'luxon';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Consumer } from '@carwash/events';
+import { createOpenSite, createService } from './support/fixtures.js';
+import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
+
+let sg: Running;
+let manager: { id: string; token: string };
+let consumer: Consumer;
+
+const CREATE = `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id customer { id } } }`;
+const SLOTS = `query($site: ID!, $service: ID!, $date: Date!) { availableSlots(siteId: $site, serviceId: $service, date: $date) { startsAt freeBays } }`;
+const EVERY_DAY = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'];
+
+type SlotsData = { availableSlots: Array<{ startsAt: string; freeBays: number }> };
+
+/** A local date some days ahead, and the UTC instant of a local time on it. */
+function day(offset: number) {
+  const date = DateTime.now().setZone('Europe/Berlin').plus({ days: offset }).toISODate()!;
+  return {
+    date,
+    at: (hhmm: string) => DateTime.fromISO(`${date}T${hhmm}`, { zone: 'Europe/Berlin' }).toUTC().toISO()!,
+  };
+}
+
+const localTime = (iso: string) => DateTime.fromISO(iso, { zone: 'Europe/Berlin' }).toFormat('HH:mm');
+
+async function slots(site: string, service: string, date: string): Promise<SlotsData['availableSlots']> {
+  const res = await sg.gql<SlotsData>(SLOTS, { site, service, date });
+  expect(res.errors).toBeUndefined();
+  return res.data!.availableSlots;
+}
+
+/** Publishes what location and auth wrote to their outboxes; booking's consumer (started once) takes it from there. */
+async function relay(): Promise<void> {
+  for (const s of [sg.location, sg.auth]) while ((await s.relay.runOnce()) > 0);
+}
+
+/** Polls `check` until it holds (10 s at most): the event has to travel the bus and be consumed. */
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return check();
+}
+
+beforeAll(async () => {
+  sg = await startSupergraph({ bookingEnv: { BOOKING_PEER_CACHE_TTL_MS: '300000' } });
+  manager = await signUpAs(sg, 'MANAGER');
+  consumer = await sg.booking.startConsumers({ blockMs: 50, retryBaseMs: 100 });
+});
+afterAll(async () => {
+  await consumer?.stop();
+  await sg?.stop();
+});
+
+describe("booking's cache of location's sites", () => {
+  it('serves new opening hours once location announces them, not before', async () => {
+    const site = await createOpenSite(sg, manager.token, { bays: 1, opensAt: '08:00', closesAt: '10:00' });
+    const svc = await createService(sg, manager.token, { durationMinutes: 60 });
+    const { date, at } = day(12);
+    const before = await slots(site, svc, date);
+    expect(before.map((s) => localTime(s.startsAt))).toEqual(['08:00', '08:15', '08:30', '08:45', '09:00']);
+
+    const changed = await sg.gql(
+      `mutation($id: ID!, $hours: [WeeklyHoursInput!]!) { setWeeklyHours(siteId: $id, hours: $hours) { id } }`,
+      { id: site, hours: EVERY_DAY.map((weekday) => ({ weekday, opensAt: '14:00', closesAt: '15:00' })) },
+      manager.token,
+    );
+    expect(changed.errors).toBeUndefined();
+    // Not announced yet: booking still answers from its cache (the proof that the cache is in the way).
+    expect((await slots(site, svc, date)).map((s) => localTime(s.startsAt))).toEqual(
+      before.map((s) => localTime(s.startsAt)),
+    );
+
+    await relay();
+    expect(
+      await eventually(async () =>
+        (await slots(site, svc, date)).every((s) => localTime(s.startsAt) === '14:00'),
+      ),
+    ).toBe(true);
+    expect((await slots(site, svc, date)).map((s) => localTime(s.startsAt))).toEqual(['14:00']);
+    // createBooking checks the new hours too.
+    const client = await signUpAs(sg, 'CLIENT', 'Hours');
+    const early = await sg.gql(
+      CREATE,
+      { input: { siteId: site, serviceId: svc, startsAt: at('08:00') } },
+      client.token,
+    );
+    expect(early.errors?.[0]?.extensions?.code).toBe('BOOKING_OUTSIDE_OPENING_HOURS');
+    const inside = await sg.gql(
+      CREATE,
+      { input: { siteId: site, serviceId: svc, startsAt: at('14:00') } },
+      client.token,
+    );
+    expect(inside.errors).toBeUndefined();
+  });
+
+  it('refuses bookings at a site once its closure is announced', async () => {
+    const site = await createOpenSite(sg, manager.token, { bays: 2 });
+    const svc = await createService(sg, manager.token, { durationMinutes: 30 });
+    const client = await signUpAs(sg, 'CLIENT', 'Closed');
+    const { at } = day(13);
+    const first = await sg.gql(
+      CREATE,
+      { input: { siteId: site, serviceId: svc, startsAt: at('09:00') } },
+      client.token,
+    );
+    expect(first.errors).toBeUndefined();
+    const closed = await sg.gql(
+      `mutation($id: ID!) { closeSite(id: $id, reason: "Cache test") { id } }`,
+      { id: site },
+      manager.token,
+    );
+    expect(closed.errors).toBeUndefined();
+    await relay();
+    expect(
+      await eventually(async () => {
+        const res = await sg.gql(
+          CREATE,
+          { input: { siteId: site, serviceId: svc, startsAt: at('12:00') } },
+          client.token,
+        );
+        return res.errors?.[0]?.extensions?.code === 'BOOKING_SITE_UNAVAILABLE';
+      }),
+    ).toBe(true);
+  });
+
+  it("keeps each site's answer to itself", async () => {
+    const one = await createOpenSite(sg, manager.token, { bays: 1, opensAt: '08:00', closesAt: '09:00' });
+    const three = await createOpenSite(sg, manager.token, { bays: 3, opensAt: '16:00', closesAt: '17:00' });
+    const svc = await createService(sg, manager.token, { durationMinutes: 30 });
+    const { date } = day(14);
+    for (let pass = 0; pass < 2; pass++) {
+      // Asked concurrently (one call each to location, shared by nobody else), then from the cache.
+      const [a, b] = await Promise.all([slots(one, svc, date), slots(three, svc, date)]);
+      expect(a.map((s) => [localTime(s.startsAt), s.freeBays])).toEqual([
+        ['08:00', 1],
+        ['08:15', 1],
+        ['08:30', 1],
+      ]);
+      expect(b.map((s) => [localTime(s.startsAt), s.freeBays])).toEqual([
+        ['16:00', 3],
+        ['16:15', 3],
+        ['16:30', 3],
+      ]);
+    }
+  });
+});
+
+describe("booking's cache of auth's users", () => {
+  it('refuses a customer once auth announces their deletion, and only that customer', async () => {
+    const site = await createOpenSite(sg, manager.token, { bays: 4 });
+    const svc = await createService(sg, manager.token, { durationMinutes: 30 });
+    const kept = await signUpAs(sg, 'CLIENT', 'Kept');
+    const gone = await signUpAs(sg, 'CLIENT', 'Gone');
+    const { at } = day(15);
+    const forCustomer = (customerId: string, time: string) =>
+      sg.gql<{ createBooking: { customer: { id: string } } }>(
+        CREATE,
+        { input: { siteId: site, serviceId: svc, startsAt: at(time), customerId } },
+        manager.token,
+      );
+    // Both checked (and cached) as active clients; each booking is theirs.
+    for (const [who, time] of [
+      [kept, '08:00'],
+      [gone, '08:00'],
+    ] as const) {
+      const res = await forCustomer(who.id, time);
+      expect(res.errors).toBeUndefined();
+      expect(res.data!.createBooking.customer.id).toBe(who.id);
+    }
+
+    const deleted = await sg.gql(
+      `mutation($id: ID!) { deleteUser(id: $id) { deletedUserId } }`,
+      { id: gone.id },
+      gone.token,
+    );
+    expect(deleted.errors).toBeUndefined();
+    // Not announced yet: the cached answer still says active (the cache is in the way).
+    expect((await forCustomer(gone.id, '09:00')).errors).toBeUndefined();
+
+    await relay();
+    expect(
+      await eventually(async () => {
+        const res = await forCustomer(gone.id, '10:00');
+        return res.errors?.[0]?.extensions?.field === 'input.customerId';
+      }),
+    ).toBe(true);
+    const still = await forCustomer(kept.id, '11:00');
+    expect(still.errors).toBeUndefined();
+    expect(still.data!.createBooking.customer.id).toBe(kept.id);
+  });
+
+  it('refuses a customer whose role no longer books once the revocation is announced', async () => {
+    const site = await createOpenSite(sg, manager.token, { bays: 2 });
+    const svc = await createService(sg, manager.token, { durationMinutes: 30 });
+    const admin = await signUpAs(sg, 'ADMIN', 'Root');
+    const worker = await signUpAs(sg, 'CLIENT', 'Worker');
+    const { at } = day(16);
+    const forWorker = (time: string) =>
+      sg.gql(
+        CREATE,
+        { input: { siteId: site, serviceId: svc, startsAt: at(time), customerId: worker.id } },
+        manager.token,
+      );
+    expect((await forWorker('08:00')).errors).toBeUndefined();
+    const changed = await sg.gql(
+      `mutation($id: ID!) { setUserRole(userId: $id, role: WASHER) { id role } }`,
+      { id: worker.id },
+      admin.token,
+    );
+    expect(changed.errors).toBeUndefined();
+    await relay();
+    expect(
+      await eventually(
+        async () => (await forWorker('09:00')).errors?.[0]?.extensions?.field === 'input.customerId',
+      ),
+    ).toBe(true);
+  });
+});
