@@ -14,6 +14,8 @@ export interface LoadResult {
   requests: number;
   /** Connection errors, timeouts, non-2xx answers and (with `expectBody`) bodies that differed. */
   errors: number;
+  /** The errors by kind, e.g. "non-2xx 3, other body 1" (empty when there were none). */
+  errorKinds: string;
 }
 
 /** A long-lived autocannon child; `run` queues one load at a time; `stop` ends the child. */
@@ -42,7 +44,17 @@ export function startLoadGenerator(): LoadGenerator {
           p50: r.latency.p50,
           p99: r.latency.p99,
           requests: r.requests.total,
-          errors: r.errors + r.timeouts + r.non2xx + r.mismatches,
+          // autocannon counts a timeout among its errors too.
+          errors: r.errors + r.non2xx + r.mismatches,
+          errorKinds: Object.entries({
+            'connection errors': r.errors - r.timeouts,
+            timeouts: r.timeouts,
+            'non-2xx': r.non2xx,
+            'other body': r.mismatches,
+          })
+            .filter(([, n]) => n > 0)
+            .map(([kind, n]) => `${kind} ${n}`)
+            .join(', '),
         });
       });
       child.send(options);

@@ -319,6 +319,7 @@ export const run: Section = async ({ quick, log }) => {
       log(`dashboard: warm-up ${name} ${fixed(w.rps)} req/s`);
     }
     const rounds: Record<Name, LoadResult[]> = { supergraph: [], floor: [] };
+    const failures: string[] = [];
     for (let r = 0; r < plan.rounds; r++) {
       // Alternate who goes first, so neither always runs on a machine the other just warmed.
       for (const name of r % 2 === 0 ? names : [...names].reverse()) {
@@ -327,6 +328,7 @@ export const run: Section = async ({ quick, log }) => {
         log(
           `dashboard: round ${r + 1} ${name} ${fixed(res.rps)} req/s, p99 ${res.p99} ms, errors ${res.errors}`,
         );
+        if (res.errors > 0) failures.push(`${name} round ${r + 1}: ${res.errorKinds}`);
       }
     }
     const rps = (name: Name) => median(rounds[name].map((x) => x.rps));
@@ -334,7 +336,9 @@ export const run: Section = async ({ quick, log }) => {
     const errors = names.reduce((sum, name) => sum + rounds[name].reduce((a, x) => a + x.errors, 0), 0);
     if (errors > 0) {
       ok = false;
-      notes.push(`${errors} requests failed or answered other bytes than the first response under load.`);
+      notes.push(
+        `${errors} requests failed or answered other bytes than the first response under load (${failures.join('; ')}).`,
+      );
     } else
       notes.push('Every response under load was byte-identical to the first one (autocannon expectBody).');
     if (ratio < TARGET_RATIO) ok = false;
