@@ -77,8 +77,17 @@ interface Seeded {
   serviceIds: string[];
 }
 
-/** One site with `n` CONFIRMED, paid bookings on the local `date`, written directly. */
-export async function seed(sg: Running, n: number, date: string, tag: string): Promise<Seeded> {
+/**
+ * One site with `n` CONFIRMED, paid bookings on the local `date`, written directly. Its ids are pushed
+ * onto `cleanup` before the first row is written, so a seed that fails halfway is removed too.
+ */
+export async function seed(
+  sg: Running,
+  n: number,
+  date: string,
+  tag: string,
+  cleanup: Seeded[],
+): Promise<Seeded> {
   const userRow = (role: 'CLIENT' | 'WASHER', i: number) => {
     const email = `dash-${tag}-${n}-${role.toLowerCase()}-${i}@example.test`;
     return {
@@ -95,28 +104,7 @@ export async function seed(sg: Running, n: number, date: string, tag: string): P
   );
   const bays = Math.ceil(n / PER_BAY);
   const washers = Array.from({ length: bays }, (_, i) => userRow('WASHER', i));
-  await sg.auth.db.user.createMany({ data: [...customers, ...washers] });
   const siteId = randomUUID();
-  const seeded: Seeded = {
-    siteId,
-    bookingIds: [],
-    userIds: [...customers, ...washers].map((u) => u.id),
-    serviceIds: [],
-  };
-  await sg.location.db.washSite.create({
-    data: {
-      id: siteId,
-      name: `Dashboard ${n} ${tag}`,
-      addressLine1: 'Benchweg 1',
-      city: 'Berlin',
-      postalCode: '10115',
-      country: 'DE',
-      timeZone: ZONE,
-      latitude: 52.52,
-      longitude: 13.405,
-      bays,
-    },
-  });
   const services = Array.from({ length: SERVICES }, (_, i) => ({
     id: randomUUID(),
     name: `Dashboard wash ${i} ${tag}`,
@@ -124,8 +112,6 @@ export async function seed(sg: Running, n: number, date: string, tag: string): P
     priceCents: 1000 + 100 * i,
     currency: 'EUR',
   }));
-  await sg.booking.db.service.createMany({ data: services });
-  seeded.serviceIds = services.map((s) => s.id);
   const dayStart = DateTime.fromISO(date, { zone: ZONE }).startOf('day').plus({ minutes: 30 });
   const bookings = Array.from({ length: n }, (_, i) => {
     const service = services[i % SERVICES]!;
@@ -147,8 +133,30 @@ export async function seed(sg: Running, n: number, date: string, tag: string): P
       currency: 'EUR',
     };
   });
+  const seeded: Seeded = {
+    siteId,
+    bookingIds: bookings.map((b) => b.id),
+    userIds: [...customers, ...washers].map((u) => u.id),
+    serviceIds: services.map((s) => s.id),
+  };
+  cleanup.push(seeded);
+  await sg.auth.db.user.createMany({ data: [...customers, ...washers] });
+  await sg.location.db.washSite.create({
+    data: {
+      id: siteId,
+      name: `Dashboard ${n} ${tag}`,
+      addressLine1: 'Benchweg 1',
+      city: 'Berlin',
+      postalCode: '10115',
+      country: 'DE',
+      timeZone: ZONE,
+      latitude: 52.52,
+      longitude: 13.405,
+      bays,
+    },
+  });
+  await sg.booking.db.service.createMany({ data: services });
   await sg.booking.db.reservation.createMany({ data: bookings });
-  seeded.bookingIds = bookings.map((b) => b.id);
   await sg.payment.db.transaction.createMany({
     data: bookings.map((b) => ({
       customerId: b.customerId,
@@ -228,7 +236,7 @@ export const run: Section = async ({ quick, log }) => {
     const manager = await signUpAs(sg, 'MANAGER', 'Dana');
     const date = DateTime.now().setZone(ZONE).plus({ days: 30 }).toISODate()!;
     const tag = randomUUID().slice(0, 8);
-    for (const n of SIZES) seeded.push(await seed(sg, n, date, tag));
+    for (const n of SIZES) await seed(sg, n, date, tag, seeded);
     log(`dashboard: seeded ${SIZES.join(', ')} bookings on ${date}`);
     floor = await startFloor();
 
