@@ -19,6 +19,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 /** Section name → loader, in the order they run. Each helper module exports `run: Section`. */
 const SECTIONS: Record<string, () => Promise<{ run: Section }>> = {
   gateway: () => import('./sections/gateway.js'),
+  dashboard: () => import('./sections/dashboard.js'),
   booking: () => import('./sections/booking.js'),
   events: () => import('./sections/events.js'),
   faults: () => import('./sections/faults.js'),

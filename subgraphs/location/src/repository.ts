@@ -127,7 +127,14 @@ export class LocationRepository {
   readonly firstTime = outbox.firstTime;
 
   sitesByIds(ids: readonly string[]): Promise<WashSite[]> {
-    return this.db.washSite.findMany({ where: { id: { in: [...ids] } } });
+    // Raw: every `WashSite` reference comes through here; it skips the client's query compilation and
+    // result mapping.
+    return this.db.$queryRaw<WashSite[]>`
+      SELECT id, name, address_line1 AS "addressLine1", address_line2 AS "addressLine2", city,
+             postal_code AS "postalCode", region, country, time_zone AS "timeZone", latitude, longitude,
+             bays, active, closed_at AS "closedAt", closed_reason AS "closedReason",
+             created_at AS "createdAt", updated_at AS "updatedAt"
+      FROM location_wash_sites WHERE id = ANY(${[...ids]}::uuid[])`;
   }
 
   /** Weekly rows and exceptions from `since` on, for many sites in one statement. */

@@ -1,0 +1,404 @@
+/**
+ * `pnpm bench` section `dashboard`: a manager's dashboard through the supergraph against its SQL floor.
+ *
+ * The dashboard is `site(id) { bookings(date) { … customer, washer, site, service, payment } }` — one
+ * site's bookings for one local day, as a manager reads them, through the gateway and all four
+ * subgraphs (started in this process, as the end-to-end tests do). The floor is the same data fetched
+ * by one hand-written statement per feature database, served by bare `node:http` + `pg` in a child
+ * process (dashboard-floor.ts). autocannon runs in a child of its own (../load.ts).
+ *
+ * 1. Seeds, directly in each feature's database, three sites with 10, 100 and 1,000 bookings on one
+ *    day (customers, washers, services, a captured payment per booking). Every row is this run's and
+ *    is deleted at the end (the signed-up manager stays, as in the e2e tests).
+ * 2. Checks once that the supergraph and the floor return the same data (normalised JSON).
+ * 3. N+1: SQL statements per dashboard request, per feature, for 10, 100 and 1,000 bookings: must not grow.
+ * 4. Loads both with the 100-booking dashboard: a warm-up each, then rounds alternating the two;
+ *    every response is byte-compared with the first one (autocannon's expectBody). Reports the medians
+ *    and the ratio supergraph / floor (target ≥ 0.35).
+ */
+import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { sqlStatements as authStatements } from '@carwash/auth';
+import { sqlStatements as bookingStatements } from '@carwash/booking';
+import { sqlStatements as locationStatements } from '@carwash/location';
+import { sqlStatements as paymentStatements } from '@carwash/payment';
+import { DateTime } from 'luxon';
+import migrate from '../../support/global-setup.js';
+import { signUpAs, startSupergraph, type Running } from '../../support/supergraph.js';
+import { startLoadGenerator, type LoadGenerator, type LoadResult } from '../load.js';
+import { median, spread, type Section } from '../report.js';
+
+/** The ratio the issue sets: supergraph requests/s at least this share of the floor's. */
+const TARGET_RATIO = 0.35;
+const SIZES = [10, 100, 1_000] as const;
+const LOADED_SIZE = 100;
+const CONNECTIONS = 10;
+const ZONE = 'Europe/Berlin';
+/**
+ * Bookings per bay on the day: 40-minute cells (30-minute wash, 10-minute buffer) from 00:30. Each bay
+ * has its washer for the day (a washer is never in two jobs at once).
+ */
+const PER_BAY = 30;
+const WASH_MIN = 30;
+const BUFFER_MIN = 10;
+const CUSTOMERS_PER_BOOKING = 0.5;
+const SERVICES = 5;
+
+const PLAN = {
+  full: { warmupS: 5, rounds: 5, durationS: 10 },
+  quick: { warmupS: 2, rounds: 2, durationS: 4 },
+};
+
+export const DASHBOARD = `query Dashboard($site: ID!, $date: Date!) {
+  site(id: $site) {
+    id
+    name
+    bookings(date: $date) {
+      id
+      status
+      startsAt
+      endsAt
+      bay
+      price { amountCents currency }
+      customer { id email firstName lastName }
+      washer { id firstName lastName }
+      site { id name }
+      service { id name durationMinutes }
+      payment { id status amount { amountCents currency } }
+    }
+  }
+}`;
+
+interface Seeded {
+  siteId: string;
+  bookingIds: string[];
+  userIds: string[];
+  serviceIds: string[];
+}
+
+/**
+ * One site with `n` CONFIRMED, paid bookings on the local `date`, written directly. Its ids are pushed
+ * onto `cleanup` before the first row is written, so a seed that fails halfway is removed too.
+ */
+export async function seed(
+  sg: Running,
+  n: number,
+  date: string,
+  tag: string,
+  cleanup: Seeded[],
+): Promise<Seeded> {
+  const userRow = (role: 'CLIENT' | 'WASHER', i: number) => {
+    const email = `dash-${tag}-${n}-${role.toLowerCase()}-${i}@example.test`;
+    return {
+      id: randomUUID(),
+      email,
+      emailNormalized: email,
+      firstName: `${role === 'CLIENT' ? 'Client' : 'Washer'} ${i}`,
+      lastName: `Bench ${n}`,
+      role,
+    };
+  };
+  const customers = Array.from({ length: Math.max(1, Math.ceil(n * CUSTOMERS_PER_BOOKING)) }, (_, i) =>
+    userRow('CLIENT', i),
+  );
+  const bays = Math.ceil(n / PER_BAY);
+  const washers = Array.from({ length: bays }, (_, i) => userRow('WASHER', i));
+  const siteId = randomUUID();
+  const services = Array.from({ length: SERVICES }, (_, i) => ({
+    id: randomUUID(),
+    name: `Dashboard wash ${i} ${tag}`,
+    durationMinutes: WASH_MIN,
+    priceCents: 1000 + 100 * i,
+    currency: 'EUR',
+  }));
+  const dayStart = DateTime.fromISO(date, { zone: ZONE }).startOf('day').plus({ minutes: 30 });
+  const bookings = Array.from({ length: n }, (_, i) => {
+    const service = services[i % SERVICES]!;
+    const bay = Math.floor(i / PER_BAY) + 1;
+    const startsAt = dayStart.plus({ minutes: (i % PER_BAY) * (WASH_MIN + BUFFER_MIN) });
+    return {
+      id: randomUUID(),
+      customerId: customers[i % customers.length]!.id,
+      siteId,
+      serviceId: service.id,
+      washerId: washers[bay - 1]!.id,
+      bay,
+      startsAt: startsAt.toJSDate(),
+      endsAt: startsAt.plus({ minutes: WASH_MIN }).toJSDate(),
+      blockedUntil: startsAt.plus({ minutes: WASH_MIN + BUFFER_MIN }).toJSDate(),
+      status: 'CONFIRMED' as const,
+      serviceName: service.name,
+      priceCents: service.priceCents,
+      currency: 'EUR',
+    };
+  });
+  const seeded: Seeded = {
+    siteId,
+    bookingIds: bookings.map((b) => b.id),
+    userIds: [...customers, ...washers].map((u) => u.id),
+    serviceIds: services.map((s) => s.id),
+  };
+  cleanup.push(seeded);
+  await sg.auth.db.user.createMany({ data: [...customers, ...washers] });
+  await sg.location.db.washSite.create({
+    data: {
+      id: siteId,
+      name: `Dashboard ${n} ${tag}`,
+      addressLine1: 'Benchweg 1',
+      city: 'Berlin',
+      postalCode: '10115',
+      country: 'DE',
+      timeZone: ZONE,
+      latitude: 52.52,
+      longitude: 13.405,
+      bays,
+    },
+  });
+  await sg.booking.db.service.createMany({ data: services });
+  await sg.booking.db.reservation.createMany({ data: bookings });
+  await sg.payment.db.transaction.createMany({
+    data: bookings.map((b) => ({
+      customerId: b.customerId,
+      bookingId: b.id,
+      amountCents: b.priceCents,
+      currency: b.currency,
+      capturedCents: b.priceCents,
+      status: 'CAPTURED' as const,
+      idempotencyKey: randomUUID(),
+      providerKey: `bench-${b.id}`,
+      requestHash: 'bench',
+    })),
+  });
+  return seeded;
+}
+
+export async function unseed(sg: Running, s: Seeded): Promise<void> {
+  await sg.payment.db.transaction.deleteMany({ where: { bookingId: { in: s.bookingIds } } });
+  await sg.booking.db.reservation.deleteMany({ where: { siteId: s.siteId } });
+  await sg.booking.db.service.deleteMany({ where: { id: { in: s.serviceIds } } });
+  await sg.location.db.washSite.deleteMany({ where: { id: s.siteId } });
+  await sg.auth.db.user.deleteMany({ where: { id: { in: s.userIds } } });
+}
+
+/** The floor server in its own process; resolves once it listens. */
+async function startFloor(): Promise<{ url: string; stop(): void }> {
+  const child = fork(new URL('./dashboard-floor.ts', import.meta.url), {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [msg] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`the floor server exited (${String(code)})`);
+    }),
+  ])) as [{ port: number }];
+  return { url: `http://127.0.0.1:${msg.port}`, stop: () => void child.kill('SIGTERM') };
+}
+
+/** Keys sorted at every level, so two answers compare by content, not by field order. */
+function normalise(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalise);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([k, v]) => [k, normalise(v)]),
+    );
+  return value;
+}
+
+const counters = {
+  auth: authStatements,
+  booking: bookingStatements,
+  location: locationStatements,
+  payment: paymentStatements,
+};
+type Feature = keyof typeof counters;
+const FEATURES = Object.keys(counters) as Feature[];
+
+function snapshot(): Record<Feature, number> {
+  return Object.fromEntries(FEATURES.map((f) => [f, counters[f].count])) as Record<Feature, number>;
+}
+
+const fixed = (n: number, digits = 0) => n.toFixed(digits);
+
+export const run: Section = async ({ quick, log }) => {
+  const plan = quick ? PLAN.quick : PLAN.full;
+  const notes: string[] = [];
+  let ok = true;
+  migrate();
+  const sg = await startSupergraph();
+  const seeded: Seeded[] = [];
+  let floor: { url: string; stop(): void } | undefined;
+  let load: LoadGenerator | undefined;
+  try {
+    const manager = await signUpAs(sg, 'MANAGER', 'Dana');
+    const date = DateTime.now().setZone(ZONE).plus({ days: 30 }).toISODate()!;
+    const tag = randomUUID().slice(0, 8);
+    for (const n of SIZES) await seed(sg, n, date, tag, seeded);
+    log(`dashboard: seeded ${SIZES.join(', ')} bookings on ${date}`);
+    floor = await startFloor();
+
+    const gatewayRequest = (siteId: string) => ({
+      method: 'POST' as const,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${manager.token}` },
+      body: JSON.stringify({ query: DASHBOARD, variables: { site: siteId, date } }),
+    });
+    const floorUrl = (siteId: string) => `${floor!.url}/dashboard?site=${siteId}&date=${date}`;
+    const viaGateway = async (siteId: string) => {
+      const res = await fetch(sg.gatewayUrl, gatewayRequest(siteId));
+      return { status: res.status, text: await res.text() };
+    };
+    const viaFloor = async (siteId: string) => {
+      const res = await fetch(floorUrl(siteId));
+      return { status: res.status, text: await res.text() };
+    };
+
+    // ── Same data ───────────────────────────────────────────────────────────────────────────────
+    for (const [i, n] of SIZES.entries()) {
+      const s = seeded[i]!;
+      const [g, f] = [await viaGateway(s.siteId), await viaFloor(s.siteId)];
+      const gj = JSON.parse(g.text) as { data?: { site?: { bookings?: unknown[] } }; errors?: unknown };
+      const same = JSON.stringify(normalise(gj)) === JSON.stringify(normalise(JSON.parse(f.text)));
+      const count = gj.data?.site?.bookings?.length ?? 0;
+      if (g.status !== 200 || f.status !== 200 || !same || count !== n) {
+        ok = false;
+        notes.push(
+          `the supergraph and the floor DIFFER for ${n} bookings (HTTP ${g.status}/${f.status}, ${count} bookings): ${g.text.slice(0, 300)}`,
+        );
+      }
+    }
+    if (ok)
+      notes.push(
+        `The supergraph and the floor returned the same data (normalised JSON) for ${SIZES.join(', ')} bookings.`,
+      );
+
+    // ── N+1 ─────────────────────────────────────────────────────────────────────────────────────
+    const statementRows: Array<Array<string | number>> = [];
+    const totals: number[] = [];
+    for (const [i, n] of SIZES.entries()) {
+      const s = seeded[i]!;
+      await viaGateway(s.siteId); // warm: key sets, caches
+      const before = snapshot();
+      await viaGateway(s.siteId);
+      const after = snapshot();
+      const per = FEATURES.map((f) => after[f] - before[f]);
+      const total = per.reduce((a, b) => a + b, 0);
+      totals.push(total);
+      statementRows.push([n, ...per, total]);
+    }
+    const constant = totals.every((t) => t === totals[0]);
+    if (!constant) ok = false;
+    notes.push(
+      constant
+        ? `SQL statements per dashboard request stay at ${totals[0]} from ${SIZES[0]} to ${SIZES.at(-1)} bookings: no N+1.`
+        : `SQL statements per dashboard request GROW with the bookings (${totals.join(' → ')}): an N+1.`,
+    );
+
+    // ── Load ────────────────────────────────────────────────────────────────────────────────────
+    const loaded = seeded[SIZES.indexOf(LOADED_SIZE)]!;
+    const expected = {
+      supergraph: (await viaGateway(loaded.siteId)).text,
+      floor: (await viaFloor(loaded.siteId)).text,
+    };
+    load = startLoadGenerator();
+    const contenders = {
+      supergraph: (duration: number) =>
+        load!.run({
+          url: sg.gatewayUrl,
+          ...gatewayRequest(loaded.siteId),
+          connections: CONNECTIONS,
+          duration,
+          expectBody: expected.supergraph,
+        }),
+      floor: (duration: number) =>
+        load!.run({
+          url: floorUrl(loaded.siteId),
+          connections: CONNECTIONS,
+          duration,
+          expectBody: expected.floor,
+        }),
+    };
+    type Name = keyof typeof contenders;
+    const names = Object.keys(contenders) as Name[];
+    for (const name of names) {
+      const w = await contenders[name](plan.warmupS);
+      log(`dashboard: warm-up ${name} ${fixed(w.rps)} req/s`);
+    }
+    const rounds: Record<Name, LoadResult[]> = { supergraph: [], floor: [] };
+    const failures: string[] = [];
+    for (let r = 0; r < plan.rounds; r++) {
+      // Alternate who goes first, so neither always runs on a machine the other just warmed.
+      for (const name of r % 2 === 0 ? names : [...names].reverse()) {
+        const res = await contenders[name](plan.durationS);
+        rounds[name].push(res);
+        log(
+          `dashboard: round ${r + 1} ${name} ${fixed(res.rps)} req/s, p99 ${res.p99} ms, errors ${res.errors}`,
+        );
+        if (res.errors > 0) failures.push(`${name} round ${r + 1}: ${res.errorKinds}`);
+      }
+    }
+    const rps = (name: Name) => median(rounds[name].map((x) => x.rps));
+    const ratio = rps('supergraph') / rps('floor');
+    const errors = names.reduce((sum, name) => sum + rounds[name].reduce((a, x) => a + x.errors, 0), 0);
+    if (errors > 0) {
+      ok = false;
+      notes.push(
+        `${errors} requests failed or answered other bytes than the first response under load (${failures.join('; ')}).`,
+      );
+    } else
+      notes.push('Every response under load was byte-identical to the first one (autocannon expectBody).');
+    if (ratio < TARGET_RATIO) ok = false;
+    notes.push(
+      `Supergraph / floor = ${fixed(ratio, 2)}× (target ≥ ${TARGET_RATIO}×). ${CONNECTIONS} connections, ${plan.rounds} rounds of ${plan.durationS} s each after a ${plan.warmupS} s warm-up, alternating; medians.`,
+      'The supergraph (gateway + four subgraphs) runs in one Node process, as the e2e tests start it; the floor in another; autocannon in a third; PostgreSQL on the same 2 cores. The floor does no GraphQL, authentication or authorization.',
+    );
+    const loadRows = names.map((name) => {
+      const rs = rounds[name];
+      return [
+        name === 'supergraph'
+          ? 'supergraph (gateway → 4 subgraphs)'
+          : 'SQL floor (node:http + pg, 4 statements)',
+        fixed(rps(name)),
+        spread(rs.map((x) => x.rps)),
+        fixed(median(rs.map((x) => x.p50))),
+        fixed(median(rs.map((x) => x.p99))),
+        rs.reduce((a, x) => a + x.requests, 0),
+        rs.reduce((a, x) => a + x.errors, 0),
+      ];
+    });
+    loadRows.push([
+      'ratio supergraph / floor',
+      `${fixed(ratio, 2)}×`,
+      `target ≥ ${TARGET_RATIO}×`,
+      '',
+      '',
+      '',
+      '',
+    ]);
+    return {
+      title: `Dashboard: ${LOADED_SIZE} bookings through the supergraph against the SQL floor`,
+      tables: [
+        {
+          title: `Dashboard of ${LOADED_SIZE} bookings: requests/s (median of ${plan.rounds} rounds), latency medians`,
+          columns: ['contender', 'req/s', 'spread over rounds', 'p50 ms', 'p99 ms', 'requests', 'errors'],
+          rows: loadRows,
+        },
+        {
+          title: 'N+1: SQL statements per dashboard request',
+          columns: ['bookings', ...FEATURES, 'total'],
+          rows: statementRows,
+        },
+      ],
+      notes,
+      ok,
+    };
+  } finally {
+    load?.stop();
+    floor?.stop();
+    for (const s of seeded)
+      await unseed(sg, s).catch((err: unknown) => log(`dashboard: cleanup failed: ${String(err)}`));
+    await sg.stop();
+  }
+};
