@@ -36,6 +36,12 @@ export function createGatewayMetrics() {
       labelNames: ['subgraph', 'reason'] as const,
       registers: [registry],
     }),
+    subgraphFetchesShared: new Counter({
+      name: 'gateway_subgraph_fetches_shared_total',
+      help: 'Subgraph fetches not sent because an identical query was in flight (SUBGRAPH_DEDUPE), by subgraph',
+      labelNames: ['subgraph'] as const,
+      registers: [registry],
+    }),
     errors: new Counter({
       name: 'gateway_errors_total',
       help: 'Errors returned to clients, by catalogue code',
