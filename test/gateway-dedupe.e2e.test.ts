@@ -1,3 +1,4 @@
+import { signRequest } from '@carwash/service-trust';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCountingProxy, type CountingProxy } from './support/counting-proxy.js';
 import { metricValue, scrapeMetrics } from './support/metrics.js';
@@ -113,5 +114,25 @@ describe('shared subgraph fetches (SUBGRAPH_DEDUPE=on, the default)', () => {
     expect(results.map((r) => r.data?.me?.id)).toEqual(Array(concurrent).fill(alice.id));
     expect(proxy.count(pattern)).toBe(concurrent);
     expect(await sharedOn(alone.url)).toBe(0);
+  });
+});
+
+describe('subgraph inline traces', () => {
+  it('are off: a subgraph asked for a federated trace (ftv1) answers without one', async () => {
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const credential = sg.keys.credentials.gateway!;
+    const res = await fetch(sg.authUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'apollo-federation-include-trace': 'ftv1',
+        ...signRequest(credential, 'auth', { method: 'POST', path: '/graphql', body }),
+      },
+      body,
+    });
+    const answer = (await res.json()) as { data?: unknown; extensions?: Record<string, unknown> };
+    expect(res.status).toBe(200);
+    expect(answer.data).toEqual({ __typename: 'Query' });
+    expect(answer.extensions?.ftv1).toBeUndefined();
   });
 });
