@@ -17,7 +17,9 @@ import { benchArgs } from './support.js';
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 /** Section name → loader, in the order they run. Each helper module exports `run: Section`. */
-const SECTIONS: Record<string, () => Promise<{ run: Section }>> = {};
+const SECTIONS: Record<string, () => Promise<{ run: Section }>> = {
+  gateway: () => import('./sections/gateway.js'),
+};
 
 const USAGE = `usage: pnpm bench [--quick] [--only name,name] [--out path]
   --quick        fewer rounds and shorter runs (a smoke run; figures only indicative)

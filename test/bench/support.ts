@@ -1,4 +1,5 @@
-/** What the benchmark scripts share: reading their command line and summarising latencies. */
+/** What the benchmark scripts share: their command line, latency summaries, stopping child processes. */
+import type { ChildProcess } from 'node:child_process';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -35,4 +36,14 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return (
     sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
   );
+}
+
+/** Stops a child process: SIGTERM, SIGKILL if it is still there after `graceMs`; resolves once it exited. */
+export async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
