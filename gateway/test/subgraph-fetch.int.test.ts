@@ -111,21 +111,6 @@ describe(createSubgraphClient.name, () => {
     expect(server.peakInFlight()).toBeLessThanOrEqual(2);
   });
 
-  it('gives up on a subgraph that accepts and never answers at its deadline, as a timeout', async () => {
-    const server = await startServer({ never: true });
-    cleanup.push(server.close);
-    const client = clientFor(server, { timeoutMs: 200 });
-    const started = performance.now();
-    const error = await post(client).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    const elapsed = performance.now() - started;
-    expect(failureReasonOf(error)).toBe('timeout');
-    expect(elapsed).toBeGreaterThanOrEqual(190);
-    expect(elapsed).toBeLessThan(1_500);
-  });
-
   it('send: signs for its subgraph, reuses kept-alive connections and reads the whole answer', async () => {
     const server = await startServer();
     cleanup.push(server.close);
@@ -148,37 +133,35 @@ describe(createSubgraphClient.name, () => {
     expect(server.connections()).toBeLessThanOrEqual(2);
   });
 
-  it('send: gives up on a subgraph that never answers at its deadline, as a timeout', async () => {
-    const server = await startServer({ never: true });
-    cleanup.push(server.close);
-    const client = clientFor(server, { timeoutMs: 200 });
-    const started = performance.now();
-    const error = await client.send({ body: '{}', headers: {} }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    const elapsed = performance.now() - started;
-    expect(failureReasonOf(error)).toBe('timeout');
-    expect(elapsed).toBeGreaterThanOrEqual(190);
-    expect(elapsed).toBeLessThan(1_500);
-  });
+  /** Either way of calling the subgraph (`fetch` for probes and key checks, `send` for query plans), failing. */
+  const calls = [
+    ['fetch', (client: SubgraphClient) => post(client)],
+    ['send', (client: SubgraphClient) => client.send({ body: '{}', headers: {} })],
+  ] as const;
 
-  it('send: reports a subgraph that refuses connections as unreachable', async () => {
+  it.each(calls)(
+    '%s: gives up on a subgraph that accepts and never answers at its deadline, as a timeout',
+    async (_how, call) => {
+      const server = await startServer({ never: true });
+      cleanup.push(server.close);
+      const client = clientFor(server, { timeoutMs: 200 });
+      const started = performance.now();
+      const error = await call(client).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const elapsed = performance.now() - started;
+      expect(failureReasonOf(error)).toBe('timeout');
+      expect(elapsed).toBeGreaterThanOrEqual(190);
+      expect(elapsed).toBeLessThan(1_500);
+    },
+  );
+
+  it.each(calls)('%s: reports a subgraph that refuses connections as unreachable', async (_how, call) => {
     const server = await startServer();
     await server.close();
     const client = clientFor(server);
-    const error = await client.send({ body: '{}', headers: {} }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(failureReasonOf(error)).toBe('unreachable');
-  });
-
-  it('reports a subgraph that refuses connections as unreachable', async () => {
-    const server = await startServer();
-    await server.close();
-    const client = clientFor(server);
-    const error = await post(client).then(
+    const error = await call(client).then(
       () => undefined,
       (e: unknown) => e,
     );
