@@ -58,6 +58,11 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       SUBGRAPH_MAX_CONNECTIONS: setting.int(64, 1, 10_000),
       /** Idle keep-alive time of a pooled subgraph connection; below the subgraphs' own (Node: 5 s). */
       SUBGRAPH_KEEPALIVE_MS: setting.int(4_000, 100, 600_000),
+      /**
+       * `on`: a query's subgraph fetch that is identical (subgraph, body, end-user token, client address and
+       * name) to one in flight waits for that one's answer instead of being sent (edge/shared-fetches.ts).
+       */
+      SUBGRAPH_DEDUPE: z.enum(['on', 'off']).default('on'),
       ...tracingSettings(),
       SHUTDOWN_GRACE_MS: setting.int(10_000, 0, 600_000),
       LOG_LEVEL: setting.logLevel(),

@@ -26,9 +26,10 @@ import type { GatewayConfig } from './config.js';
 import type { EdgeClient } from './edge/client.js';
 import { createGatewayMetrics, type GatewayMetrics } from './edge/metrics.js';
 import { createRateLimiter, rateLimitPlugin } from './edge/rate-limit.js';
-import { createEdgeLabels, measuredFetch, requestMetricsPlugin } from './edge/request-metrics.js';
+import { createEdgeLabels, measured, requestMetricsPlugin } from './edge/request-metrics.js';
 import { createPersistedQueries } from './edge/persisted.js';
 import { gatewayReadiness } from './edge/readiness.js';
+import { SharedFetches } from './edge/shared-fetches.js';
 import { createSubgraphClient } from './edge/subgraph-fetch.js';
 import { createSubgraphHealth } from './edge/subgraph-health.js';
 import { SubgraphDataSource } from './edge/subgraph-source.js';
@@ -106,9 +107,19 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     buildService: ({ name, url }) => {
       const client = clients.find((c) => c.name === name);
       if (!client) throw new Error(`subgraph ${name} (${url}) is not in the supergraph's join__Graph`);
+      const subgraph = name.toLowerCase();
       // Fetch time and failures by reason on /metrics; the client's deadline and pool stay as they are.
-      const measured = { ...client, fetch: measuredFetch(metrics, name.toLowerCase(), client.fetch) };
-      return new SubgraphDataSource({ client: measured, logger, health });
+      const observed = {
+        ...client,
+        fetch: measured(metrics, subgraph, client.fetch),
+        send: measured(metrics, subgraph, client.send),
+      };
+      // Identical queries in flight share one fetch (edge/shared-fetches.ts), counted on /metrics.
+      const shared =
+        config.SUBGRAPH_DEDUPE === 'on'
+          ? new SharedFetches(() => metrics.subgraphFetchesShared.inc({ subgraph }))
+          : undefined;
+      return new SubgraphDataSource({ client: observed, logger, health, shared });
     },
     logger,
     // Bounded: a stream of distinct documents must not grow the process (default 30 MiB, approximated).

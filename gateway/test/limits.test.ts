@@ -129,4 +129,23 @@ describe(createEdgeLimits.name, () => {
     expect(run(guard, bomb, { kind: 'partner', name: 'other', tier: 'default' }).passed).toBe(false);
     expect(run(guard, bomb).passed).toBe(false);
   });
+
+  it('answers a document it has seen from memory, refusal and code included, per instance of the limits', () => {
+    const { guard } = createEdgeLimits({ limits: LIMITS, metrics: createGatewayMetrics() });
+    const fine = '{ node(id: "1") { id } }';
+    for (let i = 0; i < 3; i++) {
+      expect(run(guard, fine).passed).toBe(true);
+      const refused = run(guard, bomb);
+      expect(refused.passed).toBe(false);
+      expect(JSON.parse(refused.sent!.body!).errors[0].extensions.code).toBe('QUERY_TOO_LARGE');
+    }
+    // Another gateway's limits are its own: what one accepted is judged again under stricter limits.
+    const strict = createEdgeLimits({
+      limits: { ...LIMITS, maxTokens: 100 },
+      metrics: createGatewayMetrics(),
+    });
+    const wide = `{ node(id: "1") { ${repeat(200, (i) => `a${i}`)} } }`;
+    expect(run(guard, wide).passed).toBe(true);
+    expect(run(strict.guard, wide).passed).toBe(false);
+  });
 });

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateServiceKeys } from '@carwash/config';
+import { verifyRequest } from '@carwash/service-trust';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSubgraphClient, failureReasonOf, type SubgraphClient } from '../src/edge/subgraph-fetch.js';
 
@@ -12,6 +13,8 @@ interface Server {
   connections: () => number;
   /** Most requests it held open at once. */
   peakInFlight: () => number;
+  /** The headers and body of the last request it received. */
+  last: () => { headers: http.IncomingHttpHeaders; body: string } | undefined;
   release: () => void;
   close: () => Promise<void>;
 }
@@ -22,7 +25,11 @@ async function startServer({ hold = false, never = false } = {}): Promise<Server
   let inFlight = 0;
   let peak = 0;
   const held: Array<() => void> = [];
+  let last: { headers: http.IncomingHttpHeaders; body: string } | undefined;
   const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => (last = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') }));
     inFlight += 1;
     peak = Math.max(peak, inFlight);
     const answer = () => {
@@ -41,6 +48,7 @@ async function startServer({ hold = false, never = false } = {}): Promise<Server
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
     connections: () => connections,
     peakInFlight: () => peak,
+    last: () => last,
     release: () => held.splice(0).forEach((a) => a()),
     close: () =>
       new Promise<void>((r) => {
@@ -103,26 +111,57 @@ describe(createSubgraphClient.name, () => {
     expect(server.peakInFlight()).toBeLessThanOrEqual(2);
   });
 
-  it('gives up on a subgraph that accepts and never answers at its deadline, as a timeout', async () => {
-    const server = await startServer({ never: true });
+  it('send: signs for its subgraph, reuses kept-alive connections and reads the whole answer', async () => {
+    const server = await startServer();
     cleanup.push(server.close);
-    const client = clientFor(server, { timeoutMs: 200 });
-    const started = performance.now();
-    const error = await post(client).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    const elapsed = performance.now() - started;
-    expect(failureReasonOf(error)).toBe('timeout');
-    expect(elapsed).toBeGreaterThanOrEqual(190);
-    expect(elapsed).toBeLessThan(1_500);
+    const client = clientFor(server);
+    for (let i = 0; i < 20; i++) {
+      const reply = await client.send({
+        body: '{"query":"{ __typename }"}',
+        headers: { 'content-type': 'application/json', 'x-request-id': `r${i}` },
+      });
+      expect(reply).toMatchObject({ status: 200, body: '{"data":{"__typename":"Query"}}' });
+      expect(reply.headers['content-type']).toBe('application/json');
+      const received = server.last()!;
+      const verdict = verifyRequest(
+        received.headers,
+        { method: 'POST', path: '/graphql', body: received.body, requestId: `r${i}` },
+        { trusted: [{ ...signing.key, service: 'gateway' }], audience: 'probe' },
+      );
+      expect(verdict).toMatchObject({ ok: true, service: 'gateway' });
+    }
+    expect(server.connections()).toBeLessThanOrEqual(2);
   });
 
-  it('reports a subgraph that refuses connections as unreachable', async () => {
+  /** Either way of calling the subgraph (`fetch` for probes and key checks, `send` for query plans), failing. */
+  const calls = [
+    ['fetch', (client: SubgraphClient) => post(client)],
+    ['send', (client: SubgraphClient) => client.send({ body: '{}', headers: {} })],
+  ] as const;
+
+  it.each(calls)(
+    '%s: gives up on a subgraph that accepts and never answers at its deadline, as a timeout',
+    async (_how, call) => {
+      const server = await startServer({ never: true });
+      cleanup.push(server.close);
+      const client = clientFor(server, { timeoutMs: 200 });
+      const started = performance.now();
+      const error = await call(client).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const elapsed = performance.now() - started;
+      expect(failureReasonOf(error)).toBe('timeout');
+      expect(elapsed).toBeGreaterThanOrEqual(190);
+      expect(elapsed).toBeLessThan(1_500);
+    },
+  );
+
+  it.each(calls)('%s: reports a subgraph that refuses connections as unreachable', async (_how, call) => {
     const server = await startServer();
     await server.close();
     const client = clientFor(server);
-    const error = await post(client).then(
+    const error = await call(client).then(
       () => undefined,
       (e: unknown) => e,
     );

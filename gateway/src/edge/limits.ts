@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { ErrorCode } from '@carwash/errors';
 import type { RequestHandler } from 'express';
+import { LRUCache } from 'lru-cache';
 import {
   GraphQLError,
   Kind,
@@ -51,6 +52,12 @@ export const MAX_SAME_FIELD = 10;
 export const MAX_SPREADS_PER_SET = 20;
 /** `variables` and `extensions` nested deeper than this are refused (JSON bombs; no real input nests so). */
 export const MAX_JSON_DEPTH = 32;
+/**
+ * Characters of document text whose verdict the guard remembers (about 8 MB): clients send the same few
+ * documents again and again, and lexing and parsing each one per request cost more than the rest of the
+ * guard. A stream of distinct documents only evicts; each is then inspected as before.
+ */
+export const VERDICT_CACHE_CHARS = 4 * 2 ** 20;
 
 export interface Refusal {
   code: ErrorCode;
@@ -268,6 +275,19 @@ export function createEdgeLimits({ limits, metrics, exempt }: EdgeLimitsOptions)
     (rule) => (ctx) => (exemptRequest.getStore() ? {} : rule(ctx)),
   );
 
+  // The verdict depends only on the text and this instance's limits; `{}` is "accepted".
+  const verdicts = new LRUCache<string, { refusal?: Refusal }>({
+    maxSize: VERDICT_CACHE_CHARS,
+    sizeCalculation: (_verdict, query) => query.length || 1,
+  });
+  const verdictOf = (query: string): Refusal | undefined => {
+    const known = verdicts.get(query);
+    if (known) return known.refusal;
+    const refusal = inspectDocument(query, limits);
+    verdicts.set(query, refusal ? { refusal } : {});
+    return refusal;
+  };
+
   const guard: RequestHandler = (req, res, next) => {
     const client = (res.locals.client as EdgeClient | undefined) ?? firstPartyClientOf(req);
     if (exempt?.(client)) return exemptRequest.run(true, next);
@@ -289,7 +309,7 @@ export function createEdgeLimits({ limits, metrics, exempt }: EdgeLimitsOptions)
       if (params.query !== undefined && params.query !== null && typeof params.query !== 'string')
         return sendEdgeError(req, res, metrics, 'BAD_REQUEST', { message: '`query` must be a string.' });
       if (typeof params.query === 'string') {
-        const refusal = inspectDocument(params.query, limits);
+        const refusal = verdictOf(params.query);
         if (refusal) return sendEdgeError(req, res, metrics, refusal.code, { message: refusal.message });
       }
     }

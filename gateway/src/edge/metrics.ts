@@ -40,6 +40,11 @@ export function createGatewayMetrics() {
       'Subgraph fetches that failed (timeout, unreachable, HTTP error), by subgraph and reason',
       ['subgraph', 'reason'],
     ),
+    subgraphFetchesShared: counter(
+      'gateway_subgraph_fetches_shared_total',
+      'Subgraph fetches not sent because an identical query was in flight (SUBGRAPH_DEDUPE), by subgraph',
+      ['subgraph'],
+    ),
     errors: counter('gateway_errors_total', 'Errors returned to clients, by catalogue code', ['code']),
     rateLimited: counter(
       'gateway_rate_limited_total',

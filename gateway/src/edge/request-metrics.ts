@@ -86,21 +86,22 @@ function failureReason(err: unknown): string {
 }
 
 /**
- * Wraps the fetch a subgraph data source uses: each call's time to response headers, by subgraph, and
- * failures by reason (`timeout`, `unreachable`, `http_4xx`, `http_5xx`). Whatever else wraps the fetch
- * (signing, timeouts) stays as it is: this only observes.
+ * Wraps a subgraph client's `fetch` or `send`: each call's time (to response headers for `fetch`, to
+ * the last byte for `send`), by subgraph, and failures by reason (`timeout`, `unreachable`, `http_4xx`,
+ * `http_5xx`). Whatever else wraps the call (signing, timeouts) stays as it is: this only observes.
  */
-export function measuredFetch(
+export function measured<A extends unknown[], R extends { status: number }>(
   metrics: Pick<GatewayMetrics, 'subgraphFetchDuration' | 'subgraphErrors'>,
   subgraph: string,
-  fetcher: typeof fetch,
-): typeof fetch {
-  return async (input, init) => {
+  call: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  return async (...args) => {
     const stop = metrics.subgraphFetchDuration.startTimer({ subgraph });
     try {
-      const res = await fetcher(input, init);
+      const res = await call(...args);
       stop();
-      if (!res.ok) metrics.subgraphErrors.inc({ subgraph, reason: `http_${Math.floor(res.status / 100)}xx` });
+      if (res.status < 200 || res.status > 299)
+        metrics.subgraphErrors.inc({ subgraph, reason: `http_${Math.floor(res.status / 100)}xx` });
       return res;
     } catch (err) {
       stop();

@@ -4,17 +4,21 @@ import { HEADER } from '@carwash/service-trust';
 import { CLIENT_NAME_HEADER, injectTraceContext, type Logger } from '@carwash/subgraph-kit';
 import { GraphQLError } from 'graphql';
 import type { GatewayContext } from '../server.js';
+import { sharingKey, type SharedFetches } from './shared-fetches.js';
 import {
   causeCodeOf,
   failureReasonOf,
   type SubgraphClient,
   type SubgraphFailureReason,
+  type SubgraphReply,
 } from './subgraph-fetch.js';
 import type { SubgraphHealth } from './subgraph-health.js';
 
 type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
 type ProcessResult = Awaited<ReturnType<RemoteGraphQLDataSource<GatewayContext>['process']>>;
 type FetchResponse = Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0];
+/** Statuses whose response has no body (the WHATWG `Response` refuses one). */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 /** Trust problems between our own services: an operator's to fix, not a client's to see. */
 const INTERNAL_CODES = new Set([
@@ -33,6 +37,8 @@ export interface SubgraphSourceOptions {
   logger: Logger;
   /** Told of every fetch's outcome (passive health, beside `/ready`'s own probes). */
   health?: SubgraphHealth;
+  /** Where identical in-flight queries are shared (`SUBGRAPH_DEDUPE=on`); absent: every fetch goes alone. */
+  shared?: SharedFetches | undefined;
 }
 
 /**
@@ -48,34 +54,70 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   readonly #client: SubgraphClient;
   readonly #logger: Logger;
   readonly #health: SubgraphHealth | undefined;
+  readonly #shared: SharedFetches | undefined;
 
-  constructor({ client, logger, health }: SubgraphSourceOptions) {
-    // Apollo's fetcher type is node-fetch's; a WHATWG fetch fits it.
+  constructor({ client, logger, health, shared }: SubgraphSourceOptions) {
+    // Apollo's fetcher type is node-fetch's; a WHATWG fetch fits it (`process` below sends with `client.send`).
     super({ url: client.url, fetcher: client.fetch as never });
     this.#client = client;
     this.#logger = logger;
     this.#health = health;
+    this.#shared = shared;
   }
 
-  override willSendRequest({ request, context }: ProcessOptions): void {
-    const headers = request.http?.headers;
-    if (!headers || !context) return;
-    if (context.authorization) headers.set(HEADER.authorization, context.authorization);
-    if (context.requestId) headers.set(HEADER.requestId, context.requestId);
-    if (context.clientIp) headers.set(HEADER.clientIp, context.clientIp);
-    if (context.client) headers.set(CLIENT_NAME_HEADER, context.client.name);
-    injectTraceContext(headers);
-  }
-
+  /**
+   * What `RemoteGraphQLDataSource.process` does for a query plan's fetch (headers, one JSON POST, the
+   * subgraph's cache policy, `errorFromResponse` for a non-2xx), over the client's `send`, with plain
+   * header objects, and sharing an identical query in flight (`SharedFetches`).
+   */
   override async process(options: ProcessOptions): Promise<ProcessResult> {
     const started = performance.now();
     try {
-      const result = await super.process(options);
+      const result = await this.#send(options);
       this.#health?.report(this.#client.name, { ok: true, latencyMs: performance.now() - started });
       return result;
     } catch (error) {
       throw this.#failed(error, options, performance.now() - started);
     }
+  }
+
+  async #send(options: ProcessOptions): Promise<ProcessResult> {
+    const { request, context } = options;
+    if (!request.query) throw new Error('Missing query');
+    // The plan's own headers first (e.g. a federated-trace request), then the caller's identity.
+    const headers: Record<string, string> = {};
+    if (request.http) for (const [name, value] of request.http.headers) headers[name.toLowerCase()] = value;
+    headers['content-type'] = 'application/json';
+    if (context?.authorization) headers[HEADER.authorization] = context.authorization;
+    if (context?.requestId) headers[HEADER.requestId] = context.requestId;
+    if (context?.clientIp) headers[HEADER.clientIp] = context.clientIp;
+    if (context?.client) headers[CLIENT_NAME_HEADER] = context.client.name;
+    injectTraceContext({ set: (name, value) => (headers[name] = value) });
+    const { query, variables, operationName, extensions } = request;
+    const outgoing = { body: JSON.stringify({ query, variables, operationName, extensions }), headers };
+
+    const incoming = 'incomingRequestContext' in options ? options.incomingRequestContext : undefined;
+    // Only the fetches of a query are shared; a mutation's (its writes and the reads after them) never.
+    const key =
+      this.#shared && incoming?.operation?.operation === 'query'
+        ? sharingKey(this.#client.name, outgoing)
+        : undefined;
+    const reply = await (key === undefined
+      ? this.#client.send(outgoing)
+      : this.#shared!.run(key, () => this.#client.send(outgoing)));
+
+    if (reply.status < 200 || reply.status > 299) throw await this.errorFromResponse(asResponse(reply));
+    const contentType = header(reply, 'content-type') ?? '';
+    if (!/^application\/(graphql-response\+)?json/.test(contentType))
+      throw new Error(`Expected a JSON response body, got ${contentType || 'no content type'}`);
+    const body: unknown = JSON.parse(reply.body);
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      throw new Error('Expected a JSON object as the response body');
+    // As Apollo's data source: the subgraph's Cache-Control restricts the response's cache policy.
+    const policy = incoming?.overallCachePolicy as { restrict?(hint: CacheHint): void } | undefined;
+    if (this.honorSubgraphCacheControlHeader && policy?.restrict)
+      policy.restrict(cacheHintOf(header(reply, 'cache-control')));
+    return body as ProcessResult;
   }
 
   /** A subgraph answered non-2xx: keep its own coded error, else say it is unavailable or mask it. */
@@ -132,4 +174,37 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   #coded(code: 'SUBGRAPH_TIMEOUT' | 'SUBGRAPH_UNAVAILABLE', cause?: unknown): AppError {
     return new AppError(code, { extensions: { subgraph: this.#client.name }, cause });
   }
+}
+
+interface CacheHint {
+  maxAge: number;
+  scope?: 'PRIVATE' | 'PUBLIC';
+}
+
+function header(reply: SubgraphReply, name: string): string | undefined {
+  const value = reply.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** The hint a subgraph's `Cache-Control` gives (as Apollo's data source reads it): no max-age is 0. */
+function cacheHintOf(cacheControl: string | undefined): CacheHint {
+  const hint: CacheHint = { maxAge: 0 };
+  for (const part of (cacheControl ?? '').split(',')) {
+    const [name = '', value] = part.trim().split('=', 2);
+    const directive = name.trim().toLowerCase();
+    const argument = value?.trim().replace(/^"|"$/g, '');
+    if (directive === 'max-age' && argument && /^[0-9]+$/.test(argument)) hint.maxAge = Number(argument);
+    else if (directive === 'private') hint.scope = 'PRIVATE';
+    else if (directive === 'public') hint.scope = 'PUBLIC';
+  }
+  return hint;
+}
+
+/** A reply as the WHATWG `Response` that `errorFromResponse` reads (errors only: never on the fast path). */
+function asResponse(reply: SubgraphReply): FetchResponse {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(reply.headers))
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  const body = NULL_BODY_STATUSES.has(reply.status) ? null : reply.body;
+  return new Response(body, { status: reply.status, headers }) as unknown as FetchResponse;
 }

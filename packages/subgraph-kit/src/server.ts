@@ -1,8 +1,10 @@
 import http from 'node:http';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { maskFormattedError } from '@carwash/errors';
@@ -106,8 +108,9 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
-      // Federated traces for the gateway, with error messages masked inside them.
-      ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }),
+      // No federated traces (ftv1): our gateway never asks for them (no usage reporting; spans go to
+      // OpenTelemetry), and the plugin builds a trace tree for every request before it looks.
+      ApolloServerPluginInlineTraceDisabled(),
       errorLoggingPlugin(logger),
       requestLogPlugin(),
     ],
