@@ -39,6 +39,22 @@ async function slots(site: string, service: string, date: string): Promise<Slots
 }
 
 /** Publishes what location and auth wrote to their outboxes; booking's consumer (started once) takes it from there. */
+/**
+ * A new open site with `bays` bays and a 30-minute service, and a function that books it for a customer
+ * at a local time of day `dayOffset` as the manager (so booking asks auth whether that customer is active).
+ */
+async function bookingByManager(bays: number, dayOffset: number) {
+  const site = await createOpenSite(sg, manager.token, { bays });
+  const svc = await createService(sg, manager.token, { durationMinutes: 30 });
+  const { at } = day(dayOffset);
+  return (customerId: string, time: string) =>
+    sg.gql<{ createBooking: { customer: { id: string } } }>(
+      CREATE,
+      { input: { siteId: site, serviceId: svc, startsAt: at(time), customerId } },
+      manager.token,
+    );
+}
+
 async function relay(): Promise<void> {
   for (const s of [sg.location, sg.auth]) while ((await s.relay.runOnce()) > 0);
 }
@@ -159,17 +175,9 @@ describe("booking's cache of location's sites", () => {
 
 describe("booking's cache of auth's users", () => {
   it('refuses a customer once auth announces their deletion, and only that customer', async () => {
-    const site = await createOpenSite(sg, manager.token, { bays: 4 });
-    const svc = await createService(sg, manager.token, { durationMinutes: 30 });
+    const forCustomer = await bookingByManager(4, 15);
     const kept = await signUpAs(sg, 'CLIENT', 'Kept');
     const gone = await signUpAs(sg, 'CLIENT', 'Gone');
-    const { at } = day(15);
-    const forCustomer = (customerId: string, time: string) =>
-      sg.gql<{ createBooking: { customer: { id: string } } }>(
-        CREATE,
-        { input: { siteId: site, serviceId: svc, startsAt: at(time), customerId } },
-        manager.token,
-      );
     // Both checked (and cached) as active clients; each booking is theirs.
     for (const [who, time] of [
       [kept, '08:00'],
@@ -202,17 +210,10 @@ describe("booking's cache of auth's users", () => {
   });
 
   it('refuses a customer whose role no longer books once the revocation is announced', async () => {
-    const site = await createOpenSite(sg, manager.token, { bays: 2 });
-    const svc = await createService(sg, manager.token, { durationMinutes: 30 });
+    const book = await bookingByManager(2, 16);
     const admin = await signUpAs(sg, 'ADMIN', 'Root');
     const worker = await signUpAs(sg, 'CLIENT', 'Worker');
-    const { at } = day(16);
-    const forWorker = (time: string) =>
-      sg.gql(
-        CREATE,
-        { input: { siteId: site, serviceId: svc, startsAt: at(time), customerId: worker.id } },
-        manager.token,
-      );
+    const forWorker = (time: string) => book(worker.id, time);
     expect((await forWorker('08:00')).errors).toBeUndefined();
     const changed = await sg.gql(
       `mutation($id: ID!) { setUserRole(userId: $id, role: WASHER) { id role } }`,

@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { sqlStatements } from '@carwash/auth';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnGateway, startProbe, writeSupergraphFile } from './support/probe-subgraph.js';
 import { postGraphQL, startSupergraph, type Running } from './support/supergraph.js';
+import { startedForSuite } from './support/suite.js';
 
 /** A supergraph of the probe and an auth subgraph whose URL nothing answers. */
 const probeWithAuthDown = (tag: string, probeUrl: string) =>
@@ -14,13 +15,7 @@ const probeWithAuthDown = (tag: string, probeUrl: string) =>
   ]);
 
 describe('gateway health and readiness', () => {
-  let sg: Running;
-  beforeAll(async () => {
-    sg = await startSupergraph();
-  });
-  afterAll(async () => {
-    await sg?.stop();
-  });
+  const sg: Running = startedForSuite(() => startSupergraph());
 
   it('reports alive on GET /health', async () => {
     const res = await fetch(sg.gatewayUrl.replace('/graphql', '/health'));

@@ -8,6 +8,7 @@ import {
   type GraphQLResult,
   type Running,
 } from './support/supergraph.js';
+import { startedForSuite } from './support/suite.js';
 
 const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { accessToken refreshToken } }`;
 const LOG_OUT = `mutation($t: String!) { logOut(refreshToken: $t) }`;
@@ -173,14 +174,10 @@ describe('revocation of access tokens before they expire', () => {
 });
 
 describe('when the revocation store is unreachable', () => {
-  let cut: Running;
-  beforeAll(async () => {
-    // Only the gateway loses Redis: it must refuse signed-in requests rather than let revoked tokens through.
-    cut = await startSupergraph({ gatewayEnv: { REDIS_URL: 'redis://127.0.0.1:1' } });
-  });
-  afterAll(async () => {
-    await cut?.stop();
-  });
+  // Only the gateway loses Redis: it must refuse signed-in requests rather than let revoked tokens through.
+  const cut: Running = startedForSuite(() =>
+    startSupergraph({ gatewayEnv: { REDIS_URL: 'redis://127.0.0.1:1' } }),
+  );
 
   it('fails closed for signed-in requests (503) and still serves anonymous ones', async () => {
     // Sign-up is anonymous: it works (signUp fails the test otherwise).

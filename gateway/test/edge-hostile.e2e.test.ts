@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLIENT_HEADERS, startEdge, type Edge } from './support/edge.js';
+import { startedForSuite } from '../../test/support/suite.js';
 
 /** Text that must never reach a client: stacks, library internals, SQL, hosts. */
 const INTERNAL =
@@ -283,13 +284,7 @@ function collectGarbage(): void {
 }
 
 describe('hostile input at the edge', () => {
-  let edge: Edge;
-  beforeAll(async () => {
-    edge = await startEdge();
-  });
-  afterAll(async () => {
-    await edge?.stop();
-  });
+  const edge: Edge = startedForSuite(() => startEdge());
 
   it('answers a hostile corpus with 0 × 5xx, coded JSON errors and no internal text, and nothing refused reaches the subgraph', async () => {
     const deadline = Date.now() + 45_000;
@@ -356,7 +351,11 @@ describe('hostile input at the edge', () => {
     });
     // Unbounded, the two caches would keep all 80 MB of text (several times that as ASTs and plans):
     // what is left after a collection is what the gateway retains.
+    // The heap is the discriminating bound (bounded caches: +22 MiB; caches set to 1 GiB: +179 MiB). RSS
+    // also holds the allocator's retained native buffers: +175–185 MiB with the WHATWG fetch transport,
+    // +240–265 MiB since the undici `request` transport (response bodies read as Buffers), a plateau, not
+    // a leak; the RSS bound only catches a gross regression. The RSS cost is open in issue 13's target.
     expect(heapAfter - heapBefore).toBeLessThan(48 * 2 ** 20);
-    expect(after - before).toBeLessThan(256 * 2 ** 20);
+    expect(after - before).toBeLessThan(320 * 2 ** 20);
   }, 120_000);
 });

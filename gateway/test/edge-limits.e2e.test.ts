@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../src/config.js';
 import { signUpAs, startSupergraph, testServiceKeys, type Running } from '../../test/support/supergraph.js';
 import { CLIENT_HEADERS, startEdge, type Edge } from './support/edge.js';
+import { startedForSuite } from '../../test/support/suite.js';
 
 interface Answer {
   status: number;
@@ -91,13 +92,7 @@ const BOMBS: Array<{ name: string; query: string; code: string }> = [
 ];
 
 describe('edge limits', () => {
-  let edge: Edge;
-  beforeAll(async () => {
-    edge = await startEdge();
-  });
-  afterAll(async () => {
-    await edge?.stop();
-  });
+  const edge: Edge = startedForSuite(() => startEdge());
 
   it('lets a normal query through to the subgraph (the counter sees it)', async () => {
     const before = edge.probe.received;
@@ -169,13 +164,7 @@ describe('introspection and field suggestions', () => {
   });
 
   describe('in `admins` mode', () => {
-    let sg: Running;
-    beforeAll(async () => {
-      sg = await startSupergraph({ gatewayEnv: { INTROSPECTION: 'admins' } });
-    });
-    afterAll(async () => {
-      await sg?.stop();
-    });
+    const sg: Running = startedForSuite(() => startSupergraph({ gatewayEnv: { INTROSPECTION: 'admins' } }));
     const introspect = '{ __schema { queryType { name } } }';
     const typo = '{ mee { id } }';
     const auth = (token?: string): Record<string, string> =>

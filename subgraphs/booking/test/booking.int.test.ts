@@ -2,17 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { generateServiceKeys } from '@carwash/config';
 import { signedFetch } from '@carwash/service-trust';
 import { createLogger, pgErrorCode } from '@carwash/subgraph-kit';
+import { integrationEnv } from '@carwash/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBookingConfig } from '../src/config.js';
 import { createBookingSubgraph, type BookingSubgraph } from '../src/server.js';
 
 const keys = generateServiceKeys();
-const config = loadBookingConfig({
-  ...process.env,
-  ...keys.envFor('booking'),
-  LOG_LEVEL: 'silent',
-  EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}`,
-});
+const config = loadBookingConfig(integrationEnv(keys.envFor('booking')));
 let sut: BookingSubgraph;
 let url: string;
 let serviceId: string;

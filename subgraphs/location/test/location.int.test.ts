@@ -2,18 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { generateServiceKeys } from '@carwash/config';
 import { signedFetch } from '@carwash/service-trust';
 import { createLogger, pgErrorCode } from '@carwash/subgraph-kit';
+import { integrationEnv } from '@carwash/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLocationConfig } from '../src/config.js';
 import { sqlStatements } from '../src/db.js';
 import { createLocationSubgraph, type LocationSubgraph } from '../src/server.js';
 
 const keys = generateServiceKeys();
-const config = loadLocationConfig({
-  ...process.env,
-  ...keys.envFor('location'),
-  LOG_LEVEL: 'silent',
-  EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}`,
-});
+const config = loadLocationConfig(integrationEnv(keys.envFor('location')));
 let sut: LocationSubgraph;
 let url: string;
 const signed = signedFetch(keys.credentials.gateway!, 'location');
@@ -129,13 +125,7 @@ describe('replay guard', () => {
   it('fails closed: refuses signed calls with 503 while its nonce store (Redis) is unreachable, and says so on /ready', async () => {
     // Port 1 on loopback: nothing listens there, so every Redis command fails.
     const down = await createLocationSubgraph(
-      loadLocationConfig({
-        ...process.env,
-        ...keys.envFor('location'),
-        LOG_LEVEL: 'silent',
-        REDIS_URL: 'redis://127.0.0.1:1',
-        EVENTS_NAMESPACE: `int-${randomUUID().slice(0, 8)}`,
-      }),
+      loadLocationConfig(integrationEnv({ ...keys.envFor('location'), REDIS_URL: 'redis://127.0.0.1:1' })),
       createLogger('location', 'silent'),
     );
     try {
