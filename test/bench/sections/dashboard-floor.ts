@@ -7,9 +7,10 @@
  * Started by the dashboard section as a child process (`fork`, IPC): it sends `{ port }` once it
  * listens on a free port, answers `GET /dashboard?site=<id>&date=<YYYY-MM-DD>` with
  * `{ data: { site: … } }` in the GraphQL response's shape, and stops on SIGTERM. The databases come
- * from the usual `<FEATURE>_DATABASE_URL` settings.
+ * from the usual `<FEATURE>_DATABASE_URL` settings, with the features' defaults.
  */
 import { createServer } from 'node:http';
+import { featureSettings } from '@carwash/config';
 import { DateTime } from 'luxon';
 import pg from 'pg';
 
@@ -18,17 +19,16 @@ const POOL_SIZE = 10;
 /** The transaction states the payment subgraph answers as a booking's `payment` (its PAID_STATES). */
 const PAID = ['CAPTURED', 'PARTIALLY_REFUNDED', 'REFUNDED'];
 
-function pool(feature: string): pg.Pool {
-  const url = process.env[`${feature}_DATABASE_URL`];
-  if (!url) throw new Error(`${feature}_DATABASE_URL is not set`);
-  return new pg.Pool({ connectionString: url, max: POOL_SIZE });
-}
-
+const pool = (connectionString: string) => new pg.Pool({ connectionString, max: POOL_SIZE });
+// Each feature's own setting, with its default (database `carwash_<feature>`), as the subgraphs read it.
+const env = process.env;
 const db = {
-  auth: pool('AUTH'),
-  booking: pool('BOOKING'),
-  location: pool('LOCATION'),
-  payment: pool('PAYMENT'),
+  auth: pool(featureSettings('auth', { port: 0 }).AUTH_DATABASE_URL.parse(env.AUTH_DATABASE_URL)),
+  booking: pool(featureSettings('booking', { port: 0 }).BOOKING_DATABASE_URL.parse(env.BOOKING_DATABASE_URL)),
+  location: pool(
+    featureSettings('location', { port: 0 }).LOCATION_DATABASE_URL.parse(env.LOCATION_DATABASE_URL),
+  ),
+  payment: pool(featureSettings('payment', { port: 0 }).PAYMENT_DATABASE_URL.parse(env.PAYMENT_DATABASE_URL)),
 };
 
 interface SiteRow {
