@@ -95,16 +95,6 @@ export function createFeatureEvents({
   };
 }
 
-/** A row of a feature's outbox table, as `FeatureOutbox.record` writes it. */
-export interface OutboxRow<T extends Topic> {
-  id: string;
-  topic: T;
-  version: number;
-  aggregateId: string;
-  payload: EventMap[T];
-  occurredAt: Date;
-}
-
 /**
  * What the outbox and inbox need of a feature's Prisma transaction client: raw SQL with bound parameters
  * (the `<feature>_outbox` and `<feature>_inbox` inserts). Every feature's generated client has it.

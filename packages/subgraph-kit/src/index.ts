@@ -71,7 +71,6 @@ export {
   type FeatureOwnParts,
   featureOutbox,
   type FeatureOutbox,
-  type OutboxRow,
 } from './feature-events.js';
 export {
   DEFAULT_PAGE_SIZE,
