@@ -56,6 +56,14 @@ export const codeOf = (run: () => Promise<unknown>) =>
       (e: { extensions?: { code?: string }; message?: string }) => e.extensions?.code ?? e.message,
     );
 
+/** The history entry of a hold that lapsed: the system (no one) moved it from HELD to EXPIRED. */
+export const LAPSED_HOLD_ENTRY = {
+  fromStatus: 'HELD',
+  toStatus: 'EXPIRED',
+  changedBy: null,
+  reason: 'hold lapsed',
+} as const;
+
 export const pgError = (code: string) => Object.assign(new Error(`simulated ${code}`), { code });
 
 export interface RecordedEvent {
