@@ -9,16 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { PeerUser } from '@carwash/subgraph-kit';
 import type { Reservation, Service } from '../src/repository.js';
 import { BookingService, type RequestDeps } from '../src/service.js';
-import {
-  codeOf,
-  FakeBookingStore,
-  FakeLocation,
-  fakeUsers,
-  LAPSED_HOLD_ENTRY,
-  pgError,
-  SETTINGS,
-  viewer,
-} from './fakes.js';
+import { codeOf, FakeBookingStore, FakeLocation, fakeUsers, pgError, SETTINGS, viewer } from './fakes.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -134,7 +125,7 @@ describe('createBooking: lapsed holds on the write path', () => {
     const r = await book(client, at('09:00'));
     expect(r.bay).toBe(1);
     expect(store.find(lapsed.id)!.status).toBe('EXPIRED');
-    expect(store.historyOf(lapsed.id)).toEqual([expect.objectContaining(LAPSED_HOLD_ENTRY)]);
+    expect(store.historyOf(lapsed.id)).toEqual([expect.objectContaining(FakeBookingStore.LAPSED_HOLD_ENTRY)]);
     // Only the holds in the way are expired here; the sweep records the rest.
     expect(store.find(untouched.id)!.status).toBe('HELD');
     expect(await service.expireLapsedHolds()).toBe(1);

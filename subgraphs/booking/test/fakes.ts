@@ -56,14 +56,6 @@ export const codeOf = (run: () => Promise<unknown>) =>
       (e: { extensions?: { code?: string }; message?: string }) => e.extensions?.code ?? e.message,
     );
 
-/** The history entry of a hold that lapsed: the system (no one) moved it from HELD to EXPIRED. */
-export const LAPSED_HOLD_ENTRY = {
-  fromStatus: 'HELD',
-  toStatus: 'EXPIRED',
-  changedBy: null,
-  reason: 'hold lapsed',
-} as const;
-
 export const pgError = (code: string) => Object.assign(new Error(`simulated ${code}`), { code });
 
 export interface RecordedEvent {
@@ -92,6 +84,14 @@ const overlaps = (a: { startsAt: Date; blockedUntil: Date }, b: { startsAt: Date
   a.startsAt < b.blockedUntil && b.startsAt < a.blockedUntil;
 
 export class FakeBookingStore implements BookingStore {
+  /** The history entry of a hold that lapsed: the system (no one) moved it from HELD to EXPIRED. */
+  static readonly LAPSED_HOLD_ENTRY = {
+    fromStatus: 'HELD',
+    toStatus: 'EXPIRED',
+    changedBy: null,
+    reason: 'hold lapsed',
+  } as const;
+
   private state: State = { services: [], reservations: [], history: [], outbox: [], inbox: new Set() };
   /** Locks taken, in order, as `site:<id>`, `customer:<id>` or `row:<id>`. */
   readonly locks: string[] = [];

@@ -9,15 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Reservation, ReservationStatus } from '../src/repository.js';
 import { NEXT, canTransition } from '../src/rules.js';
 import { BookingService } from '../src/service.js';
-import {
-  codeOf,
-  FakeBookingStore,
-  FakeLocation,
-  LAPSED_HOLD_ENTRY,
-  pgError,
-  SETTINGS,
-  viewer,
-} from './fakes.js';
+import { codeOf, FakeBookingStore, FakeLocation, pgError, SETTINGS, viewer } from './fakes.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -173,7 +165,7 @@ describe('who may change a booking', () => {
       'BOOKING_HOLD_EXPIRED',
     );
     expect(store.find(r.id)!.status).toBe('EXPIRED');
-    expect(store.historyOf(r.id)).toEqual([expect.objectContaining(LAPSED_HOLD_ENTRY)]);
+    expect(store.historyOf(r.id)).toEqual([expect.objectContaining(FakeBookingStore.LAPSED_HOLD_ENTRY)]);
   });
 
   it('lets a customer cancel before the cut-off, and refuses after it or once the wash started', async () => {
