@@ -213,16 +213,7 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
   );
   app.use(...finalHandlers(logger));
 
-  const { listen, stop } = lifecycle(httpServer, apollo);
-  return {
-    app,
-    httpServer,
-    listen,
-    stop: async () => {
-      await stop();
-      await nonces.close();
-    },
-  };
+  return { app, httpServer, ...lifecycle(httpServer, apollo, [nonces]) };
 }
 
 /** Stops the server on SIGTERM/SIGINT after in-flight requests finish; exits non-zero if that hangs. */
