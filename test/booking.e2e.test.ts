@@ -62,6 +62,17 @@ async function bookable(bays: number, minutes: number, offset: number) {
   return { s, svc, date, at, bookAt };
 }
 
+/** `n` users of `role` written straight into auth's table: tests that need dozens, none of whom signs in. */
+async function seedUsers(
+  n: number,
+  role: 'CLIENT' | 'WASHER',
+  name: (i: number) => { firstName: string; lastName: string },
+) {
+  const users = Array.from({ length: n }, (_, i) => ({ id: randomUUID(), role, ...name(i) }));
+  await sg.auth.db.user.createMany({ data: users });
+  return users;
+}
+
 beforeAll(async () => {
   // The 500-request burst below takes longer to drain on a shared 2-core machine than the gateway's 10 s
   // default subgraph deadline (it would answer SUBGRAPH_TIMEOUT); these tests are about booking's rules.
@@ -566,13 +577,7 @@ describe('the manager dashboard', () => {
     const svc = await service(30);
     const wax = await service(30, 300, true);
     const { date, at } = day(28);
-    const customers = Array.from({ length: 100 }, () => ({
-      id: randomUUID(),
-      firstName: 'Dash',
-      lastName: 'Board',
-      role: 'CLIENT' as const,
-    }));
-    await sg.auth.db.user.createMany({ data: customers });
+    const customers = await seedUsers(100, 'CLIENT', () => ({ firstName: 'Dash', lastName: 'Board' }));
     const start = new Date(at('10:00'));
     const rows = customers.map((c, i) => ({
       id: randomUUID(),
@@ -623,13 +628,7 @@ describe('the manager dashboard', () => {
       };
     };
     const small = await site(10);
-    const smallWashers = Array.from({ length: 10 }, () => ({
-      id: randomUUID(),
-      firstName: 'Wash',
-      lastName: 'Er',
-      role: 'WASHER' as const,
-    }));
-    await sg.auth.db.user.createMany({ data: smallWashers });
+    const smallWashers = await seedUsers(10, 'WASHER', () => ({ firstName: 'Wash', lastName: 'Er' }));
     await sg.booking.db.reservation.createMany({
       data: rows
         .slice(0, 10)
@@ -657,13 +656,7 @@ describe("the customers' own lists under a site's day", () => {
   /** A site whose day has one booking of each of `n` new customers, who each have 3 bookings and 3 charges. */
   async function customersOfADay(n: number, svc: string, date: string, at: (hhmm: string) => string) {
     const s = await site(n);
-    const customers = Array.from({ length: n }, (_, i) => ({
-      id: randomUUID(),
-      firstName: `Many${i}`,
-      lastName: 'Lists',
-      role: 'CLIENT' as const,
-    }));
-    await sg.auth.db.user.createMany({ data: customers });
+    const customers = await seedUsers(n, 'CLIENT', (i) => ({ firstName: `Many${i}`, lastName: 'Lists' }));
     const base = new Date(at('12:00')).getTime();
     const reservation = (
       customerId: string,
