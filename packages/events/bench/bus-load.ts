@@ -48,6 +48,8 @@ export interface EventsLoadOptions {
   rate: number;
   burst: boolean;
   consumers: number;
+  /** Handlers each consumer runs at once (`ConsumeOptions.concurrency`). */
+  concurrency: number;
   timeoutS: number;
 }
 
@@ -217,6 +219,7 @@ async function runPhase(
         await bus.consume({
           group: GROUP,
           consumer: `bench-${i + 1}`,
+          concurrency: o.concurrency,
           handlers: { [TOPIC]: handle },
           onError: (err) => {
             r.handlerErrors += 1;
@@ -339,7 +342,8 @@ export async function runEventsLoad(o: EventsLoadOptions): Promise<EventsLoadRes
   await ensureDatabase();
   const pools = {
     producer: new pg.Pool({ connectionString: DATABASE_URL, max: 4 }),
-    consumer: new pg.Pool({ connectionString: DATABASE_URL, max: o.consumers + 2 }),
+    // One connection per running handler, as a feature's pool must offer its consumer.
+    consumer: new pg.Pool({ connectionString: DATABASE_URL, max: o.consumers * o.concurrency + 2 }),
   };
   // An idle client losing its connection must fail the run through its next query, not crash it.
   for (const pool of Object.values(pools)) pool.on('error', () => {});

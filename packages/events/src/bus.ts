@@ -17,6 +17,13 @@ export interface ConsumeOptions {
   handlers: Handlers;
   /** Messages read per round trip (default 100). */
   batchSize?: number;
+  /**
+   * Handlers running at once within a batch (default `DEFAULT_CONCURRENCY`). Events of one aggregate
+   * (same `aggregateId`) still run one after another, in stream order — the order the bus promises;
+   * only events of different aggregates overlap. Each running handler holds one database connection of
+   * the consuming feature, so keep this below its pool size. 1 handles the batch strictly in order.
+   */
+  concurrency?: number;
   /** How long a read waits for new messages (default 1000 ms); also bounds how fast `stop()` returns. */
   blockMs?: number;
   /**
@@ -103,6 +110,14 @@ export function streamKey(namespace: string, producer: string): string {
 export function deadLetterKey(namespace: string, group: string): string {
   return `${namespace}:dlq:${group}`;
 }
+
+/**
+ * Handlers a consumer runs at once by default. One handler at a time spends most of its time waiting
+ * on its transaction's round trips and commit flush, which capped a consumer below 1,000 events/s;
+ * PostgreSQL flushes concurrent commits together, so a few lanes multiply the throughput (figures in
+ * test/bench/results/tuning-events.md).
+ */
+export const DEFAULT_CONCURRENCY = 8;
 
 export function backoffMs(deliveries: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.max(0, deliveries - 1));

@@ -1,6 +1,7 @@
 import type { Fields, StreamBackend, StreamEntry } from './backend.js';
 import {
   backoffMs,
+  DEFAULT_CONCURRENCY,
   deadLetterKey,
   DEFAULT_NAMESPACE,
   defaultConsumerName,
@@ -11,6 +12,7 @@ import {
   type EventBus,
   type GroupLag,
 } from './bus.js';
+import { runByKey } from './lanes.js';
 import { isTopic, producerOf, TOPICS, type EventEnvelope, type Topic } from './topics.js';
 
 const EVENT_FIELDS = ['id', 'type', 'version', 'aggregateId', 'occurredAt', 'producer', 'payload'] as const;
@@ -48,6 +50,13 @@ function eventFields(fields: Fields): Fields {
   for (const k of EVENT_FIELDS) if (fields[k] !== undefined) out[k] = fields[k];
   return out;
 }
+
+/**
+ * What serialises entries in a batch: the aggregate (the order the bus promises). An entry without one
+ * (malformed, to be dead-lettered) is keyed by its own id.
+ */
+const laneKey = (entry: StreamEntry): string =>
+  entry.fields.aggregateId === undefined ? `id:${entry.id}` : `aggregate:${entry.fields.aggregateId}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -89,6 +98,7 @@ export class StreamsEventBus implements EventBus {
     const { group, handlers } = options;
     const consumer = options.consumer ?? defaultConsumerName(group);
     const batchSize = options.batchSize ?? 100;
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
     const blockMs = options.blockMs ?? 1000;
     const base = options.retryBaseMs ?? 1000;
     const max = options.retryMaxMs ?? 60_000;
@@ -184,7 +194,7 @@ export class StreamsEventBus implements EventBus {
           }
           const batch = await backend.readNew(group, consumer, streams, batchSize, Math.min(blockMs, base));
           // The whole batch is ours now: finish it even when stopping, so nothing waits for a reclaim.
-          for (const entry of batch) await handle(entry, 1);
+          await runByKey(batch, laneKey, concurrency, (entry) => handle(entry, 1));
           await flushAcks();
           failures = 0;
         } catch {

@@ -88,6 +88,50 @@ describe.each([
     await t.drop();
   });
 
+  it('runs handlers of different aggregates at once, but never two of one aggregate, and keeps its order', async () => {
+    const aggregates = Array.from({ length: 6 }, () => randomUUID());
+    const written = Array.from({ length: 48 }, (_, i) => {
+      const agg = aggregates[i % aggregates.length]!;
+      return event('booking.reservation.statusChanged', agg, {
+        reservationId: agg,
+        from: `s${i}`,
+        to: `s${i + 1}`,
+        changedBy: null,
+      });
+    });
+    const seen = new Map<string, string[]>();
+    const running = new Map<string, number>();
+    let inFlight = 0;
+    let peak = 0;
+    let sameAggregateOverlap = false;
+    const consumer = await bus.consume({
+      group: `lanes-${randomUUID().slice(0, 8)}`,
+      ...fast,
+      concurrency: 4,
+      handlers: {
+        'booking.reservation.statusChanged': async (e) => {
+          inFlight += 1;
+          peak = Math.max(peak, inFlight);
+          running.set(e.aggregateId, (running.get(e.aggregateId) ?? 0) + 1);
+          if (running.get(e.aggregateId)! > 1) sameAggregateOverlap = true;
+          await new Promise((r) => setTimeout(r, 5));
+          seen.set(e.aggregateId, [...(seen.get(e.aggregateId) ?? []), e.payload.from]);
+          running.set(e.aggregateId, running.get(e.aggregateId)! - 1);
+          inFlight -= 1;
+        },
+      },
+    });
+    await bus.publish(written);
+    await waitUntil(() => [...seen.values()].reduce((n, l) => n + l.length, 0) === 48, 10_000, 'all events');
+    await consumer.stop();
+    expect(peak).toBe(4);
+    expect(sameAggregateOverlap).toBe(false);
+    for (const agg of aggregates)
+      expect(seen.get(agg)).toEqual(
+        written.filter((e) => e.aggregateId === agg).map((e) => (e.payload as { from: string }).from),
+      );
+  });
+
   it('redelivers an event whose handler failed, and applies its effect exactly once', async () => {
     const t = await createTables(pool);
     const events = Array.from({ length: 20 }, () => userDeleted());

@@ -9,6 +9,7 @@ import {
   TARGET_P99_MS,
   type PhaseResult,
 } from '../../../packages/events/bench/bus-load.js';
+import { DEFAULT_CONCURRENCY } from '../../../packages/events/src/index.js';
 import type { BenchSection, Section } from '../report.js';
 import { percentile } from '../support.js';
 
@@ -42,6 +43,7 @@ export const run: Section = async ({ quick, log }) => {
     rate: RATE,
     burst: true,
     consumers: 1,
+    concurrency: DEFAULT_CONCURRENCY,
     timeoutS: quick ? 40 : 90,
   });
   const phases = [result.steady, ...(result.burst ? [result.burst] : [])];
@@ -49,7 +51,7 @@ export const run: Section = async ({ quick, log }) => {
     title: 'Event bus',
     tables: [
       {
-        title: `Outbox → relay → Redis Streams → 1 consumer → inbox + effect, ${events} events per phase`,
+        title: `Outbox → relay → Redis Streams → 1 consumer (${DEFAULT_CONCURRENCY} handlers at once, one per aggregate) → inbox + effect, ${events} events per phase`,
         columns: [
           'phase',
           'events',
