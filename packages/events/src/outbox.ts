@@ -194,6 +194,33 @@ export async function firstDelivery(
   return inserted === 1;
 }
 
+/** Runs one SQL statement with positional parameters and returns its rows. */
+export type SqlRows = (sql: string, values: unknown[]) => Promise<ReadonlyArray<Record<string, unknown>>>;
+
+/**
+ * `firstDelivery` for a batch handler: inserts the inbox rows of all `events` with one statement, in the
+ * transaction that applies their effects, and returns the events seen for the first time — in their
+ * order, each id once (a relay re-send can put one event twice in a run) — whose effects to apply.
+ */
+export async function firstDeliveries<E extends Pick<EventEnvelope, 'id' | 'type'>>(
+  query: SqlRows,
+  inboxTable: string,
+  consumer: string,
+  events: readonly E[],
+): Promise<E[]> {
+  if (!IDENT.test(inboxTable)) throw new Error(`invalid inbox table name ${inboxTable}`);
+  if (events.length === 0) return [];
+  const rows = await query(
+    `INSERT INTO ${inboxTable} (consumer, event_id, topic)
+     SELECT $1, id, topic FROM unnest($2::uuid[], $3::varchar[]) AS t(id, topic)
+     ON CONFLICT DO NOTHING RETURNING event_id`,
+    [consumer, events.map((e) => e.id), events.map((e) => e.type)],
+  );
+  // PostgreSQL prints uuids in lower case; an id written otherwise must still match its row.
+  const fresh = new Set(rows.map((r) => String(r.event_id).toLowerCase()));
+  return events.filter((e) => fresh.delete(e.id.toLowerCase()));
+}
+
 /** The DDL of an outbox table (what each feature's Prisma schema declares), for tests and new features. */
 export function outboxTableSql(table: string): string {
   return `CREATE TABLE ${table} (

@@ -96,6 +96,10 @@ export class StreamsEventBus implements EventBus {
 
   async consume(options: ConsumeOptions): Promise<Consumer> {
     const { group, handlers } = options;
+    const batchHandlers = options.batchHandlers ?? {};
+    for (const topic of Object.keys(batchHandlers))
+      if (!isTopic(topic) || !handlers[topic])
+        throw new Error(`batch handler for ${topic} needs a handler of its own (the fallback)`);
     const consumer = options.consumer ?? defaultConsumerName(group);
     const batchSize = options.batchSize ?? 100;
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
@@ -156,6 +160,45 @@ export class StreamsEventBus implements EventBus {
       toAck(entry);
     };
 
+    /** The topic of an entry that goes to a batch handler, if it does. */
+    const batchTopic = (entry: StreamEntry): Topic | undefined => {
+      const type = entry.fields.type;
+      return type && !entry.fields.onlyGroup && isTopic(type) && batchHandlers[type] ? type : undefined;
+    };
+    /** One transaction for a run of one topic; false (nothing applied) when the batch handler threw. */
+    const applyRun = async (topic: Topic, run: StreamEntry[]): Promise<boolean> => {
+      let events: EventEnvelope[];
+      try {
+        events = run.map((entry) => decode(entry.fields));
+      } catch {
+        return false; // the one-by-one path dead-letters the malformed entry
+      }
+      try {
+        await (batchHandlers[topic] as (events: readonly EventEnvelope[]) => Promise<void>)(events);
+      } catch (err) {
+        options.onBatchError?.(err, events);
+        return false;
+      }
+      for (const entry of run) toAck(entry);
+      return true;
+    };
+    /**
+     * A read batch in stream order: runs of consecutive events of a batch-handled topic go to its batch
+     * handler (falling back to one by one), everything else to the per-event handlers in lanes by
+     * aggregate. Runs are handled one after another, so an aggregate's order holds across them.
+     */
+    const handleBatch = async (batch: StreamEntry[]): Promise<void> => {
+      for (let i = 0; i < batch.length;) {
+        const topic = batchTopic(batch[i]!);
+        let j = i + 1;
+        while (j < batch.length && batchTopic(batch[j]!) === topic) j++;
+        const run = batch.slice(i, j);
+        if (!topic || run.length === 1 || !(await applyRun(topic, run)))
+          await runByKey(run, laneKey, concurrency, (entry) => handle(entry, 1));
+        i = j;
+      }
+    };
+
     const retryDue = async (): Promise<void> => {
       for (const stream of streams) {
         for (const p of await backend.pending(stream, group, base, batchSize)) {
@@ -194,7 +237,7 @@ export class StreamsEventBus implements EventBus {
           }
           const batch = await backend.readNew(group, consumer, streams, batchSize, Math.min(blockMs, base));
           // The whole batch is ours now: finish it even when stopping, so nothing waits for a reclaim.
-          await runByKey(batch, laneKey, concurrency, (entry) => handle(entry, 1));
+          await handleBatch(batch);
           await flushAcks();
           failures = 0;
         } catch {
