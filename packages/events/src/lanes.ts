@@ -2,8 +2,8 @@
  * Runs `work` over `items` with at most `concurrency` calls in flight, keeping the items that share a
  * key strictly one after another in their original order (items of different keys overlap). The
  * consumer uses it with the aggregate id as key: per-aggregate order is what the bus promises, and
- * events of different aggregates have no order between them already (the relay publishes its
- * partitions in turn).
+ * events of different aggregates have no order between them already (relay instances publish their
+ * partitions side by side; a retried event comes after those behind it).
  *
  * Keys are taken in order of first appearance, a lane keeps a key until its items are done, so a key
  * never runs in two lanes. `work` must not throw (the consumer's handler catches everything itself);
