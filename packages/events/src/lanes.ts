@@ -16,7 +16,7 @@ export async function runByKey<T>(
   work: (item: T) => Promise<void>,
 ): Promise<void> {
   if (items.length === 0) return;
-  if (concurrency <= 1 || items.length === 1) {
+  if (!(concurrency > 1) || items.length === 1) {
     for (const item of items) await work(item);
     return;
   }

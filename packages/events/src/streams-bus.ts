@@ -102,7 +102,9 @@ export class StreamsEventBus implements EventBus {
         throw new Error(`batch handler for ${topic} needs a handler of its own (the fallback)`);
     const consumer = options.consumer ?? defaultConsumerName(group);
     const batchSize = options.batchSize ?? 100;
-    const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new Error(`concurrency must be a positive integer, not ${concurrency}`);
     const blockMs = options.blockMs ?? 1000;
     const base = options.retryBaseMs ?? 1000;
     const max = options.retryMaxMs ?? 60_000;

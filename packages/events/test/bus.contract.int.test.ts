@@ -133,6 +133,21 @@ describe.each([
       );
   });
 
+  it('refuses a consumer that would handle nothing: no lanes, or a batch handler without its fallback', async () => {
+    const handlers = { 'auth.user.deleted': async () => {} };
+    await expect(bus.consume({ group: 'bad', handlers, concurrency: 0 })).rejects.toThrow(/concurrency/);
+    await expect(bus.consume({ group: 'bad', handlers, concurrency: Number.NaN })).rejects.toThrow(
+      /concurrency/,
+    );
+    await expect(
+      bus.consume({
+        group: 'bad',
+        handlers,
+        batchHandlers: { 'auth.session.revoked': async () => {} },
+      }),
+    ).rejects.toThrow(/fallback/);
+  });
+
   it('applies a run of one topic in one batch transaction: each effect once, each aggregate in order', async () => {
     const t = await createTables(pool);
     const group = `batch-${t.tag}`;
