@@ -19,7 +19,7 @@ import express, { type Express, type Request } from 'express';
 import type { DocumentNode } from 'graphql';
 import { applyMiddleware, type IMiddlewareGenerator } from 'graphql-middleware';
 import type { Logger } from 'pino';
-import { errorLoggingPlugin } from './error-plugin.js';
+import { errorLoggingPlugin, recodeConnectionFailure } from './error-plugin.js';
 import { bodyErrors, finalHandlers, lifecycle, requestId, sendError } from './http.js';
 import { createNonceStore } from './nonces.js';
 import { currentRequestLog, observeRequests, requestLogPlugin } from './request-log.js';
@@ -119,7 +119,7 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
     // process before the bus and database pools are closed.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
-    formatError: (formatted, error) => maskFormattedError(formatted, error),
+    formatError: (formatted, error) => maskFormattedError(recodeConnectionFailure(formatted, error), error),
   });
   await apollo.start();
 
