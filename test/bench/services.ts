@@ -47,6 +47,8 @@ export interface ServicesOptions {
   workDir?: string;
   /** Settings for one service beside the harness's (pool sizes, faster sweeps, a signing key). */
   env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Node flags for one service's process (e.g. `--cpu-prof`, which NODE_OPTIONS does not take). */
+  nodeFlags?: Partial<Record<ServiceName, string[]>>;
 }
 
 /** One process's resources, read from /proc (Linux). */
@@ -156,11 +158,15 @@ export async function startServices(options: ServicesOptions = {}): Promise<Serv
 
   const children = new Map<ServiceName, ChildProcess>();
   const start = async (s: ServiceName) => {
-    const child = spawnChild(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: join(options.root ?? ROOT, s === 'gateway' ? 'gateway' : `subgraphs/${s}`),
-      env: envOf(s),
-      logFile: logFile(s),
-    });
+    const child = spawnChild(
+      process.execPath,
+      [...(options.nodeFlags?.[s] ?? []), '--import', 'tsx', 'src/main.ts'],
+      {
+        cwd: join(options.root ?? ROOT, s === 'gateway' ? 'gateway' : `subgraphs/${s}`),
+        env: envOf(s),
+        logFile: logFile(s),
+      },
+    );
     children.set(s, child);
     await until(
       async () => (await fetch(url(s, '/health'))).ok,
