@@ -3,7 +3,10 @@
  * results/tuning-dashboard.md. Each build runs as one process per service (services.ts); rounds
  * alternate between them; it prints requests/s and CPU time per request in each service process.
  *
- *   tsx test/bench/compare-dashboard.ts <checkout A> <checkout B> [--rounds N] [--seconds S]
+ *   tsx test/bench/compare-dashboard.ts <checkout A> <checkout B> [--rounds N] [--seconds S] [--b-flags F]
+ *
+ * `--b-flags` gives B's service processes Node flags (space-separated, e.g. `--max-semi-space-size=32`):
+ * with A and B the same checkout, it measures a runtime setting.
  *
  * A checkout is a folder with this repository's layout: this worktree, or a copy of it at another
  * commit whose node_modules/.pnpm links to this one's (generated Prisma clients included). The data is
@@ -21,7 +24,11 @@ import { authSigningKeys, SERVICES, startServices, type ServiceName, type Servic
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string', default: '4' }, seconds: { type: 'string', default: '8' } },
+  options: {
+    rounds: { type: 'string', default: '4' },
+    seconds: { type: 'string', default: '8' },
+    'b-flags': { type: 'string', default: '' },
+  },
 });
 const [rootA, rootB] = positionals;
 if (!rootA || !rootB) {
@@ -47,9 +54,16 @@ try {
     ['B', rootB],
   ] as const)
     builds.push({
-      name: `${name} (${root})`,
+      name: `${name} (${root}${name === 'B' && values['b-flags'] ? ` ${values['b-flags']}` : ''})`,
       services: await startServices({
         root,
+        ...(name === 'B' && values['b-flags']
+          ? {
+              nodeFlags: Object.fromEntries(
+                SERVICES.map((s) => [s, values['b-flags']!.split(' ').filter(Boolean)]),
+              ),
+            }
+          : {}),
         env: {
           auth: { AUTH_JWT_PRIVATE_KEYS: signingKeys },
           booking: { BOOKING_DATABASE_POOL_SIZE: '20' },
