@@ -2,6 +2,7 @@ import http from 'node:http';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
@@ -111,6 +112,10 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
       // No federated traces (ftv1): our gateway never asks for them (no usage reporting; spans go to
       // OpenTelemetry), and the plugin builds a trace tree for every request before it looks.
       ApolloServerPluginInlineTraceDisabled(),
+      // No cache-control hints either: no type or field here declares one (@cacheControl), so every
+      // response's policy is max-age 0, which the gateway reads the same from no Cache-Control header
+      // (subgraph-source.ts). The default plugin wraps every resolver (willResolveField) to compute it.
+      ApolloServerPluginCacheControlDisabled(),
       errorLoggingPlugin(logger),
       requestLogPlugin(),
     ],
