@@ -13,11 +13,9 @@ export const GATEWAY_RUNTIME_ENV = {
    * heap limit is Node's default on a big machine (2 GiB and more), 1.3× at a 256 MiB limit. The
    * gateway's live heap under load is 50–70 MiB; with the default the heap grew to ~300 MiB of mostly
    * garbage before a full collection (peak RSS 431 MiB). The limit stays well above what the operation
-   * gate (GATEWAY_MAX_OPERATIONS) lets live at once and below the pod's memory limit (384 MiB). A 32 MiB
-   * semi-space (16 by default) lets more of an operation's short-lived objects die young instead of
-   * being promoted, which pays for the more frequent full collections.
+   * gate (GATEWAY_MAX_OPERATIONS) lets live at once and below the pod's memory limit (384 MiB).
    */
-  NODE_OPTIONS: '--max-old-space-size=256 --max-semi-space-size=32',
+  NODE_OPTIONS: '--max-old-space-size=256',
   /**
    * glibc serves allocations from 128 KiB up with mmap, returned to the system when freed — unless it
    * raises that threshold itself after the first such free (up to 32 MiB), after which large response

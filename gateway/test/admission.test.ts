@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { describe, expect, it } from 'vitest';
+import { loadGatewayConfig } from '../src/config.js';
 import { admission, OperationGate } from '../src/edge/admission.js';
 import { createGatewayMetrics } from '../src/edge/metrics.js';
 
@@ -144,5 +145,18 @@ describe(admission.name, () => {
     } finally {
       await sut.close();
     }
+  });
+});
+
+describe('operation gate settings', () => {
+  const load = (env: Record<string, string> = {}) =>
+    loadGatewayConfig({ SERVICE_CREDENTIALS: 'development', ...env });
+
+  it('defaults to 32 operations at once and 1024 waiting', () => {
+    expect(load()).toMatchObject({ GATEWAY_MAX_OPERATIONS: 32, GATEWAY_MAX_QUEUED: 1024 });
+  });
+
+  it('refuses a gate that admits nothing, naming the setting', () => {
+    expect(() => load({ GATEWAY_MAX_OPERATIONS: '0' })).toThrow(/GATEWAY_MAX_OPERATIONS/);
   });
 });
