@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { GATEWAY_RUNTIME_ENV } from './gateway/src/runtime.js';
 
 const slow = { testTimeout: 30_000, hookTimeout: 60_000 };
 
@@ -8,6 +9,10 @@ const slow = { testTimeout: 30_000, hookTimeout: 60_000 };
  *  - integration  `*.int.test.ts`  one feature against the real PostgreSQL (and Redis);
  *  - e2e          `*.e2e.test.ts`  the supergraph through the gateway, servers started in-process.
  */
+// Test workers are child processes started after this file is read: they run under the allocator setting
+// the gateway ships with (gateway/src/runtime.ts), which the edge memory test's RSS bound assumes.
+process.env.MALLOC_MMAP_THRESHOLD_ ??= GATEWAY_RUNTIME_ENV.MALLOC_MMAP_THRESHOLD_;
+
 // CI sets VITEST_JSON_REPORT to a path to get machine-readable totals next to the usual output.
 const jsonReport = process.env.VITEST_JSON_REPORT;
 

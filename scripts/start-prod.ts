@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { generateServiceKeys } from '@carwash/config';
+import { GATEWAY_RUNTIME_ENV } from '../gateway/src/runtime.js';
 import { ROOT, SERVICES, supervise } from './supervise.js';
 
 /** The export condition that points `@carwash/*` at compiled `dist/` (every workspace package.json). */
@@ -29,7 +30,8 @@ supervise(
     name: s.name,
     cwd: path.join(ROOT, s.dir),
     args: [DIST_CONDITION, 'dist/main.js'],
-    env: { ...process.env, ...keys.envFor(s.name) },
+    // The gateway's heap and allocator settings, as its container sets them (gateway/src/runtime.ts).
+    env: { ...process.env, ...(s.name === 'gateway' ? GATEWAY_RUNTIME_ENV : {}), ...keys.envFor(s.name) },
   })),
   (name, child) => console.error(`[start:prod] ${name}: pid ${child.pid}`),
 );

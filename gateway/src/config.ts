@@ -63,6 +63,14 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
        * name) to one in flight waits for that one's answer instead of being sent (edge/shared-fetches.ts).
        */
       SUBGRAPH_DEDUPE: z.enum(['on', 'off']).default('on'),
+      /**
+       * GraphQL operations this process works on at once (edge/admission.ts); more wait in a FIFO queue
+       * of `GATEWAY_MAX_QUEUED`, past which a request gets `503 GATEWAY_BUSY`. Bounds the heap's live set
+       * whatever the number of connections (test/bench/results/tuning-gateway.md, "Memory"). 32: above the
+       * concurrency the subgraph-bound workloads use (booking bench: 20), where fewer would cap throughput.
+       */
+      GATEWAY_MAX_OPERATIONS: setting.int(32, 1, 100_000),
+      GATEWAY_MAX_QUEUED: setting.int(1024, 0, 1_000_000),
       ...tracingSettings(),
       SHUTDOWN_GRACE_MS: setting.int(10_000, 0, 600_000),
       LOG_LEVEL: setting.logLevel(),

@@ -29,6 +29,7 @@ import { createRateLimiter, rateLimitPlugin } from './edge/rate-limit.js';
 import { createEdgeLabels, measured, requestMetricsPlugin } from './edge/request-metrics.js';
 import { createPersistedQueries } from './edge/persisted.js';
 import { gatewayReadiness } from './edge/readiness.js';
+import { admission, OperationGate } from './edge/admission.js';
 import { SharedFetches } from './edge/shared-fetches.js';
 import { createSubgraphClient } from './edge/subgraph-fetch.js';
 import { createSubgraphHealth } from './edge/subgraph-health.js';
@@ -224,6 +225,11 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       };
     },
   });
+  // One gate for both paths: the bound is the process's.
+  const gate = new OperationGate({
+    maxOperations: config.GATEWAY_MAX_OPERATIONS,
+    maxQueued: config.GATEWAY_MAX_QUEUED,
+  });
   // `/` also answers GraphQL: Sandbox sends its queries to the page's own URL.
   for (const path of ['/graphql', '/']) {
     app.all(
@@ -232,6 +238,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       requestId,
       corsPolicy(config.CORS_ORIGINS),
       graphqlMethods(metrics),
+      admission(gate, metrics),
       express.json({ limit: config.MAX_REQUEST_BYTES }),
       bodyParseErrors(metrics, config.MAX_REQUEST_BYTES),
       limits.guard,

@@ -170,6 +170,12 @@ export const ERROR_CATALOGUE = {
     message: 'The request headers are too large.',
     description: 'Headers (cookies, tokens) exceed the server limit.',
   },
+  GATEWAY_BUSY: {
+    status: 503,
+    message: 'The gateway is busy; retry shortly.',
+    description:
+      'Every operation slot and every queue place of this gateway process was taken (`GATEWAY_MAX_OPERATIONS`, `GATEWAY_MAX_QUEUED`); retry after the `Retry-After` header.',
+  },
 
   // Service-to-service trust (subgraphs accept only signed calls from the gateway or a sibling service)
   SERVICE_CREDENTIAL_MISSING: {

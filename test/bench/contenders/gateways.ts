@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateServiceKeys } from '@carwash/config';
+import { GATEWAY_RUNTIME_ENV } from '../../../gateway/src/runtime.js';
 import { stopChild } from '../support.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -57,9 +58,11 @@ const hive = (router: boolean): ContenderSpec => ({
 export const CONTENDERS: readonly ContenderSpec[] = [
   {
     name: 'ours',
-    label: 'ours: gateway/dist/main.js (node --conditions=@carwash/dist), production settings',
+    label: `ours: gateway/dist/main.js (node --conditions=@carwash/dist), production settings, as shipped: NODE_OPTIONS="${GATEWAY_RUNTIME_ENV.NODE_OPTIONS}" MALLOC_MMAP_THRESHOLD_=${GATEWAY_RUNTIME_ENV.MALLOC_MMAP_THRESHOLD_}`,
     args: () => ['--conditions=@carwash/dist', join(ROOT, 'gateway/dist/main.js')],
     env: (supergraph, port) => ({
+      // The heap and allocator settings it ships with (docker-compose.yml, deploy/k8s, start:prod).
+      ...GATEWAY_RUNTIME_ENV,
       ...generateServiceKeys(['gateway'], 'bench').envFor('gateway'),
       NODE_ENV: 'production',
       SUPERGRAPH_PATH: supergraph,
