@@ -156,6 +156,7 @@ async function runPhase(
       lastPublishAt = Date.now();
     },
     consume: (options) => bus.consume(options),
+    watch: (options) => bus.watch(options),
     lag: (group) => bus.lag(group),
     deadLetters: (group, limit) => bus.deadLetters(group, limit),
     replayDeadLetter: (group, id) => bus.replayDeadLetter(group, id),
