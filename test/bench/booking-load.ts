@@ -75,8 +75,11 @@ export interface Contender {
   bookingEnv: Record<string, string>;
 }
 
-/** The booking subgraph with its peer caches off: the peer each tuned run is compared with. */
-export const CACHES_OFF: Contender = { name: 'caches off', bookingEnv: { BOOKING_PEER_CACHE_TTL_MS: '0' } };
+/** The booking subgraph with its caches off (peers' answers, free slots): the peer each tuned run is compared with. */
+export const CACHES_OFF: Contender = {
+  name: 'caches off',
+  bookingEnv: { BOOKING_PEER_CACHE_TTL_MS: '0', BOOKING_SLOTS_CACHE_TTL_MS: '0' },
+};
 
 export interface BookingLoadOptions {
   slotsRequests: number;
