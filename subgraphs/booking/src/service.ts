@@ -326,22 +326,28 @@ export class BookingService {
       for (let attempt = 0; attempt < MAX_BOOKING_ATTEMPTS; attempt++) {
         try {
           return await this.inTransaction(async (tx) => {
-            if (capped) {
-              // One customer's own bookings take turns, so the count sees every hold committed before it
-              // (those staff made for them included). Taken before the site lock, always in that order.
-              await this.repo.lockCustomer(tx, customerId);
-              if ((await this.repo.liveHolds(tx, customerId, new Date())) >= maxHolds) {
-                throw new AppError('BOOKING_HOLD_LIMIT_REACHED', {
-                  message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.`,
-                });
-              }
+            // One customer's own bookings take turns, so the count sees every hold committed before it
+            // (those staff made for them included); bookings of one site take turns too. Without the
+            // site's, two inserts that both wait on the exclusion constraint for each other's overlapping
+            // row deadlock (40P01): the bench saw ~10 % of concurrent bookings fail that way. The
+            // constraint stays the guarantee; this is the queue. Both locks in one round trip, the
+            // customer's first (always that order); then what is decided on, read in one more.
+            await this.repo.lockForBooking(tx, input.siteId, capped ? customerId : null);
+            const state = await this.repo.bookingState(
+              tx,
+              input.siteId,
+              startsAt,
+              blockedUntil,
+              capped ? customerId : null,
+              new Date(),
+            );
+            if (capped && state.liveHolds >= maxHolds) {
+              throw new AppError('BOOKING_HOLD_LIMIT_REACHED', {
+                message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.`,
+              });
             }
-            // Bookings of one site take turns. Without this, two inserts that both wait on the exclusion
-            // constraint for each other's overlapping row deadlock (40P01): the bench saw ~10 % of
-            // concurrent bookings fail that way. The constraint stays the guarantee; this is the queue.
-            await this.repo.lockSite(tx, input.siteId);
-            // One read of the bays in use; lapsed holds among them are expired (recorded) and free their bay.
-            const inUse = await this.repo.busy(input.siteId, startsAt, blockedUntil, tx);
+            // The bays in use; lapsed holds among them are expired (recorded) and free their bay.
+            const inUse = state.inUse;
             const at = new Date();
             const lapsed = (b: BayUse) => b.status === 'HELD' && !!b.holdExpiresAt && b.holdExpiresAt <= at;
             if (inUse.some(lapsed))
@@ -373,16 +379,8 @@ export class BookingService {
                 currency: a.currency,
               })),
             });
+            // Its `booking.reservation.created` event is written by the same statement.
             this.bayChanged(tx, r);
-            await this.repo.recordEvent(tx, 'booking.reservation.created', r.id, {
-              reservationId: r.id,
-              customerId,
-              siteId: r.siteId,
-              startsAt: startsAt.toISOString(),
-              blockedUntil: blockedUntil.toISOString(),
-              priceCents,
-              currency: r.currency,
-            });
             return r;
           }, BOOKING_TX_LIMITS);
         } catch (err) {
