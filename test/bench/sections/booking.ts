@@ -38,7 +38,7 @@ export const run: Section = async ({ quick, log }) => {
   const notes = [
     `${rounds} round(s) per contender, rounds alternating (tuned first in odd rounds); each round ${quick ? 150 : 400} availableSlots then ${quick ? 80 : 200} createBooking at concurrency ${CONCURRENCY}, after a warm-up, over ${SEED} seeded reservations; one client books every hold (its customer lock serialises its bookings, the site lock all of the site's).`,
     `"caches off" is the same build with BOOKING_PEER_CACHE_TTL_MS=0 and BOOKING_SLOTS_CACHE_TTL_MS=0: every request asks location (and createBooking auth) again and availableSlots reads the bays again, as before the caches. The baseline is the issue's (113 req/s p50 172 ms; 88 req/s p50 220 ms), measured on a quieter machine: the same-run ratio is the honest one.`,
-    `Load average at start ${load0.map((n) => n.toFixed(2)).join(' / ')}; 1-minute load at the end of the phases ${loadRange(result.figures)}. The whole supergraph and the load generator share this process and its 2 cores with other work.`,
+    `Load average at start ${load0.map((n) => n.toFixed(2)).join(' / ')}; 1-minute load at the end of the phases ${loadRange(result.figures)}. The whole supergraph (gateway and four subgraphs) runs in this process; the load client in a child process of its own (booking-load-child.ts); both share the 2 cores with other work.`,
     ...result.notes,
   ];
   const tuned = result.figures.find((f) => f.contender.name === 'tuned');
