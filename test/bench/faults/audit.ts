@@ -10,7 +10,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import pg from 'pg';
-import type { Feature } from './supergraph.js';
+import type { Feature } from '../services.js';
 
 /** The drill harness's own connections carry this name, so the PostgreSQL drill spares them. */
 export const AUDIT_APPLICATION_NAME = 'bench-faults-audit';

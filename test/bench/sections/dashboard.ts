@@ -3,18 +3,24 @@
  *
  * The dashboard is `site(id) { bookings(date) { … customer, washer, site, service, payment } }` — one
  * site's bookings for one local day, as a manager reads them, through the gateway and all four
- * subgraphs (started in this process, as the end-to-end tests do). The floor is the same data fetched
- * by one hand-written statement per feature database, served by bare `node:http` + `pg` in a child
- * process (dashboard-floor.ts). autocannon runs in a child of its own (../load.ts).
+ * subgraphs. The floor is the same data fetched by one hand-written statement per feature database,
+ * served by bare `node:http` + `pg` in a child process (dashboard-floor.ts). autocannon runs in a child
+ * of its own (../load.ts).
+ *
+ * Process layout: the supergraph under load runs as production runs it, one Node process per service
+ * (gateway, auth, booking, payment, location; ../services.ts) on the same databases. A second copy runs
+ * inside this process, as the end-to-end tests start it: it seeds, counts SQL statements (its pools
+ * count them) and is loaded too, as the "one process" contender, so the layout's effect is measured in
+ * the same run.
  *
  * 1. Seeds, directly in each feature's database, three sites with 10, 100 and 1,000 bookings on one
  *    day (customers, washers, services, a captured payment per booking). Every row is this run's and
  *    is deleted at the end (the signed-up manager stays, as in the e2e tests).
- * 2. Checks once that the supergraph and the floor return the same data (normalised JSON).
+ * 2. Checks once that both supergraphs and the floor return the same data (normalised JSON).
  * 3. N+1: SQL statements per dashboard request, per feature, for 10, 100 and 1,000 bookings: must not grow.
- * 4. Loads both with the 100-booking dashboard: a warm-up each, then rounds alternating the two;
- *    every response is byte-compared with the first one (autocannon's expectBody). Reports the medians
- *    and the ratio supergraph / floor (target ≥ 0.35).
+ * 4. Loads the three with the 100-booking dashboard: a warm-up each, then rounds alternating them;
+ *    every response is byte-compared with the first one (autocannon's expectBody). Reports the medians,
+ *    the ratio supergraph / floor (target ≥ 0.35) and the CPU time each service process spent per request.
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +34,14 @@ import migrate from '../../support/global-setup.js';
 import { signUpAs, startSupergraph, type Running } from '../../support/supergraph.js';
 import { startLoadGenerator, type LoadGenerator, type LoadResult } from '../load.js';
 import { median, spread, type Section } from '../report.js';
+import {
+  authSigningKeys,
+  SERVICES,
+  startServices,
+  type ProcessUsage,
+  type ServiceName,
+  type Services,
+} from '../services.js';
 
 /** The ratio the issue sets: supergraph requests/s at least this share of the floor's. */
 const TARGET_RATIO = 0.35;
@@ -43,7 +57,7 @@ const PER_BAY = 30;
 const WASH_MIN = 30;
 const BUFFER_MIN = 10;
 const CUSTOMERS_PER_BOOKING = 0.5;
-const SERVICES = 5;
+const SERVICE_ROWS = 5;
 
 const PLAN = {
   full: { warmupS: 5, rounds: 5, durationS: 10 },
@@ -105,7 +119,7 @@ export async function seed(
   const bays = Math.ceil(n / PER_BAY);
   const washers = Array.from({ length: bays }, (_, i) => userRow('WASHER', i));
   const siteId = randomUUID();
-  const services = Array.from({ length: SERVICES }, (_, i) => ({
+  const services = Array.from({ length: SERVICE_ROWS }, (_, i) => ({
     id: randomUUID(),
     name: `Dashboard wash ${i} ${tag}`,
     durationMinutes: WASH_MIN,
@@ -114,7 +128,7 @@ export async function seed(
   }));
   const dayStart = DateTime.fromISO(date, { zone: ZONE }).startOf('day').plus({ minutes: 30 });
   const bookings = Array.from({ length: n }, (_, i) => {
-    const service = services[i % SERVICES]!;
+    const service = services[i % SERVICE_ROWS]!;
     const bay = Math.floor(i / PER_BAY) + 1;
     const startsAt = dayStart.plus({ minutes: (i % PER_BAY) * (WASH_MIN + BUFFER_MIN) });
     return {
@@ -223,16 +237,34 @@ function snapshot(): Record<Feature, number> {
 
 const fixed = (n: number, digits = 0) => n.toFixed(digits);
 
+/** CPU milliseconds a process spent between two readings (undefined if it was not running at both). */
+function cpuSpent(before: ProcessUsage | undefined, after: ProcessUsage | undefined): number | undefined {
+  return before && after ? after.cpuMs - before.cpuMs : undefined;
+}
+
 export const run: Section = async ({ quick, log }) => {
   const plan = quick ? PLAN.quick : PLAN.full;
   const notes: string[] = [];
   let ok = true;
   migrate();
-  const sg = await startSupergraph();
+  // One signing key for both copies of auth, so the manager's token is good at both gateways.
+  const signingKeys = await authSigningKeys();
+  const sg = await startSupergraph({ authEnv: { AUTH_JWT_PRIVATE_KEYS: signingKeys } });
   const seeded: Seeded[] = [];
   let floor: { url: string; stop(): void } | undefined;
   let load: LoadGenerator | undefined;
+  let services: Services | undefined;
   try {
+    services = await startServices({
+      env: {
+        auth: { AUTH_JWT_PRIVATE_KEYS: signingKeys },
+        // The pool sizes the in-process supergraph runs with (startSupergraph).
+        booking: { BOOKING_DATABASE_POOL_SIZE: '20' },
+        payment: { PAYMENT_DATABASE_POOL_SIZE: '20' },
+      },
+    });
+    const processes = services;
+    log('dashboard: services started, one process each');
     const manager = await signUpAs(sg, 'MANAGER', 'Dana');
     const date = DateTime.now().setZone(ZONE).plus({ days: 30 }).toISODate()!;
     const tag = randomUUID().slice(0, 8);
@@ -246,8 +278,8 @@ export const run: Section = async ({ quick, log }) => {
       body: JSON.stringify({ query: DASHBOARD, variables: { site: siteId, date } }),
     });
     const floorUrl = (siteId: string) => `${floor!.url}/dashboard?site=${siteId}&date=${date}`;
-    const viaGateway = async (siteId: string) => {
-      const res = await fetch(sg.gatewayUrl, gatewayRequest(siteId));
+    const viaGateway = async (siteId: string, url = sg.gatewayUrl) => {
+      const res = await fetch(url, gatewayRequest(siteId));
       return { status: res.status, text: await res.text() };
     };
     const viaFloor = async (siteId: string) => {
@@ -258,20 +290,27 @@ export const run: Section = async ({ quick, log }) => {
     // ── Same data ───────────────────────────────────────────────────────────────────────────────
     for (const [i, n] of SIZES.entries()) {
       const s = seeded[i]!;
-      const [g, f] = [await viaGateway(s.siteId), await viaFloor(s.siteId)];
-      const gj = JSON.parse(g.text) as { data?: { site?: { bookings?: unknown[] } }; errors?: unknown };
-      const same = JSON.stringify(normalise(gj)) === JSON.stringify(normalise(JSON.parse(f.text)));
-      const count = gj.data?.site?.bookings?.length ?? 0;
-      if (g.status !== 200 || f.status !== 200 || !same || count !== n) {
-        ok = false;
-        notes.push(
-          `the supergraph and the floor DIFFER for ${n} bookings (HTTP ${g.status}/${f.status}, ${count} bookings): ${g.text.slice(0, 300)}`,
-        );
+      const f = await viaFloor(s.siteId);
+      const floorJson = JSON.stringify(normalise(JSON.parse(f.text)));
+      for (const [layout, url] of [
+        ['one process', sg.gatewayUrl],
+        ['process per service', processes.gatewayUrl],
+      ] as const) {
+        const g = await viaGateway(s.siteId, url);
+        const gj = JSON.parse(g.text) as { data?: { site?: { bookings?: unknown[] } }; errors?: unknown };
+        const same = JSON.stringify(normalise(gj)) === floorJson;
+        const count = gj.data?.site?.bookings?.length ?? 0;
+        if (g.status !== 200 || f.status !== 200 || !same || count !== n) {
+          ok = false;
+          notes.push(
+            `the supergraph (${layout}) and the floor DIFFER for ${n} bookings (HTTP ${g.status}/${f.status}, ${count} bookings): ${g.text.slice(0, 300)}`,
+          );
+        }
       }
     }
     if (ok)
       notes.push(
-        `The supergraph and the floor returned the same data (normalised JSON) for ${SIZES.join(', ')} bookings.`,
+        `The supergraph (both layouts) and the floor returned the same data (normalised JSON) for ${SIZES.join(', ')} bookings.`,
       );
 
     // ── N+1 ─────────────────────────────────────────────────────────────────────────────────────
@@ -299,18 +338,36 @@ export const run: Section = async ({ quick, log }) => {
     // ── Load ────────────────────────────────────────────────────────────────────────────────────
     const loaded = seeded[SIZES.indexOf(LOADED_SIZE)]!;
     const expected = {
-      supergraph: (await viaGateway(loaded.siteId)).text,
+      supergraph: (await viaGateway(loaded.siteId, processes.gatewayUrl)).text,
+      oneProcess: (await viaGateway(loaded.siteId)).text,
       floor: (await viaFloor(loaded.siteId)).text,
     };
     load = startLoadGenerator();
+    const cpu: Partial<Record<ServiceName, number[]>> = {};
     const contenders = {
-      supergraph: (duration: number) =>
+      supergraph: async (duration: number) => {
+        const before = processes.usage();
+        const res = await load!.run({
+          url: processes.gatewayUrl,
+          ...gatewayRequest(loaded.siteId),
+          connections: CONNECTIONS,
+          duration,
+          expectBody: expected.supergraph,
+        });
+        const after = processes.usage();
+        for (const s of SERVICES) {
+          const spent = cpuSpent(before[s], after[s]);
+          if (spent !== undefined && res.requests > 0) (cpu[s] ??= []).push(spent / res.requests);
+        }
+        return res;
+      },
+      oneProcess: (duration: number) =>
         load!.run({
           url: sg.gatewayUrl,
           ...gatewayRequest(loaded.siteId),
           connections: CONNECTIONS,
           duration,
-          expectBody: expected.supergraph,
+          expectBody: expected.oneProcess,
         }),
       floor: (duration: number) =>
         load!.run({
@@ -326,7 +383,7 @@ export const run: Section = async ({ quick, log }) => {
       const w = await contenders[name](plan.warmupS);
       log(`dashboard: warm-up ${name} ${fixed(w.rps)} req/s`);
     }
-    const rounds: Record<Name, LoadResult[]> = { supergraph: [], floor: [] };
+    const rounds: Record<Name, LoadResult[]> = { supergraph: [], oneProcess: [], floor: [] };
     const failures: string[] = [];
     for (let r = 0; r < plan.rounds; r++) {
       // Alternate who goes first, so neither always runs on a machine the other just warmed.
@@ -341,6 +398,7 @@ export const run: Section = async ({ quick, log }) => {
     }
     const rps = (name: Name) => median(rounds[name].map((x) => x.rps));
     const ratio = rps('supergraph') / rps('floor');
+    const oneProcessRatio = rps('oneProcess') / rps('floor');
     const errors = names.reduce((sum, name) => sum + rounds[name].reduce((a, x) => a + x.errors, 0), 0);
     if (errors > 0) {
       ok = false;
@@ -352,14 +410,21 @@ export const run: Section = async ({ quick, log }) => {
     if (ratio < TARGET_RATIO) ok = false;
     notes.push(
       `Supergraph / floor = ${fixed(ratio, 2)}× (target ≥ ${TARGET_RATIO}×). ${CONNECTIONS} connections, ${plan.rounds} rounds of ${plan.durationS} s each after a ${plan.warmupS} s warm-up, alternating; medians.`,
-      'The supergraph (gateway + four subgraphs) runs in one Node process, as the e2e tests start it; the floor in another; autocannon in a third; PostgreSQL on the same 2 cores. The floor does no GraphQL, authentication or authorization.',
+      `Process layout: "supergraph" is five Node processes, one per service (gateway, auth, booking, payment, location; each its src/main.ts through tsx, as in production one per image), talking HTTP on 127.0.0.1; "supergraph, one process" is the same five services inside the benchmark's own process, as the e2e tests start them (${fixed(oneProcessRatio, 2)}× the floor). The floor is one process (node:http + pg), autocannon another; PostgreSQL and Redis run on the same 2 cores. The floor does no GraphQL, authentication or authorization.`,
+      `CPU time per dashboard request in each service process (median over the rounds): ${SERVICES.map((s) => `${s} ${fixed(median(cpu[s] ?? [NaN]), 1)} ms`).join(', ')}; ${fixed(
+        SERVICES.reduce((a, s) => a + median(cpu[s] ?? [NaN]), 0),
+        1,
+      )} ms in all.`,
     );
+    const label: Record<Name, string> = {
+      supergraph: 'supergraph (gateway → 4 subgraphs, a process each)',
+      oneProcess: 'supergraph, one process (as the e2e tests)',
+      floor: 'SQL floor (node:http + pg, 4 statements)',
+    };
     const loadRows = names.map((name) => {
       const rs = rounds[name];
       return [
-        name === 'supergraph'
-          ? 'supergraph (gateway → 4 subgraphs)'
-          : 'SQL floor (node:http + pg, 4 statements)',
+        label[name],
         fixed(rps(name)),
         spread(rs.map((x) => x.rps)),
         fixed(median(rs.map((x) => x.p50))),
@@ -377,6 +442,7 @@ export const run: Section = async ({ quick, log }) => {
       '',
       '',
     ]);
+    loadRows.push(['ratio one process / floor', `${fixed(oneProcessRatio, 2)}×`, '', '', '', '', '']);
     return {
       title: `Dashboard: ${LOADED_SIZE} bookings through the supergraph against the SQL floor`,
       tables: [
@@ -397,6 +463,9 @@ export const run: Section = async ({ quick, log }) => {
   } finally {
     load?.stop();
     floor?.stop();
+    await services
+      ?.stop()
+      .catch((err: unknown) => log(`dashboard: stopping the services failed: ${String(err)}`));
     for (const s of seeded)
       await unseed(sg, s).catch((err: unknown) => log(`dashboard: cleanup failed: ${String(err)}`));
     await sg.stop();

@@ -22,8 +22,8 @@ import { startLoad, type Load, type RequestRecord } from '../faults/load.js';
 import { faultImpact, type FaultImpact, type RecoveryRule } from '../faults/recovery.js';
 import { startPrivateRedis, type PrivateRedis } from '../faults/redis.js';
 import { createDrillWorld } from '../faults/setup.js';
-import { FEATURES, startChildSupergraph, type ChildSupergraph, type Feature } from '../faults/supergraph.js';
 import type { BenchSection, Section } from '../report.js';
+import { defaultDatabaseUrl, FEATURES, startServices, type Feature, type Services } from '../services.js';
 import { percentile } from '../support.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -96,9 +96,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 function drillDatabaseUrls(): Record<Feature, string> {
   return Object.fromEntries(
     FEATURES.map((f) => {
-      const u = new URL(
-        process.env[`${f.toUpperCase()}_DATABASE_URL`] ?? `postgresql://postgres@127.0.0.1:5432/carwash_${f}`,
-      );
+      const u = new URL(defaultDatabaseUrl(f));
       u.pathname = `/carwash_benchfault_${f}`;
       return [f, u.toString()];
     }),
@@ -140,7 +138,7 @@ export const run: Section = async ({ quick, log }): Promise<BenchSection> => {
   const workDir = mkdtempSync(join(tmpdir(), 'carwash-bench-faults-'));
   const databaseUrls = drillDatabaseUrls();
   let redis: PrivateRedis | undefined;
-  let sg: ChildSupergraph | undefined;
+  let sg: Services | undefined;
   let load: Load | undefined;
   let audit: Audit | undefined;
   let failed = true;
@@ -157,11 +155,11 @@ export const run: Section = async ({ quick, log }): Promise<BenchSection> => {
     redis = await startPrivateRedis(join(workDir, 'redis.log'));
     log(`faults: private redis on port ${redis.port}; starting the services as child processes`);
     const startedAt = now();
-    sg = await startChildSupergraph({
+    sg = await startServices({
       databaseUrls,
       redisUrl: redis.url,
       workDir,
-      extraEnv: {
+      env: {
         // Holds stay HELD while payments fail: the drill's clients must not run into the hold limit.
         booking: { BOOKING_MAX_LIVE_HOLDS: '100000', BOOKING_DATABASE_POOL_SIZE: '20' },
         // A charge its dead process left PENDING is resumed within seconds, not the production 15 s.
