@@ -36,11 +36,13 @@ import { sqlStatements as locationStatements } from '@carwash/location';
 import { DateTime } from 'luxon';
 import {
   PASSWORD,
+  postGraphQL,
   startSupergraph,
   uniqueEmail,
   type GraphQLResult,
   type Running,
 } from '../support/supergraph.js';
+import { authSigningKeys, startServices, type Services } from './services.js';
 import type { PhaseReply, PhaseRequest } from './booking-load-child.js';
 import { percentile } from './support.js';
 
@@ -78,12 +80,52 @@ export interface Contender {
   name: string;
   /** Settings of its booking subgraph (over the test defaults). */
   bookingEnv: Record<string, string>;
+  /**
+   * `processes`: the gateway and each subgraph as a process of its own, as production runs them
+   * (services.ts); its SQL statements are not counted. Default `in-process`: the whole supergraph in
+   * this process, as the e2e tests start it. The first contender must be in-process (it seeds and checks).
+   */
+  layout?: 'in-process' | 'processes';
+}
+
+/** Where a contender is reached: its gateway. */
+interface Target {
+  gatewayUrl: string;
+  gql: Running['gql'];
+  /** Whether its SQL statements are counted (in-process subgraphs only). */
+  counted: boolean;
 }
 
 /** The booking subgraph with its caches off (peers' answers, free slots): the peer each tuned run is compared with. */
 export const CACHES_OFF: Contender = {
   name: 'caches off',
   bookingEnv: { BOOKING_PEER_CACHE_TTL_MS: '0', BOOKING_SLOTS_CACHE_TTL_MS: '0' },
+};
+
+/** The tuned build as production lays it out: the contender the issue's target is judged on. */
+export const TUNED_PROCESSES: Contender = {
+  name: 'tuned, process per service',
+  bookingEnv: {},
+  layout: 'processes',
+};
+/** The same build with its caches off, laid out alike: what the caches are worth. */
+export const CACHES_OFF_PROCESSES: Contender = {
+  ...CACHES_OFF,
+  name: 'caches off, process per service',
+  layout: 'processes',
+};
+/** The tuned build with the whole supergraph in one process (the e2e layout, and the one the earlier runs measured). */
+export const TUNED_ONE_PROCESS: Contender = { name: 'tuned, one process', bookingEnv: {} };
+
+/** Settings every contender's services share: small pools where the load does not go (payment, auth, location). */
+const SERVICE_ENV = {
+  // The production default (the test supergraph's 20, with several supergraphs in one run, ran a
+  // shared server out of connections).
+  booking: { BOOKING_DATABASE_POOL_SIZE: '10' },
+  // Payment takes no part in this load; auth and location answer booking's (cached) checks and the setup.
+  payment: { PAYMENT_DATABASE_POOL_SIZE: '2' },
+  auth: { AUTH_DATABASE_POOL_SIZE: '4' },
+  location: { LOCATION_DATABASE_POOL_SIZE: '4' },
 };
 
 export interface BookingLoadOptions {
@@ -205,6 +247,7 @@ async function phase(
   client: LoadClient,
   request: PhaseRequest,
   what: string,
+  counted: boolean,
 ): Promise<PhaseStats & { bookingIds: string[] }> {
   const statements = [bookingStatements.count, locationStatements.count];
   const reply = await client.run(request);
@@ -218,8 +261,8 @@ async function phase(
     latencies: reply.latencies,
     codes: new Map(reply.codes),
     firstError: new Map(reply.firstError),
-    bookingStatements: bookingStatements.count - statements[0]!,
-    locationStatements: locationStatements.count - statements[1]!,
+    bookingStatements: counted ? bookingStatements.count - statements[0]! : Number.NaN,
+    locationStatements: counted ? locationStatements.count - statements[1]! : Number.NaN,
     bookingIds: reply.bookingIds,
   };
 }
@@ -242,9 +285,11 @@ function figures(stats: PhaseStats, taken = 0): PhaseFigures {
   };
 }
 
+const count = (n: number) => (Number.isNaN(n) ? 'n/a' : n.toFixed(1));
+
 /** One phase's figures as a log line. */
 export function describePhase(f: PhaseFigures, concurrency: number): string {
-  return `${f.requests} requests, concurrency ${concurrency}: ${Math.round(f.rps)} req/s, p50 ${ms(f.p50)} ms, p95 ${ms(f.p95)} ms, p99 ${ms(f.p99)} ms, max ${ms(f.max)} ms, errors ${f.errors}${f.taken ? `, BOOKING_SLOT_TAKEN ${f.taken}` : ''}; SQL statements per request: booking ${f.bookingStatements.toFixed(1)}, location ${f.locationStatements.toFixed(1)}; load ${f.load1.toFixed(2)}`;
+  return `${f.requests} requests, concurrency ${concurrency}: ${Math.round(f.rps)} req/s, p50 ${ms(f.p50)} ms, p95 ${ms(f.p95)} ms, p99 ${ms(f.p99)} ms, max ${ms(f.max)} ms, errors ${f.errors}${f.taken ? `, BOOKING_SLOT_TAKEN ${f.taken}` : ''}; SQL statements per request: booking ${count(f.bookingStatements)}, location ${count(f.locationStatements)}; load ${f.load1.toFixed(2)}`;
 }
 
 /** Unwraps a setup call's data or throws with its errors. */
@@ -412,7 +457,8 @@ async function setUp(o: BookingLoadOptions, sg: Running, cleanup: Cleanup): Prom
 /** Measures every contender, round after round, and checks the table afterwards. */
 async function measure(
   o: BookingLoadOptions,
-  supergraphs: Running[],
+  first: Running,
+  targets: Target[],
   fixture: Fixture,
   cleanup: Cleanup,
   notes: string[],
@@ -421,16 +467,15 @@ async function measure(
 ): Promise<boolean> {
   let ok = true;
   const { siteId, serviceId, client } = fixture;
-  const first = supergraphs[0]!;
   const dates = Array.from({ length: SEED_DAYS }, (_, i) => localDate(i + 1));
   type SlotsData = { availableSlots: Array<{ startsAt: string; endsAt: string; freeBays: number }> };
-  const slots = (sg: Running, date: string) =>
+  const slots = (sg: Target, date: string) =>
     sg.gql<SlotsData>(SLOTS, { site: siteId, service: serviceId, date }, client.token);
 
   // Every contender answers the first day alike, and the day is partly booked.
   const firstDate = dates[0]!;
   const samples = await Promise.all(
-    supergraphs.map(async (sg) => must(await slots(sg, firstDate), 'availableSlots sample').availableSlots),
+    targets.map(async (sg) => must(await slots(sg, firstDate), 'availableSlots sample').availableSlots),
   );
   const sample = samples[0]!;
   const dayStart = DateTime.fromISO(firstDate, { zone: ZONE });
@@ -455,7 +500,7 @@ async function measure(
   let nextStart = 0;
   let successes = 0;
   const request = (
-    sg: Running,
+    sg: Target,
     check: PhaseRequest['check'],
     requests: PhaseRequest['requests'],
   ): PhaseRequest => ({
@@ -467,17 +512,17 @@ async function measure(
     maxBays: MEASURED_BAYS,
     requests,
   });
-  const slotsPhase = async (sg: Running, n: number, what: string) => {
+  const slotsPhase = async (sg: Target, n: number, what: string) => {
     const requests = Array.from({ length: n }, (_, i) => ({
       query: SLOTS,
       variables: { site: siteId, service: serviceId, date: dates[i % dates.length]! },
     }));
-    const stats = await phase(loadClient, request(sg, 'slots', requests), what);
+    const stats = await phase(loadClient, request(sg, 'slots', requests), what, sg.counted);
     const f = figures(stats);
     report(what, stats, f);
     return f;
   };
-  const createPhase = async (sg: Running, n: number, what: string) => {
+  const createPhase = async (sg: Target, n: number, what: string) => {
     const base = nextStart;
     nextStart += n;
     const requests = Array.from({ length: n }, (_, i) => ({
@@ -490,7 +535,7 @@ async function measure(
         },
       },
     }));
-    const stats = await phase(loadClient, request(sg, 'create', requests), what);
+    const stats = await phase(loadClient, request(sg, 'create', requests), what, sg.counted);
     cleanup.bookingIds.push(...stats.bookingIds);
     successes += stats.codes.get('ok') ?? 0;
     const f = figures(stats, stats.codes.get('BOOKING_SLOT_TAKEN') ?? 0);
@@ -508,7 +553,7 @@ async function measure(
   };
 
   const deadlocksBefore = await deadlocks(first);
-  for (const [i, sg] of supergraphs.entries()) {
+  for (const [i, sg] of targets.entries()) {
     const name = o.contenders[i]!.name;
     await slotsPhase(sg, Math.min(SLOTS_WARMUP, o.slotsRequests), `availableSlots warm-up, ${name}`);
     await createPhase(
@@ -518,15 +563,15 @@ async function measure(
     );
   }
   for (let round = 0; round < o.rounds; round++) {
-    const order = supergraphs.map((_, i) => i);
+    const order = targets.map((_, i) => i);
     if (round % 2 === 1) order.reverse();
     for (const i of order) {
       const what = `${o.contenders[i]!.name}, round ${round + 1}`;
-      results[i]!.slots.push(await slotsPhase(supergraphs[i]!, o.slotsRequests, `availableSlots, ${what}`));
+      results[i]!.slots.push(await slotsPhase(targets[i]!, o.slotsRequests, `availableSlots, ${what}`));
     }
     for (const i of order) {
       const what = `${o.contenders[i]!.name}, round ${round + 1}`;
-      results[i]!.create.push(await createPhase(supergraphs[i]!, o.createRequests, `createBooking, ${what}`));
+      results[i]!.create.push(await createPhase(targets[i]!, o.createRequests, `createBooking, ${what}`));
     }
   }
 
@@ -600,34 +645,51 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
     };
   const t0 = performance.now();
   const supergraphs: Running[] = [];
+  const processes: Services[] = [];
+  const targets: Target[] = [];
   const cleanup: Cleanup = { siteIds: [], bookingIds: [] };
   let ok: boolean;
   let loadClient: LoadClient | undefined;
   // Filled phase by phase: a run stopped by its deadline still reports what it measured.
   const figures: ContenderFigures[] = o.contenders.map((contender) => ({ contender, slots: [], create: [] }));
   try {
+    if (o.contenders[0]?.layout === 'processes') throw new Error('the first contender must run in-process');
+    // One signing key for every copy of auth, so the client's token is good at every gateway.
+    const signingKeys = await authSigningKeys();
     for (const contender of o.contenders) {
       // One client makes every booking of the run (warm-up included): lift its live-hold cap above that count,
       // so the cap's check and lock are measured but never refuse.
-      supergraphs.push(
-        await startSupergraph({
-          bookingEnv: {
-            BOOKING_MAX_LIVE_HOLDS: String(creates + 1),
-            // The production default (the test supergraph's 20, twice, ran a shared server out of connections).
-            BOOKING_DATABASE_POOL_SIZE: '10',
-            ...contender.bookingEnv,
-          },
-          // Payment takes no part in this load.
-          paymentEnv: { PAYMENT_DATABASE_POOL_SIZE: '2' },
-        }),
-      );
+      const booking = {
+        ...SERVICE_ENV.booking,
+        BOOKING_MAX_LIVE_HOLDS: String(creates + 1),
+        ...contender.bookingEnv,
+      };
+      if (contender.layout === 'processes') {
+        const services = await startServices({
+          env: { ...SERVICE_ENV, auth: { ...SERVICE_ENV.auth, AUTH_JWT_PRIVATE_KEYS: signingKeys }, booking },
+        });
+        processes.push(services);
+        targets.push({
+          gatewayUrl: services.gatewayUrl,
+          gql: (query, variables, token) => postGraphQL(services.gatewayUrl, query, variables, token),
+          counted: false,
+        });
+      } else {
+        const sg = await startSupergraph({
+          authEnv: { ...SERVICE_ENV.auth, AUTH_JWT_PRIVATE_KEYS: signingKeys },
+          bookingEnv: booking,
+          paymentEnv: SERVICE_ENV.payment,
+        });
+        supergraphs.push(sg);
+        targets.push({ gatewayUrl: sg.gatewayUrl, gql: sg.gql, counted: true });
+      }
     }
     o.log(
-      `[setup] ${supergraphs.length} supergraph(s) (auth, location, booking, payment, gateway) up in ${ms(performance.now() - t0)} ms`,
+      `[setup] ${supergraphs.length} in-process supergraph(s) and ${processes.length} with a process per service (auth, location, booking, payment, gateway) up in ${ms(performance.now() - t0)} ms`,
     );
     const fixture = await setUp(o, supergraphs[0]!, cleanup);
     loadClient = startClient();
-    ok = await measure(o, supergraphs, fixture, cleanup, notes, figures, loadClient);
+    ok = await measure(o, supergraphs[0]!, targets, fixture, cleanup, notes, figures, loadClient);
   } catch (err) {
     notes.push(
       `The run FAILED${err instanceof TimeLimit ? '' : ' with an unexpected error'}: ${err instanceof Error ? err.message : String(err)}.`,
@@ -644,7 +706,7 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
         ok = false;
       }
     }
-    for (const sg of supergraphs) {
+    for (const sg of [...processes, ...supergraphs]) {
       try {
         await sg.stop();
       } catch (err) {
