@@ -252,6 +252,26 @@ describe("booking's cache of its own free slots", () => {
     }
   });
 
+  it('stores a hostile service and add-on name as written: the one-message hold takes no SQL from a name', async () => {
+    const site = await createOpenSite(sg, manager.token, { bays: 1 });
+    const hostile = `O'Brien \\' ); DELETE FROM booking_reservations; -- ${Date.now()}`;
+    const svc = await createService(sg, manager.token, { name: hostile });
+    const addOn = await createService(sg, manager.token, { name: `${hostile} add-on`, isAddOn: true });
+    const client = await signUpAs(sg, 'CLIENT', 'Hostile');
+    const before = await sg.booking.db.reservation.count();
+    const res = await sg.gql<{ createBooking: { id: string } }>(
+      CREATE,
+      { input: { siteId: site, serviceId: svc, startsAt: day(19).at('10:00'), addOnIds: [addOn] } },
+      client.token,
+    );
+    expect(res.errors).toBeUndefined();
+    const id = res.data!.createBooking.id;
+    const row = await sg.booking.db.reservation.findUnique({ where: { id }, include: { items: true } });
+    expect(row?.serviceName).toBe(hostile);
+    expect(row?.items.map((i) => i.name)).toEqual([`${hostile} add-on`]);
+    expect(await sg.booking.db.reservation.count()).toBeGreaterThanOrEqual(before + 1);
+  });
+
   it("gives every user the same slots, with nobody's booking or identity in them", async () => {
     const { site, svc, date, at, free } = await smallSite(18);
     const alice = await signUpAs(sg, 'CLIENT', 'Alice');

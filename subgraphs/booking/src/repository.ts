@@ -96,9 +96,11 @@ export interface RawPool {
 }
 
 /**
- * A SQL literal for the simple-query protocol (which takes no parameters, but several statements).
- * `standard_conforming_strings` is on (PostgreSQL's default since 9.1), so doubling quotes is the
- * whole escape; every value also goes through a cast (::uuid, ::timestamptz, ::int) where it has one.
+ * A SQL literal for the simple-query protocol (which takes no parameters, but several statements),
+ * escaped as pg's `escapeLiteral` does: quotes doubled, and a text with a backslash written as an
+ * E'' string with its backslashes doubled, so it holds whatever `standard_conforming_strings` says.
+ * Every value also goes through its cast (::uuid, ::timestamptz, ::int) where it has one; text (a
+ * service's name, which a manager wrote) is only ever a value.
  */
 function literal(value: string | number | Date | null): string {
   if (value === null) return 'NULL';
@@ -108,7 +110,8 @@ function literal(value: string | number | Date | null): string {
   }
   const text = value instanceof Date ? value.toISOString() : value;
   if (text.includes('\0')) throw new Error('a NUL in a SQL literal');
-  return `'${text.replaceAll("'", "''")}'`;
+  const quoted = text.replaceAll("'", "''");
+  return text.includes('\\') ? ` E'${quoted.replaceAll('\\', '\\\\')}'` : `'${quoted}'`;
 }
 
 /** One history row. */
