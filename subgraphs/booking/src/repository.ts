@@ -75,6 +75,12 @@ export interface NewReservation {
   items: Array<{ serviceId: string; name: string; priceCents: number; currency: string }>;
 }
 
+/**
+ * How long {@link BookingStore.holdAtOnce} waits for its locks before it gives up (55P03), as the
+ * interactive transaction's time limit bounded the path it replaces.
+ */
+const AT_ONCE_LOCK_TIMEOUT_MS = 20_000;
+
 /** What {@link BookingStore.holdAtOnce} needs: the reservation but its bay, the site's bays, the cap. */
 export interface AtOnceHold {
   reservation: Omit<NewReservation, 'bay'>;
@@ -460,6 +466,7 @@ export class BookingRepository implements BookingStore {
     // BEGIN; the locks; then one statement deciding and writing (its snapshot is taken after the locks
     // were granted); COMMIT — sent as one simple query: one round trip while the locks are held.
     const text = `BEGIN;
+      SET LOCAL lock_timeout = ${L(`${AT_ONCE_LOCK_TIMEOUT_MS}ms`)};
       SELECT ${locks.join(', ')};
       WITH held AS (
         SELECT ${capped ? `(SELECT count(*)::int FROM booking_reservations WHERE customer_id = ${L(d.customerId)}::uuid AND status = 'HELD' AND hold_expires_at > ${L(hold.now)}::timestamptz)` : '0'} AS n
@@ -511,7 +518,8 @@ export class BookingRepository implements BookingStore {
       throw err;
     }
     client.release();
-    const row = results[2]?.rows[0] as
+    // The decision is the statement before COMMIT.
+    const row = results[results.length - 2]?.rows[0] as
       (Partial<Reservation> & { holds: number; lapsed: number; freeBay: number | null }) | undefined;
     if (!row) throw new Error('holdAtOnce: its decision came back without a row');
     if (row.id) {
