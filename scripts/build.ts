@@ -36,6 +36,7 @@ const PACKAGES = [
   'packages/config',
   'packages/errors',
   'packages/events',
+  'packages/redis',
   'packages/service-trust',
   'packages/subgraph-kit',
   ...SERVICES,

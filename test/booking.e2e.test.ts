@@ -48,6 +48,31 @@ function day(offset: number) {
   };
 }
 
+/** A new site of `bays`, a `minutes`-long service and a day `offset` days ahead: where most tests book. */
+async function bookable(bays: number, minutes: number, offset: number) {
+  const s = await site(bays);
+  const svc = await service(minutes);
+  const { date, at } = day(offset);
+  /** `createBooking` of that service at that site, at local `hhmm` of that day. */
+  const bookAt = <T = { createBooking: { id: string } }>(
+    token: string,
+    hhmm: string,
+    input: Record<string, unknown> = {},
+  ) => book<T>(token, { siteId: s, serviceId: svc, startsAt: at(hhmm), ...input });
+  return { s, svc, date, at, bookAt };
+}
+
+/** `n` users of `role` written straight into auth's table: tests that need dozens, none of whom signs in. */
+async function seedUsers(
+  n: number,
+  role: 'CLIENT' | 'WASHER',
+  name: (i: number) => { firstName: string; lastName: string },
+) {
+  const users = Array.from({ length: n }, (_, i) => ({ id: randomUUID(), role, ...name(i) }));
+  await sg.auth.db.user.createMany({ data: users });
+  return users;
+}
+
 beforeAll(async () => {
   // The 500-request burst below takes longer to drain on a shared 2-core machine than the gateway's 10 s
   // default subgraph deadline (it would answer SUBGRAPH_TIMEOUT); these tests are about booking's rules.
@@ -331,16 +356,8 @@ describe('the booking lifecycle', () => {
   });
 
   it('lets a client cancel before the cutoff but not after; managers cancel with a reason', async () => {
-    const s = await site(3);
-    const svc = await service(30);
-    const soon = new Date(Date.now() + 60 * 60_000);
-    soon.setUTCMinutes(0, 0, 0);
-    const { at } = day(20);
-    const later = await book(alice.token, {
-      siteId: s,
-      serviceId: svc,
-      startsAt: at('12:00'),
-    });
+    const { s, svc, bookAt } = await bookable(3, 30, 20);
+    const later = await bookAt(alice.token, '12:00');
     const cancel = (id: string, token: string, reason?: string) =>
       sg.gql<{ cancelBooking: { status: string } }>(
         `mutation($id: ID!, $r: String) { cancelBooking(id: $id, reason: $r) { status } }`,
@@ -387,9 +404,7 @@ describe('the booking lifecycle', () => {
   });
 
   it('refuses to book one washer into two overlapping jobs', async () => {
-    const s = await site(2);
-    const svc = await service(60);
-    const { at } = day(22);
+    const { s, at, bookAt } = await bookable(2, 60, 22);
     const washer = await user('WASHER');
     const carl = await user('CLIENT', 'Carl');
     await sg.gql(
@@ -397,16 +412,8 @@ describe('the booking lifecycle', () => {
       { site: s, user: washer.id, shift: { startsAt: at('08:00'), endsAt: at('16:00') } },
       manager.token,
     );
-    const a = await book(carl.token, {
-      siteId: s,
-      serviceId: svc,
-      startsAt: at('10:00'),
-    });
-    const b = await book(carl.token, {
-      siteId: s,
-      serviceId: svc,
-      startsAt: at('10:30'),
-    });
+    const a = await bookAt(carl.token, '10:00');
+    const b = await bookAt(carl.token, '10:30');
     const assign = (id: string) =>
       sg.gql(
         `mutation($id: ID!, $w: ID!) { assignWasher(id: $id, washerId: $w) { id } }`,
@@ -417,26 +424,16 @@ describe('the booking lifecycle', () => {
     expect((await assign(b.data!.createBooking.id)).errors?.[0]?.extensions?.code).toBe(
       'BOOKING_WASHER_BUSY',
     );
-    const offShift = await book(carl.token, {
-      siteId: s,
-      serviceId: svc,
-      startsAt: at('17:00'),
-    });
+    const offShift = await bookAt(carl.token, '17:00');
     expect((await assign(offShift.data!.createBooking.id)).errors?.[0]?.extensions?.code).toBe(
       'BOOKING_WASHER_NOT_ASSIGNED',
     );
   });
 
   it('shows a client only their own bookings, also through User.bookings', async () => {
-    const s = await site(2);
-    const svc = await service(30);
-    const { at } = day(24);
+    const { bookAt } = await bookable(2, 30, 24);
     const bob = await user('CLIENT', 'Bob');
-    const mine = await book(bob.token, {
-      siteId: s,
-      serviceId: svc,
-      startsAt: at('09:00'),
-    });
+    const mine = await bookAt(bob.token, '09:00');
     const other = await sg.gql<{ booking: unknown }>(
       `query($id: ID!) { booking(id: $id) { id } }`,
       { id: mine.data!.createBooking.id },
@@ -461,35 +458,18 @@ describe('the booking lifecycle', () => {
 
 describe('on behalf and no-shows', () => {
   it('lets a manager book for a client, but not a client for someone else', async () => {
-    const s = await site(2);
-    const svc = await service(30);
-    const { at } = day(30);
+    const { bookAt } = await bookable(2, 30, 30);
     const dave = await user('CLIENT', 'Dave');
-    const forDave = await book(manager.token, {
-      siteId: s,
-      serviceId: svc,
-      startsAt: at('09:00'),
-      customerId: dave.id,
-    });
+    const forDave = await bookAt(manager.token, '09:00', { customerId: dave.id });
     expect(forDave.errors).toBeUndefined();
     const row = await sg.booking.db.reservation.findUniqueOrThrow({
       where: { id: forDave.data!.createBooking.id },
     });
     expect(row).toMatchObject({ customerId: dave.id, createdBy: manager.id });
-    const sneaky = await book(alice.token, {
-      siteId: s,
-      serviceId: svc,
-      startsAt: at('10:00'),
-      customerId: dave.id,
-    });
+    const sneaky = await bookAt(alice.token, '10:00', { customerId: dave.id });
     expect(sneaky.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'input.customerId' });
     const washer = await user('WASHER');
-    const forWasher = await book(manager.token, {
-      siteId: s,
-      serviceId: svc,
-      startsAt: at('11:00'),
-      customerId: washer.id,
-    });
+    const forWasher = await bookAt(manager.token, '11:00', { customerId: washer.id });
     expect(forWasher.errors?.[0]?.extensions).toMatchObject({
       code: 'BAD_USER_INPUT',
       field: 'input.customerId',
@@ -497,14 +477,8 @@ describe('on behalf and no-shows', () => {
   });
 
   it('records a no-show only after the start', async () => {
-    const s = await site(2);
-    const svc = await service(30);
-    const { at } = day(32);
-    const future = await book(alice.token, {
-      siteId: s,
-      serviceId: svc,
-      startsAt: at('09:00'),
-    });
+    const { s, svc, bookAt } = await bookable(2, 30, 32);
+    const future = await bookAt(alice.token, '09:00');
     await sg.gql(
       `mutation($id: ID!) { confirmBooking(id: $id, reason: "paid at the site") { id } }`,
       { id: future.data!.createBooking.id },
@@ -542,14 +516,8 @@ describe('on behalf and no-shows', () => {
 
 describe('events', () => {
   it('cancels the future bookings of a site that closes, through the bus', async () => {
-    const s = await site(2);
-    const svc = await service(30);
-    const { at } = day(34);
-    const booked = await book(alice.token, {
-      siteId: s,
-      serviceId: svc,
-      startsAt: at('09:00'),
-    });
+    const { s, bookAt } = await bookable(2, 30, 34);
+    const booked = await bookAt(alice.token, '09:00');
     await sg.gql(
       `mutation($id: ID!) { closeSite(id: $id, reason: "Flood") { id } }`,
       { id: s },
@@ -575,21 +543,10 @@ describe('events', () => {
   });
 
   it("cancels a deleted customer's future bookings through the bus", async () => {
-    const s = await site(2);
-    const svc = await service(30);
-    const { at } = day(26);
+    const { bookAt } = await bookable(2, 30, 26);
     const carol = await user('CLIENT', 'Carol');
     const ids: string[] = [];
-    for (const t of ['09:00', '11:00'])
-      ids.push(
-        (
-          await book(carol.token, {
-            siteId: s,
-            serviceId: svc,
-            startsAt: at(t),
-          })
-        ).data!.createBooking.id,
-      );
+    for (const t of ['09:00', '11:00']) ids.push((await bookAt(carol.token, t)).data!.createBooking.id);
     await sg.gql(
       `mutation($id: ID!) { deleteUser(id: $id) { deletedUserId } }`,
       { id: carol.id },
@@ -620,13 +577,7 @@ describe('the manager dashboard', () => {
     const svc = await service(30);
     const wax = await service(30, 300, true);
     const { date, at } = day(28);
-    const customers = Array.from({ length: 100 }, () => ({
-      id: randomUUID(),
-      firstName: 'Dash',
-      lastName: 'Board',
-      role: 'CLIENT' as const,
-    }));
-    await sg.auth.db.user.createMany({ data: customers });
+    const customers = await seedUsers(100, 'CLIENT', () => ({ firstName: 'Dash', lastName: 'Board' }));
     const start = new Date(at('10:00'));
     const rows = customers.map((c, i) => ({
       id: randomUUID(),
@@ -677,13 +628,7 @@ describe('the manager dashboard', () => {
       };
     };
     const small = await site(10);
-    const smallWashers = Array.from({ length: 10 }, () => ({
-      id: randomUUID(),
-      firstName: 'Wash',
-      lastName: 'Er',
-      role: 'WASHER' as const,
-    }));
-    await sg.auth.db.user.createMany({ data: smallWashers });
+    const smallWashers = await seedUsers(10, 'WASHER', () => ({ firstName: 'Wash', lastName: 'Er' }));
     await sg.booking.db.reservation.createMany({
       data: rows
         .slice(0, 10)
@@ -711,13 +656,7 @@ describe("the customers' own lists under a site's day", () => {
   /** A site whose day has one booking of each of `n` new customers, who each have 3 bookings and 3 charges. */
   async function customersOfADay(n: number, svc: string, date: string, at: (hhmm: string) => string) {
     const s = await site(n);
-    const customers = Array.from({ length: n }, (_, i) => ({
-      id: randomUUID(),
-      firstName: `Many${i}`,
-      lastName: 'Lists',
-      role: 'CLIENT' as const,
-    }));
-    await sg.auth.db.user.createMany({ data: customers });
+    const customers = await seedUsers(n, 'CLIENT', (i) => ({ firstName: `Many${i}`, lastName: 'Lists' }));
     const base = new Date(at('12:00')).getTime();
     const reservation = (
       customerId: string,

@@ -240,19 +240,11 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   }
   app.use(...finalHandlers(logger));
 
-  const { listen, stop } = lifecycle(httpServer, apollo);
   return {
     app,
     httpServer,
     subgraphs,
     metrics,
-    listen,
-    stop: async () => {
-      await stop();
-      await tokens?.close();
-      await rateLimiter.close();
-      await persisted.close();
-      await Promise.all(clients.map((c) => c.close()));
-    },
+    ...lifecycle(httpServer, apollo, [tokens, rateLimiter, persisted, ...clients]),
   };
 }

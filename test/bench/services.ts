@@ -34,6 +34,11 @@ export type ServiceName = Feature | 'gateway';
 export const SERVICES: readonly ServiceName[] = ['auth', 'location', 'booking', 'payment', 'gateway'];
 
 export interface ServicesOptions {
+  /**
+   * The checkout whose services run (default: this one). Another folder (a copy of this tree at another
+   * commit, sharing its node_modules) lets a benchmark compare two builds in one run.
+   */
+  root?: string;
   /** Each feature's database; unset: the feature's usual setting (`<FEATURE>_DATABASE_URL` or its default). */
   databaseUrls?: Partial<Record<Feature, string>>;
   /** Unset: `REDIS_URL`, else the local Redis. */
@@ -42,6 +47,8 @@ export interface ServicesOptions {
   workDir?: string;
   /** Settings for one service beside the harness's (pool sizes, faster sweeps, a signing key). */
   env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Node flags for one service's process (e.g. `--cpu-prof`, which NODE_OPTIONS does not take). */
+  nodeFlags?: Partial<Record<ServiceName, string[]>>;
 }
 
 /** One process's resources, read from /proc (Linux). */
@@ -151,11 +158,15 @@ export async function startServices(options: ServicesOptions = {}): Promise<Serv
 
   const children = new Map<ServiceName, ChildProcess>();
   const start = async (s: ServiceName) => {
-    const child = spawnChild(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: join(ROOT, s === 'gateway' ? 'gateway' : `subgraphs/${s}`),
-      env: envOf(s),
-      logFile: logFile(s),
-    });
+    const child = spawnChild(
+      process.execPath,
+      [...(options.nodeFlags?.[s] ?? []), '--import', 'tsx', 'src/main.ts'],
+      {
+        cwd: join(options.root ?? ROOT, s === 'gateway' ? 'gateway' : `subgraphs/${s}`),
+        env: envOf(s),
+        logFile: logFile(s),
+      },
+    );
     children.set(s, child);
     await until(
       async () => (await fetch(url(s, '/health'))).ok,

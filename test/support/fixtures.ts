@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import type { Running } from './supergraph.js';
 
-/** The time zone of the sites these fixtures create. */
-const SITE_ZONE = 'Europe/Berlin';
+/** The time zone of the sites these fixtures create (local times of their bookings are in it). */
+export const SITE_ZONE = 'Europe/Berlin';
 
 const EVERY_DAY = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] as const;
 

@@ -2,6 +2,7 @@ import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { clientKey } from '@carwash/client-address';
 import { AppError } from '@carwash/errors';
 import type { Viewer } from '@carwash/service-trust';
+import { whenReady } from '@carwash/redis';
 import type { Logger } from '@carwash/subgraph-kit';
 import {
   Kind,
@@ -151,7 +152,7 @@ export async function createRateLimiter(
   redis?.on('ready', () => {
     warned = false;
   });
-  if (redis) await readyOrTimeout(redis, CONNECT_WAIT_MS);
+  if (redis) await whenReady(redis, CONNECT_WAIT_MS);
 
   const limiters = new Map<string, RateLimiterAbstract>();
   const limiterOf = (tierName: string): { limiter: RateLimiterAbstract; tier: RateTier } => {
@@ -200,19 +201,6 @@ export async function createRateLimiter(
       redis?.disconnect();
     },
   };
-}
-
-function readyOrTimeout(redis: Redis, ms: number): Promise<void> {
-  if (redis.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    redis.once('ready', done);
-  });
 }
 
 /** What the rate-limit plugin needs from the request context. */

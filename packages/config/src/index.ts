@@ -370,8 +370,8 @@ export function peerGraphqlUrl(feature: FeatureName) {
 }
 
 /**
- * Where a subgraph that verifies end users finds the auth feature's public keys (`AUTH_JWKS_URL`);
- * spread into the feature's own settings. The auth feature itself verifies with its own keys.
+ * Where a subgraph that verifies end users finds the auth feature's public keys (`AUTH_JWKS_URL`).
+ * `loadFeatureConfig` adds it for every feature but auth, which verifies with its own keys.
  */
 export function authJwksSettings() {
   return { AUTH_JWKS_URL: setting.url().default(featureUrl('auth', '/.well-known/jwks.json')) };
@@ -461,18 +461,28 @@ function defaultPort(feature: string): number {
   return FEATURE_PORTS[feature as FeatureName];
 }
 
+/** What every feature but auth verifies access tokens with: auth's public keys (`authJwksSettings`). */
+export type TokenVerifierShape<F extends string> = F extends 'auth'
+  ? Record<never, never>
+  : ReturnType<typeof authJwksSettings>;
+
 /**
- * Loads a feature subgraph's settings — the shared ones of `featureSettings` plus its own — and resolves
- * who may call it and what it signs with (refusing to start without real keys). The only reader of
- * `process.env` a feature's config.ts needs.
+ * Loads a feature subgraph's settings — the shared ones of `featureSettings`, `AUTH_JWKS_URL` for every
+ * feature but auth, plus its own — and resolves who may call it and what it signs with (refusing to start
+ * without real keys). The only reader of `process.env` a feature's config.ts needs.
  */
 export function loadFeatureConfig<F extends string, S extends Record<string, z.ZodType>>(
   feature: F,
   { port = defaultPort(feature), settings, check }: FeatureConfigOptions<S>,
   env: Record<string, string | undefined> = process.env,
-): FeatureConfig<Uppercase<F>, S> {
-  const config = loadConfig(feature, { ...featureSettings(feature, { port }), ...settings }, env);
+): FeatureConfig<Uppercase<F>, TokenVerifierShape<F> & S> {
+  const verifier = feature === 'auth' ? {} : authJwksSettings();
+  const config = loadConfig(
+    feature,
+    { ...featureSettings(feature, { port }), ...verifier, ...settings },
+    env,
+  );
   check?.(config as { [K in keyof S]: z.output<S[K]> });
   const credentials = resolveServiceCredentials(feature, config as unknown as CredentialSettings, { env });
-  return { ...config, credentials } as FeatureConfig<Uppercase<F>, S>;
+  return { ...config, credentials } as FeatureConfig<Uppercase<F>, TokenVerifierShape<F> & S>;
 }

@@ -323,12 +323,25 @@ describe(loadFeatureConfig.name, () => {
   it("takes a known feature's port from FEATURE_PORTS, and siblings' default URLs from the same table", () => {
     const config = loadFeatureConfig(
       'booking',
-      { settings: { ...authJwksSettings(), LOCATION_GRAPHQL_URL: peerGraphqlUrl('location') } },
+      { settings: { LOCATION_GRAPHQL_URL: peerGraphqlUrl('location') } },
       dev,
     );
     expect(config.BOOKING_PORT).toBe(FEATURE_PORTS.booking);
     expect(config.LOCATION_GRAPHQL_URL).toBe(`http://127.0.0.1:${FEATURE_PORTS.location}/graphql`);
     expect(config.AUTH_JWKS_URL).toBe(`http://127.0.0.1:${FEATURE_PORTS.auth}/.well-known/jwks.json`);
+  });
+
+  it("gives every feature but auth auth's public keys to verify access tokens with, unless told otherwise", () => {
+    const jwks = 'http://auth.internal:4001/.well-known/jwks.json';
+    expect(
+      loadFeatureConfig('location', { settings: {} }, { ...dev, AUTH_JWKS_URL: jwks }).AUTH_JWKS_URL,
+    ).toBe(jwks);
+    // Spreading authJwksSettings() as well (a feature written before it was added) changes nothing.
+    expect(loadFeatureConfig('payment', { settings: { ...authJwksSettings() } }, dev).AUTH_JWKS_URL).toBe(
+      `http://127.0.0.1:${FEATURE_PORTS.auth}/.well-known/jwks.json`,
+    );
+    // Auth verifies with its own keys: it has no such setting.
+    expect(loadFeatureConfig('auth', { settings: {} }, dev)).not.toHaveProperty('AUTH_JWKS_URL');
   });
 
   it('refuses to guess the port of a feature it does not know', () => {

@@ -86,7 +86,8 @@ export const ERROR_CATALOGUE = {
   SERVICE_UNAVAILABLE: {
     status: 503,
     message: 'A service is unavailable.',
-    description: 'A subgraph or dependency did not answer; retry later.',
+    description:
+      'A subgraph or dependency (its database included) did not answer or dropped the connection; retry later, after `extensions.retryAfterSeconds` when given.',
   },
   SUBGRAPH_UNAVAILABLE: {
     status: 200,

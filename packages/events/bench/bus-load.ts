@@ -21,6 +21,7 @@ import pg from 'pg';
 import {
   createEventBus,
   deadLetterKey,
+  firstDeliveries,
   firstDelivery,
   inboxTableSql,
   OutboxRelay,
@@ -48,6 +49,13 @@ export interface EventsLoadOptions {
   rate: number;
   burst: boolean;
   consumers: number;
+  /** Handlers each consumer runs at once (`ConsumeOptions.concurrency`). */
+  concurrency: number;
+  /**
+   * Also give the consumer a batch handler (`ConsumeOptions.batchHandlers`): a run of events applied in
+   * one transaction, inbox rows inserted together (`firstDeliveries`).
+   */
+  batch: boolean;
   timeoutS: number;
 }
 
@@ -78,7 +86,7 @@ async function ensureDatabase(): Promise<void> {
 }
 
 export interface PhaseResult {
-  name: string;
+  name: 'steady' | 'burst';
   written: number;
   /** Wall time from the first write to the end of the last write. */
   writeMs: number;
@@ -89,6 +97,8 @@ export interface PhaseResult {
   /** From the first write to the last effect's commit. */
   endToEndMs: number;
   latencies: Float64Array;
+  /** Per event, publication (Redis accepted it) − occurredAt: the relay's share of `latencies`. */
+  publishLatencies: Float64Array;
   redeliveries: number;
   duplicates: number;
   missing: number;
@@ -131,6 +141,7 @@ async function runPhase(
     applied: 0,
     endToEndMs: 0,
     latencies: new Float64Array(0),
+    publishLatencies: new Float64Array(0),
     redeliveries: 0,
     duplicates: 0,
     missing: 0,
@@ -147,6 +158,7 @@ async function runPhase(
   let lastPublishAt = 0;
   let lastEffectAt = 0;
   const latencies: number[] = [];
+  const publishLatencies: number[] = [];
 
   // Counts what the relay hands to the bus (after Redis accepted it).
   const counting: EventBus = {
@@ -154,6 +166,7 @@ async function runPhase(
       await bus.publish(events);
       r.published += events.length;
       lastPublishAt = Date.now();
+      for (const e of events) publishLatencies.push(lastPublishAt - Date.parse(e.occurredAt));
     },
     consume: (options) => bus.consume(options),
     watch: (options) => bus.watch(options),
@@ -206,6 +219,36 @@ async function runPhase(
     }
   };
 
+  /** The same effect for a run of events: one transaction, one inbox INSERT, one effect INSERT. */
+  const handleBatch = async (events: readonly EventEnvelope[]): Promise<void> => {
+    const client = await pools.consumer.connect();
+    let fresh: EventEnvelope[];
+    try {
+      await client.query('BEGIN');
+      fresh = await firstDeliveries(
+        async (sql, values) => (await client.query(sql, values)).rows,
+        inbox,
+        GROUP,
+        events,
+      );
+      if (fresh.length)
+        await client.query(`INSERT INTO ${effects} (event_id) SELECT unnest($1::uuid[])`, [
+          fresh.map((e) => e.id),
+        ]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+    const committedAt = Date.now();
+    for (const event of fresh) latencies.push(committedAt - Date.parse(event.occurredAt));
+    r.applied += fresh.length;
+    r.redeliveries += events.length - fresh.length;
+    if (fresh.length) lastEffectAt = committedAt;
+  };
+
   const consumers: Consumer[] = [];
   try {
     await bus.ping().catch((err: unknown) => {
@@ -218,7 +261,10 @@ async function runPhase(
         await bus.consume({
           group: GROUP,
           consumer: `bench-${i + 1}`,
+          concurrency: o.concurrency,
           handlers: { [TOPIC]: handle },
+          ...(o.batch ? { batchHandlers: { [TOPIC]: handleBatch } } : {}),
+          onBatchError: noteError,
           onError: (err) => {
             r.handlerErrors += 1;
             noteError(err);
@@ -296,6 +342,7 @@ async function runPhase(
   r.publishMs = lastPublishAt ? lastPublishAt - t0 : 0;
   r.endToEndMs = lastEffectAt ? lastEffectAt - t0 : 0;
   r.latencies = Float64Array.from(latencies).sort();
+  r.publishLatencies = Float64Array.from(publishLatencies).sort();
   return r;
 }
 
@@ -340,7 +387,8 @@ export async function runEventsLoad(o: EventsLoadOptions): Promise<EventsLoadRes
   await ensureDatabase();
   const pools = {
     producer: new pg.Pool({ connectionString: DATABASE_URL, max: 4 }),
-    consumer: new pg.Pool({ connectionString: DATABASE_URL, max: o.consumers + 2 }),
+    // One connection per running handler, as a feature's pool must offer its consumer.
+    consumer: new pg.Pool({ connectionString: DATABASE_URL, max: o.consumers * o.concurrency + 2 }),
   };
   // An idle client losing its connection must fail the run through its next query, not crash it.
   for (const pool of Object.values(pools)) pool.on('error', () => {});

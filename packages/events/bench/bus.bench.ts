@@ -4,10 +4,11 @@
  * decides the verdict (p99 against the 500 ms target); `--burst` adds a phase that writes every event
  * at once and reports the maximum throughput.
  *
- *   pnpm bench:events [--events 10000] [--rate 1000] [--burst] [--consumers 1] [--timeout 120]
+ *   pnpm bench:events [--events 10000] [--rate 1000] [--burst] [--consumers 1] [--concurrency 8] [--batch] [--timeout 120]
  *
  * Settings: BENCH_DATABASE_URL, REDIS_URL (see bus-load.ts). Exit 0 on PASS, 1 on FAIL, 2 on bad flags.
  */
+import { DEFAULT_CONCURRENCY } from '../src/index.js';
 import { benchArgs, integerOption, percentile } from '../../../test/bench/support.js';
 import {
   perSecond,
@@ -17,11 +18,13 @@ import {
   type PhaseResult,
 } from './bus-load.js';
 
-const USAGE = `usage: pnpm bench:events [--events N] [--rate R] [--burst] [--consumers C] [--timeout S]
+const USAGE = `usage: pnpm bench:events [--events N] [--rate R] [--burst] [--consumers C] [--concurrency K] [--batch] [--timeout S]
   --events N      events per phase (default 10000)
   --rate R        steady write rate in events/s (default 1000)
   --burst         add a phase that writes all events at once and reports the maximum throughput
   --consumers C   consumer instances in the group (default 1)
+  --concurrency K handlers each consumer runs at once, one aggregate at a time (default ${DEFAULT_CONCURRENCY})
+  --batch         the consumer applies runs of events in one transaction each (a batch handler)
   --timeout S     give up (FAIL) after S seconds in all (default 120)`;
 
 function parseOptions(argv: string[]): EventsLoadOptions {
@@ -29,14 +32,18 @@ function parseOptions(argv: string[]): EventsLoadOptions {
     events: { type: 'string', default: '10000' },
     rate: { type: 'string', default: '1000' },
     burst: { type: 'boolean', default: false },
+    batch: { type: 'boolean', default: false },
     consumers: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
     timeout: { type: 'string', default: '120' },
   });
   return {
     events: integerOption('events', values.events, 1, 1_000_000),
     rate: integerOption('rate', values.rate, 1, 1_000_000),
     burst: values.burst,
+    batch: values.batch,
     consumers: integerOption('consumers', values.consumers, 1, 32),
+    concurrency: integerOption('concurrency', values.concurrency, 1, 64),
     timeoutS: integerOption('timeout', values.timeout, 1, 3600),
   };
 }
@@ -58,6 +65,10 @@ function report(r: PhaseResult, o: EventsLoadOptions): void {
   );
   console.log(
     `[${r.name}] latency outbox→effect: p50 ${ms(percentile(l, 50))}, p95 ${ms(percentile(l, 95))}, p99 ${ms(percentile(l, 99))}, max ${ms(l.length ? l[l.length - 1]! : NaN)}`,
+  );
+  const p = r.publishLatencies;
+  console.log(
+    `[${r.name}] of which outbox→published (relay): p50 ${ms(percentile(p, 50))}, p99 ${ms(percentile(p, 99))}`,
   );
   console.log(
     `[${r.name}] duplicates: ${r.duplicates} (effects applied twice; redeliveries absorbed by the inbox: ${r.redeliveries})`,
@@ -87,7 +98,7 @@ async function main(): Promise<number> {
   ).unref();
 
   console.log(
-    `events bench: ${o.events} events, steady at ${o.rate} events/s${o.burst ? ' then a burst' : ''}; outbox → relay (idleMs 10) → Redis Streams → ${o.consumers} consumer(s) → inbox + effect in PostgreSQL`,
+    `events bench: ${o.events} events, steady at ${o.rate} events/s${o.burst ? ' then a burst' : ''}; outbox → relay (idleMs 10) → Redis Streams → ${o.consumers} consumer(s) × ${o.concurrency} handlers at once${o.batch ? ' (batch handler: a run per transaction)' : ''} → inbox + effect in PostgreSQL`,
   );
   const result = await runEventsLoad(o);
   report(result.steady, o);

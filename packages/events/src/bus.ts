@@ -9,14 +9,37 @@ export interface DeliveryInfo {
 /** One handler per topic the consuming feature cares about; other topics are acknowledged and skipped. */
 export type Handlers = { [T in Topic]?: (event: EventEnvelope<T>, info: DeliveryInfo) => Promise<void> };
 
+/**
+ * Optional per topic: applies a run of consecutive events of that topic (in stream order, several of
+ * one aggregate possibly) in ONE transaction with their inbox rows (see `firstDeliveries`) — all or
+ * nothing. When it throws, the bus hands the same events to the topic's per-event handler one by one,
+ * so a single bad event is retried and dead-lettered on its own while the others apply.
+ */
+export type BatchHandlers = {
+  [T in Topic]?: (events: readonly EventEnvelope<T>[]) => Promise<void>;
+};
+
 export interface ConsumeOptions {
   /** The consuming feature: one consumer group per feature, shared by all its instances. */
   group: string;
   /** This instance's name within the group (default: host + pid + random). */
   consumer?: string;
   handlers: Handlers;
+  /**
+   * Topics whose runs of consecutive events are applied in one transaction each (a per-event handler
+   * for the topic is still required, for the fallback and for retries). Pays where one topic carries
+   * much traffic: one commit per run instead of one per event.
+   */
+  batchHandlers?: BatchHandlers;
   /** Messages read per round trip (default 100). */
   batchSize?: number;
+  /**
+   * Handlers running at once within a batch (default `DEFAULT_CONCURRENCY`). Events of one aggregate
+   * (same `aggregateId`) still run one after another, in stream order — the order the bus promises;
+   * only events of different aggregates overlap. Each running handler holds one database connection of
+   * the consuming feature, so keep this below its pool size. 1 handles the batch strictly in order.
+   */
+  concurrency?: number;
   /** How long a read waits for new messages (default 1000 ms); also bounds how fast `stop()` returns. */
   blockMs?: number;
   /**
@@ -35,6 +58,8 @@ export interface ConsumeOptions {
   takeoverAfterMs?: number;
   /** After this many failed deliveries the event goes to the group's dead-letter stream (default 5). */
   maxDeliveries?: number;
+  /** Called when a batch handler throws (its events then go to the per-event handler one by one). */
+  onBatchError?: (error: unknown, events: readonly EventEnvelope[]) => void;
   /** Called when a handler throws (the event will be retried or dead-lettered). */
   onError?: (error: unknown, event: EventEnvelope, info: DeliveryInfo) => void;
 }
@@ -121,6 +146,14 @@ export function streamKey(namespace: string, producer: string): string {
 export function deadLetterKey(namespace: string, group: string): string {
   return `${namespace}:dlq:${group}`;
 }
+
+/**
+ * Handlers a consumer runs at once by default. One handler at a time spends most of its time waiting
+ * on its transaction's round trips and commit flush, which capped a consumer below 1,000 events/s;
+ * PostgreSQL flushes concurrent commits together, so a few lanes multiply the throughput (figures in
+ * test/bench/results/tuning-events.md).
+ */
+export const DEFAULT_CONCURRENCY = 8;
 
 export function backoffMs(deliveries: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.max(0, deliveries - 1));

@@ -7,9 +7,11 @@ export { StreamsEventBus, encode, decode } from './streams-bus.js';
 export {
   OutboxRelay,
   firstDelivery,
+  firstDeliveries,
   inboxTableSql,
   outboxTableSql,
   type OutboxRelayOptions,
   type SqlExec,
+  type SqlRows,
 } from './outbox.js';
 export { createEventBus, type EventBusConfig } from './create.js';

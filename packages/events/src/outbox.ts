@@ -16,9 +16,9 @@ export interface OutboxRelayOptions {
   producer: string;
   bus: EventBus;
   /**
-   * Rows are split into partitions by aggregate id; a relay instance takes a partition under an
-   * advisory lock, so several instances share the work while the events of one aggregate are always
-   * published by one instance at a time, in order.
+   * Rows are split into partitions by aggregate id; a relay instance takes the partitions it publishes
+   * under advisory locks (those no other instance holds, for one pass), so several instances share the
+   * work while the events of one aggregate are always published by one instance at a time, in order.
    */
   partitions?: number;
   batchSize?: number;
@@ -71,14 +71,16 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 500;
   }
 
-  /** One pass over every partition; returns how many events were published. */
+  /**
+   * One pass: takes every partition no other instance holds (one statement), publishes their oldest
+   * `batchSize` unpublished rows in write order and marks them, in one transaction; returns how many
+   * events were published. One transaction per pass rather than one per partition: the relay's round
+   * trips no longer grow with the partition count, which made it the slow leg under CPU load
+   * (test/bench/results/tuning-events.md). Instances take turns on the partitions another holds.
+   */
   async runOnce(): Promise<number> {
     await this.replayIfBusRestarted();
-    let published = 0;
-    const start = Math.floor(Math.random() * this.partitions);
-    for (let i = 0; i < this.partitions; i++)
-      published += await this.publishPartition((start + i) % this.partitions);
-    return published;
+    return this.publishFreePartitions();
   }
 
   /** See `OutboxRelayOptions.replayWindowMs`: after a restart of the bus's backend, recent rows go again. */
@@ -96,24 +98,26 @@ export class OutboxRelay {
     this.options.onReplay?.(rowCount ?? 0);
   }
 
-  private async publishPartition(partition: number): Promise<number> {
+  private async publishFreePartitions(): Promise<number> {
     const { pool, table, producer, bus } = this.options;
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows: lock } = await client.query<{ ok: boolean }>(
-        'SELECT pg_try_advisory_xact_lock(hashtext($1), $2) AS ok',
-        [`outbox:${table}`, partition],
+      const { rows: locked } = await client.query<{ parts: number[] }>(
+        `SELECT coalesce(array_agg(p), '{}') AS parts FROM generate_series(0, $2::int - 1) AS p
+          WHERE pg_try_advisory_xact_lock(hashtext($1), p)`,
+        [`outbox:${table}`, this.partitions],
       );
-      if (!lock[0]?.ok) {
+      const parts = locked[0]?.parts ?? [];
+      if (parts.length === 0) {
         await client.query('ROLLBACK');
         return 0;
       }
       const { rows } = await client.query<Row>(
         `SELECT id, topic, version, aggregate_id, payload, occurred_at FROM ${table}
-          WHERE published_at IS NULL AND (hashtext(aggregate_id::text) & 2147483647) % $1 = $2
+          WHERE published_at IS NULL AND (hashtext(aggregate_id::text) & 2147483647) % $1 = ANY($2::int[])
           ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED`,
-        [this.partitions, partition, this.batchSize],
+        [this.partitions, parts, this.batchSize],
       );
       if (rows.length === 0) {
         await client.query('COMMIT');
@@ -192,6 +196,33 @@ export async function firstDelivery(
     [consumer, event.id, event.type],
   );
   return inserted === 1;
+}
+
+/** Runs one SQL statement with positional parameters and returns its rows. */
+export type SqlRows = (sql: string, values: unknown[]) => Promise<ReadonlyArray<Record<string, unknown>>>;
+
+/**
+ * `firstDelivery` for a batch handler: inserts the inbox rows of all `events` with one statement, in the
+ * transaction that applies their effects, and returns the events seen for the first time — in their
+ * order, each id once (a relay re-send can put one event twice in a run) — whose effects to apply.
+ */
+export async function firstDeliveries<E extends Pick<EventEnvelope, 'id' | 'type'>>(
+  query: SqlRows,
+  inboxTable: string,
+  consumer: string,
+  events: readonly E[],
+): Promise<E[]> {
+  if (!IDENT.test(inboxTable)) throw new Error(`invalid inbox table name ${inboxTable}`);
+  if (events.length === 0) return [];
+  const rows = await query(
+    `INSERT INTO ${inboxTable} (consumer, event_id, topic)
+     SELECT $1, id, topic FROM unnest($2::uuid[], $3::varchar[]) AS t(id, topic)
+     ON CONFLICT DO NOTHING RETURNING event_id`,
+    [consumer, events.map((e) => e.id), events.map((e) => e.type)],
+  );
+  // PostgreSQL prints uuids in lower case; an id written otherwise must still match its row.
+  const fresh = new Set(rows.map((r) => String(r.event_id).toLowerCase()));
+  return events.filter((e) => fresh.delete(e.id.toLowerCase()));
 }
 
 /** The DDL of an outbox table (what each feature's Prisma schema declares), for tests and new features. */

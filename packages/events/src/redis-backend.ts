@@ -1,5 +1,9 @@
+import { whenReady } from '@carwash/redis';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Fields, GroupInfo, PendingEntry, StreamBackend, StreamEntry } from './backend.js';
+
+/** How long a command waits for a connection still being set up before it is sent anyway. */
+const CONNECT_WAIT_MS = 2000;
 
 type RawEntry = [id: string, fields: string[]];
 
@@ -47,17 +51,8 @@ export class RedisBackend implements StreamBackend {
    * Waits (briefly) for a connection that is still being set up; a command on a connection that is
    * down then fails at once instead of queueing.
    */
-  private async connected(client: Redis = this.redis, waitMs = 2000): Promise<void> {
-    if (client.status === 'ready') return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        client.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, waitMs);
-      client.once('ready', done);
-    });
+  private connected(client: Redis = this.redis): Promise<void> {
+    return whenReady(client, CONNECT_WAIT_MS);
   }
 
   async append(stream: string, entries: readonly Fields[]): Promise<void> {

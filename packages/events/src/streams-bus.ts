@@ -1,6 +1,7 @@
 import type { Fields, StreamBackend, StreamEntry } from './backend.js';
 import {
   backoffMs,
+  DEFAULT_CONCURRENCY,
   deadLetterKey,
   DEFAULT_NAMESPACE,
   defaultConsumerName,
@@ -12,6 +13,7 @@ import {
   type GroupLag,
   type WatchOptions,
 } from './bus.js';
+import { runByKey } from './lanes.js';
 import { isTopic, producerOf, TOPICS, type EventEnvelope, type Topic } from './topics.js';
 
 const EVENT_FIELDS = ['id', 'type', 'version', 'aggregateId', 'occurredAt', 'producer', 'payload'] as const;
@@ -49,6 +51,13 @@ function eventFields(fields: Fields): Fields {
   for (const k of EVENT_FIELDS) if (fields[k] !== undefined) out[k] = fields[k];
   return out;
 }
+
+/**
+ * What serialises entries in a batch: the aggregate (the order the bus promises). An entry without one
+ * (malformed, to be dead-lettered) is keyed by its own id.
+ */
+const laneKey = (entry: StreamEntry): string =>
+  entry.fields.aggregateId === undefined ? `id:${entry.id}` : `aggregate:${entry.fields.aggregateId}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,8 +97,15 @@ export class StreamsEventBus implements EventBus {
 
   async consume(options: ConsumeOptions): Promise<Consumer> {
     const { group, handlers } = options;
+    const batchHandlers = options.batchHandlers ?? {};
+    for (const topic of Object.keys(batchHandlers))
+      if (!isTopic(topic) || !handlers[topic])
+        throw new Error(`batch handler for ${topic} needs a handler of its own (the fallback)`);
     const consumer = options.consumer ?? defaultConsumerName(group);
     const batchSize = options.batchSize ?? 100;
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new Error(`concurrency must be a positive integer, not ${concurrency}`);
     const blockMs = options.blockMs ?? 1000;
     const base = options.retryBaseMs ?? 1000;
     const max = options.retryMaxMs ?? 60_000;
@@ -147,6 +163,45 @@ export class StreamsEventBus implements EventBus {
       toAck(entry);
     };
 
+    /** The topic of an entry that goes to a batch handler, if it does. */
+    const batchTopic = (entry: StreamEntry): Topic | undefined => {
+      const type = entry.fields.type;
+      return type && !entry.fields.onlyGroup && isTopic(type) && batchHandlers[type] ? type : undefined;
+    };
+    /** One transaction for a run of one topic; false (nothing applied) when the batch handler threw. */
+    const applyRun = async (topic: Topic, run: StreamEntry[]): Promise<boolean> => {
+      let events: EventEnvelope[];
+      try {
+        events = run.map((entry) => decode(entry.fields));
+      } catch {
+        return false; // the one-by-one path dead-letters the malformed entry
+      }
+      try {
+        await (batchHandlers[topic] as (events: readonly EventEnvelope[]) => Promise<void>)(events);
+      } catch (err) {
+        options.onBatchError?.(err, events);
+        return false;
+      }
+      for (const entry of run) toAck(entry);
+      return true;
+    };
+    /**
+     * A read batch in stream order: runs of consecutive events of a batch-handled topic go to its batch
+     * handler (falling back to one by one), everything else to the per-event handlers in lanes by
+     * aggregate. Runs are handled one after another, so an aggregate's order holds across them.
+     */
+    const handleBatch = async (batch: StreamEntry[]): Promise<void> => {
+      for (let i = 0; i < batch.length;) {
+        const topic = batchTopic(batch[i]!);
+        let j = i + 1;
+        while (j < batch.length && batchTopic(batch[j]!) === topic) j++;
+        const run = batch.slice(i, j);
+        if (!topic || run.length === 1 || !(await applyRun(topic, run)))
+          await runByKey(run, laneKey, concurrency, (entry) => handle(entry, 1));
+        i = j;
+      }
+    };
+
     const retryDue = async (): Promise<void> => {
       for (const stream of streams) {
         for (const p of await backend.pending(stream, group, base, batchSize)) {
@@ -185,7 +240,7 @@ export class StreamsEventBus implements EventBus {
           }
           const batch = await backend.readNew(group, consumer, streams, batchSize, Math.min(blockMs, base));
           // The whole batch is ours now: finish it even when stopping, so nothing waits for a reclaim.
-          for (const entry of batch) await handle(entry, 1);
+          await handleBatch(batch);
           await flushAcks();
           failures = 0;
         } catch {

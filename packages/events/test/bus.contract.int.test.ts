@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEventBus, OutboxRelay, type EventBus, type EventEnvelope } from '../src/index.js';
 import {
+  allAcknowledged,
   createTables,
   dropNamespace,
   event,
@@ -85,6 +86,152 @@ describe.each([
       expect(seen.get(agg)).toEqual(expected);
     }
     expect(await t.unpublished()).toBe(0);
+    await t.drop();
+  });
+
+  it('runs handlers of different aggregates at once, but never two of one aggregate, and keeps its order', async () => {
+    const aggregates = Array.from({ length: 6 }, () => randomUUID());
+    const written = Array.from({ length: 48 }, (_, i) => {
+      const agg = aggregates[i % aggregates.length]!;
+      return event('booking.reservation.statusChanged', agg, {
+        reservationId: agg,
+        from: `s${i}`,
+        to: `s${i + 1}`,
+        changedBy: null,
+      });
+    });
+    const seen = new Map<string, string[]>();
+    const running = new Map<string, number>();
+    let inFlight = 0;
+    let peak = 0;
+    let sameAggregateOverlap = false;
+    const consumer = await bus.consume({
+      group: `lanes-${randomUUID().slice(0, 8)}`,
+      ...fast,
+      concurrency: 4,
+      handlers: {
+        'booking.reservation.statusChanged': async (e) => {
+          inFlight += 1;
+          peak = Math.max(peak, inFlight);
+          running.set(e.aggregateId, (running.get(e.aggregateId) ?? 0) + 1);
+          if (running.get(e.aggregateId)! > 1) sameAggregateOverlap = true;
+          await new Promise((r) => setTimeout(r, 5));
+          seen.set(e.aggregateId, [...(seen.get(e.aggregateId) ?? []), e.payload.from]);
+          running.set(e.aggregateId, running.get(e.aggregateId)! - 1);
+          inFlight -= 1;
+        },
+      },
+    });
+    await bus.publish(written);
+    await waitUntil(() => [...seen.values()].reduce((n, l) => n + l.length, 0) === 48, 10_000, 'all events');
+    await consumer.stop();
+    expect(peak).toBe(4);
+    expect(sameAggregateOverlap).toBe(false);
+    for (const agg of aggregates)
+      expect(seen.get(agg)).toEqual(
+        written.filter((e) => e.aggregateId === agg).map((e) => (e.payload as { from: string }).from),
+      );
+  });
+
+  it('refuses a consumer that would handle nothing: no lanes, or a batch handler without its fallback', async () => {
+    const handlers = { 'auth.user.deleted': async () => {} };
+    await expect(bus.consume({ group: 'bad', handlers, concurrency: 0 })).rejects.toThrow(/concurrency/);
+    await expect(bus.consume({ group: 'bad', handlers, concurrency: Number.NaN })).rejects.toThrow(
+      /concurrency/,
+    );
+    await expect(
+      bus.consume({
+        group: 'bad',
+        handlers,
+        batchHandlers: { 'auth.session.revoked': async () => {} },
+      }),
+    ).rejects.toThrow(/fallback/);
+  });
+
+  it('applies a run of one topic in one batch transaction: each effect once, each aggregate in order', async () => {
+    const t = await createTables(pool);
+    const group = `batch-${t.tag}`;
+    const aggregates = [randomUUID(), randomUUID(), randomUUID()];
+    const written = Array.from({ length: 30 }, (_, i) => userDeleted(aggregates[i % 3]!));
+    const seen = new Map<string, string[]>();
+    const note = (e: EventEnvelope) => seen.set(e.aggregateId, [...(seen.get(e.aggregateId) ?? []), e.id]);
+    const batchSizes: number[] = [];
+    let oneByOne = 0;
+    const consumer = await bus.consume({
+      group,
+      ...fast,
+      handlers: {
+        'auth.user.deleted': async (e) => {
+          oneByOne += 1;
+          if (await t.apply(group, e)) note(e);
+        },
+      },
+      batchHandlers: {
+        'auth.user.deleted': async (events) => {
+          batchSizes.push(events.length);
+          for (const e of await t.applyBatch(group, events)) note(e);
+        },
+      },
+    });
+    // The last event twice in one publication (a relay re-send): the inbox absorbs it inside the run.
+    await bus.publish([...written, written[29]!]);
+    await waitUntil(async () => (await t.effectCounts()).size === 30, 10_000, 'all effects');
+    await waitUntil(async () => allAcknowledged(bus, group), 10_000, 'acks');
+    await consumer.stop();
+    const counts = await t.effectCounts();
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expect(Math.max(...batchSizes)).toBeGreaterThan(1);
+    expect(batchSizes.reduce((a, b) => a + b, 0) + oneByOne).toBe(31);
+    for (const agg of aggregates)
+      expect(seen.get(agg)).toEqual(written.filter((e) => e.aggregateId === agg).map((e) => e.id));
+    await t.drop();
+  });
+
+  it('falls back one by one when a batch fails: the others apply once, the poison event is dead-lettered alone', async () => {
+    const t = await createTables(pool);
+    const group = `batchfail-${t.tag}`;
+    const poison = userDeleted();
+    const others = Array.from({ length: 12 }, () => userDeleted());
+    const batchErrors: number[] = [];
+    const consumer = await bus.consume({
+      group,
+      ...fast,
+      maxDeliveries: 2,
+      handlers: {
+        'auth.user.deleted': async (e) => {
+          if (e.id === poison.id) throw new Error('cannot handle this one');
+          await t.apply(group, e);
+        },
+      },
+      batchHandlers: {
+        'auth.user.deleted': async (events) => {
+          // Effects written, then the failure: the rollback must leave nothing behind.
+          const client = await pool.connect();
+          try {
+            await client.query('BEGIN');
+            await client.query(
+              `INSERT INTO ${t.effects} (event_id, aggregate_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])`,
+              [events.map((e) => e.id), events.map((e) => e.aggregateId)],
+            );
+            if (events.some((e) => e.id === poison.id)) throw new Error('one bad event in the run');
+            await client.query('COMMIT');
+          } finally {
+            await client.query('ROLLBACK').catch(() => {});
+            client.release();
+          }
+        },
+      },
+      onBatchError: (_err, events) => batchErrors.push(events.length),
+    });
+    await bus.publish([others[0]!, poison, ...others.slice(1)]);
+    await waitUntil(async () => (await bus.deadLetters(group)).length === 1, 10_000, 'dead letter');
+    await waitUntil(async () => (await t.effectCounts()).size === 12, 10_000, 'the others');
+    await consumer.stop();
+    expect(batchErrors.length).toBeGreaterThan(0);
+    const counts = await t.effectCounts();
+    expect(others.every((e) => counts.get(e.id) === 1)).toBe(true);
+    expect(counts.has(poison.id)).toBe(false);
+    expect((await bus.deadLetters(group))[0]!.event.id).toBe(poison.id);
     await t.drop();
   });
 

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import {
   createEvent,
+  firstDeliveries,
   firstDelivery,
   inboxTableSql,
   outboxTableSql,
@@ -93,6 +94,31 @@ export function bindTables(pool: pg.Pool, tag: string) {
         await beforeCommit?.();
         await client.query('COMMIT');
         return first;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    /** The batch form of `apply`: every event's inbox row and effect in one transaction (`firstDeliveries`). */
+    async applyBatch(consumer: string, events: readonly EventEnvelope[]): Promise<EventEnvelope[]> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const fresh = await firstDeliveries(
+          async (sql, v) => (await client.query(sql, v)).rows,
+          inbox,
+          consumer,
+          events,
+        );
+        if (fresh.length)
+          await client.query(
+            `INSERT INTO ${effects} (event_id, aggregate_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])`,
+            [fresh.map((e) => e.id), fresh.map((e) => e.aggregateId)],
+          );
+        await client.query('COMMIT');
+        return fresh;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
         throw err;

@@ -1,3 +1,4 @@
+import { whenReady } from '@carwash/redis';
 import { Redis } from 'ioredis';
 
 /**
@@ -127,17 +128,8 @@ export class RedisRevocationStore implements RevocationStore {
    * Waits briefly for a connection still being set up (first requests after start). A connection known
    * to be down (`reconnecting`) fails at once: a dead store must not add a wait to every request.
    */
-  private async connected(): Promise<void> {
-    if (this.redis.status === 'ready' || this.redis.status === 'reconnecting') return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.redis.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, REVOCATION_CHECK_TIMEOUT_MS);
-      this.redis.once('ready', done);
-    });
+  private connected(): Promise<void> {
+    return whenReady(this.redis, REVOCATION_CHECK_TIMEOUT_MS, { skipWhileReconnecting: true });
   }
 
   async status(userId: string, sessionId: string): Promise<RevocationStatus> {

@@ -83,3 +83,60 @@ export function pgErrorCode(err: unknown): string | undefined {
   const text = err instanceof Error ? err.message : '';
   return /\b(23P01|23505|23514|23503|40P01|40001)\b/.exec(text)?.[1];
 }
+
+/**
+ * SQLSTATEs of a connection PostgreSQL lost or refused: class 08 (connection exception), 57P01
+ * admin_shutdown (`pg_terminate_backend`, a fast shutdown), 57P02 crash_shutdown, 57P03
+ * cannot_connect_now (starting up, in recovery), 53300 too_many_connections.
+ */
+const CONNECTION_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[123]|53300)$/;
+/** Prisma's codes for the same: can't reach, timed out, closed by the server, pool timeout, too many connections. */
+const CONNECTION_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2037']);
+/** What @prisma/adapter-pg calls them (`DriverAdapterError.cause.kind`). */
+const CONNECTION_ADAPTER_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+]);
+/** Socket errors of a connection that was reset, refused or timed out. */
+const CONNECTION_SOCKET_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+/** pg's own errors for a connection it lost, which carry no code. */
+const CONNECTION_PG_MESSAGES =
+  /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect/;
+
+/**
+ * True when `err` (a pg, Prisma or driver-adapter error, at any depth of its causes) says the connection
+ * to the database was lost or could not be made — PostgreSQL restarting or failing over,
+ * `pg_terminate_backend`, a network cut, a full server. Such a failure is not the request's fault and
+ * a retry can succeed, so clients get SERVICE_UNAVAILABLE for it rather than INTERNAL_SERVER_ERROR
+ * (see `recodeConnectionFailure`). The transaction it happened in was rolled back by the server.
+ */
+export function isConnectionFailure(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [err];
+  while (stack.length) {
+    const e = stack.pop();
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    const o = e as Record<string, unknown>;
+    for (const key of ['code', 'originalCode']) {
+      const v = o[key];
+      if (typeof v !== 'string') continue;
+      if (CONNECTION_SQLSTATE.test(v) || CONNECTION_PRISMA_CODES.has(v) || CONNECTION_SOCKET_CODES.has(v))
+        return true;
+    }
+    if (typeof o.kind === 'string' && CONNECTION_ADAPTER_KINDS.has(o.kind)) return true;
+    if (typeof o.message === 'string' && CONNECTION_PG_MESSAGES.test(o.message)) return true;
+    stack.push(o.cause, o.meta, o.originalError, o.driverAdapterError);
+    if (Array.isArray(o.errors)) stack.push(...(o.errors as unknown[]));
+  }
+  return false;
+}

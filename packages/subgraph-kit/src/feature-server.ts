@@ -58,7 +58,7 @@ export function loadTypeDefs(file: URL): DocumentNode {
 
 /** The settings `openFeature` reads: the shared ones of `loadFeatureConfig`. */
 export interface OpenFeatureSettings extends FeatureServerSettings, RevocationSettings {
-  /** Where a feature other than auth finds the auth feature's public keys (`authJwksSettings`). */
+  /** Where a feature other than auth finds the auth feature's public keys (`loadFeatureConfig` adds it). */
   AUTH_JWKS_URL?: string;
 }
 
@@ -97,7 +97,7 @@ export function openFeature<F extends string, Db extends { $disconnect(): Promis
   const events = createFeatureEvents({ feature, pool, settings, logger });
   if (!tokens && !settings.AUTH_JWKS_URL)
     throw new Error(
-      `${feature}: AUTH_JWKS_URL is needed to verify access tokens (spread authJwksSettings())`,
+      `${feature}: AUTH_JWKS_URL is needed to verify access tokens (loadFeatureConfig adds it for every feature but auth)`,
     );
   return {
     feature,

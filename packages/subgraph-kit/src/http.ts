@@ -61,8 +61,20 @@ export function finalHandlers(logger: { error: (obj: object, msg: string) => voi
   ] as const;
 }
 
-/** Listen/stop for an Apollo Server on a Node HTTP server: `stop` drains in-flight requests first. */
-export function lifecycle(httpServer: import('node:http').Server, apollo: { stop(): Promise<void> }) {
+/** Something a server holds open until it stops (a Redis client, an HTTP agent, a store). */
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/**
+ * Listen/stop for an Apollo Server on a Node HTTP server: `stop` drains in-flight requests first, then
+ * closes `closeAfter` (together: they are independent), which the requests it drained may still have used.
+ */
+export function lifecycle(
+  httpServer: import('node:http').Server,
+  apollo: { stop(): Promise<void> },
+  closeAfter: ReadonlyArray<Closable | undefined> = [],
+) {
   return {
     listen: (port: number, host = '127.0.0.1') =>
       new Promise<{ url: string; port: number }>((resolve, reject) => {
@@ -75,6 +87,7 @@ export function lifecycle(httpServer: import('node:http').Server, apollo: { stop
     stop: async () => {
       await apollo.stop();
       if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
+      await Promise.all(closeAfter.map((resource) => resource?.close()));
     },
   };
 }

@@ -22,6 +22,7 @@ export { DateTime, DateScalar, LocalTimeScalar } from './scalars.js';
 export {
   countingPool,
   featureDatabase,
+  isConnectionFailure,
   pgErrorCode,
   type FeatureDatabase,
   type PrismaClientClass,
@@ -36,7 +37,11 @@ export {
 } from './run-feature.js';
 export { sendError, requestId, bodyErrors, finalHandlers, lifecycle } from './http.js';
 export { validate, fields, z } from './validate.js';
-export { errorLoggingPlugin } from './error-plugin.js';
+export {
+  CONNECTION_RETRY_AFTER_SECONDS,
+  errorLoggingPlugin,
+  recodeConnectionFailure,
+} from './error-plugin.js';
 export { PeerClient, type PeerCallOptions } from './peer.js';
 export { AuthPeer, isActiveUser, type PeerUser } from './auth-peer.js';
 export {

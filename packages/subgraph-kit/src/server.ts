@@ -2,6 +2,7 @@ import http from 'node:http';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
@@ -19,7 +20,7 @@ import express, { type Express, type Request } from 'express';
 import type { DocumentNode } from 'graphql';
 import { applyMiddleware, type IMiddlewareGenerator } from 'graphql-middleware';
 import type { Logger } from 'pino';
-import { errorLoggingPlugin } from './error-plugin.js';
+import { errorLoggingPlugin, recodeConnectionFailure } from './error-plugin.js';
 import { bodyErrors, finalHandlers, lifecycle, requestId, sendError } from './http.js';
 import { createNonceStore } from './nonces.js';
 import { currentRequestLog, observeRequests, requestLogPlugin } from './request-log.js';
@@ -111,6 +112,10 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
       // No federated traces (ftv1): our gateway never asks for them (no usage reporting; spans go to
       // OpenTelemetry), and the plugin builds a trace tree for every request before it looks.
       ApolloServerPluginInlineTraceDisabled(),
+      // No cache-control hints either: no type or field here declares one (@cacheControl), so every
+      // response's policy is max-age 0, which the gateway reads the same from no Cache-Control header
+      // (subgraph-source.ts). The default plugin wraps every resolver (willResolveField) to compute it.
+      ApolloServerPluginCacheControlDisabled(),
       errorLoggingPlugin(logger),
       requestLogPlugin(),
     ],
@@ -119,7 +124,7 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
     // process before the bus and database pools are closed.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
-    formatError: (formatted, error) => maskFormattedError(formatted, error),
+    formatError: (formatted, error) => maskFormattedError(recodeConnectionFailure(formatted, error), error),
   });
   await apollo.start();
 
@@ -213,16 +218,7 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
   );
   app.use(...finalHandlers(logger));
 
-  const { listen, stop } = lifecycle(httpServer, apollo);
-  return {
-    app,
-    httpServer,
-    listen,
-    stop: async () => {
-      await stop();
-      await nonces.close();
-    },
-  };
+  return { app, httpServer, ...lifecycle(httpServer, apollo, [nonces]) };
 }
 
 /** Stops the server on SIGTERM/SIGINT after in-flight requests finish; exits non-zero if that hangs. */

@@ -1,4 +1,5 @@
 import { AppError } from '@carwash/errors';
+import { middleware, type IMiddleware } from 'graphql-middleware';
 import { allow, and, deny, or, rule, shield, type IRule } from 'graphql-shield';
 import type { RequestContext } from './server.js';
 
@@ -59,6 +60,31 @@ type ShieldRule = typeof allow | IRule | ReturnType<typeof and>;
 /** A feature's rule tree: per type, one rule, or one per field (`'*'` for the others). */
 export type FeatureRules = Record<string, ShieldRule | Record<string, ShieldRule>>;
 
+/** The tree's own rule for `type.field`, as graphql-shield picks it (field, then `'*'`); undefined: the fallback. */
+function ruleOf(tree: FeatureRules, type: string, field: string): ShieldRule | undefined {
+  const rules = Object.hasOwn(tree, type) ? tree[type] : undefined;
+  if (!rules || Object.getPrototypeOf(rules) !== Object.prototype) return rules as ShieldRule | undefined;
+  const map = rules as Record<string, ShieldRule>;
+  return Object.hasOwn(map, field) ? map[field] : Object.hasOwn(map, '*') ? map['*'] : undefined;
+}
+
+/**
+ * Drops the middleware of every field whose rule is `allow` (a whole type allowed, `'*': allow`, or
+ * the field's own): `allow` always passes and the middleware would only wrap the resolver in a chain
+ * of awaits, turning every scalar of `Money`, `PageInfo`, … into a promise (the dashboard resolves
+ * hundreds of them per request). A resolver's error then reaches the client as it would through
+ * shield with `allowExternalErrors`. Fields under any other rule, or the deny fallback, keep theirs.
+ */
+function withoutAllowed<Ctx>(generated: IMiddleware, tree: FeatureRules): IMiddleware<unknown, Ctx, unknown> {
+  const kept: Record<string, Record<string, unknown>> = {};
+  for (const [type, fields] of Object.entries(generated as Record<string, Record<string, unknown>>)) {
+    kept[type] = Object.fromEntries(
+      Object.entries(fields).filter(([field]) => ruleOf(tree, type, field) !== allow),
+    );
+  }
+  return kept as IMiddleware;
+}
+
 /**
  * A feature's shield: its rule tree, denied by default with FORBIDDEN. Federation's own fields are
  * open (`_service`, `_entities` and `_Service`; a shield with `fallbackRule: deny` blocks them
@@ -67,8 +93,16 @@ export type FeatureRules = Record<string, ShieldRule | Record<string, ShieldRule
  * resolvers throw are already coded (and masked later if not), so they pass through.
  */
 export function featureShield({ Query, ...types }: FeatureRules & { Query?: Record<string, ShieldRule> }) {
-  return shield(
-    { Query: { '*': deny, _service: allow, _entities: allow, ...Query }, ...types, _Service: allow },
-    { fallbackRule: deny, fallbackError: () => new AppError('FORBIDDEN'), allowExternalErrors: true },
-  );
+  const tree: FeatureRules = {
+    Query: { '*': deny, _service: allow, _entities: allow, ...Query },
+    ...types,
+    _Service: allow,
+  };
+  const guarded = shield(tree, {
+    fallbackRule: deny,
+    fallbackError: () => new AppError('FORBIDDEN'),
+    allowExternalErrors: true,
+  });
+  // As shield's own generator is typed (any feature's context).
+  return middleware((schema) => withoutAllowed(guarded.generate(schema), tree)) as unknown as typeof guarded;
 }

@@ -1,4 +1,4 @@
-import { authJwksSettings, loadFeatureConfig, peerGraphqlUrl, setting } from '@carwash/config';
+import { loadFeatureConfig, peerGraphqlUrl, setting } from '@carwash/config';
 
 /** The only reader of `process.env` in the booking feature (the settings every feature shares come from `loadFeatureConfig`). */
 export function loadBookingConfig(env: Record<string, string | undefined> = process.env) {
@@ -6,7 +6,6 @@ export function loadBookingConfig(env: Record<string, string | undefined> = proc
     'booking',
     {
       settings: {
-        ...authJwksSettings(),
         /** Customer checks at write time. */
         AUTH_GRAPHQL_URL: peerGraphqlUrl('auth'),
         /** Opening windows, bays and washer shifts. */

@@ -87,6 +87,14 @@ const overlaps = (a: { startsAt: Date; blockedUntil: Date }, b: { startsAt: Date
   a.startsAt < b.blockedUntil && b.startsAt < a.blockedUntil;
 
 export class FakeBookingStore implements BookingStore {
+  /** The history entry of a hold that lapsed: the system (no one) moved it from HELD to EXPIRED. */
+  static readonly LAPSED_HOLD_ENTRY = {
+    fromStatus: 'HELD',
+    toStatus: 'EXPIRED',
+    changedBy: null,
+    reason: 'hold lapsed',
+  } as const;
+
   private state: State = { services: [], reservations: [], history: [], outbox: [], inbox: new Set() };
   /** Locks taken, in order, as `site:<id>`, `customer:<id>` or `row:<id>`. */
   readonly locks: string[] = [];

@@ -1,4 +1,4 @@
-import { authJwksSettings, loadFeatureConfig, peerGraphqlUrl } from '@carwash/config';
+import { loadFeatureConfig, peerGraphqlUrl } from '@carwash/config';
 
 /** The only reader of `process.env` in the location feature (the settings every feature shares come from `loadFeatureConfig`). */
 export function loadLocationConfig(env: Record<string, string | undefined> = process.env) {
@@ -6,7 +6,6 @@ export function loadLocationConfig(env: Record<string, string | undefined> = pro
     'location',
     {
       settings: {
-        ...authJwksSettings(),
         /** The auth feature's GraphQL endpoint, for the user checks behind `assignStaff`. */
         AUTH_GRAPHQL_URL: peerGraphqlUrl('auth'),
       },

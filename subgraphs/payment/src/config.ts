@@ -1,4 +1,4 @@
-import { authJwksSettings, loadFeatureConfig, peerGraphqlUrl, setting, z } from '@carwash/config';
+import { loadFeatureConfig, peerGraphqlUrl, setting, z } from '@carwash/config';
 
 const SECOND_MS = 1_000;
 const MINUTE_MS = 60 * SECOND_MS;
@@ -15,7 +15,6 @@ export function loadPaymentConfig(env: Record<string, string | undefined> = proc
     'payment',
     {
       settings: {
-        ...authJwksSettings(),
         /** Prices and owners of bookings, asked at payment time (never taken from the client). */
         BOOKING_GRAPHQL_URL: peerGraphqlUrl('booking'),
         /** `sandbox` is the offline provider with test cards; real providers plug in behind the same interface. */

@@ -111,34 +111,40 @@ const CHARGES_CURSOR = keysetCursor('payment.customerCharges', 'time');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isManager = (v: Viewer | null) => v?.role === 'MANAGER' || v?.role === 'ADMIN';
 
-/** A transaction as returned to clients: the stored snapshot has exactly these fields. */
-function snapshot(t: Transaction) {
-  return {
-    id: t.id,
-    customerId: t.customerId,
-    bookingId: t.bookingId,
-    methodId: t.methodId,
-    amountCents: t.amountCents,
-    currency: t.currency,
-    capturedCents: t.capturedCents,
-    refundedCents: t.refundedCents,
-    status: t.status,
-    failureCode: t.failureCode,
-    createdAt: t.createdAt.toISOString(),
-  };
+/** A transaction's fields as returned to clients: the stored snapshot has exactly these (and `createdAt`). */
+const TRANSACTION_FIELDS = [
+  'id',
+  'customerId',
+  'bookingId',
+  'methodId',
+  'amountCents',
+  'currency',
+  'capturedCents',
+  'refundedCents',
+  'status',
+  'failureCode',
+] as const satisfies readonly (keyof Transaction)[];
+/** A refund's fields as returned to clients (and `createdAt`). */
+const REFUND_FIELDS = [
+  'id',
+  'transactionId',
+  'amountCents',
+  'currency',
+  'reason',
+  'status',
+] as const satisfies readonly (keyof Refund)[];
+
+/** The named fields of a row, and its `createdAt` as ISO text: what is stored as a first answer (JSON). */
+function snapshotOf<T extends { createdAt: Date }, K extends keyof T>(
+  row: T,
+  fields: readonly K[],
+): Pick<T, K> & { createdAt: string } {
+  const picked = Object.fromEntries(fields.map((field) => [field, row[field]])) as Pick<T, K>;
+  return { ...picked, createdAt: row.createdAt.toISOString() };
 }
 
-function refundSnapshot(r: Refund) {
-  return {
-    id: r.id,
-    transactionId: r.transactionId,
-    amountCents: r.amountCents,
-    currency: r.currency,
-    reason: r.reason,
-    status: r.status,
-    createdAt: r.createdAt.toISOString(),
-  };
-}
+const snapshot = (t: Transaction) => snapshotOf(t, TRANSACTION_FIELDS);
+const refundSnapshot = (r: Refund) => snapshotOf(r, REFUND_FIELDS);
 
 /** A transaction as payForBooking answers, and stores as its first answer: the row's fields, createdAt as ISO text. */
 export type TransactionSnapshot = ReturnType<typeof snapshot>;

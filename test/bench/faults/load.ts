@@ -10,6 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DateTime } from 'luxon';
+import { SITE_ZONE } from '../../support/fixtures.js';
 
 /** What one request ended with: `ok`, a GraphQL error code, or HTTP_<status> / NETWORK / CLIENT_TIMEOUT / BAD_RESPONSE. */
 export type Outcome = string;
@@ -59,7 +60,6 @@ const PAY_RETRY_PAUSE_MS = 200;
 /** A wash of 30 minutes plus the 10-minute clean-up fits a 45-minute grid; 31 starts fit a local day. */
 const GRID_MINUTES = 45;
 const STARTS_PER_DAY = 31;
-const ZONE = 'Europe/Berlin';
 /** A payment that was refused for good: retrying with the same key gets the same answer. */
 const FINAL_PAY_CODES = new Set([
   'PAYMENT_ALREADY_PAID',
@@ -82,7 +82,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The `k`-th start time of a client: 31 per local day on a 45-minute grid from midnight. */
 export function slotStart(firstDay: number, k: number): string {
   const day = DateTime.now()
-    .setZone(ZONE)
+    .setZone(SITE_ZONE)
     .startOf('day')
     .plus({ days: firstDay + Math.floor(k / STARTS_PER_DAY) });
   return day
