@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventEnvelope, EventMap } from '@carwash/events';
+import { createEvent, type EventEnvelope, type EventMap } from '@carwash/events';
 import {
   pagesByParent,
   type KeysetPosition,
@@ -75,6 +75,51 @@ export interface NewReservation {
   items: Array<{ serviceId: string; name: string; priceCents: number; currency: string }>;
 }
 
+/**
+ * How long {@link BookingStore.holdAtOnce} waits for its locks before it gives up (55P03), as the
+ * interactive transaction's time limit bounded the path it replaces.
+ */
+const AT_ONCE_LOCK_TIMEOUT_MS = 20_000;
+
+/** What {@link BookingStore.holdAtOnce} needs: the reservation but its bay, the site's bays, the cap. */
+export interface AtOnceHold {
+  reservation: Omit<NewReservation, 'bay'>;
+  bays: number;
+  /** The most live holds the customer may have, counting this one's; null when no cap applies. */
+  maxHolds: number | null;
+  now: Date;
+}
+
+export type AtOnceOutcome =
+  { kind: 'held'; reservation: Reservation } | { kind: 'limit' } | { kind: 'full' } | { kind: 'lapsed' };
+
+/** What the repository needs of the feature's pg pool (the one its Prisma client runs on). */
+export interface RawPool {
+  connect(): Promise<{
+    query(text: string): Promise<unknown>;
+    release(destroy?: boolean | Error): void;
+  }>;
+}
+
+/**
+ * A SQL literal for the simple-query protocol (which takes no parameters, but several statements),
+ * escaped as pg's `escapeLiteral` does: quotes doubled, and a text with a backslash written as an
+ * E'' string with its backslashes doubled, so it holds whatever `standard_conforming_strings` says.
+ * Every value also goes through its cast (::uuid, ::timestamptz, ::int) where it has one; text (a
+ * service's name, which a manager wrote) is only ever a value.
+ */
+function literal(value: string | number | Date | null): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
+    return String(value);
+  }
+  const text = value instanceof Date ? value.toISOString() : value;
+  if (text.includes('\0')) throw new Error('a NUL in a SQL literal');
+  const quoted = text.replaceAll("'", "''");
+  return text.includes('\\') ? ` E'${quoted.replaceAll('\\', '\\\\')}'` : `'${quoted}'`;
+}
+
 /** One history row. */
 export interface NewHistory {
   reservationId: string;
@@ -138,6 +183,33 @@ export interface BookingStore {
   /** HELD or CONFIRMED reservations starting after `now`, of a customer or at a site. */
   liveFuture(tx: Tx, scope: FutureScope, now: Date): Promise<Reservation[]>;
 
+  /**
+   * What createBooking decides on, read after its locks in ONE statement (so it sees every hold committed
+   * before them): the customer's live holds (0 when `customerId` is null: no cap applies) and the live
+   * reservations of the site overlapping [from, to) — {@link liveHolds} and {@link busy} in one round trip.
+   */
+  bookingState(
+    tx: Tx,
+    siteId: string,
+    from: Date,
+    to: Date,
+    customerId: string | null,
+    now: Date,
+  ): Promise<{ liveHolds: number; inUse: BayUse[] }>;
+  /**
+   * createBooking's locks in one round trip: the customer's (when given: {@link lockCustomer}), then the
+   * site's ({@link lockSite}) — the order every writer takes them in.
+   */
+  lockForBooking(tx: Tx, siteId: string, customerId: string | null): Promise<void>;
+  /**
+   * createBooking's whole hold in ONE round trip (its own transaction): the locks of
+   * {@link lockForBooking}, then — in a statement of its own, so that it sees every hold committed
+   * before the locks were granted — the hold count, the lowest free bay and, when the cap allows and a
+   * bay is free, the insert of {@link createReservation}. Answers `lapsed` without writing anything when
+   * a lapsed hold is in the way (the caller then expires it, recorded, on the slower path). An overlap
+   * committed by a writer that does not take the site lock fails with 23P01, as the insert does.
+   */
+  holdAtOnce(hold: AtOnceHold): Promise<AtOnceOutcome>;
   /** Serialises one site's bay hand-out until the transaction ends (createBooking, a late payment's revival). */
   lockSite(tx: Tx, siteId: string): Promise<void>;
   /** Serialises one customer's hold count-and-add until the transaction ends. Always taken before a site lock. */
@@ -145,7 +217,10 @@ export interface BookingStore {
   /** Locks one reservation row until the transaction ends. */
   lockReservation(tx: Tx, id: string): Promise<void>;
 
-  /** Inserts a HELD reservation with its items and first history row; an overlap fails with 23P01. */
+  /**
+   * Inserts a HELD reservation with its items, its first history row and its `booking.reservation.created`
+   * outbox row; an overlap fails with 23P01.
+   */
   createReservation(tx: Tx, data: NewReservation): Promise<Reservation>;
   /** Sets the status if it is still `from` (clearing the hold expiry unless HELD); false when it changed meanwhile. */
   setStatusIfUnchanged(tx: Tx, id: string, from: ReservationStatus, to: ReservationStatus): Promise<boolean>;
@@ -173,35 +248,41 @@ export interface BookingStore {
  * raw reads return `Reservation` rows without the client's query compilation and result mapping (CPU
  * per request on the hot reads: a dashboard, a customer's bookings, the bays of a new hold).
  */
+function reservationColumnList(t: string): string {
+  return [
+    'id',
+    'customer_id AS "customerId"',
+    'site_id AS "siteId"',
+    'service_id AS "serviceId"',
+    'washer_id AS "washerId"',
+    'bay',
+    'starts_at AS "startsAt"',
+    'ends_at AS "endsAt"',
+    'blocked_until AS "blockedUntil"',
+    'status::text AS status',
+    'hold_expires_at AS "holdExpiresAt"',
+    'service_name AS "serviceName"',
+    'price_cents AS "priceCents"',
+    'currency',
+    'created_by AS "createdBy"',
+    'created_at AS "createdAt"',
+    'updated_at AS "updatedAt"',
+  ]
+    .map((c) => `${t}.${c}`)
+    .join(', ');
+}
+
 function reservationColumns(t: string): Prisma.Sql {
-  return Prisma.raw(
-    [
-      'id',
-      'customer_id AS "customerId"',
-      'site_id AS "siteId"',
-      'service_id AS "serviceId"',
-      'washer_id AS "washerId"',
-      'bay',
-      'starts_at AS "startsAt"',
-      'ends_at AS "endsAt"',
-      'blocked_until AS "blockedUntil"',
-      'status::text AS status',
-      'hold_expires_at AS "holdExpiresAt"',
-      'service_name AS "serviceName"',
-      'price_cents AS "priceCents"',
-      'currency',
-      'created_by AS "createdBy"',
-      'created_at AS "createdAt"',
-      'updated_at AS "updatedAt"',
-    ]
-      .map((c) => `${t}.${c}`)
-      .join(', '),
-  );
+  return Prisma.raw(reservationColumnList(t));
 }
 
 /** The Prisma implementation of {@link BookingStore}, plus the batch reads of the loaders. */
 export class BookingRepository implements BookingStore {
-  constructor(private readonly db: BookingDb) {}
+  /** `pool` is the one `db` runs on: {@link holdAtOnce} sends its several statements there in one message. */
+  constructor(
+    private readonly db: BookingDb,
+    private readonly pool?: RawPool,
+  ) {}
 
   /** The Prisma transaction client behind an opaque {@link Tx}, or the plain client outside one. */
   private client(tx?: Tx): Prisma.TransactionClient {
@@ -301,6 +382,34 @@ export class BookingRepository implements BookingStore {
     return row?.n ?? 0;
   }
 
+  async bookingState(
+    tx: Tx,
+    siteId: string,
+    from: Date,
+    to: Date,
+    customerId: string | null,
+    now: Date,
+  ): Promise<{ liveHolds: number; inUse: BayUse[] }> {
+    // One row per bay in use (or one row of nulls), each carrying the hold count. `busy` spelled alike.
+    const rows = await this.client(tx).$queryRaw<Array<{ holds: number } & Partial<BayUse>>>`
+      SELECT h.holds, b.bay, b.starts_at AS "startsAt", b.blocked_until AS "blockedUntil",
+        b.status::text AS status, b.hold_expires_at AS "holdExpiresAt"
+      FROM (
+        SELECT CASE WHEN ${customerId}::uuid IS NULL THEN 0 ELSE (
+          SELECT count(*)::int FROM booking_reservations
+          WHERE customer_id = ${customerId}::uuid AND status = 'HELD' AND hold_expires_at > ${now}
+        ) END AS holds
+      ) h
+      LEFT JOIN booking_reservations b
+        ON b.site_id = ${siteId}::uuid
+        AND b.status IN ('HELD', 'CONFIRMED', 'IN_PROGRESS')
+        AND tstzrange(b.starts_at, b.blocked_until, '[)') && tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)')`;
+    return {
+      liveHolds: rows[0]?.holds ?? 0,
+      inUse: rows.filter((r): r is typeof r & BayUse => r.bay != null),
+    };
+  }
+
   lapsedHolds(tx: Tx, scope: LapsedScope, now: Date, limit: number): Promise<Reservation[]> {
     const where: Prisma.ReservationWhereInput = scope
       ? {
@@ -327,6 +436,110 @@ export class BookingRepository implements BookingStore {
       .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.site:${siteId}`}, 0))`;
   }
 
+  async holdAtOnce(hold: AtOnceHold): Promise<AtOnceOutcome> {
+    if (!this.pool) throw new Error('holdAtOnce needs the pool (BookingRepository(db, pool))');
+    const d = hold.reservation;
+    const L = literal;
+    const id = randomUUID();
+    const created = createEvent('booking', 'booking.reservation.created', id, {
+      reservationId: id,
+      customerId: d.customerId,
+      siteId: d.siteId,
+      startsAt: d.startsAt.toISOString(),
+      blockedUntil: d.blockedUntil.toISOString(),
+      priceCents: d.priceCents,
+      currency: d.currency,
+    });
+    const capped = hold.maxHolds !== null;
+    const lock = (key: string) => `pg_advisory_xact_lock(hashtextextended(${L(key)}, 0))`;
+    const locks = [
+      ...(capped ? [lock(`booking.customer:${d.customerId}`)] : []),
+      lock(`booking.site:${d.siteId}`),
+    ];
+    const lines = d.items.length
+      ? `, lines AS (
+          INSERT INTO booking_reservation_items (id, reservation_id, service_id, name, price_cents, currency)
+          SELECT gen_random_uuid(), r.id, i.service_id::uuid, i.name, i.price_cents::int, i.currency
+          FROM r, (VALUES ${d.items.map((i) => `(${L(i.serviceId)}, ${L(i.name)}, ${L(i.priceCents)}, ${L(i.currency)})`).join(', ')})
+            AS i(service_id, name, price_cents, currency))`
+      : '';
+    // BEGIN; the locks; then one statement deciding and writing (its snapshot is taken after the locks
+    // were granted); COMMIT — sent as one simple query: one round trip while the locks are held.
+    const text = `BEGIN;
+      SET LOCAL lock_timeout = ${L(`${AT_ONCE_LOCK_TIMEOUT_MS}ms`)};
+      SELECT ${locks.join(', ')};
+      WITH held AS (
+        SELECT ${capped ? `(SELECT count(*)::int FROM booking_reservations WHERE customer_id = ${L(d.customerId)}::uuid AND status = 'HELD' AND hold_expires_at > ${L(hold.now)}::timestamptz)` : '0'} AS n
+      ), inuse AS (
+        SELECT bay, status, hold_expires_at FROM booking_reservations
+        WHERE site_id = ${L(d.siteId)}::uuid AND status IN ('HELD', 'CONFIRMED', 'IN_PROGRESS')
+          AND tstzrange(starts_at, blocked_until, '[)') && tstzrange(${L(d.startsAt)}::timestamptz, ${L(d.blockedUntil)}::timestamptz, '[)')
+      ), lapsed AS (
+        SELECT count(*)::int AS n FROM inuse WHERE status = 'HELD' AND hold_expires_at <= ${L(hold.now)}::timestamptz
+      ), pick AS (
+        SELECT min(b)::int AS bay FROM generate_series(1, ${L(hold.bays)}) b WHERE b NOT IN (SELECT bay FROM inuse)
+      ), go AS (
+        SELECT pick.bay FROM pick, held, lapsed
+        WHERE pick.bay IS NOT NULL AND lapsed.n = 0 ${capped ? `AND held.n < ${L(hold.maxHolds)}` : ''}
+      ), r AS (
+        INSERT INTO booking_reservations (id, customer_id, site_id, service_id, bay, starts_at, ends_at,
+          blocked_until, status, hold_expires_at, service_name, price_cents, currency, created_by, updated_at)
+        SELECT ${L(id)}::uuid, ${L(d.customerId)}::uuid, ${L(d.siteId)}::uuid, ${L(d.serviceId)}::uuid, go.bay,
+          ${L(d.startsAt)}::timestamptz, ${L(d.endsAt)}::timestamptz, ${L(d.blockedUntil)}::timestamptz, 'HELD',
+          ${L(d.holdExpiresAt)}::timestamptz, ${L(d.serviceName)}, ${L(d.priceCents)}, ${L(d.currency)},
+          ${L(d.createdBy)}::uuid, now()
+        FROM go
+        RETURNING *
+      ), history AS (
+        INSERT INTO booking_history (id, reservation_id, from_status, to_status, changed_by)
+        SELECT gen_random_uuid(), r.id, NULL, 'HELD', r.created_by FROM r
+      )${lines}, announced AS (
+        INSERT INTO booking_outbox (id, topic, version, aggregate_id, payload, occurred_at)
+        SELECT ${L(created.id)}::uuid, ${L(created.type)}, ${L(created.version)}, r.id,
+          ${L(JSON.stringify(created.payload))}::jsonb, ${L(created.occurredAt)}::timestamptz
+        FROM r
+      )
+      SELECT (SELECT n FROM held) AS holds, (SELECT n FROM lapsed) AS lapsed, (SELECT bay FROM pick) AS "freeBay",
+        ${reservationColumnList('r')}
+      FROM (SELECT 1) AS one LEFT JOIN r ON true;
+      COMMIT;`;
+    const client = await this.pool.connect();
+    let results: Array<{ rows: unknown[] }>;
+    try {
+      results = (await client.query(text)) as Array<{ rows: unknown[] }>;
+    } catch (err) {
+      // The statements after the failing one were skipped: the transaction is still open, aborted.
+      try {
+        await client.query('ROLLBACK');
+        client.release();
+      } catch {
+        client.release(true);
+      }
+      throw err;
+    }
+    client.release();
+    // The decision is the statement before COMMIT.
+    const row = results[results.length - 2]?.rows[0] as
+      (Partial<Reservation> & { holds: number; lapsed: number; freeBay: number | null }) | undefined;
+    if (!row) throw new Error('holdAtOnce: its decision came back without a row');
+    if (row.id) {
+      const { holds: _h, lapsed: _l, freeBay: _f, ...reservation } = row;
+      return { kind: 'held', reservation: reservation as Reservation };
+    }
+    if (capped && row.holds >= hold.maxHolds!) return { kind: 'limit' };
+    if (row.lapsed > 0) return { kind: 'lapsed' };
+    return { kind: 'full' };
+  }
+
+  async lockForBooking(tx: Tx, siteId: string, customerId: string | null): Promise<void> {
+    // The select list is evaluated left to right: the customer's lock first, as lockCustomer + lockSite.
+    if (customerId)
+      await this.client(tx)
+        .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.customer:${customerId}`}, 0)),
+        pg_advisory_xact_lock(hashtextextended(${`booking.site:${siteId}`}, 0))`;
+    else await this.lockSite(tx, siteId);
+  }
+
   async lockCustomer(tx: Tx, customerId: string): Promise<void> {
     await this.client(tx)
       .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.customer:${customerId}`}, 0))`;
@@ -337,14 +550,25 @@ export class BookingRepository implements BookingStore {
   }
 
   async createReservation(tx: Tx, data: NewReservation): Promise<Reservation> {
-    // One statement for the row, its add-on lines and its first history row (the client's nested create
-    // sends three or more, all while the site's lock is held). Raw SQL: skips the query compilation.
+    // One statement for the row, its add-on lines, its first history row and its outbox row (the client's
+    // nested create sent three or more, and the outbox one more, all while the site's lock is held).
+    // Raw SQL: skips the query compilation.
     const { items } = data;
+    const id = randomUUID();
+    const created = createEvent('booking', 'booking.reservation.created', id, {
+      reservationId: id,
+      customerId: data.customerId,
+      siteId: data.siteId,
+      startsAt: data.startsAt.toISOString(),
+      blockedUntil: data.blockedUntil.toISOString(),
+      priceCents: data.priceCents,
+      currency: data.currency,
+    });
     const [row] = await this.client(tx).$queryRaw<Reservation[]>`
       WITH r AS (
         INSERT INTO booking_reservations (id, customer_id, site_id, service_id, bay, starts_at, ends_at,
           blocked_until, status, hold_expires_at, service_name, price_cents, currency, created_by, updated_at)
-        VALUES (${randomUUID()}::uuid, ${data.customerId}::uuid, ${data.siteId}::uuid, ${data.serviceId}::uuid,
+        VALUES (${id}::uuid, ${data.customerId}::uuid, ${data.siteId}::uuid, ${data.serviceId}::uuid,
           ${data.bay}, ${data.startsAt}::timestamptz, ${data.endsAt}::timestamptz, ${data.blockedUntil}::timestamptz,
           'HELD', ${data.holdExpiresAt}::timestamptz, ${data.serviceName}, ${data.priceCents}, ${data.currency},
           ${data.createdBy}::uuid, now())
@@ -358,6 +582,11 @@ export class BookingRepository implements BookingStore {
         FROM r, unnest(${items.map((i) => i.serviceId)}::uuid[], ${items.map((i) => i.name)}::text[],
           ${items.map((i) => i.priceCents)}::int[], ${items.map((i) => i.currency)}::text[])
           AS i(service_id, name, price_cents, currency)
+      ), announced AS (
+        INSERT INTO booking_outbox (id, topic, version, aggregate_id, payload, occurred_at)
+        SELECT ${created.id}::uuid, ${created.type}, ${created.version}, r.id, ${JSON.stringify(created.payload)}::jsonb,
+          ${created.occurredAt}::timestamptz
+        FROM r
       )
       SELECT ${reservationColumns('r')} FROM r`;
     if (!row) throw new Error('INSERT … RETURNING gave no reservation');
