@@ -75,51 +75,6 @@ export interface NewReservation {
   items: Array<{ serviceId: string; name: string; priceCents: number; currency: string }>;
 }
 
-/**
- * How long {@link BookingStore.holdAtOnce} waits for its locks before it gives up (55P03), as the
- * interactive transaction's time limit bounded the path it replaces.
- */
-const AT_ONCE_LOCK_TIMEOUT_MS = 20_000;
-
-/** What {@link BookingStore.holdAtOnce} needs: the reservation but its bay, the site's bays, the cap. */
-export interface AtOnceHold {
-  reservation: Omit<NewReservation, 'bay'>;
-  bays: number;
-  /** The most live holds the customer may have, counting this one's; null when no cap applies. */
-  maxHolds: number | null;
-  now: Date;
-}
-
-export type AtOnceOutcome =
-  { kind: 'held'; reservation: Reservation } | { kind: 'limit' } | { kind: 'full' } | { kind: 'lapsed' };
-
-/** What the repository needs of the feature's pg pool (the one its Prisma client runs on). */
-export interface RawPool {
-  connect(): Promise<{
-    query(text: string): Promise<unknown>;
-    release(destroy?: boolean | Error): void;
-  }>;
-}
-
-/**
- * A SQL literal for the simple-query protocol (which takes no parameters, but several statements),
- * escaped as pg's `escapeLiteral` does: quotes doubled, and a text with a backslash written as an
- * E'' string with its backslashes doubled, so it holds whatever `standard_conforming_strings` says.
- * Every value also goes through its cast (::uuid, ::timestamptz, ::int) where it has one; text (a
- * service's name, which a manager wrote) is only ever a value.
- */
-function literal(value: string | number | Date | null): string {
-  if (value === null) return 'NULL';
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
-    return String(value);
-  }
-  const text = value instanceof Date ? value.toISOString() : value;
-  if (text.includes('\0')) throw new Error('a NUL in a SQL literal');
-  const quoted = text.replaceAll("'", "''");
-  return text.includes('\\') ? ` E'${quoted.replaceAll('\\', '\\\\')}'` : `'${quoted}'`;
-}
-
 /** One history row. */
 export interface NewHistory {
   reservationId: string;
@@ -201,15 +156,6 @@ export interface BookingStore {
    * site's ({@link lockSite}) — the order every writer takes them in.
    */
   lockForBooking(tx: Tx, siteId: string, customerId: string | null): Promise<void>;
-  /**
-   * createBooking's whole hold in ONE round trip (its own transaction): the locks of
-   * {@link lockForBooking}, then — in a statement of its own, so that it sees every hold committed
-   * before the locks were granted — the hold count, the lowest free bay and, when the cap allows and a
-   * bay is free, the insert of {@link createReservation}. Answers `lapsed` without writing anything when
-   * a lapsed hold is in the way (the caller then expires it, recorded, on the slower path). An overlap
-   * committed by a writer that does not take the site lock fails with 23P01, as the insert does.
-   */
-  holdAtOnce(hold: AtOnceHold): Promise<AtOnceOutcome>;
   /** Serialises one site's bay hand-out until the transaction ends (createBooking, a late payment's revival). */
   lockSite(tx: Tx, siteId: string): Promise<void>;
   /** Serialises one customer's hold count-and-add until the transaction ends. Always taken before a site lock. */
@@ -248,41 +194,35 @@ export interface BookingStore {
  * raw reads return `Reservation` rows without the client's query compilation and result mapping (CPU
  * per request on the hot reads: a dashboard, a customer's bookings, the bays of a new hold).
  */
-function reservationColumnList(t: string): string {
-  return [
-    'id',
-    'customer_id AS "customerId"',
-    'site_id AS "siteId"',
-    'service_id AS "serviceId"',
-    'washer_id AS "washerId"',
-    'bay',
-    'starts_at AS "startsAt"',
-    'ends_at AS "endsAt"',
-    'blocked_until AS "blockedUntil"',
-    'status::text AS status',
-    'hold_expires_at AS "holdExpiresAt"',
-    'service_name AS "serviceName"',
-    'price_cents AS "priceCents"',
-    'currency',
-    'created_by AS "createdBy"',
-    'created_at AS "createdAt"',
-    'updated_at AS "updatedAt"',
-  ]
-    .map((c) => `${t}.${c}`)
-    .join(', ');
-}
-
 function reservationColumns(t: string): Prisma.Sql {
-  return Prisma.raw(reservationColumnList(t));
+  return Prisma.raw(
+    [
+      'id',
+      'customer_id AS "customerId"',
+      'site_id AS "siteId"',
+      'service_id AS "serviceId"',
+      'washer_id AS "washerId"',
+      'bay',
+      'starts_at AS "startsAt"',
+      'ends_at AS "endsAt"',
+      'blocked_until AS "blockedUntil"',
+      'status::text AS status',
+      'hold_expires_at AS "holdExpiresAt"',
+      'service_name AS "serviceName"',
+      'price_cents AS "priceCents"',
+      'currency',
+      'created_by AS "createdBy"',
+      'created_at AS "createdAt"',
+      'updated_at AS "updatedAt"',
+    ]
+      .map((c) => `${t}.${c}`)
+      .join(', '),
+  );
 }
 
 /** The Prisma implementation of {@link BookingStore}, plus the batch reads of the loaders. */
 export class BookingRepository implements BookingStore {
-  /** `pool` is the one `db` runs on: {@link holdAtOnce} sends its several statements there in one message. */
-  constructor(
-    private readonly db: BookingDb,
-    private readonly pool?: RawPool,
-  ) {}
+  constructor(private readonly db: BookingDb) {}
 
   /** The Prisma transaction client behind an opaque {@link Tx}, or the plain client outside one. */
   private client(tx?: Tx): Prisma.TransactionClient {
@@ -434,101 +374,6 @@ export class BookingRepository implements BookingStore {
   async lockSite(tx: Tx, siteId: string): Promise<void> {
     await this.client(tx)
       .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.site:${siteId}`}, 0))`;
-  }
-
-  async holdAtOnce(hold: AtOnceHold): Promise<AtOnceOutcome> {
-    if (!this.pool) throw new Error('holdAtOnce needs the pool (BookingRepository(db, pool))');
-    const d = hold.reservation;
-    const L = literal;
-    const id = randomUUID();
-    const created = createEvent('booking', 'booking.reservation.created', id, {
-      reservationId: id,
-      customerId: d.customerId,
-      siteId: d.siteId,
-      startsAt: d.startsAt.toISOString(),
-      blockedUntil: d.blockedUntil.toISOString(),
-      priceCents: d.priceCents,
-      currency: d.currency,
-    });
-    const capped = hold.maxHolds !== null;
-    const lock = (key: string) => `pg_advisory_xact_lock(hashtextextended(${L(key)}, 0))`;
-    const locks = [
-      ...(capped ? [lock(`booking.customer:${d.customerId}`)] : []),
-      lock(`booking.site:${d.siteId}`),
-    ];
-    const lines = d.items.length
-      ? `, lines AS (
-          INSERT INTO booking_reservation_items (id, reservation_id, service_id, name, price_cents, currency)
-          SELECT gen_random_uuid(), r.id, i.service_id::uuid, i.name, i.price_cents::int, i.currency
-          FROM r, (VALUES ${d.items.map((i) => `(${L(i.serviceId)}, ${L(i.name)}, ${L(i.priceCents)}, ${L(i.currency)})`).join(', ')})
-            AS i(service_id, name, price_cents, currency))`
-      : '';
-    // BEGIN; the locks; then one statement deciding and writing (its snapshot is taken after the locks
-    // were granted); COMMIT — sent as one simple query: one round trip while the locks are held.
-    const text = `BEGIN;
-      SET LOCAL lock_timeout = ${L(`${AT_ONCE_LOCK_TIMEOUT_MS}ms`)};
-      SELECT ${locks.join(', ')};
-      WITH held AS (
-        SELECT ${capped ? `(SELECT count(*)::int FROM booking_reservations WHERE customer_id = ${L(d.customerId)}::uuid AND status = 'HELD' AND hold_expires_at > ${L(hold.now)}::timestamptz)` : '0'} AS n
-      ), inuse AS (
-        SELECT bay, status, hold_expires_at FROM booking_reservations
-        WHERE site_id = ${L(d.siteId)}::uuid AND status IN ('HELD', 'CONFIRMED', 'IN_PROGRESS')
-          AND tstzrange(starts_at, blocked_until, '[)') && tstzrange(${L(d.startsAt)}::timestamptz, ${L(d.blockedUntil)}::timestamptz, '[)')
-      ), lapsed AS (
-        SELECT count(*)::int AS n FROM inuse WHERE status = 'HELD' AND hold_expires_at <= ${L(hold.now)}::timestamptz
-      ), pick AS (
-        SELECT min(b)::int AS bay FROM generate_series(1, ${L(hold.bays)}) b WHERE b NOT IN (SELECT bay FROM inuse)
-      ), go AS (
-        SELECT pick.bay FROM pick, held, lapsed
-        WHERE pick.bay IS NOT NULL AND lapsed.n = 0 ${capped ? `AND held.n < ${L(hold.maxHolds)}` : ''}
-      ), r AS (
-        INSERT INTO booking_reservations (id, customer_id, site_id, service_id, bay, starts_at, ends_at,
-          blocked_until, status, hold_expires_at, service_name, price_cents, currency, created_by, updated_at)
-        SELECT ${L(id)}::uuid, ${L(d.customerId)}::uuid, ${L(d.siteId)}::uuid, ${L(d.serviceId)}::uuid, go.bay,
-          ${L(d.startsAt)}::timestamptz, ${L(d.endsAt)}::timestamptz, ${L(d.blockedUntil)}::timestamptz, 'HELD',
-          ${L(d.holdExpiresAt)}::timestamptz, ${L(d.serviceName)}, ${L(d.priceCents)}, ${L(d.currency)},
-          ${L(d.createdBy)}::uuid, now()
-        FROM go
-        RETURNING *
-      ), history AS (
-        INSERT INTO booking_history (id, reservation_id, from_status, to_status, changed_by)
-        SELECT gen_random_uuid(), r.id, NULL, 'HELD', r.created_by FROM r
-      )${lines}, announced AS (
-        INSERT INTO booking_outbox (id, topic, version, aggregate_id, payload, occurred_at)
-        SELECT ${L(created.id)}::uuid, ${L(created.type)}, ${L(created.version)}, r.id,
-          ${L(JSON.stringify(created.payload))}::jsonb, ${L(created.occurredAt)}::timestamptz
-        FROM r
-      )
-      SELECT (SELECT n FROM held) AS holds, (SELECT n FROM lapsed) AS lapsed, (SELECT bay FROM pick) AS "freeBay",
-        ${reservationColumnList('r')}
-      FROM (SELECT 1) AS one LEFT JOIN r ON true;
-      COMMIT;`;
-    const client = await this.pool.connect();
-    let results: Array<{ rows: unknown[] }>;
-    try {
-      results = (await client.query(text)) as Array<{ rows: unknown[] }>;
-    } catch (err) {
-      // The statements after the failing one were skipped: the transaction is still open, aborted.
-      try {
-        await client.query('ROLLBACK');
-        client.release();
-      } catch {
-        client.release(true);
-      }
-      throw err;
-    }
-    client.release();
-    // The decision is the statement before COMMIT.
-    const row = results[results.length - 2]?.rows[0] as
-      (Partial<Reservation> & { holds: number; lapsed: number; freeBay: number | null }) | undefined;
-    if (!row) throw new Error('holdAtOnce: its decision came back without a row');
-    if (row.id) {
-      const { holds: _h, lapsed: _l, freeBay: _f, ...reservation } = row;
-      return { kind: 'held', reservation: reservation as Reservation };
-    }
-    if (capped && row.holds >= hold.maxHolds!) return { kind: 'limit' };
-    if (row.lapsed > 0) return { kind: 'lapsed' };
-    return { kind: 'full' };
   }
 
   async lockForBooking(tx: Tx, siteId: string, customerId: string | null): Promise<void> {

@@ -322,42 +322,9 @@ export class BookingService {
     const priceCents = service.priceCents + addOns.reduce((sum, a) => sum + a.priceCents, 0);
     const capped = holdCapApplies(viewer, customerId);
     const maxHolds = this.settings.BOOKING_MAX_LIVE_HOLDS;
-    const hold = {
-      customerId,
-      siteId: input.siteId,
-      serviceId: service.id,
-      startsAt,
-      endsAt,
-      blockedUntil,
-      serviceName: service.name,
-      priceCents,
-      currency: service.currency,
-      createdBy: viewer.userId,
-      items: addOns.map((a) => ({
-        serviceId: a.id,
-        name: a.name,
-        priceCents: a.priceCents,
-        currency: a.currency,
-      })),
-    };
-    const holdExpiresAt = () => new Date(Date.now() + this.settings.BOOKING_HOLD_TTL_SECONDS * SECOND);
     return this.siteTurns.run(input.siteId, async () => {
       for (let attempt = 0; attempt < MAX_BOOKING_ATTEMPTS; attempt++) {
         try {
-          // The common case in one round trip: locks, count, bay and insert (see holdAtOnce). Only a
-          // lapsed hold in the way takes the path below, which expires it (recorded) first.
-          const quick = await this.repo.holdAtOnce({
-            reservation: { ...hold, holdExpiresAt: holdExpiresAt() },
-            bays: site.bays,
-            maxHolds: capped ? maxHolds : null,
-            now: new Date(),
-          });
-          if (quick.kind === 'held') {
-            this.slots.evict(input.siteId, baySpan(quick.reservation));
-            return quick.reservation;
-          }
-          if (quick.kind === 'limit') throw this.holdLimit(maxHolds);
-          if (quick.kind === 'full') throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
           return await this.inTransaction(async (tx) => {
             // One customer's own bookings take turns, so the count sees every hold committed before it
             // (those staff made for them included); bookings of one site take turns too. Without the
@@ -374,7 +341,11 @@ export class BookingService {
               capped ? customerId : null,
               new Date(),
             );
-            if (capped && state.liveHolds >= maxHolds) throw this.holdLimit(maxHolds);
+            if (capped && state.liveHolds >= maxHolds) {
+              throw new AppError('BOOKING_HOLD_LIMIT_REACHED', {
+                message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.`,
+              });
+            }
             // The bays in use; lapsed holds among them are expired (recorded) and free their bay.
             const inUse = state.inUse;
             const at = new Date();
@@ -388,7 +359,26 @@ export class BookingService {
               blockedUntil,
             );
             if (bay === null) throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
-            const r = await this.repo.createReservation(tx, { ...hold, bay, holdExpiresAt: holdExpiresAt() });
+            const r = await this.repo.createReservation(tx, {
+              customerId,
+              siteId: input.siteId,
+              serviceId: service.id,
+              bay,
+              startsAt,
+              endsAt,
+              blockedUntil,
+              holdExpiresAt: new Date(Date.now() + this.settings.BOOKING_HOLD_TTL_SECONDS * SECOND),
+              serviceName: service.name,
+              priceCents,
+              currency: service.currency,
+              createdBy: viewer.userId,
+              items: addOns.map((a) => ({
+                serviceId: a.id,
+                name: a.name,
+                priceCents: a.priceCents,
+                currency: a.currency,
+              })),
+            });
             // Its `booking.reservation.created` event is written by the same statement.
             this.bayChanged(tx, r);
             return r;
@@ -402,12 +392,6 @@ export class BookingService {
         }
       }
       throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
-    });
-  }
-
-  private holdLimit(maxHolds: number): AppError {
-    return new AppError('BOOKING_HOLD_LIMIT_REACHED', {
-      message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.`,
     });
   }
 

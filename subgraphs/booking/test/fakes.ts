@@ -9,13 +9,10 @@ import { randomUUID } from 'node:crypto';
 import type { EventEnvelope, EventMap } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
 import type { PeerUser } from '@carwash/subgraph-kit';
-import { freeBay } from '../src/availability.js';
 import type { PeerShift, PeerSite } from '../src/peers.js';
 import {
   CANCELLABLE_BY_SYSTEM,
   LIVE,
-  type AtOnceHold,
-  type AtOnceOutcome,
   type BayUse,
   type BookingStore,
   type BookingTopic,
@@ -290,31 +287,6 @@ export class FakeBookingStore implements BookingStore {
       liveHolds: customerId ? await this.liveHolds(_tx, customerId, now) : 0,
       inUse: await this.busy(siteId, from, to),
     };
-  }
-
-  /** The real one's semantics, made of the fake's own pieces (locks, the read, the insert), in one transaction. */
-  async holdAtOnce(hold: AtOnceHold): Promise<AtOnceOutcome> {
-    const d = hold.reservation;
-    const capped = hold.maxHolds !== null;
-    return this.transaction(async (tx) => {
-      await this.lockForBooking(tx, d.siteId, capped ? d.customerId : null);
-      const state = await this.bookingState(
-        tx,
-        d.siteId,
-        d.startsAt,
-        d.blockedUntil,
-        capped ? d.customerId : null,
-        hold.now,
-      );
-      if (capped && state.liveHolds >= hold.maxHolds!) return { kind: 'limit' as const };
-      const lapsed = state.inUse.some(
-        (b) => b.status === 'HELD' && !!b.holdExpiresAt && b.holdExpiresAt <= hold.now,
-      );
-      if (lapsed) return { kind: 'lapsed' as const };
-      const bay = freeBay(state.inUse, hold.bays, d.startsAt, d.blockedUntil);
-      if (bay === null) return { kind: 'full' as const };
-      return { kind: 'held' as const, reservation: await this.createReservation(tx, { ...d, bay }) };
-    });
   }
 
   async lockForBooking(tx: Tx, siteId: string, customerId: string | null): Promise<void> {
