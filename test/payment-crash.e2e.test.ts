@@ -207,27 +207,37 @@ describe('a refund lost to a crash (issue 9 fault drill)', () => {
         const pending = await sg.payment.db.refund.findMany({
           where: { transaction: { bookingId: { in: bookings } }, status: 'PENDING' },
         });
-        expect(pending).toHaveLength(1);
-        expect(
-          (await sg.payment.db.transaction.findUniqueOrThrow({ where: { id: pending[0]!.transactionId } }))
-            .refundedCents,
-        ).toBe(PRICE);
+        // The consumer runs handlers of different bookings side by side, so the kill can catch more than
+        // one refund between its reservation and the provider's stored answer: each must be resumed.
+        expect(pending.length).toBeGreaterThanOrEqual(1);
+        for (const p of pending)
+          expect(
+            (await sg.payment.db.transaction.findUniqueOrThrow({ where: { id: p.transactionId } }))
+              .refundedCents,
+          ).toBe(PRICE);
         const movedBeforeRestart = providerLedger().filter(
           (e) => e.kind === 'refund' && charges.some((t) => t.providerRef === e.chargeRef),
         ).length;
-        expect(movedBeforeRestart).toBe(killAt === 'after' ? 1 : 0);
+        // `before`: every refund call dies before asking the provider; `after`: at least the first one
+        // moved the money, and the ones beside it may have too.
+        if (killAt === 'before') expect(movedBeforeRestart).toBe(0);
+        else {
+          expect(movedBeforeRestart).toBeGreaterThanOrEqual(1);
+          expect(movedBeforeRestart).toBeLessThanOrEqual(pending.length);
+        }
 
         // Payment starts again on the same database and event streams.
         if (resumeBy === 'sweep') {
           stopSweeper.push(sg.payment.startSweeper());
           await until(
             async () =>
-              (await sg.payment.db.refund.findUniqueOrThrow({ where: { id: pending[0]!.id } })).status !==
-              'PENDING',
+              (await sg.payment.db.refund.count({
+                where: { id: { in: pending.map((p) => p.id) }, status: 'PENDING' },
+              })) === 0,
             10_000,
-            'the sweep to resume the pending refund',
+            'the sweep to resume the pending refunds',
           );
-          // Only the crashed refund is the sweep's: the ones the consumer makes next are not left behind.
+          // Only the crashed refunds are the sweep's: the ones the consumer makes next are not left behind.
           for (const stop of stopSweeper) stop();
         }
         paymentConsumer = await sg.payment.startConsumers(FAST);
@@ -275,8 +285,8 @@ describe('a refund lost to a crash (issue 9 fault drill)', () => {
             where: { topic: 'payment.refund.processed', aggregateId: { in: refunds.map((r) => r.id) } },
           }),
         ).toBe(bookings.length);
-        // The metric says a pending refund was resumed, and by what.
-        expect((await resumedTotal(resumeBy)) - resumedBefore).toBe(1);
+        // The metric says how many pending refunds were resumed, and by what.
+        expect((await resumedTotal(resumeBy)) - resumedBefore).toBe(pending.length);
       } finally {
         relaying = false;
         await relays;
