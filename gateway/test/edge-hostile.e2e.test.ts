@@ -353,11 +353,11 @@ describe('hostile input at the edge', () => {
     // Unbounded, the two caches would keep all 80 MB of text (several times that as ASTs and plans):
     // what is left after a collection is what the gateway retains.
     // The heap is the discriminating bound (bounded caches: +22 MiB; caches set to 1 GiB: +179 MiB). RSS
-    // also holds what glibc keeps of freed large buffers: +240–265 MiB when it raises its mmap threshold
-    // itself (its default), +66 MiB with the threshold the gateway ships with (MALLOC_MMAP_THRESHOLD_,
-    // gateway/src/runtime.ts; vitest.config.ts gives it to the test workers).
+    // also holds what the allocator keeps of freed large buffers: +240–265 MiB here, with or without the
+    // fixed mmap threshold the gateway ships with (MALLOC_MMAP_THRESHOLD_, gateway/src/runtime.ts;
+    // vitest.config.ts gives it to the test workers) — one measurement of +66 MiB with it did not repeat.
     expect(heapAfter - heapBefore).toBeLessThan(48 * 2 ** 20);
     expect(process.env.MALLOC_MMAP_THRESHOLD_).toBe(GATEWAY_RUNTIME_ENV.MALLOC_MMAP_THRESHOLD_);
-    expect(after - before).toBeLessThan(128 * 2 ** 20);
+    expect(after - before).toBeLessThan(320 * 2 ** 20);
   }, 120_000);
 });
