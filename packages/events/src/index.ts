@@ -8,6 +8,7 @@ export {
   OutboxRelay,
   firstDelivery,
   firstDeliveries,
+  inTransaction,
   inboxTableSql,
   outboxTableSql,
   type OutboxRelayOptions,

@@ -6,6 +6,7 @@ import {
   firstDeliveries,
   firstDelivery,
   inboxTableSql,
+  inTransaction,
   outboxTableSql,
   type EventBus,
   type EventEnvelope,
@@ -77,9 +78,7 @@ export function bindTables(pool: pg.Pool, tag: string) {
       event: EventEnvelope,
       beforeCommit?: () => Promise<void>,
     ): Promise<boolean> {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      return inTransaction(pool, async (client) => {
         const first = await firstDelivery(
           async (sql, v) => (await client.query(sql, v)).rowCount ?? 0,
           inbox,
@@ -92,20 +91,12 @@ export function bindTables(pool: pg.Pool, tag: string) {
             event.aggregateId,
           ]);
         await beforeCommit?.();
-        await client.query('COMMIT');
         return first;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
     },
     /** The batch form of `apply`: every event's inbox row and effect in one transaction (`firstDeliveries`). */
     async applyBatch(consumer: string, events: readonly EventEnvelope[]): Promise<EventEnvelope[]> {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      return inTransaction(pool, async (client) => {
         const fresh = await firstDeliveries(
           async (sql, v) => (await client.query(sql, v)).rows,
           inbox,
@@ -117,14 +108,8 @@ export function bindTables(pool: pg.Pool, tag: string) {
             `INSERT INTO ${effects} (event_id, aggregate_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])`,
             [fresh.map((e) => e.id), fresh.map((e) => e.aggregateId)],
           );
-        await client.query('COMMIT');
         return fresh;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
     },
     async effectCounts(): Promise<Map<string, number>> {
       const { rows } = await pool.query<{ event_id: string; n: string }>(
