@@ -255,8 +255,7 @@ describe.each([
     });
     await bus.publish(events);
     await waitUntil(
-      async () =>
-        (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0) && deliveries.size === 20,
+      async () => (await allAcknowledged(bus, group)) && deliveries.size === 20,
       10_000,
       'acks',
     );
@@ -279,11 +278,7 @@ describe.each([
     });
     await bus.publish([e]);
     await bus.publish([e]);
-    await waitUntil(
-      async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
-      10_000,
-      'acks',
-    );
+    await waitUntil(async () => allAcknowledged(bus, group), 10_000, 'acks');
     await consumer.stop();
     expect((await t.effectCounts()).get(e.id)).toBe(1);
     await t.drop();
@@ -432,11 +427,7 @@ describe.each([
     expect(lag!.pending + (lag!.undelivered ?? 0)).toBe(3);
     expect(lag!.oldestPendingAgeMs).toBeGreaterThanOrEqual(100);
     release();
-    await waitUntil(
-      async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
-      5_000,
-      'drained',
-    );
+    await waitUntil(async () => allAcknowledged(bus, group), 5_000, 'drained');
     await consumer.stop();
   });
 });
