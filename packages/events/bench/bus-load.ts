@@ -27,6 +27,8 @@ import {
   inTransaction,
   OutboxRelay,
   outboxTableSql,
+  pgExec,
+  pgRows,
   streamKey,
   type Consumer,
   type EventBus,
@@ -192,12 +194,7 @@ async function runPhase(
 
   const handle = async (event: EventEnvelope): Promise<void> => {
     const first = await inTransaction(pools.consumer, async (client) => {
-      const isFirst = await firstDelivery(
-        async (sql, values) => (await client.query(sql, values)).rowCount ?? 0,
-        inbox,
-        GROUP,
-        event,
-      );
+      const isFirst = await firstDelivery(pgExec(client), inbox, GROUP, event);
       if (isFirst) await client.query(`INSERT INTO ${effects} (event_id) VALUES ($1)`, [event.id]);
       return isFirst;
     });
@@ -214,12 +211,7 @@ async function runPhase(
   /** The same effect for a run of events: one transaction, one inbox INSERT, one effect INSERT. */
   const handleBatch = async (events: readonly EventEnvelope[]): Promise<void> => {
     const fresh = await inTransaction(pools.consumer, async (client) => {
-      const firstSeen = await firstDeliveries(
-        async (sql, values) => (await client.query(sql, values)).rows,
-        inbox,
-        GROUP,
-        events,
-      );
+      const firstSeen = await firstDeliveries(pgRows(client), inbox, GROUP, events);
       if (firstSeen.length)
         await client.query(`INSERT INTO ${effects} (event_id) SELECT unnest($1::uuid[])`, [
           firstSeen.map((e) => e.id),

@@ -11,6 +11,8 @@ export {
   inTransaction,
   inboxTableSql,
   outboxTableSql,
+  pgExec,
+  pgRows,
   type OutboxRelayOptions,
   type SqlExec,
   type SqlRows,

@@ -213,6 +213,19 @@ export async function firstDelivery(
 export type SqlRows = (sql: string, values: unknown[]) => Promise<ReadonlyArray<Record<string, unknown>>>;
 
 /**
+ * `SqlExec` and `SqlRows` on a pg client (e.g. the one `inTransaction` hands out), for a consumer that
+ * writes its effects with pg; a feature on Prisma passes its transaction's `$executeRawUnsafe` instead.
+ */
+export const pgExec =
+  (client: pg.ClientBase): SqlExec =>
+  async (sql, values) =>
+    (await client.query(sql, values)).rowCount ?? 0;
+export const pgRows =
+  (client: pg.ClientBase): SqlRows =>
+  async (sql, values) =>
+    (await client.query(sql, values)).rows;
+
+/**
  * `firstDelivery` for a batch handler: inserts the inbox rows of all `events` with one statement, in the
  * transaction that applies their effects, and returns the events seen for the first time — in their
  * order, each id once (a relay re-send can put one event twice in a run) — whose effects to apply.

@@ -8,6 +8,8 @@ import {
   inboxTableSql,
   inTransaction,
   outboxTableSql,
+  pgExec,
+  pgRows,
   type EventBus,
   type EventEnvelope,
   type EventMap,
@@ -79,12 +81,7 @@ export function bindTables(pool: pg.Pool, tag: string) {
       beforeCommit?: () => Promise<void>,
     ): Promise<boolean> {
       return inTransaction(pool, async (client) => {
-        const first = await firstDelivery(
-          async (sql, v) => (await client.query(sql, v)).rowCount ?? 0,
-          inbox,
-          consumer,
-          event,
-        );
+        const first = await firstDelivery(pgExec(client), inbox, consumer, event);
         if (first)
           await client.query(`INSERT INTO ${effects} (event_id, aggregate_id) VALUES ($1, $2)`, [
             event.id,
@@ -97,12 +94,7 @@ export function bindTables(pool: pg.Pool, tag: string) {
     /** The batch form of `apply`: every event's inbox row and effect in one transaction (`firstDeliveries`). */
     async applyBatch(consumer: string, events: readonly EventEnvelope[]): Promise<EventEnvelope[]> {
       return inTransaction(pool, async (client) => {
-        const fresh = await firstDeliveries(
-          async (sql, v) => (await client.query(sql, v)).rows,
-          inbox,
-          consumer,
-          events,
-        );
+        const fresh = await firstDeliveries(pgRows(client), inbox, consumer, events);
         if (fresh.length)
           await client.query(
             `INSERT INTO ${effects} (event_id, aggregate_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])`,
