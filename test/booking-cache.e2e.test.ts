@@ -9,7 +9,7 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer } from '@carwash/events';
 import { createOpenSite, createService } from './support/fixtures.js';
-import { signUpAs, startSupergraph, type Running } from './support/supergraph.js';
+import { signUpAs, startBookingReplica, startSupergraph, type Running } from './support/supergraph.js';
 
 let sg: Running;
 let manager: { id: string; token: string };
@@ -18,6 +18,10 @@ let consumer: Consumer;
 const CREATE = `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id customer { id } } }`;
 const SLOTS = `query($site: ID!, $service: ID!, $date: Date!) { availableSlots(siteId: $site, serviceId: $service, date: $date) { startsAt freeBays } }`;
 const EVERY_DAY = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'];
+
+/** Far beyond the tests: only a write or an event can change what the caches answer. */
+const LONG_TTLS = { BOOKING_PEER_CACHE_TTL_MS: '300000', BOOKING_SLOTS_CACHE_TTL_MS: '300000' };
+const CANCEL = `mutation($id: ID!) { cancelBooking(id: $id) { id status } }`;
 
 type SlotsData = { availableSlots: Array<{ startsAt: string; freeBays: number }> };
 
@@ -59,6 +63,11 @@ async function relay(): Promise<void> {
   for (const s of [sg.location, sg.auth]) while ((await s.relay.runOnce()) > 0);
 }
 
+/** Publishes what booking wrote to its outbox; every booking replica's watcher sees it. */
+async function bookingRelay(): Promise<void> {
+  while ((await sg.booking.relay.runOnce()) > 0);
+}
+
 /** Polls `check` until it holds (10 s at most): the event has to travel the bus and be consumed. */
 async function eventually(check: () => Promise<boolean>): Promise<boolean> {
   const until = Date.now() + 10_000;
@@ -70,7 +79,7 @@ async function eventually(check: () => Promise<boolean>): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  sg = await startSupergraph({ bookingEnv: { BOOKING_PEER_CACHE_TTL_MS: '300000' } });
+  sg = await startSupergraph({ bookingEnv: LONG_TTLS });
   manager = await signUpAs(sg, 'MANAGER');
   consumer = await sg.booking.startConsumers({ blockMs: 50, retryBaseMs: 100 });
 });
@@ -170,6 +179,119 @@ describe("booking's cache of location's sites", () => {
         ['16:30', 3],
       ]);
     }
+  });
+});
+
+describe("booking's cache of its own free slots", () => {
+  /** A site with 2 bays open 08:00–09:00 and a 30-minute service: 3 starts, each with its free bays. */
+  async function smallSite(dayOffset: number) {
+    const site = await createOpenSite(sg, manager.token, { bays: 2, opensAt: '08:00', closesAt: '09:00' });
+    const svc = await createService(sg, manager.token, { durationMinutes: 30 });
+    const { date, at } = day(dayOffset);
+    const free = async () =>
+      (await slots(site, svc, date)).map((s) => `${localTime(s.startsAt)} ${s.freeBays}`);
+    return { site, svc, date, at, free };
+  }
+
+  async function book(site: string, svc: string, startsAt: string, token: string): Promise<string> {
+    const res = await sg.gql<{ createBooking: { id: string } }>(
+      CREATE,
+      { input: { siteId: site, serviceId: svc, startsAt } },
+      token,
+    );
+    expect(res.errors).toBeUndefined();
+    return res.data!.createBooking.id;
+  }
+
+  it('shows a booking and its cancellation at once on the replica that made them', async () => {
+    const { site, svc, at, free } = await smallSite(16);
+    const client = await signUpAs(sg, 'CLIENT', 'Slots');
+    expect(await free()).toEqual(['08:00 2', '08:15 2', '08:30 2']);
+    expect(await free()).toEqual(['08:00 2', '08:15 2', '08:30 2']); // from the cache
+
+    const id = await book(site, svc, at('08:00'), client.token);
+    // No event relayed or consumed: the write evicted the site-day as it committed.
+    expect(await free()).toEqual(['08:00 1', '08:15 1', '08:30 1']);
+
+    const cancelled = await sg.gql(CANCEL, { id }, client.token);
+    expect(cancelled.errors).toBeUndefined();
+    expect(await free()).toEqual(['08:00 2', '08:15 2', '08:30 2']);
+  });
+
+  it("shows another replica's booking and cancellation once their events arrive", async () => {
+    const replica = await startBookingReplica(sg, LONG_TTLS);
+    try {
+      const { site, svc, date, at } = await smallSite(17);
+      const client = await signUpAs(sg, 'CLIENT', 'Replica');
+      const onReplica = async () =>
+        (await replica.service.availableSlots(site, svc, date)).map(
+          (s) => `${localTime(s.startsAt.toISOString())} ${s.freeBays}`,
+        );
+      expect(await onReplica()).toEqual(['08:00 2', '08:15 2', '08:30 2']);
+
+      // Booked through the gateway, i.e. on the other replica.
+      const id = await book(site, svc, at('08:15'), client.token);
+      // Not published yet: the replica still answers from its cache (the proof that the cache is in the way).
+      expect(await onReplica()).toEqual(['08:00 2', '08:15 2', '08:30 2']);
+      await bookingRelay();
+      expect(await eventually(async () => (await onReplica()).join() === '08:00 1,08:15 1,08:30 1')).toBe(
+        true,
+      );
+
+      expect((await sg.gql(CANCEL, { id }, client.token)).errors).toBeUndefined();
+      await bookingRelay();
+      expect(await eventually(async () => (await onReplica()).join() === '08:00 2,08:15 2,08:30 2')).toBe(
+        true,
+      );
+      // A booking on another day of the site leaves this day's entry alone (the eviction is per span).
+      await book(site, svc, day(20).at('08:00'), client.token);
+      await bookingRelay();
+      expect(await onReplica()).toEqual(['08:00 2', '08:15 2', '08:30 2']);
+    } finally {
+      await replica.stop();
+    }
+  });
+
+  it('stores a hostile service and add-on name as written: the one-message hold takes no SQL from a name', async () => {
+    const site = await createOpenSite(sg, manager.token, { bays: 1 });
+    const hostile = `O'Brien \\' ); DELETE FROM booking_reservations; -- ${Date.now()}`;
+    const svc = await createService(sg, manager.token, { name: hostile });
+    const addOn = await createService(sg, manager.token, { name: `${hostile} add-on`, isAddOn: true });
+    const client = await signUpAs(sg, 'CLIENT', 'Hostile');
+    const before = await sg.booking.db.reservation.count();
+    const res = await sg.gql<{ createBooking: { id: string } }>(
+      CREATE,
+      { input: { siteId: site, serviceId: svc, startsAt: day(19).at('10:00'), addOnIds: [addOn] } },
+      client.token,
+    );
+    expect(res.errors).toBeUndefined();
+    const id = res.data!.createBooking.id;
+    const row = await sg.booking.db.reservation.findUnique({ where: { id }, include: { items: true } });
+    expect(row?.serviceName).toBe(hostile);
+    expect(row?.items.map((i) => i.name)).toEqual([`${hostile} add-on`]);
+    expect(await sg.booking.db.reservation.count()).toBeGreaterThanOrEqual(before + 1);
+  });
+
+  it("gives every user the same slots, with nobody's booking or identity in them", async () => {
+    const { site, svc, date, at, free } = await smallSite(18);
+    const alice = await signUpAs(sg, 'CLIENT', 'Alice');
+    const bob = await signUpAs(sg, 'CLIENT', 'Bob');
+    expect(await free()).toEqual(['08:00 2', '08:15 2', '08:30 2']);
+    const id = await book(site, svc, at('08:30'), alice.token);
+    const everything = `query($site: ID!, $service: ID!, $date: Date!) { availableSlots(siteId: $site, serviceId: $service, date: $date) { __typename startsAt endsAt freeBays } }`;
+    const answers = await Promise.all(
+      [alice.token, bob.token, undefined].map((token) =>
+        sg.gql(everything, { site, service: svc, date }, token),
+      ),
+    );
+    for (const res of answers) {
+      expect(res.errors).toBeUndefined();
+      expect(res).toEqual(answers[0]);
+      // All a slot is: times and a count. Nothing names Alice or her booking.
+      const text = JSON.stringify(res.data);
+      for (const secret of [alice.id, id]) expect(text).not.toContain(secret);
+    }
+    expect(await free()).toEqual(['08:00 1', '08:15 1', '08:30 1']);
   });
 });
 

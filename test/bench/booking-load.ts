@@ -5,6 +5,9 @@
  *
  *   client ──fetch──▶ gateway ──▶ booking subgraph ──▶ auth / location subgraphs, PostgreSQL
  *
+ * The supergraph runs in this process; the client — requests, timing, the check of each answer — in a
+ * child process of its own (booking-load-child.ts), so it takes no event-loop time from the servers.
+ *
  * 1. Starts one supergraph in-process per contender (test/support/supergraph.ts; all on the same
  *    databases, tokens valid on each), creates a manager, a client, one Berlin site with 8 bays open
  *    00:00–24:00 every day, 50 more sites (written directly) and a 30-minute service, then seeds
@@ -24,6 +27,7 @@
  * Rows the run wrote (its reservations, their outbox events, its sites) are deleted at the end, also
  * when it stops early (the manager and client users stay, as in the e2e tests).
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -32,11 +36,14 @@ import { sqlStatements as locationStatements } from '@carwash/location';
 import { DateTime } from 'luxon';
 import {
   PASSWORD,
+  postGraphQL,
   startSupergraph,
   uniqueEmail,
   type GraphQLResult,
   type Running,
 } from '../support/supergraph.js';
+import { authSigningKeys, startServices, type Services } from './services.js';
+import type { PhaseReply, PhaseRequest } from './booking-load-child.js';
 import { percentile } from './support.js';
 
 const SEED_DAYS = 60;
@@ -73,10 +80,53 @@ export interface Contender {
   name: string;
   /** Settings of its booking subgraph (over the test defaults). */
   bookingEnv: Record<string, string>;
+  /**
+   * `processes`: the gateway and each subgraph as a process of its own, as production runs them
+   * (services.ts); its SQL statements are not counted. Default `in-process`: the whole supergraph in
+   * this process, as the e2e tests start it. The first contender must be in-process (it seeds and checks).
+   */
+  layout?: 'in-process' | 'processes';
 }
 
-/** The booking subgraph with its peer caches off: the peer each tuned run is compared with. */
-export const CACHES_OFF: Contender = { name: 'caches off', bookingEnv: { BOOKING_PEER_CACHE_TTL_MS: '0' } };
+/** Where a contender is reached: its gateway. */
+interface Target {
+  gatewayUrl: string;
+  gql: Running['gql'];
+  /** Whether its SQL statements are counted (in-process subgraphs only). */
+  counted: boolean;
+}
+
+/** The booking subgraph with its caches off (peers' answers, free slots): the peer each tuned run is compared with. */
+export const CACHES_OFF: Contender = {
+  name: 'caches off',
+  bookingEnv: { BOOKING_PEER_CACHE_TTL_MS: '0', BOOKING_SLOTS_CACHE_TTL_MS: '0' },
+};
+
+/** The tuned build as production lays it out: the contender the issue's target is judged on. */
+export const TUNED_PROCESSES: Contender = {
+  name: 'tuned, process per service',
+  bookingEnv: {},
+  layout: 'processes',
+};
+/** The same build with its caches off, laid out alike: what the caches are worth. */
+export const CACHES_OFF_PROCESSES: Contender = {
+  ...CACHES_OFF,
+  name: 'caches off, process per service',
+  layout: 'processes',
+};
+/** The tuned build with the whole supergraph in one process (the e2e layout, and the one the earlier runs measured). */
+export const TUNED_ONE_PROCESS: Contender = { name: 'tuned, one process', bookingEnv: {} };
+
+/** Settings every contender's services share: small pools where the load does not go (payment, auth, location). */
+const SERVICE_ENV = {
+  // The production default (the test supergraph's 20, with several supergraphs in one run, ran a
+  // shared server out of connections).
+  booking: { BOOKING_DATABASE_POOL_SIZE: '10' },
+  // Payment takes no part in this load; auth and location answer booking's (cached) checks and the setup.
+  payment: { PAYMENT_DATABASE_POOL_SIZE: '2' },
+  auth: { AUTH_DATABASE_POOL_SIZE: '4' },
+  location: { LOCATION_DATABASE_POOL_SIZE: '4' },
+};
 
 export interface BookingLoadOptions {
   slotsRequests: number;
@@ -151,12 +201,6 @@ function pick<T>(items: T[], k: number, random: () => number): T[] {
   return items.slice(0, n);
 }
 
-interface Outcome {
-  /** 'ok', a GraphQL error code, or 'HTTP_<status>' / 'NETWORK' / 'BAD_RESPONSE'. */
-  code: string;
-  message?: string;
-}
-
 interface PhaseStats {
   requests: number;
   wallMs: number;
@@ -167,57 +211,59 @@ interface PhaseStats {
   locationStatements: number;
 }
 
-/**
- * Runs `task(i)` for i in [0, n) with at most `concurrency` in flight, timing each with
- * performance.now(). Stops issuing new requests once `deadline` has passed (and then throws).
- */
-async function pool(
-  n: number,
-  concurrency: number,
-  deadline: () => number,
-  what: string,
-  task: (i: number) => Promise<Outcome>,
-): Promise<PhaseStats> {
-  const latencies: number[] = [];
-  const codes = new Map<string, number>();
-  const firstError = new Map<string, string>();
-  let next = 0;
-  let timedOut = false;
-  const worker = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= n) return;
-      if (Date.now() > deadline()) {
-        timedOut = true;
-        return;
-      }
-      const t0 = performance.now();
-      let outcome: Outcome;
-      try {
-        outcome = await task(i);
-      } catch (err) {
-        outcome = { code: 'NETWORK', message: err instanceof Error ? err.message : String(err) };
-      }
-      latencies.push(performance.now() - t0);
-      codes.set(outcome.code, (codes.get(outcome.code) ?? 0) + 1);
-      if (outcome.code !== 'ok' && !firstError.has(outcome.code))
-        firstError.set(outcome.code, outcome.message ?? '');
-    }
-  };
-  const statements = [bookingStatements.count, locationStatements.count];
-  const start = performance.now();
-  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
-  const wallMs = performance.now() - start;
-  if (timedOut) throw new TimeLimit(`time is up during ${what} (${latencies.length} of ${n} requests done)`);
-  latencies.sort((a, b) => a - b);
+/** The forked client of booking-load-child.ts: one phase at a time. */
+interface LoadClient {
+  run(request: PhaseRequest): Promise<PhaseReply>;
+  stop(): void;
+}
+
+/** Forks the client (through tsx, as the benchmarks run). */
+function startClient(): LoadClient {
+  const child: ChildProcess = fork(new URL('./booking-load-child.ts', import.meta.url), {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return {
-    requests: latencies.length,
-    wallMs,
-    latencies,
-    codes,
-    firstError,
-    bookingStatements: bookingStatements.count - statements[0]!,
-    locationStatements: locationStatements.count - statements[1]!,
+    run: (request) =>
+      new Promise<PhaseReply>((resolve, reject) => {
+        const onExit = (code: number | null) => reject(new Error(`the load client exited (${code})`));
+        child.once('exit', onExit);
+        child.once('message', (msg: { ok: boolean; reply?: PhaseReply; error?: string }) => {
+          child.off('exit', onExit);
+          if (!msg.ok || !msg.reply) reject(new Error(`the load client failed: ${msg.error}`));
+          else resolve(msg.reply);
+        });
+        child.send(request);
+      }),
+    stop: () => void child.kill(),
+  };
+}
+
+/**
+ * One phase through the client process: the requests at `request.concurrency`, timed there; the SQL
+ * statements the servers (in this process) sent meanwhile counted here. Throws when the deadline cut it short.
+ */
+async function phase(
+  client: LoadClient,
+  request: PhaseRequest,
+  what: string,
+  counted: boolean,
+): Promise<PhaseStats & { bookingIds: string[] }> {
+  const statements = [bookingStatements.count, locationStatements.count];
+  const reply = await client.run(request);
+  if (reply.timedOut)
+    throw new TimeLimit(
+      `time is up during ${what} (${reply.latencies.length} of ${request.requests.length} requests done)`,
+    );
+  return {
+    requests: reply.latencies.length,
+    wallMs: reply.wallMs,
+    latencies: reply.latencies,
+    codes: new Map(reply.codes),
+    firstError: new Map(reply.firstError),
+    bookingStatements: counted ? bookingStatements.count - statements[0]! : Number.NaN,
+    locationStatements: counted ? locationStatements.count - statements[1]! : Number.NaN,
+    bookingIds: reply.bookingIds,
   };
 }
 
@@ -239,19 +285,11 @@ function figures(stats: PhaseStats, taken = 0): PhaseFigures {
   };
 }
 
+const count = (n: number) => (Number.isNaN(n) ? 'n/a' : n.toFixed(1));
+
 /** One phase's figures as a log line. */
 export function describePhase(f: PhaseFigures, concurrency: number): string {
-  return `${f.requests} requests, concurrency ${concurrency}: ${Math.round(f.rps)} req/s, p50 ${ms(f.p50)} ms, p95 ${ms(f.p95)} ms, p99 ${ms(f.p99)} ms, max ${ms(f.max)} ms, errors ${f.errors}${f.taken ? `, BOOKING_SLOT_TAKEN ${f.taken}` : ''}; SQL statements per request: booking ${f.bookingStatements.toFixed(1)}, location ${f.locationStatements.toFixed(1)}; load ${f.load1.toFixed(2)}`;
-}
-
-/** Classifies a GraphQL response: 'ok' when `valid(data)` holds and there are no errors. */
-function outcomeOf<T>(res: GraphQLResult<T>, valid: (data: T) => boolean): Outcome {
-  const first = res.errors?.[0];
-  if (first) return { code: String(first.extensions?.code ?? `HTTP_${res.status}`), message: first.message };
-  if (res.status !== 200) return { code: `HTTP_${res.status}`, message: `HTTP ${res.status}` };
-  if (!res.data || !valid(res.data))
-    return { code: 'BAD_RESPONSE', message: JSON.stringify(res).slice(0, 300) };
-  return { code: 'ok' };
+  return `${f.requests} requests, concurrency ${concurrency}: ${Math.round(f.rps)} req/s, p50 ${ms(f.p50)} ms, p95 ${ms(f.p95)} ms, p99 ${ms(f.p99)} ms, max ${ms(f.max)} ms, errors ${f.errors}${f.taken ? `, BOOKING_SLOT_TAKEN ${f.taken}` : ''}; SQL statements per request: booking ${count(f.bookingStatements)}, location ${count(f.locationStatements)}; load ${f.load1.toFixed(2)}`;
 }
 
 /** Unwraps a setup call's data or throws with its errors. */
@@ -419,27 +457,25 @@ async function setUp(o: BookingLoadOptions, sg: Running, cleanup: Cleanup): Prom
 /** Measures every contender, round after round, and checks the table afterwards. */
 async function measure(
   o: BookingLoadOptions,
-  supergraphs: Running[],
+  first: Running,
+  targets: Target[],
   fixture: Fixture,
   cleanup: Cleanup,
   notes: string[],
   results: ContenderFigures[],
+  loadClient: LoadClient,
 ): Promise<boolean> {
   let ok = true;
   const { siteId, serviceId, client } = fixture;
-  const first = supergraphs[0]!;
   const dates = Array.from({ length: SEED_DAYS }, (_, i) => localDate(i + 1));
   type SlotsData = { availableSlots: Array<{ startsAt: string; endsAt: string; freeBays: number }> };
-  const slots = (sg: Running, date: string) =>
+  const slots = (sg: Target, date: string) =>
     sg.gql<SlotsData>(SLOTS, { site: siteId, service: serviceId, date }, client.token);
-  const validSlots = (d: SlotsData) =>
-    Array.isArray(d.availableSlots) &&
-    d.availableSlots.every((s) => s.freeBays >= 1 && s.freeBays <= MEASURED_BAYS);
 
   // Every contender answers the first day alike, and the day is partly booked.
   const firstDate = dates[0]!;
   const samples = await Promise.all(
-    supergraphs.map(async (sg) => must(await slots(sg, firstDate), 'availableSlots sample').availableSlots),
+    targets.map(async (sg) => must(await slots(sg, firstDate), 'availableSlots sample').availableSlots),
   );
   const sample = samples[0]!;
   const dayStart = DateTime.fromISO(firstDate, { zone: ZONE });
@@ -462,46 +498,45 @@ async function measure(
   // Start times of every booking of the run, warm-ups included, 30 minutes apart from day 90 on.
   const createBase = DateTime.fromISO(localDate(CREATE_FIRST_DAY), { zone: ZONE }).toMillis();
   let nextStart = 0;
-  type CreateData = { createBooking: { id: string; status: string; bay: number; startsAt: string } };
-  const book = async (sg: Running, startsAt: number): Promise<Outcome> => {
-    const res = await sg.gql<CreateData>(
-      CREATE,
-      { input: { siteId, serviceId, startsAt: new Date(startsAt).toISOString() } },
-      client.token,
-    );
-    if (res.data?.createBooking?.id) cleanup.bookingIds.push(res.data.createBooking.id);
-    return outcomeOf(
-      res,
-      (d) =>
-        d.createBooking.status === 'HELD' &&
-        d.createBooking.bay >= 1 &&
-        d.createBooking.bay <= MEASURED_BAYS &&
-        Date.parse(d.createBooking.startsAt) === startsAt,
-    );
-  };
   let successes = 0;
-  const slotsPhase = async (sg: Running, n: number, what: string) => {
-    const stats = await pool(
-      n,
-      o.concurrency,
-      () => o.deadline,
-      what,
-      async (i) => outcomeOf(await slots(sg, dates[i % dates.length]!), validSlots),
-    );
+  const request = (
+    sg: Target,
+    check: PhaseRequest['check'],
+    requests: PhaseRequest['requests'],
+  ): PhaseRequest => ({
+    url: sg.gatewayUrl,
+    token: client.token,
+    concurrency: o.concurrency,
+    deadline: o.deadline,
+    check,
+    maxBays: MEASURED_BAYS,
+    requests,
+  });
+  const slotsPhase = async (sg: Target, n: number, what: string) => {
+    const requests = Array.from({ length: n }, (_, i) => ({
+      query: SLOTS,
+      variables: { site: siteId, service: serviceId, date: dates[i % dates.length]! },
+    }));
+    const stats = await phase(loadClient, request(sg, 'slots', requests), what, sg.counted);
     const f = figures(stats);
     report(what, stats, f);
     return f;
   };
-  const createPhase = async (sg: Running, n: number, what: string) => {
+  const createPhase = async (sg: Target, n: number, what: string) => {
     const base = nextStart;
     nextStart += n;
-    const stats = await pool(
-      n,
-      o.concurrency,
-      () => o.deadline,
-      what,
-      (i) => book(sg, createBase + (base + i) * CREATE_STEP_MIN * MINUTE),
-    );
+    const requests = Array.from({ length: n }, (_, i) => ({
+      query: CREATE,
+      variables: {
+        input: {
+          siteId,
+          serviceId,
+          startsAt: new Date(createBase + (base + i) * CREATE_STEP_MIN * MINUTE).toISOString(),
+        },
+      },
+    }));
+    const stats = await phase(loadClient, request(sg, 'create', requests), what, sg.counted);
+    cleanup.bookingIds.push(...stats.bookingIds);
     successes += stats.codes.get('ok') ?? 0;
     const f = figures(stats, stats.codes.get('BOOKING_SLOT_TAKEN') ?? 0);
     report(what, stats, f);
@@ -518,7 +553,7 @@ async function measure(
   };
 
   const deadlocksBefore = await deadlocks(first);
-  for (const [i, sg] of supergraphs.entries()) {
+  for (const [i, sg] of targets.entries()) {
     const name = o.contenders[i]!.name;
     await slotsPhase(sg, Math.min(SLOTS_WARMUP, o.slotsRequests), `availableSlots warm-up, ${name}`);
     await createPhase(
@@ -528,15 +563,15 @@ async function measure(
     );
   }
   for (let round = 0; round < o.rounds; round++) {
-    const order = supergraphs.map((_, i) => i);
+    const order = targets.map((_, i) => i);
     if (round % 2 === 1) order.reverse();
     for (const i of order) {
       const what = `${o.contenders[i]!.name}, round ${round + 1}`;
-      results[i]!.slots.push(await slotsPhase(supergraphs[i]!, o.slotsRequests, `availableSlots, ${what}`));
+      results[i]!.slots.push(await slotsPhase(targets[i]!, o.slotsRequests, `availableSlots, ${what}`));
     }
     for (const i of order) {
       const what = `${o.contenders[i]!.name}, round ${round + 1}`;
-      results[i]!.create.push(await createPhase(supergraphs[i]!, o.createRequests, `createBooking, ${what}`));
+      results[i]!.create.push(await createPhase(targets[i]!, o.createRequests, `createBooking, ${what}`));
     }
   }
 
@@ -610,32 +645,51 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
     };
   const t0 = performance.now();
   const supergraphs: Running[] = [];
+  const processes: Services[] = [];
+  const targets: Target[] = [];
   const cleanup: Cleanup = { siteIds: [], bookingIds: [] };
   let ok: boolean;
+  let loadClient: LoadClient | undefined;
   // Filled phase by phase: a run stopped by its deadline still reports what it measured.
   const figures: ContenderFigures[] = o.contenders.map((contender) => ({ contender, slots: [], create: [] }));
   try {
+    if (o.contenders[0]?.layout === 'processes') throw new Error('the first contender must run in-process');
+    // One signing key for every copy of auth, so the client's token is good at every gateway.
+    const signingKeys = await authSigningKeys();
     for (const contender of o.contenders) {
       // One client makes every booking of the run (warm-up included): lift its live-hold cap above that count,
       // so the cap's check and lock are measured but never refuse.
-      supergraphs.push(
-        await startSupergraph({
-          bookingEnv: {
-            BOOKING_MAX_LIVE_HOLDS: String(creates + 1),
-            // The production default (the test supergraph's 20, twice, ran a shared server out of connections).
-            BOOKING_DATABASE_POOL_SIZE: '10',
-            ...contender.bookingEnv,
-          },
-          // Payment takes no part in this load.
-          paymentEnv: { PAYMENT_DATABASE_POOL_SIZE: '2' },
-        }),
-      );
+      const booking = {
+        ...SERVICE_ENV.booking,
+        BOOKING_MAX_LIVE_HOLDS: String(creates + 1),
+        ...contender.bookingEnv,
+      };
+      if (contender.layout === 'processes') {
+        const services = await startServices({
+          env: { ...SERVICE_ENV, auth: { ...SERVICE_ENV.auth, AUTH_JWT_PRIVATE_KEYS: signingKeys }, booking },
+        });
+        processes.push(services);
+        targets.push({
+          gatewayUrl: services.gatewayUrl,
+          gql: (query, variables, token) => postGraphQL(services.gatewayUrl, query, variables, token),
+          counted: false,
+        });
+      } else {
+        const sg = await startSupergraph({
+          authEnv: { ...SERVICE_ENV.auth, AUTH_JWT_PRIVATE_KEYS: signingKeys },
+          bookingEnv: booking,
+          paymentEnv: SERVICE_ENV.payment,
+        });
+        supergraphs.push(sg);
+        targets.push({ gatewayUrl: sg.gatewayUrl, gql: sg.gql, counted: true });
+      }
     }
     o.log(
-      `[setup] ${supergraphs.length} supergraph(s) (auth, location, booking, payment, gateway) up in ${ms(performance.now() - t0)} ms`,
+      `[setup] ${supergraphs.length} in-process supergraph(s) and ${processes.length} with a process per service (auth, location, booking, payment, gateway) up in ${ms(performance.now() - t0)} ms`,
     );
     const fixture = await setUp(o, supergraphs[0]!, cleanup);
-    ok = await measure(o, supergraphs, fixture, cleanup, notes, figures);
+    loadClient = startClient();
+    ok = await measure(o, supergraphs[0]!, targets, fixture, cleanup, notes, figures, loadClient);
   } catch (err) {
     notes.push(
       `The run FAILED${err instanceof TimeLimit ? '' : ' with an unexpected error'}: ${err instanceof Error ? err.message : String(err)}.`,
@@ -643,6 +697,7 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
     if (!(err instanceof TimeLimit)) o.log(err instanceof Error ? (err.stack ?? err.message) : String(err));
     ok = false;
   } finally {
+    loadClient?.stop();
     if (supergraphs[0]) {
       try {
         o.log(`[cleanup] ${await removeRows(supergraphs[0], cleanup)}`);
@@ -651,7 +706,7 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
         ok = false;
       }
     }
-    for (const sg of supergraphs) {
+    for (const sg of [...processes, ...supergraphs]) {
       try {
         await sg.stop();
       } catch (err) {

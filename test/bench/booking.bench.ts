@@ -5,7 +5,8 @@
  *   pnpm bench:booking [--slots-requests 2000] [--create-requests 1000] [--concurrency 20] [--seed 10000]
  *                      [--rounds 1] [--peer]
  *
- * `--peer` also measures the booking subgraph with its peer caches off (BOOKING_PEER_CACHE_TTL_MS=0),
+ * `--peer` also measures the booking subgraph with its caches off (BOOKING_PEER_CACHE_TTL_MS=0 and
+ * BOOKING_SLOTS_CACHE_TTL_MS=0),
  * in the same run, rounds alternating. Exit 0 on success, 1 on an unexpected error, a failed check or
  * the ~5 minute time limit, 2 on bad flags. Ctrl-C stops issuing requests and still removes the rows.
  * Logs of the servers are silent unless TEST_LOG_LEVEL is set.
@@ -22,7 +23,7 @@ const USAGE = `usage: pnpm bench:booking [--slots-requests N] [--create-requests
   --concurrency C      requests in flight at once (default 20)
   --seed N             reservations written before measuring (default 10000, at most ${MAX_SEED})
   --rounds R           rounds per contender (default 1)
-  --peer               also measure with the booking subgraph's peer caches off, rounds alternating
+  --peer               also measure with the booking subgraph's caches off, rounds alternating
   -h, --help           show this help
 Fails (exit 1) on any unexpected error, a failed check, or after ${TIME_LIMIT_MS / 60_000} minutes.`;
 

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { generateServiceKeys, type GeneratedServiceKeys } from '@carwash/config';
+import { createBookingSubgraph, loadBookingConfig, type BookingSubgraph } from '@carwash/booking';
 import { createGateway, loadGatewayConfig, type Gateway } from '@carwash/gateway';
 import { createLogger, startTracing, type Logger } from '@carwash/subgraph-kit';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -176,6 +177,35 @@ export async function startGatewayReplica(
   );
   const { url } = await gateway.listen(0);
   return { gateway, url, stop: () => gateway.stop() };
+}
+
+/**
+ * Another booking instance beside the supergraph's, on the same databases, peers and Redis namespace (as a
+ * second replica of the deployment would be); the gateway does not route to it: call its service
+ * directly. `env` overrides its settings; stop it yourself.
+ */
+export async function startBookingReplica(
+  sg: Running,
+  env: Record<string, string> = {},
+): Promise<BookingSubgraph> {
+  const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
+  const booking = await createBookingSubgraph(
+    loadBookingConfig({
+      ...process.env,
+      ...sg.keys.envFor('booking'),
+      BOOKING_PORT: '0',
+      LOG_LEVEL: quiet,
+      EVENTS_NAMESPACE: sg.namespace,
+      AUTH_JWKS_URL: jwksUrlOf(sg.authUrl),
+      AUTH_GRAPHQL_URL: sg.authUrl,
+      LOCATION_GRAPHQL_URL: sg.locationUrl,
+      BOOKING_DATABASE_POOL_SIZE: '4',
+      ...env,
+    }),
+    createLogger('booking', quiet),
+  );
+  await booking.listen(0);
+  return booking;
 }
 
 /**

@@ -172,6 +172,7 @@ async function runPhase(
       for (const e of events) publishLatencies.push(lastPublishAt - Date.parse(e.occurredAt));
     },
     consume: (options) => bus.consume(options),
+    watch: (options) => bus.watch(options),
     lag: (group) => bus.lag(group),
     deadLetters: (group, limit) => bus.deadLetters(group, limit),
     replayDeadLetter: (group, id) => bus.replayDeadLetter(group, id),

@@ -48,6 +48,19 @@ export interface StreamBackend {
     id: string,
   ): Promise<StreamEntry | null>;
   ack(stream: string, group: string, ids: readonly string[]): Promise<void>;
+  /** Id of the stream's newest entry ('0-0' when it is empty or absent): where a watcher starts. */
+  lastId(stream: string): Promise<string>;
+  /**
+   * Entries after `after[i]` in `streams[i]`, outside any group (nothing pending, nothing acknowledged),
+   * waiting up to `blockMs` for some: Redis `XREAD`. Every reader sees every entry.
+   */
+  readAfter(
+    reader: string,
+    streams: readonly string[],
+    after: readonly string[],
+    count: number,
+    blockMs: number,
+  ): Promise<StreamEntry[]>;
   /** Atomically appends to the dead-letter stream and acknowledges the original. */
   deadLetter(stream: string, group: string, id: string, dlq: string, fields: Fields): Promise<void>;
   entry(stream: string, id: string): Promise<Fields | null>;

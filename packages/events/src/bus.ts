@@ -64,6 +64,16 @@ export interface ConsumeOptions {
   onError?: (error: unknown, event: EventEnvelope, info: DeliveryInfo) => void;
 }
 
+/** Options of {@link EventBus.watch}. */
+export interface WatchOptions {
+  /** Called with every event of these topics published after the watch began, by every watcher. */
+  handlers: Handlers;
+  /** How long a read waits for new events (default 1000 ms); also bounds how fast `stop()` returns. */
+  blockMs?: number;
+  /** Called when a handler throws or a read fails; the watch goes on (a watched event is never retried). */
+  onError?: (error: unknown) => void;
+}
+
 export interface Consumer {
   /** Stops reading; the message being handled finishes first. */
   stop(): Promise<void>;
@@ -100,6 +110,14 @@ export interface EventBus {
   /** Appends events to their producers' streams, in order. */
   publish(events: readonly EventEnvelope[]): Promise<void>;
   consume(options: ConsumeOptions): Promise<Consumer>;
+  /**
+   * Every instance that watches sees every event published from now on — no consumer group, no
+   * acknowledgement, no retry, no inbox. For state each process derives for itself (a cache evicted by
+   * its owner's events): a consumer group hands each event to ONE instance of the feature, which would
+   * leave the other replicas' caches stale. A watcher that was down misses what was published meanwhile,
+   * so what it keeps must be bounded otherwise too (a TTL).
+   */
+  watch(options: WatchOptions): Promise<Consumer>;
   lag(group: string): Promise<GroupLag[]>;
   deadLetters(group: string, limit?: number): Promise<DeadLetter[]>;
   /** Re-delivers one dead letter to its group only, then removes it from the dead-letter stream. */

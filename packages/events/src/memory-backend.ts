@@ -99,6 +99,47 @@ export class MemoryBackend implements StreamBackend {
     return take();
   }
 
+  async lastId(stream: string): Promise<string> {
+    const entries = this.streams.get(stream)?.entries ?? [];
+    return entries[entries.length - 1]?.id ?? '0-0';
+  }
+
+  async readAfter(
+    _reader: string,
+    streams: readonly string[],
+    after: readonly string[],
+    count: number,
+    blockMs: number,
+  ): Promise<StreamEntry[]> {
+    const newer = (a: string, b: string) => {
+      const [am, as] = a.split('-').map(Number) as [number, number];
+      const [bm, bs] = b.split('-').map(Number) as [number, number];
+      return am > bm || (am === bm && as > bs);
+    };
+    const take = (): StreamEntry[] => {
+      const out: StreamEntry[] = [];
+      streams.forEach((name, i) => {
+        for (const e of this.stream(name).entries) {
+          if (out.length >= count) return;
+          if (newer(e.id, after[i]!)) out.push({ stream: name, id: e.id, fields: { ...e.fields } });
+        }
+      });
+      return out;
+    };
+    const ready = take();
+    if (ready.length || blockMs <= 0) return ready;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, blockMs);
+      this.waiters.add(done);
+    });
+    return take();
+  }
+
   async pending(stream: string, group: string, minIdleMs: number, count: number): Promise<PendingEntry[]> {
     const g = this.group(stream, group);
     const now = this.now();

@@ -74,6 +74,47 @@ export class RedisBackend implements StreamBackend {
     }
   }
 
+  /** A blocking read needs a connection of its own: one per reader name. */
+  private readerFor(name: string): Redis {
+    let reader = this.readers.get(name);
+    if (!reader) {
+      reader = new Redis(this.config.url, { ...this.options, connectionName: `carwash-events:${name}` });
+      reader.on('error', () => {});
+      this.readers.set(name, reader);
+    }
+    return reader;
+  }
+
+  async lastId(stream: string): Promise<string> {
+    await this.connected();
+    const rows = (await this.redis.xrevrange(stream, '+', '-', 'COUNT', 1)) as RawEntry[];
+    return rows[0]?.[0] ?? '0-0';
+  }
+
+  async readAfter(
+    readerName: string,
+    streams: readonly string[],
+    after: readonly string[],
+    count: number,
+    blockMs: number,
+  ): Promise<StreamEntry[]> {
+    const reader = this.readerFor(readerName);
+    await this.connected(reader);
+    const res = (await reader.xread(
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      ...streams,
+      ...after,
+    )) as Array<[string, RawEntry[]]> | null;
+    const out: StreamEntry[] = [];
+    for (const [stream, entries] of res ?? [])
+      for (const [id, flat] of entries) out.push({ stream, id, fields: toFields(flat) });
+    return out;
+  }
+
   async readNew(
     group: string,
     consumer: string,
@@ -81,13 +122,7 @@ export class RedisBackend implements StreamBackend {
     count: number,
     blockMs: number,
   ): Promise<StreamEntry[]> {
-    // A blocking read needs a connection of its own.
-    let reader = this.readers.get(consumer);
-    if (!reader) {
-      reader = new Redis(this.config.url, { ...this.options, connectionName: `carwash-events:${consumer}` });
-      reader.on('error', () => {});
-      this.readers.set(consumer, reader);
-    }
+    const reader = this.readerFor(consumer);
     await this.connected(reader);
     const res = (await reader.xreadgroup(
       'GROUP',

@@ -11,6 +11,7 @@ import {
   type DeadLetter,
   type EventBus,
   type GroupLag,
+  type WatchOptions,
 } from './bus.js';
 import { runByKey } from './lanes.js';
 import { isTopic, producerOf, TOPICS, type EventEnvelope, type Topic } from './topics.js';
@@ -254,6 +255,62 @@ export class StreamsEventBus implements EventBus {
       }
     })();
 
+    return {
+      stop: async () => {
+        running = false;
+        await loop;
+      },
+    };
+  }
+
+  async watch(options: WatchOptions): Promise<Consumer> {
+    const { handlers } = options;
+    const blockMs = options.blockMs ?? 1000;
+    const topics = Object.keys(handlers).filter(isTopic);
+    if (topics.length === 0) throw new Error('watch() needs at least one handler');
+    const streams = [...new Set(topics.map((t) => this.streamOf(producerOf(t))))];
+    const backend = this.backend;
+    const reader = `watch-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    // From the newest entry now on: what was published before the watch is not this watcher's. When
+    // the backend cannot be reached now, the loop asks again (and misses what was published meanwhile).
+    const starts = () => Promise.all(streams.map((s) => backend.lastId(s)));
+    let after: string[] | null = await starts().catch((err: unknown) => {
+      options.onError?.(err);
+      return null;
+    });
+    let running = true;
+    const loop = (async () => {
+      let failures = 0;
+      while (running) {
+        try {
+          after ??= await starts();
+          const batch = await backend.readAfter(reader, streams, after, 100, blockMs);
+          for (const entry of batch) {
+            after[streams.indexOf(entry.stream)] = entry.id;
+            let event: EventEnvelope;
+            try {
+              event = decode(entry.fields);
+            } catch (err) {
+              options.onError?.(err);
+              continue;
+            }
+            const handler = handlers[event.type] as
+              ((e: EventEnvelope, i: { deliveries: number }) => Promise<void>) | undefined;
+            try {
+              await handler?.(event, { deliveries: 1 });
+            } catch (err) {
+              options.onError?.(err);
+            }
+          }
+          failures = 0;
+        } catch (err) {
+          // Redis unreachable: back off and read on from the last entry seen.
+          options.onError?.(err);
+          failures += 1;
+          await sleep(Math.min(5000, 50 * 2 ** failures));
+        }
+      }
+    })();
     return {
       stop: async () => {
         running = false;

@@ -17,6 +17,8 @@ export interface EventMap {
     customerId: string;
     siteId: string;
     startsAt: string;
+    /** When the bay is free again (the wash and its clean-up buffer); absent in events written before it was added. */
+    blockedUntil?: string;
     priceCents: number;
     currency: string;
   };
@@ -32,6 +34,13 @@ export interface EventMap {
     from: string;
     to: string;
     changedBy: string | null;
+    /**
+     * The reservation's site and the span it holds its bay over, so that every booking replica can evict
+     * the free slots the change touched; absent in events written before they were added.
+     */
+    siteId?: string;
+    startsAt?: string;
+    blockedUntil?: string;
   };
   'payment.charge.captured': {
     transactionId: string;

@@ -409,6 +409,30 @@ describe.each([
     await t.drop();
   });
 
+  it('gives every watcher every event published after it began, and none from before', async () => {
+    const before = userDeleted();
+    await bus.publish([before]);
+    const seen: string[][] = [[], []];
+    const watchers = await Promise.all(
+      seen.map((list) =>
+        bus.watch({
+          blockMs: 50,
+          handlers: { 'auth.user.deleted': async (e) => void list.push(e.payload.userId) },
+        }),
+      ),
+    );
+    const events = Array.from({ length: 30 }, () => userDeleted());
+    await bus.publish(events.slice(0, 10));
+    await new Promise((r) => setTimeout(r, 80));
+    await bus.publish(events.slice(10));
+    await waitUntil(async () => seen.every((l) => l.length >= 30), 10_000, 'both watchers');
+    await Promise.all(watchers.map((w) => w.stop()));
+    const expected = events.map((e) => e.payload.userId);
+    // Each watcher sees all of them, in order, once; the event published before the watch began, never.
+    expect(seen[0]).toEqual(expected);
+    expect(seen[1]).toEqual(expected);
+  });
+
   it('reports lag: pending count and the age of the oldest pending event', async () => {
     const group = `lag-${randomUUID().slice(0, 8)}`;
     let release!: () => void;

@@ -30,6 +30,14 @@ export function loadBookingConfig(env: Record<string, string | undefined> = proc
          * this bounds staleness when an event is late or went to another replica. 0 turns the caches off.
          */
         BOOKING_PEER_CACHE_TTL_MS: setting.int(30_000, 0, 300_000),
+        /**
+         * How long this process reuses the free slots it computed for a site, service and day
+         * (availableSlots). Every booking write evicts what it changed: this replica's own as it commits,
+         * other replicas' through the bus (`booking.reservation.*`), and a site's changes with
+         * `location.site.changed` / `.closed`. This bounds staleness when an event is missed (the bus
+         * unreachable for a while). 0 turns the cache off.
+         */
+        BOOKING_SLOTS_CACHE_TTL_MS: setting.int(30_000, 0, 300_000),
       },
     },
     env,

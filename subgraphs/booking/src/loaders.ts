@@ -6,7 +6,7 @@ import {
   type PeerUser,
 } from '@carwash/subgraph-kit';
 import DataLoader from 'dataloader';
-import type { PeerCache } from './peer-cache.js';
+import type { EvictedCache } from './evicted-cache.js';
 import { cachedUsers } from './peers.js';
 import type { BookingRepository, CustomerPageQuery, Reservation } from './repository.js';
 
@@ -17,7 +17,7 @@ import type { BookingRepository, CustomerPageQuery, Reservation } from './reposi
 export function createLoaders(
   repo: BookingRepository,
   auth: AuthPeer,
-  userCache: PeerCache<PeerUser>,
+  userCache: EvictedCache<PeerUser>,
   requestId: string,
 ) {
   return {

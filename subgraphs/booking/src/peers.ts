@@ -1,6 +1,6 @@
 import { PeerClient, type PeerUser } from '@carwash/subgraph-kit';
 import type { ServiceCredential } from '@carwash/service-trust';
-import type { PeerCache } from './peer-cache.js';
+import type { EvictedCache } from './evicted-cache.js';
 import type { LocationLookup } from './service.js';
 
 export interface PeerSite {
@@ -54,13 +54,13 @@ export class LocationPeer {
 }
 
 /**
- * Location's answers through a {@link PeerCache}: a site with its opening windows, per asked range
+ * Location's answers through a {@link EvictedCache}: a site with its opening windows, per asked range
  * (callers ask aligned ranges, so that requests of one day share an entry). Shifts are not cached.
  */
 export class CachedLocation implements LocationLookup {
   constructor(
     private readonly location: LocationLookup,
-    private readonly sites: PeerCache<PeerSite>,
+    private readonly sites: EvictedCache<PeerSite>,
   ) {}
 
   site(id: string, from: Date, to: Date, requestId?: string): Promise<PeerSite | null> {
@@ -74,10 +74,10 @@ export class CachedLocation implements LocationLookup {
   }
 }
 
-/** A request's user checks through a {@link PeerCache} of auth's answers, keyed by the user's id. */
+/** A request's user checks through a {@link EvictedCache} of auth's answers, keyed by the user's id. */
 export function cachedUsers(
   loader: { load(id: string): Promise<PeerUser | null> },
-  users: PeerCache<PeerUser>,
+  users: EvictedCache<PeerUser>,
 ): { load(id: string): Promise<PeerUser | null> } {
   return { load: (id) => users.get(id, 'user', () => loader.load(id)) };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventEnvelope, EventMap } from '@carwash/events';
+import { createEvent, type EventEnvelope, type EventMap } from '@carwash/events';
 import {
   pagesByParent,
   type KeysetPosition,
@@ -138,6 +138,24 @@ export interface BookingStore {
   /** HELD or CONFIRMED reservations starting after `now`, of a customer or at a site. */
   liveFuture(tx: Tx, scope: FutureScope, now: Date): Promise<Reservation[]>;
 
+  /**
+   * What createBooking decides on, read after its locks in ONE statement (so it sees every hold committed
+   * before them): the customer's live holds (0 when `customerId` is null: no cap applies) and the live
+   * reservations of the site overlapping [from, to) — {@link liveHolds} and {@link busy} in one round trip.
+   */
+  bookingState(
+    tx: Tx,
+    siteId: string,
+    from: Date,
+    to: Date,
+    customerId: string | null,
+    now: Date,
+  ): Promise<{ liveHolds: number; inUse: BayUse[] }>;
+  /**
+   * createBooking's locks in one round trip: the customer's (when given: {@link lockCustomer}), then the
+   * site's ({@link lockSite}) — the order every writer takes them in.
+   */
+  lockForBooking(tx: Tx, siteId: string, customerId: string | null): Promise<void>;
   /** Serialises one site's bay hand-out until the transaction ends (createBooking, a late payment's revival). */
   lockSite(tx: Tx, siteId: string): Promise<void>;
   /** Serialises one customer's hold count-and-add until the transaction ends. Always taken before a site lock. */
@@ -145,7 +163,10 @@ export interface BookingStore {
   /** Locks one reservation row until the transaction ends. */
   lockReservation(tx: Tx, id: string): Promise<void>;
 
-  /** Inserts a HELD reservation with its items and first history row; an overlap fails with 23P01. */
+  /**
+   * Inserts a HELD reservation with its items, its first history row and its `booking.reservation.created`
+   * outbox row; an overlap fails with 23P01.
+   */
   createReservation(tx: Tx, data: NewReservation): Promise<Reservation>;
   /** Sets the status if it is still `from` (clearing the hold expiry unless HELD); false when it changed meanwhile. */
   setStatusIfUnchanged(tx: Tx, id: string, from: ReservationStatus, to: ReservationStatus): Promise<boolean>;
@@ -301,6 +322,34 @@ export class BookingRepository implements BookingStore {
     return row?.n ?? 0;
   }
 
+  async bookingState(
+    tx: Tx,
+    siteId: string,
+    from: Date,
+    to: Date,
+    customerId: string | null,
+    now: Date,
+  ): Promise<{ liveHolds: number; inUse: BayUse[] }> {
+    // One row per bay in use (or one row of nulls), each carrying the hold count. `busy` spelled alike.
+    const rows = await this.client(tx).$queryRaw<Array<{ holds: number } & Partial<BayUse>>>`
+      SELECT h.holds, b.bay, b.starts_at AS "startsAt", b.blocked_until AS "blockedUntil",
+        b.status::text AS status, b.hold_expires_at AS "holdExpiresAt"
+      FROM (
+        SELECT CASE WHEN ${customerId}::uuid IS NULL THEN 0 ELSE (
+          SELECT count(*)::int FROM booking_reservations
+          WHERE customer_id = ${customerId}::uuid AND status = 'HELD' AND hold_expires_at > ${now}
+        ) END AS holds
+      ) h
+      LEFT JOIN booking_reservations b
+        ON b.site_id = ${siteId}::uuid
+        AND b.status IN ('HELD', 'CONFIRMED', 'IN_PROGRESS')
+        AND tstzrange(b.starts_at, b.blocked_until, '[)') && tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)')`;
+    return {
+      liveHolds: rows[0]?.holds ?? 0,
+      inUse: rows.filter((r): r is typeof r & BayUse => r.bay != null),
+    };
+  }
+
   lapsedHolds(tx: Tx, scope: LapsedScope, now: Date, limit: number): Promise<Reservation[]> {
     const where: Prisma.ReservationWhereInput = scope
       ? {
@@ -327,6 +376,15 @@ export class BookingRepository implements BookingStore {
       .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.site:${siteId}`}, 0))`;
   }
 
+  async lockForBooking(tx: Tx, siteId: string, customerId: string | null): Promise<void> {
+    // The select list is evaluated left to right: the customer's lock first, as lockCustomer + lockSite.
+    if (customerId)
+      await this.client(tx)
+        .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.customer:${customerId}`}, 0)),
+        pg_advisory_xact_lock(hashtextextended(${`booking.site:${siteId}`}, 0))`;
+    else await this.lockSite(tx, siteId);
+  }
+
   async lockCustomer(tx: Tx, customerId: string): Promise<void> {
     await this.client(tx)
       .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`booking.customer:${customerId}`}, 0))`;
@@ -337,14 +395,25 @@ export class BookingRepository implements BookingStore {
   }
 
   async createReservation(tx: Tx, data: NewReservation): Promise<Reservation> {
-    // One statement for the row, its add-on lines and its first history row (the client's nested create
-    // sends three or more, all while the site's lock is held). Raw SQL: skips the query compilation.
+    // One statement for the row, its add-on lines, its first history row and its outbox row (the client's
+    // nested create sent three or more, and the outbox one more, all while the site's lock is held).
+    // Raw SQL: skips the query compilation.
     const { items } = data;
+    const id = randomUUID();
+    const created = createEvent('booking', 'booking.reservation.created', id, {
+      reservationId: id,
+      customerId: data.customerId,
+      siteId: data.siteId,
+      startsAt: data.startsAt.toISOString(),
+      blockedUntil: data.blockedUntil.toISOString(),
+      priceCents: data.priceCents,
+      currency: data.currency,
+    });
     const [row] = await this.client(tx).$queryRaw<Reservation[]>`
       WITH r AS (
         INSERT INTO booking_reservations (id, customer_id, site_id, service_id, bay, starts_at, ends_at,
           blocked_until, status, hold_expires_at, service_name, price_cents, currency, created_by, updated_at)
-        VALUES (${randomUUID()}::uuid, ${data.customerId}::uuid, ${data.siteId}::uuid, ${data.serviceId}::uuid,
+        VALUES (${id}::uuid, ${data.customerId}::uuid, ${data.siteId}::uuid, ${data.serviceId}::uuid,
           ${data.bay}, ${data.startsAt}::timestamptz, ${data.endsAt}::timestamptz, ${data.blockedUntil}::timestamptz,
           'HELD', ${data.holdExpiresAt}::timestamptz, ${data.serviceName}, ${data.priceCents}, ${data.currency},
           ${data.createdBy}::uuid, now())
@@ -358,6 +427,11 @@ export class BookingRepository implements BookingStore {
         FROM r, unnest(${items.map((i) => i.serviceId)}::uuid[], ${items.map((i) => i.name)}::text[],
           ${items.map((i) => i.priceCents)}::int[], ${items.map((i) => i.currency)}::text[])
           AS i(service_id, name, price_cents, currency)
+      ), announced AS (
+        INSERT INTO booking_outbox (id, topic, version, aggregate_id, payload, occurred_at)
+        SELECT ${created.id}::uuid, ${created.type}, ${created.version}, r.id, ${JSON.stringify(created.payload)}::jsonb,
+          ${created.occurredAt}::timestamptz
+        FROM r
       )
       SELECT ${reservationColumns('r')} FROM r`;
     if (!row) throw new Error('INSERT … RETURNING gave no reservation');

@@ -18,6 +18,7 @@ import {
 } from '@carwash/subgraph-kit';
 import { freeBay, freeSlots, type Slot } from './availability.js';
 import type { BookingConfig } from './config.js';
+import { EvictedCache, type Span } from './evicted-cache.js';
 import type { PeerSite, PeerShift } from './peers.js';
 import { Turns } from './turns.js';
 import {
@@ -127,6 +128,24 @@ export interface LocationLookup {
   shifts(userId: string, requestId?: string): Promise<PeerShift[]>;
 }
 
+/**
+ * A site-day's free slots for one service, as computed: the same for every caller (times and free bay
+ * counts, nobody's booking), so one entry serves every user. Starts that have passed since are dropped
+ * when read.
+ */
+export type CachedSlots = Slot[];
+
+/** What a transaction changed of a site's bays: the span a reservation holds or stopped holding. */
+interface BayChange {
+  siteId: string;
+  span: Span;
+}
+
+/** The span of time a reservation keeps its bay busy (the wash and its clean-up buffer). */
+export function baySpan(r: { startsAt: Date; blockedUntil: Date }): Span {
+  return { from: r.startsAt.getTime(), to: r.blockedUntil.getTime() };
+}
+
 /** Per-request dependencies of createBooking: the request's batched user checks (auth) and its id. */
 export interface RequestDeps {
   users: { load(id: string): Promise<PeerUser | null> };
@@ -137,12 +156,40 @@ export interface RequestDeps {
 export class BookingService {
   /** This process's createBookings of one site take turns before they open a transaction (turns.ts). */
   private readonly siteTurns = new Turns();
+  /** What each open transaction changed of its sites' bays, evicted from `slots` once it commits. */
+  private readonly bayChanges = new WeakMap<Tx, BayChange[]>();
 
+  /**
+   * `slots` caches availableSlots per site, service and local date (off by default: unit tests build
+   * the service without one). This process's own writes evict it right after they commit (see
+   * {@link inTransaction}); other replicas' writes, through the bus (server.ts).
+   */
   constructor(
     private readonly repo: BookingStore,
     private readonly location: LocationLookup,
     private readonly settings: Settings,
+    private readonly slots: EvictedCache<CachedSlots> = new EvictedCache(0),
   ) {}
+
+  /**
+   * `repo.transaction`, then — once it committed — the eviction of the free slots its writes changed.
+   * After the commit, not before: a read between an early eviction and the commit would store the old
+   * bays again; a read under way at the eviction is not stored (EvictedCache).
+   */
+  private async inTransaction<T>(fn: (tx: Tx) => Promise<T>, limits?: TransactionLimits): Promise<T> {
+    const changes: BayChange[] = [];
+    const result = await this.repo.transaction((tx) => {
+      this.bayChanges.set(tx, changes);
+      return fn(tx);
+    }, limits);
+    for (const c of changes) this.slots.evict(c.siteId, c.span);
+    return result;
+  }
+
+  /** Notes, in `tx`, that a reservation started or stopped holding its bay. */
+  private bayChanged(tx: Tx, r: { siteId: string; startsAt: Date; blockedUntil: Date }): void {
+    this.bayChanges.get(tx)?.push({ siteId: r.siteId, span: baySpan(r) });
+  }
 
   async createService(raw: unknown): Promise<Service> {
     const input = validate(serviceInput, raw, 'input');
@@ -181,22 +228,34 @@ export class BookingService {
     const dayUtc = Date.parse(`${date}T00:00:00Z`);
     const from = new Date(dayUtc - MAX_UTC_OFFSET_MS);
     const to = new Date(dayUtc + DAY + MAX_UTC_OFFSET_MS);
-    const site = await this.location.site(siteId, from, to, requestId);
-    if (!site || !site.active) throw new AppError('BOOKING_SITE_UNAVAILABLE', { field: 'siteId' });
-    const busy = await this.repo.busy(siteId, from, to);
-    const now = new Date();
-    return freeSlots({
-      windows: site.openingWindows.map((w) => ({ start: new Date(w.start), end: new Date(w.end) })),
-      // A booking whose buffer is already over cannot clash with a start still ahead.
-      busy: busy.filter((b) => b.blockedUntil > now),
-      bays: site.bays,
-      durationMs: service.durationMinutes * MINUTE,
-      bufferMs: this.settings.BOOKING_BUFFER_MINUTES * MINUTE,
-      stepMs: this.settings.BOOKING_SLOT_STEP_MINUTES * MINUTE,
-      now,
-      timeZone: site.timeZone,
-      date,
-    });
+    const computed = await this.slots.get(
+      siteId,
+      `${serviceId}|${service.durationMinutes}|${date}`,
+      async () => {
+        const site = await this.location.site(siteId, from, to, requestId);
+        if (!site || !site.active) throw new AppError('BOOKING_SITE_UNAVAILABLE', { field: 'siteId' });
+        const busy = await this.repo.busy(siteId, from, to);
+        const now = new Date();
+        return freeSlots({
+          windows: site.openingWindows.map((w) => ({ start: new Date(w.start), end: new Date(w.end) })),
+          // A booking whose buffer is already over cannot clash with a start still ahead.
+          busy: busy.filter((b) => b.blockedUntil > now),
+          bays: site.bays,
+          durationMs: service.durationMinutes * MINUTE,
+          bufferMs: this.settings.BOOKING_BUFFER_MINUTES * MINUTE,
+          stepMs: this.settings.BOOKING_SLOT_STEP_MINUTES * MINUTE,
+          now,
+          timeZone: site.timeZone,
+          date,
+        });
+      },
+      // The span the bays were read over: a write overlapping it evicts this entry.
+      { from: from.getTime(), to: to.getTime() },
+    );
+    // Computed earlier: drop the starts that have passed since. The rest is what a computation now
+    // would give, since a busy bay whose buffer ended since only blocked starts that have passed too.
+    const now = Date.now();
+    return (computed ?? []).filter((s) => s.startsAt.getTime() > now);
   }
 
   /**
@@ -266,23 +325,29 @@ export class BookingService {
     return this.siteTurns.run(input.siteId, async () => {
       for (let attempt = 0; attempt < MAX_BOOKING_ATTEMPTS; attempt++) {
         try {
-          return await this.repo.transaction(async (tx) => {
-            if (capped) {
-              // One customer's own bookings take turns, so the count sees every hold committed before it
-              // (those staff made for them included). Taken before the site lock, always in that order.
-              await this.repo.lockCustomer(tx, customerId);
-              if ((await this.repo.liveHolds(tx, customerId, new Date())) >= maxHolds) {
-                throw new AppError('BOOKING_HOLD_LIMIT_REACHED', {
-                  message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.`,
-                });
-              }
+          return await this.inTransaction(async (tx) => {
+            // One customer's own bookings take turns, so the count sees every hold committed before it
+            // (those staff made for them included); bookings of one site take turns too. Without the
+            // site's, two inserts that both wait on the exclusion constraint for each other's overlapping
+            // row deadlock (40P01): the bench saw ~10 % of concurrent bookings fail that way. The
+            // constraint stays the guarantee; this is the queue. Both locks in one round trip, the
+            // customer's first (always that order); then what is decided on, read in one more.
+            await this.repo.lockForBooking(tx, input.siteId, capped ? customerId : null);
+            const state = await this.repo.bookingState(
+              tx,
+              input.siteId,
+              startsAt,
+              blockedUntil,
+              capped ? customerId : null,
+              new Date(),
+            );
+            if (capped && state.liveHolds >= maxHolds) {
+              throw new AppError('BOOKING_HOLD_LIMIT_REACHED', {
+                message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.`,
+              });
             }
-            // Bookings of one site take turns. Without this, two inserts that both wait on the exclusion
-            // constraint for each other's overlapping row deadlock (40P01): the bench saw ~10 % of
-            // concurrent bookings fail that way. The constraint stays the guarantee; this is the queue.
-            await this.repo.lockSite(tx, input.siteId);
-            // One read of the bays in use; lapsed holds among them are expired (recorded) and free their bay.
-            const inUse = await this.repo.busy(input.siteId, startsAt, blockedUntil, tx);
+            // The bays in use; lapsed holds among them are expired (recorded) and free their bay.
+            const inUse = state.inUse;
             const at = new Date();
             const lapsed = (b: BayUse) => b.status === 'HELD' && !!b.holdExpiresAt && b.holdExpiresAt <= at;
             if (inUse.some(lapsed))
@@ -314,14 +379,8 @@ export class BookingService {
                 currency: a.currency,
               })),
             });
-            await this.repo.recordEvent(tx, 'booking.reservation.created', r.id, {
-              reservationId: r.id,
-              customerId,
-              siteId: r.siteId,
-              startsAt: startsAt.toISOString(),
-              priceCents,
-              currency: r.currency,
-            });
+            // Its `booking.reservation.created` event is written by the same statement.
+            this.bayChanged(tx, r);
             return r;
           }, BOOKING_TX_LIMITS);
         } catch (err) {
@@ -445,7 +504,7 @@ export class BookingService {
     allowed: (r: Reservation) => 'ok' | 'lapsed',
   ): Promise<Reservation> {
     const bookingId = id(rawId, 'id');
-    const outcome = await this.repo.transaction(async (tx) => {
+    const outcome = await this.inTransaction(async (tx) => {
       const r = await this.repo.reservationById(bookingId, tx);
       if (!r || !canSee(viewer, r))
         throw new AppError('NOT_FOUND', { message: 'No such booking.', field: 'id' });
@@ -488,11 +547,16 @@ export class BookingService {
       changedBy: by,
       reason,
     });
+    // Only a change between a live status and another frees or takes the bay (HELD → CONFIRMED does not).
+    if (LIVE.includes(r.status) !== LIVE.includes(to)) this.bayChanged(tx, r);
     await this.repo.recordEvent(tx, 'booking.reservation.statusChanged', r.id, {
       reservationId: r.id,
       from: r.status,
       to,
       changedBy: by,
+      siteId: r.siteId,
+      startsAt: r.startsAt.toISOString(),
+      blockedUntil: r.blockedUntil.toISOString(),
     });
     if (to === 'CANCELLED') {
       await this.repo.recordEvent(tx, 'booking.reservation.cancelled', r.id, {
@@ -517,7 +581,7 @@ export class BookingService {
   async expireLapsedHolds(): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.repo.transaction((tx) => this.expireLapsed(tx, null));
+      const n = await this.inTransaction((tx) => this.expireLapsed(tx, null));
       total += n;
       if (n < EXPIRY_BATCH) return total;
     }
@@ -531,7 +595,7 @@ export class BookingService {
   }
 
   async handleUserDeleted(event: EventEnvelope<'auth.user.deleted'>): Promise<void> {
-    await this.repo.transaction(async (tx) => {
+    await this.inTransaction(async (tx) => {
       if (!(await this.repo.firstTime(tx, event))) return;
       await this.cancelFuture(tx, { customerId: event.payload.userId }, 'customer account deleted');
       await this.repo.unassignWasherFromFuture(tx, event.payload.userId, new Date());
@@ -551,13 +615,13 @@ export class BookingService {
    */
   async handleChargeCaptured(event: EventEnvelope<'payment.charge.captured'>): Promise<void> {
     try {
-      await this.repo.transaction((tx) => this.applyCapture(tx, event, true));
+      await this.inTransaction((tx) => this.applyCapture(tx, event, true));
     } catch (err) {
       // The revival hit an exclusion constraint after all (a writer that does not take the site lock,
       // e.g. the washer's other job): everything rolled back, the inbox row too. Apply it again
       // without reviving, which announces the refund.
       if (pgErrorCode(err) !== '23P01') throw err;
-      await this.repo.transaction((tx) => this.applyCapture(tx, event, false));
+      await this.inTransaction((tx) => this.applyCapture(tx, event, false));
     }
   }
 
@@ -617,7 +681,7 @@ export class BookingService {
    * `from`/`to` are not applied.
    */
   async handleSiteClosed(event: EventEnvelope<'location.site.closed'>): Promise<void> {
-    await this.repo.transaction(async (tx) => {
+    await this.inTransaction(async (tx) => {
       if (!(await this.repo.firstTime(tx, event))) return;
       await this.cancelFuture(
         tx,
@@ -628,7 +692,7 @@ export class BookingService {
   }
 
   async handleStaffUnassigned(event: EventEnvelope<'location.staff.unassigned'>): Promise<void> {
-    await this.repo.transaction(async (tx) => {
+    await this.inTransaction(async (tx) => {
       if (!(await this.repo.firstTime(tx, event))) return;
       const { userId, siteId, endedAt } = event.payload;
       await this.repo.unassignWasherAtSite(tx, userId, siteId, new Date(endedAt));

@@ -275,6 +275,25 @@ export class FakeBookingStore implements BookingStore {
       .map((r) => ({ ...r }));
   }
 
+  async bookingState(
+    _tx: Tx,
+    siteId: string,
+    from: Date,
+    to: Date,
+    customerId: string | null,
+    now: Date,
+  ): Promise<{ liveHolds: number; inUse: BayUse[] }> {
+    return {
+      liveHolds: customerId ? await this.liveHolds(_tx, customerId, now) : 0,
+      inUse: await this.busy(siteId, from, to),
+    };
+  }
+
+  async lockForBooking(tx: Tx, siteId: string, customerId: string | null): Promise<void> {
+    if (customerId) await this.lockCustomer(tx, customerId);
+    await this.lockSite(tx, siteId);
+  }
+
   async lockSite(_tx: Tx, siteId: string): Promise<void> {
     this.locks.push(`site:${siteId}`);
   }
@@ -317,6 +336,19 @@ export class FakeBookingStore implements BookingStore {
       changedBy: data.createdBy,
       reason: null,
       changedAt: now,
+    });
+    this.state.outbox.push({
+      topic: 'booking.reservation.created',
+      aggregateId: r.id,
+      payload: {
+        reservationId: r.id,
+        customerId: r.customerId,
+        siteId: r.siteId,
+        startsAt: r.startsAt.toISOString(),
+        blockedUntil: r.blockedUntil.toISOString(),
+        priceCents: r.priceCents,
+        currency: r.currency,
+      },
     });
     return { ...r };
   }

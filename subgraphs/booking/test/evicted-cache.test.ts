@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PeerCache } from '../src/peer-cache.js';
+import { EvictedCache } from '../src/evicted-cache.js';
 
 interface Answer {
   owner: string;
@@ -20,9 +20,9 @@ function peer() {
   };
 }
 
-describe('PeerCache', () => {
+describe('EvictedCache', () => {
   it("answers each owner with that owner's answer, from one call per key", async () => {
-    const cache = new PeerCache<Answer>(60_000);
+    const cache = new EvictedCache<Answer>(60_000);
     const p = peer();
     const [a1, b1, a2] = await Promise.all([
       cache.get('a', 'k', p.ask('a')),
@@ -38,7 +38,7 @@ describe('PeerCache', () => {
   });
 
   it('evicts only the owner it is told about', async () => {
-    const cache = new PeerCache<Answer>(60_000);
+    const cache = new EvictedCache<Answer>(60_000);
     const p = peer();
     await cache.get('a', 'k1', p.ask('a'));
     await cache.get('a', 'k2', p.ask('a'));
@@ -50,7 +50,7 @@ describe('PeerCache', () => {
   });
 
   it('does not keep an answer whose call began before an eviction', async () => {
-    const cache = new PeerCache<Answer>(60_000);
+    const cache = new EvictedCache<Answer>(60_000);
     let release!: (v: Answer) => void;
     const slow = cache.get('a', 'k', () => new Promise<Answer>((r) => (release = r)));
     cache.evict('a');
@@ -63,8 +63,46 @@ describe('PeerCache', () => {
     expect(await cache.get('a', 'k', async () => ({ owner: 'a', n: 3 }))).toEqual({ owner: 'a', n: 2 });
   });
 
+  it("evicts only the owner's entries whose span overlaps the changed span", async () => {
+    const cache = new EvictedCache<Answer>(60_000);
+    const p = peer();
+    const day = (d: number) => ({ from: d * 100, to: d * 100 + 100 });
+    const d1 = await cache.get('a', 'd1', p.ask('a'), day(1));
+    await cache.get('a', 'd2', p.ask('a'), day(2));
+    const whole = await cache.get('a', 'whole', p.ask('a'));
+    const other = await cache.get('b', 'd2', p.ask('b'), day(2));
+    // A write on day 2 of owner a: a's day-2 entry and its span-less entry go; day 1 and owner b stay.
+    cache.evict('a', { from: 250, to: 260 });
+    expect(await cache.get('a', 'd1', p.ask('a'), day(1))).toBe(d1);
+    expect(await cache.get('b', 'd2', p.ask('b'), day(2))).toBe(other);
+    expect(await cache.get('a', 'whole', p.ask('a'))).not.toBe(whole);
+    expect(await cache.get('a', 'd2', p.ask('a'), day(2))).toEqual({ owner: 'a', n: 6 });
+    // Half-open: a change ending where day 1 begins does not touch it.
+    cache.evict('a', { from: 50, to: 100 });
+    expect(await cache.get('a', 'd1', p.ask('a'), day(1))).toBe(d1);
+  });
+
+  it('does not keep a load under way when a write covers its span, but keeps one the write misses', async () => {
+    const cache = new EvictedCache<Answer>(60_000);
+    const releases: Array<(v: Answer) => void> = [];
+    const slow = (n: number) => () => new Promise<Answer>((r) => releases.push(() => r({ owner: 'a', n })));
+    const covered = cache.get('a', 'd1', slow(1), { from: 100, to: 200 });
+    const missed = cache.get('a', 'd2', slow(2), { from: 200, to: 300 });
+    cache.evict('a', { from: 150, to: 160 });
+    releases.forEach((r) => r({ owner: 'a', n: 0 }));
+    await Promise.all([covered, missed]);
+    expect(await cache.get('a', 'd1', async () => ({ owner: 'a', n: 3 }), { from: 100, to: 200 })).toEqual({
+      owner: 'a',
+      n: 3,
+    });
+    expect(await cache.get('a', 'd2', async () => ({ owner: 'a', n: 4 }), { from: 200, to: 300 })).toEqual({
+      owner: 'a',
+      n: 2,
+    });
+  });
+
   it('keeps neither nulls nor failures', async () => {
-    const cache = new PeerCache<Answer>(60_000);
+    const cache = new EvictedCache<Answer>(60_000);
     expect(await cache.get('a', 'k', async () => null)).toBeNull();
     await expect(cache.get('a', 'k', () => Promise.reject(new Error('down')))).rejects.toThrow('down');
     expect(await cache.get('a', 'k', async () => ({ owner: 'a', n: 1 }))).toEqual({ owner: 'a', n: 1 });
@@ -72,7 +110,7 @@ describe('PeerCache', () => {
   });
 
   it('asks the peer every time when its TTL is 0', async () => {
-    const cache = new PeerCache<Answer>(0);
+    const cache = new EvictedCache<Answer>(0);
     const p = peer();
     await cache.get('a', 'k', p.ask('a'));
     await cache.get('a', 'k', p.ask('a'));
@@ -81,7 +119,7 @@ describe('PeerCache', () => {
   });
 
   it('forgets an answer once its TTL has passed', async () => {
-    const cache = new PeerCache<Answer>(20);
+    const cache = new EvictedCache<Answer>(20);
     const p = peer();
     await cache.get('a', 'k', p.ask('a'));
     await new Promise((r) => setTimeout(r, 40));
