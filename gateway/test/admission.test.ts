@@ -87,12 +87,31 @@ describe(admission.name, () => {
     expect(check()).toBe(true);
   };
 
-  it('holds a request past the bound until one in flight has answered', async () => {
-    const gate = new OperationGate({ maxOperations: 1, maxQueued: 1 });
+  /**
+   * A gate of `options` in front of `serve`, with one request already in flight (started, not yet
+   * answered) when `body` runs; the server is closed afterwards, whatever `body` did.
+   */
+  async function withOneInFlight(
+    options: ConstructorParameters<typeof OperationGate>[0],
+    body: (
+      gate: OperationGate,
+      sut: Awaited<ReturnType<typeof serve>>,
+      first: Promise<Response>,
+    ) => Promise<void>,
+  ): Promise<void> {
+    const gate = new OperationGate(options);
     const sut = await serve(gate);
     try {
       const first = sut.post();
       await until(() => sut.started() === 1);
+      await body(gate, sut, first);
+    } finally {
+      await sut.close();
+    }
+  }
+
+  it('holds a request past the bound until one in flight has answered', async () => {
+    await withOneInFlight({ maxOperations: 1, maxQueued: 1 }, async (gate, sut, first) => {
       const second = sut.post();
       await until(() => gate.queued === 1);
       expect(sut.started()).toBe(1);
@@ -102,17 +121,11 @@ describe(admission.name, () => {
       sut.answerOne();
       expect(await (await second).json()).toEqual({ data: { ok: true } });
       await until(() => gate.running === 0);
-    } finally {
-      await sut.close();
-    }
+    });
   });
 
   it('answers 503 GATEWAY_BUSY in JSON with Retry-After when the queue is full too', async () => {
-    const gate = new OperationGate({ maxOperations: 1, maxQueued: 0 });
-    const sut = await serve(gate);
-    try {
-      const first = sut.post();
-      await until(() => sut.started() === 1);
+    await withOneInFlight({ maxOperations: 1, maxQueued: 0 }, async (gate, sut, first) => {
       const refused = await sut.post();
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toBe('1');
@@ -121,17 +134,11 @@ describe(admission.name, () => {
       expect(body.errors[0]!.extensions.code).toBe('GATEWAY_BUSY');
       sut.answerOne();
       await first;
-    } finally {
-      await sut.close();
-    }
+    });
   });
 
   it('forgets a queued request whose client went away, and never runs it', async () => {
-    const gate = new OperationGate({ maxOperations: 1, maxQueued: 5 });
-    const sut = await serve(gate);
-    try {
-      const first = sut.post();
-      await until(() => sut.started() === 1);
+    await withOneInFlight({ maxOperations: 1, maxQueued: 5 }, async (gate, sut, first) => {
       const abort = new AbortController();
       const leaving = sut.post(abort.signal).catch((error: unknown) => error);
       await until(() => gate.queued === 1);
@@ -142,9 +149,7 @@ describe(admission.name, () => {
       await first;
       await until(() => gate.running === 0);
       expect(sut.started()).toBe(1);
-    } finally {
-      await sut.close();
-    }
+    });
   });
 });
 

@@ -24,8 +24,11 @@ import {
   firstDeliveries,
   firstDelivery,
   inboxTableSql,
+  inTransaction,
   OutboxRelay,
   outboxTableSql,
+  pgExec,
+  pgRows,
   streamKey,
   type Consumer,
   type EventBus,
@@ -191,24 +194,11 @@ async function runPhase(
   });
 
   const handle = async (event: EventEnvelope): Promise<void> => {
-    const client = await pools.consumer.connect();
-    let first: boolean;
-    try {
-      await client.query('BEGIN');
-      first = await firstDelivery(
-        async (sql, values) => (await client.query(sql, values)).rowCount ?? 0,
-        inbox,
-        GROUP,
-        event,
-      );
-      if (first) await client.query(`INSERT INTO ${effects} (event_id) VALUES ($1)`, [event.id]);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    const first = await inTransaction(pools.consumer, async (client) => {
+      const isFirst = await firstDelivery(pgExec(client), inbox, GROUP, event);
+      if (isFirst) await client.query(`INSERT INTO ${effects} (event_id) VALUES ($1)`, [event.id]);
+      return isFirst;
+    });
     const committedAt = Date.now();
     if (first) {
       latencies.push(committedAt - Date.parse(event.occurredAt));
@@ -221,27 +211,14 @@ async function runPhase(
 
   /** The same effect for a run of events: one transaction, one inbox INSERT, one effect INSERT. */
   const handleBatch = async (events: readonly EventEnvelope[]): Promise<void> => {
-    const client = await pools.consumer.connect();
-    let fresh: EventEnvelope[];
-    try {
-      await client.query('BEGIN');
-      fresh = await firstDeliveries(
-        async (sql, values) => (await client.query(sql, values)).rows,
-        inbox,
-        GROUP,
-        events,
-      );
-      if (fresh.length)
+    const fresh = await inTransaction(pools.consumer, async (client) => {
+      const firstSeen = await firstDeliveries(pgRows(client), inbox, GROUP, events);
+      if (firstSeen.length)
         await client.query(`INSERT INTO ${effects} (event_id) SELECT unnest($1::uuid[])`, [
-          fresh.map((e) => e.id),
+          firstSeen.map((e) => e.id),
         ]);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+      return firstSeen;
+    });
     const committedAt = Date.now();
     for (const event of fresh) latencies.push(committedAt - Date.parse(event.occurredAt));
     r.applied += fresh.length;

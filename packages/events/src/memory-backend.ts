@@ -59,6 +59,25 @@ export class MemoryBackend implements StreamBackend {
     if (!s.groups.has(group)) s.groups.set(group, { next: 0, pending: new Map() });
   }
 
+  /**
+   * What `take` finds now; if nothing and `blockMs` > 0, what it finds once an append wakes the reader
+   * or `blockMs` has passed (XREAD/XREADGROUP's BLOCK).
+   */
+  private async blockingRead(take: () => StreamEntry[], blockMs: number): Promise<StreamEntry[]> {
+    const ready = take();
+    if (ready.length || blockMs <= 0) return ready;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, blockMs);
+      this.waiters.add(done);
+    });
+    return take();
+  }
+
   private group(stream: string, group: string): Group {
     const g = this.streams.get(stream)?.groups.get(group);
     if (!g) throw new Error(`NOGROUP no such group ${group} for stream ${stream}`);
@@ -85,18 +104,7 @@ export class MemoryBackend implements StreamBackend {
       }
       return out;
     };
-    const ready = take();
-    if (ready.length || blockMs <= 0) return ready;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, blockMs);
-      this.waiters.add(done);
-    });
-    return take();
+    return this.blockingRead(take, blockMs);
   }
 
   async lastId(stream: string): Promise<string> {
@@ -126,18 +134,7 @@ export class MemoryBackend implements StreamBackend {
       });
       return out;
     };
-    const ready = take();
-    if (ready.length || blockMs <= 0) return ready;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, blockMs);
-      this.waiters.add(done);
-    });
-    return take();
+    return this.blockingRead(take, blockMs);
   }
 
   async pending(stream: string, group: string, minIdleMs: number, count: number): Promise<PendingEntry[]> {

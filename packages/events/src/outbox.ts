@@ -8,6 +8,30 @@ export const DEFAULT_REPLAY_WINDOW_MS = 5 * 60_000;
 /** How often the relay asks the bus whether its backend restarted (one cheap round trip). */
 const GENERATION_CHECK_MS = 1_000;
 
+/**
+ * Runs `work` in one transaction on a client of `pool`: COMMIT when it resolves, ROLLBACK when it throws
+ * (the error is rethrown, a failing ROLLBACK on a broken connection is not what the caller is told), and
+ * the client back to the pool either way. The relay, and a consumer writing its inbox row with its
+ * effect, need exactly this.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 export interface OutboxRelayOptions {
   /** The producing feature's own database. */
   pool: pg.Pool;
@@ -100,29 +124,22 @@ export class OutboxRelay {
 
   private async publishFreePartitions(): Promise<number> {
     const { pool, table, producer, bus } = this.options;
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(pool, async (client) => {
       const { rows: locked } = await client.query<{ parts: number[] }>(
         `SELECT coalesce(array_agg(p), '{}') AS parts FROM generate_series(0, $2::int - 1) AS p
           WHERE pg_try_advisory_xact_lock(hashtext($1), p)`,
         [`outbox:${table}`, this.partitions],
       );
       const parts = locked[0]?.parts ?? [];
-      if (parts.length === 0) {
-        await client.query('ROLLBACK');
-        return 0;
-      }
+      // Every partition is held by another relay this pass: nothing was written, the COMMIT is a no-op.
+      if (parts.length === 0) return 0;
       const { rows } = await client.query<Row>(
         `SELECT id, topic, version, aggregate_id, payload, occurred_at FROM ${table}
           WHERE published_at IS NULL AND (hashtext(aggregate_id::text) & 2147483647) % $1 = ANY($2::int[])
           ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED`,
         [this.partitions, parts, this.batchSize],
       );
-      if (rows.length === 0) {
-        await client.query('COMMIT');
-        return 0;
-      }
+      if (rows.length === 0) return 0;
       const events = rows.map(
         (r): EventEnvelope =>
           ({
@@ -141,14 +158,8 @@ export class OutboxRelay {
         `UPDATE ${table} SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
         [rows.map((r) => r.id)],
       );
-      await client.query('COMMIT');
       return rows.length;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   start(): void {
@@ -200,6 +211,19 @@ export async function firstDelivery(
 
 /** Runs one SQL statement with positional parameters and returns its rows. */
 export type SqlRows = (sql: string, values: unknown[]) => Promise<ReadonlyArray<Record<string, unknown>>>;
+
+/**
+ * `SqlExec` and `SqlRows` on a pg client (e.g. the one `inTransaction` hands out), for a consumer that
+ * writes its effects with pg; a feature on Prisma passes its transaction's `$executeRawUnsafe` instead.
+ */
+export const pgExec =
+  (client: pg.ClientBase): SqlExec =>
+  async (sql, values) =>
+    (await client.query(sql, values)).rowCount ?? 0;
+export const pgRows =
+  (client: pg.ClientBase): SqlRows =>
+  async (sql, values) =>
+    (await client.query(sql, values)).rows;
 
 /**
  * `firstDelivery` for a batch handler: inserts the inbox rows of all `events` with one statement, in the

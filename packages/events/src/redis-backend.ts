@@ -13,6 +13,16 @@ function toFields(flat: string[]): Fields {
   return out;
 }
 
+/** What XREAD and XREADGROUP answer: per stream, its entries (null when BLOCK timed out). */
+type StreamsReply = Array<[stream: string, entries: RawEntry[]]>;
+
+function entriesOf(reply: StreamsReply | null): StreamEntry[] {
+  const out: StreamEntry[] = [];
+  for (const [stream, entries] of reply ?? [])
+    for (const [id, flat] of entries) out.push({ stream, id, fields: toFields(flat) });
+  return out;
+}
+
 function flatten(fields: Fields): string[] {
   return Object.entries(fields).flat();
 }
@@ -108,11 +118,8 @@ export class RedisBackend implements StreamBackend {
       'STREAMS',
       ...streams,
       ...after,
-    )) as Array<[string, RawEntry[]]> | null;
-    const out: StreamEntry[] = [];
-    for (const [stream, entries] of res ?? [])
-      for (const [id, flat] of entries) out.push({ stream, id, fields: toFields(flat) });
-    return out;
+    )) as StreamsReply | null;
+    return entriesOf(res);
   }
 
   async readNew(
@@ -135,11 +142,8 @@ export class RedisBackend implements StreamBackend {
       'STREAMS',
       ...streams,
       ...streams.map(() => '>'),
-    )) as Array<[string, RawEntry[]]> | null;
-    const out: StreamEntry[] = [];
-    for (const [stream, entries] of res ?? [])
-      for (const [id, flat] of entries) out.push({ stream, id, fields: toFields(flat) });
-    return out;
+    )) as StreamsReply | null;
+    return entriesOf(res);
   }
 
   async pending(stream: string, group: string, minIdleMs: number, count: number): Promise<PendingEntry[]> {

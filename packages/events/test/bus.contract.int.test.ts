@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createEventBus, OutboxRelay, type EventBus, type EventEnvelope } from '../src/index.js';
+import {
+  createEventBus,
+  inTransaction,
+  OutboxRelay,
+  type EventBus,
+  type EventEnvelope,
+} from '../src/index.js';
 import {
   allAcknowledged,
   createTables,
@@ -206,19 +212,13 @@ describe.each([
       batchHandlers: {
         'auth.user.deleted': async (events) => {
           // Effects written, then the failure: the rollback must leave nothing behind.
-          const client = await pool.connect();
-          try {
-            await client.query('BEGIN');
+          await inTransaction(pool, async (client) => {
             await client.query(
               `INSERT INTO ${t.effects} (event_id, aggregate_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])`,
               [events.map((e) => e.id), events.map((e) => e.aggregateId)],
             );
             if (events.some((e) => e.id === poison.id)) throw new Error('one bad event in the run');
-            await client.query('COMMIT');
-          } finally {
-            await client.query('ROLLBACK').catch(() => {});
-            client.release();
-          }
+          });
         },
       },
       onBatchError: (_err, events) => batchErrors.push(events.length),
@@ -255,8 +255,7 @@ describe.each([
     });
     await bus.publish(events);
     await waitUntil(
-      async () =>
-        (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0) && deliveries.size === 20,
+      async () => (await allAcknowledged(bus, group)) && deliveries.size === 20,
       10_000,
       'acks',
     );
@@ -279,11 +278,7 @@ describe.each([
     });
     await bus.publish([e]);
     await bus.publish([e]);
-    await waitUntil(
-      async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
-      10_000,
-      'acks',
-    );
+    await waitUntil(async () => allAcknowledged(bus, group), 10_000, 'acks');
     await consumer.stop();
     expect((await t.effectCounts()).get(e.id)).toBe(1);
     await t.drop();
@@ -456,11 +451,7 @@ describe.each([
     expect(lag!.pending + (lag!.undelivered ?? 0)).toBe(3);
     expect(lag!.oldestPendingAgeMs).toBeGreaterThanOrEqual(100);
     release();
-    await waitUntil(
-      async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
-      5_000,
-      'drained',
-    );
+    await waitUntil(async () => allAcknowledged(bus, group), 5_000, 'drained');
     await consumer.stop();
   });
 });

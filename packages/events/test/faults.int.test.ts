@@ -107,9 +107,7 @@ describe('fault drills on Redis Streams', () => {
       handlers: { 'auth.user.deleted': async (e) => void (await t.apply(group, e)) },
     });
     await waitUntil(
-      async () =>
-        (await t.effectCounts()).size === 200 &&
-        (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
+      async () => (await t.effectCounts()).size === 200 && (await allAcknowledged(bus, group)),
       20_000,
       'recovery',
     );
@@ -145,11 +143,7 @@ describe('fault drills on Redis Streams', () => {
       retryBaseMs: 100,
       handlers: { 'auth.user.deleted': async (e) => void (await t.apply(group, e)) },
     });
-    await waitUntil(
-      async () => (await bus.lag(group)).every((l) => l.pending === 0 && l.undelivered === 0),
-      10_000,
-      'drain',
-    );
+    await waitUntil(async () => allAcknowledged(bus, group), 10_000, 'drain');
     await consumer.stop();
     await expectExactlyOnce(t, bus, group, ids);
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${t.inbox}`);

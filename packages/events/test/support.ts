@@ -6,7 +6,10 @@ import {
   firstDeliveries,
   firstDelivery,
   inboxTableSql,
+  inTransaction,
   outboxTableSql,
+  pgExec,
+  pgRows,
   type EventBus,
   type EventEnvelope,
   type EventMap,
@@ -77,54 +80,28 @@ export function bindTables(pool: pg.Pool, tag: string) {
       event: EventEnvelope,
       beforeCommit?: () => Promise<void>,
     ): Promise<boolean> {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const first = await firstDelivery(
-          async (sql, v) => (await client.query(sql, v)).rowCount ?? 0,
-          inbox,
-          consumer,
-          event,
-        );
+      return inTransaction(pool, async (client) => {
+        const first = await firstDelivery(pgExec(client), inbox, consumer, event);
         if (first)
           await client.query(`INSERT INTO ${effects} (event_id, aggregate_id) VALUES ($1, $2)`, [
             event.id,
             event.aggregateId,
           ]);
         await beforeCommit?.();
-        await client.query('COMMIT');
         return first;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
     },
     /** The batch form of `apply`: every event's inbox row and effect in one transaction (`firstDeliveries`). */
     async applyBatch(consumer: string, events: readonly EventEnvelope[]): Promise<EventEnvelope[]> {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const fresh = await firstDeliveries(
-          async (sql, v) => (await client.query(sql, v)).rows,
-          inbox,
-          consumer,
-          events,
-        );
+      return inTransaction(pool, async (client) => {
+        const fresh = await firstDeliveries(pgRows(client), inbox, consumer, events);
         if (fresh.length)
           await client.query(
             `INSERT INTO ${effects} (event_id, aggregate_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])`,
             [fresh.map((e) => e.id), fresh.map((e) => e.aggregateId)],
           );
-        await client.query('COMMIT');
         return fresh;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
     },
     async effectCounts(): Promise<Map<string, number>> {
       const { rows } = await pool.query<{ event_id: string; n: string }>(

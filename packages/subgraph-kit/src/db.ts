@@ -65,8 +65,12 @@ export function featureDatabase<Db>(Client: PrismaClientClass<Db>): FeatureDatab
   };
 }
 
-/** The PostgreSQL error code (e.g. 23P01 exclusion violation) behind a Prisma or pg error, if any. */
-export function pgErrorCode(err: unknown): string | undefined {
+/**
+ * `err` and its causes, depth first, each object once. pg, @prisma/adapter-pg and Prisma nest the error
+ * that carries the PostgreSQL code under different names (`cause`, `meta`, `originalError`,
+ * `driverAdapterError`, an AggregateError's `errors`).
+ */
+function* causes(err: unknown): Generator<Record<string, unknown>> {
   const seen = new Set<unknown>();
   const stack: unknown[] = [err];
   while (stack.length) {
@@ -74,11 +78,24 @@ export function pgErrorCode(err: unknown): string | undefined {
     if (!e || typeof e !== 'object' || seen.has(e)) continue;
     seen.add(e);
     const o = e as Record<string, unknown>;
-    for (const key of ['code', 'originalCode']) {
-      const v = o[key];
-      if (typeof v === 'string' && /^[0-9A-Z]{5}$/.test(v) && !v.startsWith('P')) return v;
-    }
-    stack.push(o.cause, o.meta, o.originalError);
+    yield o;
+    stack.push(o.cause, o.meta, o.originalError, o.driverAdapterError);
+    if (Array.isArray(o.errors)) stack.push(...(o.errors as unknown[]));
+  }
+}
+
+/** The string codes an error object carries: PostgreSQL's SQLSTATE, Prisma's Pxxxx, a socket's Exxx. */
+function codesOf(o: Record<string, unknown>): string[] {
+  return [o.code, o.originalCode].filter((v): v is string => typeof v === 'string');
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/** The PostgreSQL error code (e.g. 23P01 exclusion violation) behind a Prisma or pg error, if any. */
+export function pgErrorCode(err: unknown): string | undefined {
+  for (const o of causes(err)) {
+    const code = codesOf(o).find((v) => SQLSTATE.test(v) && !v.startsWith('P'));
+    if (code) return code;
   }
   const text = err instanceof Error ? err.message : '';
   return /\b(23P01|23505|23514|23503|40P01|40001)\b/.exec(text)?.[1];
@@ -108,6 +125,8 @@ const CONNECTION_SOCKET_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
 ]);
+const isConnectionCode = (v: string): boolean =>
+  CONNECTION_SQLSTATE.test(v) || CONNECTION_PRISMA_CODES.has(v) || CONNECTION_SOCKET_CODES.has(v);
 /** pg's own errors for a connection it lost, which carry no code. */
 const CONNECTION_PG_MESSAGES =
   /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect/;
@@ -120,23 +139,10 @@ const CONNECTION_PG_MESSAGES =
  * (see `recodeConnectionFailure`). The transaction it happened in was rolled back by the server.
  */
 export function isConnectionFailure(err: unknown): boolean {
-  const seen = new Set<unknown>();
-  const stack: unknown[] = [err];
-  while (stack.length) {
-    const e = stack.pop();
-    if (!e || typeof e !== 'object' || seen.has(e)) continue;
-    seen.add(e);
-    const o = e as Record<string, unknown>;
-    for (const key of ['code', 'originalCode']) {
-      const v = o[key];
-      if (typeof v !== 'string') continue;
-      if (CONNECTION_SQLSTATE.test(v) || CONNECTION_PRISMA_CODES.has(v) || CONNECTION_SOCKET_CODES.has(v))
-        return true;
-    }
+  for (const o of causes(err)) {
+    if (codesOf(o).some(isConnectionCode)) return true;
     if (typeof o.kind === 'string' && CONNECTION_ADAPTER_KINDS.has(o.kind)) return true;
     if (typeof o.message === 'string' && CONNECTION_PG_MESSAGES.test(o.message)) return true;
-    stack.push(o.cause, o.meta, o.originalError, o.driverAdapterError);
-    if (Array.isArray(o.errors)) stack.push(...(o.errors as unknown[]));
   }
   return false;
 }

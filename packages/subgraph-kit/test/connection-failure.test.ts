@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphQLError } from 'graphql';
 import { AppError } from '@carwash/errors';
-import { isConnectionFailure } from '../src/db.js';
+import { isConnectionFailure, pgErrorCode } from '../src/db.js';
 import { CONNECTION_RETRY_AFTER_SECONDS, recodeConnectionFailure } from '../src/error-plugin.js';
 
 /** The shapes below are the ones pg 8.23, @prisma/adapter-pg 6.19 and Prisma 6.19 threw against a terminated backend here. */
@@ -99,5 +99,26 @@ describe(recodeConnectionFailure.name, () => {
   it('leaves other unexpected errors to be masked as INTERNAL_SERVER_ERROR', () => {
     const formatted = { message: 'boom', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
     expect(recodeConnectionFailure(formatted, new Error('boom'))).toBe(formatted);
+  });
+});
+
+describe(pgErrorCode.name, () => {
+  it('finds the SQLSTATE at any depth of the causes and passes over Prisma codes on the way', () => {
+    expect(pgErrorCode(pgError('23P01', 'conflicting key value violates exclusion constraint'))).toBe(
+      '23P01',
+    );
+    const prismaRaw = Object.assign(new Error('Raw query failed.'), {
+      code: 'P2010',
+      meta: { driverAdapterError: { cause: { kind: 'postgres', originalCode: '23514' } } },
+    });
+    expect(pgErrorCode(prismaRaw)).toBe('23514');
+    const aggregate = new AggregateError([new Error('first'), pgError('40P01', 'deadlock detected')]);
+    expect(pgErrorCode(aggregate)).toBe('40P01');
+  });
+
+  it('falls back to a code named in the message, and says nothing for an error without one', () => {
+    expect(pgErrorCode(new Error('Transaction failed: 40001 could not serialize access'))).toBe('40001');
+    expect(pgErrorCode(new Error('boom'))).toBeUndefined();
+    expect(pgErrorCode(Object.assign(new Error('Unique'), { code: 'P2002' }))).toBeUndefined();
   });
 });

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLocationConfig } from '../src/config.js';
 import { createLocationSubgraph, type LocationSubgraph } from '../src/server.js';
+import { siteRow } from './support.js';
 
 const keys = generateServiceKeys();
 const env = integrationEnv(keys.envFor('location'));
@@ -62,21 +63,7 @@ async function blockedBackend(): Promise<number> {
 
 describe('a database connection dropped during a request', () => {
   it('answers SERVICE_UNAVAILABLE with a retry hint and no database detail, then serves the retry', async () => {
-    const id = randomUUID();
-    await sut.db.washSite.create({
-      data: {
-        id,
-        name: 'conn-loss',
-        addressLine1: 'x',
-        city: 'y',
-        postalCode: '1',
-        country: 'DE',
-        timeZone: 'UTC',
-        latitude: 0,
-        longitude: 0,
-        bays: 1,
-      },
-    });
+    const { id } = await sut.db.washSite.create({ data: siteRow({ name: 'conn-loss' }) });
     // Hold the request's query on a table lock, then terminate its backend, as a failover or
     // `pg_terminate_backend` does mid-statement (SQLSTATE 57P01 on the request's connection).
     const locker = new pg.Client({ connectionString: config.LOCATION_DATABASE_URL });

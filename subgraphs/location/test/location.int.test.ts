@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLocationConfig } from '../src/config.js';
 import { sqlStatements } from '../src/db.js';
 import { createLocationSubgraph, type LocationSubgraph } from '../src/server.js';
+import { siteRow } from './support.js';
 
 const keys = generateServiceKeys();
 const config = loadLocationConfig(integrationEnv(keys.envFor('location')));
@@ -23,18 +24,9 @@ afterAll(async () => {
 });
 
 async function sites(n: number): Promise<string[]> {
-  const rows = Array.from({ length: n }, (_, i) => ({
-    id: randomUUID(),
-    name: `int-${i}`,
-    addressLine1: 'x',
-    city: 'y',
-    postalCode: '1',
-    country: 'DE',
-    timeZone: 'Europe/Berlin',
-    latitude: 1,
-    longitude: 1,
-    bays: 1,
-  }));
+  const rows = Array.from({ length: n }, (_, i) =>
+    siteRow({ name: `int-${i}`, timeZone: 'Europe/Berlin', latitude: 1, longitude: 1 }),
+  );
   await sut.db.washSite.createMany({ data: rows });
   return rows.map((r) => r.id);
 }
@@ -61,21 +53,7 @@ describe('location database rules', () => {
   });
 
   it('refuses zero bays and a shift that ends before it starts (CHECK constraints)', async () => {
-    const err = await sut.db.washSite
-      .create({
-        data: {
-          name: 'x',
-          addressLine1: 'x',
-          city: 'y',
-          postalCode: '1',
-          country: 'DE',
-          timeZone: 'UTC',
-          latitude: 0,
-          longitude: 0,
-          bays: 0,
-        },
-      })
-      .catch((e: unknown) => e);
+    const err = await sut.db.washSite.create({ data: siteRow({ bays: 0 }) }).catch((e: unknown) => e);
     expect(pgErrorCode(err)).toBe('23514');
     const [site] = await sites(1);
     const bad = await sut.db.staffAssignment

@@ -345,16 +345,13 @@ export const run: Section = async ({ quick, log }) => {
     load = startLoadGenerator();
     const cpu: Partial<Record<ServiceName, number[]>> = {};
     const oneProcessCpu: number[] = [];
+    /** The dashboard query through a gateway at `url`, whose every answer must be `expectBody`. */
+    const throughGateway = (url: string, expectBody: string, duration: number) =>
+      load!.run({ url, ...gatewayRequest(loaded.siteId), connections: CONNECTIONS, duration, expectBody });
     const contenders = {
       supergraph: async (duration: number) => {
         const before = processes.usage();
-        const res = await load!.run({
-          url: processes.gatewayUrl,
-          ...gatewayRequest(loaded.siteId),
-          connections: CONNECTIONS,
-          duration,
-          expectBody: expected.supergraph,
-        });
+        const res = await throughGateway(processes.gatewayUrl, expected.supergraph, duration);
         const after = processes.usage();
         for (const s of SERVICES) {
           const spent = cpuSpent(before[s], after[s]);
@@ -365,13 +362,7 @@ export const run: Section = async ({ quick, log }) => {
       oneProcess: async (duration: number) => {
         // This process hosts those five services (and nothing else that runs meanwhile).
         const before = process.cpuUsage();
-        const res = await load!.run({
-          url: sg.gatewayUrl,
-          ...gatewayRequest(loaded.siteId),
-          connections: CONNECTIONS,
-          duration,
-          expectBody: expected.oneProcess,
-        });
+        const res = await throughGateway(sg.gatewayUrl, expected.oneProcess, duration);
         const spent = process.cpuUsage(before);
         if (res.requests > 0) oneProcessCpu.push((spent.user + spent.system) / 1000 / res.requests);
         return res;
