@@ -9,7 +9,11 @@
  *    introspection selects, so a `pg.Client` subclass reports those columns as `text` (OID 25);
  *  - its shadow database is created from a pool config that may carry a `connectionString` (which then
  *    wins over the shadow `database`), and dropped while its pool is still open. We create, use and
- *    drop (`WITH (FORCE)`, after closing the pool) the shadow database ourselves.
+ *    drop (`WITH (FORCE)`, after closing the pool) the shadow database ourselves;
+ *  - its `executeScript` splits a migration on every `;`, which cuts a function body (`$$ … ; … $$`) into
+ *    pieces. A migration is sent whole instead, as one simple query — what Prisma's native schema engine
+ *    does (PostgreSQL runs the statements of one such message in one implicit transaction, so a migration
+ *    cannot use `CREATE INDEX CONCURRENTLY`; none does).
  */
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
@@ -62,9 +66,28 @@ export function poolConfigFromUrl(url: string): pg.PoolConfig {
   };
 }
 
+type MigrationAdapter = Awaited<ReturnType<PrismaPg['connect']>>;
+
+/** Makes `adapter.executeScript` send the script in one message (see the file's comment). */
+function wholeScripts(adapter: MigrationAdapter): MigrationAdapter {
+  const queryable = adapter as unknown as { client: pg.Pool; onError(error: unknown): never };
+  adapter.executeScript = async (script: string): Promise<void> => {
+    try {
+      await queryable.client.query(script);
+    } catch (error) {
+      queryable.onError(error);
+    }
+  };
+  return adapter;
+}
+
 class MigrationAdapterFactory extends PrismaPg {
   constructor(private readonly poolConfig: pg.PoolConfig) {
     super(poolConfig);
+  }
+
+  override async connect(): ReturnType<PrismaPg['connect']> {
+    return wholeScripts(await super.connect());
   }
 
   override async connectToShadowDb(): ReturnType<PrismaPg['connectToShadowDb']> {
@@ -76,7 +99,7 @@ class MigrationAdapterFactory extends PrismaPg {
     } finally {
       await admin.end();
     }
-    const shadow = await new PrismaPg({ ...this.poolConfig, database }).connect();
+    const shadow = wholeScripts(await new PrismaPg({ ...this.poolConfig, database }).connect());
     const dispose = shadow.dispose.bind(shadow);
     shadow.dispose = async () => {
       await dispose();

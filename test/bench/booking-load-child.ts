@@ -10,6 +10,11 @@ import { performance } from 'node:perf_hooks';
 export interface PhaseRequest {
   url: string;
   token: string;
+  /**
+   * One bearer token per connection (worker `w` sends every request of its own with `tokens[w]`): a
+   * customer per connection, as real traffic is. Unset: every connection sends `token`.
+   */
+  tokens?: string[];
   concurrency: number;
   /** No request is started after this instant (ms since the epoch); the reply then says `timedOut`. */
   deadline: number;
@@ -68,7 +73,8 @@ async function runPhase(r: PhaseRequest): Promise<PhaseReply> {
     codes.set(code, (codes.get(code) ?? 0) + 1);
     if (code !== 'ok' && !firstError.has(code)) firstError.set(code, message);
   };
-  const worker = async () => {
+  const worker = async (w: number) => {
+    const token = r.tokens?.[w] ?? r.token;
     for (;;) {
       const i = next++;
       if (i >= r.requests.length) return;
@@ -81,7 +87,7 @@ async function runPhase(r: PhaseRequest): Promise<PhaseReply> {
       try {
         const res = await fetch(r.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${r.token}` },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
           body: JSON.stringify({ query, variables }),
         });
         const text = await res.text();
@@ -107,7 +113,7 @@ async function runPhase(r: PhaseRequest): Promise<PhaseReply> {
     }
   };
   const start = performance.now();
-  await Promise.all(Array.from({ length: Math.min(r.concurrency, r.requests.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(r.concurrency, r.requests.length) }, (_, w) => worker(w)));
   const wallMs = performance.now() - start;
   latencies.sort((a, b) => a - b);
   return { wallMs, latencies, codes: [...codes], firstError: [...firstError], bookingIds, timedOut };

@@ -16,11 +16,18 @@
  *    measured site (at most half of its bay-hours), so every measured day there is partly booked.
  * 2. Per round, per contender (their order alternating from round to round): `availableSlots` for the
  *    measured site, `slotsRequests` queries at `concurrency` cycling the date over the 60 booked days;
- *    then `createBooking` by the client, `createRequests` bookings at `concurrency` on distinct start
- *    times 30 minutes apart (far future, days 90+; adjacent starts overlap, so they race for bays 1 and
- *    2 and exercise the exclusion constraint and the retry). A warm-up of each precedes the first round.
+ *    then `createBooking` as real traffic makes it: `createRequests` bookings at `concurrency`, ONE
+ *    CUSTOMER PER CONNECTION (`concurrency` clients, each sending its connection's requests with its own
+ *    token), spread round-robin over the run's 51 sites (the measured one and the 50 others, all open
+ *    00:00–24:00): booking k goes to site k mod 51, at the site's next start time 30 minutes after its
+ *    previous one (far future, days 135+), so every booking asks for its own slot and only bookings 51
+ *    apart share a site. Then, when `oneCustomerRequests` > 0, the earlier load as a second figure: ONE
+ *    client books `oneCustomerRequests` holds on the measured site alone, distinct start times 30 minutes
+ *    apart (days 90+; adjacent starts overlap, so they race for bays 1 and 2 and exercise the exclusion
+ *    constraint and the retry) — its customer lock admits one hold at a time, so that figure is
+ *    1 / (time under the locks). A warm-up of each precedes the first round.
  *    BOOKING_SLOT_TAKEN is counted on its own; any other error fails the run.
- * 3. Checks: the HELD reservations in the database are exactly the successful bookings, no two live
+ * 3. Checks: the HELD reservations on the run's sites are exactly the successful bookings, no two live
  *    reservations overlap on one bay anywhere in the table, and PostgreSQL's deadlock counter is shown
  *    (the gateway masks server errors as INTERNAL_SERVER_ERROR; deadlocks are their usual cause here).
  *
@@ -54,8 +61,10 @@ const DURATION_MIN = 30;
 /** BOOKING_BUFFER_MINUTES' default: the bay stays busy this long after a wash. */
 const BUFFER_MIN = 10;
 const CHUNK = 1_000;
-/** createBooking runs on local days from here on, away from the seeded 60 days. */
+/** createBooking runs on local days from here on, away from the seeded 60 days (the one-customer load). */
 const CREATE_FIRST_DAY = 90;
+/** The many-customer load's first local day: past every start the one-customer load can use in a run. */
+const MANY_FIRST_DAY = 135;
 const CREATE_STEP_MIN = 30;
 const ZONE = 'Europe/Berlin';
 const MINUTE = 60_000;
@@ -72,8 +81,14 @@ const CREATE = `mutation($input: CreateBookingInput!) { createBooking(input: $in
 const MAX_MEASURED_CELLS = Math.floor((SEED_DAYS * MEASURED_BAYS * 24) / 2);
 /** Most reservations the grid holds. */
 export const MAX_SEED = MAX_MEASURED_CELLS + EXTRA_SITES * EXTRA_BAYS * SEED_DAYS * 24;
-/** Most bookings one run can make (warm-ups included): distinct start times 30 minutes apart, days 90 to 360. */
-export const MAX_CREATE = Math.floor(((365 - CREATE_FIRST_DAY - 5) * 24 * 60) / CREATE_STEP_MIN);
+/**
+ * Most one-customer bookings one run can make (warm-ups included): distinct start times 30 minutes apart
+ * on the measured site, days 90 to 134 (the many-customer load starts on day 135).
+ */
+export const MAX_CREATE = Math.floor(((MANY_FIRST_DAY - CREATE_FIRST_DAY - 1) * 24 * 60) / CREATE_STEP_MIN);
+/** Most many-customer bookings one run can make: 51 sites × start times 30 minutes apart, days 135 to 360. */
+export const MAX_MANY_CREATE =
+  Math.floor(((365 - MANY_FIRST_DAY - 5) * 24 * 60) / CREATE_STEP_MIN) * (EXTRA_SITES + 1);
 
 /** One configuration of the booking subgraph under test; contenders run on the same data, alternately. */
 export interface Contender {
@@ -86,6 +101,8 @@ export interface Contender {
    * this process, as the e2e tests start it. The first contender must be in-process (it seeds and checks).
    */
   layout?: 'in-process' | 'processes';
+  /** `processes` only: the checkout whose services run (services.ts `root`; default this one). */
+  root?: string;
 }
 
 /** Where a contender is reached: its gateway. */
@@ -130,7 +147,10 @@ const SERVICE_ENV = {
 
 export interface BookingLoadOptions {
   slotsRequests: number;
+  /** createBooking per round by `concurrency` customers, one per connection, over the run's sites. */
   createRequests: number;
+  /** createBooking per round by ONE customer on the measured site (the earlier load); 0 = not measured. */
+  oneCustomerRequests: number;
   concurrency: number;
   seed: number;
   /** Rounds per contender (each round: one availableSlots phase, one createBooking phase). */
@@ -163,7 +183,10 @@ export interface PhaseFigures {
 export interface ContenderFigures {
   contender: Contender;
   slots: PhaseFigures[];
+  /** The many-customer load. */
   create: PhaseFigures[];
+  /** The one-customer load (empty when not measured). */
+  createOne: PhaseFigures[];
 }
 
 export interface BookingLoadResult {
@@ -330,8 +353,12 @@ interface Cleanup {
 
 interface Fixture {
   siteId: string;
+  /** Every site of the run, the measured one first. */
+  siteIds: string[];
   serviceId: string;
   client: { id: string; token: string };
+  /** The many-customer load's clients, one per connection. */
+  customers: Array<{ id: string; token: string }>;
 }
 
 /** The measured site, the 50 others, the service and the seeded reservations (through the first supergraph). */
@@ -378,6 +405,25 @@ async function setUp(o: BookingLoadOptions, sg: Running, cleanup: Cleanup): Prom
   }));
   cleanup.siteIds.push(...extraSites.map((s) => s.id));
   await sg.location.db.washSite.createMany({ data: extraSites });
+  // Open 00:00–24:00 every day, as setWeeklyHours stores it (ISO weekday 1 = Monday … 7), so they take bookings.
+  await sg.location.db.operatingHours.createMany({
+    data: extraSites.flatMap((site) =>
+      [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({
+        siteId: site.id,
+        weekday,
+        opensAt: '00:00',
+        closesAt: '24:00',
+      })),
+    ),
+  });
+  // The many-customer load's clients: one per connection.
+  const customers: Array<{ id: string; token: string }> = [];
+  for (let i = 0; i < o.concurrency; i += 5)
+    customers.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(5, o.concurrency - i) }, () => user(sg, 'CLIENT')),
+      )),
+    );
   const service = must(
     await sg.gql<{ createService: { id: string; name: string } }>(
       `mutation($input: CreateServiceInput!) { createService(input: $input) { id name } }`,
@@ -394,7 +440,7 @@ async function setUp(o: BookingLoadOptions, sg: Running, cleanup: Cleanup): Prom
     'createService',
   ).createService;
   o.log(
-    `[setup] manager, client, 1 site with ${MEASURED_BAYS} bays open 00:00–24:00 daily (${siteId}), ${EXTRA_SITES} more sites with ${EXTRA_BAYS} bays, a ${DURATION_MIN}-minute service`,
+    `[setup] manager, client, ${customers.length} more clients (one per connection), 1 site with ${MEASURED_BAYS} bays open 00:00–24:00 daily (${siteId}), ${EXTRA_SITES} more sites with ${EXTRA_BAYS} bays open alike, a ${DURATION_MIN}-minute service`,
   );
 
   // Cells (site, bay, UTC day 1…60, hour) hold one 30 + 10 minute block each.
@@ -451,7 +497,13 @@ async function setUp(o: BookingLoadOptions, sg: Running, cleanup: Cleanup): Prom
       (rows.length ? ` (${Math.round(rows.length / (seedMs / 1000))} rows/s)` : '') +
       `; ${measuredCount} on the measured site over ${SEED_DAYS} days; booking_reservations now holds ${total} rows (${onBench} on this run's sites)`,
   );
-  return { siteId, serviceId: service.id, client };
+  return {
+    siteId,
+    siteIds: [siteId, ...extraSites.map((x) => x.id)],
+    serviceId: service.id,
+    client,
+    customers,
+  };
 }
 
 /** Measures every contender, round after round, and checks the table afterwards. */
@@ -466,7 +518,7 @@ async function measure(
   loadClient: LoadClient,
 ): Promise<boolean> {
   let ok = true;
-  const { siteId, serviceId, client } = fixture;
+  const { siteId, siteIds, serviceId, client, customers } = fixture;
   const dates = Array.from({ length: SEED_DAYS }, (_, i) => localDate(i + 1));
   type SlotsData = { availableSlots: Array<{ startsAt: string; endsAt: string; freeBays: number }> };
   const slots = (sg: Target, date: string) =>
@@ -497,7 +549,9 @@ async function measure(
 
   // Start times of every booking of the run, warm-ups included, 30 minutes apart from day 90 on.
   const createBase = DateTime.fromISO(localDate(CREATE_FIRST_DAY), { zone: ZONE }).toMillis();
+  const manyBase = DateTime.fromISO(localDate(MANY_FIRST_DAY), { zone: ZONE }).toMillis();
   let nextStart = 0;
+  let nextMany = 0;
   let successes = 0;
   const request = (
     sg: Target,
@@ -522,20 +576,32 @@ async function measure(
     report(what, stats, f);
     return f;
   };
-  const createPhase = async (sg: Target, n: number, what: string) => {
-    const base = nextStart;
-    nextStart += n;
-    const requests = Array.from({ length: n }, (_, i) => ({
-      query: CREATE,
-      variables: {
-        input: {
-          siteId,
-          serviceId,
-          startsAt: new Date(createBase + (base + i) * CREATE_STEP_MIN * MINUTE).toISOString(),
-        },
-      },
-    }));
-    const stats = await phase(loadClient, request(sg, 'create', requests), what, sg.counted);
+  /** `many`: a customer per connection over every site of the run; `one`: the client alone on the measured site. */
+  const createPhase = async (sg: Target, n: number, what: string, who: 'many' | 'one') => {
+    const base = who === 'many' ? nextMany : nextStart;
+    if (who === 'many') nextMany += n;
+    else nextStart += n;
+    const requests = Array.from({ length: n }, (_, i) => {
+      const k = base + i;
+      const input =
+        who === 'many'
+          ? {
+              siteId: siteIds[k % siteIds.length]!,
+              serviceId,
+              startsAt: new Date(
+                manyBase + Math.floor(k / siteIds.length) * CREATE_STEP_MIN * MINUTE,
+              ).toISOString(),
+            }
+          : {
+              siteId,
+              serviceId,
+              startsAt: new Date(createBase + k * CREATE_STEP_MIN * MINUTE).toISOString(),
+            };
+      return { query: CREATE, variables: { input } };
+    });
+    const r = request(sg, 'create', requests);
+    if (who === 'many') r.tokens = customers.map((c) => c.token);
+    const stats = await phase(loadClient, r, what, sg.counted);
     cleanup.bookingIds.push(...stats.bookingIds);
     successes += stats.codes.get('ok') ?? 0;
     const f = figures(stats, stats.codes.get('BOOKING_SLOT_TAKEN') ?? 0);
@@ -560,7 +626,15 @@ async function measure(
       sg,
       Math.min(CREATE_WARMUP, o.concurrency, o.createRequests),
       `createBooking warm-up, ${name}`,
+      'many',
     );
+    if (o.oneCustomerRequests > 0)
+      await createPhase(
+        sg,
+        Math.min(CREATE_WARMUP, o.concurrency, o.oneCustomerRequests),
+        `createBooking one customer warm-up, ${name}`,
+        'one',
+      );
   }
   for (let round = 0; round < o.rounds; round++) {
     const order = targets.map((_, i) => i);
@@ -571,13 +645,24 @@ async function measure(
     }
     for (const i of order) {
       const what = `${o.contenders[i]!.name}, round ${round + 1}`;
-      results[i]!.create.push(await createPhase(targets[i]!, o.createRequests, `createBooking, ${what}`));
+      results[i]!.create.push(
+        await createPhase(targets[i]!, o.createRequests, `createBooking, ${what}`, 'many'),
+      );
     }
+    if (o.oneCustomerRequests > 0)
+      for (const i of order) {
+        const what = `${o.contenders[i]!.name}, round ${round + 1}`;
+        results[i]!.createOne.push(
+          await createPhase(targets[i]!, o.oneCustomerRequests, `createBooking one customer, ${what}`, 'one'),
+        );
+      }
   }
 
-  const held = await first.booking.db.reservation.count({ where: { siteId, status: 'HELD' } });
+  const held = await first.booking.db.reservation.count({
+    where: { siteId: { in: siteIds }, status: 'HELD' },
+  });
   notes.push(
-    `HELD reservations on the site in the database: ${held}, successful createBooking answers: ${successes}${held === successes ? '' : ' — MISMATCH'}.`,
+    `HELD reservations on the run's sites in the database: ${held}, successful createBooking answers: ${successes}${held === successes ? '' : ' — MISMATCH'}.`,
   );
   if (held !== successes) ok = false;
 
@@ -634,14 +719,20 @@ async function removeRows(sg: Running, cleanup: Cleanup): Promise<string> {
  */
 export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoadResult> {
   const notes: string[] = [];
+  // The one-customer load's starts are one site's (the many-customer load's spread over 51 sites, later days).
   const creates =
     o.contenders.length *
+    (o.rounds * o.oneCustomerRequests + Math.min(CREATE_WARMUP, o.concurrency, o.oneCustomerRequests));
+  const manyCreates =
+    o.contenders.length *
     (o.rounds * o.createRequests + Math.min(CREATE_WARMUP, o.concurrency, o.createRequests));
-  if (creates > MAX_CREATE)
+  if (creates > MAX_CREATE || manyCreates > MAX_MANY_CREATE)
     return {
       ok: false,
       figures: [],
-      notes: [`${creates} bookings do not fit the ${MAX_CREATE} start times of a run.`],
+      notes: [
+        `${creates} one-customer / ${manyCreates} many-customer bookings do not fit the ${MAX_CREATE} / ${MAX_MANY_CREATE} start times of a run.`,
+      ],
     };
   const t0 = performance.now();
   const supergraphs: Running[] = [];
@@ -651,21 +742,27 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
   let ok: boolean;
   let loadClient: LoadClient | undefined;
   // Filled phase by phase: a run stopped by its deadline still reports what it measured.
-  const figures: ContenderFigures[] = o.contenders.map((contender) => ({ contender, slots: [], create: [] }));
+  const figures: ContenderFigures[] = o.contenders.map((contender) => ({
+    contender,
+    slots: [],
+    create: [],
+    createOne: [],
+  }));
   try {
     if (o.contenders[0]?.layout === 'processes') throw new Error('the first contender must run in-process');
     // One signing key for every copy of auth, so the client's token is good at every gateway.
     const signingKeys = await authSigningKeys();
     for (const contender of o.contenders) {
-      // One client makes every booking of the run (warm-up included): lift its live-hold cap above that count,
-      // so the cap's check and lock are measured but never refuse.
+      // One client makes every one-customer booking of the run, each other client up to all the others
+      // (warm-ups included): lift the live-hold cap above both, so its check and lock are measured but never refuse.
       const booking = {
         ...SERVICE_ENV.booking,
-        BOOKING_MAX_LIVE_HOLDS: String(creates + 1),
+        BOOKING_MAX_LIVE_HOLDS: String(Math.max(creates, manyCreates) + 1),
         ...contender.bookingEnv,
       };
       if (contender.layout === 'processes') {
         const services = await startServices({
+          ...(contender.root ? { root: contender.root } : {}),
           env: { ...SERVICE_ENV, auth: { ...SERVICE_ENV.auth, AUTH_JWT_PRIVATE_KEYS: signingKeys }, booking },
         });
         processes.push(services);

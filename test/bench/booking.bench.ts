@@ -3,7 +3,7 @@
  * section of `pnpm bench` runs the same measurement).
  *
  *   pnpm bench:booking [--slots-requests 2000] [--create-requests 1000] [--concurrency 20] [--seed 10000]
- *                      [--rounds 1] [--peer]
+ *                      [--one-customer 0] [--rounds 1] [--peer]
  *
  * `--peer` also measures the booking subgraph with its caches off (BOOKING_PEER_CACHE_TTL_MS=0 and
  * BOOKING_SLOTS_CACHE_TTL_MS=0),
@@ -12,14 +12,24 @@
  * Logs of the servers are silent unless TEST_LOG_LEVEL is set.
  */
 import { performance } from 'node:perf_hooks';
-import { CACHES_OFF, MAX_CREATE, MAX_SEED, runBookingLoad, type BookingLoadOptions } from './booking-load.js';
+import {
+  CACHES_OFF,
+  MAX_CREATE,
+  MAX_MANY_CREATE,
+  MAX_SEED,
+  runBookingLoad,
+  type BookingLoadOptions,
+} from './booking-load.js';
 import { benchArgs, integerOption } from './support.js';
 
 const TIME_LIMIT_MS = 5 * 60_000;
 
-const USAGE = `usage: pnpm bench:booking [--slots-requests N] [--create-requests N] [--concurrency C] [--seed N] [--rounds R] [--peer]
+const USAGE = `usage: pnpm bench:booking [--slots-requests N] [--create-requests N] [--one-customer N] [--concurrency C] [--seed N] [--rounds R] [--peer]
   --slots-requests N   availableSlots queries per round (default 2000)
-  --create-requests N  createBooking mutations per round (default 1000; all rounds at most ${MAX_CREATE})
+  --create-requests N  createBooking mutations per round, a customer per connection over 51 sites
+                       (default 1000; all rounds at most ${MAX_MANY_CREATE})
+  --one-customer N     createBooking mutations per round by ONE customer on one site (default 0 = not
+                       measured; all rounds at most ${MAX_CREATE})
   --concurrency C      requests in flight at once (default 20)
   --seed N             reservations written before measuring (default 10000, at most ${MAX_SEED})
   --rounds R           rounds per contender (default 1)
@@ -31,6 +41,7 @@ function parseOptions(argv: string[]): Omit<BookingLoadOptions, 'deadline' | 'lo
   const values = benchArgs(argv, USAGE, {
     'slots-requests': { type: 'string', default: '2000' },
     'create-requests': { type: 'string', default: '1000' },
+    'one-customer': { type: 'string', default: '0' },
     concurrency: { type: 'string', default: '20' },
     seed: { type: 'string', default: '10000' },
     rounds: { type: 'string', default: '1' },
@@ -38,7 +49,8 @@ function parseOptions(argv: string[]): Omit<BookingLoadOptions, 'deadline' | 'lo
   });
   return {
     slotsRequests: integerOption('slots-requests', values['slots-requests'], 1, 1_000_000),
-    createRequests: integerOption('create-requests', values['create-requests'], 1, MAX_CREATE),
+    createRequests: integerOption('create-requests', values['create-requests'], 1, MAX_MANY_CREATE),
+    oneCustomerRequests: integerOption('one-customer', values['one-customer'], 0, MAX_CREATE),
     concurrency: integerOption('concurrency', values.concurrency, 1, 1_000),
     seed: integerOption('seed', values.seed, 0, MAX_SEED),
     rounds: integerOption('rounds', values.rounds, 1, 100),
@@ -84,7 +96,7 @@ async function main(): Promise<number> {
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
   console.log(
-    `[booking bench] slots-requests ${o.slotsRequests}, create-requests ${o.createRequests}, concurrency ${o.concurrency}, seed ${o.seed}, rounds ${o.rounds}, contenders ${o.contenders.map((c) => c.name).join(', ')}`,
+    `[booking bench] slots-requests ${o.slotsRequests}, create-requests ${o.createRequests}, one-customer ${o.oneCustomerRequests}, concurrency ${o.concurrency}, seed ${o.seed}, rounds ${o.rounds}, contenders ${o.contenders.map((c) => c.name).join(', ')}`,
   );
   const t0 = performance.now();
   const result = await runBookingLoad(o);

@@ -75,6 +75,25 @@ export interface NewReservation {
   items: Array<{ serviceId: string; name: string; priceCents: number; currency: string }>;
 }
 
+/**
+ * How long {@link BookingStore.hold} waits for its locks before it gives up (55P03): the interactive
+ * transaction it replaces was bounded by its 20 s time limit (service.ts, BOOKING_TX_LIMITS).
+ */
+export const HOLD_LOCK_TIMEOUT_MS = 20_000;
+
+/** What {@link BookingStore.hold} needs: the reservation but its bay, the site's bays, the cap. */
+export interface NewHold {
+  reservation: Omit<NewReservation, 'bay'>;
+  bays: number;
+  /** The most live holds the customer may have, counting this one's; null when no cap applies. */
+  maxHolds: number | null;
+  now: Date;
+}
+
+/** What {@link BookingStore.hold} decided: the new hold, or why there is none. */
+export type HoldOutcome =
+  { kind: 'held'; reservation: Reservation } | { kind: 'limit' } | { kind: 'full' } | { kind: 'lapsed' };
+
 /** One history row. */
 export interface NewHistory {
   reservationId: string;
@@ -156,6 +175,15 @@ export interface BookingStore {
    * site's ({@link lockSite}) — the order every writer takes them in.
    */
   lockForBooking(tx: Tx, siteId: string, customerId: string | null): Promise<void>;
+  /**
+   * createBooking's whole hold in ONE round trip, its own transaction (the `booking_hold` function of the
+   * migration 20261201175000_booking_hold): the locks of {@link lockForBooking}, then — in statements whose
+   * snapshots are taken after the locks were granted — the hold count, lapsed holds in the way, the lowest
+   * free bay and, when the cap allows and a bay is free, the writes of {@link createReservation}. Answers
+   * `lapsed` without writing when a lapsed hold is in the way (the caller expires it, recorded, on the
+   * slower path). An overlap committed by a writer that does not take the site lock fails with 23P01.
+   */
+  hold(data: NewHold): Promise<HoldOutcome>;
   /** Serialises one site's bay hand-out until the transaction ends (createBooking, a late payment's revival). */
   lockSite(tx: Tx, siteId: string): Promise<void>;
   /** Serialises one customer's hold count-and-add until the transaction ends. Always taken before a site lock. */
@@ -392,6 +420,35 @@ export class BookingRepository implements BookingStore {
 
   async lockReservation(tx: Tx, id: string): Promise<void> {
     await this.client(tx).$executeRaw`SELECT 1 FROM booking_reservations WHERE id = ${id}::uuid FOR UPDATE`;
+  }
+
+  async hold(data: NewHold): Promise<HoldOutcome> {
+    const d = data.reservation;
+    const id = randomUUID();
+    const created = createEvent('booking', 'booking.reservation.created', id, {
+      reservationId: id,
+      customerId: d.customerId,
+      siteId: d.siteId,
+      startsAt: d.startsAt.toISOString(),
+      blockedUntil: d.blockedUntil.toISOString(),
+      priceCents: d.priceCents,
+      currency: d.currency,
+    });
+    // One parameterised statement outside any transaction (autocommit: the call is its own transaction).
+    const [row] = await this.db.$queryRaw<Array<Partial<Reservation> & { outcome: HoldOutcome['kind'] }>>`
+      SELECT h.outcome, ${reservationColumns('r')}
+      FROM booking_hold(
+        ${id}::uuid, ${d.customerId}::uuid, ${d.siteId}::uuid, ${d.serviceId}::uuid,
+        ${d.startsAt}::timestamptz, ${d.endsAt}::timestamptz, ${d.blockedUntil}::timestamptz,
+        ${d.holdExpiresAt}::timestamptz, ${d.serviceName}::text, ${d.priceCents}::int, ${d.currency}::text,
+        ${d.createdBy}::uuid, ${JSON.stringify(d.items)}::jsonb, ${data.bays}::int, ${data.maxHolds}::int,
+        ${data.now}::timestamptz, ${created.id}::uuid, ${created.type}::text, ${created.version}::int,
+        ${JSON.stringify(created.payload)}::jsonb, ${created.occurredAt}::timestamptz, ${HOLD_LOCK_TIMEOUT_MS}::int
+      ) AS h, LATERAL (SELECT (h.held).*) AS r`;
+    if (!row) throw new Error('booking_hold answered no row');
+    const { outcome, ...reservation } = row;
+    if (outcome === 'held') return { kind: 'held', reservation: reservation as Reservation };
+    return { kind: outcome };
   }
 
   async createReservation(tx: Tx, data: NewReservation): Promise<Reservation> {

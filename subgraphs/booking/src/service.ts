@@ -322,9 +322,43 @@ export class BookingService {
     const priceCents = service.priceCents + addOns.reduce((sum, a) => sum + a.priceCents, 0);
     const capped = holdCapApplies(viewer, customerId);
     const maxHolds = this.settings.BOOKING_MAX_LIVE_HOLDS;
+    const hold = {
+      customerId,
+      siteId: input.siteId,
+      serviceId: service.id,
+      startsAt,
+      endsAt,
+      blockedUntil,
+      serviceName: service.name,
+      priceCents,
+      currency: service.currency,
+      createdBy: viewer.userId,
+      items: addOns.map((a) => ({
+        serviceId: a.id,
+        name: a.name,
+        priceCents: a.priceCents,
+        currency: a.currency,
+      })),
+    };
+    const holdExpiresAt = () => new Date(Date.now() + this.settings.BOOKING_HOLD_TTL_SECONDS * SECOND);
     return this.siteTurns.run(input.siteId, async () => {
       for (let attempt = 0; attempt < MAX_BOOKING_ATTEMPTS; attempt++) {
         try {
+          // The common case in one round trip: locks, count, bay and writes (repo.hold, the booking_hold
+          // function). Only a lapsed hold in the way takes the path below, which expires it (recorded) first.
+          const quick = await this.repo.hold({
+            reservation: { ...hold, holdExpiresAt: holdExpiresAt() },
+            bays: site.bays,
+            maxHolds: capped ? maxHolds : null,
+            now: new Date(),
+          });
+          if (quick.kind === 'held') {
+            // Committed: evict the free slots of its span (as inTransaction does after its commit).
+            this.slots.evict(input.siteId, baySpan(quick.reservation));
+            return quick.reservation;
+          }
+          if (quick.kind === 'limit') throw this.holdLimit(maxHolds);
+          if (quick.kind === 'full') throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
           return await this.inTransaction(async (tx) => {
             // One customer's own bookings take turns, so the count sees every hold committed before it
             // (those staff made for them included); bookings of one site take turns too. Without the
@@ -341,11 +375,7 @@ export class BookingService {
               capped ? customerId : null,
               new Date(),
             );
-            if (capped && state.liveHolds >= maxHolds) {
-              throw new AppError('BOOKING_HOLD_LIMIT_REACHED', {
-                message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.`,
-              });
-            }
+            if (capped && state.liveHolds >= maxHolds) throw this.holdLimit(maxHolds);
             // The bays in use; lapsed holds among them are expired (recorded) and free their bay.
             const inUse = state.inUse;
             const at = new Date();
@@ -359,26 +389,7 @@ export class BookingService {
               blockedUntil,
             );
             if (bay === null) throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
-            const r = await this.repo.createReservation(tx, {
-              customerId,
-              siteId: input.siteId,
-              serviceId: service.id,
-              bay,
-              startsAt,
-              endsAt,
-              blockedUntil,
-              holdExpiresAt: new Date(Date.now() + this.settings.BOOKING_HOLD_TTL_SECONDS * SECOND),
-              serviceName: service.name,
-              priceCents,
-              currency: service.currency,
-              createdBy: viewer.userId,
-              items: addOns.map((a) => ({
-                serviceId: a.id,
-                name: a.name,
-                priceCents: a.priceCents,
-                currency: a.currency,
-              })),
-            });
+            const r = await this.repo.createReservation(tx, { ...hold, bay, holdExpiresAt: holdExpiresAt() });
             // Its `booking.reservation.created` event is written by the same statement.
             this.bayChanged(tx, r);
             return r;
@@ -392,6 +403,12 @@ export class BookingService {
         }
       }
       throw new AppError('BOOKING_SLOT_TAKEN', { field: 'input.startsAt' });
+    });
+  }
+
+  private holdLimit(maxHolds: number): AppError {
+    return new AppError('BOOKING_HOLD_LIMIT_REACHED', {
+      message: `You already hold ${maxHolds} unpaid bookings, the most allowed: pay for or cancel one first.`,
     });
   }
 

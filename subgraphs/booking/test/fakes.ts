@@ -9,12 +9,15 @@ import { randomUUID } from 'node:crypto';
 import type { EventEnvelope, EventMap } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
 import type { PeerUser } from '@carwash/subgraph-kit';
+import { freeBay } from '../src/availability.js';
 import type { PeerShift, PeerSite } from '../src/peers.js';
 import {
   CANCELLABLE_BY_SYSTEM,
   LIVE,
   type BayUse,
   type BookingStore,
+  type HoldOutcome,
+  type NewHold,
   type BookingTopic,
   type FutureScope,
   type History,
@@ -287,6 +290,31 @@ export class FakeBookingStore implements BookingStore {
       liveHolds: customerId ? await this.liveHolds(_tx, customerId, now) : 0,
       inUse: await this.busy(siteId, from, to),
     };
+  }
+
+  /** The real one's semantics (booking_hold), made of the fake's own pieces, in one transaction. */
+  async hold(data: NewHold): Promise<HoldOutcome> {
+    const d = data.reservation;
+    const capped = data.maxHolds !== null;
+    return this.transaction(async (tx) => {
+      await this.lockForBooking(tx, d.siteId, capped ? d.customerId : null);
+      const state = await this.bookingState(
+        tx,
+        d.siteId,
+        d.startsAt,
+        d.blockedUntil,
+        capped ? d.customerId : null,
+        data.now,
+      );
+      if (data.maxHolds !== null && state.liveHolds >= data.maxHolds) return { kind: 'limit' as const };
+      const lapsed = state.inUse.some(
+        (b) => b.status === 'HELD' && !!b.holdExpiresAt && b.holdExpiresAt <= data.now,
+      );
+      if (lapsed) return { kind: 'lapsed' as const };
+      const bay = freeBay(state.inUse, data.bays, d.startsAt, d.blockedUntil);
+      if (bay === null) return { kind: 'full' as const };
+      return { kind: 'held' as const, reservation: await this.createReservation(tx, { ...d, bay }) };
+    });
   }
 
   async lockForBooking(tx: Tx, siteId: string, customerId: string | null): Promise<void> {
