@@ -94,6 +94,15 @@ export interface NewHold {
 export type HoldOutcome =
   { kind: 'held'; reservation: Reservation } | { kind: 'limit' } | { kind: 'full' } | { kind: 'lapsed' };
 
+/** What {@link BookingStore.bookingState} reads: the site's reservations overlapping [from, to), and the customer's live holds (none counted when `customerId` is null: no cap applies). */
+export interface BookingStateQuery {
+  siteId: string;
+  from: Date;
+  to: Date;
+  customerId: string | null;
+  now: Date;
+}
+
 /** One history row. */
 export interface NewHistory {
   reservationId: string;
@@ -162,14 +171,7 @@ export interface BookingStore {
    * before them): the customer's live holds (0 when `customerId` is null: no cap applies) and the live
    * reservations of the site overlapping [from, to) — {@link liveHolds} and {@link busy} in one round trip.
    */
-  bookingState(
-    tx: Tx,
-    siteId: string,
-    from: Date,
-    to: Date,
-    customerId: string | null,
-    now: Date,
-  ): Promise<{ liveHolds: number; inUse: BayUse[] }>;
+  bookingState(tx: Tx, q: BookingStateQuery): Promise<{ liveHolds: number; inUse: BayUse[] }>;
   /**
    * createBooking's locks in one round trip: the customer's (when given: {@link lockCustomer}), then the
    * site's ({@link lockSite}) — the order every writer takes them in.
@@ -352,11 +354,7 @@ export class BookingRepository implements BookingStore {
 
   async bookingState(
     tx: Tx,
-    siteId: string,
-    from: Date,
-    to: Date,
-    customerId: string | null,
-    now: Date,
+    { siteId, from, to, customerId, now }: BookingStateQuery,
   ): Promise<{ liveHolds: number; inUse: BayUse[] }> {
     // One row per bay in use (or one row of nulls), each carrying the hold count. `busy` spelled alike.
     const rows = await this.client(tx).$queryRaw<Array<{ holds: number } & Partial<BayUse>>>`

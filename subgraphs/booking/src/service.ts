@@ -367,14 +367,13 @@ export class BookingService {
             // constraint stays the guarantee; this is the queue. Both locks in one round trip, the
             // customer's first (always that order); then what is decided on, read in one more.
             await this.repo.lockForBooking(tx, input.siteId, capped ? customerId : null);
-            const state = await this.repo.bookingState(
-              tx,
-              input.siteId,
-              startsAt,
-              blockedUntil,
-              capped ? customerId : null,
-              new Date(),
-            );
+            const state = await this.repo.bookingState(tx, {
+              siteId: input.siteId,
+              from: startsAt,
+              to: blockedUntil,
+              customerId: capped ? customerId : null,
+              now: new Date(),
+            });
             if (capped && state.liveHolds >= maxHolds) throw this.holdLimit(maxHolds);
             // The bays in use; lapsed holds among them are expired (recorded) and free their bay.
             const inUse = state.inUse;

@@ -18,6 +18,7 @@ import {
   type BookingStore,
   type HoldOutcome,
   type NewHold,
+  type BookingStateQuery,
   type BookingTopic,
   type FutureScope,
   type History,
@@ -280,11 +281,7 @@ export class FakeBookingStore implements BookingStore {
 
   async bookingState(
     _tx: Tx,
-    siteId: string,
-    from: Date,
-    to: Date,
-    customerId: string | null,
-    now: Date,
+    { siteId, from, to, customerId, now }: BookingStateQuery,
   ): Promise<{ liveHolds: number; inUse: BayUse[] }> {
     return {
       liveHolds: customerId ? await this.liveHolds(_tx, customerId, now) : 0,
@@ -298,14 +295,13 @@ export class FakeBookingStore implements BookingStore {
     const capped = data.maxHolds !== null;
     return this.transaction(async (tx) => {
       await this.lockForBooking(tx, d.siteId, capped ? d.customerId : null);
-      const state = await this.bookingState(
-        tx,
-        d.siteId,
-        d.startsAt,
-        d.blockedUntil,
-        capped ? d.customerId : null,
-        data.now,
-      );
+      const state = await this.bookingState(tx, {
+        siteId: d.siteId,
+        from: d.startsAt,
+        to: d.blockedUntil,
+        customerId: capped ? d.customerId : null,
+        now: data.now,
+      });
       if (data.maxHolds !== null && state.liveHolds >= data.maxHolds) return { kind: 'limit' as const };
       const lapsed = state.inUse.some(
         (b) => b.status === 'HELD' && !!b.holdExpiresAt && b.holdExpiresAt <= data.now,
