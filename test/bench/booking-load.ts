@@ -52,6 +52,7 @@ import {
 import { authSigningKeys, startServices, type Services } from './services.js';
 import type { PhaseReply, PhaseRequest } from './booking-load-child.js';
 import { percentile } from './support.js';
+import { SITE_ZONE } from '../support/fixtures.js';
 
 const SEED_DAYS = 60;
 const MEASURED_BAYS = 8;
@@ -66,7 +67,6 @@ const CREATE_FIRST_DAY = 90;
 /** The many-customer load's first local day: past every start the one-customer load can use in a run. */
 const MANY_FIRST_DAY = 135;
 const CREATE_STEP_MIN = 30;
-const ZONE = 'Europe/Berlin';
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -344,7 +344,7 @@ async function user(sg: Running, role: 'CLIENT' | 'MANAGER'): Promise<{ id: stri
 }
 
 /** The Berlin local date `offset` days from today. */
-const localDate = (offset: number) => DateTime.now().setZone(ZONE).plus({ days: offset }).toISODate()!;
+const localDate = (offset: number) => DateTime.now().setZone(SITE_ZONE).plus({ days: offset }).toISODate()!;
 
 interface Cleanup {
   siteIds: string[];
@@ -372,7 +372,7 @@ async function setUp(o: BookingLoadOptions, sg: Running, cleanup: Cleanup): Prom
         input: {
           name: `Bench Berlin ${randomUUID().slice(0, 6)}`,
           address: { line1: 'Benchstraße 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
-          timeZone: ZONE,
+          timeZone: SITE_ZONE,
           location: { latitude: 52.52, longitude: 13.405 },
           bays: MEASURED_BAYS,
         },
@@ -398,7 +398,7 @@ async function setUp(o: BookingLoadOptions, sg: Running, cleanup: Cleanup): Prom
     city: 'Berlin',
     postalCode: String(10_000 + i),
     country: 'DE',
-    timeZone: ZONE,
+    timeZone: SITE_ZONE,
     latitude: 52.35 + (i % 10) * 0.04,
     longitude: 13.1 + Math.floor(i / 10) * 0.1,
     bays: EXTRA_BAYS,
@@ -530,7 +530,7 @@ async function measure(
     targets.map(async (sg) => must(await slots(sg, firstDate), 'availableSlots sample').availableSlots),
   );
   const sample = samples[0]!;
-  const dayStart = DateTime.fromISO(firstDate, { zone: ZONE });
+  const dayStart = DateTime.fromISO(firstDate, { zone: SITE_ZONE });
   const booked = await first.booking.db.reservation.count({
     where: { siteId, startsAt: { gte: dayStart.toJSDate(), lt: dayStart.plus({ days: 1 }).toJSDate() } },
   });
@@ -548,8 +548,8 @@ async function measure(
   }
 
   // Start times of every booking of the run, warm-ups included, 30 minutes apart from day 90 on.
-  const createBase = DateTime.fromISO(localDate(CREATE_FIRST_DAY), { zone: ZONE }).toMillis();
-  const manyBase = DateTime.fromISO(localDate(MANY_FIRST_DAY), { zone: ZONE }).toMillis();
+  const createBase = DateTime.fromISO(localDate(CREATE_FIRST_DAY), { zone: SITE_ZONE }).toMillis();
+  const manyBase = DateTime.fromISO(localDate(MANY_FIRST_DAY), { zone: SITE_ZONE }).toMillis();
   let nextStart = 0;
   let nextMany = 0;
   let successes = 0;

@@ -42,13 +42,13 @@ import {
   type ServiceName,
   type Services,
 } from '../services.js';
+import { SITE_ZONE } from '../../support/fixtures.js';
 
 /** The ratio the issue sets: supergraph requests/s at least this share of the floor's. */
 const TARGET_RATIO = 0.35;
 const SIZES = [10, 100, 1_000] as const;
 const LOADED_SIZE = 100;
 const CONNECTIONS = 10;
-const ZONE = 'Europe/Berlin';
 /**
  * Bookings per bay on the day: 40-minute cells (30-minute wash, 10-minute buffer) from 00:30. Each bay
  * has its washer for the day (a washer is never in two jobs at once).
@@ -126,7 +126,7 @@ export async function seed(
     priceCents: 1000 + 100 * i,
     currency: 'EUR',
   }));
-  const dayStart = DateTime.fromISO(date, { zone: ZONE }).startOf('day').plus({ minutes: 30 });
+  const dayStart = DateTime.fromISO(date, { zone: SITE_ZONE }).startOf('day').plus({ minutes: 30 });
   const bookings = Array.from({ length: n }, (_, i) => {
     const service = services[i % SERVICE_ROWS]!;
     const bay = Math.floor(i / PER_BAY) + 1;
@@ -163,7 +163,7 @@ export async function seed(
       city: 'Berlin',
       postalCode: '10115',
       country: 'DE',
-      timeZone: ZONE,
+      timeZone: SITE_ZONE,
       latitude: 52.52,
       longitude: 13.405,
       bays,
@@ -266,7 +266,7 @@ export const run: Section = async ({ quick, log }) => {
     const processes = services;
     log('dashboard: services started, one process each');
     const manager = await signUpAs(sg, 'MANAGER', 'Dana');
-    const date = DateTime.now().setZone(ZONE).plus({ days: 30 }).toISODate()!;
+    const date = DateTime.now().setZone(SITE_ZONE).plus({ days: 30 }).toISODate()!;
     const tag = randomUUID().slice(0, 8);
     for (const n of SIZES) await seed(sg, n, date, tag, seeded);
     log(`dashboard: seeded ${SIZES.join(', ')} bookings on ${date}`);
