@@ -103,6 +103,19 @@ export interface BookingStateQuery {
   now: Date;
 }
 
+/** The `booking.reservation.created` event of a new reservation, written in the same statement as its row. */
+function reservationCreated(id: string, r: Omit<NewReservation, 'bay'>) {
+  return createEvent('booking', 'booking.reservation.created', id, {
+    reservationId: id,
+    customerId: r.customerId,
+    siteId: r.siteId,
+    startsAt: r.startsAt.toISOString(),
+    blockedUntil: r.blockedUntil.toISOString(),
+    priceCents: r.priceCents,
+    currency: r.currency,
+  });
+}
+
 /** One history row. */
 export interface NewHistory {
   reservationId: string;
@@ -423,15 +436,7 @@ export class BookingRepository implements BookingStore {
   async hold(data: NewHold): Promise<HoldOutcome> {
     const d = data.reservation;
     const id = randomUUID();
-    const created = createEvent('booking', 'booking.reservation.created', id, {
-      reservationId: id,
-      customerId: d.customerId,
-      siteId: d.siteId,
-      startsAt: d.startsAt.toISOString(),
-      blockedUntil: d.blockedUntil.toISOString(),
-      priceCents: d.priceCents,
-      currency: d.currency,
-    });
+    const created = reservationCreated(id, d);
     // One parameterised statement outside any transaction (autocommit: the call is its own transaction).
     const [row] = await this.db.$queryRaw<Array<Partial<Reservation> & { outcome: HoldOutcome['kind'] }>>`
       SELECT h.outcome, ${reservationColumns('r')}
@@ -455,15 +460,7 @@ export class BookingRepository implements BookingStore {
     // Raw SQL: skips the query compilation.
     const { items } = data;
     const id = randomUUID();
-    const created = createEvent('booking', 'booking.reservation.created', id, {
-      reservationId: id,
-      customerId: data.customerId,
-      siteId: data.siteId,
-      startsAt: data.startsAt.toISOString(),
-      blockedUntil: data.blockedUntil.toISOString(),
-      priceCents: data.priceCents,
-      currency: data.currency,
-    });
+    const created = reservationCreated(id, data);
     const [row] = await this.client(tx).$queryRaw<Reservation[]>`
       WITH r AS (
         INSERT INTO booking_reservations (id, customer_id, site_id, service_id, bay, starts_at, ends_at,
