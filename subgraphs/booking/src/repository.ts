@@ -104,7 +104,7 @@ export interface BookingStateQuery {
 }
 
 /** The `booking.reservation.created` event of a new reservation, written in the same statement as its row. */
-function reservationCreated(id: string, r: Omit<NewReservation, 'bay'>) {
+export function reservationCreated(id: string, r: Omit<NewReservation, 'bay'>) {
   return createEvent('booking', 'booking.reservation.created', id, {
     reservationId: id,
     customerId: r.customerId,
