@@ -1,7 +1,6 @@
 export {
   buildFeatureSubgraph,
   createFeatureServer,
-  loadTypeDefs,
   openFeature,
   type OpenFeature,
   type OpenFeatureSettings,
