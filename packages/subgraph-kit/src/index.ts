@@ -90,6 +90,7 @@ export {
   type ParentPageRow,
   type PageKey,
   type ParentPage,
+  type ParentPageQuery,
   type PageInfo,
   type KeysetCursor,
   type KeysetPosition,
