@@ -62,6 +62,7 @@ export {
   isSignedInAdmin,
   isSignedInManager,
   isSignedInSelfOrManager,
+  isServiceOrSignedInSelfOrManager,
 } from './shield.js';
 /** graphql-shield's combinators, so that a feature's permissions.ts takes its whole vocabulary from the kit. */
 export { allow, and, deny, or } from 'graphql-shield';
