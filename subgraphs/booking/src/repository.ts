@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createEvent, type EventEnvelope, type EventMap } from '@carwash/events';
 import {
   pagesByParent,
-  type KeysetPosition,
   type ParentPage,
+  type ParentPageQuery,
   type ParentPageRow,
 } from '@carwash/subgraph-kit';
 import type { BookingDb } from './db.js';
@@ -104,7 +104,7 @@ export interface BookingStateQuery {
 }
 
 /** The `booking.reservation.created` event of a new reservation, written in the same statement as its row. */
-function reservationCreated(id: string, r: Omit<NewReservation, 'bay'>) {
+export function reservationCreated(id: string, r: Omit<NewReservation, 'bay'>) {
   return createEvent('booking', 'booking.reservation.created', id, {
     reservationId: id,
     customerId: r.customerId,
@@ -134,14 +134,10 @@ export interface BayUse extends BusyBay {
 /** Which lapsed holds to find: all of them, or those at a site overlapping [from, to) (optionally but one). */
 export type LapsedScope = { siteId: string; from: Date; to: Date; exceptId?: string } | null;
 
-/** Which page of each customer's bookings to read (the same for every customer of one batch). */
-export interface CustomerPageQuery {
+/** Which page of each customer's bookings to read, sorted by (startsAt, id). */
+export interface CustomerPageQuery extends ParentPageQuery {
   /** Only these statuses (sorted, distinct); null for all. */
   statuses: ReservationStatus[] | null;
-  /** Start after this (startsAt, id); null for the first page. */
-  after: KeysetPosition<Date> | null;
-  /** Rows to read per customer: the page and one more, which tells whether there is a next page. */
-  limit: number;
 }
 
 /** Whose live future bookings a system cancellation ends. */

@@ -1,7 +1,6 @@
 import {
   AuthPeer,
   buildFeatureSubgraph,
-  loadTypeDefs,
   openFeature,
   type FeatureSubgraph,
   type Logger,
@@ -21,8 +20,6 @@ import { BookingService, type CachedSlots } from './service.js';
 
 export { sqlStatements } from './db.js';
 export { loadBookingConfig, type BookingConfig } from './config.js';
-
-export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
 /** How long the cache watcher's read waits for events: also what stopping the subgraph waits for it. */
 const WATCH_BLOCK_MS = 200;
@@ -76,15 +73,11 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
   return buildFeatureSubgraph<BookingContext, BookingDb, BookingService>(
     wiring,
     {
-      typeDefs,
+      schemaFile: new URL('./schema.graphql', import.meta.url),
       resolvers,
       permissions,
       serviceAccess,
-      createContext: (base) => ({
-        ...base,
-        loaders: createLoaders(repo, auth, users, base.requestId),
-        booking: service,
-      }),
+      context: (base) => ({ loaders: createLoaders(repo, auth, users, base.requestId), booking: service }),
     },
     {
       service,
