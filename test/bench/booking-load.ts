@@ -49,7 +49,7 @@ import {
   type GraphQLResult,
   type Running,
 } from '../support/supergraph.js';
-import { authSigningKeys, startServices, type Services } from './services.js';
+import { authSigningKeys, startServices, type ServiceName, type Services } from './services.js';
 import type { PhaseReply, PhaseRequest } from './booking-load-child.js';
 import { percentile } from './support.js';
 import { SITE_ZONE } from '../support/fixtures.js';
@@ -111,12 +111,18 @@ interface Target {
   gql: Running['gql'];
   /** Whether its SQL statements are counted (in-process subgraphs only). */
   counted: boolean;
+  /** CPU time of each service process (process-per-service contenders only). */
+  usage?: Services['usage'];
 }
 
 /** The booking subgraph with its caches off (peers' answers, free slots): the peer each tuned run is compared with. */
 export const CACHES_OFF: Contender = {
   name: 'caches off',
-  bookingEnv: { BOOKING_PEER_CACHE_TTL_MS: '0', BOOKING_SLOTS_CACHE_TTL_MS: '0' },
+  bookingEnv: {
+    BOOKING_PEER_CACHE_TTL_MS: '0',
+    BOOKING_SLOTS_CACHE_TTL_MS: '0',
+    BOOKING_SERVICE_CACHE_TTL_MS: '0',
+  },
 };
 
 /** The tuned build as production lays it out: the contender the issue's target is judged on. */
@@ -232,6 +238,8 @@ interface PhaseStats {
   firstError: Map<string, string>;
   bookingStatements: number;
   locationStatements: number;
+  /** CPU ms per request of each service process during the phase (process-per-service contenders only). */
+  cpuPerRequest: Partial<Record<ServiceName, number>>;
 }
 
 /** The forked client of booking-load-child.ts: one phase at a time. */
@@ -271,9 +279,18 @@ async function phase(
   request: PhaseRequest,
   what: string,
   counted: boolean,
+  usage?: Services['usage'],
 ): Promise<PhaseStats & { bookingIds: string[] }> {
   const statements = [bookingStatements.count, locationStatements.count];
+  const cpu0 = usage?.();
   const reply = await client.run(request);
+  const cpu1 = usage?.();
+  const cpuPerRequest: Partial<Record<ServiceName, number>> = {};
+  if (cpu0 && cpu1 && reply.latencies.length)
+    for (const [s, u] of Object.entries(cpu1) as Array<[ServiceName, { cpuMs: number }]>) {
+      const before = cpu0[s];
+      if (before) cpuPerRequest[s] = (u.cpuMs - before.cpuMs) / reply.latencies.length;
+    }
   if (reply.timedOut)
     throw new TimeLimit(
       `time is up during ${what} (${reply.latencies.length} of ${request.requests.length} requests done)`,
@@ -286,6 +303,7 @@ async function phase(
     firstError: new Map(reply.firstError),
     bookingStatements: counted ? bookingStatements.count - statements[0]! : Number.NaN,
     locationStatements: counted ? locationStatements.count - statements[1]! : Number.NaN,
+    cpuPerRequest,
     bookingIds: reply.bookingIds,
   };
 }
@@ -571,7 +589,7 @@ async function measure(
       query: SLOTS,
       variables: { site: siteId, service: serviceId, date: dates[i % dates.length]! },
     }));
-    const stats = await phase(loadClient, request(sg, 'slots', requests), what, sg.counted);
+    const stats = await phase(loadClient, request(sg, 'slots', requests), what, sg.counted, sg.usage);
     const f = figures(stats);
     report(what, stats, f);
     return f;
@@ -601,7 +619,7 @@ async function measure(
     });
     const r = request(sg, 'create', requests);
     if (who === 'many') r.tokens = customers.map((c) => c.token);
-    const stats = await phase(loadClient, r, what, sg.counted);
+    const stats = await phase(loadClient, r, what, sg.counted, sg.usage);
     cleanup.bookingIds.push(...stats.bookingIds);
     successes += stats.codes.get('ok') ?? 0;
     const f = figures(stats, stats.codes.get('BOOKING_SLOT_TAKEN') ?? 0);
@@ -609,7 +627,13 @@ async function measure(
     return f;
   };
   const report = (what: string, stats: PhaseStats, f: PhaseFigures) => {
-    o.log(`[${what}] ${describePhase(f, o.concurrency)}`);
+    const cpu = Object.entries(stats.cpuPerRequest);
+    o.log(
+      `[${what}] ${describePhase(f, o.concurrency)}` +
+        (cpu.length
+          ? `; CPU ms/request ${cpu.map(([s, ms]) => `${s} ${ms.toFixed(2)}`).join(', ')}, total ${cpu.reduce((a, [, ms]) => a + ms, 0).toFixed(2)}`
+          : ''),
+    );
     for (const [code, message] of stats.firstError)
       if (code !== 'BOOKING_SLOT_TAKEN') {
         o.log(`[${what}]   ${code} ×${stats.codes.get(code)}: ${message}`);
@@ -761,8 +785,20 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
         ...contender.bookingEnv,
       };
       if (contender.layout === 'processes') {
+        // BENCH_BOOKING_CPU_PROF=<dir>: the services of this checkout write CPU profiles there (one folder each).
+        const profDir = contender.root ? undefined : process.env.BENCH_BOOKING_CPU_PROF;
         const services = await startServices({
           ...(contender.root ? { root: contender.root } : {}),
+          ...(profDir
+            ? {
+                nodeFlags: Object.fromEntries(
+                  (['gateway', 'booking', 'location', 'auth'] as const).map((s) => [
+                    s,
+                    ['--cpu-prof', `--cpu-prof-dir=${profDir}/${s}`],
+                  ]),
+                ),
+              }
+            : {}),
           env: { ...SERVICE_ENV, auth: { ...SERVICE_ENV.auth, AUTH_JWT_PRIVATE_KEYS: signingKeys }, booking },
         });
         processes.push(services);
@@ -770,6 +806,7 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
           gatewayUrl: services.gatewayUrl,
           gql: (query, variables, token) => postGraphQL(services.gatewayUrl, query, variables, token),
           counted: false,
+          usage: () => services.usage(),
         });
       } else {
         const sg = await startSupergraph({
