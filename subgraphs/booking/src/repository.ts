@@ -159,7 +159,7 @@ export interface BookingStore {
 
   createService(data: NewService): Promise<Service>;
   /** The updated service, or null when there is no such service. */
-  updateService(id: string, data: ServiceChanges): Promise<Service | null>;
+  updateService(tx: Tx, id: string, data: ServiceChanges): Promise<Service | null>;
   listServices(includeInactive: boolean): Promise<Service[]>;
   serviceById(id: string): Promise<Service | null>;
   servicesByIds(ids: readonly string[]): Promise<Service[]>;
@@ -283,14 +283,11 @@ export class BookingRepository implements BookingStore {
     return this.db.service.create({ data });
   }
 
-  async updateService(id: string, data: ServiceChanges): Promise<Service | null> {
-    try {
-      return await this.db.service.update({ where: { id }, data });
-    } catch (err) {
-      // P2025: the record to update does not exist.
-      if ((err as { code?: string }).code === 'P2025') return null;
-      throw err;
-    }
+  async updateService(tx: Tx, id: string, data: ServiceChanges): Promise<Service | null> {
+    // Inside a transaction (its event is written beside it): look first rather than catch P2025 there.
+    const c = this.client(tx);
+    if (!(await c.service.findUnique({ where: { id }, select: { id: true } }))) return null;
+    return c.service.update({ where: { id }, data });
   }
 
   listServices(includeInactive: boolean): Promise<Service[]> {

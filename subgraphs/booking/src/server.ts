@@ -16,7 +16,7 @@ import { CachedLocation, LocationPeer, type PeerSite } from './peers.js';
 import { permissions, serviceAccess } from './permissions.js';
 import { BookingRepository } from './repository.js';
 import { resolvers } from './resolvers.js';
-import { LIVE } from './repository.js';
+import { LIVE, type Service } from './repository.js';
 import { BookingService, type CachedSlots } from './service.js';
 
 export { sqlStatements } from './db.js';
@@ -43,7 +43,8 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
     sites,
   );
   const slots = new EvictedCache<CachedSlots>(config.BOOKING_SLOTS_CACHE_TTL_MS);
-  const service = new BookingService(repo, location, config, slots);
+  const catalogue = new EvictedCache<Service>(config.BOOKING_SERVICE_CACHE_TTL_MS);
+  const service = new BookingService(repo, location, config, slots, catalogue);
   const span = (from: string, to: string) => ({ from: Date.parse(from), to: Date.parse(to) });
   // Every replica watches the events that change what these caches hold (its own writes included, which
   // it has evicted already): the consumer group below hands each event to ONE replica, which would leave
@@ -60,6 +61,7 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
         if (p.siteId && bayChanged)
           slots.evict(p.siteId, p.startsAt && p.blockedUntil ? span(p.startsAt, p.blockedUntil) : undefined);
       },
+      'booking.service.changed': async ({ payload: p }) => catalogue.evict(p.serviceId),
       'location.site.changed': async ({ payload: p }) => {
         sites.evict(p.siteId);
         slots.evict(p.siteId);

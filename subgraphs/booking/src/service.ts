@@ -169,7 +169,18 @@ export class BookingService {
     private readonly location: LocationLookup,
     private readonly settings: Settings,
     private readonly slots: EvictedCache<CachedSlots> = new EvictedCache(0),
+    /**
+     * The catalogue rows availableSlots and createBooking read on every request, by id (off by default).
+     * This process's updateService evicts its entry once it commits; other replicas', through the bus
+     * (`booking.service.changed`, written in the update's transaction; server.ts).
+     */
+    private readonly services: EvictedCache<Service> = new EvictedCache(0),
   ) {}
+
+  /** A catalogue row through the cache. Shared by every caller: read it, never change it. */
+  private serviceRow(id: string): Promise<Service | null> {
+    return this.services.get(id, 'row', () => this.repo.serviceById(id));
+  }
 
   /**
    * `repo.transaction`, then — once it committed — the eviction of the free slots its writes changed.
@@ -204,7 +215,14 @@ export class BookingService {
     const serviceId = id(rawId, 'id');
     const input = validate(updateInput, raw, 'input');
     const data = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null));
-    const updated = await this.repo.updateService(serviceId, data);
+    const updated = await this.repo.transaction(async (tx) => {
+      const row = await this.repo.updateService(tx, serviceId, data);
+      if (row) await this.repo.recordEvent(tx, 'booking.service.changed', serviceId, { serviceId });
+      return row;
+    });
+    // After the commit (as inTransaction evicts the slots): a read between an earlier eviction and the
+    // commit would store the old row again; a read under way now is not stored (EvictedCache).
+    this.services.evict(serviceId);
     if (!updated) throw new AppError('NOT_FOUND', { message: 'No such service.', field: 'id' });
     return updated;
   }
@@ -221,7 +239,7 @@ export class BookingService {
   ): Promise<Slot[]> {
     const siteId = id(rawSiteId, 'siteId');
     const serviceId = id(rawServiceId, 'serviceId');
-    const service = await this.repo.serviceById(serviceId);
+    const service = await this.serviceRow(serviceId);
     if (!service || !service.active || service.isAddOn)
       throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { field: 'serviceId' });
     // Wide enough to contain the local day in any time zone; freeSlots keeps the starts on the local date.
@@ -284,7 +302,7 @@ export class BookingService {
     if (viewer.role === 'WASHER' && customerId === viewer.userId)
       throw new AppError('FORBIDDEN', { message: 'Washers cannot book washes for themselves.' });
 
-    const service = await this.repo.serviceById(input.serviceId);
+    const service = await this.serviceRow(input.serviceId);
     if (!service || !service.active || service.isAddOn)
       throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { field: 'input.serviceId' });
     const addOnIds = [...new Set(input.addOnIds ?? [])];
