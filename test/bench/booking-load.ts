@@ -103,6 +103,8 @@ export interface Contender {
   layout?: 'in-process' | 'processes';
   /** `processes` only: the checkout whose services run (services.ts `root`; default this one). */
   root?: string;
+  /** false: it only seeds and checks (the first contender), its phases are not run. Default true. */
+  measured?: boolean;
 }
 
 /** Where a contender is reached: its gateway. */
@@ -644,6 +646,7 @@ async function measure(
 
   const deadlocksBefore = await deadlocks(first);
   for (const [i, sg] of targets.entries()) {
+    if (o.contenders[i]!.measured === false) continue;
     const name = o.contenders[i]!.name;
     await slotsPhase(sg, Math.min(SLOTS_WARMUP, o.slotsRequests), `availableSlots warm-up, ${name}`);
     await createPhase(
@@ -661,7 +664,7 @@ async function measure(
       );
   }
   for (let round = 0; round < o.rounds; round++) {
-    const order = targets.map((_, i) => i);
+    const order = targets.map((_, i) => i).filter((i) => o.contenders[i]!.measured !== false);
     if (round % 2 === 1) order.reverse();
     for (const i of order) {
       const what = `${o.contenders[i]!.name}, round ${round + 1}`;
