@@ -105,6 +105,8 @@ export interface Contender {
   root?: string;
   /** false: it only seeds and checks (the first contender), its phases are not run. Default true. */
   measured?: boolean;
+  /** `processes` only: settings for every one of its service processes (e.g. NODE_ENV), over the others. */
+  processEnv?: Record<string, string>;
 }
 
 /** Where a contender is reached: its gateway. */
@@ -205,6 +207,16 @@ export interface BookingLoadResult {
 }
 
 export class TimeLimit extends Error {}
+
+/** Each service's settings with `extra` over them. */
+function withEach<S extends string>(
+  env: Record<S, Record<string, string>>,
+  extra: Record<string, string>,
+): Record<S, Record<string, string>> {
+  return Object.fromEntries(
+    Object.entries(env).map(([s, e]) => [s, { ...(e as object), ...extra }]),
+  ) as Record<S, Record<string, string>>;
+}
 
 const ms = (t: number) => String(Math.round(t));
 
@@ -802,7 +814,15 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
                 ),
               }
             : {}),
-          env: { ...SERVICE_ENV, auth: { ...SERVICE_ENV.auth, AUTH_JWT_PRIVATE_KEYS: signingKeys }, booking },
+          env: withEach(
+            {
+              ...SERVICE_ENV,
+              gateway: {},
+              auth: { ...SERVICE_ENV.auth, AUTH_JWT_PRIVATE_KEYS: signingKeys },
+              booking,
+            },
+            contender.processEnv ?? {},
+          ),
         });
         processes.push(services);
         targets.push({

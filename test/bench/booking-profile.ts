@@ -2,7 +2,7 @@
  * The booking load with longer phases than the section's (whose 150 quick requests are mostly JIT
  * warm-up): the tool behind the later rows of results/tuning-booking.md.
  *
- *   tsx test/bench/booking-profile.ts [--slots N] [--create N] [--rounds R] [--base <checkout>]
+ *   tsx test/bench/booking-profile.ts [--slots N] [--create N] [--rounds R] [--base <checkout>] [--env K=V,…]
  *
  * An in-process supergraph of this checkout seeds and checks but is not measured; measured are this
  * checkout's services a process per service and, with `--base`, another checkout's (a copy of this tree
@@ -19,11 +19,23 @@ const { values } = parseArgs({
     create: { type: 'string', default: '400' },
     rounds: { type: 'string', default: '1' },
     base: { type: 'string' },
+    /** `KEY=VALUE,…` for every service process of this checkout only (e.g. NODE_ENV=production). */
+    env: { type: 'string' },
   },
 });
 const contenders: Contender[] = [
   { ...TUNED_ONE_PROCESS, name: 'seeding only', measured: false },
-  { ...TUNED_PROCESSES, name: 'this checkout' },
+  {
+    ...TUNED_PROCESSES,
+    name: values.env ? `this checkout, ${values.env}` : 'this checkout',
+    ...(values.env
+      ? {
+          processEnv: Object.fromEntries(
+            values.env.split(',').map((kv) => kv.split('=') as [string, string]),
+          ),
+        }
+      : {}),
+  },
   ...(values.base
     ? [{ name: `base ${values.base}`, bookingEnv: {}, layout: 'processes' as const, root: values.base }]
     : []),
