@@ -34,6 +34,11 @@ export const LIVE: ReservationStatus[] = ['HELD', 'CONFIRMED', 'IN_PROGRESS'];
 /** The statuses a system cancellation (account deleted, site closed) ends. */
 export const CANCELLABLE_BY_SYSTEM: ReservationStatus[] = ['HELD', 'CONFIRMED'];
 
+/** The slice of a pg pool the repository sends statements to directly (a `pg.Pool`). */
+export interface SqlPool {
+  query<R extends object>(text: string, values: unknown[]): Promise<{ rows: R[] }>;
+}
+
 /** A topic booking publishes. */
 export type BookingTopic = (typeof outbox.publishes)[number];
 
@@ -265,7 +270,16 @@ function reservationColumns(t: string): Prisma.Sql {
 
 /** The Prisma implementation of {@link BookingStore}, plus the batch reads of the loaders. */
 export class BookingRepository implements BookingStore {
-  constructor(private readonly db: BookingDb) {}
+  constructor(
+    private readonly db: BookingDb,
+    /**
+     * The pool under `db` (the feature's counting pool): createBooking's one statement goes to it
+     * directly, the same parameterised text Prisma would send. Through `$queryRaw` that statement cost
+     * about 0.7 ms of CPU in Prisma's client and query compiler per booking (profile of 1,500 bookings),
+     * on the path whose throughput the booking load measures.
+     */
+    private readonly sql: SqlPool,
+  ) {}
 
   /** The Prisma transaction client behind an opaque {@link Tx}, or the plain client outside one. */
   private client(tx?: Tx): Prisma.TransactionClient {
@@ -434,8 +448,9 @@ export class BookingRepository implements BookingStore {
     const d = data.reservation;
     const id = randomUUID();
     const created = reservationCreated(id, d);
-    // One parameterised statement outside any transaction (autocommit: the call is its own transaction).
-    const [row] = await this.db.$queryRaw<Array<Partial<Reservation> & { outcome: HoldOutcome['kind'] }>>`
+    // One parameterised statement outside any transaction (autocommit: the call is its own transaction),
+    // built by Prisma's tagged template (values travel as $n parameters) and sent on the pool itself.
+    const statement = Prisma.sql`
       SELECT h.outcome, ${reservationColumns('r')}
       FROM booking_hold(
         ${id}::uuid, ${d.customerId}::uuid, ${d.siteId}::uuid, ${d.serviceId}::uuid,
@@ -445,6 +460,11 @@ export class BookingRepository implements BookingStore {
         ${data.now}::timestamptz, ${created.id}::uuid, ${created.type}::text, ${created.version}::int,
         ${JSON.stringify(created.payload)}::jsonb, ${created.occurredAt}::timestamptz, ${HOLD_LOCK_TIMEOUT_MS}::int
       ) AS h, LATERAL (SELECT (h.held).*) AS r`;
+    const { rows } = await this.sql.query<Partial<Reservation> & { outcome: HoldOutcome['kind'] }>(
+      statement.text,
+      statement.values,
+    );
+    const [row] = rows;
     if (!row) throw new Error('booking_hold answered no row');
     const { outcome, ...reservation } = row;
     if (outcome === 'held') return { kind: 'held', reservation: reservation as Reservation };

@@ -32,7 +32,7 @@ export type BookingSubgraph = FeatureSubgraph<BookingDb, BookingService>;
 /** Builds the booking subgraph. Does not listen: main.ts and tests do. */
 export async function createBookingSubgraph(config: BookingConfig, logger: Logger): Promise<BookingSubgraph> {
   const wiring = openFeature('booking', config, logger, createDb);
-  const repo = new BookingRepository(wiring.db);
+  const repo = new BookingRepository(wiring.db, wiring.pool);
   const auth = new AuthPeer(config.AUTH_GRAPHQL_URL, config.credentials.signing);
   // What booking asks its peers on every availableSlots and createBooking, kept per process and
   // evicted by the owners' events below (the TTL bounds what a late event leaves stale).
