@@ -4,6 +4,7 @@ import type { Viewer } from '@carwash/service-trust';
 import {
   connection,
   fields,
+  Instant,
   isActiveUser,
   keysetCursor,
   pageSize,
@@ -254,7 +255,7 @@ export class BookingService {
         if (!site || !site.active) throw new AppError('BOOKING_SITE_UNAVAILABLE', { field: 'siteId' });
         const busy = await this.repo.busy(siteId, from, to);
         const now = new Date();
-        return freeSlots({
+        const slots = freeSlots({
           windows: site.openingWindows.map((w) => ({ start: new Date(w.start), end: new Date(w.end) })),
           // A booking whose buffer is already over cannot clash with a start still ahead.
           busy: busy.filter((b) => b.blockedUntil > now),
@@ -266,6 +267,8 @@ export class BookingService {
           timeZone: site.timeZone,
           date,
         });
+        // Served to every caller until evicted: each instant's text is worked out once, not per answer.
+        return slots.map((s) => ({ ...s, startsAt: new Instant(s.startsAt), endsAt: new Instant(s.endsAt) }));
       },
       // The span the bays were read over: a write overlapping it evicts this entry.
       { from: from.getTime(), to: to.getTime() },
