@@ -281,6 +281,11 @@ export class BookingRepository implements BookingStore {
     private readonly sql: SqlPool,
   ) {}
 
+  /** A statement built with `Prisma.sql` (values as $n parameters), sent on the pool itself: its rows. */
+  private async rows<R extends object>(statement: Prisma.Sql): Promise<R[]> {
+    return (await this.sql.query<R>(statement.text, statement.values)).rows;
+  }
+
   /** The Prisma transaction client behind an opaque {@link Tx}, or the plain client outside one. */
   private client(tx?: Tx): Prisma.TransactionClient {
     return tx ? (tx as unknown as Prisma.TransactionClient) : this.db;
@@ -358,14 +363,16 @@ export class BookingRepository implements BookingStore {
   busy(siteId: string, from: Date, to: Date, tx?: Tx): Promise<BayUse[]> {
     // Spelled like the no-double-booking exclusion constraint (site, range overlap, live statuses), so
     // PostgreSQL answers from its GiST index instead of scanning the site's whole past (EXPLAIN: 2.4 ms
-    // seq scan → 0.09 ms over 12,000 rows). Raw SQL: skips the client's query compilation.
-    return this.client(tx).$queryRaw<BayUse[]>`
+    // seq scan → 0.09 ms over 12,000 rows). Outside a transaction (availableSlots computing a site-day)
+    // it goes to the pool directly, as hold does.
+    const statement = Prisma.sql`
       SELECT bay, starts_at AS "startsAt", blocked_until AS "blockedUntil", status::text AS status,
         hold_expires_at AS "holdExpiresAt"
       FROM booking_reservations
       WHERE site_id = ${siteId}::uuid
         AND status IN ('HELD', 'CONFIRMED', 'IN_PROGRESS')
         AND tstzrange(starts_at, blocked_until, '[)') && tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)')`;
+    return tx ? this.client(tx).$queryRaw<BayUse[]>(statement) : this.rows<BayUse>(statement);
   }
 
   async liveHolds(tx: Tx, customerId: string, now: Date): Promise<number> {
@@ -460,11 +467,7 @@ export class BookingRepository implements BookingStore {
         ${data.now}::timestamptz, ${created.id}::uuid, ${created.type}::text, ${created.version}::int,
         ${JSON.stringify(created.payload)}::jsonb, ${created.occurredAt}::timestamptz, ${HOLD_LOCK_TIMEOUT_MS}::int
       ) AS h, LATERAL (SELECT (h.held).*) AS r`;
-    const { rows } = await this.sql.query<Partial<Reservation> & { outcome: HoldOutcome['kind'] }>(
-      statement.text,
-      statement.values,
-    );
-    const [row] = rows;
+    const [row] = await this.rows<Partial<Reservation> & { outcome: HoldOutcome['kind'] }>(statement);
     if (!row) throw new Error('booking_hold answered no row');
     const { outcome, ...reservation } = row;
     if (outcome === 'held') return { kind: 'held', reservation: reservation as Reservation };
