@@ -20,8 +20,6 @@ export function createNonceStore(
     maxRetriesPerRequest: 1,
     commandTimeout: NONCE_COMMAND_TIMEOUT_MS,
     lazyConnect: false,
-    // Concurrent requests' claims leave in one write (one pipeline per event-loop tick), not one each.
-    enableAutoPipelining: true,
   });
   // Failures surface on the request that needed the store; connection errors are retried by ioredis.
   redis.on('error', () => undefined);
