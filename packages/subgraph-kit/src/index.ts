@@ -17,7 +17,7 @@ export {
   type SubgraphServerOptions,
   type ReadinessCheck,
 } from './server.js';
-export { DateTime, DateScalar, LocalTimeScalar } from './scalars.js';
+export { DateTime, DateScalar, Instant, LocalTimeScalar } from './scalars.js';
 export {
   countingPool,
   featureDatabase,

@@ -202,7 +202,7 @@ export class FakeBookingStore extends FakeEventStore<BookingTopic> implements Bo
     return this.seedService(data);
   }
 
-  async updateService(id: string, data: ServiceChanges): Promise<Service | null> {
+  async updateService(_tx: Tx, id: string, data: ServiceChanges): Promise<Service | null> {
     const s = this.state.services.find((x) => x.id === id);
     if (!s) return null;
     Object.assign(s, data, { updatedAt: new Date() });
