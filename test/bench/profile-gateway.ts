@@ -1,29 +1,37 @@
 /**
- * A CPU profile of the gateway process (a process per service, services.ts) under one load: the
- * dashboard (100 bookings, 10 connections) or availableSlots (one site open all day, 20 connections).
+ * The gateway's CPU per request under one load, for one checkout or two side by side (rounds
+ * alternating, a process per service each, services.ts), optionally with a CPU profile of each
+ * gateway: the dashboard (100 bookings, 10 connections) or availableSlots (one site open all day, 20
+ * connections). compare-dashboard.ts does the dashboard for two checkouts; this adds availableSlots.
  *
- *   tsx test/bench/profile-gateway.ts [--load dashboard|slots] [--seconds S] [--dir D] [--root R]
+ *   tsx test/bench/profile-gateway.ts [<checkout A> [<checkout B>]] [--load dashboard|slots]
+ *     [--rounds N] [--seconds S] [--cpu-prof D]
  *
- * Writes the gateway's `.cpuprofile` into D (default /tmp/gateway-profile) when it stops.
+ * With `--cpu-prof D` each gateway writes its `.cpuprofile` into D/<A|B> when it stops. A checkout is
+ * as compare-dashboard.ts takes it (default: this one).
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DateTime } from 'luxon';
 import migrate from '../support/global-setup.js';
 import { SITE_ZONE } from '../support/fixtures.js';
 import { signUpAs, startSupergraph } from '../support/supergraph.js';
 import { startLoadGenerator } from './load.js';
+import { median } from './report.js';
 import { DASHBOARD, seed, unseed } from './sections/dashboard.js';
-import { authSigningKeys, startServices } from './services.js';
+import { authSigningKeys, SERVICES, startServices, type ServiceName, type Services } from './services.js';
 
-const { values } = parseArgs({
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
   options: {
     load: { type: 'string', default: 'dashboard' },
+    rounds: { type: 'string', default: '1' },
     seconds: { type: 'string', default: '12' },
-    dir: { type: 'string', default: '/tmp/gateway-profile' },
-    root: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
+const roots = positionals.length ? positionals : [undefined];
 const SLOTS = `query($site: ID!, $service: ID!, $date: Date!) { availableSlots(siteId: $site, serviceId: $service, date: $date) { startsAt endsAt freeBays } }`;
 
 migrate();
@@ -31,17 +39,25 @@ const signingKeys = await authSigningKeys();
 const sg = await startSupergraph({ authEnv: { AUTH_JWT_PRIVATE_KEYS: signingKeys } });
 const seeded: Parameters<typeof unseed>[1][] = [];
 const load = startLoadGenerator();
-const services = await startServices({
-  ...(values.root ? { root: values.root } : {}),
-  nodeFlags: { gateway: ['--cpu-prof', `--cpu-prof-dir=${values.dir}`] },
-  env: {
-    auth: { AUTH_JWT_PRIVATE_KEYS: signingKeys },
-    booking: { BOOKING_DATABASE_POOL_SIZE: '20' },
-    payment: { PAYMENT_DATABASE_POOL_SIZE: '20' },
-  },
-});
+const builds: Array<{ name: string; services: Services }> = [];
 const siteIds: string[] = [];
 try {
+  for (const [i, root] of roots.entries()) {
+    const name = `${'AB'[i]} (${root ?? 'this checkout'})`;
+    const prof = values['cpu-prof'];
+    builds.push({
+      name,
+      services: await startServices({
+        ...(root ? { root } : {}),
+        ...(prof ? { nodeFlags: { gateway: ['--cpu-prof', `--cpu-prof-dir=${join(prof, 'AB'[i]!)}`] } } : {}),
+        env: {
+          auth: { AUTH_JWT_PRIVATE_KEYS: signingKeys },
+          booking: { BOOKING_DATABASE_POOL_SIZE: '20' },
+          payment: { PAYMENT_DATABASE_POOL_SIZE: '20' },
+        },
+      }),
+    });
+  }
   const manager = await signUpAs(sg, 'MANAGER', 'Dana');
   const date = DateTime.now().setZone(SITE_ZONE).plus({ days: 30 }).toISODate()!;
   let body: string;
@@ -90,22 +106,48 @@ try {
     body = JSON.stringify({ query: DASHBOARD, variables: { site: site.siteId, date } });
   }
   const request = {
-    url: services.gatewayUrl,
     method: 'POST' as const,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${manager.token}` },
     body,
     connections,
   };
-  await load.run({ ...request, duration: 3 });
-  const before = services.usage().gateway!;
-  const res = await load.run({ ...request, duration: Number(values.seconds) });
-  const after = services.usage().gateway!;
-  console.log(
-    `${values.load}: ${res.rps.toFixed(1)} req/s, p99 ${res.p99} ms, errors ${res.errors} ${res.errorKinds}; gateway CPU ${((after.cpuMs - before.cpuMs) / res.requests).toFixed(2)} ms/request`,
+  const bodies = await Promise.all(
+    builds.map(async (b) => (await fetch(b.services.gatewayUrl, request)).text()),
   );
+  if (bodies.some((b) => b !== bodies[0])) console.error('WARNING: the builds answer different bytes');
+  const figures = builds.map(() => ({
+    rps: [] as number[],
+    p99: [] as number[],
+    cpu: {} as Record<ServiceName, number[]>,
+  }));
+  const runRound = async (i: number, duration: number) => {
+    const { services, name } = builds[i]!;
+    const before = services.usage();
+    const res = await load.run({ url: services.gatewayUrl, ...request, duration, expectBody: bodies[i] });
+    const after = services.usage();
+    if (res.errors) console.error(`${name}: ${res.errorKinds}`);
+    return { res, before, after };
+  };
+  for (const i of builds.keys()) await runRound(i, 3); // warm-up
+  for (let r = 0; r < Number(values.rounds); r++)
+    for (const i of r % 2 === 0 ? [...builds.keys()] : [...builds.keys()].reverse()) {
+      const { res, before, after } = await runRound(i, Number(values.seconds));
+      figures[i]!.rps.push(res.rps);
+      figures[i]!.p99.push(res.p99);
+      for (const s of SERVICES)
+        (figures[i]!.cpu[s] ??= []).push((after[s]!.cpuMs - before[s]!.cpuMs) / res.requests);
+      console.error(`round ${r + 1} ${builds[i]!.name}: ${res.rps.toFixed(1)} req/s`);
+    }
+  for (const [i, b] of builds.entries()) {
+    const f = figures[i]!;
+    const cpu = SERVICES.map((s) => `${s} ${median(f.cpu[s]).toFixed(2)}`);
+    console.log(
+      `${values.load} ${b.name}: ${median(f.rps).toFixed(1)} req/s (rounds ${f.rps.map((x) => x.toFixed(0)).join(', ')}), p99 ${median(f.p99)} ms; CPU ms/request ${cpu.join(', ')}; gateway per round ${f.cpu.gateway.map((x) => x.toFixed(2)).join(', ')}`,
+    );
+  }
 } finally {
   load.stop();
-  await services.stop();
+  for (const b of builds) await b.services.stop();
   for (const s of seeded) await unseed(sg, s);
   for (const id of siteIds) await sg.location.db.washSite.deleteMany({ where: { id } }).catch(() => {});
   await sg.stop();
