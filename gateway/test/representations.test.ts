@@ -66,6 +66,21 @@ describe(distinctRepresentations.name, () => {
   it('leaves fetches without repeated representations alone', () => {
     expect(distinctRepresentations({ representations: [{ id: 'a' }, { id: 'b' }] })).toBeUndefined();
     expect(distinctRepresentations({ id: 'a' })).toBeUndefined();
+    // Values that could run into each other in a careless key stay apart.
+    const tricky = [
+      { __typename: 'User', id: '1;id:1:2' },
+      { __typename: 'User', id: '1', x: '2' },
+      { __typename: 'User', id: 1 },
+      { __typename: 'User', id: '1' },
+      { __typename: 'User', id: { n: 1 } },
+      { __typename: 'User', id: '{"n":1}' },
+      { __typename: 'Site', id: '1' },
+    ];
+    expect(distinctRepresentations({ representations: tricky })).toBeUndefined();
+    expect(
+      distinctRepresentations({ representations: [...tricky, { __typename: 'User', id: { n: 1 } }] })
+        ?.positions,
+    ).toEqual([0, 1, 2, 3, 4, 5, 6, 4]);
     expect(distinctRepresentations(undefined)).toBeUndefined();
   });
 });
