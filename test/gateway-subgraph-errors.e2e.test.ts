@@ -1,14 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createGateway, loadGatewayConfig, type Gateway } from '@carwash/gateway';
-import { createLogger } from '@carwash/subgraph-kit';
+import type { Gateway } from '@carwash/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose } from './support/probe-subgraph.js';
-import { postGraphQL, testServiceKeys } from './support/supergraph.js';
+import { gatewayOver } from './support/probe-subgraph.js';
+import { postGraphQL } from './support/supergraph.js';
 
 /** What the stand-in subgraph answers next: an HTTP status, a content type and a body. */
 let answer: { status: number; type: string; body: string };
@@ -24,18 +19,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => stub.listen(0, '127.0.0.1', r));
   const stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}/graphql`;
-  const path = join(mkdtempSync(join(tmpdir(), 'carwash-errors-')), `stub-${randomUUID()}.graphql`);
-  writeFileSync(path, compose([{ name: 'probe', url: stubUrl }]));
-  gateway = await createGateway(
-    loadGatewayConfig({
-      ...process.env,
-      ...testServiceKeys().envFor('gateway'),
-      SUPERGRAPH_PATH: path,
-      JWKS_URL: 'none',
-      LOG_LEVEL: 'silent',
-    }),
-    createLogger('gateway', 'silent'),
-  );
+  gateway = await gatewayOver('errors', [{ name: 'probe', url: stubUrl }]);
   url = (await gateway.listen(0)).url;
 });
 

@@ -1,18 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { createLogger } from '@carwash/subgraph-kit';
 import { GraphQLError, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose } from '../../test/support/probe-subgraph.js';
-import { testServiceKeys } from '../../test/support/supergraph.js';
+import { gatewayOver } from '../../test/support/probe-subgraph.js';
 import { distinctRepresentations, spreadEntities } from '../src/edge/representations.js';
-import { createGateway, loadGatewayConfig, type Gateway } from '../src/server.js';
+import type { Gateway } from '../src/server.js';
 import { CLIENT_HEADERS } from './support/edge.js';
 
 const ORDERS_SDL = `#graphql
@@ -86,7 +80,6 @@ describe(distinctRepresentations.name, () => {
 });
 
 describe('the gateway with repeated representations', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'carwash-reps-'));
   const received: unknown[][] = [];
   let orders: ApolloServer;
   let users: ApolloServer;
@@ -139,25 +132,10 @@ describe('the gateway with repeated representations', () => {
     stops.push(() => orders.stop());
     const u = await startStandaloneServer(users, { listen: { port: 0, host: '127.0.0.1' } });
     stops.push(() => users.stop());
-    const path = join(dir, `reps-${randomUUID()}.graphql`);
-    writeFileSync(
-      path,
-      compose([
-        { name: 'orders', url: o.url, sdl: ORDERS_SDL },
-        { name: 'users', url: u.url, sdl: USERS_SDL },
-      ]),
-    );
-    const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
-    gateway = await createGateway(
-      loadGatewayConfig({
-        ...process.env,
-        ...testServiceKeys().envFor('gateway'),
-        SUPERGRAPH_PATH: path,
-        JWKS_URL: 'none',
-        LOG_LEVEL: quiet,
-      }),
-      createLogger('gateway', quiet),
-    );
+    gateway = await gatewayOver('reps', [
+      { name: 'orders', url: o.url, sdl: ORDERS_SDL },
+      { name: 'users', url: u.url, sdl: USERS_SDL },
+    ]);
     ({ url } = await gateway.listen(0));
   });
 

@@ -10,6 +10,8 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { composeSupergraph } from '@carwash/compose';
+import { createGateway, loadGatewayConfig, type Gateway } from '@carwash/gateway';
+import { createLogger } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
 import { testServiceKeys } from './supergraph.js';
 
@@ -64,6 +66,30 @@ export function writeSupergraphFile(tag: string, subgraphs: Parameters<typeof co
   const path = join(mkdtempSync(join(tmpdir(), `carwash-${tag}-`)), `${tag}-${randomUUID()}.graphql`);
   writeFileSync(path, compose(subgraphs));
   return path;
+}
+
+/**
+ * A gateway (not yet listening) in this process over just the given subgraphs, as the edge tests want
+ * it: a supergraph file of its own, the test service keys, no JWKS (every caller anonymous) and quiet
+ * logs (TEST_LOG_LEVEL to hear it); `env` adds or overrides settings.
+ */
+export async function gatewayOver(
+  tag: string,
+  subgraphs: Parameters<typeof compose>[0],
+  env: Record<string, string> = {},
+): Promise<Gateway> {
+  const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
+  return createGateway(
+    loadGatewayConfig({
+      ...process.env,
+      ...testServiceKeys().envFor('gateway'),
+      SUPERGRAPH_PATH: writeSupergraphFile(tag, subgraphs),
+      JWKS_URL: 'none',
+      LOG_LEVEL: quiet,
+      ...env,
+    }),
+    createLogger('gateway', quiet),
+  );
 }
 
 /** A gateway started as production starts it (`src/main.ts` in its own process), with what it logs. */

@@ -1,17 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { createLogger } from '@carwash/subgraph-kit';
 import { parse } from 'graphql';
-import { compose } from '../../../test/support/probe-subgraph.js';
-import { testServiceKeys } from '../../../test/support/supergraph.js';
-import { createGateway, loadGatewayConfig, type Gateway } from '../../src/server.js';
-
-const dir = mkdtempSync(join(tmpdir(), 'carwash-edge-'));
+import { gatewayOver } from '../../../test/support/probe-subgraph.js';
+import type { Gateway } from '../../src/server.js';
 
 /**
  * A subgraph with a recursive type (so depth and cost bombs are valid documents) that counts every
@@ -103,20 +95,7 @@ export interface Edge {
  */
 export async function startEdge(env: Record<string, string> = {}): Promise<Edge> {
   const probe = await startTreeSubgraph();
-  const path = join(dir, `edge-${randomUUID()}.graphql`);
-  writeFileSync(path, compose([{ name: 'tree', url: probe.url, sdl: TREE_SDL }]));
-  const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
-  const gateway = await createGateway(
-    loadGatewayConfig({
-      ...process.env,
-      ...testServiceKeys().envFor('gateway'),
-      SUPERGRAPH_PATH: path,
-      JWKS_URL: 'none',
-      LOG_LEVEL: quiet,
-      ...env,
-    }),
-    createLogger('gateway', quiet),
-  );
+  const gateway = await gatewayOver('edge', [{ name: 'tree', url: probe.url, sdl: TREE_SDL }], env);
   const { url } = await gateway.listen(0);
   return {
     gateway,
