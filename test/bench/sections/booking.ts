@@ -4,7 +4,7 @@
  * same code with its peer caches off, rounds alternating in one run, against the issue's baseline.
  *
  * `BENCH_BOOKING_BASE=<checkout>` (a copy of this tree at another commit whose node_modules link to this
- * one's, as compare-dashboard.ts takes; `BENCH_BOOKING_BASE_NAME` labels it) measures that checkout's services, a process per service, in
+ * one's, as compare-builds.ts takes; `BENCH_BOOKING_BASE_NAME` labels it) measures that checkout's services, a process per service, in
  * place of "caches off": the same-run reference for a change to booking's code.
  */
 import { execFileSync } from 'node:child_process';

@@ -1,14 +1,20 @@
 /**
- * The gateway's CPU per request under one load, for one checkout or two side by side (rounds
- * alternating, a process per service each, services.ts), optionally with a CPU profile of each
- * gateway: the dashboard (100 bookings, 10 connections) or availableSlots (one site open all day, 20
- * connections). compare-dashboard.ts does the dashboard for two checkouts; this adds availableSlots.
+ * Two builds of the supergraph under one load in one run (rounds alternating, a process per service
+ * each, services.ts), or one build alone: requests/s, p99 and CPU time per request in each service
+ * process, optionally with a CPU profile of each gateway. The tuning tool behind
+ * results/tuning-dashboard.md and tuning-gateway.md. Loads: the dashboard (100 bookings,
+ * 10 connections) or availableSlots (one site open all day, 20 connections).
  *
- *   tsx test/bench/profile-gateway.ts [<checkout A> [<checkout B>]] [--load dashboard|slots]
- *     [--rounds N] [--seconds S] [--cpu-prof D]
+ *   tsx test/bench/compare-builds.ts [<checkout A> [<checkout B>]] [--load dashboard|slots]
+ *     [--rounds N] [--seconds S] [--b-flags F] [--cpu-prof D]
  *
- * With `--cpu-prof D` each gateway writes its `.cpuprofile` into D/<A|B> when it stops. A checkout is
- * as compare-dashboard.ts takes it (default: this one).
+ * `--b-flags` gives B's service processes Node flags (space-separated, e.g. `--max-semi-space-size=32`):
+ * with A and B the same checkout, it measures a runtime setting. With `--cpu-prof D` each gateway
+ * writes its `.cpuprofile` into D/<A|B> when it stops.
+ *
+ * A checkout is a folder with this repository's layout (default: this one): a worktree, or a copy of it
+ * at another commit whose node_modules/.pnpm links to this one's (generated Prisma clients included).
+ * The data is seeded through an in-process supergraph of this checkout, as the dashboard section does.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -28,6 +34,7 @@ const { positionals, values } = parseArgs({
     load: { type: 'string', default: 'dashboard' },
     rounds: { type: 'string', default: '1' },
     seconds: { type: 'string', default: '12' },
+    'b-flags': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
   },
 });
@@ -40,16 +47,22 @@ const sg = await startSupergraph({ authEnv: { AUTH_JWT_PRIVATE_KEYS: signingKeys
 const seeded: Parameters<typeof unseed>[1][] = [];
 const load = startLoadGenerator();
 const builds: Array<{ name: string; services: Services }> = [];
+/** B's `--b-flags` for every service, and `--cpu-prof` for each build's gateway. */
+const nodeFlagsOf = (i: number): Partial<Record<ServiceName, string[]>> => {
+  const flags = i === 1 ? values['b-flags']!.split(' ').filter(Boolean) : [];
+  const prof = values['cpu-prof'];
+  const gatewayProf = prof ? ['--cpu-prof', `--cpu-prof-dir=${join(prof, 'AB'[i]!)}`] : [];
+  return Object.fromEntries(SERVICES.map((s) => [s, [...flags, ...(s === 'gateway' ? gatewayProf : [])]]));
+};
 const siteIds: string[] = [];
 try {
   for (const [i, root] of roots.entries()) {
     const name = `${'AB'[i]} (${root ?? 'this checkout'})`;
-    const prof = values['cpu-prof'];
     builds.push({
       name,
       services: await startServices({
         ...(root ? { root } : {}),
-        ...(prof ? { nodeFlags: { gateway: ['--cpu-prof', `--cpu-prof-dir=${join(prof, 'AB'[i]!)}`] } } : {}),
+        nodeFlags: nodeFlagsOf(i),
         env: {
           auth: { AUTH_JWT_PRIVATE_KEYS: signingKeys },
           booking: { BOOKING_DATABASE_POOL_SIZE: '20' },
