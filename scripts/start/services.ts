@@ -4,8 +4,10 @@ import type { Feature } from './config.js';
 import { startInProcess, type InProcessSupergraph } from './supergraph.js';
 
 /**
- * The relay's idle pause on an embedded database: its default (50 ms) polls 8 partitions 20 times a second,
- * half a core at rest across four PGlites. Half a second is still well under a human's wait for a payment to confirm a booking.
+ * The relay's idle pause on an embedded database, where it polls: PGlite's socket server runs every
+ * connection in one session and hands a NOTIFY to the connection that committed, never to the relay's
+ * LISTEN connection (tried on pglite-socket 0.2.17). 50 ms polls across four PGlites kept half a core busy
+ * at rest; half a second is still well under a human's wait for a payment to confirm a booking.
  */
 const EMBEDDED_OUTBOX_POLL_MS = '500';
 
@@ -44,6 +46,7 @@ export async function startServices({
       ? {
           [`${f.toUpperCase()}_DATABASE_POOL_SIZE`]: '1',
           OUTBOX_POLL_MS: env.OUTBOX_POLL_MS ?? EMBEDDED_OUTBOX_POLL_MS,
+          OUTBOX_LISTEN: 'false',
         }
       : {}),
   });

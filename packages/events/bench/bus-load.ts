@@ -43,6 +43,8 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** The steady phase passes when its p99 outbox→effect latency is under this. */
 export const TARGET_P99_MS = 500;
 const TICK_MS = 10;
+/** The relay's idle poll in the `poll` mode (the bench's setting before LISTEN/NOTIFY). */
+const POLL_ONLY_IDLE_MS = 10;
 const GROUP = 'bench-effects';
 const PRODUCER = 'auth';
 const TOPIC = 'auth.user.deleted';
@@ -60,6 +62,11 @@ export interface EventsLoadOptions {
    */
   batch: boolean;
   timeoutS: number;
+  /**
+   * How the relay learns of new rows: `listen` (default) as the features run it, woken by the outbox's
+   * NOTIFY and polling only every DEFAULT_FALLBACK_POLL_MS; `poll` as before, polling every 10 ms.
+   */
+  relay?: 'listen' | 'poll';
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -186,7 +193,9 @@ async function runPhase(
     table: outbox,
     producer: PRODUCER,
     bus: counting,
-    idleMs: 10,
+    ...(o.relay === 'poll'
+      ? { idleMs: POLL_ONLY_IDLE_MS }
+      : { listen: () => new pg.Client({ connectionString: DATABASE_URL }) }),
     onError: (err) => {
       r.relayErrors += 1;
       noteError(err);
@@ -311,6 +320,7 @@ async function runPhase(
       }
     } finally {
       await pools.producer.query(`DROP TABLE IF EXISTS ${outbox}`).catch(noteError);
+      await pools.producer.query(`DROP FUNCTION IF EXISTS ${outbox}_notify()`).catch(noteError);
       await pools.consumer.query(`DROP TABLE IF EXISTS ${inbox}, ${effects}`).catch(noteError);
       await deleteKeys([streamKey(namespace, PRODUCER), deadLetterKey(namespace, GROUP)]).catch(noteError);
       await bus.close().catch(noteError);

@@ -5,6 +5,8 @@ export { RedisBackend, type RedisBackendOptions } from './redis-backend.js';
 export { MemoryBackend } from './memory-backend.js';
 export { StreamsEventBus, encode, decode } from './streams-bus.js';
 export {
+  DEFAULT_FALLBACK_POLL_MS,
+  DEFAULT_POLL_MS,
   OutboxRelay,
   firstDelivery,
   firstDeliveries,
@@ -17,4 +19,10 @@ export {
   type SqlExec,
   type SqlRows,
 } from './outbox.js';
+export {
+  OutboxListener,
+  outboxChannel,
+  outboxNotifySql,
+  type OutboxListenerOptions,
+} from './outbox-wakeup.js';
 export { createEventBus, type EventBusConfig } from './create.js';

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { EventBus } from './bus.js';
+import { OutboxListener, outboxChannel, outboxNotifySql } from './outbox-wakeup.js';
 import type { EventEnvelope } from './topics.js';
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
@@ -7,6 +8,13 @@ const IDENT = /^[a-z_][a-z0-9_]*$/;
 export const DEFAULT_REPLAY_WINDOW_MS = 5 * 60_000;
 /** How often the relay asks the bus whether its backend restarted (one cheap round trip). */
 const GENERATION_CHECK_MS = 1_000;
+/** The idle relay's pause between polls when nothing wakes it (no `listen`): the floor of a publish delay. */
+export const DEFAULT_POLL_MS = 50;
+/**
+ * The idle relay's pause between polls when its outbox's NOTIFY wakes it (`listen`): only a fallback, for
+ * while the LISTEN connection is down and for what the replay after a bus restart marks again.
+ */
+export const DEFAULT_FALLBACK_POLL_MS = 1_000;
 
 /**
  * Runs `work` in one transaction on a client of `pool`: COMMIT when it resolves, ROLLBACK when it throws
@@ -46,8 +54,20 @@ export interface OutboxRelayOptions {
    */
   partitions?: number;
   batchSize?: number;
-  /** Pause between polls when the outbox is empty. */
+  /**
+   * Pause between polls when the outbox is empty: DEFAULT_FALLBACK_POLL_MS with `listen`, else
+   * DEFAULT_POLL_MS. With `listen` a NOTIFY ends the pause, so this bounds only the delay of an event
+   * while the LISTEN connection is down (it is opened again meanwhile).
+   */
   idleMs?: number;
+  /**
+   * Opens a new client of the outbox's database for the relay's one LISTEN connection (not one of
+   * `pool`'s: it stays open, and PostgreSQL delivers notifications to the connection that listens).
+   * With it, `start()` waits for the table's trigger (`outboxNotifySql`) to announce a committed insert
+   * instead of polling the partitions every few tens of milliseconds — what made idle relays cost
+   * 11–23 % of each subgraph's CPU (test/bench/results/tuning-dashboard.md).
+   */
+  listen?: () => pg.Client;
   onError?: (error: unknown) => void;
   /**
    * A row is marked published once Redis accepted its event, but Redis may lose what it accepted: all of
@@ -88,6 +108,7 @@ export class OutboxRelay {
   /** The bus backend's life the relay last saw, and when it looks again. */
   private generation: string | undefined;
   private nextGenerationCheck = 0;
+  private listener: OutboxListener | undefined;
 
   constructor(private readonly options: OutboxRelayOptions) {
     if (!IDENT.test(options.table)) throw new Error(`invalid outbox table name ${options.table}`);
@@ -162,28 +183,82 @@ export class OutboxRelay {
     });
   }
 
+  /**
+   * Publishes until `stop()`: a pass, then another at once while passes find work (a burst drains
+   * batch after batch), else a pause of `idleMs` that a NOTIFY of the outbox ends early. A notification
+   * that arrives during a pass makes the next pass start without a pause, so none is lost between the
+   * pass's SELECT and the wait.
+   */
   start(): void {
     if (this.running) return;
     this.running = true;
+    const { listen, onError } = this.options;
+    const listener = (this.listener = listen
+      ? new OutboxListener({
+          channel: outboxChannel(this.options.table),
+          connect: listen,
+          onWake: () => this.wake(),
+          ...(onError ? { onError } : {}),
+        })
+      : undefined);
+    const idleMs = this.options.idleMs ?? (listener ? DEFAULT_FALLBACK_POLL_MS : DEFAULT_POLL_MS);
+    listener?.start();
     this.loop = (async () => {
       let failures = 0;
       while (this.running) {
         try {
+          // Cleared before the pass reads: what commits after this point wakes the next pass.
+          this.woken = false;
           const n = await this.runOnce();
           failures = 0;
-          if (n === 0) await sleep(this.options.idleMs ?? 50);
+          // With a listener, a pass that took fewer rows than a batch left none behind that any later
+          // commit will not announce; without one, only an empty pass shows the outbox is drained.
+          const drained = listener?.listening ? n < this.batchSize : n === 0;
+          if (drained) await this.pause(idleMs);
         } catch (err) {
           failures += 1;
-          this.options.onError?.(err);
-          await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+          onError?.(err);
+          await this.pause(Math.min(5000, 100 * 2 ** Math.min(failures, 6)), false);
         }
       }
+      await listener?.stop();
     })();
+  }
+
+  /** True while the relay's LISTEN connection is open (see `listen`); the relay polls only as a fallback then. */
+  get listening(): boolean {
+    return this.listener?.listening ?? false;
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.wake();
     await this.loop;
+  }
+
+  /** Set by a notification since the current pass began (see `start`). */
+  private woken = false;
+  private wakeUp: (() => void) | undefined;
+
+  private wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Waits `ms`, or less when `wakeable` and a notification arrives (or already did), or until `stop()`. */
+  private async pause(ms: number, wakeable = true): Promise<void> {
+    if (!this.running || (wakeable && this.woken)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = () => {
+        if (wakeable || !this.running) done();
+      };
+    });
   }
 }
 
@@ -249,7 +324,10 @@ export async function firstDeliveries<E extends Pick<EventEnvelope, 'id' | 'type
   return events.filter((e) => fresh.delete(e.id.toLowerCase()));
 }
 
-/** The DDL of an outbox table (what each feature's Prisma schema declares), for tests and new features. */
+/**
+ * The DDL of an outbox table (what each feature's Prisma schema declares) with the trigger that wakes
+ * its relays (`outboxNotifySql`, in each feature's migrations), for tests and new features.
+ */
 export function outboxTableSql(table: string): string {
   return `CREATE TABLE ${table} (
   id UUID PRIMARY KEY,
@@ -262,7 +340,8 @@ export function outboxTableSql(table: string): string {
   attempts INTEGER NOT NULL DEFAULT 0,
   seq BIGSERIAL NOT NULL UNIQUE
 );
-CREATE INDEX ${table}_unpublished_idx ON ${table} (seq) WHERE published_at IS NULL;`;
+CREATE INDEX ${table}_unpublished_idx ON ${table} (seq) WHERE published_at IS NULL;
+${outboxNotifySql(table)}`;
 }
 
 /** The DDL of an inbox table, for features to put in a migration. */
@@ -275,5 +354,3 @@ export function inboxTableSql(table: string): string {
   CONSTRAINT ${table}_pkey PRIMARY KEY (consumer, event_id)
 );`;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

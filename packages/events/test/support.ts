@@ -117,6 +117,8 @@ export function bindTables(pool: pg.Pool, tag: string) {
     },
     async drop(): Promise<void> {
       await pool.query(`DROP TABLE IF EXISTS ${outbox}, ${inbox}, ${effects}`);
+      // The outbox's NOTIFY trigger function outlives its table.
+      await pool.query(`DROP FUNCTION IF EXISTS ${outbox}_notify()`);
     },
   };
 }

@@ -11,7 +11,7 @@ import {
   type Handlers,
   type Topic,
 } from '@carwash/events';
-import type pg from 'pg';
+import pg from 'pg';
 import type { Logger } from 'pino';
 import type { SubgraphServer } from './server.js';
 
@@ -20,12 +20,25 @@ export interface FeatureEventsOptions {
   feature: string;
   /** The feature's own database, where its outbox lives. */
   pool: pg.Pool;
+  /**
+   * The URL of that database, for the relay's one LISTEN connection (outside the pool). Absent: the relay
+   * only polls, every `OUTBOX_POLL_MS`.
+   */
+  databaseUrl?: string;
   settings: {
     EVENT_BUS: 'redis' | 'memory';
     REDIS_URL: string;
     EVENTS_NAMESPACE: string;
-    /** The relay's pause between polls of an empty outbox (the relay's default when absent). */
+    /**
+     * The relay's pause between polls of an empty outbox (the relay's default when absent): with
+     * `databaseUrl` a fallback, as the outbox's NOTIFY wakes the relay at once.
+     */
     OUTBOX_POLL_MS?: number;
+    /**
+     * False: the relay only polls, even with `databaseUrl` — for a database whose notifications do not
+     * reach the connection that listens (PGlite's socket server runs every connection in one session).
+     */
+    OUTBOX_LISTEN?: boolean;
   };
   logger: Logger;
 }
@@ -43,10 +56,14 @@ export interface FeatureEvents {
   stop(): Promise<void>;
 }
 
+/** How long the relay's LISTEN connection may take to open before it is tried again (polling meanwhile). */
+const LISTEN_CONNECT_TIMEOUT_MS = 5_000;
+
 /** The event plumbing every feature has: one bus, one outbox relay, one consumer group. */
 export function createFeatureEvents({
   feature,
   pool,
+  databaseUrl,
   settings,
   logger,
 }: FeatureEventsOptions): FeatureEvents {
@@ -62,7 +79,19 @@ export function createFeatureEvents({
     producer: feature,
     bus,
     ...(settings.OUTBOX_POLL_MS ? { idleMs: settings.OUTBOX_POLL_MS } : {}),
-    onError: (err) => logger.warn({ err }, 'outbox relay: publishing failed; will retry'),
+    ...(databaseUrl && settings.OUTBOX_LISTEN !== false
+      ? {
+          listen: () =>
+            new pg.Client({
+              connectionString: databaseUrl,
+              // A cut that sends no FIN is noticed, and a database that does not answer is retried.
+              keepAlive: true,
+              connectionTimeoutMillis: LISTEN_CONNECT_TIMEOUT_MS,
+              application_name: `${feature}-outbox-listen`,
+            }),
+        }
+      : {}),
+    onError: (err) => logger.warn({ err }, 'outbox relay: publishing or listening failed; will retry'),
     onReplay: (rows) =>
       logger.warn(
         { rows },
