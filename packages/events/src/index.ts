@@ -7,6 +7,7 @@ export { StreamsEventBus, encode, decode } from './streams-bus.js';
 export {
   DEFAULT_FALLBACK_POLL_MS,
   DEFAULT_POLL_MS,
+  MIN_WOKEN_PASS_INTERVAL_MS,
   OutboxRelay,
   firstDelivery,
   firstDeliveries,

@@ -1,6 +1,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEventBus, OutboxRelay, outboxChannel, type EventBus } from '../src/index.js';
+import {
+  createEventBus,
+  MIN_WOKEN_PASS_INTERVAL_MS,
+  OutboxRelay,
+  outboxChannel,
+  type EventBus,
+} from '../src/index.js';
 import { createTables, namespace, TEST_DB_URL, testPool, userDeleted, waitUntil } from './support.js';
 
 /** Far longer than any wait below: an event that arrives in time was not fetched by the fallback poll. */
@@ -144,6 +150,37 @@ describe('OutboxRelay woken by NOTIFY', () => {
       await t.write(Array.from({ length: 95 }, () => userDeleted()));
       await waitUntil(async () => (await t.unpublished()) === 0, FALLBACK_MS, 'the burst to drain');
       expect(performance.now() - start).toBeLessThan(PROMPT_MS * 2);
+    } finally {
+      await relay.stop();
+      await bus.close();
+      await t.drop();
+    }
+  });
+
+  it('lets commits that come close together share a pass instead of making one each', async () => {
+    const t = await createTables(pool);
+    const bus = createEventBus({ kind: 'memory', namespace: namespace() });
+    let passes = 0;
+    const relay = new OutboxRelay({
+      pool,
+      table: t.outbox,
+      producer: 'auth',
+      bus,
+      idleMs: FALLBACK_MS,
+      listen: () => new pg.Client({ connectionString: TEST_DB_URL }),
+      afterPublish: async () => void (passes += 1),
+    });
+    try {
+      relay.start();
+      await waitUntil(() => relay.listening, 5_000, 'the relay to LISTEN');
+      const start = performance.now();
+      const commits = 40;
+      for (let i = 0; i < commits; i++) await t.write([userDeleted()]);
+      const writing = performance.now() - start;
+      await waitUntil(async () => (await t.unpublished()) === 0, FALLBACK_MS, 'every event published');
+      // A pass per MIN_WOKEN_PASS_INTERVAL_MS of writing at most, the first and the last besides.
+      expect(passes).toBeLessThanOrEqual(Math.ceil(writing / MIN_WOKEN_PASS_INTERVAL_MS) + 2);
+      expect(passes).toBeLessThan(commits);
     } finally {
       await relay.stop();
       await bus.close();
