@@ -79,7 +79,10 @@ async function backendCpu(ms: number): Promise<{ cpuMs: number; backends: number
 migrate();
 await admin.connect();
 const roots = [rootA, rootB] as const;
-const figures = roots.map(() => ({ services: {} as Record<ServiceName, number[]>, postgres: [] as number[] }));
+const figures = roots.map(() => ({
+  services: {} as Record<ServiceName, number[]>,
+  postgres: [] as number[],
+}));
 try {
   for (let r = 0; r < ROUNDS; r++)
     for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
