@@ -225,7 +225,7 @@ export class OutboxRelay {
           if (drained) {
             await this.pause(idleMs);
             const early = MIN_WOKEN_PASS_INTERVAL_MS - (performance.now() - passStarted);
-            if (early > 0) await this.pause(early, false);
+            if (listener && early > 0) await this.pause(early, false);
           }
         } catch (err) {
           failures += 1;
