@@ -20,7 +20,11 @@ const SLOTS = `query($site: ID!, $service: ID!, $date: Date!) { availableSlots(s
 const EVERY_DAY = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'];
 
 /** Far beyond the tests: only a write or an event can change what the caches answer. */
-const LONG_TTLS = { BOOKING_PEER_CACHE_TTL_MS: '300000', BOOKING_SLOTS_CACHE_TTL_MS: '300000' };
+const LONG_TTLS = {
+  BOOKING_PEER_CACHE_TTL_MS: '300000',
+  BOOKING_SLOTS_CACHE_TTL_MS: '300000',
+  BOOKING_SERVICE_CACHE_TTL_MS: '300000',
+};
 const CANCEL = `mutation($id: ID!) { cancelBooking(id: $id) { id status } }`;
 
 type SlotsData = { availableSlots: Array<{ startsAt: string; freeBays: number }> };
@@ -292,6 +296,76 @@ describe("booking's cache of its own free slots", () => {
       for (const secret of [alice.id, id]) expect(text).not.toContain(secret);
     }
     expect(await free()).toEqual(['08:00 1', '08:15 1', '08:30 1']);
+  });
+});
+
+describe("booking's cache of its catalogue rows", () => {
+  const UPDATE = `mutation($id: ID!, $input: UpdateServiceInput!) { updateService(id: $id, input: $input) { id } }`;
+
+  it('applies a new duration and a deactivation at once on the replica that made them', async () => {
+    const site = await createOpenSite(sg, manager.token, { bays: 1, opensAt: '08:00', closesAt: '09:00' });
+    const svc = await createService(sg, manager.token, { durationMinutes: 30 });
+    const client = await signUpAs(sg, 'CLIENT', 'Catalogue');
+    const { date, at } = day(21);
+    const starts = async () => (await slots(site, svc, date)).map((s) => localTime(s.startsAt));
+    expect(await starts()).toEqual(['08:00', '08:15', '08:30']);
+    expect(await starts()).toEqual(['08:00', '08:15', '08:30']); // the row from the cache
+
+    // No event relayed or consumed: the update evicted the row as it committed.
+    expect((await sg.gql(UPDATE, { id: svc, input: { durationMinutes: 60 } }, manager.token)).errors).toBe(
+      undefined,
+    );
+    expect(await starts()).toEqual(['08:00']);
+
+    expect((await sg.gql(UPDATE, { id: svc, input: { active: false } }, manager.token)).errors).toBe(
+      undefined,
+    );
+    const refused = await sg.gql(SLOTS, { site, service: svc, date });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BOOKING_SERVICE_UNAVAILABLE');
+    const booked = await sg.gql(
+      CREATE,
+      { input: { siteId: site, serviceId: svc, startsAt: at('08:00') } },
+      client.token,
+    );
+    expect(booked.errors?.[0]?.extensions?.code).toBe('BOOKING_SERVICE_UNAVAILABLE');
+  });
+
+  it("applies another replica's new duration and deactivation once their events arrive", async () => {
+    const replica = await startBookingReplica(sg, LONG_TTLS);
+    try {
+      const site = await createOpenSite(sg, manager.token, { bays: 1, opensAt: '08:00', closesAt: '09:00' });
+      const svc = await createService(sg, manager.token, { durationMinutes: 30 });
+      const { date } = day(22);
+      const onReplica = async () =>
+        (await replica.service.availableSlots(site, svc, date)).map((s) =>
+          localTime(s.startsAt.toISOString()),
+        );
+      expect(await onReplica()).toEqual(['08:00', '08:15', '08:30']);
+
+      // Changed through the gateway, i.e. on the other replica.
+      expect((await sg.gql(UPDATE, { id: svc, input: { durationMinutes: 60 } }, manager.token)).errors).toBe(
+        undefined,
+      );
+      // Not published yet: the replica still reads the row from its cache (the proof that it is in the way).
+      expect(await onReplica()).toEqual(['08:00', '08:15', '08:30']);
+      await bookingRelay();
+      expect(await eventually(async () => (await onReplica()).join() === '08:00')).toBe(true);
+
+      expect((await sg.gql(UPDATE, { id: svc, input: { active: false } }, manager.token)).errors).toBe(
+        undefined,
+      );
+      await bookingRelay();
+      expect(
+        await eventually(() =>
+          onReplica().then(
+            () => false,
+            (err: { code?: string }) => err.code === 'BOOKING_SERVICE_UNAVAILABLE',
+          ),
+        ),
+      ).toBe(true);
+    } finally {
+      await replica.stop();
+    }
   });
 });
 

@@ -1,3 +1,5 @@
+// First: Apollo Gateway must load @apollo/federation-internals' exports as plain properties (see there).
+import './federation-exports.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';

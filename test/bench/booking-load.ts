@@ -49,7 +49,7 @@ import {
   type GraphQLResult,
   type Running,
 } from '../support/supergraph.js';
-import { authSigningKeys, startServices, type Services } from './services.js';
+import { authSigningKeys, startServices, type ServiceName, type Services } from './services.js';
 import type { PhaseReply, PhaseRequest } from './booking-load-child.js';
 import { percentile } from './support.js';
 import { SITE_ZONE } from '../support/fixtures.js';
@@ -103,6 +103,10 @@ export interface Contender {
   layout?: 'in-process' | 'processes';
   /** `processes` only: the checkout whose services run (services.ts `root`; default this one). */
   root?: string;
+  /** false: it only seeds and checks (the first contender), its phases are not run. Default true. */
+  measured?: boolean;
+  /** `processes` only: settings for every one of its service processes (e.g. NODE_ENV), over the others. */
+  processEnv?: Record<string, string>;
 }
 
 /** Where a contender is reached: its gateway. */
@@ -111,12 +115,18 @@ interface Target {
   gql: Running['gql'];
   /** Whether its SQL statements are counted (in-process subgraphs only). */
   counted: boolean;
+  /** CPU time of each service process (process-per-service contenders only). */
+  usage?: Services['usage'];
 }
 
 /** The booking subgraph with its caches off (peers' answers, free slots): the peer each tuned run is compared with. */
 export const CACHES_OFF: Contender = {
   name: 'caches off',
-  bookingEnv: { BOOKING_PEER_CACHE_TTL_MS: '0', BOOKING_SLOTS_CACHE_TTL_MS: '0' },
+  bookingEnv: {
+    BOOKING_PEER_CACHE_TTL_MS: '0',
+    BOOKING_SLOTS_CACHE_TTL_MS: '0',
+    BOOKING_SERVICE_CACHE_TTL_MS: '0',
+  },
 };
 
 /** The tuned build as production lays it out: the contender the issue's target is judged on. */
@@ -198,6 +208,16 @@ export interface BookingLoadResult {
 
 export class TimeLimit extends Error {}
 
+/** Each service's settings with `extra` over them. */
+function withEach<S extends string>(
+  env: Record<S, Record<string, string>>,
+  extra: Record<string, string>,
+): Record<S, Record<string, string>> {
+  return Object.fromEntries(
+    Object.entries(env).map(([s, e]) => [s, { ...(e as object), ...extra }]),
+  ) as Record<S, Record<string, string>>;
+}
+
 const ms = (t: number) => String(Math.round(t));
 
 /** A small deterministic PRNG (mulberry32), so every run seeds the same grid. */
@@ -232,6 +252,8 @@ interface PhaseStats {
   firstError: Map<string, string>;
   bookingStatements: number;
   locationStatements: number;
+  /** CPU ms per request of each service process during the phase (process-per-service contenders only). */
+  cpuPerRequest: Partial<Record<ServiceName, number>>;
 }
 
 /** The forked client of booking-load-child.ts: one phase at a time. */
@@ -271,9 +293,18 @@ async function phase(
   request: PhaseRequest,
   what: string,
   counted: boolean,
+  usage?: Services['usage'],
 ): Promise<PhaseStats & { bookingIds: string[] }> {
   const statements = [bookingStatements.count, locationStatements.count];
+  const cpu0 = usage?.();
   const reply = await client.run(request);
+  const cpu1 = usage?.();
+  const cpuPerRequest: Partial<Record<ServiceName, number>> = {};
+  if (cpu0 && cpu1 && reply.latencies.length)
+    for (const [s, u] of Object.entries(cpu1) as Array<[ServiceName, { cpuMs: number }]>) {
+      const before = cpu0[s];
+      if (before) cpuPerRequest[s] = (u.cpuMs - before.cpuMs) / reply.latencies.length;
+    }
   if (reply.timedOut)
     throw new TimeLimit(
       `time is up during ${what} (${reply.latencies.length} of ${request.requests.length} requests done)`,
@@ -286,6 +317,7 @@ async function phase(
     firstError: new Map(reply.firstError),
     bookingStatements: counted ? bookingStatements.count - statements[0]! : Number.NaN,
     locationStatements: counted ? locationStatements.count - statements[1]! : Number.NaN,
+    cpuPerRequest,
     bookingIds: reply.bookingIds,
   };
 }
@@ -571,7 +603,7 @@ async function measure(
       query: SLOTS,
       variables: { site: siteId, service: serviceId, date: dates[i % dates.length]! },
     }));
-    const stats = await phase(loadClient, request(sg, 'slots', requests), what, sg.counted);
+    const stats = await phase(loadClient, request(sg, 'slots', requests), what, sg.counted, sg.usage);
     const f = figures(stats);
     report(what, stats, f);
     return f;
@@ -601,7 +633,7 @@ async function measure(
     });
     const r = request(sg, 'create', requests);
     if (who === 'many') r.tokens = customers.map((c) => c.token);
-    const stats = await phase(loadClient, r, what, sg.counted);
+    const stats = await phase(loadClient, r, what, sg.counted, sg.usage);
     cleanup.bookingIds.push(...stats.bookingIds);
     successes += stats.codes.get('ok') ?? 0;
     const f = figures(stats, stats.codes.get('BOOKING_SLOT_TAKEN') ?? 0);
@@ -609,7 +641,13 @@ async function measure(
     return f;
   };
   const report = (what: string, stats: PhaseStats, f: PhaseFigures) => {
-    o.log(`[${what}] ${describePhase(f, o.concurrency)}`);
+    const cpu = Object.entries(stats.cpuPerRequest);
+    o.log(
+      `[${what}] ${describePhase(f, o.concurrency)}` +
+        (cpu.length
+          ? `; CPU ms/request ${cpu.map(([s, ms]) => `${s} ${ms.toFixed(2)}`).join(', ')}, total ${cpu.reduce((a, [, ms]) => a + ms, 0).toFixed(2)}`
+          : ''),
+    );
     for (const [code, message] of stats.firstError)
       if (code !== 'BOOKING_SLOT_TAKEN') {
         o.log(`[${what}]   ${code} ×${stats.codes.get(code)}: ${message}`);
@@ -620,6 +658,7 @@ async function measure(
 
   const deadlocksBefore = await deadlocks(first);
   for (const [i, sg] of targets.entries()) {
+    if (o.contenders[i]!.measured === false) continue;
     const name = o.contenders[i]!.name;
     await slotsPhase(sg, Math.min(SLOTS_WARMUP, o.slotsRequests), `availableSlots warm-up, ${name}`);
     await createPhase(
@@ -637,7 +676,7 @@ async function measure(
       );
   }
   for (let round = 0; round < o.rounds; round++) {
-    const order = targets.map((_, i) => i);
+    const order = targets.map((_, i) => i).filter((i) => o.contenders[i]!.measured !== false);
     if (round % 2 === 1) order.reverse();
     for (const i of order) {
       const what = `${o.contenders[i]!.name}, round ${round + 1}`;
@@ -761,15 +800,36 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
         ...contender.bookingEnv,
       };
       if (contender.layout === 'processes') {
+        // BENCH_BOOKING_CPU_PROF=<dir>: the services of this checkout write CPU profiles there (one folder each).
+        const profDir = contender.root ? undefined : process.env.BENCH_BOOKING_CPU_PROF;
         const services = await startServices({
           ...(contender.root ? { root: contender.root } : {}),
-          env: { ...SERVICE_ENV, auth: { ...SERVICE_ENV.auth, AUTH_JWT_PRIVATE_KEYS: signingKeys }, booking },
+          ...(profDir
+            ? {
+                nodeFlags: Object.fromEntries(
+                  (['gateway', 'booking', 'location', 'auth'] as const).map((s) => [
+                    s,
+                    ['--cpu-prof', `--cpu-prof-dir=${profDir}/${s}`],
+                  ]),
+                ),
+              }
+            : {}),
+          env: withEach(
+            {
+              ...SERVICE_ENV,
+              gateway: {},
+              auth: { ...SERVICE_ENV.auth, AUTH_JWT_PRIVATE_KEYS: signingKeys },
+              booking,
+            },
+            contender.processEnv ?? {},
+          ),
         });
         processes.push(services);
         targets.push({
           gatewayUrl: services.gatewayUrl,
           gql: (query, variables, token) => postGraphQL(services.gatewayUrl, query, variables, token),
           counted: false,
+          usage: () => services.usage(),
         });
       } else {
         const sg = await startSupergraph({

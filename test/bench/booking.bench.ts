@@ -5,8 +5,8 @@
  *   pnpm bench:booking [--slots-requests 2000] [--create-requests 1000] [--concurrency 20] [--seed 10000]
  *                      [--one-customer 0] [--rounds 1] [--peer]
  *
- * `--peer` also measures the booking subgraph with its caches off (BOOKING_PEER_CACHE_TTL_MS=0 and
- * BOOKING_SLOTS_CACHE_TTL_MS=0),
+ * `--peer` also measures the booking subgraph with its caches off (BOOKING_PEER_CACHE_TTL_MS=0,
+ * BOOKING_SLOTS_CACHE_TTL_MS=0 and BOOKING_SERVICE_CACHE_TTL_MS=0),
  * in the same run, rounds alternating. Exit 0 on success, 1 on an unexpected error, a failed check or
  * the ~5 minute time limit, 2 on bad flags. Ctrl-C stops issuing requests and still removes the rows.
  * Logs of the servers are silent unless TEST_LOG_LEVEL is set.

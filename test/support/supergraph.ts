@@ -70,6 +70,22 @@ export function testServiceKeys(): GeneratedServiceKeys {
   return serviceKeys;
 }
 
+/** How loud the services of a test are: silent unless TEST_LOG_LEVEL says otherwise. */
+const QUIET = process.env.TEST_LOG_LEVEL ?? 'silent';
+
+/**
+ * A service's settings in a test: this machine's, the test keys of `service`, quiet logs and the
+ * supergraph's event streams (`namespace`), then `own` (which may override any of them).
+ */
+function serviceSettings(
+  keys: GeneratedServiceKeys,
+  namespace: string,
+  service: Service,
+  own: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  return { ...process.env, ...keys.envFor(service), LOG_LEVEL: QUIET, EVENTS_NAMESPACE: namespace, ...own };
+}
+
 /** Starts every subgraph and the gateway (serving the committed supergraph) on free ports. */
 export async function startSupergraph(
   options: {
@@ -82,11 +98,10 @@ export async function startSupergraph(
     loggers?: Partial<Record<'auth' | 'booking' | 'location' | 'payment' | 'gateway', Logger>>;
   } = {},
 ): Promise<Running> {
-  const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
   // As each service's main does first: trace ids exist and travel (no exporter in tests).
   startTracing('e2e', {});
   const loggerFor = (service: keyof NonNullable<typeof options.loggers>) =>
-    options.loggers?.[service] ?? createLogger(service, quiet);
+    options.loggers?.[service] ?? createLogger(service, QUIET);
   // Each supergraph gets its own event streams, so tests never see each other's events.
   const keys = testServiceKeys();
   const namespace = `e2e-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
@@ -110,15 +125,12 @@ export async function startSupergraph(
      * A service's settings: the test keys, a free port, quiet logs and this supergraph's event streams,
      * its peers' URLs, then its own (which may override a peer's, e.g. to put a proxy in between).
      */
-    settings: (service, peers) => ({
-      ...process.env,
-      ...keys.envFor(service),
-      [`${service.toUpperCase()}_PORT`]: '0',
-      LOG_LEVEL: quiet,
-      EVENTS_NAMESPACE: namespace,
-      ...peers,
-      ...own[service],
-    }),
+    settings: (service, peers) =>
+      serviceSettings(keys, namespace, service, {
+        [`${service.toUpperCase()}_PORT`]: '0',
+        ...peers,
+        ...own[service],
+      }),
     logger: loggerFor,
   });
   const gatewayUrl = urls.gateway;
@@ -160,20 +172,17 @@ export async function startGatewayReplica(
   sg: Running,
   env: Record<string, string> = {},
 ): Promise<GatewayReplica> {
-  const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
   const gateway = await createGateway(
-    loadGatewayConfig({
-      ...process.env,
-      ...sg.keys.envFor('gateway'),
-      ...subgraphUrlSettings(Object.fromEntries(sg.gateway.subgraphs.map((s) => [s.name, s.url]))),
-      LOG_LEVEL: quiet,
-      SUPERGRAPH_PATH: SUPERGRAPH.pathname,
-      JWKS_URL: jwksUrlOf(sg.authUrl),
-      EVENTS_NAMESPACE: sg.namespace,
-      RATE_LIMIT_TIERS: UNLIMITED_TEST_TIERS,
-      ...env,
-    }),
-    createLogger('gateway', quiet),
+    loadGatewayConfig(
+      serviceSettings(sg.keys, sg.namespace, 'gateway', {
+        ...subgraphUrlSettings(Object.fromEntries(sg.gateway.subgraphs.map((s) => [s.name, s.url]))),
+        SUPERGRAPH_PATH: SUPERGRAPH.pathname,
+        JWKS_URL: jwksUrlOf(sg.authUrl),
+        RATE_LIMIT_TIERS: UNLIMITED_TEST_TIERS,
+        ...env,
+      }),
+    ),
+    createLogger('gateway', QUIET),
   );
   const { url } = await gateway.listen(0);
   return { gateway, url, stop: () => gateway.stop() };
@@ -188,21 +197,18 @@ export async function startBookingReplica(
   sg: Running,
   env: Record<string, string> = {},
 ): Promise<BookingSubgraph> {
-  const quiet = process.env.TEST_LOG_LEVEL ?? 'silent';
   const booking = await createBookingSubgraph(
-    loadBookingConfig({
-      ...process.env,
-      ...sg.keys.envFor('booking'),
-      BOOKING_PORT: '0',
-      LOG_LEVEL: quiet,
-      EVENTS_NAMESPACE: sg.namespace,
-      AUTH_JWKS_URL: jwksUrlOf(sg.authUrl),
-      AUTH_GRAPHQL_URL: sg.authUrl,
-      LOCATION_GRAPHQL_URL: sg.locationUrl,
-      BOOKING_DATABASE_POOL_SIZE: '4',
-      ...env,
-    }),
-    createLogger('booking', quiet),
+    loadBookingConfig(
+      serviceSettings(sg.keys, sg.namespace, 'booking', {
+        BOOKING_PORT: '0',
+        AUTH_JWKS_URL: jwksUrlOf(sg.authUrl),
+        AUTH_GRAPHQL_URL: sg.authUrl,
+        LOCATION_GRAPHQL_URL: sg.locationUrl,
+        BOOKING_DATABASE_POOL_SIZE: '4',
+        ...env,
+      }),
+    ),
+    createLogger('booking', QUIET),
   );
   await booking.listen(0);
   return booking;

@@ -4,6 +4,7 @@ import { HEADER } from '@carwash/service-trust';
 import { CLIENT_NAME_HEADER, injectTraceContext, type Logger } from '@carwash/subgraph-kit';
 import { GraphQLError } from 'graphql';
 import type { GatewayContext } from '../server.js';
+import { distinctRepresentations, spreadEntities } from './representations.js';
 import { sharingKey, type SharedFetches } from './shared-fetches.js';
 import {
   causeCodeOf,
@@ -93,7 +94,10 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     if (context?.clientIp) headers[HEADER.clientIp] = context.clientIp;
     if (context?.client) headers[CLIENT_NAME_HEADER] = context.client.name;
     injectTraceContext({ set: (name, value) => (headers[name] = value) });
-    const { query, variables, operationName, extensions } = request;
+    const { query, operationName, extensions } = request;
+    // An entity fetch carries each distinct representation once (edge/representations.ts).
+    const distinct = distinctRepresentations(request.variables);
+    const variables = distinct?.variables ?? request.variables;
     const outgoing = { body: JSON.stringify({ query, variables, operationName, extensions }), headers };
 
     const incoming = 'incomingRequestContext' in options ? options.incomingRequestContext : undefined;
@@ -113,6 +117,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const body: unknown = JSON.parse(reply.body);
     if (!body || typeof body !== 'object' || Array.isArray(body))
       throw new Error('Expected a JSON object as the response body');
+    if (distinct) spreadEntities(body as Record<string, unknown>, distinct);
     // As Apollo's data source: the subgraph's Cache-Control restricts the response's cache policy.
     const policy = incoming?.overallCachePolicy as { restrict?(hint: CacheHint): void } | undefined;
     if (this.honorSubgraphCacheControlHeader && policy?.restrict)

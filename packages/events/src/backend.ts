@@ -25,18 +25,19 @@ export interface GroupInfo {
   undelivered: number | null;
 }
 
+/** What a blocking read asks for: up to `count` entries of `streams`, waiting up to `blockMs` for some. */
+export interface StreamRead {
+  streams: readonly string[];
+  count: number;
+  blockMs: number;
+}
+
 export interface StreamBackend {
   append(stream: string, entries: readonly Fields[]): Promise<void>;
   /** Creates the group at the start of the stream if it does not exist (the stream too). */
   ensureGroup(stream: string, group: string): Promise<void>;
-  /** New entries for this consumer, waiting up to `blockMs` for some. */
-  readNew(
-    group: string,
-    consumer: string,
-    streams: readonly string[],
-    count: number,
-    blockMs: number,
-  ): Promise<StreamEntry[]>;
+  /** New entries for this consumer of `group` (Redis `XREADGROUP … >`). */
+  readNew(group: string, consumer: string, read: StreamRead): Promise<StreamEntry[]>;
   /** Pending entries idle for at least `minIdleMs`, oldest first. */
   pending(stream: string, group: string, minIdleMs: number, count: number): Promise<PendingEntry[]>;
   /** Takes over an entry idle for at least `minIdleMs` (counts a delivery); null if another consumer was faster or it is gone. */
@@ -51,16 +52,10 @@ export interface StreamBackend {
   /** Id of the stream's newest entry ('0-0' when it is empty or absent): where a watcher starts. */
   lastId(stream: string): Promise<string>;
   /**
-   * Entries after `after[i]` in `streams[i]`, outside any group (nothing pending, nothing acknowledged),
-   * waiting up to `blockMs` for some: Redis `XREAD`. Every reader sees every entry.
+   * Entries after `after[i]` in `read.streams[i]`, outside any group (nothing pending, nothing
+   * acknowledged): Redis `XREAD`. Every reader sees every entry.
    */
-  readAfter(
-    reader: string,
-    streams: readonly string[],
-    after: readonly string[],
-    count: number,
-    blockMs: number,
-  ): Promise<StreamEntry[]>;
+  readAfter(reader: string, after: readonly string[], read: StreamRead): Promise<StreamEntry[]>;
   /** Atomically appends to the dead-letter stream and acknowledges the original. */
   deadLetter(stream: string, group: string, id: string, dlq: string, fields: Fields): Promise<void>;
   entry(stream: string, id: string): Promise<Fields | null>;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Fields, GroupInfo, PendingEntry, StreamBackend, StreamEntry } from './backend.js';
+import type { Fields, GroupInfo, PendingEntry, StreamBackend, StreamEntry, StreamRead } from './backend.js';
 
 interface Group {
   /** Index of the next entry to deliver. */
@@ -87,9 +87,7 @@ export class MemoryBackend implements StreamBackend {
   async readNew(
     group: string,
     consumer: string,
-    streams: readonly string[],
-    count: number,
-    blockMs: number,
+    { streams, count, blockMs }: StreamRead,
   ): Promise<StreamEntry[]> {
     const take = (): StreamEntry[] => {
       const out: StreamEntry[] = [];
@@ -114,10 +112,8 @@ export class MemoryBackend implements StreamBackend {
 
   async readAfter(
     _reader: string,
-    streams: readonly string[],
     after: readonly string[],
-    count: number,
-    blockMs: number,
+    { streams, count, blockMs }: StreamRead,
   ): Promise<StreamEntry[]> {
     const newer = (a: string, b: string) => {
       const [am, as] = a.split('-').map(Number) as [number, number];

@@ -1,6 +1,6 @@
 import { whenReady } from '@carwash/redis';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Fields, GroupInfo, PendingEntry, StreamBackend, StreamEntry } from './backend.js';
+import type { Fields, GroupInfo, PendingEntry, StreamBackend, StreamEntry, StreamRead } from './backend.js';
 
 /** How long a command waits for a connection still being set up before it is sent anyway. */
 const CONNECT_WAIT_MS = 2000;
@@ -101,49 +101,38 @@ export class RedisBackend implements StreamBackend {
     return rows[0]?.[0] ?? '0-0';
   }
 
-  async readAfter(
+  /**
+   * XREAD (no `group`) or XREADGROUP on the reader's own connection: `ids[i]` is where `streams[i]` is
+   * read from (an id, or `>` for a group's new entries).
+   */
+  private async blockingRead(
     readerName: string,
-    streams: readonly string[],
-    after: readonly string[],
-    count: number,
-    blockMs: number,
+    group: string | null,
+    ids: readonly string[],
+    { streams, count, blockMs }: StreamRead,
   ): Promise<StreamEntry[]> {
     const reader = this.readerFor(readerName);
     await this.connected(reader);
-    const res = (await reader.xread(
-      'COUNT',
-      count,
-      'BLOCK',
-      blockMs,
-      'STREAMS',
-      ...streams,
-      ...after,
-    )) as StreamsReply | null;
+    const args = ['COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...streams, ...ids] as const;
+    const res = (
+      group === null
+        ? await reader.xread(...args)
+        : await reader.xreadgroup('GROUP', group, readerName, ...args)
+    ) as StreamsReply | null;
     return entriesOf(res);
   }
 
-  async readNew(
-    group: string,
-    consumer: string,
-    streams: readonly string[],
-    count: number,
-    blockMs: number,
-  ): Promise<StreamEntry[]> {
-    const reader = this.readerFor(consumer);
-    await this.connected(reader);
-    const res = (await reader.xreadgroup(
-      'GROUP',
-      group,
+  readAfter(readerName: string, after: readonly string[], read: StreamRead): Promise<StreamEntry[]> {
+    return this.blockingRead(readerName, null, after, read);
+  }
+
+  readNew(group: string, consumer: string, read: StreamRead): Promise<StreamEntry[]> {
+    return this.blockingRead(
       consumer,
-      'COUNT',
-      count,
-      'BLOCK',
-      blockMs,
-      'STREAMS',
-      ...streams,
-      ...streams.map(() => '>'),
-    )) as StreamsReply | null;
-    return entriesOf(res);
+      group,
+      read.streams.map(() => '>'),
+      read,
+    );
   }
 
   async pending(stream: string, group: string, minIdleMs: number, count: number): Promise<PendingEntry[]> {

@@ -238,7 +238,11 @@ export class StreamsEventBus implements EventBus {
             lastRetry = Date.now();
             await retryDue();
           }
-          const batch = await backend.readNew(group, consumer, streams, batchSize, Math.min(blockMs, base));
+          const batch = await backend.readNew(group, consumer, {
+            streams,
+            count: batchSize,
+            blockMs: Math.min(blockMs, base),
+          });
           // The whole batch is ours now: finish it even when stopping, so nothing waits for a reclaim.
           await handleBatch(batch);
           await flushAcks();
@@ -284,7 +288,7 @@ export class StreamsEventBus implements EventBus {
       while (running) {
         try {
           after ??= await starts();
-          const batch = await backend.readAfter(reader, streams, after, 100, blockMs);
+          const batch = await backend.readAfter(reader, after, { streams, count: 100, blockMs });
           for (const entry of batch) {
             after[streams.indexOf(entry.stream)] = entry.id;
             let event: EventEnvelope;

@@ -42,6 +42,8 @@ export interface EventMap {
     startsAt?: string;
     blockedUntil?: string;
   };
+  /** A catalogue entry changed (name, duration, price, active): every booking replica drops its cached copy. */
+  'booking.service.changed': { serviceId: string };
   'payment.charge.captured': {
     transactionId: string;
     reservationId: string;
@@ -72,6 +74,7 @@ export const EVENT_VERSIONS: { readonly [T in Topic]: number } = {
   'booking.reservation.created': 1,
   'booking.reservation.cancelled': 1,
   'booking.reservation.statusChanged': 1,
+  'booking.service.changed': 1,
   'payment.charge.captured': 1,
   'payment.refund.processed': 1,
   'location.site.closed': 1,

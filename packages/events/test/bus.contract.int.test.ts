@@ -30,6 +30,14 @@ afterAll(async () => {
   await pool?.end();
 });
 
+/** The effect tables each test made, dropped after it (whether it passed or not). */
+const made: Array<{ drop(): Promise<void> }> = [];
+async function tables() {
+  const t = await createTables(pool);
+  made.push(t);
+  return t;
+}
+
 /** One contract, two implementations: the zero-setup mode must behave like production. */
 describe.each([
   ['Redis Streams', (ns: string) => createEventBus({ kind: 'redis', url: REDIS_URL, namespace: ns })],
@@ -46,10 +54,11 @@ describe.each([
   afterEach(async () => {
     await bus?.close();
     if (name === 'Redis Streams') await dropNamespace(REDIS_URL, ns);
+    for (const t of made.splice(0)) await t.drop();
   });
 
   it('delivers the events of each aggregate in the order they were written to the outbox', async () => {
-    const t = await createTables(pool);
+    const t = await tables();
     const aggregates = [randomUUID(), randomUUID(), randomUUID()];
     const written: EventEnvelope[] = [];
     for (let i = 0; i < 60; i++) {
@@ -92,7 +101,6 @@ describe.each([
       expect(seen.get(agg)).toEqual(expected);
     }
     expect(await t.unpublished()).toBe(0);
-    await t.drop();
   });
 
   it('runs handlers of different aggregates at once, but never two of one aggregate, and keeps its order', async () => {
@@ -155,7 +163,7 @@ describe.each([
   });
 
   it('applies a run of one topic in one batch transaction: each effect once, each aggregate in order', async () => {
-    const t = await createTables(pool);
+    const t = await tables();
     const group = `batch-${t.tag}`;
     const aggregates = [randomUUID(), randomUUID(), randomUUID()];
     const written = Array.from({ length: 30 }, (_, i) => userDeleted(aggregates[i % 3]!));
@@ -190,11 +198,10 @@ describe.each([
     expect(batchSizes.reduce((a, b) => a + b, 0) + oneByOne).toBe(31);
     for (const agg of aggregates)
       expect(seen.get(agg)).toEqual(written.filter((e) => e.aggregateId === agg).map((e) => e.id));
-    await t.drop();
   });
 
   it('falls back one by one when a batch fails: the others apply once, the poison event is dead-lettered alone', async () => {
-    const t = await createTables(pool);
+    const t = await tables();
     const group = `batchfail-${t.tag}`;
     const poison = userDeleted();
     const others = Array.from({ length: 12 }, () => userDeleted());
@@ -232,11 +239,10 @@ describe.each([
     expect(others.every((e) => counts.get(e.id) === 1)).toBe(true);
     expect(counts.has(poison.id)).toBe(false);
     expect((await bus.deadLetters(group))[0]!.event.id).toBe(poison.id);
-    await t.drop();
   });
 
   it('redelivers an event whose handler failed, and applies its effect exactly once', async () => {
-    const t = await createTables(pool);
+    const t = await tables();
     const events = Array.from({ length: 20 }, () => userDeleted());
     const failOnce = new Set(events.filter((_, i) => i % 4 === 0).map((e) => e.id));
     const group = `retry-${t.tag}`;
@@ -264,11 +270,10 @@ describe.each([
     expect(counts.size).toBe(20);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
     expect(events.filter((_, i) => i % 4 === 0).every((e) => deliveries.get(e.id) === 2)).toBe(true);
-    await t.drop();
   });
 
   it('absorbs an event published twice (a relay re-send): one effect', async () => {
-    const t = await createTables(pool);
+    const t = await tables();
     const group = `dup-${t.tag}`;
     const e = userDeleted();
     const consumer = await bus.consume({
@@ -281,11 +286,10 @@ describe.each([
     await waitUntil(async () => allAcknowledged(bus, group), 10_000, 'acks');
     await consumer.stop();
     expect((await t.effectCounts()).get(e.id)).toBe(1);
-    await t.drop();
   });
 
   it('dead-letters a poison event after maxDeliveries without blocking the events behind it, and replays it', async () => {
-    const t = await createTables(pool);
+    const t = await tables();
     const group = `poison-${t.tag}`;
     const poison = userDeleted();
     const others = Array.from({ length: 10 }, () => userDeleted());
@@ -321,11 +325,10 @@ describe.each([
     await waitUntil(async () => (await t.effectCounts()).get(poison.id) === 1, 10_000, 'replayed effect');
     expect(await bus.deadLetters(group)).toEqual([]);
     await consumer.stop();
-    await t.drop();
   });
 
   it('leaves a slow but live instance its batch: a sibling does not take it over and run it twice', async () => {
-    const t = await createTables(pool);
+    const t = await tables();
     const group = `slow-${t.tag}`;
     const calls: string[] = [];
     // Each event takes 100 ms: the batch of 5 stays pending 500 ms, ten times the 50 ms retry base.
@@ -361,7 +364,7 @@ describe.each([
   });
 
   it('gives every consumer group every event, and shares a group between its instances', async () => {
-    const t = await createTables(pool);
+    const t = await tables();
     const events = Array.from({ length: 40 }, () => userDeleted());
     const byInstance = [0, 0];
     const groupA = `a-${t.tag}`;
@@ -406,7 +409,6 @@ describe.each([
       [groupA]: 40,
       [groupB]: 40,
     });
-    await t.drop();
   });
 
   it('gives every watcher every event published after it began, and none from before', async () => {

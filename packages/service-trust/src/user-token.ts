@@ -41,6 +41,8 @@ export interface UserTokenVerifierOptions {
    * 503 SERVICE_UNAVAILABLE, since letting a revoked token through is the hole this check exists to close.
    */
   revocations?: RevocationChecker;
+  /** The clock of the verified-token cache (tests); jose reads its own for `exp`. */
+  now?: () => number;
 }
 
 export type UserTokenVerifier = (authorization: string | undefined) => Promise<Viewer | null>;
@@ -49,6 +51,23 @@ export type UserTokenVerifier = (authorization: string | undefined) => Promise<V
 const JWKS_COOLDOWN_MS = 5_000;
 /** How long fetched remote keys are used before they are fetched again. */
 const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
+/**
+ * How long a token whose signature and claims were verified is taken as verified again without the
+ * EdDSA check (its expiry still applies, and revocation is asked on every call). Far below
+ * JWKS_CACHE_MAX_AGE_MS, the time a key removed from the set is still trusted anyway.
+ */
+const VERIFIED_TOKEN_TTL_MS = 60_000;
+/** Most verified tokens remembered per verifier (the token text is the key: ~0.5 KB each). */
+const VERIFIED_TOKEN_MAX_ENTRIES = 10_000;
+
+interface VerifiedToken {
+  viewer: Viewer;
+  version: number;
+  /** The token's `exp`, in ms: a hit at or after it is verified again (and refused as expired by jose). */
+  expiresAt: number;
+  /** When this entry stops being used (VERIFIED_TOKEN_TTL_MS after the check). */
+  until: number;
+}
 
 /**
  * Verifies `Authorization: Bearer <jwt>` headers. No header → anonymous (null). A header that is
@@ -71,6 +90,18 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
     throw new Error('createUserTokenVerifier needs jwksUrl or jwks');
   }
 
+  // Verified tokens, by their exact text (signature included, so a changed byte is another key), for
+  // a short while: the EdDSA check was 16 % of the gateway's CPU per availableSlots request, and every
+  // subgraph verifies the same token again (test/bench/results/tuning-gateway.md). Not with a key set
+  // read on every call (`jwks` as a function): whoever rotates it there expects the next call to see it.
+  const now = options.now ?? Date.now;
+  const verified = typeof options.jwks === 'function' ? undefined : new Map<string, VerifiedToken>();
+  const remember = (jwt: string, entry: VerifiedToken) => {
+    verified!.set(jwt, entry);
+    // Maps iterate in insertion order: the first key is the oldest entry.
+    if (verified!.size > VERIFIED_TOKEN_MAX_ENTRIES) verified!.delete(verified!.keys().next().value!);
+  };
+
   return async (authorization) => {
     if (authorization === undefined || authorization === '') return null;
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization);
@@ -79,10 +110,16 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
         message: 'The Authorization header must be "Bearer <access token>".',
         httpStatus: true,
       });
+    const jwt = match[1]!;
+    const t = now();
+    const hit = verified?.get(jwt);
+    if (hit && t < hit.until && t < hit.expiresAt)
+      return checkRevocation({ ...hit.viewer }, hit.version, options.revocations);
+    if (hit) verified!.delete(jwt);
     let viewer: Viewer;
     let tokenVersion: number;
     try {
-      const { payload } = await jwtVerify(match[1]!, getKey, {
+      const { payload } = await jwtVerify(jwt, getKey, {
         issuer: ACCESS_TOKEN.issuer,
         audience: ACCESS_TOKEN.audience,
         algorithms: [...ACCESS_TOKEN.algorithms],
@@ -103,6 +140,14 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       }
       viewer = { userId: payload.sub, role: role as Role, sessionId: payload.sid };
       tokenVersion = version;
+      // `exp` is a required claim, checked by jose above.
+      if (verified)
+        remember(jwt, {
+          viewer: { ...viewer },
+          version,
+          expiresAt: (payload.exp as number) * 1000,
+          until: t + VERIFIED_TOKEN_TTL_MS,
+        });
     } catch (err) {
       if (err instanceof AppError) throw err;
       if (err instanceof joseErrors.JWTExpired)
@@ -116,24 +161,32 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
         httpStatus: true,
       });
     }
-    if (options.revocations) {
-      let verdict;
-      try {
-        verdict = await options.revocations.check(viewer.userId, viewer.sessionId, tokenVersion);
-      } catch (err) {
-        throw new AppError('SERVICE_UNAVAILABLE', {
-          message: 'Access tokens cannot be verified right now.',
-          cause: err,
-          httpStatus: true,
-        });
-      }
-      // Same code as an expired token: the client does the same (refresh, else sign in again).
-      if (verdict)
-        throw new AppError('UNAUTHENTICATED', {
-          message: 'The access token has been revoked.',
-          httpStatus: true,
-        });
-    }
-    return viewer;
+    return checkRevocation(viewer, tokenVersion, options.revocations);
   };
+}
+
+/** `viewer`, unless `revocations` says its token was revoked (fails closed when it cannot be asked). */
+async function checkRevocation(
+  viewer: Viewer,
+  tokenVersion: number,
+  revocations: RevocationChecker | undefined,
+): Promise<Viewer> {
+  if (!revocations) return viewer;
+  let verdict;
+  try {
+    verdict = await revocations.check(viewer.userId, viewer.sessionId, tokenVersion);
+  } catch (err) {
+    throw new AppError('SERVICE_UNAVAILABLE', {
+      message: 'Access tokens cannot be verified right now.',
+      cause: err,
+      httpStatus: true,
+    });
+  }
+  // Same code as an expired token: the client does the same (refresh, else sign in again).
+  if (verdict)
+    throw new AppError('UNAUTHENTICATED', {
+      message: 'The access token has been revoked.',
+      httpStatus: true,
+    });
+  return viewer;
 }

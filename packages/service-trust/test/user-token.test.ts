@@ -255,3 +255,70 @@ describe(`${createUserTokenVerifier.name} with revocations`, () => {
     expect(await verifyBroken(undefined)).toBeNull();
   });
 });
+
+describe(`${createUserTokenVerifier.name}'s verified-token cache`, () => {
+  it('never answers one token with the viewer of another verified before it', async () => {
+    const cached = createUserTokenVerifier({ jwks: signing.jwks });
+    const a = `Bearer ${await token({ subject: 'user-a', claims: { role: 'CLIENT', sid: 'sa' } })}`;
+    const b = `Bearer ${await token({ subject: 'user-b', claims: { role: 'MANAGER', sid: 'sb' } })}`;
+    for (let i = 0; i < 3; i++) {
+      expect(await cached(a)).toEqual({ userId: 'user-a', role: 'CLIENT', sessionId: 'sa' });
+      expect(await cached(b)).toEqual({ userId: 'user-b', role: 'MANAGER', sessionId: 'sb' });
+    }
+  });
+
+  it('refuses a cached token with one byte of its signature changed', async () => {
+    const cached = createUserTokenVerifier({ jwks: signing.jwks });
+    const jwt = await token();
+    expect(await cached(`Bearer ${jwt}`)).toMatchObject({ userId: 'user-1' });
+    const last = jwt.at(-2) === 'A' ? 'B' : 'A';
+    const forged = `${jwt.slice(0, -2)}${last}${jwt.at(-1)}`;
+    await expect(cached(`Bearer ${forged}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('refuses a cached token once it has expired', async () => {
+    const cached = createUserTokenVerifier({ jwks: signing.jwks });
+    const exp = nowSeconds() + 1;
+    const authorization = `Bearer ${await token({ iat: exp - 60, exp })}`;
+    expect(await cached(authorization)).toMatchObject({ userId: 'user-1' });
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 20));
+    await expect(cached(authorization)).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: 'The access token has expired.',
+    });
+  });
+
+  it('verifies the token again once its entry is older than the cache allows', async () => {
+    let clock = Date.now();
+    const cached = createUserTokenVerifier({ jwks: signing.jwks, now: () => clock });
+    const authorization = `Bearer ${await token()}`;
+    expect(await cached(authorization)).toMatchObject({ userId: 'user-1' });
+    clock += 61_000;
+    expect(await cached(authorization)).toMatchObject({ userId: 'user-1' });
+  });
+
+  it('refuses a cached token as soon as its session is revoked (revocation is asked every time)', async () => {
+    const store = new MemoryRevocationStore({ namespace: 'unit-user-token-cache' });
+    const cached = createUserTokenVerifier({
+      jwks: signing.jwks,
+      revocations: createRevocationChecker(store),
+    });
+    const sid = `sid-${Math.random()}`;
+    const authorization = `Bearer ${await token({ claims: { role: 'CLIENT', sid, ver: 0 } })}`;
+    expect(await cached(authorization)).toMatchObject({ sessionId: sid });
+    expect(await cached(authorization)).toMatchObject({ sessionId: sid });
+    await store.revokeSession(sid);
+    await expect(cached(authorization)).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: 'The access token has been revoked.',
+    });
+  });
+
+  it('gives each caller a viewer of its own (a caller changing it changes no later answer)', async () => {
+    const cached = createUserTokenVerifier({ jwks: signing.jwks });
+    const authorization = `Bearer ${await token({ claims: { role: 'CLIENT', sid: 's' } })}`;
+    const first = await cached(authorization);
+    (first as { role: string }).role = 'ADMIN';
+    expect(await cached(authorization)).toMatchObject({ role: 'CLIENT' });
+  });
+});

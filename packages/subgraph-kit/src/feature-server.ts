@@ -48,11 +48,24 @@ export interface FeatureServerWiring {
 /** What a feature's server.ts states: its schema, rules, context and routes. The rest comes from the wiring. */
 export type FeatureServerOptions<Ctx extends RequestContext> = Omit<
   SubgraphServerOptions<Ctx>,
-  'name' | 'logger' | 'trustedKeys' | 'replayGuard' | 'verifyUser' | 'maxBodyBytes' | 'readiness'
->;
+  | 'name'
+  | 'logger'
+  | 'trustedKeys'
+  | 'replayGuard'
+  | 'verifyUser'
+  | 'maxBodyBytes'
+  | 'readiness'
+  | 'typeDefs'
+  | 'createContext'
+> & {
+  /** The feature's SDL file, beside its server.ts: `new URL('./schema.graphql', import.meta.url)`. */
+  schemaFile: URL;
+  /** The feature's own per-request parts (DataLoaders, services), added to the base context. */
+  context: (base: RequestContext) => Omit<Ctx, keyof RequestContext>;
+};
 
 /** A feature's SDL file (`new URL('./schema.graphql', import.meta.url)`), parsed. */
-export function loadTypeDefs(file: URL): DocumentNode {
+function loadTypeDefs(file: URL): DocumentNode {
   return parse(readFileSync(file, 'utf8'));
 }
 
@@ -131,11 +144,13 @@ export async function buildFeatureSubgraph<
  * database, event bus and revocation store.
  */
 export function createFeatureServer<Ctx extends RequestContext>(
-  options: FeatureServerOptions<Ctx>,
+  { schemaFile, context, ...options }: FeatureServerOptions<Ctx>,
   { feature, logger, settings, pool, events, tokens }: FeatureServerWiring,
 ): Promise<SubgraphServer> {
   return createSubgraphServer<Ctx>({
     ...options,
+    typeDefs: loadTypeDefs(schemaFile),
+    createContext: (base) => ({ ...base, ...context(base) }) as Ctx,
     name: feature,
     logger,
     trustedKeys: settings.credentials.trusted,

@@ -1,7 +1,6 @@
 export {
   buildFeatureSubgraph,
   createFeatureServer,
-  loadTypeDefs,
   openFeature,
   type OpenFeature,
   type OpenFeatureSettings,
@@ -18,7 +17,7 @@ export {
   type SubgraphServerOptions,
   type ReadinessCheck,
 } from './server.js';
-export { DateTime, DateScalar, LocalTimeScalar } from './scalars.js';
+export { DateTime, DateScalar, Instant, LocalTimeScalar } from './scalars.js';
 export {
   countingPool,
   featureDatabase,
@@ -63,6 +62,7 @@ export {
   isSignedInAdmin,
   isSignedInManager,
   isSignedInSelfOrManager,
+  isServiceOrSignedInSelfOrManager,
 } from './shield.js';
 /** graphql-shield's combinators, so that a feature's permissions.ts takes its whole vocabulary from the kit. */
 export { allow, and, deny, or } from 'graphql-shield';
@@ -91,6 +91,7 @@ export {
   type ParentPageRow,
   type PageKey,
   type ParentPage,
+  type ParentPageQuery,
   type PageInfo,
   type KeysetCursor,
   type KeysetPosition,

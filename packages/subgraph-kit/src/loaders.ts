@@ -30,19 +30,23 @@ export function rowByIdLoader<T extends { id: string }>(
   });
 }
 
+/** The fields of `T` that hold an id (or null): what rows can be grouped by. */
+type IdField<T> = { [F in keyof T]: T[F] extends string | null ? F : never }[keyof T];
+
 /**
- * A per-request loader of the rows that belong to each id (`keyOf`), in key order, [] for none. A
- * batch is one call of `load` (one statement), none when no id can exist.
+ * A per-request loader of the rows that belong to each id (the row's `field`, e.g. `reservationId`), in
+ * key order, [] for none; a row whose `field` is null belongs to none. A batch is one call of `load`
+ * (one statement), none when no id can exist.
  */
 export function rowsByKeyLoader<T>(
   load: (ids: string[]) => Promise<T[]>,
-  keyOf: (row: T) => string | null,
+  field: IdField<T>,
 ): DataLoader<string, T[]> {
   return new DataLoader(async (keys) => {
     const ids = possibleIds(keys);
     const byKey = new Map<string, T[]>();
     for (const row of ids.length ? await load(ids) : []) {
-      const key = keyOf(row);
+      const key = row[field] as string | null;
       if (key === null) continue;
       const list = byKey.get(key);
       if (list) list.push(row);

@@ -174,6 +174,17 @@ export interface ParentPage<Row> {
   totalCount: number;
 }
 
+/**
+ * Which page of each parent's list a per-parent page statement reads, the same for every parent of one
+ * batch (`after` is the last row of one parent's page).
+ */
+export interface ParentPageQuery<K = Date> {
+  /** Start after this (sort key, id); null for the first page. */
+  after: KeysetPosition<K> | null;
+  /** Rows to read per parent: the page and one more, which tells whether there is a next page. */
+  limit: number;
+}
+
 /** A row of a per-parent page statement: the parent's id and total, and the page row's columns. */
 export type ParentPageRow<Row> = Partial<Row> & { ownerId: string; total: number };
 

@@ -36,6 +36,13 @@ export interface ObserveRequestsOptions {
   logger: Logger;
   /** The tracer's name (the service). */
   tracer: string;
+  /**
+   * Bind the request's and response's stream events to the request's context (default), so that
+   * whatever a body parser's callback runs keeps it. `false` for a pipeline that restores the context
+   * itself where it needs it (`createSubgraphServer`, after reading the body): binding wraps every
+   * listener anyone adds to either stream, per request.
+   */
+  bindStreams?: boolean;
 }
 
 /**
@@ -44,7 +51,7 @@ export interface ObserveRequestsOptions {
  * access-log line when the response is sent: request id, trace id, client, operation name, duration,
  * status and error codes. Never headers, variables or bodies, so no token or password reaches a log.
  */
-export function observeRequests({ logger, tracer: name }: ObserveRequestsOptions) {
+export function observeRequests({ logger, tracer: name, bindStreams = true }: ObserveRequestsOptions) {
   const tracer = trace.getTracer(name);
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = performance.now();
@@ -82,8 +89,10 @@ export function observeRequests({ logger, tracer: name }: ObserveRequestsOptions
     res.once('finish', finish);
     res.once('close', finish);
     // Stream events (the body arriving) run in the socket's async context; bind them to the request's.
-    context.bind(ctx, req);
-    context.bind(ctx, res);
+    if (bindStreams) {
+      context.bind(ctx, req);
+      context.bind(ctx, res);
+    }
     context.with(ctx, next);
   };
 }

@@ -17,6 +17,19 @@ function parseInstant(value: unknown): Date {
   return d;
 }
 
+/**
+ * A Date that works out its ISO 8601 text once. For instants a cache serves to many requests (the
+ * free slots of a site-day): `DateTime` serialises with `toISOString`, ~0.35 µs a call, and an
+ * availableSlots answer has ~200 of them. Treat it as immutable, as every cached value is.
+ */
+export class Instant extends Date {
+  #iso: string | undefined;
+
+  override toISOString(): string {
+    return (this.#iso ??= super.toISOString());
+  }
+}
+
 /** ISO 8601 instants in UTC on the way out; any offset accepted on the way in. */
 export const DateTime = new GraphQLScalarType<Date, string>({
   name: 'DateTime',

@@ -16,7 +16,8 @@ import {
   type UserTokenVerifier,
   type Viewer,
 } from '@carwash/service-trust';
-import express, { type Express, type Request } from 'express';
+import { context } from '@opentelemetry/api';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { DocumentNode } from 'graphql';
 import { applyMiddleware, type IMiddlewareGenerator } from 'graphql-middleware';
 import type { Logger } from 'pino';
@@ -148,11 +149,18 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
   });
   options.routes?.(app);
 
+  const readBody = express.raw({ type: () => true, limit: options.maxBodyBytes });
   app.use(
     '/graphql',
-    observeRequests({ logger, tracer: name }),
+    observeRequests({ logger, tracer: name, bindStreams: false }),
     requestId,
-    express.raw({ type: () => true, limit: options.maxBodyBytes }),
+    // The body's last chunk arrives in the socket's async context: everything after it (the trust gate's
+    // access-log record, Apollo, resolvers, the traceparent of peer calls) continues in the request's
+    // again, which is all that binding both streams' every listener per request was needed for.
+    (req: Request, res: Response, next: NextFunction) => {
+      const active = context.active();
+      readBody(req, res, (err?: unknown) => context.with(active, () => next(err)));
+    },
     bodyErrors(options.maxBodyBytes),
   );
   app.use('/graphql', async (req, res, next) => {

@@ -2,6 +2,7 @@ import { AppError } from '@carwash/errors';
 import { middleware, type IMiddleware } from 'graphql-middleware';
 import { allow, and, deny, or, rule, shield, type IRule } from 'graphql-shield';
 import type { RequestContext } from './server.js';
+import { isServiceOnItsOwnAuthority } from './service-access.js';
 
 /**
  * The one caching choice of every feature's rules: none. A rule reads only the request's viewer and the
@@ -53,6 +54,16 @@ export const isSignedInAdmin: ReturnType<typeof and> = and(isAuthenticated, isAd
 export const isSignedInSelfOrManager: ReturnType<typeof and> = and(
   isAuthenticated,
   or(isSelf, isManagerOrAdmin),
+);
+
+/**
+ * A `User` field listing the user's own records in another feature (bookings, shifts, cards, charges):
+ * a sibling service on its own authority (within its `ServiceAccess`), the user themself, or a manager
+ * or admin.
+ */
+export const isServiceOrSignedInSelfOrManager: ReturnType<typeof or> = or(
+  isServiceOnItsOwnAuthority,
+  isSignedInSelfOrManager,
 );
 
 /** A shield rule or rule combination (`allow`, `and(…)`, …), as graphql-shield's constructors return it. */

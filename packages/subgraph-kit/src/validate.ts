@@ -13,9 +13,16 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, prefix?
   throw new AppError('BAD_USER_INPUT', { message: issue.message, ...(field ? { field } : {}) });
 }
 
+/**
+ * Built once: every id argument of every request is checked with it, and building a zod schema costs
+ * far more than running it (3.6 % of booking's CPU under availableSlots when built per call). Zod
+ * schemas are immutable — `.nullish()` and the like return new ones — so one instance serves everyone.
+ */
+const UUID = z.string().max(64, 'must be a UUID').uuid('must be a UUID');
+
 /** Reusable field rules. Limits are checked before anything else touches the value. */
 export const fields = {
-  uuid: () => z.string().max(64, 'must be a UUID').uuid('must be a UUID'),
+  uuid: () => UUID,
   email: () =>
     z
       .string()

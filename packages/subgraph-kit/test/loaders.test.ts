@@ -61,7 +61,7 @@ describe(rowsByKeyLoader.name, () => {
       { owner: null, n: 4 },
     ];
     const { calls, load } = recorded(rows);
-    const loader = rowsByKeyLoader(load, (r) => r.owner);
+    const loader = rowsByKeyLoader(load, 'owner');
     const [a, bad, b] = await Promise.all([loader.load(A), loader.load('bad'), loader.load(B)]);
     expect(a.map((r) => r.n)).toEqual([1, 3]);
     expect(bad).toEqual([]);

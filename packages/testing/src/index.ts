@@ -32,3 +32,35 @@ export function integrationEnv(settings: Record<string, string> = {}): Record<st
     ...settings,
   };
 }
+
+/** An event a fake repository put in its outbox. */
+export interface RecordedEvent<Topic extends string = string> {
+  topic: Topic;
+  aggregateId: string;
+  payload: unknown;
+}
+
+/** A fake repository's outbox and inbox, kept in its state so that a rolled-back transaction undoes them. */
+export interface FakeEventTables<Topic extends string = string> {
+  outbox: RecordedEvent<Topic>[];
+  inbox: Set<string>;
+}
+
+/**
+ * The event half every feature's fake repository has, as the real ones have it in SQL: `recordEvent`
+ * appends to the outbox in the transaction, `firstTime` is true once per event id (the inbox).
+ */
+export abstract class FakeEventStore<Topic extends string = string> {
+  /** The tables of the fake's current state (a rollback may have replaced it). */
+  protected abstract get eventTables(): FakeEventTables<Topic>;
+
+  async recordEvent(_tx: unknown, topic: Topic, aggregateId: string, payload: unknown): Promise<void> {
+    this.eventTables.outbox.push({ topic, aggregateId, payload });
+  }
+
+  async firstTime(_tx: unknown, event: { id: string }): Promise<boolean> {
+    if (this.eventTables.inbox.has(event.id)) return false;
+    this.eventTables.inbox.add(event.id);
+    return true;
+  }
+}

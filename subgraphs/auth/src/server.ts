@@ -1,7 +1,6 @@
 import {
   buildFeatureSubgraph,
   createAccessTokenVerifier,
-  loadTypeDefs,
   openFeature,
   revocationStoreFor,
   sendError,
@@ -28,8 +27,6 @@ import { TokenIssuer } from './tokens.js';
 
 export { sqlStatements } from './db.js';
 export { loadAuthConfig, type AuthConfig } from './config.js';
-
-export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
 /**
  * The auth subgraph's handles. Its consumers project auth's own revocation events into the revocation
@@ -90,11 +87,11 @@ export async function createAuthSubgraph(config: AuthConfig, logger: Logger): Pr
   const subgraph = await buildFeatureSubgraph<AuthContext, AuthDb, AuthService>(
     wiring,
     {
-      typeDefs,
+      schemaFile: new URL('./schema.graphql', import.meta.url),
       resolvers,
       permissions,
       serviceAccess,
-      createContext: (base) => ({ ...base, loaders: createLoaders(repo), auth: service, recovery, apiKeys }),
+      context: () => ({ loaders: createLoaders(repo), auth: service, recovery, apiKeys }),
       routes: (app) => {
         app.get('/.well-known/jwks.json', (_req, res) => {
           res.set('cache-control', 'public, max-age=300').json(issuer.jwks());

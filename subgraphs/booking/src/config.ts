@@ -38,6 +38,13 @@ export function loadBookingConfig(env: Record<string, string | undefined> = proc
          * unreachable for a while). 0 turns the cache off.
          */
         BOOKING_SLOTS_CACHE_TTL_MS: setting.int(30_000, 0, 300_000),
+        /**
+         * How long this process reuses a catalogue row (a service: duration, price, active) that
+         * availableSlots and createBooking read on every request. updateService evicts it on this replica
+         * as it commits and on the others through the bus (`booking.service.changed`); this bounds
+         * staleness when that event is missed. 0 turns the cache off.
+         */
+        BOOKING_SERVICE_CACHE_TTL_MS: setting.int(30_000, 0, 300_000),
       },
     },
     env,

@@ -8,4 +8,5 @@ export const outbox = featureOutbox('booking', [
   'booking.reservation.created',
   'booking.reservation.cancelled',
   'booking.reservation.statusChanged',
+  'booking.service.changed',
 ]);

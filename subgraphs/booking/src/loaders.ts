@@ -23,14 +23,8 @@ export function createLoaders(
   return {
     booking: rowByIdLoader((ids) => repo.reservationsByIds(ids)),
     service: rowByIdLoader((ids) => repo.servicesByIds(ids)),
-    items: rowsByKeyLoader(
-      (ids) => repo.itemsFor(ids),
-      (i) => i.reservationId,
-    ),
-    history: rowsByKeyLoader(
-      (ids) => repo.historyFor(ids),
-      (h) => h.reservationId,
-    ),
+    items: rowsByKeyLoader((ids) => repo.itemsFor(ids), 'reservationId'),
+    history: rowsByKeyLoader((ids) => repo.historyFor(ids), 'reservationId'),
     /** Keyed by `siteId|fromISO|toISO`: the bookings of many sites' days in one statement. */
     siteDay: new DataLoader<string, Reservation[]>(async (keys) => {
       const ranges = keys.map((k) => {

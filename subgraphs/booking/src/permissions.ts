@@ -5,7 +5,7 @@ import {
   isAuthenticated,
   isServiceOnItsOwnAuthority as isService,
   isSignedInManager,
-  isSignedInSelfOrManager,
+  isServiceOrSignedInSelfOrManager,
   or,
   type ServiceAccess,
 } from '@carwash/subgraph-kit';
@@ -46,7 +46,7 @@ export const permissions = featureShield({
     assignWasher: isSignedInManager,
   },
   Booking: { '*': or(isService, canSeeBooking) },
-  User: { id: allow, bookings: or(isService, isSignedInSelfOrManager) },
+  User: { id: allow, bookings: isServiceOrSignedInSelfOrManager },
   WashSite: { id: allow, bookings: isSignedInManager },
   Service: allow,
   Money: allow,

@@ -1,7 +1,6 @@
 import {
   AuthPeer,
   buildFeatureSubgraph,
-  loadTypeDefs,
   openFeature,
   type FeatureSubgraph,
   type Logger,
@@ -16,13 +15,11 @@ import { CachedLocation, LocationPeer, type PeerSite } from './peers.js';
 import { permissions, serviceAccess } from './permissions.js';
 import { BookingRepository } from './repository.js';
 import { resolvers } from './resolvers.js';
-import { LIVE } from './repository.js';
+import { LIVE, type Service } from './repository.js';
 import { BookingService, type CachedSlots } from './service.js';
 
 export { sqlStatements } from './db.js';
 export { loadBookingConfig, type BookingConfig } from './config.js';
-
-export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
 /** How long the cache watcher's read waits for events: also what stopping the subgraph waits for it. */
 const WATCH_BLOCK_MS = 200;
@@ -32,7 +29,7 @@ export type BookingSubgraph = FeatureSubgraph<BookingDb, BookingService>;
 /** Builds the booking subgraph. Does not listen: main.ts and tests do. */
 export async function createBookingSubgraph(config: BookingConfig, logger: Logger): Promise<BookingSubgraph> {
   const wiring = openFeature('booking', config, logger, createDb);
-  const repo = new BookingRepository(wiring.db);
+  const repo = new BookingRepository(wiring.db, wiring.pool);
   const auth = new AuthPeer(config.AUTH_GRAPHQL_URL, config.credentials.signing);
   // What booking asks its peers on every availableSlots and createBooking, kept per process and
   // evicted by the owners' events below (the TTL bounds what a late event leaves stale).
@@ -43,7 +40,8 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
     sites,
   );
   const slots = new EvictedCache<CachedSlots>(config.BOOKING_SLOTS_CACHE_TTL_MS);
-  const service = new BookingService(repo, location, config, slots);
+  const catalogue = new EvictedCache<Service>(config.BOOKING_SERVICE_CACHE_TTL_MS);
+  const service = new BookingService(repo, location, config, slots, catalogue);
   const span = (from: string, to: string) => ({ from: Date.parse(from), to: Date.parse(to) });
   // Every replica watches the events that change what these caches hold (its own writes included, which
   // it has evicted already): the consumer group below hands each event to ONE replica, which would leave
@@ -60,6 +58,7 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
         if (p.siteId && bayChanged)
           slots.evict(p.siteId, p.startsAt && p.blockedUntil ? span(p.startsAt, p.blockedUntil) : undefined);
       },
+      'booking.service.changed': async ({ payload: p }) => catalogue.evict(p.serviceId),
       'location.site.changed': async ({ payload: p }) => {
         sites.evict(p.siteId);
         slots.evict(p.siteId);
@@ -76,15 +75,11 @@ export async function createBookingSubgraph(config: BookingConfig, logger: Logge
   return buildFeatureSubgraph<BookingContext, BookingDb, BookingService>(
     wiring,
     {
-      typeDefs,
+      schemaFile: new URL('./schema.graphql', import.meta.url),
       resolvers,
       permissions,
       serviceAccess,
-      createContext: (base) => ({
-        ...base,
-        loaders: createLoaders(repo, auth, users, base.requestId),
-        booking: service,
-      }),
+      context: (base) => ({ loaders: createLoaders(repo, auth, users, base.requestId), booking: service }),
     },
     {
       service,

@@ -4,6 +4,7 @@ import type { Viewer } from '@carwash/service-trust';
 import {
   connection,
   fields,
+  Instant,
   isActiveUser,
   keysetCursor,
   pageSize,
@@ -169,7 +170,18 @@ export class BookingService {
     private readonly location: LocationLookup,
     private readonly settings: Settings,
     private readonly slots: EvictedCache<CachedSlots> = new EvictedCache(0),
+    /**
+     * The catalogue rows availableSlots and createBooking read on every request, by id (off by default).
+     * This process's updateService evicts its entry once it commits; other replicas', through the bus
+     * (`booking.service.changed`, written in the update's transaction; server.ts).
+     */
+    private readonly services: EvictedCache<Service> = new EvictedCache(0),
   ) {}
+
+  /** A catalogue row through the cache. Shared by every caller: read it, never change it. */
+  private serviceRow(id: string): Promise<Service | null> {
+    return this.services.get(id, 'row', () => this.repo.serviceById(id));
+  }
 
   /**
    * `repo.transaction`, then — once it committed — the eviction of the free slots its writes changed.
@@ -204,7 +216,14 @@ export class BookingService {
     const serviceId = id(rawId, 'id');
     const input = validate(updateInput, raw, 'input');
     const data = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null));
-    const updated = await this.repo.updateService(serviceId, data);
+    const updated = await this.repo.transaction(async (tx) => {
+      const row = await this.repo.updateService(tx, serviceId, data);
+      if (row) await this.repo.recordEvent(tx, 'booking.service.changed', serviceId, { serviceId });
+      return row;
+    });
+    // After the commit (as inTransaction evicts the slots): a read between an earlier eviction and the
+    // commit would store the old row again; a read under way now is not stored (EvictedCache).
+    this.services.evict(serviceId);
     if (!updated) throw new AppError('NOT_FOUND', { message: 'No such service.', field: 'id' });
     return updated;
   }
@@ -221,7 +240,7 @@ export class BookingService {
   ): Promise<Slot[]> {
     const siteId = id(rawSiteId, 'siteId');
     const serviceId = id(rawServiceId, 'serviceId');
-    const service = await this.repo.serviceById(serviceId);
+    const service = await this.serviceRow(serviceId);
     if (!service || !service.active || service.isAddOn)
       throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { field: 'serviceId' });
     // Wide enough to contain the local day in any time zone; freeSlots keeps the starts on the local date.
@@ -236,7 +255,7 @@ export class BookingService {
         if (!site || !site.active) throw new AppError('BOOKING_SITE_UNAVAILABLE', { field: 'siteId' });
         const busy = await this.repo.busy(siteId, from, to);
         const now = new Date();
-        return freeSlots({
+        const slots = freeSlots({
           windows: site.openingWindows.map((w) => ({ start: new Date(w.start), end: new Date(w.end) })),
           // A booking whose buffer is already over cannot clash with a start still ahead.
           busy: busy.filter((b) => b.blockedUntil > now),
@@ -248,6 +267,8 @@ export class BookingService {
           timeZone: site.timeZone,
           date,
         });
+        // Served to every caller until evicted: each instant's text is worked out once, not per answer.
+        return slots.map((s) => ({ ...s, startsAt: new Instant(s.startsAt), endsAt: new Instant(s.endsAt) }));
       },
       // The span the bays were read over: a write overlapping it evicts this entry.
       { from: from.getTime(), to: to.getTime() },
@@ -284,7 +305,7 @@ export class BookingService {
     if (viewer.role === 'WASHER' && customerId === viewer.userId)
       throw new AppError('FORBIDDEN', { message: 'Washers cannot book washes for themselves.' });
 
-    const service = await this.repo.serviceById(input.serviceId);
+    const service = await this.serviceRow(input.serviceId);
     if (!service || !service.active || service.isAddOn)
       throw new AppError('BOOKING_SERVICE_UNAVAILABLE', { field: 'input.serviceId' });
     const addOnIds = [...new Set(input.addOnIds ?? [])];

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { generateServiceKeys } from '@carwash/config';
-import { createLogger } from '@carwash/subgraph-kit';
+import { countingPool, createLogger } from '@carwash/subgraph-kit';
 import { integrationEnv } from '@carwash/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBookingConfig } from '../src/config.js';
@@ -16,12 +16,14 @@ const keys = generateServiceKeys();
 const config = loadBookingConfig(integrationEnv(keys.envFor('booking')));
 let app: BookingSubgraph;
 let sut: BookingRepository;
+/** The pool the repository sends `hold` to, as server.ts gives it the feature's. */
+const pool = countingPool(config.BOOKING_DATABASE_URL, 4, { count: 0 });
 let serviceId: string;
 let addOnId: string;
 
 beforeAll(async () => {
   app = await createBookingSubgraph(config, createLogger('booking', 'silent'));
-  sut = new BookingRepository(app.db);
+  sut = new BookingRepository(app.db, pool);
   serviceId = (
     await app.db.service.create({
       data: { name: 'Hold wash', durationMinutes: 30, priceCents: 1000, currency: 'EUR' },
@@ -34,6 +36,7 @@ beforeAll(async () => {
   ).id;
 });
 afterAll(async () => {
+  await pool.end();
   await app?.stop();
 });
 
@@ -72,6 +75,8 @@ describe('booking_hold', () => {
     if (first.kind !== 'held') return;
     expect(first.reservation).toMatchObject({ siteId, bay: 1, status: 'HELD', priceCents: 1300 });
     const id = first.reservation.id;
+    // Sent on the pg pool, not through Prisma: the row reads back exactly as the client reads it.
+    expect(first.reservation).toEqual(await app.db.reservation.findUnique({ where: { id } }));
     expect(await app.db.history.findMany({ where: { reservationId: id } })).toEqual([
       expect.objectContaining({ fromStatus: null, toStatus: 'HELD' }),
     ]);

@@ -6,14 +6,15 @@
  * event once. Locks are only recorded, in order, so tests can check which were taken.
  */
 import { randomUUID } from 'node:crypto';
-import type { EventEnvelope, EventMap } from '@carwash/events';
 import type { Viewer } from '@carwash/service-trust';
 import type { PeerUser } from '@carwash/subgraph-kit';
+import { FakeEventStore, type FakeEventTables, type RecordedEvent as Recorded } from '@carwash/testing';
 import { freeBay } from '../src/availability.js';
 import type { PeerShift, PeerSite } from '../src/peers.js';
 import {
   CANCELLABLE_BY_SYSTEM,
   LIVE,
+  reservationCreated,
   type BayUse,
   type BookingStore,
   type HoldOutcome,
@@ -62,18 +63,12 @@ export const codeOf = (run: () => Promise<unknown>) =>
 
 export const pgError = (code: string) => Object.assign(new Error(`simulated ${code}`), { code });
 
-export interface RecordedEvent {
-  topic: BookingTopic;
-  aggregateId: string;
-  payload: unknown;
-}
+export type RecordedEvent = Recorded<BookingTopic>;
 
-interface State {
+interface State extends FakeEventTables<BookingTopic> {
   services: Service[];
   reservations: Reservation[];
   history: History[];
-  outbox: RecordedEvent[];
-  inbox: Set<string>;
 }
 
 const clone = (s: State): State => ({
@@ -87,7 +82,7 @@ const clone = (s: State): State => ({
 const overlaps = (a: { startsAt: Date; blockedUntil: Date }, b: { startsAt: Date; blockedUntil: Date }) =>
   a.startsAt < b.blockedUntil && b.startsAt < a.blockedUntil;
 
-export class FakeBookingStore implements BookingStore {
+export class FakeBookingStore extends FakeEventStore<BookingTopic> implements BookingStore {
   /** The history entry of a hold that lapsed: the system (no one) moved it from HELD to EXPIRED. */
   static readonly LAPSED_HOLD_ENTRY = {
     fromStatus: 'HELD',
@@ -118,6 +113,9 @@ export class FakeBookingStore implements BookingStore {
   }
   get outbox(): readonly RecordedEvent[] {
     return this.state.outbox;
+  }
+  protected get eventTables(): State {
+    return this.state;
   }
 
   historyOf(reservationId: string): History[] {
@@ -204,7 +202,7 @@ export class FakeBookingStore implements BookingStore {
     return this.seedService(data);
   }
 
-  async updateService(id: string, data: ServiceChanges): Promise<Service | null> {
+  async updateService(_tx: Tx, id: string, data: ServiceChanges): Promise<Service | null> {
     const s = this.state.services.find((x) => x.id === id);
     if (!s) return null;
     Object.assign(s, data, { updatedAt: new Date() });
@@ -361,19 +359,8 @@ export class FakeBookingStore implements BookingStore {
       reason: null,
       changedAt: now,
     });
-    this.state.outbox.push({
-      topic: 'booking.reservation.created',
-      aggregateId: r.id,
-      payload: {
-        reservationId: r.id,
-        customerId: r.customerId,
-        siteId: r.siteId,
-        startsAt: r.startsAt.toISOString(),
-        blockedUntil: r.blockedUntil.toISOString(),
-        priceCents: r.priceCents,
-        currency: r.currency,
-      },
-    });
+    const created = reservationCreated(r.id, data);
+    this.state.outbox.push({ topic: created.type, aggregateId: r.id, payload: created.payload });
     return { ...r };
   }
 
@@ -418,21 +405,6 @@ export class FakeBookingStore implements BookingStore {
         CANCELLABLE_BY_SYSTEM.includes(r.status)
       )
         r.washerId = null;
-  }
-
-  async recordEvent<T extends BookingTopic>(
-    _tx: Tx,
-    topic: T,
-    aggregateId: string,
-    payload: EventMap[T],
-  ): Promise<void> {
-    this.state.outbox.push({ topic, aggregateId, payload });
-  }
-
-  async firstTime(_tx: Tx, event: EventEnvelope): Promise<boolean> {
-    if (this.state.inbox.has(event.id)) return false;
-    this.state.inbox.add(event.id);
-    return true;
   }
 }
 

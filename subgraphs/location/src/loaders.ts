@@ -12,16 +12,10 @@ const EXCEPTIONS_LOOKBACK_MS = 7 * DAY_MS;
 export function createLoaders(repo: LocationRepository, auth: AuthPeer, requestId: string) {
   const since = new Date(Date.now() - EXCEPTIONS_LOOKBACK_MS);
   const assignments = (by: 'siteId' | 'userId', includePast: boolean) =>
-    rowsByKeyLoader(
-      (ids) => repo.assignmentsFor(by, ids, includePast),
-      (a) => a[by],
-    );
+    rowsByKeyLoader((ids) => repo.assignmentsFor(by, ids, includePast), by);
   return {
     site: rowByIdLoader((ids) => repo.sitesByIds(ids)),
-    hours: rowsByKeyLoader(
-      (ids) => repo.hoursForSites(ids, since),
-      (h) => h.siteId,
-    ),
+    hours: rowsByKeyLoader((ids) => repo.hoursForSites(ids, since), 'siteId'),
     staffBySite: assignments('siteId', false),
     staffBySiteWithPast: assignments('siteId', true),
     assignmentsByUser: assignments('userId', false),

@@ -7,7 +7,7 @@ import {
   isAuthenticated,
   isServiceOnItsOwnAuthority as isService,
   isSignedInManager,
-  isSignedInSelfOrManager,
+  isServiceOrSignedInSelfOrManager,
   or,
   type ServiceAccess,
 } from '@carwash/subgraph-kit';
@@ -48,7 +48,7 @@ export const permissions = featureShield({
   Mutation: { '*': isSignedInManager },
   WashSite: { '*': allow, staff: or(isService, and(isAuthenticated, isStaff)) },
   StaffAssignment: { '*': or(isService, and(isAuthenticated, or(isStaff, isOwnShift))) },
-  User: { id: allow, assignments: or(isService, isSignedInSelfOrManager) },
+  User: { id: allow, assignments: isServiceOrSignedInSelfOrManager },
   Address: allow,
   GeoPoint: allow,
   WeeklyHours: allow,

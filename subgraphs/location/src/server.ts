@@ -1,7 +1,6 @@
 import {
   AuthPeer,
   buildFeatureSubgraph,
-  loadTypeDefs,
   openFeature,
   type FeatureSubgraph,
   type Logger,
@@ -18,8 +17,6 @@ import { LocationService } from './service.js';
 export { sqlStatements } from './db.js';
 export { loadLocationConfig, type LocationConfig } from './config.js';
 
-export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
-
 export type LocationSubgraph = FeatureSubgraph<LocationDb, LocationService>;
 
 /** Builds the location subgraph. Does not listen: main.ts and tests do. */
@@ -35,15 +32,11 @@ export async function createLocationSubgraph(
   return buildFeatureSubgraph<LocationContext, LocationDb, LocationService>(
     wiring,
     {
-      typeDefs,
+      schemaFile: new URL('./schema.graphql', import.meta.url),
       resolvers,
       permissions,
       serviceAccess,
-      createContext: (base) => ({
-        ...base,
-        loaders: createLoaders(repo, auth, base.requestId),
-        location: service,
-      }),
+      context: (base) => ({ loaders: createLoaders(repo, auth, base.requestId), location: service }),
     },
     { service, handlers: { 'auth.user.deleted': (event) => service.handleUserDeleted(event) } },
   );

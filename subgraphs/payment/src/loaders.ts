@@ -14,18 +14,9 @@ export function createLoaders(
 ) {
   return {
     transaction: rowByIdLoader((ids) => repo.transactionsByIds(ids)),
-    byBooking: rowsByKeyLoader(
-      (ids) => repo.transactionsOfBookings(ids),
-      (t) => t.bookingId,
-    ),
-    methods: rowsByKeyLoader(
-      (ids) => repo.methodsOfCustomers(ids),
-      (m) => m.customerId,
-    ),
-    refunds: rowsByKeyLoader(
-      (ids) => repo.refundsOfTransactions(ids),
-      (r) => r.transactionId,
-    ),
+    byBooking: rowsByKeyLoader((ids) => repo.transactionsOfBookings(ids), 'bookingId'),
+    methods: rowsByKeyLoader((ids) => repo.methodsOfCustomers(ids), 'customerId'),
+    refunds: rowsByKeyLoader((ids) => repo.refundsOfTransactions(ids), 'transactionId'),
     /** `User.transactions` of every user in the response: one statement per distinct set of page arguments. */
     customerCharges: pageLoader<ChargePageQuery, Transaction>(
       (ids, query) => repo.chargesOfCustomers(ids, query),

@@ -4,7 +4,7 @@ import {
   featureRule,
   featureShield,
   isAuthenticated,
-  isSelf,
+  isServiceOrSignedInSelfOrManager,
   isServiceOnItsOwnAuthority as isService,
   isSignedInManager,
   or,
@@ -33,8 +33,8 @@ export const permissions = featureShield({
   },
   User: {
     id: allow,
-    paymentMethods: or(staffOrService, and(isAuthenticated, isSelf)),
-    transactions: or(staffOrService, and(isAuthenticated, isSelf)),
+    paymentMethods: isServiceOrSignedInSelfOrManager,
+    transactions: isServiceOrSignedInSelfOrManager,
   },
   // A booking's payment is filtered per transaction below; the list itself needs a viewer.
   Booking: {

@@ -1,7 +1,7 @@
 import {
   pagesByParent,
-  type KeysetPosition,
   type ParentPage,
+  type ParentPageQuery,
   type ParentPageRow,
 } from '@carwash/subgraph-kit';
 import type { PaymentDb } from './db.js';
@@ -42,13 +42,8 @@ export class DuplicateKeyError extends Error {
   }
 }
 
-/** Which page of each customer's charges to read (the same for every customer of one batch). */
-export interface ChargePageQuery {
-  /** Start after this (createdAt, id); null for the first page. */
-  after: KeysetPosition<Date> | null;
-  /** Rows to read per customer: the page and one more, which tells whether there is a next page. */
-  limit: number;
-}
+/** Which page of each customer's charges to read, sorted by (createdAt, id). */
+export type ChargePageQuery = ParentPageQuery;
 
 /** A payment method to store: the provider's token and the card's display details, never the card number. */
 export interface NewMethod {

@@ -1,10 +1,4 @@
-import {
-  buildFeatureSubgraph,
-  loadTypeDefs,
-  openFeature,
-  type FeatureSubgraph,
-  type Logger,
-} from '@carwash/subgraph-kit';
+import { buildFeatureSubgraph, openFeature, type FeatureSubgraph, type Logger } from '@carwash/subgraph-kit';
 import { Counter, Registry } from 'prom-client';
 import type { PaymentConfig } from './config.js';
 import type { PaymentContext } from './context.js';
@@ -20,8 +14,6 @@ import { PaymentService } from './service.js';
 export { sqlStatements } from './db.js';
 export { loadPaymentConfig, type PaymentConfig } from './config.js';
 export type { PaymentProvider, SandboxEntry } from './provider.js';
-
-export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
 export interface PaymentSubgraph extends FeatureSubgraph<PaymentDb, PaymentService> {
   /** The offline sandbox provider (tests count its charges). */
@@ -99,11 +91,11 @@ export async function createPaymentSubgraph(
     ...(await buildFeatureSubgraph<PaymentContext, PaymentDb, PaymentService>(
       wiring,
       {
-        typeDefs,
+        schemaFile: new URL('./schema.graphql', import.meta.url),
         resolvers,
         permissions,
         serviceAccess,
-        createContext: (base) => ({ ...base, loaders: createLoaders(repo), payment: service }),
+        context: () => ({ loaders: createLoaders(repo), payment: service }),
         routes: (app) =>
           app.get('/metrics', async (_req, res) => {
             res.type(metrics.contentType).send(await metrics.metrics());

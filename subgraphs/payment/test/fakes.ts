@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { EventEnvelope } from '@carwash/events';
 import type { ParentPage } from '@carwash/subgraph-kit';
+import { FakeEventStore, type FakeEventTables } from '@carwash/testing';
 import type { PeerBooking } from '../src/peers.js';
 import { ProviderDecline, ProviderUnavailable, type PaymentProvider } from '../src/provider.js';
 import {
@@ -26,7 +26,7 @@ const TX = {} as PaymentTx;
 /** Statuses the one-live-charge-per-booking index covers (every status but FAILED). */
 const LIVE: TransactionStatus[] = ['PENDING', 'AUTHORIZED', 'CAPTURED', 'PARTIALLY_REFUNDED', 'REFUNDED'];
 
-interface State {
+interface State extends FakeEventTables {
   methods: Map<string, PaymentMethod>;
   transactions: Map<string, Transaction>;
   refunds: Map<string, Refund>;
@@ -36,8 +36,6 @@ interface State {
     toStatus: TransactionStatus;
     note?: string;
   }>;
-  outbox: Array<{ topic: string; aggregateId: string; payload: unknown }>;
-  inbox: Set<string>;
 }
 
 const empty = (): State => ({
@@ -68,8 +66,11 @@ function pendingRow<T extends object>(data: T) {
  * keys (as `DuplicateKeyError`), the conditional updates, and a transaction that is rolled back
  * entirely when its work throws.
  */
-export class FakePaymentRepository implements PaymentStore {
+export class FakePaymentRepository extends FakeEventStore implements PaymentStore {
   state = empty();
+  protected get eventTables(): State {
+    return this.state;
+  }
 
   async transaction<T>(work: (tx: PaymentTx) => Promise<T>): Promise<T> {
     const before = structuredClone(this.state);
@@ -329,16 +330,6 @@ export class FakePaymentRepository implements PaymentStore {
 
   async refundsOfTransactions(transactionIds: string[]): Promise<Refund[]> {
     return [...this.state.refunds.values()].filter((r) => transactionIds.includes(r.transactionId));
-  }
-
-  async recordEvent(_tx: PaymentTx, topic: string, aggregateId: string, payload: unknown): Promise<void> {
-    this.state.outbox.push({ topic, aggregateId, payload });
-  }
-
-  async firstTime(_tx: PaymentTx, event: EventEnvelope): Promise<boolean> {
-    if (this.state.inbox.has(event.id)) return false;
-    this.state.inbox.add(event.id);
-    return true;
   }
 }
 
