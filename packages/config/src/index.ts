@@ -391,8 +391,8 @@ const MAX_POOL_SIZE = 200;
 /** The default body limit of a subgraph request, and the smallest that still fits a GraphQL operation. */
 const DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 /**
- * How long an idle outbox relay waits before polling again (ms). Only a fallback: the outbox's NOTIFY
- * wakes the relay at once, so this bounds an event's delay only while its LISTEN connection is down.
+ * How long an idle outbox relay waits before polling again (ms). Only a fallback: every write committed
+ * on the feature's pool wakes its relay at once, so this bounds the delay of events other processes wrote.
  */
 const DEFAULT_OUTBOX_POLL_MS = 1_000;
 const MAX_OUTBOX_POLL_MS = 10_000;
@@ -408,7 +408,6 @@ export type FeatureSettingsShape<P extends string> = Record<`${P}_PORT`, ReturnT
   ReturnType<typeof revocationSettings> &
   ReturnType<typeof tracingSettings> & {
     OUTBOX_POLL_MS: ReturnType<typeof setting.int>;
-    OUTBOX_LISTEN: ReturnType<typeof setting.bool>;
     MAX_REQUEST_BYTES: ReturnType<typeof setting.int>;
     LOG_LEVEL: ReturnType<typeof setting.logLevel>;
   };
@@ -416,8 +415,7 @@ export type FeatureSettingsShape<P extends string> = Record<`${P}_PORT`, ReturnT
 /**
  * The settings every feature subgraph reads, as a config shape: `<FEATURE>_PORT` (default `port`),
  * `<FEATURE>_HOST`, `<FEATURE>_DATABASE_URL` (default database `carwash_<feature>`), `<FEATURE>_DATABASE_POOL_SIZE`,
- * the service credentials, the event bus, the revocation check, `OUTBOX_POLL_MS`, `OUTBOX_LISTEN`, `MAX_REQUEST_BYTES`
- * and `LOG_LEVEL`.
+ * the service credentials, the event bus, the revocation check, `OUTBOX_POLL_MS`, `MAX_REQUEST_BYTES` and `LOG_LEVEL`.
  */
 export function featureSettings<F extends string>(
   feature: F,
@@ -437,14 +435,9 @@ export function featureSettings<F extends string>(
     ...tracingSettings(),
     /**
      * The outbox relay's fallback pause between polls of an empty outbox (each poll is a transaction over
-     * the partitions); the outbox's NOTIFY wakes it sooner whenever its LISTEN connection is up.
+     * the partitions); the writes committed on the feature's own pool wake it at once.
      */
     OUTBOX_POLL_MS: setting.int(DEFAULT_OUTBOX_POLL_MS, 1, MAX_OUTBOX_POLL_MS),
-    /**
-     * Whether the relay LISTENs on one connection of its own for its outbox's NOTIFY. Off only where
-     * notifications never reach that connection (`pnpm start`'s embedded databases): it polls then.
-     */
-    OUTBOX_LISTEN: setting.bool(true),
     MAX_REQUEST_BYTES: setting.int(DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES),
     LOG_LEVEL: setting.logLevel(),
   } as FeatureSettingsShape<Uppercase<F>>;

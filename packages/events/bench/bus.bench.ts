@@ -25,7 +25,7 @@ const USAGE = `usage: pnpm bench:events [--events N] [--rate R] [--burst] [--con
   --consumers C   consumer instances in the group (default 1)
   --concurrency K handlers each consumer runs at once, one aggregate at a time (default ${DEFAULT_CONCURRENCY})
   --batch         the consumer applies runs of events in one transaction each (a batch handler)
-  --poll          the relay polls every 10 ms instead of waiting for the outbox's NOTIFY (the old way)
+  --poll          the relay polls every 10 ms instead of being woken after each write (the old way)
   --timeout S     give up (FAIL) after S seconds in all (default 120)`;
 
 function parseOptions(argv: string[]): EventsLoadOptions {
@@ -44,7 +44,7 @@ function parseOptions(argv: string[]): EventsLoadOptions {
     rate: integerOption('rate', values.rate, 1, 1_000_000),
     burst: values.burst,
     batch: values.batch,
-    relay: values.poll ? 'poll' : 'listen',
+    relay: values.poll ? 'poll' : 'woken',
     consumers: integerOption('consumers', values.consumers, 1, 32),
     concurrency: integerOption('concurrency', values.concurrency, 1, 64),
     timeoutS: integerOption('timeout', values.timeout, 1, 3600),
@@ -101,7 +101,7 @@ async function main(): Promise<number> {
   ).unref();
 
   console.log(
-    `events bench: ${o.events} events, steady at ${o.rate} events/s${o.burst ? ' then a burst' : ''}; outbox → relay (${o.relay === 'poll' ? 'polling every 10 ms' : 'woken by NOTIFY'}) → Redis Streams → ${o.consumers} consumer(s) × ${o.concurrency} handlers at once${o.batch ? ' (batch handler: a run per transaction)' : ''} → inbox + effect in PostgreSQL`,
+    `events bench: ${o.events} events, steady at ${o.rate} events/s${o.burst ? ' then a burst' : ''}; outbox → relay (${o.relay === 'poll' ? 'polling every 10 ms' : 'woken after each write'}) → Redis Streams → ${o.consumers} consumer(s) × ${o.concurrency} handlers at once${o.batch ? ' (batch handler: a run per transaction)' : ''} → inbox + effect in PostgreSQL`,
   );
   const result = await runEventsLoad(o);
   report(result.steady, o);

@@ -9,6 +9,7 @@ export {
   DEFAULT_POLL_MS,
   MIN_WOKEN_PASS_INTERVAL_MS,
   OutboxRelay,
+  QUIET_BEGIN,
   firstDelivery,
   firstDeliveries,
   inTransaction,
@@ -20,10 +21,4 @@ export {
   type SqlExec,
   type SqlRows,
 } from './outbox.js';
-export {
-  OutboxListener,
-  outboxChannel,
-  outboxNotifySql,
-  type OutboxListenerOptions,
-} from './outbox-wakeup.js';
 export { createEventBus, type EventBusConfig } from './create.js';

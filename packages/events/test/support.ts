@@ -117,8 +117,6 @@ export function bindTables(pool: pg.Pool, tag: string) {
     },
     async drop(): Promise<void> {
       await pool.query(`DROP TABLE IF EXISTS ${outbox}, ${inbox}, ${effects}`);
-      // The outbox's NOTIFY trigger function outlives its table.
-      await pool.query(`DROP FUNCTION IF EXISTS ${outbox}_notify()`);
     },
   };
 }
@@ -140,11 +138,12 @@ export async function waitUntil(
   check: () => Promise<boolean> | boolean,
   timeoutMs = 15_000,
   what = 'condition',
+  everyMs = 20,
 ): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

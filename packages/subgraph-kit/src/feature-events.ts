@@ -11,8 +11,9 @@ import {
   type Handlers,
   type Topic,
 } from '@carwash/events';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
+import { onCommittedWrite } from './db.js';
 import type { SubgraphServer } from './server.js';
 
 export interface FeatureEventsOptions {
@@ -20,25 +21,15 @@ export interface FeatureEventsOptions {
   feature: string;
   /** The feature's own database, where its outbox lives. */
   pool: pg.Pool;
-  /**
-   * The URL of that database, for the relay's one LISTEN connection (outside the pool). Absent: the relay
-   * only polls, every `OUTBOX_POLL_MS`.
-   */
-  databaseUrl?: string;
   settings: {
     EVENT_BUS: 'redis' | 'memory';
     REDIS_URL: string;
     EVENTS_NAMESPACE: string;
     /**
-     * The relay's pause between polls of an empty outbox (the relay's default when absent): with
-     * `databaseUrl` a fallback, as the outbox's NOTIFY wakes the relay at once.
+     * The relay's pause between polls of an empty outbox (the relay's default when absent): with a
+     * `countingPool` a fallback, as every write committed on the pool wakes the relay at once.
      */
     OUTBOX_POLL_MS?: number;
-    /**
-     * False: the relay only polls, even with `databaseUrl` — for a database whose notifications do not
-     * reach the connection that listens (PGlite's socket server runs every connection in one session).
-     */
-    OUTBOX_LISTEN?: boolean;
   };
   logger: Logger;
 }
@@ -56,14 +47,10 @@ export interface FeatureEvents {
   stop(): Promise<void>;
 }
 
-/** How long the relay's LISTEN connection may take to open before it is tried again (polling meanwhile). */
-const LISTEN_CONNECT_TIMEOUT_MS = 5_000;
-
 /** The event plumbing every feature has: one bus, one outbox relay, one consumer group. */
 export function createFeatureEvents({
   feature,
   pool,
-  databaseUrl,
   settings,
   logger,
 }: FeatureEventsOptions): FeatureEvents {
@@ -73,31 +60,25 @@ export function createFeatureEvents({
       : // Every feature of the process on one in-memory bus (shared by namespace), as on one Redis.
         { kind: 'memory', namespace: settings.EVENTS_NAMESPACE },
   );
+  // The feature's writers and its relay share `pool`: every write committed on it wakes the relay (an
+  // in-process signal, nothing in the writer's commit); what other processes write waits for the poll.
+  let wake = (): void => undefined;
+  const unsubscribe = onCommittedWrite(pool, () => wake());
   const relay = new OutboxRelay({
     pool,
     table: `${feature}_outbox`,
     producer: feature,
     bus,
+    wokenByCommits: unsubscribe !== undefined,
     ...(settings.OUTBOX_POLL_MS ? { idleMs: settings.OUTBOX_POLL_MS } : {}),
-    ...(databaseUrl && settings.OUTBOX_LISTEN !== false
-      ? {
-          listen: () =>
-            new pg.Client({
-              connectionString: databaseUrl,
-              // A cut that sends no FIN is noticed, and a database that does not answer is retried.
-              keepAlive: true,
-              connectionTimeoutMillis: LISTEN_CONNECT_TIMEOUT_MS,
-              application_name: `${feature}-outbox-listen`,
-            }),
-        }
-      : {}),
-    onError: (err) => logger.warn({ err }, 'outbox relay: publishing or listening failed; will retry'),
+    onError: (err) => logger.warn({ err }, 'outbox relay: publishing failed; will retry'),
     onReplay: (rows) =>
       logger.warn(
         { rows },
         'event bus restarted (its unread events may be lost): sending recent events again',
       ),
   });
+  wake = () => relay.wake();
   const consumers: Consumer[] = [];
   return {
     bus,
@@ -118,6 +99,7 @@ export function createFeatureEvents({
     },
     stop: async () => {
       await Promise.all(consumers.map((c) => c.stop()));
+      unsubscribe?.();
       await relay.stop();
       await bus.close();
     },

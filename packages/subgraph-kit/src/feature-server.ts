@@ -103,9 +103,11 @@ export function openFeature<F extends string, Db extends { $disconnect(): Promis
 ): OpenFeature<Db> {
   const prefix = feature.toUpperCase();
   const database = settings as unknown as Record<string, string & number>;
-  const databaseUrl = database[`${prefix}_DATABASE_URL`]!;
-  const { db, pool } = createDb(databaseUrl, database[`${prefix}_DATABASE_POOL_SIZE`]!);
-  const events = createFeatureEvents({ feature, pool, databaseUrl, settings, logger });
+  const { db, pool } = createDb(
+    database[`${prefix}_DATABASE_URL`]!,
+    database[`${prefix}_DATABASE_POOL_SIZE`]!,
+  );
+  const events = createFeatureEvents({ feature, pool, settings, logger });
   if (!tokens && !settings.AUTH_JWKS_URL)
     throw new Error(
       `${feature}: AUTH_JWKS_URL is needed to verify access tokens (loadFeatureConfig adds it for every feature but auth)`,
