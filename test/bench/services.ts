@@ -20,6 +20,7 @@ import { generateServiceKeys } from '@carwash/config';
 import { exportJWK, generateKeyPair } from 'jose';
 import { UNLIMITED_TEST_TIERS } from '../support/graphql.js';
 import { freePort, killHard, spawnChild, stopGently, until } from './faults/children.js';
+import { GATEWAY_RUNTIME_ENV } from '../../gateway/src/runtime.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** A cold start runs every module through tsx: seconds each on two busy cores. */
@@ -138,6 +139,8 @@ export async function startServices(options: ServicesOptions = {}): Promise<Serv
     booking: feature('booking'),
     payment: { ...feature('payment'), PAYMENT_SANDBOX_LEDGER_PATH: ledgerPath },
     gateway: {
+      // As production runs it (compose, k8s, start:prod): heap cap and allocator setting.
+      ...GATEWAY_RUNTIME_ENV,
       GATEWAY_PORT: String(ports.gateway),
       JWKS_URL: peers.AUTH_JWKS_URL,
       RATE_LIMIT_TIERS: UNLIMITED_TEST_TIERS,
