@@ -3,12 +3,6 @@ import { createLogger } from '@carwash/subgraph-kit';
 import type { Feature } from './config.js';
 import { startInProcess, type InProcessSupergraph } from './supergraph.js';
 
-/**
- * The relay's idle pause on an embedded database: its default (50 ms) polls 8 partitions 20 times a second,
- * half a core at rest across four PGlites. Half a second is still well under a human's wait for a payment to confirm a booking.
- */
-const EMBEDDED_OUTBOX_POLL_MS = '500';
-
 /** As booking's main.ts: the sweep that records the lapsed holds no write has expired yet. */
 const HOLD_SWEEP_INTERVAL_MS = 30_000;
 
@@ -40,12 +34,8 @@ export async function startServices({
   const base = { ...env, EVENT_BUS: eventBus };
   const db = (f: Feature) => ({
     [`${f.toUpperCase()}_DATABASE_URL`]: databaseUrls[f],
-    ...(embedded.includes(f)
-      ? {
-          [`${f.toUpperCase()}_DATABASE_POOL_SIZE`]: '1',
-          OUTBOX_POLL_MS: env.OUTBOX_POLL_MS ?? EMBEDDED_OUTBOX_POLL_MS,
-        }
-      : {}),
+    // One session: its relay is woken by the writes committed on that one connection, as on PostgreSQL.
+    ...(embedded.includes(f) ? { [`${f.toUpperCase()}_DATABASE_POOL_SIZE`]: '1' } : {}),
   });
   const log = (name: string) => createLogger(name, env.LOG_LEVEL ?? 'warn');
   const started: Array<{ name: string; stop(): Promise<void> }> = [];

@@ -390,8 +390,11 @@ const DEFAULT_POOL_SIZE = 10;
 const MAX_POOL_SIZE = 200;
 /** The default body limit of a subgraph request, and the smallest that still fits a GraphQL operation. */
 const DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024;
-/** How long an idle outbox relay waits before polling again (ms): the floor of an event's publish delay. */
-const DEFAULT_OUTBOX_POLL_MS = 50;
+/**
+ * How long an idle outbox relay waits before polling again (ms). Only a fallback: every write committed
+ * on the feature's pool wakes its relay at once, so this bounds the delay of events other processes wrote.
+ */
+const DEFAULT_OUTBOX_POLL_MS = 1_000;
 const MAX_OUTBOX_POLL_MS = 10_000;
 const MIN_REQUEST_BYTES = 1024;
 
@@ -431,8 +434,8 @@ export function featureSettings<F extends string>(
     ...revocationSettings(),
     ...tracingSettings(),
     /**
-     * The outbox relay's pause between polls of an empty outbox (each poll is a few statements per
-     * partition). Higher on a one-session embedded database, where polling competes with every request.
+     * The outbox relay's fallback pause between polls of an empty outbox (each poll is a transaction over
+     * the partitions); the writes committed on the feature's own pool wake it at once.
      */
     OUTBOX_POLL_MS: setting.int(DEFAULT_OUTBOX_POLL_MS, 1, MAX_OUTBOX_POLL_MS),
     MAX_REQUEST_BYTES: setting.int(DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES),

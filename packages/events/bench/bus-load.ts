@@ -43,6 +43,8 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** The steady phase passes when its p99 outbox→effect latency is under this. */
 export const TARGET_P99_MS = 500;
 const TICK_MS = 10;
+/** The relay's idle poll in the `poll` mode (the bench's setting before the relays were woken). */
+const POLL_ONLY_IDLE_MS = 10;
 const GROUP = 'bench-effects';
 const PRODUCER = 'auth';
 const TOPIC = 'auth.user.deleted';
@@ -60,6 +62,12 @@ export interface EventsLoadOptions {
    */
   batch: boolean;
   timeoutS: number;
+  /**
+   * How the relay learns of new rows: `woken` (default) as the features run it, woken after each committed
+   * write (their pool calls `wake()`; here the writer does) and polling only every DEFAULT_FALLBACK_POLL_MS;
+   * `poll` as before, polling every 10 ms.
+   */
+  relay?: 'woken' | 'poll';
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -186,7 +194,7 @@ async function runPhase(
     table: outbox,
     producer: PRODUCER,
     bus: counting,
-    idleMs: 10,
+    ...(o.relay === 'poll' ? { idleMs: POLL_ONLY_IDLE_MS } : { wokenByCommits: true }),
     onError: (err) => {
       r.relayErrors += 1;
       noteError(err);
@@ -269,6 +277,8 @@ async function runPhase(
          SELECT id, $2, 1, aggregate_id, payload, $5 FROM unnest($1::uuid[], $3::uuid[], $4::jsonb[]) AS t(id, aggregate_id, payload)`,
         [ids, TOPIC, aggregates, payloads, occurredAt],
       );
+      // What a feature's pool does after a committed write (onCommittedWrite in the subgraph kit).
+      if (o.relay !== 'poll') relay.wake();
       r.written += count;
       r.writeMs = performance.now() - start;
     };

@@ -4,7 +4,7 @@
  * decides the verdict (p99 against the 500 ms target); `--burst` adds a phase that writes every event
  * at once and reports the maximum throughput.
  *
- *   pnpm bench:events [--events 10000] [--rate 1000] [--burst] [--consumers 1] [--concurrency 8] [--batch] [--timeout 120]
+ *   pnpm bench:events [--events 10000] [--rate 1000] [--burst] [--consumers 1] [--concurrency 8] [--batch] [--poll] [--timeout 120]
  *
  * Settings: BENCH_DATABASE_URL, REDIS_URL (see bus-load.ts). Exit 0 on PASS, 1 on FAIL, 2 on bad flags.
  */
@@ -18,13 +18,14 @@ import {
   type PhaseResult,
 } from './bus-load.js';
 
-const USAGE = `usage: pnpm bench:events [--events N] [--rate R] [--burst] [--consumers C] [--concurrency K] [--batch] [--timeout S]
+const USAGE = `usage: pnpm bench:events [--events N] [--rate R] [--burst] [--consumers C] [--concurrency K] [--batch] [--poll] [--timeout S]
   --events N      events per phase (default 10000)
   --rate R        steady write rate in events/s (default 1000)
   --burst         add a phase that writes all events at once and reports the maximum throughput
   --consumers C   consumer instances in the group (default 1)
   --concurrency K handlers each consumer runs at once, one aggregate at a time (default ${DEFAULT_CONCURRENCY})
   --batch         the consumer applies runs of events in one transaction each (a batch handler)
+  --poll          the relay polls every 10 ms instead of being woken after each write (the old way)
   --timeout S     give up (FAIL) after S seconds in all (default 120)`;
 
 function parseOptions(argv: string[]): EventsLoadOptions {
@@ -33,6 +34,7 @@ function parseOptions(argv: string[]): EventsLoadOptions {
     rate: { type: 'string', default: '1000' },
     burst: { type: 'boolean', default: false },
     batch: { type: 'boolean', default: false },
+    poll: { type: 'boolean', default: false },
     consumers: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
     timeout: { type: 'string', default: '120' },
@@ -42,6 +44,7 @@ function parseOptions(argv: string[]): EventsLoadOptions {
     rate: integerOption('rate', values.rate, 1, 1_000_000),
     burst: values.burst,
     batch: values.batch,
+    relay: values.poll ? 'poll' : 'woken',
     consumers: integerOption('consumers', values.consumers, 1, 32),
     concurrency: integerOption('concurrency', values.concurrency, 1, 64),
     timeoutS: integerOption('timeout', values.timeout, 1, 3600),
@@ -98,7 +101,7 @@ async function main(): Promise<number> {
   ).unref();
 
   console.log(
-    `events bench: ${o.events} events, steady at ${o.rate} events/s${o.burst ? ' then a burst' : ''}; outbox → relay (idleMs 10) → Redis Streams → ${o.consumers} consumer(s) × ${o.concurrency} handlers at once${o.batch ? ' (batch handler: a run per transaction)' : ''} → inbox + effect in PostgreSQL`,
+    `events bench: ${o.events} events, steady at ${o.rate} events/s${o.burst ? ' then a burst' : ''}; outbox → relay (${o.relay === 'poll' ? 'polling every 10 ms' : 'woken after each write'}) → Redis Streams → ${o.consumers} consumer(s) × ${o.concurrency} handlers at once${o.batch ? ' (batch handler: a run per transaction)' : ''} → inbox + effect in PostgreSQL`,
   );
   const result = await runEventsLoad(o);
   report(result.steady, o);

@@ -5,7 +5,11 @@ export { RedisBackend, type RedisBackendOptions } from './redis-backend.js';
 export { MemoryBackend } from './memory-backend.js';
 export { StreamsEventBus, encode, decode } from './streams-bus.js';
 export {
+  DEFAULT_FALLBACK_POLL_MS,
+  DEFAULT_POLL_MS,
+  MIN_WOKEN_PASS_INTERVAL_MS,
   OutboxRelay,
+  QUIET_BEGIN,
   firstDelivery,
   firstDeliveries,
   inTransaction,

@@ -7,6 +7,27 @@ const IDENT = /^[a-z_][a-z0-9_]*$/;
 export const DEFAULT_REPLAY_WINDOW_MS = 5 * 60_000;
 /** How often the relay asks the bus whether its backend restarted (one cheap round trip). */
 const GENERATION_CHECK_MS = 1_000;
+/** The idle relay's pause between polls when nothing wakes it (no `wokenByCommits`): the floor of a publish delay. */
+export const DEFAULT_POLL_MS = 50;
+/**
+ * The idle relay's pause between polls when the commits of its process wake it (`wokenByCommits`): only
+ * a fallback, for rows other processes write (a replica without a relay of its own, a CLI).
+ */
+export const DEFAULT_FALLBACK_POLL_MS = 1_000;
+/**
+ * The least time from one woken pass's start to the next: commits that arrive closer together share a
+ * pass. Without it a steady write load (createBooking's) makes a pass of six statements per commit,
+ * where the 50 ms poll took several rows a pass; this caps woken passes at 50 a second, and adds at
+ * most this much to an event's delay, only while events keep coming.
+ */
+export const MIN_WOKEN_PASS_INTERVAL_MS = 20;
+
+/**
+ * The BEGIN of the relay's own pass. A pool that wakes the relay after committed writes
+ * (`onCommittedWrite` in the subgraph kit) wakes nobody for a transaction begun with it: the pass marks
+ * rows published, and waking itself for that would only run an empty pass.
+ */
+export const QUIET_BEGIN = 'BEGIN /* outbox relay */';
 
 /**
  * Runs `work` in one transaction on a client of `pool`: COMMIT when it resolves, ROLLBACK when it throws
@@ -17,10 +38,11 @@ const GENERATION_CHECK_MS = 1_000;
 export async function inTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
+  begin = 'BEGIN',
 ): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(begin);
     const result = await work(client);
     await client.query('COMMIT');
     return result;
@@ -46,8 +68,20 @@ export interface OutboxRelayOptions {
    */
   partitions?: number;
   batchSize?: number;
-  /** Pause between polls when the outbox is empty. */
+  /**
+   * Pause between polls when the outbox is empty: DEFAULT_FALLBACK_POLL_MS with `wokenByCommits`, else
+   * DEFAULT_POLL_MS. With `wokenByCommits` a `wake()` ends the pause, so this bounds only the delay of
+   * an event another process wrote.
+   */
   idleMs?: number;
+  /**
+   * True when `wake()` is called after every commit of this process that may have written outbox rows
+   * (the feature's pool does it: `onCommittedWrite` in the subgraph kit). The relay then polls only as
+   * a fallback, and a pass that took fewer rows than a batch ends a drain (nothing it did not see is
+   * left that no wake-up will announce). Idle relays polling every 50 ms cost 11–23 % of each
+   * subgraph's CPU (test/bench/results/tuning-dashboard.md).
+   */
+  wokenByCommits?: boolean;
   onError?: (error: unknown) => void;
   /**
    * A row is marked published once Redis accepted its event, but Redis may lose what it accepted: all of
@@ -88,6 +122,8 @@ export class OutboxRelay {
   /** The bus backend's life the relay last saw, and when it looks again. */
   private generation: string | undefined;
   private nextGenerationCheck = 0;
+  /** The last pass found a partition another instance held (see `start`). */
+  private skippedPartitions = false;
 
   constructor(private readonly options: OutboxRelayOptions) {
     if (!IDENT.test(options.table)) throw new Error(`invalid outbox table name ${options.table}`);
@@ -103,8 +139,12 @@ export class OutboxRelay {
    * (test/bench/results/tuning-events.md). Instances take turns on the partitions another holds.
    */
   async runOnce(): Promise<number> {
-    await this.replayIfBusRestarted();
-    return this.publishFreePartitions();
+    try {
+      await this.replayIfBusRestarted();
+      return await this.publishFreePartitions();
+    } finally {
+      this.passes += 1;
+    }
   }
 
   /** See `OutboxRelayOptions.replayWindowMs`: after a restart of the bus's backend, recent rows go again. */
@@ -124,66 +164,138 @@ export class OutboxRelay {
 
   private async publishFreePartitions(): Promise<number> {
     const { pool, table, producer, bus } = this.options;
-    return inTransaction(pool, async (client) => {
-      const { rows: locked } = await client.query<{ parts: number[] }>(
-        `SELECT coalesce(array_agg(p), '{}') AS parts FROM generate_series(0, $2::int - 1) AS p
+    return inTransaction(
+      pool,
+      async (client) => {
+        const { rows: locked } = await client.query<{ parts: number[] }>(
+          `SELECT coalesce(array_agg(p), '{}') AS parts FROM generate_series(0, $2::int - 1) AS p
           WHERE pg_try_advisory_xact_lock(hashtext($1), p)`,
-        [`outbox:${table}`, this.partitions],
-      );
-      const parts = locked[0]?.parts ?? [];
-      // Every partition is held by another relay this pass: nothing was written, the COMMIT is a no-op.
-      if (parts.length === 0) return 0;
-      const { rows } = await client.query<Row>(
-        `SELECT id, topic, version, aggregate_id, payload, occurred_at FROM ${table}
+          [`outbox:${table}`, this.partitions],
+        );
+        const parts = locked[0]?.parts ?? [];
+        this.skippedPartitions = parts.length < this.partitions;
+        // Every partition is held by another relay this pass: nothing was written, the COMMIT is a no-op.
+        if (parts.length === 0) return 0;
+        const { rows } = await client.query<Row>(
+          `SELECT id, topic, version, aggregate_id, payload, occurred_at FROM ${table}
           WHERE published_at IS NULL AND (hashtext(aggregate_id::text) & 2147483647) % $1 = ANY($2::int[])
           ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED`,
-        [this.partitions, parts, this.batchSize],
-      );
-      if (rows.length === 0) return 0;
-      const events = rows.map(
-        (r): EventEnvelope =>
-          ({
-            id: r.id,
-            type: r.topic,
-            version: r.version,
-            aggregateId: r.aggregate_id,
-            occurredAt: r.occurred_at.toISOString(),
-            producer,
-            payload: r.payload,
-          }) as EventEnvelope,
-      );
-      await bus.publish(events);
-      await this.options.afterPublish?.(events);
-      await client.query(
-        `UPDATE ${table} SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
-        [rows.map((r) => r.id)],
-      );
-      return rows.length;
-    });
+          [this.partitions, parts, this.batchSize],
+        );
+        if (rows.length === 0) return 0;
+        const events = rows.map(
+          (r): EventEnvelope =>
+            ({
+              id: r.id,
+              type: r.topic,
+              version: r.version,
+              aggregateId: r.aggregate_id,
+              occurredAt: r.occurred_at.toISOString(),
+              producer,
+              payload: r.payload,
+            }) as EventEnvelope,
+        );
+        await bus.publish(events);
+        await this.options.afterPublish?.(events);
+        await client.query(
+          `UPDATE ${table} SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
+          [rows.map((r) => r.id)],
+        );
+        return rows.length;
+      },
+      QUIET_BEGIN,
+    );
   }
 
+  /**
+   * Publishes until `stop()`: a pass, then another at once while passes find work (a burst drains
+   * batch after batch), else a pause of `idleMs` that `wake()` ends early. A wake-up that arrives during
+   * a pass makes the next pass start without a pause, so none is lost between the pass's SELECT and the
+   * wait. A woken pass that found a partition held by another instance's pass (which may have begun
+   * before the commit that woke this one, and missed its row) runs once more after
+   * MIN_WOKEN_PASS_INTERVAL_MS, rather than leaving that row to the fallback poll.
+   */
   start(): void {
     if (this.running) return;
     this.running = true;
+    const { wokenByCommits = false, onError } = this.options;
+    const idleMs = this.options.idleMs ?? (wokenByCommits ? DEFAULT_FALLBACK_POLL_MS : DEFAULT_POLL_MS);
     this.loop = (async () => {
       let failures = 0;
+      let wokenPass = false;
+      let retried = false;
       while (this.running) {
         try {
+          // Cleared before the pass reads: what commits after this point wakes the next pass.
+          this.woken = false;
+          const passStarted = performance.now();
           const n = await this.runOnce();
           failures = 0;
-          if (n === 0) await sleep(this.options.idleMs ?? 50);
+          // Woken by every commit, a pass that took fewer rows than a batch left none behind that a later
+          // wake-up will not announce; polling only, only an empty pass shows the outbox is drained.
+          const drained = wokenByCommits ? n < this.batchSize : n === 0;
+          if (!drained) {
+            retried = false;
+            continue;
+          }
+          if (wokenByCommits && wokenPass && this.skippedPartitions && !retried && !this.woken) {
+            retried = true;
+            await this.pause(MIN_WOKEN_PASS_INTERVAL_MS, false);
+            continue;
+          }
+          retried = false;
+          wokenPass = await this.pause(idleMs);
+          const early = MIN_WOKEN_PASS_INTERVAL_MS - (performance.now() - passStarted);
+          if (wokenByCommits && early > 0) await this.pause(early, false);
         } catch (err) {
           failures += 1;
-          this.options.onError?.(err);
-          await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+          onError?.(err);
+          await this.pause(Math.min(5000, 100 * 2 ** Math.min(failures, 6)), false);
         }
       }
     })();
   }
 
+  /** Passes ended (tests count them: a read-only load must not wake the relay). */
+  passes = 0;
+
   async stop(): Promise<void> {
     this.running = false;
+    this.wake();
     await this.loop;
+  }
+
+  /** Set by `wake()` since the current pass began (see `start`). */
+  private woken = false;
+  private wakeUp: (() => void) | undefined;
+
+  /**
+   * Something may have been written to the outbox: the idle relay starts a pass now (at most one every
+   * MIN_WOKEN_PASS_INTERVAL_MS), a busy one makes another after the current. Cheap and synchronous.
+   */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /**
+   * Waits `ms`, or less when `wakeable` and `wake()` is called (or already was), or until `stop()`;
+   * true when a wake-up ended it.
+   */
+  private async pause(ms: number, wakeable = true): Promise<boolean> {
+    if (!this.running) return false;
+    if (wakeable && this.woken) return true;
+    return new Promise<boolean>((resolve) => {
+      const done = (woken: boolean) => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve(woken);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      this.wakeUp = () => {
+        if (wakeable || !this.running) done(this.running);
+      };
+    });
   }
 }
 
@@ -275,5 +387,3 @@ export function inboxTableSql(table: string): string {
   CONSTRAINT ${table}_pkey PRIMARY KEY (consumer, event_id)
 );`;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -138,11 +138,12 @@ export async function waitUntil(
   check: () => Promise<boolean> | boolean,
   timeoutMs = 15_000,
   what = 'condition',
+  everyMs = 20,
 ): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import { QUIET_BEGIN } from '@carwash/events';
 import pg from 'pg';
 
 /** Counts the SQL statements a pool sends; tests read it to prove batching. One increment per query. */
@@ -7,14 +8,20 @@ export interface StatementCounter {
 }
 
 /**
- * A pg pool whose clients count every statement into `counter`. Each feature creates its own (its own
- * database), hands it to Prisma's driver adapter, and exports the counter for its tests.
+ * A pg pool whose clients count every statement into `counter`, and tell the pool's `onCommittedWrite`
+ * listeners after each write committed on them (see `watchWrites`). Each feature creates its own (its
+ * own database), hands it to Prisma's driver adapter, and exports the counter for its tests.
  */
 export function countingPool(url: string, max: number, counter: StatementCounter): pg.Pool {
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const listener of listeners) listener();
+  };
   class CountingClient extends pg.Client {
+    private readonly writes = new WriteWatch(notify);
     override query(...args: unknown[]): never {
       counter.count += 1;
-      return (super.query as (...a: unknown[]) => never)(...args);
+      return this.writes.around(args, (super.query as (...a: unknown[]) => never).bind(this));
     }
   }
   const pool = new pg.Pool({
@@ -23,7 +30,96 @@ export function countingPool(url: string, max: number, counter: StatementCounter
     Client: CountingClient as unknown as typeof pg.Client,
   });
   survivesDroppedConnections(pool);
+  writeListeners.set(pool, listeners);
   return pool;
+}
+
+const writeListeners = new WeakMap<pg.Pool, Set<() => void>>();
+
+/**
+ * Calls `listener` after every write that commits on a client of `pool` (a `countingPool`; undefined for
+ * another pool, which tells nobody), and returns how to stop. The outbox relay of the feature listens:
+ * its writers and its relay share the pool, so a committed event wakes the relay in the same process
+ * with no cost in the writer's commit (PostgreSQL's NOTIFY serialised every commit that sent one).
+ * Listeners run synchronously, once the COMMIT's answer arrived: they must only schedule work.
+ */
+export function onCommittedWrite(pool: pg.Pool, listener: () => void): (() => void) | undefined {
+  const listeners = writeListeners.get(pool);
+  if (!listeners) return undefined;
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/**
+ * A statement that begins with one of these words (after white space, any case) reads: it never wakes
+ * anyone. Anything else is taken for a write: INSERT, UPDATE, DELETE, WITH (a CTE may write), CALL,
+ * and a statement opening with a comment — which is how a SELECT that writes through a function (booking's
+ * `booking_hold`) says so. A read taken for a write costs one relay pass; a write taken for a read
+ * would wait for the fallback poll, hence the short list.
+ */
+const READ = /^\s*(?:SELECT|SHOW|SET|SAVEPOINT|RELEASE)\b/i;
+const BEGIN = /^\s*(?:BEGIN|START\s+TRANSACTION)\b/i;
+const COMMIT = /^\s*(?:COMMIT|END)\b/i;
+/** ROLLBACK and ABORT end the transaction; ROLLBACK TO (a savepoint) does not. */
+const ROLLBACK = /^\s*(?:ROLLBACK|ABORT)\b(?!\s+(?:WORK\s+|TRANSACTION\s+)?TO\b)/i;
+const textOf = (arg: unknown): string | undefined =>
+  typeof arg === 'string'
+    ? arg
+    : typeof (arg as { text?: unknown } | null)?.text === 'string'
+      ? (arg as { text: string }).text
+      : undefined;
+
+/**
+ * One client's transaction state, for `countingPool`: which committed statements wrote. The rule: a
+ * transaction begun explicitly wakes on its successful COMMIT when it ran a statement that is not a
+ * read (`READ`); outside a transaction a write wakes once it succeeded (it committed on its own); a
+ * ROLLBACK, a failed statement, or a COMMIT that PostgreSQL answers with ROLLBACK (the transaction had
+ * failed) wakes nobody. A read costs one anchored regex test and nothing else.
+ */
+class WriteWatch {
+  /** 0 outside a transaction, 1 in one begun with QUIET_BEGIN (the relay's own: never wakes), 2 in one that wrote nothing yet, 3 wrote. */
+  private state: 0 | 1 | 2 | 3 = 0;
+
+  constructor(private readonly notify: () => void) {}
+
+  around(args: unknown[], send: (...a: unknown[]) => never): never {
+    const text = textOf(args[0]);
+    if (text === undefined || READ.test(text)) return send(...args);
+    if (BEGIN.test(text)) {
+      this.state = text === QUIET_BEGIN ? 1 : 2;
+      return send(...args);
+    }
+    if (ROLLBACK.test(text)) {
+      this.state = 0;
+      return send(...args);
+    }
+    const committing = COMMIT.test(text);
+    if (committing) {
+      const wrote = this.state === 3;
+      this.state = 0;
+      if (!wrote) return send(...args);
+    } else if (this.state !== 0) {
+      if (this.state === 2) this.state = 3;
+      return send(...args);
+    }
+    // A COMMIT of a transaction that wrote, or a write outside any: tell the listeners once it succeeded.
+    const done = (result: unknown) => {
+      if (!committing || (result as { command?: unknown } | undefined)?.command === 'COMMIT') this.notify();
+    };
+    const last = args.length - 1;
+    const callback = args[last];
+    if (typeof callback === 'function') {
+      args[last] = (err: unknown, result: unknown) => {
+        if (!err) done(result);
+        return (callback as (e: unknown, r: unknown) => unknown)(err, result);
+      };
+      return send(...args);
+    }
+    const sent = send(...args) as unknown;
+    if (sent && typeof (sent as PromiseLike<unknown>).then === 'function')
+      (sent as Promise<unknown>).then(done, () => undefined);
+    return sent as never;
+  }
 }
 
 /**

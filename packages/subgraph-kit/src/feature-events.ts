@@ -13,6 +13,7 @@ import {
 } from '@carwash/events';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { onCommittedWrite } from './db.js';
 import type { SubgraphServer } from './server.js';
 
 export interface FeatureEventsOptions {
@@ -24,7 +25,10 @@ export interface FeatureEventsOptions {
     EVENT_BUS: 'redis' | 'memory';
     REDIS_URL: string;
     EVENTS_NAMESPACE: string;
-    /** The relay's pause between polls of an empty outbox (the relay's default when absent). */
+    /**
+     * The relay's pause between polls of an empty outbox (the relay's default when absent): with a
+     * `countingPool` a fallback, as every write committed on the pool wakes the relay at once.
+     */
     OUTBOX_POLL_MS?: number;
   };
   logger: Logger;
@@ -56,11 +60,16 @@ export function createFeatureEvents({
       : // Every feature of the process on one in-memory bus (shared by namespace), as on one Redis.
         { kind: 'memory', namespace: settings.EVENTS_NAMESPACE },
   );
+  // The feature's writers and its relay share `pool`: every write committed on it wakes the relay (an
+  // in-process signal, nothing in the writer's commit); what other processes write waits for the poll.
+  let wake = (): void => undefined;
+  const unsubscribe = onCommittedWrite(pool, () => wake());
   const relay = new OutboxRelay({
     pool,
     table: `${feature}_outbox`,
     producer: feature,
     bus,
+    wokenByCommits: unsubscribe !== undefined,
     ...(settings.OUTBOX_POLL_MS ? { idleMs: settings.OUTBOX_POLL_MS } : {}),
     onError: (err) => logger.warn({ err }, 'outbox relay: publishing failed; will retry'),
     onReplay: (rows) =>
@@ -69,6 +78,7 @@ export function createFeatureEvents({
         'event bus restarted (its unread events may be lost): sending recent events again',
       ),
   });
+  wake = () => relay.wake();
   const consumers: Consumer[] = [];
   return {
     bus,
@@ -89,6 +99,7 @@ export function createFeatureEvents({
     },
     stop: async () => {
       await Promise.all(consumers.map((c) => c.stop()));
+      unsubscribe?.();
       await relay.stop();
       await bus.close();
     },

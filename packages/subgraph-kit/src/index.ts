@@ -20,6 +20,7 @@ export {
 export { DateTime, DateScalar, Instant, LocalTimeScalar } from './scalars.js';
 export {
   countingPool,
+  onCommittedWrite,
   featureDatabase,
   isConnectionFailure,
   pgErrorCode,

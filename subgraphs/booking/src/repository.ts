@@ -453,7 +453,9 @@ export class BookingRepository implements BookingStore {
     const created = reservationCreated(id, d);
     // One parameterised statement outside any transaction (autocommit: the call is its own transaction),
     // built by Prisma's tagged template (values travel as $n parameters) and sent on the pool itself.
-    const statement = Prisma.sql`
+    // It opens with a comment, not SELECT: the pool then counts it as a write and wakes the outbox relay
+    // once it committed (see `countingPool` in the subgraph kit).
+    const statement = Prisma.sql`/* booking_hold writes */
       SELECT h.outcome, ${reservationColumns('r')}
       FROM booking_hold(
         ${id}::uuid, ${d.customerId}::uuid, ${d.siteId}::uuid, ${d.serviceId}::uuid,

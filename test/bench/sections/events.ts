@@ -83,7 +83,7 @@ export const run: Section = async ({ quick, log }) => {
       },
     ],
     notes: [
-      `Latency is effect commit − the event's occurredAt (its outbox write): relay polling (idle 10 ms), publication, the consumer's read and the effect's transaction (inbox row + one effect row); "relay p99" is the outbox → published share of it. Target: steady p99 < ${TARGET_P99_MS} ms — per-event handlers ${verdict(perEvent)}; batch handler ${verdict(batch)}. The verdict is the per-event consumer's, the one every feature's handlers use today; the batch handler (which no feature uses yet) is given beside it, and both must lose nothing and double nothing.`,
+      `Latency is effect commit − the event's occurredAt (its outbox write): the relay's wake-up (the writer wakes it after each committed write, as a feature's pool does; a fallback poll every second), publication, the consumer's read and the effect's transaction (inbox row + one effect row); "relay p99" is the outbox → published share of it. Target: steady p99 < ${TARGET_P99_MS} ms — per-event handlers ${verdict(perEvent)}; batch handler ${verdict(batch)}. The verdict is the per-event consumer's, the one every feature's handlers use today; the batch handler (which no feature uses yet) is given beside it, and both must lose nothing and double nothing.`,
       `Duplicates counts effects applied twice (the effect table has no unique key on purpose); redeliveries absorbed by the inbox: ${contenders.flatMap(([name, result]) => phases(result).map((p) => `${name} ${p.name} ${p.redeliveries}`)).join(', ')}.`,
       `1-minute load average ${load0.toFixed(2)} at the start, ${loadMid.toFixed(2)} between the consumers, ${loadavg()[0]!.toFixed(2)} at the end.`,
       ...contenders.flatMap(([name, result]) => [
