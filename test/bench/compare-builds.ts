@@ -6,10 +6,11 @@
  * 10 connections) or availableSlots (one site open all day, 20 connections).
  *
  *   tsx test/bench/compare-builds.ts [<checkout A> [<checkout B>]] [--load dashboard|slots]
- *     [--rounds N] [--seconds S] [--b-flags F] [--cpu-prof D]
+ *     [--rounds N] [--seconds S] [--b-flags F] [--b-gateway-env K=V,…] [--cpu-prof D]
  *
  * `--b-flags` gives B's service processes Node flags (space-separated, e.g. `--max-semi-space-size=32`):
- * with A and B the same checkout, it measures a runtime setting. With `--cpu-prof D` each gateway
+ * with A and B the same checkout, it measures a runtime setting; `--b-gateway-env` does the same for
+ * settings of B's gateway (e.g. `NODE_OPTIONS=` against production's GATEWAY_RUNTIME_ENV). With `--cpu-prof D` each gateway
  * writes its `.cpuprofile` into D/<A|B> when it stops.
  *
  * A checkout is a folder with this repository's layout (default: this one): a worktree, or a copy of it
@@ -35,6 +36,7 @@ const { positionals, values } = parseArgs({
     rounds: { type: 'string', default: '1' },
     seconds: { type: 'string', default: '12' },
     'b-flags': { type: 'string', default: '' },
+    'b-gateway-env': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
   },
 });
@@ -47,6 +49,12 @@ const sg = await startSupergraph({ authEnv: { AUTH_JWT_PRIVATE_KEYS: signingKeys
 const seeded: Parameters<typeof unseed>[1][] = [];
 const load = startLoadGenerator();
 const builds: Array<{ name: string; services: Services }> = [];
+/** `--b-gateway-env K=V,K=V`: settings of B's gateway process over the ones it starts with. */
+const gatewayEnvOfB: Record<string, string> = Object.fromEntries(
+  values['b-gateway-env']!.split(',')
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 /** B's `--b-flags` for every service, and `--cpu-prof` for each build's gateway. */
 const nodeFlagsOf = (i: number): Partial<Record<ServiceName, string[]>> => {
   const flags = i === 1 ? values['b-flags']!.split(' ').filter(Boolean) : [];
@@ -67,6 +75,7 @@ try {
           auth: { AUTH_JWT_PRIVATE_KEYS: signingKeys },
           booking: { BOOKING_DATABASE_POOL_SIZE: '20' },
           payment: { PAYMENT_DATABASE_POOL_SIZE: '20' },
+          ...(i === 1 ? { gateway: gatewayEnvOfB } : {}),
         },
       }),
     });
