@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { AppError } from '@carwash/errors';
 import type { RevocationChecker } from './revocation.js';
 import {
@@ -63,10 +64,6 @@ const VERIFIED_TOKEN_MAX_ENTRIES = 10_000;
 interface VerifiedToken {
   viewer: Viewer;
   version: number;
-  /** The token's `exp`, in ms: a hit at or after it is verified again (and refused as expired by jose). */
-  expiresAt: number;
-  /** When this entry stops being used (VERIFIED_TOKEN_TTL_MS after the check). */
-  until: number;
 }
 
 /**
@@ -95,13 +92,16 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
   // subgraph verifies the same token again (test/bench/results/tuning-gateway.md). Not with a key set
   // read on every call (`jwks` as a function): whoever rotates it there expects the next call to see it.
   const now = options.now ?? Date.now;
-  const verified = typeof options.jwks === 'function' ? undefined : new Map<string, VerifiedToken>();
-  const remember = (jwt: string, entry: VerifiedToken) => {
-    verified!.set(jwt, entry);
-    // Maps iterate in insertion order: the first key is the oldest entry.
-    if (verified!.size > VERIFIED_TOKEN_MAX_ENTRIES) verified!.delete(verified!.keys().next().value!);
-  };
-
+  const verified =
+    typeof options.jwks === 'function'
+      ? undefined
+      : new LRUCache<string, VerifiedToken>({
+          max: VERIFIED_TOKEN_MAX_ENTRIES,
+          ttl: VERIFIED_TOKEN_TTL_MS,
+          // Read the clock on every lookup (tests move it), not once per millisecond.
+          ttlResolution: 0,
+          perf: { now },
+        });
   return async (authorization) => {
     if (authorization === undefined || authorization === '') return null;
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization);
@@ -113,9 +113,7 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
     const jwt = match[1]!;
     const t = now();
     const hit = verified?.get(jwt);
-    if (hit && t < hit.until && t < hit.expiresAt)
-      return checkRevocation({ ...hit.viewer }, hit.version, options.revocations);
-    if (hit) verified!.delete(jwt);
+    if (hit) return checkRevocation({ ...hit.viewer }, hit.version, options.revocations);
     let viewer: Viewer;
     let tokenVersion: number;
     try {
@@ -141,13 +139,13 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       viewer = { userId: payload.sub, role: role as Role, sessionId: payload.sid };
       tokenVersion = version;
       // `exp` is a required claim, checked by jose above.
+      // Never past the token's own expiry: a hit at or after it is verified again (and refused by jose).
       if (verified)
-        remember(jwt, {
-          viewer: { ...viewer },
-          version,
-          expiresAt: (payload.exp as number) * 1000,
-          until: t + VERIFIED_TOKEN_TTL_MS,
-        });
+        verified.set(
+          jwt,
+          { viewer: { ...viewer }, version },
+          { ttl: Math.min(VERIFIED_TOKEN_TTL_MS, (payload.exp as number) * 1000 - t) },
+        );
     } catch (err) {
       if (err instanceof AppError) throw err;
       if (err instanceof joseErrors.JWTExpired)
