@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { outboxTableSql } from '@carwash/events';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { countingPool } from '../src/db.js';
 import { createFeatureEvents, type FeatureEvents } from '../src/feature-events.js';
 import { createLogger } from '../src/logger.js';
@@ -41,7 +41,10 @@ async function waitUntil(check: () => Promise<boolean> | boolean, what: string):
   }
 }
 
-/** A feature of its own (table `<feature>_outbox`) whose relay runs on `pool`, with a 10 s fallback poll. */
+/**
+ * A feature of its own (table `<feature>_outbox`) whose relay runs on `pool`, with a 10 s fallback poll;
+ * stopped and dropped when the test that made it finishes.
+ */
 async function feature() {
   const name = `k${randomUUID().replaceAll('-', '').slice(0, 10)}`;
   const table = `${name}_outbox`;
@@ -59,6 +62,11 @@ async function feature() {
     logger: createLogger(name, 'silent'),
   });
   const { relay } = events;
+  onTestFinished(async () => {
+    await events.stop();
+    await pool.query(`DROP TABLE IF EXISTS ${table}`);
+    await pool.end();
+  });
   relay.start();
   await waitUntil(() => relay.passes >= 1, 'the first pass');
   const count = async (where: string) =>
@@ -78,120 +86,99 @@ async function feature() {
       await sleep(ms);
       expect(relay.passes).toBe(passes);
     },
-    async cleanUp() {
-      await events.stop();
-      await pool.query(`DROP TABLE IF EXISTS ${table}`);
-      await pool.end();
-    },
   };
 }
 
 describe('a feature relay woken by the commits of its pool', () => {
   it('publishes an event committed through the pool in well under a second (fallback 10 s)', async () => {
     const sut = await feature();
+    // An explicit transaction, as Prisma's adapter and the kit's inTransaction send it.
+    let start = performance.now();
+    const client = await pool.connect();
     try {
-      // An explicit transaction, as Prisma's adapter and the kit's inTransaction send it.
-      let start = performance.now();
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query('SELECT 1');
-        await client.query(sut.insert, [1]);
-        await client.query('COMMIT');
-      } finally {
-        client.release();
-      }
-      await waitUntil(async () => (await sut.published()) === 1, 'the transaction’s event');
-      expect(performance.now() - start).toBeLessThan(PROMPT_MS);
-      // One statement outside any transaction (pool.query, its own commit).
-      start = performance.now();
-      await pool.query(sut.insert, [1]);
-      await waitUntil(async () => (await sut.published()) === 2, 'the autocommitted event');
-      expect(performance.now() - start).toBeLessThan(PROMPT_MS);
-      // A SELECT that writes through a function says so with a leading comment (booking's booking_hold).
-      await pool.query(`CREATE FUNCTION ${sut.table}_write() RETURNS int LANGUAGE sql AS $$
+      await client.query('BEGIN');
+      await client.query('SELECT 1');
+      await client.query(sut.insert, [1]);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    await waitUntil(async () => (await sut.published()) === 1, 'the transaction’s event');
+    expect(performance.now() - start).toBeLessThan(PROMPT_MS);
+    // One statement outside any transaction (pool.query, its own commit).
+    start = performance.now();
+    await pool.query(sut.insert, [1]);
+    await waitUntil(async () => (await sut.published()) === 2, 'the autocommitted event');
+    expect(performance.now() - start).toBeLessThan(PROMPT_MS);
+    // A SELECT that writes through a function says so with a leading comment (booking's booking_hold).
+    await pool.query(`CREATE FUNCTION ${sut.table}_write() RETURNS int LANGUAGE sql AS $$
         INSERT INTO ${sut.table} (id, topic, version, aggregate_id, payload)
         VALUES (gen_random_uuid(), 'auth.user.deleted', 1, gen_random_uuid(), '{}'); SELECT 1 $$`);
-      start = performance.now();
-      await pool.query(`/* writes */ SELECT ${sut.table}_write()`);
-      await waitUntil(async () => (await sut.published()) === 3, 'the function’s event');
-      expect(performance.now() - start).toBeLessThan(PROMPT_MS);
-      await pool.query(`DROP FUNCTION ${sut.table}_write()`);
-    } finally {
-      await sut.cleanUp();
-    }
+    start = performance.now();
+    await pool.query(`/* writes */ SELECT ${sut.table}_write()`);
+    await waitUntil(async () => (await sut.published()) === 3, 'the function’s event');
+    expect(performance.now() - start).toBeLessThan(PROMPT_MS);
+    await pool.query(`DROP FUNCTION ${sut.table}_write()`);
   });
 
   it('publishes nothing of a rolled-back or failed transaction, and neither wakes the relay', async () => {
     const sut = await feature();
+    const client = await pool.connect();
     try {
-      const client = await pool.connect();
-      try {
-        const passes = sut.relay.passes;
-        await client.query('BEGIN');
-        await client.query(sut.insert, [1]);
-        await client.query('ROLLBACK');
-        // A failed transaction: PostgreSQL answers its COMMIT with ROLLBACK.
-        await client.query('BEGIN');
-        await client.query(sut.insert, [1]);
-        await expect(client.query('SELECT 1/0')).rejects.toThrow();
-        expect((await client.query('COMMIT')).command).toBe('ROLLBACK');
-        await sleep(300);
-        expect(sut.relay.passes).toBe(passes);
-      } finally {
-        client.release();
-      }
-      expect(await sut.unpublished()).toBe(0);
-      expect(await sut.published()).toBe(0);
+      const passes = sut.relay.passes;
+      await client.query('BEGIN');
+      await client.query(sut.insert, [1]);
+      await client.query('ROLLBACK');
+      // A failed transaction: PostgreSQL answers its COMMIT with ROLLBACK.
+      await client.query('BEGIN');
+      await client.query(sut.insert, [1]);
+      await expect(client.query('SELECT 1/0')).rejects.toThrow();
+      expect((await client.query('COMMIT')).command).toBe('ROLLBACK');
+      await sleep(300);
+      expect(sut.relay.passes).toBe(passes);
     } finally {
-      await sut.cleanUp();
+      client.release();
     }
+    expect(await sut.unpublished()).toBe(0);
+    expect(await sut.published()).toBe(0);
   });
 
   it('drains a burst larger than a batch at once', async () => {
     const sut = await feature();
-    try {
-      const start = performance.now();
-      await pool.query(sut.insert, [1_234]);
-      await waitUntil(async () => (await sut.unpublished()) === 0, 'the burst to drain');
-      expect(performance.now() - start).toBeLessThan(PROMPT_MS * 2);
-      expect(await sut.published()).toBe(1_234);
-    } finally {
-      await sut.cleanUp();
-    }
+    const start = performance.now();
+    await pool.query(sut.insert, [1_234]);
+    await waitUntil(async () => (await sut.unpublished()) === 0, 'the burst to drain');
+    expect(performance.now() - start).toBeLessThan(PROMPT_MS * 2);
+    expect(await sut.published()).toBe(1_234);
   });
 
   it('runs no pass under a read-only load, nor after its own passes that published', async () => {
     const sut = await feature();
-    try {
-      await pool.query(sut.insert, [3]);
-      await waitUntil(async () => (await sut.published()) === 3, 'publication');
-      // Its own pass marked the rows (an UPDATE, committed): that wakes nothing.
-      await sleep(100);
-      await sut.idleFor(300);
-      const passes = sut.relay.passes;
-      // Reads: alone, in read-only transactions, with SET and SHOW, in parallel on every connection.
-      await Promise.all(
-        Array.from({ length: 4 }, async () => {
-          for (let i = 0; i < 50; i++) await pool.query(`SELECT count(*) FROM ${sut.table}`);
-          const client = await pool.connect();
-          try {
-            for (let i = 0; i < 20; i++) {
-              await client.query('BEGIN');
-              await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-              await client.query('  select 1');
-              await client.query('SHOW search_path');
-              await client.query('COMMIT');
-            }
-          } finally {
-            client.release();
+    await pool.query(sut.insert, [3]);
+    await waitUntil(async () => (await sut.published()) === 3, 'publication');
+    // Its own pass marked the rows (an UPDATE, committed): that wakes nothing.
+    await sleep(100);
+    await sut.idleFor(300);
+    const passes = sut.relay.passes;
+    // Reads: alone, in read-only transactions, with SET and SHOW, in parallel on every connection.
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let i = 0; i < 50; i++) await pool.query(`SELECT count(*) FROM ${sut.table}`);
+        const client = await pool.connect();
+        try {
+          for (let i = 0; i < 20; i++) {
+            await client.query('BEGIN');
+            await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+            await client.query('  select 1');
+            await client.query('SHOW search_path');
+            await client.query('COMMIT');
           }
-        }),
-      );
-      await sleep(300);
-      expect(sut.relay.passes).toBe(passes);
-    } finally {
-      await sut.cleanUp();
-    }
+        } finally {
+          client.release();
+        }
+      }),
+    );
+    await sleep(300);
+    expect(sut.relay.passes).toBe(passes);
   });
 });
