@@ -38,6 +38,22 @@ async function tables() {
   return t;
 }
 
+/**
+ * A poison event and `n` good ones, and a handler that applies each effect but fails on the poison
+ * event while `poisoned()` says so.
+ */
+async function poisonWorld(tag: string, n: number, poisoned: () => boolean = () => true) {
+  const t = await tables();
+  const group = `${tag}-${t.tag}`;
+  const poison = userDeleted();
+  const others = Array.from({ length: n }, () => userDeleted());
+  const handle = async (e: EventEnvelope) => {
+    if (e.id === poison.id && poisoned()) throw new Error('cannot handle this one');
+    await t.apply(group, e);
+  };
+  return { t, group, poison, others, handle };
+}
+
 /** One contract, two implementations: the zero-setup mode must behave like production. */
 describe.each([
   ['Redis Streams', (ns: string) => createEventBus({ kind: 'redis', url: REDIS_URL, namespace: ns })],
@@ -201,21 +217,13 @@ describe.each([
   });
 
   it('falls back one by one when a batch fails: the others apply once, the poison event is dead-lettered alone', async () => {
-    const t = await tables();
-    const group = `batchfail-${t.tag}`;
-    const poison = userDeleted();
-    const others = Array.from({ length: 12 }, () => userDeleted());
+    const { t, group, poison, others, handle } = await poisonWorld('batchfail', 12);
     const batchErrors: number[] = [];
     const consumer = await bus.consume({
       group,
       ...fast,
       maxDeliveries: 2,
-      handlers: {
-        'auth.user.deleted': async (e) => {
-          if (e.id === poison.id) throw new Error('cannot handle this one');
-          await t.apply(group, e);
-        },
-      },
+      handlers: { 'auth.user.deleted': handle },
       batchHandlers: {
         'auth.user.deleted': async (events) => {
           // Effects written, then the failure: the rollback must leave nothing behind.
@@ -289,11 +297,8 @@ describe.each([
   });
 
   it('dead-letters a poison event after maxDeliveries without blocking the events behind it, and replays it', async () => {
-    const t = await tables();
-    const group = `poison-${t.tag}`;
-    const poison = userDeleted();
-    const others = Array.from({ length: 10 }, () => userDeleted());
     let healed = false;
+    const { t, group, poison, others, handle } = await poisonWorld('poison', 10, () => !healed);
     const attempts = new Map<string, number>();
     const consumer = await bus.consume({
       group,
@@ -302,8 +307,7 @@ describe.each([
       handlers: {
         'auth.user.deleted': async (e) => {
           attempts.set(e.id, (attempts.get(e.id) ?? 0) + 1);
-          if (e.id === poison.id && !healed) throw new Error('cannot handle this one');
-          await t.apply(group, e);
+          await handle(e);
         },
       },
     });
