@@ -36,6 +36,16 @@ function windowsOf(schedule: Schedule, from: string, to: string): Array<[string,
   ]);
 }
 
+/** A case of {@link itGivesWindows}: its title, the site, the range [from, to) and the windows expected. */
+type WindowsCase = [title: string, site: Schedule, range: [string, string], windows: Array<[string, string]>];
+
+/** One test per case: the site's opening windows over the range are exactly the expected ones. */
+function itGivesWindows(cases: WindowsCase[]): void {
+  it.each(cases)('%s', (_title, site, [from, to], windows) => {
+    expect(windowsOf(site, from, to)).toEqual(windows);
+  });
+}
+
 /** The same local window on every weekday. */
 function everyDay(opensAt: string, closesAt: string): WeeklyWindow[] {
   return [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, opensAt, closesAt }));
@@ -57,284 +67,288 @@ const OFFICE_WEEK: WeeklyWindow[] = [
 const BERLIN = schedule('Europe/Berlin', OFFICE_WEEK);
 
 describe('openingWindows in a normal week', () => {
-  it('turns a winter week in Berlin into UTC windows at +01:00', () => {
-    expect(windowsOf(BERLIN, '2026-01-11T23:00:00.000Z', '2026-01-18T23:00:00.000Z')).toEqual([
-      ['2026-01-12T07:00:00.000Z', '2026-01-12T17:00:00.000Z'],
-      ['2026-01-13T07:00:00.000Z', '2026-01-13T17:00:00.000Z'],
-      ['2026-01-14T07:00:00.000Z', '2026-01-14T17:00:00.000Z'],
-      ['2026-01-15T07:00:00.000Z', '2026-01-15T17:00:00.000Z'],
-      ['2026-01-16T07:00:00.000Z', '2026-01-16T17:00:00.000Z'],
-      ['2026-01-17T08:00:00.000Z', '2026-01-17T13:00:00.000Z'],
-    ]);
-  });
-
-  it('turns a summer week in Berlin into UTC windows at +02:00', () => {
-    expect(windowsOf(BERLIN, '2026-07-05T22:00:00.000Z', '2026-07-12T22:00:00.000Z')).toEqual([
-      ['2026-07-06T06:00:00.000Z', '2026-07-06T16:00:00.000Z'],
-      ['2026-07-07T06:00:00.000Z', '2026-07-07T16:00:00.000Z'],
-      ['2026-07-08T06:00:00.000Z', '2026-07-08T16:00:00.000Z'],
-      ['2026-07-09T06:00:00.000Z', '2026-07-09T16:00:00.000Z'],
-      ['2026-07-10T06:00:00.000Z', '2026-07-10T16:00:00.000Z'],
-      ['2026-07-11T07:00:00.000Z', '2026-07-11T12:00:00.000Z'],
-    ]);
-  });
-
-  it('keeps 08:00 local on both sides of the spring-forward weekend in Berlin', () => {
-    expect(windowsOf(BERLIN, '2026-03-27T00:00:00.000Z', '2026-03-31T00:00:00.000Z')).toEqual([
-      ['2026-03-27T07:00:00.000Z', '2026-03-27T17:00:00.000Z'],
-      ['2026-03-28T08:00:00.000Z', '2026-03-28T13:00:00.000Z'],
-      ['2026-03-30T06:00:00.000Z', '2026-03-30T16:00:00.000Z'],
-    ]);
-  });
-
-  it('uses the half-hour offset of Asia/Kolkata (+05:30)', () => {
-    const kolkata = schedule('Asia/Kolkata', everyDay('07:00', '21:00'));
-    expect(windowsOf(kolkata, '2026-06-14T18:30:00.000Z', '2026-06-16T18:30:00.000Z')).toEqual([
-      ['2026-06-15T01:30:00.000Z', '2026-06-15T15:30:00.000Z'],
-      ['2026-06-16T01:30:00.000Z', '2026-06-16T15:30:00.000Z'],
-    ]);
-  });
-
-  it('finds the local date of `from` in the site zone, not in UTC', () => {
-    // 2026-06-14T20:00Z is already 01:30 on Monday 15 June in Kolkata.
-    const kolkata = schedule('Asia/Kolkata', [{ weekday: 1, opensAt: '01:00', closesAt: '03:00' }]);
-    expect(windowsOf(kolkata, '2026-06-14T20:00:00.000Z', '2026-06-14T21:00:00.000Z')).toEqual([
+  itGivesWindows([
+    [
+      'turns a winter week in Berlin into UTC windows at +01:00',
+      BERLIN,
+      ['2026-01-11T23:00:00.000Z', '2026-01-18T23:00:00.000Z'],
+      [
+        ['2026-01-12T07:00:00.000Z', '2026-01-12T17:00:00.000Z'],
+        ['2026-01-13T07:00:00.000Z', '2026-01-13T17:00:00.000Z'],
+        ['2026-01-14T07:00:00.000Z', '2026-01-14T17:00:00.000Z'],
+        ['2026-01-15T07:00:00.000Z', '2026-01-15T17:00:00.000Z'],
+        ['2026-01-16T07:00:00.000Z', '2026-01-16T17:00:00.000Z'],
+        ['2026-01-17T08:00:00.000Z', '2026-01-17T13:00:00.000Z'],
+      ],
+    ],
+    [
+      'turns a summer week in Berlin into UTC windows at +02:00',
+      BERLIN,
+      ['2026-07-05T22:00:00.000Z', '2026-07-12T22:00:00.000Z'],
+      [
+        ['2026-07-06T06:00:00.000Z', '2026-07-06T16:00:00.000Z'],
+        ['2026-07-07T06:00:00.000Z', '2026-07-07T16:00:00.000Z'],
+        ['2026-07-08T06:00:00.000Z', '2026-07-08T16:00:00.000Z'],
+        ['2026-07-09T06:00:00.000Z', '2026-07-09T16:00:00.000Z'],
+        ['2026-07-10T06:00:00.000Z', '2026-07-10T16:00:00.000Z'],
+        ['2026-07-11T07:00:00.000Z', '2026-07-11T12:00:00.000Z'],
+      ],
+    ],
+    [
+      'keeps 08:00 local on both sides of the spring-forward weekend in Berlin',
+      BERLIN,
+      ['2026-03-27T00:00:00.000Z', '2026-03-31T00:00:00.000Z'],
+      [
+        ['2026-03-27T07:00:00.000Z', '2026-03-27T17:00:00.000Z'],
+        ['2026-03-28T08:00:00.000Z', '2026-03-28T13:00:00.000Z'],
+        ['2026-03-30T06:00:00.000Z', '2026-03-30T16:00:00.000Z'],
+      ],
+    ],
+    [
+      'uses the half-hour offset of Asia/Kolkata (+05:30)',
+      schedule('Asia/Kolkata', everyDay('07:00', '21:00')),
+      ['2026-06-14T18:30:00.000Z', '2026-06-16T18:30:00.000Z'],
+      [
+        ['2026-06-15T01:30:00.000Z', '2026-06-15T15:30:00.000Z'],
+        ['2026-06-16T01:30:00.000Z', '2026-06-16T15:30:00.000Z'],
+      ],
+    ],
+    [
+      // 2026-06-14T20:00Z is already 01:30 on Monday 15 June in Kolkata.
+      'finds the local date of `from` in the site zone, not in UTC',
+      schedule('Asia/Kolkata', [{ weekday: 1, opensAt: '01:00', closesAt: '03:00' }]),
       ['2026-06-14T20:00:00.000Z', '2026-06-14T21:00:00.000Z'],
-    ]);
-  });
-
-  it('returns nothing for a range in which the site is closed', () => {
-    expect(windowsOf(BERLIN, '2026-01-18T00:00:00.000Z', '2026-01-18T23:00:00.000Z')).toEqual([]);
-  });
+      [['2026-06-14T20:00:00.000Z', '2026-06-14T21:00:00.000Z']],
+    ],
+    [
+      'returns nothing for a range in which the site is closed',
+      BERLIN,
+      ['2026-01-18T00:00:00.000Z', '2026-01-18T23:00:00.000Z'],
+      [],
+    ],
+  ]);
 });
 
 describe('openingWindows across daylight-saving changes', () => {
-  describe('Europe/Berlin', () => {
-    it('lasts two real hours on the spring-forward day in Berlin', () => {
-      const site = schedule('Europe/Berlin', sundays('01:00', '04:00'));
-      expect(windowsOf(site, '2026-03-28T00:00:00.000Z', '2026-03-30T00:00:00.000Z')).toEqual([
-        ['2026-03-29T00:00:00.000Z', '2026-03-29T02:00:00.000Z'],
-      ]);
-    });
-
-    it('moves a local opening time that does not exist forward by the gap (02:30 → 03:30 CEST)', () => {
-      const site = schedule('Europe/Berlin', sundays('02:30', '05:00'));
-      expect(windowsOf(site, '2026-03-28T00:00:00.000Z', '2026-03-30T00:00:00.000Z')).toEqual([
-        ['2026-03-29T01:30:00.000Z', '2026-03-29T03:00:00.000Z'],
-      ]);
-    });
-
-    it('drops a window that is empty once its non-existent opening moves forward past its closing', () => {
+  itGivesWindows([
+    [
+      'lasts two real hours on the spring-forward day in Berlin',
+      schedule('Europe/Berlin', sundays('01:00', '04:00')),
+      ['2026-03-28T00:00:00.000Z', '2026-03-30T00:00:00.000Z'],
+      [['2026-03-29T00:00:00.000Z', '2026-03-29T02:00:00.000Z']],
+    ],
+    [
+      'moves a local opening time that does not exist forward by the gap (02:30 → 03:30 CEST)',
+      schedule('Europe/Berlin', sundays('02:30', '05:00')),
+      ['2026-03-28T00:00:00.000Z', '2026-03-30T00:00:00.000Z'],
+      [['2026-03-29T01:30:00.000Z', '2026-03-29T03:00:00.000Z']],
+    ],
+    [
       // 02:30 becomes 03:30 CEST, after the real 03:00 CEST closing.
-      const site = schedule('Europe/Berlin', sundays('02:30', '03:00'));
-      expect(windowsOf(site, '2026-03-28T00:00:00.000Z', '2026-03-30T00:00:00.000Z')).toEqual([]);
-    });
+      'drops a window that is empty once its non-existent opening moves forward past its closing',
+      schedule('Europe/Berlin', sundays('02:30', '03:00')),
+      ['2026-03-28T00:00:00.000Z', '2026-03-30T00:00:00.000Z'],
+      [],
+    ],
+    [
+      'lasts four real hours on the fall-back day in Berlin',
+      schedule('Europe/Berlin', sundays('01:00', '04:00')),
+      ['2026-10-24T00:00:00.000Z', '2026-10-26T00:00:00.000Z'],
+      [['2026-10-24T23:00:00.000Z', '2026-10-25T03:00:00.000Z']],
+    ],
+    [
+      'closes at the first occurrence of an ambiguous closing time',
+      schedule('Europe/Berlin', sundays('01:00', '02:30')),
+      ['2026-10-24T00:00:00.000Z', '2026-10-26T00:00:00.000Z'],
+      [['2026-10-24T23:00:00.000Z', '2026-10-25T00:30:00.000Z']],
+    ],
+    [
+      'lasts two real hours on the spring-forward day in New York',
+      schedule('America/New_York', sundays('01:00', '04:00')),
+      ['2026-03-07T00:00:00.000Z', '2026-03-09T00:00:00.000Z'],
+      [['2026-03-08T06:00:00.000Z', '2026-03-08T08:00:00.000Z']],
+    ],
+    [
+      'moves 02:30 forward to 03:30 EDT on the spring-forward day in New York',
+      schedule('America/New_York', sundays('02:30', '05:00')),
+      ['2026-03-07T00:00:00.000Z', '2026-03-09T00:00:00.000Z'],
+      [['2026-03-08T07:30:00.000Z', '2026-03-08T09:00:00.000Z']],
+    ],
+    [
+      'lasts four real hours on the fall-back day in New York',
+      schedule('America/New_York', sundays('01:00', '04:00')),
+      ['2026-10-31T00:00:00.000Z', '2026-11-02T00:00:00.000Z'],
+      [['2026-11-01T05:00:00.000Z', '2026-11-01T09:00:00.000Z']],
+    ],
+    [
+      'opens at the first 01:30 (EDT) on the fall-back day in New York',
+      schedule('America/New_York', sundays('01:30', '03:00')),
+      ['2026-10-31T00:00:00.000Z', '2026-11-02T00:00:00.000Z'],
+      [['2026-11-01T05:30:00.000Z', '2026-11-01T08:00:00.000Z']],
+    ],
+    [
+      'lasts two and a half real hours on the half-hour spring-forward day at Lord Howe',
+      schedule('Australia/Lord_Howe', sundays('01:00', '04:00')),
+      ['2026-10-02T00:00:00.000Z', '2026-10-05T00:00:00.000Z'],
+      [['2026-10-03T14:30:00.000Z', '2026-10-03T17:00:00.000Z']],
+    ],
+    [
+      'lasts three and a half real hours on the half-hour fall-back day at Lord Howe',
+      schedule('Australia/Lord_Howe', sundays('01:00', '04:00')),
+      ['2026-04-03T00:00:00.000Z', '2026-04-06T00:00:00.000Z'],
+      [['2026-04-04T14:00:00.000Z', '2026-04-04T17:30:00.000Z']],
+    ],
+    [
+      'opens at the first 01:45 (+11:00) on the fall-back day at Lord Howe',
+      schedule('Australia/Lord_Howe', sundays('01:45', '04:00')),
+      ['2026-04-03T00:00:00.000Z', '2026-04-06T00:00:00.000Z'],
+      [['2026-04-04T14:45:00.000Z', '2026-04-04T17:30:00.000Z']],
+    ],
+    [
+      'uses +12:45 then +13:45 on the spring-forward day in Pacific/Chatham',
+      schedule('Pacific/Chatham', sundays('01:00', '06:00')),
+      ['2026-09-25T00:00:00.000Z', '2026-09-28T00:00:00.000Z'],
+      [['2026-09-26T12:15:00.000Z', '2026-09-26T16:15:00.000Z']],
+    ],
+  ]);
 
-    it('lasts four real hours on the fall-back day in Berlin', () => {
-      const site = schedule('Europe/Berlin', sundays('01:00', '04:00'));
-      expect(windowsOf(site, '2026-10-24T00:00:00.000Z', '2026-10-26T00:00:00.000Z')).toEqual([
-        ['2026-10-24T23:00:00.000Z', '2026-10-25T03:00:00.000Z'],
-      ]);
-    });
-
-    describe('whatever the current date luxon sees', () => {
-      afterEach(() => {
-        vi.useRealTimers();
-      });
-
-      it.each(['2026-01-15T12:00:00.000Z', '2026-07-15T12:00:00.000Z'])(
-        'takes the first occurrence of an ambiguous local time on the fall-back day (now = %s)',
-        (now) => {
-          vi.useFakeTimers({ now: new Date(now), toFake: ['Date'] });
-          const site = schedule('Europe/Berlin', sundays('02:30', '06:00'));
-          // 02:30 CEST (+02:00), not the second 02:30 an hour later in CET.
-          expect(windowsOf(site, '2026-10-24T00:00:00.000Z', '2026-10-26T00:00:00.000Z')).toEqual([
-            ['2026-10-25T00:30:00.000Z', '2026-10-25T05:00:00.000Z'],
-          ]);
-        },
-      );
-
-      it.each(['2026-01-15T12:00:00.000Z', '2026-07-15T12:00:00.000Z'])(
-        'moves a non-existent local time forward on the spring-forward day (now = %s)',
-        (now) => {
-          vi.useFakeTimers({ now: new Date(now), toFake: ['Date'] });
-          const site = schedule('Europe/Berlin', sundays('02:30', '05:00'));
-          expect(windowsOf(site, '2026-03-28T00:00:00.000Z', '2026-03-30T00:00:00.000Z')).toEqual([
-            ['2026-03-29T01:30:00.000Z', '2026-03-29T03:00:00.000Z'],
-          ]);
-        },
-      );
-    });
-
-    it('closes at the first occurrence of an ambiguous closing time', () => {
-      const site = schedule('Europe/Berlin', sundays('01:00', '02:30'));
-      expect(windowsOf(site, '2026-10-24T00:00:00.000Z', '2026-10-26T00:00:00.000Z')).toEqual([
-        ['2026-10-24T23:00:00.000Z', '2026-10-25T00:30:00.000Z'],
-      ]);
-    });
-
-    it('makes a 00:00–24:00 day last 23 real hours in spring and 25 in autumn', () => {
-      const site = schedule('Europe/Berlin', sundays('00:00', '24:00'));
-      expect(windowsOf(site, '2026-03-28T00:00:00.000Z', '2026-03-30T00:00:00.000Z')).toEqual([
-        ['2026-03-28T23:00:00.000Z', '2026-03-29T22:00:00.000Z'],
-      ]);
-      expect(windowsOf(site, '2026-10-24T00:00:00.000Z', '2026-10-26T00:00:00.000Z')).toEqual([
-        ['2026-10-24T22:00:00.000Z', '2026-10-25T23:00:00.000Z'],
-      ]);
-    });
+  it('makes a 00:00–24:00 day last 23 real hours in spring and 25 in autumn', () => {
+    const site = schedule('Europe/Berlin', sundays('00:00', '24:00'));
+    expect(windowsOf(site, '2026-03-28T00:00:00.000Z', '2026-03-30T00:00:00.000Z')).toEqual([
+      ['2026-03-28T23:00:00.000Z', '2026-03-29T22:00:00.000Z'],
+    ]);
+    expect(windowsOf(site, '2026-10-24T00:00:00.000Z', '2026-10-26T00:00:00.000Z')).toEqual([
+      ['2026-10-24T22:00:00.000Z', '2026-10-25T23:00:00.000Z'],
+    ]);
   });
 
-  describe('America/New_York', () => {
-    it('lasts two real hours on the spring-forward day in New York', () => {
-      const site = schedule('America/New_York', sundays('01:00', '04:00'));
-      expect(windowsOf(site, '2026-03-07T00:00:00.000Z', '2026-03-09T00:00:00.000Z')).toEqual([
-        ['2026-03-08T06:00:00.000Z', '2026-03-08T08:00:00.000Z'],
-      ]);
+  describe('whatever the current date luxon sees', () => {
+    afterEach(() => {
+      vi.useRealTimers();
     });
 
-    it('moves 02:30 forward to 03:30 EDT on the spring-forward day in New York', () => {
-      const site = schedule('America/New_York', sundays('02:30', '05:00'));
-      expect(windowsOf(site, '2026-03-07T00:00:00.000Z', '2026-03-09T00:00:00.000Z')).toEqual([
-        ['2026-03-08T07:30:00.000Z', '2026-03-08T09:00:00.000Z'],
-      ]);
-    });
+    it.each(['2026-01-15T12:00:00.000Z', '2026-07-15T12:00:00.000Z'])(
+      'takes the first occurrence of an ambiguous local time on the fall-back day (now = %s)',
+      (now) => {
+        vi.useFakeTimers({ now: new Date(now), toFake: ['Date'] });
+        const site = schedule('Europe/Berlin', sundays('02:30', '06:00'));
+        // 02:30 CEST (+02:00), not the second 02:30 an hour later in CET.
+        expect(windowsOf(site, '2026-10-24T00:00:00.000Z', '2026-10-26T00:00:00.000Z')).toEqual([
+          ['2026-10-25T00:30:00.000Z', '2026-10-25T05:00:00.000Z'],
+        ]);
+      },
+    );
 
-    it('lasts four real hours on the fall-back day in New York', () => {
-      const site = schedule('America/New_York', sundays('01:00', '04:00'));
-      expect(windowsOf(site, '2026-10-31T00:00:00.000Z', '2026-11-02T00:00:00.000Z')).toEqual([
-        ['2026-11-01T05:00:00.000Z', '2026-11-01T09:00:00.000Z'],
-      ]);
-    });
-
-    it('opens at the first 01:30 (EDT) on the fall-back day in New York', () => {
-      const site = schedule('America/New_York', sundays('01:30', '03:00'));
-      expect(windowsOf(site, '2026-10-31T00:00:00.000Z', '2026-11-02T00:00:00.000Z')).toEqual([
-        ['2026-11-01T05:30:00.000Z', '2026-11-01T08:00:00.000Z'],
-      ]);
-    });
-  });
-
-  describe('half-hour and 45-minute zones', () => {
-    it('lasts two and a half real hours on the half-hour spring-forward day at Lord Howe', () => {
-      const site = schedule('Australia/Lord_Howe', sundays('01:00', '04:00'));
-      expect(windowsOf(site, '2026-10-02T00:00:00.000Z', '2026-10-05T00:00:00.000Z')).toEqual([
-        ['2026-10-03T14:30:00.000Z', '2026-10-03T17:00:00.000Z'],
-      ]);
-    });
-
-    it('lasts three and a half real hours on the half-hour fall-back day at Lord Howe', () => {
-      const site = schedule('Australia/Lord_Howe', sundays('01:00', '04:00'));
-      expect(windowsOf(site, '2026-04-03T00:00:00.000Z', '2026-04-06T00:00:00.000Z')).toEqual([
-        ['2026-04-04T14:00:00.000Z', '2026-04-04T17:30:00.000Z'],
-      ]);
-    });
-
-    it('opens at the first 01:45 (+11:00) on the fall-back day at Lord Howe', () => {
-      const site = schedule('Australia/Lord_Howe', sundays('01:45', '04:00'));
-      expect(windowsOf(site, '2026-04-03T00:00:00.000Z', '2026-04-06T00:00:00.000Z')).toEqual([
-        ['2026-04-04T14:45:00.000Z', '2026-04-04T17:30:00.000Z'],
-      ]);
-    });
-
-    it('uses +12:45 then +13:45 on the spring-forward day in Pacific/Chatham', () => {
-      const site = schedule('Pacific/Chatham', sundays('01:00', '06:00'));
-      expect(windowsOf(site, '2026-09-25T00:00:00.000Z', '2026-09-28T00:00:00.000Z')).toEqual([
-        ['2026-09-26T12:15:00.000Z', '2026-09-26T16:15:00.000Z'],
-      ]);
-    });
+    it.each(['2026-01-15T12:00:00.000Z', '2026-07-15T12:00:00.000Z'])(
+      'moves a non-existent local time forward on the spring-forward day (now = %s)',
+      (now) => {
+        vi.useFakeTimers({ now: new Date(now), toFake: ['Date'] });
+        const site = schedule('Europe/Berlin', sundays('02:30', '05:00'));
+        expect(windowsOf(site, '2026-03-28T00:00:00.000Z', '2026-03-30T00:00:00.000Z')).toEqual([
+          ['2026-03-29T01:30:00.000Z', '2026-03-29T03:00:00.000Z'],
+        ]);
+      },
+    );
   });
 });
 
 describe('openingWindows with exceptions', () => {
-  it('closes the site on a holiday and keeps the weekly hours around it', () => {
-    const site = schedule('Europe/Berlin', OFFICE_WEEK, [
-      { date: '2026-12-24', closed: true, reason: 'Christmas Eve', windows: [] },
-    ]);
-    expect(windowsOf(site, '2026-12-23T00:00:00.000Z', '2026-12-26T00:00:00.000Z')).toEqual([
-      ['2026-12-23T07:00:00.000Z', '2026-12-23T17:00:00.000Z'],
-      ['2026-12-25T07:00:00.000Z', '2026-12-25T17:00:00.000Z'],
-    ]);
-  });
-
-  it('replaces the weekly windows of the day with special hours', () => {
-    const site = schedule('Europe/Berlin', OFFICE_WEEK, [
-      {
-        date: '2026-12-31',
-        closed: false,
-        reason: "New Year's Eve",
-        windows: [
-          { opensAt: '08:00', closesAt: '12:00' },
-          { opensAt: '13:00', closesAt: '15:00' },
-        ],
-      },
-    ]);
-    expect(windowsOf(site, '2026-12-31T00:00:00.000Z', '2027-01-01T00:00:00.000Z')).toEqual([
-      ['2026-12-31T07:00:00.000Z', '2026-12-31T11:00:00.000Z'],
-      ['2026-12-31T12:00:00.000Z', '2026-12-31T14:00:00.000Z'],
-    ]);
-  });
-
-  it('opens on a day the weekly pattern keeps closed', () => {
-    const site = schedule('Europe/Berlin', OFFICE_WEEK, [
-      {
-        date: '2026-12-27',
-        closed: false,
-        reason: 'Winter sale',
-        windows: [{ opensAt: '10:00', closesAt: '16:00' }],
-      },
-    ]);
-    expect(windowsOf(site, '2026-12-27T00:00:00.000Z', '2026-12-28T00:00:00.000Z')).toEqual([
-      ['2026-12-27T09:00:00.000Z', '2026-12-27T15:00:00.000Z'],
-    ]);
-  });
+  itGivesWindows([
+    [
+      'closes the site on a holiday and keeps the weekly hours around it',
+      schedule('Europe/Berlin', OFFICE_WEEK, [
+        { date: '2026-12-24', closed: true, reason: 'Christmas Eve', windows: [] },
+      ]),
+      ['2026-12-23T00:00:00.000Z', '2026-12-26T00:00:00.000Z'],
+      [
+        ['2026-12-23T07:00:00.000Z', '2026-12-23T17:00:00.000Z'],
+        ['2026-12-25T07:00:00.000Z', '2026-12-25T17:00:00.000Z'],
+      ],
+    ],
+    [
+      'replaces the weekly windows of the day with special hours',
+      schedule('Europe/Berlin', OFFICE_WEEK, [
+        {
+          date: '2026-12-31',
+          closed: false,
+          reason: "New Year's Eve",
+          windows: [
+            { opensAt: '08:00', closesAt: '12:00' },
+            { opensAt: '13:00', closesAt: '15:00' },
+          ],
+        },
+      ]),
+      ['2026-12-31T00:00:00.000Z', '2027-01-01T00:00:00.000Z'],
+      [
+        ['2026-12-31T07:00:00.000Z', '2026-12-31T11:00:00.000Z'],
+        ['2026-12-31T12:00:00.000Z', '2026-12-31T14:00:00.000Z'],
+      ],
+    ],
+    [
+      'opens on a day the weekly pattern keeps closed',
+      schedule('Europe/Berlin', OFFICE_WEEK, [
+        {
+          date: '2026-12-27',
+          closed: false,
+          reason: 'Winter sale',
+          windows: [{ opensAt: '10:00', closesAt: '16:00' }],
+        },
+      ]),
+      ['2026-12-27T00:00:00.000Z', '2026-12-28T00:00:00.000Z'],
+      [['2026-12-27T09:00:00.000Z', '2026-12-27T15:00:00.000Z']],
+    ],
+  ]);
 });
 
 describe('openingWindows merging and clipping', () => {
-  it('merges 22:00–24:00 on Monday with 00:00–02:00 on Tuesday into one window', () => {
-    const site = schedule('Europe/Berlin', [
-      { weekday: 1, opensAt: '22:00', closesAt: '24:00' },
-      { weekday: 2, opensAt: '00:00', closesAt: '02:00' },
-    ]);
-    expect(windowsOf(site, '2026-01-12T00:00:00.000Z', '2026-01-14T00:00:00.000Z')).toEqual([
-      ['2026-01-12T21:00:00.000Z', '2026-01-13T01:00:00.000Z'],
-    ]);
-  });
-
-  it('merges touching windows of one day', () => {
-    const site = schedule('Europe/Berlin', [
-      { weekday: 1, opensAt: '08:00', closesAt: '12:00' },
-      { weekday: 1, opensAt: '12:00', closesAt: '18:00' },
-    ]);
-    expect(windowsOf(site, '2026-01-12T00:00:00.000Z', '2026-01-13T00:00:00.000Z')).toEqual([
-      ['2026-01-12T07:00:00.000Z', '2026-01-12T17:00:00.000Z'],
-    ]);
-  });
-
-  it('gives a round-the-clock site one window covering the whole range, across a DST change', () => {
-    const site = schedule('Europe/Berlin', everyDay('00:00', '24:00'));
-    expect(windowsOf(site, '2026-03-27T12:00:00.000Z', '2026-03-31T12:00:00.000Z')).toEqual([
+  itGivesWindows([
+    [
+      'merges 22:00–24:00 on Monday with 00:00–02:00 on Tuesday into one window',
+      schedule('Europe/Berlin', [
+        { weekday: 1, opensAt: '22:00', closesAt: '24:00' },
+        { weekday: 2, opensAt: '00:00', closesAt: '02:00' },
+      ]),
+      ['2026-01-12T00:00:00.000Z', '2026-01-14T00:00:00.000Z'],
+      [['2026-01-12T21:00:00.000Z', '2026-01-13T01:00:00.000Z']],
+    ],
+    [
+      'merges touching windows of one day',
+      schedule('Europe/Berlin', [
+        { weekday: 1, opensAt: '08:00', closesAt: '12:00' },
+        { weekday: 1, opensAt: '12:00', closesAt: '18:00' },
+      ]),
+      ['2026-01-12T00:00:00.000Z', '2026-01-13T00:00:00.000Z'],
+      [['2026-01-12T07:00:00.000Z', '2026-01-12T17:00:00.000Z']],
+    ],
+    [
+      'gives a round-the-clock site one window covering the whole range, across a DST change',
+      schedule('Europe/Berlin', everyDay('00:00', '24:00')),
       ['2026-03-27T12:00:00.000Z', '2026-03-31T12:00:00.000Z'],
-    ]);
-  });
-
-  it('clips the windows at both ends of the range to [from, to)', () => {
-    expect(windowsOf(BERLIN, '2026-01-12T10:00:00.000Z', '2026-01-13T12:00:00.000Z')).toEqual([
-      ['2026-01-12T10:00:00.000Z', '2026-01-12T17:00:00.000Z'],
-      ['2026-01-13T07:00:00.000Z', '2026-01-13T12:00:00.000Z'],
-    ]);
-  });
-
-  it('includes the part of a window started on the local day before `from`', () => {
-    const site = schedule('Europe/Berlin', [{ weekday: 7, opensAt: '20:00', closesAt: '24:00' }]);
-    // Sunday 11 January 20:00–24:00 local is 19:00Z–23:00Z.
-    expect(windowsOf(site, '2026-01-11T22:00:00.000Z', '2026-01-12T10:00:00.000Z')).toEqual([
-      ['2026-01-11T22:00:00.000Z', '2026-01-11T23:00:00.000Z'],
-    ]);
-  });
-
-  it('leaves out a window that only touches `to`, since the range is half-open', () => {
-    expect(windowsOf(BERLIN, '2026-01-12T00:00:00.000Z', '2026-01-12T07:00:00.000Z')).toEqual([]);
-  });
+      [['2026-03-27T12:00:00.000Z', '2026-03-31T12:00:00.000Z']],
+    ],
+    [
+      'clips the windows at both ends of the range to [from, to)',
+      BERLIN,
+      ['2026-01-12T10:00:00.000Z', '2026-01-13T12:00:00.000Z'],
+      [
+        ['2026-01-12T10:00:00.000Z', '2026-01-12T17:00:00.000Z'],
+        ['2026-01-13T07:00:00.000Z', '2026-01-13T12:00:00.000Z'],
+      ],
+    ],
+    [
+      // Sunday 11 January 20:00–24:00 local is 19:00Z–23:00Z.
+      'includes the part of a window started on the local day before `from`',
+      schedule('Europe/Berlin', [{ weekday: 7, opensAt: '20:00', closesAt: '24:00' }]),
+      ['2026-01-11T22:00:00.000Z', '2026-01-12T10:00:00.000Z'],
+      [['2026-01-11T22:00:00.000Z', '2026-01-11T23:00:00.000Z']],
+    ],
+    [
+      'leaves out a window that only touches `to`, since the range is half-open',
+      BERLIN,
+      ['2026-01-12T00:00:00.000Z', '2026-01-12T07:00:00.000Z'],
+      [],
+    ],
+  ]);
 });
 
 describe('openingWindows range limits', () => {
