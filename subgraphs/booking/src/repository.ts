@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createEvent, type EventEnvelope, type EventMap } from '@carwash/events';
-import {
-  pagesByParent,
-  type ParentPage,
-  type ParentPageQuery,
-  type ParentPageRow,
-} from '@carwash/subgraph-kit';
+import { readParentPages, type ParentPage, type ParentPageQuery } from '@carwash/subgraph-kit';
 import type { BookingDb } from './db.js';
 import type { BusyBay } from './availability.js';
 import { outbox } from './events.js';
@@ -568,34 +563,26 @@ export class BookingRepository implements BookingStore {
       ORDER BY r.starts_at, r.bay`;
   }
 
-  /**
-   * A page of each customer's bookings, latest start first, and each customer's total — for every
-   * customer in ONE statement (`row_number()` per customer), so a list of 50 users' `bookings` costs
-   * what one user's does. `after` applies to every customer (it is the last row of one customer's page).
-   */
-  async pagesOfCustomers(
+  /** A page of each customer's bookings, latest start first, and each customer's total: one statement. */
+  pagesOfCustomers(
     customerIds: readonly string[],
     query: CustomerPageQuery,
   ): Promise<Map<string, ParentPage<Reservation>>> {
     const statuses = query.statuses?.length ? query.statuses : null;
-    const afterAt = query.after?.key ?? null;
-    const afterId = query.after?.id ?? null;
-    const rows = await this.db.$queryRaw<ParentPageRow<Reservation>[]>`
-      WITH matching AS (
-        SELECT * FROM booking_reservations
-        WHERE customer_id = ANY(${[...customerIds]}::uuid[])
-          AND (${statuses}::booking_status[] IS NULL OR status = ANY(${statuses}::booking_status[]))
-      ), totals AS (
-        SELECT customer_id, count(*)::int AS total FROM matching GROUP BY customer_id
-      ), page AS (
-        SELECT m.*, row_number() OVER (PARTITION BY customer_id ORDER BY starts_at DESC, id DESC) AS rn
-        FROM matching m
-        WHERE ${afterAt}::timestamptz IS NULL OR (starts_at, id) < (${afterAt}::timestamptz, ${afterId}::uuid)
-      )
-      SELECT t.customer_id AS "ownerId", t.total, ${reservationColumns('r')}
-      FROM totals t
-      LEFT JOIN page r ON r.customer_id = t.customer_id AND r.rn <= ${query.limit}
-      ORDER BY t.customer_id, r.starts_at DESC, r.id DESC`;
-    return pagesByParent(rows);
+    const matching = Prisma.sql`booking_reservations
+      WHERE customer_id = ANY(${[...customerIds]}::uuid[])
+        AND (${statuses}::booking_status[] IS NULL OR status = ANY(${statuses}::booking_status[]))`;
+    return readParentPages(
+      this.db,
+      Prisma,
+      {
+        matching,
+        parentColumn: 'customer_id',
+        sortColumn: 'starts_at',
+        columns: reservationColumns('r'),
+        alias: 'r',
+      },
+      query,
+    );
   }
 }

@@ -1,9 +1,4 @@
-import {
-  pagesByParent,
-  type ParentPage,
-  type ParentPageQuery,
-  type ParentPageRow,
-} from '@carwash/subgraph-kit';
+import { readParentPages, type ParentPage, type ParentPageQuery } from '@carwash/subgraph-kit';
 import type { PaymentDb } from './db.js';
 import { outbox } from './events.js';
 import {
@@ -255,32 +250,23 @@ export class PaymentRepository {
     });
   }
 
-  /**
-   * A page of each customer's charges, newest first, and each customer's total — for every customer in
-   * ONE statement (`row_number()` per customer), so a list of 50 users' `transactions` costs what one
-   * user's does. `after` applies to every customer (it is the last row of one customer's page).
-   */
-  async chargesOfCustomers(
+  /** A page of each customer's charges, newest first, and each customer's total: one statement. */
+  chargesOfCustomers(
     customerIds: readonly string[],
     query: ChargePageQuery,
   ): Promise<Map<string, ParentPage<Transaction>>> {
-    const afterAt = query.after?.key ?? null;
-    const afterId = query.after?.id ?? null;
-    const rows = await this.db.$queryRaw<ParentPageRow<Transaction>[]>`
-      WITH matching AS (
-        SELECT * FROM payment_transactions WHERE customer_id = ANY(${[...customerIds]}::uuid[])
-      ), totals AS (
-        SELECT customer_id, count(*)::int AS total FROM matching GROUP BY customer_id
-      ), page AS (
-        SELECT m.*, row_number() OVER (PARTITION BY customer_id ORDER BY created_at DESC, id DESC) AS rn
-        FROM matching m
-        WHERE ${afterAt}::timestamptz IS NULL OR (created_at, id) < (${afterAt}::timestamptz, ${afterId}::uuid)
-      )
-      SELECT t.customer_id AS "ownerId", t.total, ${TRANSACTION_COLUMNS}
-      FROM totals t
-      LEFT JOIN page p ON p.customer_id = t.customer_id AND p.rn <= ${query.limit}
-      ORDER BY t.customer_id, p.created_at DESC, p.id DESC`;
-    return pagesByParent(rows);
+    return readParentPages(
+      this.db,
+      Prisma,
+      {
+        matching: Prisma.sql`payment_transactions WHERE customer_id = ANY(${[...customerIds]}::uuid[])`,
+        parentColumn: 'customer_id',
+        sortColumn: 'created_at',
+        columns: TRANSACTION_COLUMNS,
+        alias: 'p',
+      },
+      query,
+    );
   }
 
   /** Charges by id (one statement). */
