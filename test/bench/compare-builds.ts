@@ -6,8 +6,10 @@
  * 10 connections) or availableSlots (one site open all day, 20 connections).
  *
  *   tsx test/bench/compare-builds.ts [<checkout A> [<checkout B>]] [--load dashboard|slots]
- *     [--rounds N] [--seconds S] [--b-flags F] [--b-gateway-env K=V,…] [--cpu-prof D]
+ *     [--rounds N] [--seconds S] [--b-flags F] [--b-gateway-env K=V,…] [--cpu-prof D] [--runtime R]
  *
+ * `--runtime dist` (default) runs each checkout's build (`pnpm build` in it first), as the images do;
+ * `src` runs src/main.ts through tsx; `src,dist` gives A and B each its own (one checkout, both ways).
  * `--b-flags` gives B's service processes Node flags (space-separated, e.g. `--max-semi-space-size=32`):
  * with A and B the same checkout, it measures a runtime setting; `--b-gateway-env` does the same for
  * settings of B's gateway (e.g. `NODE_OPTIONS=` against production's GATEWAY_RUNTIME_ENV). With `--cpu-prof D` each gateway
@@ -27,7 +29,14 @@ import { signUpAs, startSupergraph } from '../support/supergraph.js';
 import { startLoadGenerator } from './load.js';
 import { median } from './report.js';
 import { DASHBOARD, seed, unseed } from './sections/dashboard.js';
-import { authSigningKeys, SERVICES, startServices, type ServiceName, type Services } from './services.js';
+import {
+  authSigningKeys,
+  SERVICES,
+  startServices,
+  type ServiceName,
+  type ServiceRuntime,
+  type Services,
+} from './services.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -38,6 +47,7 @@ const { positionals, values } = parseArgs({
     'b-flags': { type: 'string', default: '' },
     'b-gateway-env': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
+    runtime: { type: 'string', default: 'dist' },
   },
 });
 const roots = positionals.length ? positionals : [undefined];
@@ -62,15 +72,21 @@ const nodeFlagsOf = (i: number): Partial<Record<ServiceName, string[]>> => {
   const gatewayProf = prof ? ['--cpu-prof', `--cpu-prof-dir=${join(prof, 'AB'[i]!)}`] : [];
   return Object.fromEntries(SERVICES.map((s) => [s, [...flags, ...(s === 'gateway' ? gatewayProf : [])]]));
 };
+/** `--runtime dist|src` for both builds, or `A,B` (e.g. `src,dist`: the same checkout run both ways). */
+const runtimes = values.runtime!.split(',');
+if (runtimes.some((r) => r !== 'dist' && r !== 'src'))
+  throw new Error(`--runtime takes dist, src or A,B of them`);
+const runtimeOf = (i: number) => (runtimes[i] ?? runtimes[0]) as ServiceRuntime;
 const siteIds: string[] = [];
 try {
   for (const [i, root] of roots.entries()) {
-    const name = `${'AB'[i]} (${root ?? 'this checkout'})`;
+    const name = `${'AB'[i]} (${root ?? 'this checkout'}, ${runtimeOf(i)})`;
     builds.push({
       name,
       services: await startServices({
         ...(root ? { root } : {}),
         nodeFlags: nodeFlagsOf(i),
+        runtime: runtimeOf(i),
         env: {
           auth: { AUTH_JWT_PRIVATE_KEYS: signingKeys },
           booking: { BOOKING_DATABASE_POOL_SIZE: '20' },

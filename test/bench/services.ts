@@ -1,7 +1,8 @@
 /**
- * The supergraph as production runs it, for benchmarks and drills: one Node process per service (each
- * one's `src/main.ts` through tsx, as `pnpm dev` starts them) — gateway, auth, booking, payment and
- * location — on the databases and Redis the caller names. The services find each other on free ports,
+ * The supergraph as production runs it, for benchmarks and drills: one Node process per service —
+ * gateway, auth, booking, payment and location — each its compiled `dist/main.js` with NODE_ENV=production
+ * as the images run them (`pnpm build` first; `runtime: 'src'` runs `src/main.ts` through tsx instead, as
+ * `pnpm dev` does), on the databases and Redis the caller names. The services find each other on free ports,
  * sign their calls with keys made for this start, and keep their events in a namespace of their own.
  *
  *   const sg = await startServices({ databaseUrls, env: { booking: { BOOKING_DATABASE_POOL_SIZE: '20' } } });
@@ -11,7 +12,8 @@
  *
  * Every child dies with this process (see faults/children.ts), also on Ctrl-C.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +25,7 @@ import { freePort, killHard, spawnChild, stopGently, until } from './faults/chil
 import { GATEWAY_RUNTIME_ENV } from '../../gateway/src/runtime.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** A cold start runs every module through tsx: seconds each on two busy cores. */
+/** A cold start loads every module (through tsx, for `runtime: 'src'`): seconds each on two busy cores. */
 const SERVICE_START_TIMEOUT_MS = 90_000;
 /** Linux's clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on every mainstream kernel). */
 const CLOCK_TICKS_PER_S = 100;
@@ -50,7 +52,36 @@ export interface ServicesOptions {
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Node flags for one service's process (e.g. `--cpu-prof`, which NODE_OPTIONS does not take). */
   nodeFlags?: Partial<Record<ServiceName, string[]>>;
+  /**
+   * `dist` (default): the compiled services, as the Dockerfile runs them — `node --conditions=@carwash/dist
+   * dist/main.js`, NODE_ENV=production, after an incremental `pnpm build` of the checkout (once per
+   * process). `src`: `src/main.ts` through tsx, no NODE_ENV, as `pnpm dev` runs them.
+   */
+  runtime?: ServiceRuntime;
+  /** Progress lines (the build). */
+  log?: (line: string) => void;
 }
+
+export type ServiceRuntime = 'dist' | 'src';
+/** The export condition that points `@carwash/*` at compiled `dist/` (as the images and `start:prod` use). */
+const DIST_CONDITION = '--conditions=@carwash/dist';
+
+/** The folder a service runs from, in `root`. */
+const serviceDir = (root: string, s: ServiceName) =>
+  join(root, s === 'gateway' ? 'gateway' : `subgraphs/${s}`);
+
+/**
+ * `pnpm build` in `root` (incremental: about a second when nothing changed), so that the services are
+ * measured as they are deployed, compiled.
+ */
+export function buildServices(log: (line: string) => void, root: string = ROOT): void {
+  log(`pnpm build in ${root} (the services run from dist/)`);
+  const r = spawnSync('pnpm', ['build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`pnpm build failed in ${root}`);
+}
+
+/** Checkouts built by this process (`runtime: 'dist'` builds each before its first start). */
+const built = new Set<string>();
 
 /** One process's resources, read from /proc (Linux). */
 export interface ProcessUsage {
@@ -105,6 +136,13 @@ function readUsage(pid: number): ProcessUsage | undefined {
 
 /** Starts the gateway and the four subgraphs as five processes; resolves once each answers /health. */
 export async function startServices(options: ServicesOptions = {}): Promise<Services> {
+  const runtime = options.runtime ?? 'dist';
+  const root = options.root ?? ROOT;
+  if (runtime === 'dist' && !built.has(root)) {
+    // Once per checkout and process; spawnSync, so a second start waits for the first build.
+    buildServices(options.log ?? (() => {}), root);
+    built.add(root);
+  }
   const ownDir = !options.workDir;
   const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'carwash-services-'));
   const databaseUrls = Object.fromEntries(
@@ -134,6 +172,8 @@ export async function startServices(options: ServicesOptions = {}): Promise<Serv
       ...feature('auth'),
       AUTH_JWT_PRIVATE_KEYS: options.env?.auth?.AUTH_JWT_PRIVATE_KEYS ?? (await authSigningKeys()),
       AUTH_LOCKOUT_MAX_FAILURES_PER_IP: '100000',
+      // Production refuses the development default; a fresh one per start (no API key outlives it).
+      AUTH_API_KEY_HASH_SECRET: randomBytes(32).toString('base64url'),
     },
     location: feature('location'),
     booking: feature('booking'),
@@ -155,6 +195,7 @@ export async function startServices(options: ServicesOptions = {}): Promise<Serv
     REDIS_URL: options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     EVENTS_NAMESPACE: namespace,
     APOLLO_TELEMETRY_DISABLED: '1',
+    ...(runtime === 'dist' ? { NODE_ENV: 'production' } : {}),
     ...own[s],
     ...options.env?.[s],
   });
@@ -163,9 +204,12 @@ export async function startServices(options: ServicesOptions = {}): Promise<Serv
   const start = async (s: ServiceName) => {
     const child = spawnChild(
       process.execPath,
-      [...(options.nodeFlags?.[s] ?? []), '--import', 'tsx', 'src/main.ts'],
+      [
+        ...(options.nodeFlags?.[s] ?? []),
+        ...(runtime === 'dist' ? [DIST_CONDITION, 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts']),
+      ],
       {
-        cwd: join(options.root ?? ROOT, s === 'gateway' ? 'gateway' : `subgraphs/${s}`),
+        cwd: serviceDir(root, s),
         env: envOf(s),
         logFile: logFile(s),
       },

@@ -96,13 +96,6 @@ export function ensurePeersInstalled(log: (line: string) => void): void {
   if (r.status !== 0 || !existsSync(HIVE_BIN)) throw new Error('pnpm install in test/bench/peers failed');
 }
 
-/** `pnpm build` (incremental): ours is measured as it is deployed, compiled. */
-export function buildOurs(log: (line: string) => void): void {
-  log('pnpm build (our gateway runs from dist/)');
-  const r = spawnSync('pnpm', ['build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error('pnpm build failed');
-}
-
 export interface RunningContender {
   spec: ContenderSpec;
   url: string;

@@ -66,13 +66,13 @@ export const run: Section = async ({ quick, log }) => {
     rounds,
     // The in-process one first: it seeds and checks the data (and is the layout earlier runs measured).
     contenders: [TUNED_ONE_PROCESS, TUNED_PROCESSES, ref],
-    // Starting two sets of five processes through tsx takes a minute or more on two busy cores.
+    // Building and starting two sets of five processes takes a minute or more on two busy cores.
     deadline: Date.now() + (quick ? 240_000 : 900_000),
     log: (line) => log(`booking ${line}`),
   });
   const notes = [
     `${rounds} round(s) per contender, the contenders' order reversed every other round; each round ${quick ? 150 : 400} availableSlots, then ${quick ? 80 : 200} createBooking at concurrency ${CONCURRENCY} by ${CONCURRENCY} customers — one per connection, each booking its own slot, round-robin over the run's 51 sites (all open 00:00–24:00) — then ${quick ? 40 : 100} createBooking at concurrency ${CONCURRENCY} by ONE customer on the measured site ("createBooking, one customer": its customer lock admits one hold at a time, the site lock one per site, so that row is 1 / (time under the locks)); after a warm-up, over ${SEED} seeded reservations.`,
-    `"process per service": the gateway and each subgraph a Node process of its own (test/bench/services.ts, through tsx), as production runs them — the layout the target is judged on; their SQL statements are not counted here (n/a). "one process": the whole supergraph in the bench's process, as the e2e tests (and this section's earlier runs) lay it out. "caches off" is the same build with BOOKING_PEER_CACHE_TTL_MS=0, BOOKING_SLOTS_CACHE_TTL_MS=0 and BOOKING_SERVICE_CACHE_TTL_MS=0: every request asks location (and createBooking auth) again, reads the service row again and availableSlots reads the bays again, as before the caches. The baseline is the issue's (113 req/s p50 172 ms; 88 req/s p50 220 ms), measured on a quieter machine: the same-run ratios are the honest ones.`,
+    `"process per service": the gateway and each subgraph a Node process of its own (test/bench/services.ts: its compiled dist/main.js with NODE_ENV=production), as the images run them — the layout the target is judged on; their SQL statements are not counted here (n/a). "one process": the whole supergraph in the bench's process, as the e2e tests (and this section's earlier runs) lay it out. "caches off" is the same build with BOOKING_PEER_CACHE_TTL_MS=0, BOOKING_SLOTS_CACHE_TTL_MS=0 and BOOKING_SERVICE_CACHE_TTL_MS=0: every request asks location (and createBooking auth) again, reads the service row again and availableSlots reads the bays again, as before the caches. The baseline is the issue's (113 req/s p50 172 ms; 88 req/s p50 220 ms), measured on a quieter machine: the same-run ratios are the honest ones.`,
     ...(ref === CACHES_OFF_PROCESSES
       ? []
       : [

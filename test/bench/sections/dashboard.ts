@@ -408,7 +408,7 @@ export const run: Section = async ({ quick, log }) => {
     if (ratio < TARGET_RATIO) ok = false;
     notes.push(
       `Supergraph / floor = ${fixed(ratio, 2)}× (target ≥ ${TARGET_RATIO}×). ${CONNECTIONS} connections, ${plan.rounds} rounds of ${plan.durationS} s each after a ${plan.warmupS} s warm-up, alternating; medians.`,
-      `Process layout: "supergraph" is five Node processes, one per service (gateway, auth, booking, payment, location; each its src/main.ts through tsx, as in production one per image), talking HTTP on 127.0.0.1; "supergraph, one process" is the same five services inside the benchmark's own process, as the e2e tests start them (${fixed(oneProcessRatio, 2)}× the floor). The floor is one process (node:http + pg), autocannon another; PostgreSQL and Redis run on the same 2 cores. The floor does no GraphQL, authentication or authorization.`,
+      `Process layout: "supergraph" is five Node processes, one per service (gateway, auth, booking, payment, location; each its compiled dist/main.js with NODE_ENV=production, as the images run them), talking HTTP on 127.0.0.1; "supergraph, one process" is the same five services inside the benchmark's own process, as the e2e tests start them (${fixed(oneProcessRatio, 2)}× the floor). The floor is one process (node:http + pg), autocannon another; PostgreSQL and Redis run on the same 2 cores. The floor does no GraphQL, authentication or authorization.`,
       `CPU time per dashboard request in each service process (median over the rounds): ${SERVICES.map((s) => `${s} ${fixed(median(cpu[s] ?? [NaN]), 1)} ms`).join(', ')}; ${fixed(
         SERVICES.reduce((a, s) => a + median(cpu[s] ?? [NaN]), 0),
         1,

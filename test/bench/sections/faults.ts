@@ -385,7 +385,7 @@ function report(r: {
       },
     ],
     notes: [
-      `Every service is its own Node process (src/main.ts through tsx, as \`pnpm dev\` runs them) on the drill's own databases (carwash_benchfault_*) and a private redis-server without persistence; the services started in ${seconds(r.startupMs)}.`,
+      `Every service is its own Node process (its compiled dist/main.js with NODE_ENV=production, as the images run them) on the drill's own databases (carwash_benchfault_*) and a private redis-server without persistence; the services started in ${seconds(r.startupMs)}.`,
       `${r.records.length} requests in all, ${failedTotal} failed; the API accepted ${r.accepted} bookings and reported ${r.captured} payments captured. A failed payment is retried with its idempotency key (up to 4 times), as a client must.`,
       `"Requests during fault": requests in flight at any time from the fault's start until recovery. "Recovery time": from the fault's end (the process or Redis started again, or the last connection dropped) to the first request that begins ${r.timing.consecutive} successes in a row whose p99 is under the bound (${P99_FACTOR}× the p99 of the ${seconds(r.timing.baselineMs)} before the fault, at least ${P99_FLOOR_MS} ms). A killed process stays down ${seconds(r.timing.downMs)}; its start-up counts in the recovery.`,
       `"Lost" and "duplicated" are checked once the load stopped and the supergraph settled (${

@@ -14,13 +14,13 @@ import type { BenchTable, Section } from '../report.js';
 import { median, spread } from '../report.js';
 import {
   BENCH_RATE_LIMIT_TIERS,
-  buildOurs,
   CONTENDERS,
   ensurePeersInstalled,
   startContender,
   type ContenderName,
   type RunningContender,
 } from '../contenders/gateways.js';
+import { buildServices } from '../services.js';
 import { referenceBody, startStaticSubgraphs, WORKLOADS, type Workload } from '../static/index.js';
 
 const CONNECTIONS = 50;
@@ -56,7 +56,7 @@ export const run: Section = async ({ quick, log }) => {
   const settings = quick ? QUICK : FULL;
   const loadBefore = loadavg();
   ensurePeersInstalled(log);
-  buildOurs(log);
+  buildServices(log);
   const subgraphs = await startStaticSubgraphs();
   const logs = await mkdtemp(join(tmpdir(), 'carwash-bench-gateways-'));
   const running: RunningContender[] = [];
