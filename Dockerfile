@@ -17,6 +17,8 @@ RUN npm install -g pnpm@12.4.2 && pnpm --version
 WORKDIR /repo
 # Dependencies first, from the lock file alone, so this layer is reused until the lock file changes.
 COPY pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
+# The patches the lock file names (pnpm-workspace.yaml patchedDependencies), applied when installing.
+COPY patches ./patches
 RUN pnpm fetch
 COPY . .
 # Installing runs `pnpm db:generate` (postinstall): every feature's Prisma client, offline.

@@ -14,8 +14,11 @@ export const GATEWAY_RUNTIME_ENV = {
    * gateway's live heap under load is 50–70 MiB; with the default the heap grew to ~300 MiB of mostly
    * garbage before a full collection (peak RSS 431 MiB). The limit stays well above what the operation
    * gate (GATEWAY_MAX_OPERATIONS) lets live at once and below the pod's memory limit (384 MiB).
+   * The young generation's semi-spaces may grow to 32 MiB (V8's default: 16): an operation's objects
+   * (subgraph answers, the shaped result) then die young instead of being promoted and collected by
+   * full collections, −17 % of the gateway's CPU per dashboard request for +48 MiB of heap limit.
    */
-  NODE_OPTIONS: '--max-old-space-size=256',
+  NODE_OPTIONS: '--max-old-space-size=256 --max-semi-space-size=32',
   /**
    * glibc serves allocations from 128 KiB up with mmap, returned to the system when freed — unless it
    * raises that threshold itself after the first such free (up to 32 MiB), after which large response

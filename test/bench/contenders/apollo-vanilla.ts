@@ -1,7 +1,8 @@
 /**
  * The reference line of the gateway benchmark: `@apollo/gateway` and `@apollo/server` as their docs start
  * them (standalone server, every default), on the supergraph at SUPERGRAPH_PATH, listening on
- * 127.0.0.1:PORT. Nothing of ours: no limits, no signing, no metrics.
+ * 127.0.0.1:PORT. Nothing of ours: no limits, no signing, no metrics — except that the workspace's
+ * @apollo/gateway is patched (patches/@apollo__gateway@2.14.4.patch: result shaping only, same answers).
  */
 import { readFileSync } from 'node:fs';
 import { ApolloGateway } from '@apollo/gateway';

@@ -80,7 +80,9 @@ export const CONTENDERS: readonly ContenderSpec[] = [
   },
   {
     name: 'apollo',
-    label: 'vanilla @apollo/gateway 2.14 + @apollo/server 5 standalone, defaults (via tsx)',
+    // The workspace's one @apollo/gateway 2.14.4 carries its result-shaping patch (patches/): so does this.
+    label:
+      'vanilla @apollo/gateway 2.14 (with the workspace patch) + @apollo/server 5 standalone, defaults (via tsx)',
     args: () => ['--import', 'tsx', join(ROOT, 'test/bench/contenders/apollo-vanilla.ts')],
     env: (supergraph, port) => ({ NODE_ENV: 'production', SUPERGRAPH_PATH: supergraph, PORT: String(port) }),
   },
