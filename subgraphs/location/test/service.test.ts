@@ -266,8 +266,11 @@ describe('assignStaff', () => {
   it('accepts a shift of exactly 24 hours', async () => {
     const site = repo.addSite();
     const user = washer();
+    // One clock reading for both ends: two `soon` calls a millisecond apart would make it 24 h + 1 ms.
+    const startsAt = soon(1);
+    const endsAt = new Date(startsAt.getTime() + 24 * HOUR);
     await expect(
-      service.assignStaff(manager, site.id, user.id, { startsAt: soon(1), endsAt: soon(25) }, lookup(user)),
+      service.assignStaff(manager, site.id, user.id, { startsAt, endsAt }, lookup(user)),
     ).resolves.toMatchObject({ userId: user.id });
   });
 
