@@ -70,8 +70,10 @@ export function writeSupergraphFile(tag: string, subgraphs: Parameters<typeof co
 
 /**
  * A gateway (not yet listening) in this process over just the given subgraphs, as the edge tests want
- * it: a supergraph file of its own, the test service keys, no JWKS (every caller anonymous) and quiet
- * logs (TEST_LOG_LEVEL to hear it); `env` adds or overrides settings.
+ * it: a supergraph file of its own, the test service keys, no JWKS (every caller anonymous), a Redis
+ * namespace of its own (its rate-limit counters are not shared with other tests' anonymous callers on
+ * 127.0.0.1, which share the default tier's budget otherwise) and quiet logs (TEST_LOG_LEVEL to hear
+ * it); `env` adds or overrides settings.
  */
 export async function gatewayOver(
   tag: string,
@@ -86,6 +88,7 @@ export async function gatewayOver(
       SUPERGRAPH_PATH: writeSupergraphFile(tag, subgraphs),
       JWKS_URL: 'none',
       LOG_LEVEL: quiet,
+      EVENTS_NAMESPACE: `test-${tag}-${randomUUID().slice(0, 8)}`,
       ...env,
     }),
     createLogger('gateway', quiet),
@@ -115,6 +118,8 @@ export function spawnGateway(supergraphPath: string, env: Record<string, string>
       GATEWAY_PORT: String(port),
       JWKS_URL: 'none',
       LOG_LEVEL: 'info',
+      // Its own rate-limit counters, as gatewayOver's.
+      EVENTS_NAMESPACE: `test-gateway-${randomUUID().slice(0, 8)}`,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
