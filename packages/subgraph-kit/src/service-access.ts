@@ -1,5 +1,6 @@
 import { AppError } from '@carwash/errors';
-import type { IMiddlewareFunction } from 'graphql-middleware';
+import type { GraphQLNamedType, GraphQLSchema } from 'graphql';
+import { middleware, type IMiddlewareFunction, type IMiddlewareGenerator } from 'graphql-middleware';
 import { rule, type IRule } from 'graphql-shield';
 import type { RequestContext } from './server.js';
 
@@ -19,17 +20,23 @@ export type ServiceAccess = Readonly<Record<string, Readonly<Record<string, read
  * `createSubgraphServer`, so every feature uses the same mechanism. The gateway passes through (its
  * calls are checked as the end user by the shield); a sibling service passes only on its listed
  * fields, and then the shield checks it too — as the user, when it calls on a user's behalf.
+ *
+ * Only on the fields a sibling can reach: every field of the root types, and every field of each type
+ * that a listed field (any caller's) returns, through lists, unions and interfaces, transitively
+ * (`_entities` reaches every entity type). A field of any other type runs only below a field that
+ * refused the sibling already, so checking it again would only cost the gateway's requests a wrapper
+ * per value (availableSlots' ~300 scalars).
  */
 export function serviceAccessMiddleware<Ctx extends RequestContext>(
   access: ServiceAccess,
-): IMiddlewareFunction<unknown, Ctx, unknown> {
+): IMiddlewareGenerator<unknown, Ctx, unknown> {
   const allowed = new Map<string, Set<string>>();
   for (const [caller, types] of Object.entries(access)) {
     const set = new Set<string>();
     for (const [type, fields] of Object.entries(types)) for (const f of fields) set.add(`${type}.${f}`);
     allowed.set(caller, set);
   }
-  return (resolve, parent, args, ctx, info) => {
+  const check: IMiddlewareFunction<unknown, Ctx, unknown> = (resolve, parent, args, ctx, info) => {
     if (
       ctx.caller !== GATEWAY &&
       !allowed.get(ctx.caller)?.has(`${info.parentType.name}.${info.fieldName}`)
@@ -42,6 +49,47 @@ export function serviceAccessMiddleware<Ctx extends RequestContext>(
     }
     return resolve(parent, args, ctx, info);
   };
+  return middleware((schema) =>
+    Object.fromEntries([...reachableBySiblings(schema, access)].map((type) => [type, check])),
+  );
+}
+
+/** The kind of a named type. By its tag, not graphql's `is…` checks: the schema may be another copy's. */
+const kind = (type: GraphQLNamedType) =>
+  (type as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag];
+
+/** The object types whose fields a sibling service can reach: the roots, then what listed fields return. */
+function reachableBySiblings(schema: GraphQLSchema, access: ServiceAccess): Set<string> {
+  const listed = new Map<string, Set<string>>();
+  for (const types of Object.values(access))
+    for (const [type, fields] of Object.entries(types))
+      for (const f of fields) (listed.get(type) ?? listed.set(type, new Set()).get(type)!).add(f);
+  const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()];
+  const reachable = new Set<string>();
+  const queue: GraphQLNamedType[] = [];
+  const reach = (type: GraphQLNamedType) => {
+    const targets =
+      kind(type) === 'GraphQLUnionType' || kind(type) === 'GraphQLInterfaceType'
+        ? schema.getPossibleTypes(type as Parameters<GraphQLSchema['getPossibleTypes']>[0])
+        : kind(type) === 'GraphQLObjectType'
+          ? [type]
+          : [];
+    for (const target of targets)
+      if (!reachable.has(target.name)) {
+        reachable.add(target.name);
+        queue.push(target);
+      }
+  };
+  for (const root of roots) if (root) reach(root);
+  for (let type = queue.pop(); type; type = queue.pop()) {
+    const fields = (type as { getFields(): Record<string, { type: unknown }> }).getFields();
+    for (const name of listed.get(type.name) ?? []) {
+      let returned = fields[name]?.type as { ofType?: unknown } | undefined;
+      while (returned?.ofType) returned = returned.ofType as { ofType?: unknown };
+      if (returned) reach(returned as GraphQLNamedType);
+    }
+  }
+  return reachable;
 }
 
 /** A signed call from a sibling service acting on its own authority: not the gateway, no end user. */
