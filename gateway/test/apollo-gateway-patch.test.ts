@@ -1,12 +1,10 @@
 import { createRequire } from 'node:module';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { buildSchema, graphql, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayOver } from '../../test/support/probe-subgraph.js';
-import type { Gateway } from '../src/server.js';
+import { serversBehindGateway, type ServersBehindGateway } from '../../test/support/probe-subgraph.js';
 import { CLIENT_HEADERS } from './support/edge.js';
 
 /**
@@ -61,8 +59,7 @@ const QUERY = `query Orders($withBuyer: Boolean!, $skipTags: Boolean!) {
 }`;
 
 describe('Apollo Gateway as patched', () => {
-  const stops: Array<() => Promise<void>> = [];
-  let gateway: Gateway;
+  let sg: ServersBehindGateway;
   let url: string;
 
   beforeAll(async () => {
@@ -91,21 +88,14 @@ describe('Apollo Gateway as patched', () => {
       }),
       plugins: [ApolloServerPluginInlineTraceDisabled()],
     });
-    const o = await startStandaloneServer(orders, { listen: { port: 0, host: '127.0.0.1' } });
-    stops.push(() => orders.stop());
-    const u = await startStandaloneServer(users, { listen: { port: 0, host: '127.0.0.1' } });
-    stops.push(() => users.stop());
-    gateway = await gatewayOver('patched', [
-      { name: 'orders', url: o.url, sdl: ORDERS_SDL },
-      { name: 'users', url: u.url, sdl: USERS_SDL },
+    sg = await serversBehindGateway('patched', [
+      { name: 'orders', sdl: ORDERS_SDL, server: orders },
+      { name: 'users', sdl: USERS_SDL, server: users },
     ]);
-    ({ url } = await gateway.listen(0));
+    url = sg.url;
   });
 
-  afterAll(async () => {
-    await gateway?.stop();
-    for (const stop of stops) await stop();
-  });
+  afterAll(() => sg?.stop());
 
   it.each([
     { withBuyer: true, skipTags: false },

@@ -1,12 +1,10 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayOver } from '../../test/support/probe-subgraph.js';
+import { serversBehindGateway, type ServersBehindGateway } from '../../test/support/probe-subgraph.js';
 import { distinctRepresentations, spreadEntities } from '../src/edge/representations.js';
-import type { Gateway } from '../src/server.js';
 import { CLIENT_HEADERS } from './support/edge.js';
 
 const ORDERS_SDL = `#graphql
@@ -83,9 +81,8 @@ describe('the gateway with repeated representations', () => {
   const received: unknown[][] = [];
   let orders: ApolloServer;
   let users: ApolloServer;
-  let gateway: Gateway;
+  let sg: ServersBehindGateway;
   let url: string;
-  const stops: Array<() => Promise<void>> = [];
 
   beforeAll(async () => {
     orders = new ApolloServer({
@@ -128,21 +125,14 @@ describe('the gateway with repeated representations', () => {
         },
       ],
     });
-    const o = await startStandaloneServer(orders, { listen: { port: 0, host: '127.0.0.1' } });
-    stops.push(() => orders.stop());
-    const u = await startStandaloneServer(users, { listen: { port: 0, host: '127.0.0.1' } });
-    stops.push(() => users.stop());
-    gateway = await gatewayOver('reps', [
-      { name: 'orders', url: o.url, sdl: ORDERS_SDL },
-      { name: 'users', url: u.url, sdl: USERS_SDL },
+    sg = await serversBehindGateway('reps', [
+      { name: 'orders', sdl: ORDERS_SDL, server: orders },
+      { name: 'users', sdl: USERS_SDL, server: users },
     ]);
-    ({ url } = await gateway.listen(0));
+    url = sg.url;
   });
 
-  afterAll(async () => {
-    await gateway?.stop();
-    for (const server of stops) await server();
-  });
+  afterAll(() => sg?.stop());
 
   it('asks the subgraph for each entity once and answers every position as if it had asked for all', async () => {
     const res = await fetch(url, {

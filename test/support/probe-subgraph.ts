@@ -95,6 +95,48 @@ export async function gatewayOver(
   );
 }
 
+/** Apollo Servers of subgraphs behind an in-process gateway (gatewayOver), all listening on free ports. */
+export interface ServersBehindGateway {
+  gateway: Gateway;
+  /** The gateway's GraphQL endpoint. */
+  url: string;
+  /** Stops the gateway, then every subgraph server. */
+  stop(): Promise<void>;
+}
+
+/** Starts each subgraph's Apollo Server on a free port and a gateway over them (`tag` names its supergraph file). */
+export async function serversBehindGateway(
+  tag: string,
+  subgraphs: Array<{ name: string; sdl: string; server: ApolloServer }>,
+): Promise<ServersBehindGateway> {
+  const started: Array<{ name: string; sdl: string; url: string; server: ApolloServer }> = [];
+  const stopServers = async () => {
+    for (const { server } of started) await server.stop();
+  };
+  try {
+    for (const s of subgraphs) {
+      const { url } = await startStandaloneServer(s.server, { listen: { port: 0, host: '127.0.0.1' } });
+      started.push({ ...s, url });
+    }
+    const gateway = await gatewayOver(
+      tag,
+      started.map(({ name, url, sdl }) => ({ name, url, sdl })),
+    );
+    const { url } = await gateway.listen(0);
+    return {
+      gateway,
+      url,
+      stop: async () => {
+        await gateway.stop();
+        await stopServers();
+      },
+    };
+  } catch (err) {
+    await stopServers();
+    throw err;
+  }
+}
+
 /** A gateway started as production starts it (`src/main.ts` in its own process), with what it logs. */
 export interface GatewayProcess {
   child: ChildProcessByStdio<null, Readable, Readable>;
