@@ -9,10 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { generateServiceKeys } from '@carwash/config';
 import { GATEWAY_RUNTIME_ENV } from '../gateway/src/runtime.js';
-import { ROOT, SERVICES, supervise } from './supervise.js';
-
-/** The export condition that points `@carwash/*` at compiled `dist/` (every workspace package.json). */
-const DIST_CONDITION = '--conditions=@carwash/dist';
+import { DIST_CONDITION, ROOT, SERVICES, supervise } from './supervise.js';
 
 const missing = SERVICES.filter((s) => !existsSync(path.join(ROOT, s.dir, 'dist/main.js')));
 if (missing.length) {

@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/** The export condition that points `@carwash/*` at compiled `dist/` (every workspace package.json): how the images, `start:prod` and the benchmarks run a build. */
+export const DIST_CONDITION = '--conditions=@carwash/dist';
+
 /** Every service this machine runs, by name, with its folder under the repository root. */
 export const SERVICES = [
   { name: 'auth', dir: 'subgraphs/auth' },

@@ -23,6 +23,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { UNLIMITED_TEST_TIERS } from '../support/graphql.js';
 import { freePort, killHard, spawnChild, stopGently, until } from './faults/children.js';
 import { GATEWAY_RUNTIME_ENV } from '../../gateway/src/runtime.js';
+import { DIST_CONDITION } from '../../scripts/supervise.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** A cold start loads every module (through tsx, for `runtime: 'src'`): seconds each on two busy cores. */
@@ -63,8 +64,6 @@ export interface ServicesOptions {
 }
 
 export type ServiceRuntime = 'dist' | 'src';
-/** The export condition that points `@carwash/*` at compiled `dist/` (as the images and `start:prod` use). */
-const DIST_CONDITION = '--conditions=@carwash/dist';
 
 /** The folder a service runs from, in `root`. */
 const serviceDir = (root: string, s: ServiceName) =>

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateServiceKeys } from '@carwash/config';
 import { GATEWAY_RUNTIME_ENV } from '../../../gateway/src/runtime.js';
+import { DIST_CONDITION } from '../../../scripts/supervise.js';
 import { stopChild } from '../support.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -58,8 +59,8 @@ const hive = (router: boolean): ContenderSpec => ({
 export const CONTENDERS: readonly ContenderSpec[] = [
   {
     name: 'ours',
-    label: `ours: gateway/dist/main.js (node --conditions=@carwash/dist), production settings, as shipped: NODE_OPTIONS="${GATEWAY_RUNTIME_ENV.NODE_OPTIONS}" MALLOC_MMAP_THRESHOLD_=${GATEWAY_RUNTIME_ENV.MALLOC_MMAP_THRESHOLD_}`,
-    args: () => ['--conditions=@carwash/dist', join(ROOT, 'gateway/dist/main.js')],
+    label: `ours: gateway/dist/main.js (node ${DIST_CONDITION}), production settings, as shipped: NODE_OPTIONS="${GATEWAY_RUNTIME_ENV.NODE_OPTIONS}" MALLOC_MMAP_THRESHOLD_=${GATEWAY_RUNTIME_ENV.MALLOC_MMAP_THRESHOLD_}`,
+    args: () => [DIST_CONDITION, join(ROOT, 'gateway/dist/main.js')],
     env: (supergraph, port) => ({
       // The heap and allocator settings it ships with (docker-compose.yml, deploy/k8s, start:prod).
       ...GATEWAY_RUNTIME_ENV,
