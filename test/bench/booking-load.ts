@@ -53,6 +53,7 @@ import { authSigningKeys, startServices, type ServiceName, type Services } from 
 import type { PhaseReply, PhaseRequest } from './booking-load-child.js';
 import { percentile } from './support.js';
 import { SITE_ZONE } from '../support/fixtures.js';
+import migrate from '../support/global-setup.js';
 
 const SEED_DAYS = 60;
 const MEASURED_BAYS = 8;
@@ -773,6 +774,9 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
         `${creates} one-customer / ${manyCreates} many-customer bookings do not fit the ${MAX_CREATE} / ${MAX_MANY_CREATE} start times of a run.`,
       ],
     };
+  // Every feature's migrations first (creating the databases if needed): on a fresh machine the booking
+  // load may be the first thing to touch them.
+  migrate();
   const t0 = performance.now();
   const supergraphs: Running[] = [];
   const processes: Services[] = [];
