@@ -64,6 +64,12 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
        */
       SUBGRAPH_DEDUPE: z.enum(['on', 'off']).default('on'),
       /**
+       * Memory for whole answers that every subgraph involved called public (booking's free slots), each
+       * kept for the subgraphs' least max-age and dropped at once when an event or a mutation through
+       * this gateway changes a fact it came from (edge/response-cache.ts). 0 turns the cache off.
+       */
+      GATEWAY_RESPONSE_CACHE_MIB: setting.int(16, 0, 4096),
+      /**
        * GraphQL operations this process works on at once (edge/admission.ts); more wait in a FIFO queue
        * of `GATEWAY_MAX_QUEUED`, past which a request gets `503 GATEWAY_BUSY`. Bounds the heap's live set
        * whatever the number of connections (test/bench/results/tuning-gateway.md, "Memory"). 32: above the

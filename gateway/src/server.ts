@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -32,6 +33,7 @@ import { createEdgeLabels, measured, requestMetricsPlugin } from './edge/request
 import { createPersistedQueries } from './edge/persisted.js';
 import { gatewayReadiness } from './edge/readiness.js';
 import { admission, OperationGate } from './edge/admission.js';
+import { ResponseCache, type RequestCacheState } from './edge/response-cache.js';
 import { SharedFetches } from './edge/shared-fetches.js';
 import { createSubgraphClient } from './edge/subgraph-fetch.js';
 import { createSubgraphHealth } from './edge/subgraph-health.js';
@@ -59,6 +61,8 @@ export interface GatewayContext {
   clientIp: string | undefined;
   /** Who is calling (partner key, first-party app, anonymous): the key of every edge policy. */
   client: EdgeClient;
+  /** The facts the subgraphs' public answers came from (edge/response-cache.ts). */
+  cache: RequestCacheState;
 }
 
 export interface Gateway {
@@ -97,13 +101,15 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
 
   const metrics = createGatewayMetrics();
   const labels = createEdgeLabels();
-  const rateLimiter = await createRateLimiter(
-    config.RATE_LIMIT_TIERS,
+  const busConfig =
     config.EVENT_BUS === 'redis'
-      ? { kind: 'redis', url: config.REDIS_URL, namespace: config.EVENTS_NAMESPACE }
-      : { kind: 'memory', namespace: config.EVENTS_NAMESPACE },
-    logger,
-  );
+      ? ({ kind: 'redis', url: config.REDIS_URL, namespace: config.EVENTS_NAMESPACE } as const)
+      : ({ kind: 'memory', namespace: config.EVENTS_NAMESPACE } as const);
+  // Public answers (booking's free slots), evicted by the bus's events and by mutations passing through.
+  const responseCache = new ResponseCache({ maxMiB: config.GATEWAY_RESPONSE_CACHE_MIB, metrics, logger });
+  await responseCache.watch(busConfig);
+  const cachePlugin = responseCache.plugin<GatewayContext>();
+  const rateLimiter = await createRateLimiter(config.RATE_LIMIT_TIERS, busConfig, logger);
 
   const gateway = new ApolloGateway({
     supergraphSdl,
@@ -122,7 +128,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
         config.SUBGRAPH_DEDUPE === 'on'
           ? new SharedFetches(() => metrics.subgraphFetchesShared.inc({ subgraph }))
           : undefined;
-      return new SubgraphDataSource({ client: observed, logger, health, shared });
+      return new SubgraphDataSource({ client: observed, logger, health, shared, responseCache });
     },
     logger,
     // Bounded: a stream of distinct documents must not grow the process (default 30 MiB, approximated).
@@ -184,6 +190,11 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       persisted.plugin,
       rateLimitPlugin(rateLimiter, config.RATE_LIMIT_COSTS, metrics, labels.client, logger),
       requestLogPlugin(),
+      // Last but for the landing page: a cached answer is given only after every check above.
+      ...(cachePlugin ? [cachePlugin] : []),
+      // The policy the subgraphs' Cache-Control gives is the response cache's alone: no Cache-Control to
+      // clients, whose caches no event would evict.
+      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
       config.SANDBOX
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
@@ -224,6 +235,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
         authorization,
         clientIp: req.ip,
         client,
+        cache: responseCache.begin(),
       };
     },
   });
@@ -254,6 +266,6 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     httpServer,
     subgraphs,
     metrics,
-    ...lifecycle(httpServer, apollo, [tokens, rateLimiter, persisted, ...clients]),
+    ...lifecycle(httpServer, apollo, [tokens, rateLimiter, persisted, responseCache, ...clients]),
   };
 }

@@ -45,6 +45,11 @@ export function createGatewayMetrics() {
       'Subgraph fetches not sent because an identical query was in flight (SUBGRAPH_DEDUPE), by subgraph',
       ['subgraph'],
     ),
+    responseCache: counter(
+      'gateway_response_cache_total',
+      'Public answers kept by the response cache, by result (hit, miss, stored, skipped: evicted while computed; evicted: dropped by a tag)',
+      ['result'],
+    ),
     errors: counter('gateway_errors_total', 'Errors returned to clients, by catalogue code', ['code']),
     rateLimited: counter(
       'gateway_rate_limited_total',

@@ -1,10 +1,17 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { AppError, isErrorCode } from '@carwash/errors';
 import { HEADER } from '@carwash/service-trust';
-import { CLIENT_NAME_HEADER, injectTraceContext, type Logger } from '@carwash/subgraph-kit';
+import {
+  CACHE_EVICT_HEADER,
+  CACHE_TAGS_HEADER,
+  CLIENT_NAME_HEADER,
+  injectTraceContext,
+  type Logger,
+} from '@carwash/subgraph-kit';
 import { GraphQLError } from 'graphql';
 import type { GatewayContext } from '../server.js';
 import { distinctRepresentations, spreadEntities } from './representations.js';
+import type { ResponseCache } from './response-cache.js';
 import { sharingKey, type SharedFetches } from './shared-fetches.js';
 import {
   causeCodeOf,
@@ -40,6 +47,8 @@ export interface SubgraphSourceOptions {
   health?: SubgraphHealth;
   /** Where identical in-flight queries are shared (`SUBGRAPH_DEDUPE=on`); absent: every fetch goes alone. */
   shared?: SharedFetches | undefined;
+  /** Told of the facts a subgraph's answer says its writes changed (`x-cache-evict`). */
+  responseCache?: Pick<ResponseCache, 'evict'> | undefined;
 }
 
 /**
@@ -56,14 +65,16 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   readonly #logger: Logger;
   readonly #health: SubgraphHealth | undefined;
   readonly #shared: SharedFetches | undefined;
+  readonly #responseCache: Pick<ResponseCache, 'evict'> | undefined;
 
-  constructor({ client, logger, health, shared }: SubgraphSourceOptions) {
+  constructor({ client, logger, health, shared, responseCache }: SubgraphSourceOptions) {
     // Apollo's fetcher type is node-fetch's; a WHATWG fetch fits it (`process` below sends with `client.send`).
     super({ url: client.url, fetcher: client.fetch as never });
     this.#client = client;
     this.#logger = logger;
     this.#health = health;
     this.#shared = shared;
+    this.#responseCache = responseCache;
   }
 
   /**
@@ -110,6 +121,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       ? this.#client.send(outgoing)
       : this.#shared!.run(key, () => this.#client.send(outgoing)));
 
+    // What its writes changed is dropped before anything else is read: even a failed answer may follow a commit.
+    const evicted = header(reply, CACHE_EVICT_HEADER);
+    if (evicted) this.#responseCache?.evict(evicted.split(' '));
     if (reply.status < 200 || reply.status > 299) throw await this.errorFromResponse(asResponse(reply));
     const contentType = header(reply, 'content-type') ?? '';
     if (!/^application\/(graphql-response\+)?json/.test(contentType))
@@ -122,6 +136,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const policy = incoming?.overallCachePolicy as { restrict?(hint: CacheHint): void } | undefined;
     if (this.honorSubgraphCacheControlHeader && policy?.restrict)
       policy.restrict(cacheHintOf(header(reply, 'cache-control')));
+    // The facts a public answer came from, for the response cache to keep the whole answer under.
+    const tags = header(reply, CACHE_TAGS_HEADER);
+    if (tags && context?.cache) for (const tag of tags.split(' ')) context.cache.tags.add(tag);
     return body as ProcessResult;
   }
 

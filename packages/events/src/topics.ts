@@ -123,3 +123,36 @@ export function createEvent<T extends Topic>(
 export function isTopic(value: string): value is Topic {
   return Object.hasOwn(EVENT_VERSIONS, value);
 }
+
+/**
+ * The names of public facts a response cache keeps answers under. A subgraph tags an answer that is
+ * the same for every caller with the facts it was computed from (booking's free slots: the site and
+ * the service); an event below names the facts it changes, and every cache that watches the bus drops
+ * what carries one of them.
+ */
+export const cacheTag = {
+  site: (id: string) => `site:${id}`,
+  service: (id: string) => `service:${id}`,
+} as const;
+
+/**
+ * Per topic, the tags of the public facts its event changes (topics absent here change none). Free
+ * slots change with a site's bookings, hours, bays and closures and with a service's duration.
+ */
+const CACHE_TAGS: { readonly [T in Topic]?: (payload: EventMap[T]) => string[] } = {
+  'booking.reservation.created': (p) => [cacheTag.site(p.siteId)],
+  // Events written before siteId was added name no site: the cache's TTL bounds those.
+  'booking.reservation.statusChanged': (p) => (p.siteId ? [cacheTag.site(p.siteId)] : []),
+  'booking.service.changed': (p) => [cacheTag.service(p.serviceId)],
+  'location.site.changed': (p) => [cacheTag.site(p.siteId)],
+  'location.site.closed': (p) => [cacheTag.site(p.siteId)],
+};
+
+/** The topics whose events change some tagged fact: what a response cache watches. */
+export const CACHE_TAG_TOPICS = Object.keys(CACHE_TAGS) as Topic[];
+
+/** The cache tags an event changes (none for a topic that changes no tagged fact). */
+export function cacheTagsOf(event: EventEnvelope): string[] {
+  const tags = CACHE_TAGS[event.type] as ((payload: EventEnvelope['payload']) => string[]) | undefined;
+  return tags ? tags(event.payload) : [];
+}

@@ -17,6 +17,7 @@ export {
   type SubgraphServerOptions,
   type ReadinessCheck,
 } from './server.js';
+export { CacheHints, CACHE_EVICT_HEADER, CACHE_TAGS_HEADER, cacheHintsPlugin } from './cache-hints.js';
 export { DateTime, DateScalar, Instant, LocalTimeScalar } from './scalars.js';
 export {
   countingPool,

@@ -22,6 +22,7 @@ import type { DocumentNode } from 'graphql';
 import { applyMiddleware, type IMiddlewareGenerator } from 'graphql-middleware';
 import type { Logger } from 'pino';
 import { errorLoggingPlugin, recodeConnectionFailure } from './error-plugin.js';
+import { CacheHints, cacheHintsPlugin } from './cache-hints.js';
 import { bodyErrors, finalHandlers, lifecycle, requestId, sendError } from './http.js';
 import { createNonceStore } from './nonces.js';
 import { currentRequestLog, observeRequests, requestLogPlugin } from './request-log.js';
@@ -36,6 +37,8 @@ export interface RequestContext {
   caller: string;
   clientIp: string | undefined;
   log: Logger;
+  /** What this request tells the gateway's response cache (public answers, evicted facts). */
+  cache: CacheHints;
 }
 
 export type ReadinessCheck = () => Promise<void>;
@@ -119,6 +122,7 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
       ApolloServerPluginCacheControlDisabled(),
       errorLoggingPlugin(logger),
       requestLogPlugin(),
+      cacheHintsPlugin<Ctx>(),
     ],
     // Signals belong to whoever runs the server (stopOnSignals in main.ts, or pnpm start hosting every
     // service): Apollo's own handler would stop only itself and then re-raise the signal, killing the
@@ -220,6 +224,7 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
           caller: res.locals.caller as string,
           clientIp: req.header(HEADER.clientIp),
           log,
+          cache: new CacheHints(),
         });
       },
     }),

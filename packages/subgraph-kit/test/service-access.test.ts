@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { applyMiddleware } from 'graphql-middleware';
 import { describe, expect, it } from 'vitest';
 import { actsOnOwnAuthority, serviceAccessMiddleware, type ServiceAccess } from '../src/service-access.js';
+import { CacheHints } from '../src/cache-hints.js';
 import type { RequestContext } from '../src/server.js';
 
 // graphql-middleware is CommonJS: use the CommonJS graphql it uses (as @apollo/subgraph does), not the ESM copy.
@@ -30,7 +31,14 @@ const ROOT = {
 const silent = { warn: () => undefined } as unknown as RequestContext['log'];
 
 async function run(caller: string, query: string) {
-  const ctx: RequestContext = { requestId: 'r', viewer: null, caller, clientIp: undefined, log: silent };
+  const ctx: RequestContext = {
+    requestId: 'r',
+    viewer: null,
+    caller,
+    clientIp: undefined,
+    log: silent,
+    cache: new CacheHints(),
+  };
   const res = await graphql({ schema, source: query, rootValue: ROOT, contextValue: ctx });
   return { data: res.data, codes: (res.errors ?? []).map((e) => e.extensions.code) };
 }

@@ -46,7 +46,11 @@ export class EvictedCache<V extends object> {
   private readonly keysOf = new Map<string, Set<string>>();
   private readonly loading = new Map<string, Loading<V>>();
 
+  /** How long an entry is kept at most (0: the cache is off). */
+  readonly ttlMs: number;
+
   constructor(ttlMs: number, max = MAX_ENTRIES) {
+    this.ttlMs = Math.max(0, ttlMs);
     this.entries =
       ttlMs > 0
         ? new LRUCache<string, { value: V; span: Span | undefined }>({

@@ -1,8 +1,22 @@
-import { DateScalar, DateTime, required } from '@carwash/subgraph-kit';
+import { cacheTag } from '@carwash/events';
+import { DateScalar, DateTime, required, type CacheHints } from '@carwash/subgraph-kit';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { canSee, id, isStaff, localDay } from './rules.js';
 
 const money = (amountCents: number, currency: string) => ({ amountCents, currency });
+
+/**
+ * A booking's change of status may free or take its bay: once it committed, the gateway this request
+ * came through drops the site's cached free slots at once (other gateways, on the event).
+ */
+async function changesSite<R extends { siteId: string }>(
+  ctx: { cache: CacheHints },
+  write: Promise<R>,
+): Promise<R> {
+  const r = await write;
+  ctx.cache.evict(cacheTag.site(r.siteId));
+  return r;
+}
 
 export const resolvers: Resolvers = {
   DateTime,
@@ -18,22 +32,38 @@ export const resolvers: Resolvers = {
       const r = await ctx.loaders.booking.load(id(args.id, 'id'));
       return r && canSee(ctx.viewer, r) ? r : null;
     },
-    availableSlots: (_p, args, ctx) =>
-      ctx.booking.availableSlots(args.siteId, args.serviceId, args.date, ctx.requestId),
+    availableSlots: async (_p, args, ctx, info) => {
+      const slots = await ctx.booking.availableSlots(args.siteId, args.serviceId, args.date, ctx.requestId);
+      // Times and free-bay counts, nobody's booking: the same answer for every caller, until the site's
+      // bookings, hours or bays or the service change (their events name these tags).
+      ctx.cache.publicAnswer(info, ctx.booking.slotsMaxAgeSeconds(slots), [
+        cacheTag.site(args.siteId),
+        cacheTag.service(args.serviceId),
+      ]);
+      return slots;
+    },
   },
   Mutation: {
     createService: (_p, args, ctx) => ctx.booking.createService(args.input),
-    updateService: (_p, args, ctx) => ctx.booking.updateService(args.id, args.input),
+    updateService: async (_p, args, ctx) => {
+      const service = await ctx.booking.updateService(args.id, args.input);
+      ctx.cache.evict(cacheTag.service(service.id));
+      return service;
+    },
     createBooking: (_p, args, ctx) =>
-      ctx.booking.createBooking(ctx.viewer!, args.input, {
-        users: ctx.loaders.users,
-        requestId: ctx.requestId,
-      }),
-    confirmBooking: (_p, args, ctx) => ctx.booking.confirm(ctx.viewer!, args.id, args.reason),
-    startBooking: (_p, args, ctx) => ctx.booking.start(ctx.viewer!, args.id),
-    completeBooking: (_p, args, ctx) => ctx.booking.complete(ctx.viewer!, args.id),
-    cancelBooking: (_p, args, ctx) => ctx.booking.cancel(ctx.viewer!, args.id, args.reason),
-    markNoShow: (_p, args, ctx) => ctx.booking.markNoShow(ctx.viewer!, args.id),
+      changesSite(
+        ctx,
+        ctx.booking.createBooking(ctx.viewer!, args.input, {
+          users: ctx.loaders.users,
+          requestId: ctx.requestId,
+        }),
+      ),
+    confirmBooking: (_p, args, ctx) =>
+      changesSite(ctx, ctx.booking.confirm(ctx.viewer!, args.id, args.reason)),
+    startBooking: (_p, args, ctx) => changesSite(ctx, ctx.booking.start(ctx.viewer!, args.id)),
+    completeBooking: (_p, args, ctx) => changesSite(ctx, ctx.booking.complete(ctx.viewer!, args.id)),
+    cancelBooking: (_p, args, ctx) => changesSite(ctx, ctx.booking.cancel(ctx.viewer!, args.id, args.reason)),
+    markNoShow: (_p, args, ctx) => changesSite(ctx, ctx.booking.markNoShow(ctx.viewer!, args.id)),
     assignWasher: (_p, args, ctx) =>
       ctx.booking.assignWasher(ctx.viewer!, args.id, args.washerId, ctx.requestId),
   },

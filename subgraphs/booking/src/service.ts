@@ -232,6 +232,17 @@ export class BookingService {
     return this.repo.listServices(includeInactive);
   }
 
+  /**
+   * How long a cache in front (the gateway's) may keep `slots`, an availableSlots answer, in seconds:
+   * as long as this process keeps its own computation, and never past the first start in it (a start
+   * that has passed is no longer offered). 0: not to be kept.
+   */
+  slotsMaxAgeSeconds(slots: readonly Slot[], now = Date.now()): number {
+    let keep = this.slots.ttlMs;
+    for (const s of slots) keep = Math.min(keep, s.startsAt.getTime() - now);
+    return Math.max(0, Math.floor(keep / 1000));
+  }
+
   async availableSlots(
     rawSiteId: unknown,
     rawServiceId: unknown,
