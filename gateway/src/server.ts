@@ -17,6 +17,7 @@ import {
   createAccessTokenVerifier,
   errorLoggingPlugin,
   finalHandlers,
+  keepingContext,
   lifecycle,
   observeRequests,
   requestId,
@@ -248,12 +249,14 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   for (const path of ['/graphql', '/']) {
     app.all(
       path,
-      observeRequests({ logger, tracer: 'gateway' }),
+      // Streams unbound (binding wraps every listener of req and res, per request): the body parser's
+      // callback re-enters the request's context instead, as in the subgraphs.
+      observeRequests({ logger, tracer: 'gateway', bindStreams: false }),
       requestId,
       corsPolicy(config.CORS_ORIGINS),
       graphqlMethods(metrics),
       admission(gate, metrics),
-      express.json({ limit: config.MAX_REQUEST_BYTES }),
+      keepingContext(express.json({ limit: config.MAX_REQUEST_BYTES })),
       bodyParseErrors(metrics, config.MAX_REQUEST_BYTES),
       limits.guard,
       graphql,

@@ -15,8 +15,17 @@ export function introspectionAllowed(mode: IntrospectionMode, viewer: Viewer | n
   return mode === 'on' || (mode === 'admins' && viewer?.role === 'ADMIN');
 }
 
+/** Documents already looked at: Apollo's document store hands every request of one query the same node. */
+const introspecting = new WeakMap<DocumentNode, boolean>();
+
 /** `__schema` or `__type` anywhere in the document (`__typename` is not introspection). */
 export function usesIntrospection(document: DocumentNode): boolean {
+  let found = introspecting.get(document);
+  if (found === undefined) introspecting.set(document, (found = findsIntrospection(document)));
+  return found;
+}
+
+function findsIntrospection(document: DocumentNode): boolean {
   let found = false;
   // graphql-js's visitor is iterative, and the document was bounded by the edge limits already.
   visit(document, {

@@ -115,6 +115,7 @@ export {
   type TracingSettings,
 } from './tracing.js';
 export {
+  keepingContext,
   observeRequests,
   requestLogPlugin,
   currentRequestLog,

@@ -97,6 +97,20 @@ export function observeRequests({ logger, tracer: name, bindStreams = true }: Ob
   };
 }
 
+/**
+ * `middleware` (a body parser) with its `next` called back in the request's context: the body's last
+ * chunk arrives in the socket's, so whatever runs after it (access-log record, Apollo, resolvers, the
+ * traceparent of outgoing fetches) continues in the request's again. What `bindStreams: false` needs.
+ */
+export function keepingContext(
+  middleware: (req: Request, res: Response, next: NextFunction) => void,
+): (req: Request, res: Response, next: NextFunction) => void {
+  return (req, res, next) => {
+    const active = context.active();
+    middleware(req, res, (err?: unknown) => context.with(active, () => next(err)));
+  };
+}
+
 /** Fills the access-log record from GraphQL: the operation name, the client (gateway) and error codes. */
 export function requestLogPlugin<Ctx extends object>(): ApolloServerPlugin<Ctx> {
   return {

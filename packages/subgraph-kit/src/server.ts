@@ -25,7 +25,7 @@ import { errorLoggingPlugin, recodeConnectionFailure } from './error-plugin.js';
 import { CacheHints, cacheHintsPlugin } from './cache-hints.js';
 import { bodyErrors, finalHandlers, lifecycle, requestId, sendError } from './http.js';
 import { createNonceStore } from './nonces.js';
-import { currentRequestLog, observeRequests, requestLogPlugin } from './request-log.js';
+import { currentRequestLog, keepingContext, observeRequests, requestLogPlugin } from './request-log.js';
 import { serviceAccessMiddleware, type ServiceAccess } from './service-access.js';
 
 /** What every subgraph's context starts from. Features extend it with their loaders and services. */
@@ -158,13 +158,9 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
     '/graphql',
     observeRequests({ logger, tracer: name, bindStreams: false }),
     requestId,
-    // The body's last chunk arrives in the socket's async context: everything after it (the trust gate's
-    // access-log record, Apollo, resolvers, the traceparent of peer calls) continues in the request's
-    // again, which is all that binding both streams' every listener per request was needed for.
-    (req: Request, res: Response, next: NextFunction) => {
-      const active = context.active();
-      readBody(req, res, (err?: unknown) => context.with(active, () => next(err)));
-    },
+    // After the body, the trust gate's access-log record, Apollo, resolvers and the traceparent of peer
+    // calls continue in the request's context again: all that binding both streams was needed for.
+    keepingContext(readBody),
     bodyErrors(options.maxBodyBytes),
   );
   app.use('/graphql', async (req, res, next) => {
