@@ -16,8 +16,7 @@ import {
   type UserTokenVerifier,
   type Viewer,
 } from '@carwash/service-trust';
-import { context } from '@opentelemetry/api';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type Request } from 'express';
 import type { DocumentNode } from 'graphql';
 import { applyMiddleware, type IMiddlewareGenerator } from 'graphql-middleware';
 import type { Logger } from 'pino';
