@@ -10,7 +10,6 @@ import {
   type Handlers,
 } from '@carwash/events';
 import type { Logger } from '@carwash/subgraph-kit';
-import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -130,7 +129,9 @@ export class ResponseCache {
       shouldWriteToCache: async ({ overallCachePolicy, contextValue }) =>
         overallCachePolicy.policyIfCacheable()?.scope === 'PUBLIC' && contextValue.cache.tags.size > 0,
       generateCacheKey: (requestContext, keyData) => {
-        const key = createHash('sha256').update(JSON.stringify(keyData)).digest('hex');
+        // The operation's text, name and variables themselves (bounded by the edge limits): a hash of
+        // them per request cost more than the longer key.
+        const key = JSON.stringify(keyData);
         const state = (requestContext.contextValue as Partial<Ctx>).cache;
         // Called again just before the plugin stores the answer, once the subgraphs have answered.
         if (state && state.tags.size > 0) this.#pending.set(key, state);
