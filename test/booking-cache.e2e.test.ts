@@ -9,6 +9,7 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer } from '@carwash/events';
 import { createOpenSite, createService } from './support/fixtures.js';
+import { eventually } from './support/eventually.js';
 import { signUpAs, startBookingReplica, startSupergraph, type Running } from './support/supergraph.js';
 
 let sg: Running;
@@ -70,16 +71,6 @@ async function relay(): Promise<void> {
 /** Publishes what booking wrote to its outbox; every booking replica's watcher sees it. */
 async function bookingRelay(): Promise<void> {
   while ((await sg.booking.relay.runOnce()) > 0);
-}
-
-/** Polls `check` until it holds (10 s at most): the event has to travel the bus and be consumed. */
-async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-  const until = Date.now() + 10_000;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return check();
 }
 
 beforeAll(async () => {

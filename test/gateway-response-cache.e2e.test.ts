@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenSite, createService, siteDay } from './support/fixtures.js';
+import { eventually } from './support/eventually.js';
 import { metricValue, scrapeMetrics } from './support/metrics.js';
 import { postGraphQL } from './support/graphql.js';
 import {
@@ -46,16 +47,6 @@ async function slotsAt(url: string, site: string, service: string, date: string,
 
 const freeAt = (slots: Slots, iso: string) =>
   slots.find((s) => Date.parse(s.startsAt) === Date.parse(iso))?.freeBays;
-
-/** Polls `check` until it holds (10 s at most): the event has to travel the bus. */
-async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-  const until = Date.now() + 10_000;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return check();
-}
 
 beforeAll(async () => {
   sg = await startSupergraph();
