@@ -22,6 +22,7 @@ import {
   observeRequests,
   requestId,
   requestLogPlugin,
+  type Closable,
   type Logger,
 } from '@carwash/subgraph-kit';
 import express, { type Express } from 'express';
@@ -80,6 +81,23 @@ export interface Gateway {
  * request, verifying access tokens up front, masking errors, with health, readiness and Sandbox.
  */
 export async function createGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
+  const opened: Closable[] = [];
+  try {
+    return await assembleGateway(config, logger, opened);
+  } catch (error) {
+    // A start that fails halfway (a supergraph Apollo refuses, a store that will not start) closes what
+    // it had opened, so no Redis connection, bus watch or subgraph pool is left holding the process open.
+    await Promise.allSettled(opened.map((resource) => resource.close()));
+    throw error;
+  }
+}
+
+/** `createGateway`'s work; every resource it opens goes into `opened` as soon as it exists. */
+async function assembleGateway(config: GatewayConfig, logger: Logger, opened: Closable[]): Promise<Gateway> {
+  const own = <T extends Closable | undefined>(resource: T): T => {
+    if (resource) opened.push(resource);
+    return resource;
+  };
   const supergraphSdl = readFileSync(config.SUPERGRAPH_PATH, 'utf8');
   const supergraphHash = createHash('sha256').update(supergraphSdl).digest('hex').slice(0, 12);
   const subgraphs = subgraphsOf(supergraphSdl).map((s) => ({
@@ -88,14 +106,16 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   }));
   // Per subgraph: its own signed fetch, deadline and bounded keep-alive pool (edge/subgraph-fetch.ts).
   const clients = subgraphs.map((s) =>
-    createSubgraphClient(
-      s,
-      {
-        timeoutMs: config.subgraphTimeoutsMs[s.name.toLowerCase()] ?? config.SUBGRAPH_TIMEOUT_MS,
-        maxConnections: config.SUBGRAPH_MAX_CONNECTIONS,
-        keepAliveMs: config.SUBGRAPH_KEEPALIVE_MS,
-      },
-      config.credentials.signing,
+    own(
+      createSubgraphClient(
+        s,
+        {
+          timeoutMs: config.subgraphTimeoutsMs[s.name.toLowerCase()] ?? config.SUBGRAPH_TIMEOUT_MS,
+          maxConnections: config.SUBGRAPH_MAX_CONNECTIONS,
+          keepAliveMs: config.SUBGRAPH_KEEPALIVE_MS,
+        },
+        config.credentials.signing,
+      ),
     ),
   );
   const health = createSubgraphHealth(clients, { probeTimeoutMs: config.READY_TIMEOUT_MS });
@@ -107,10 +127,12 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       ? ({ kind: 'redis', url: config.REDIS_URL, namespace: config.EVENTS_NAMESPACE } as const)
       : ({ kind: 'memory', namespace: config.EVENTS_NAMESPACE } as const);
   // Public answers (booking's free slots), evicted by the bus's events and by mutations passing through.
-  const responseCache = new ResponseCache({ maxMiB: config.GATEWAY_RESPONSE_CACHE_MIB, metrics, logger });
+  const responseCache = own(
+    new ResponseCache({ maxMiB: config.GATEWAY_RESPONSE_CACHE_MIB, metrics, logger }),
+  );
   await responseCache.watch(busConfig);
   const cachePlugin = responseCache.plugin<GatewayContext>();
-  const rateLimiter = await createRateLimiter(config.RATE_LIMIT_TIERS, busConfig, logger);
+  const rateLimiter = own(await createRateLimiter(config.RATE_LIMIT_TIERS, busConfig, logger));
 
   const gateway = new ApolloGateway({
     supergraphSdl,
@@ -137,19 +159,22 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   });
 
   // Signature, expiry and revocation (shared store, short local cache); the subgraphs check all three again.
-  const tokens =
-    config.JWKS_URL === 'none' ? undefined : createAccessTokenVerifier({ jwksUrl: config.JWKS_URL }, config);
+  const tokens = own(
+    config.JWKS_URL === 'none' ? undefined : createAccessTokenVerifier({ jwksUrl: config.JWKS_URL }, config),
+  );
   const verifyUser: UserTokenVerifier = tokens?.verify ?? (async () => null);
 
   // Trusted documents, safelisting, APQ and partner API keys (verified with auth under our credential).
   // Key checks ride auth's own client: signed for auth, under its deadline and connection pool.
   const authClient = clients.find((c) => c.name.toLowerCase() === 'auth');
-  const persisted = createPersistedQueries(config, {
-    authUrl: authClient?.url,
-    authFetch: authClient?.fetch ?? fetch,
-    metrics,
-    logger,
-  });
+  const persisted = own(
+    createPersistedQueries(config, {
+      authUrl: authClient?.url,
+      authFetch: authClient?.fetch ?? fetch,
+      metrics,
+      logger,
+    }),
+  );
   const app = express();
   app.disable('x-powered-by');
   // `req.ip` is then the client as our own proxies saw it: X-Forwarded-For is read only when the peer is trusted.
@@ -269,6 +294,6 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     httpServer,
     subgraphs,
     metrics,
-    ...lifecycle(httpServer, apollo, [tokens, rateLimiter, persisted, responseCache, ...clients]),
+    ...lifecycle(httpServer, apollo, opened),
   };
 }

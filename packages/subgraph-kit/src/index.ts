@@ -36,7 +36,7 @@ export {
   type RunnableSettings,
   type RunnableSubgraph,
 } from './run-feature.js';
-export { sendError, requestId, bodyErrors, finalHandlers, lifecycle } from './http.js';
+export { sendError, requestId, bodyErrors, finalHandlers, lifecycle, type Closable } from './http.js';
 export { validate, fields, z } from './validate.js';
 export {
   CONNECTION_RETRY_AFTER_SECONDS,
