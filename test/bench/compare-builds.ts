@@ -6,13 +6,17 @@
  * 10 connections) or availableSlots (one site open all day, 20 connections).
  *
  *   tsx test/bench/compare-builds.ts [<checkout A> [<checkout B>]] [--load dashboard|slots]
- *     [--rounds N] [--seconds S] [--b-flags F] [--b-gateway-env K=V,…] [--cpu-prof D] [--runtime R]
+ *     [--rounds N] [--seconds S] [--b-flags F] [--b-gateway-env K=V,…] [--gateway-env K=V,…] [--cpu-prof D] [--runtime R]
+ *     [--connections N]
  *
+ * `--connections N` replaces the load's own (10 for the dashboard, 20 for availableSlots), e.g. 1 for the
+ * latency of one request alone.
  * `--runtime dist` (default) runs each checkout's build (`pnpm build` in it first), as the images do;
  * `src` runs src/main.ts through tsx; `src,dist` gives A and B each its own (one checkout, both ways).
  * `--b-flags` gives B's service processes Node flags (space-separated, e.g. `--max-semi-space-size=32`):
  * with A and B the same checkout, it measures a runtime setting; `--b-gateway-env` does the same for
- * settings of B's gateway (e.g. `NODE_OPTIONS=` against production's GATEWAY_RUNTIME_ENV). With `--cpu-prof D` each gateway
+ * settings of B's gateway (e.g. `NODE_OPTIONS=` against production's GATEWAY_RUNTIME_ENV), and
+ * `--gateway-env` for both gateways (e.g. `SUBGRAPH_DEDUPE=off`: no request shares another's fetch). With `--cpu-prof D` each gateway
  * writes its `.cpuprofile` into D/<A|B> when it stops.
  *
  * A checkout is a folder with this repository's layout (default: this one): a worktree, or a copy of it
@@ -46,8 +50,10 @@ const { positionals, values } = parseArgs({
     seconds: { type: 'string', default: '12' },
     'b-flags': { type: 'string', default: '' },
     'b-gateway-env': { type: 'string', default: '' },
+    'gateway-env': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
     runtime: { type: 'string', default: 'dist' },
+    connections: { type: 'string' },
   },
 });
 const roots = positionals.length ? positionals : [undefined];
@@ -59,12 +65,19 @@ const sg = await startSupergraph({ authEnv: { AUTH_JWT_PRIVATE_KEYS: signingKeys
 const seeded: Parameters<typeof unseed>[1][] = [];
 const load = startLoadGenerator();
 const builds: Array<{ name: string; services: Services }> = [];
-/** `--b-gateway-env K=V,K=V`: settings of B's gateway process over the ones it starts with. */
-const gatewayEnvOfB: Record<string, string> = Object.fromEntries(
-  values['b-gateway-env']!.split(',')
-    .filter(Boolean)
-    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-);
+/** `K=V,K=V` as an environment. */
+const envOf = (list: string): Record<string, string> =>
+  Object.fromEntries(
+    list
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+/** `--gateway-env` for both gateways, then `--b-gateway-env` for B's, over the settings they start with. */
+const gatewayEnvOf = (i: number): Record<string, string> => ({
+  ...envOf(values['gateway-env']!),
+  ...(i === 1 ? envOf(values['b-gateway-env']!) : {}),
+});
 /** B's `--b-flags` for every service, and `--cpu-prof` for each build's gateway. */
 const nodeFlagsOf = (i: number): Partial<Record<ServiceName, string[]>> => {
   const flags = i === 1 ? values['b-flags']!.split(' ').filter(Boolean) : [];
@@ -91,7 +104,7 @@ try {
           auth: { AUTH_JWT_PRIVATE_KEYS: signingKeys },
           booking: { BOOKING_DATABASE_POOL_SIZE: '20' },
           payment: { PAYMENT_DATABASE_POOL_SIZE: '20' },
-          ...(i === 1 ? { gateway: gatewayEnvOfB } : {}),
+          gateway: gatewayEnvOf(i),
         },
       }),
     });
@@ -147,7 +160,7 @@ try {
     method: 'POST' as const,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${manager.token}` },
     body,
-    connections,
+    connections: values.connections ? Number(values.connections) : connections,
   };
   const bodies = await Promise.all(
     builds.map(async (b) => (await fetch(b.services.gatewayUrl, request)).text()),

@@ -18,9 +18,12 @@ export interface LoadResult {
   errorKinds: string;
 }
 
+/** autocannon's options, and `bearerTokens`: connection i sends as `tokens[i mod n]` (load-child.ts). */
+export type LoadOptions = autocannon.Options & { bearerTokens?: string[] };
+
 /** A long-lived autocannon child; `run` queues one load at a time; `stop` ends the child. */
 export interface LoadGenerator {
-  run(options: autocannon.Options): Promise<LoadResult>;
+  run(options: LoadOptions): Promise<LoadResult>;
   stop(): void;
 }
 
@@ -31,7 +34,7 @@ export function startLoadGenerator(): LoadGenerator {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let queue: Promise<unknown> = Promise.resolve();
-  const once = (options: autocannon.Options) =>
+  const once = (options: LoadOptions) =>
     new Promise<LoadResult>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`the load generator exited (${code})`));
       child.once('exit', onExit);
