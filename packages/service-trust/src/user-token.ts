@@ -74,10 +74,27 @@ interface VerifiedToken {
  */
 export function createUserTokenVerifier(options: UserTokenVerifierOptions): UserTokenVerifier {
   let getKey: JWTVerifyGetKey;
+  /**
+   * With a key set read on every call (`jwks` as a function, auth verifying its own tokens): the set as
+   * last read, as JSON. Whoever rotates it there expects the next call to see it, so each call reads it
+   * again, and a changed set replaces the imported keys and forgets every token verified under the old one.
+   */
+  let readKeys: (() => void) | undefined;
   if (options.jwks) {
     const source = options.jwks;
-    getKey =
-      typeof source === 'function' ? (h, t) => createLocalJWKSet(source())(h, t) : createLocalJWKSet(source);
+    if (typeof source === 'function') {
+      let lastRead: string | undefined;
+      let keySet: JWTVerifyGetKey | undefined;
+      readKeys = () => {
+        const current = source();
+        const json = JSON.stringify(current);
+        if (json === lastRead && keySet) return;
+        lastRead = json;
+        keySet = createLocalJWKSet(current);
+        verified.clear();
+      };
+      getKey = (h, t) => keySet!(h, t);
+    } else getKey = createLocalJWKSet(source);
   } else if (options.jwksUrl) {
     getKey = createRemoteJWKSet(new URL(options.jwksUrl), {
       cooldownDuration: options.cooldownMs ?? JWKS_COOLDOWN_MS,
@@ -89,19 +106,16 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
 
   // Verified tokens, by their exact text (signature included, so a changed byte is another key), for
   // a short while: the EdDSA check was 16 % of the gateway's CPU per availableSlots request, and every
-  // subgraph verifies the same token again (test/bench/results/tuning-gateway.md). Not with a key set
-  // read on every call (`jwks` as a function): whoever rotates it there expects the next call to see it.
+  // subgraph verifies the same token again (test/bench/results/tuning-gateway.md). With a key set read
+  // on every call, only while the set read is the one they were verified under (`readKeys`).
   const now = options.now ?? Date.now;
-  const verified =
-    typeof options.jwks === 'function'
-      ? undefined
-      : new LRUCache<string, VerifiedToken>({
-          max: VERIFIED_TOKEN_MAX_ENTRIES,
-          ttl: VERIFIED_TOKEN_TTL_MS,
-          // Read the clock on every lookup (tests move it), not once per millisecond.
-          ttlResolution: 0,
-          perf: { now },
-        });
+  const verified = new LRUCache<string, VerifiedToken>({
+    max: VERIFIED_TOKEN_MAX_ENTRIES,
+    ttl: VERIFIED_TOKEN_TTL_MS,
+    // Read the clock on every lookup (tests move it), not once per millisecond.
+    ttlResolution: 0,
+    perf: { now },
+  });
   return async (authorization) => {
     if (authorization === undefined || authorization === '') return null;
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization);
@@ -112,7 +126,8 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       });
     const jwt = match[1]!;
     const t = now();
-    const hit = verified?.get(jwt);
+    readKeys?.();
+    const hit = verified.get(jwt);
     if (hit) return checkRevocation({ ...hit.viewer }, hit.version, options.revocations);
     let viewer: Viewer;
     let tokenVersion: number;
@@ -140,12 +155,11 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       tokenVersion = version;
       // `exp` is a required claim, checked by jose above.
       // Never past the token's own expiry: a hit at or after it is verified again (and refused by jose).
-      if (verified)
-        verified.set(
-          jwt,
-          { viewer: { ...viewer }, version },
-          { ttl: Math.min(VERIFIED_TOKEN_TTL_MS, (payload.exp as number) * 1000 - t) },
-        );
+      verified.set(
+        jwt,
+        { viewer: { ...viewer }, version },
+        { ttl: Math.min(VERIFIED_TOKEN_TTL_MS, (payload.exp as number) * 1000 - t) },
+      );
     } catch (err) {
       if (err instanceof AppError) throw err;
       if (err instanceof joseErrors.JWTExpired)

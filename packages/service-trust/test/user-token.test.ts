@@ -101,6 +101,20 @@ describe(createUserTokenVerifier.name, () => {
     expect(await rotating(signedBySigning)).toMatchObject({ userId: 'user-1' });
   });
 
+  it('forgets what it verified once a key leaves the set read from a function, on the very next call', async () => {
+    let current = { keys: [...stranger.jwks.keys, ...signing.jwks.keys] };
+    const rotating = createUserTokenVerifier({ jwks: () => current });
+    const signedBySigning = `Bearer ${await token()}`;
+    // Verified twice (the second time from its cache) while the key is in the set…
+    expect(await rotating(signedBySigning)).toMatchObject({ userId: 'user-1' });
+    expect(await rotating(signedBySigning)).toMatchObject({ userId: 'user-1' });
+    // …and refused as soon as it is not: a verified token is kept only under the set it was verified with.
+    current = { keys: [...stranger.jwks.keys] };
+    await expect(rotating(signedBySigning)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    current = { keys: [...stranger.jwks.keys, ...signing.jwks.keys] };
+    expect(await rotating(signedBySigning)).toMatchObject({ userId: 'user-1' });
+  });
+
   it('refuses an expired token, saying it has expired', async () => {
     const iat = nowSeconds() - 3600;
     const err = await rejection(`Bearer ${await token({ iat, exp: iat + 900 })}`);
