@@ -6,8 +6,8 @@
  * 10 connections) or availableSlots (one site open all day, 20 connections).
  *
  *   tsx test/bench/compare-builds.ts [<checkout A> [<checkout B>]] [--load dashboard|slots]
- *     [--rounds N] [--seconds S] [--b-flags F] [--b-gateway-env K=V,…] [--gateway-env K=V,…] [--cpu-prof D] [--runtime R]
- *     [--connections N]
+ *     [--rounds N] [--seconds S] [--b-flags F] [--b-gateway-env K=V,…] [--gateway-env K=V,…]
+ *     [--cpu-prof D] [--runtime R] [--connections N]
  *
  * `--connections N` replaces the load's own (10 for the dashboard, 20 for availableSlots), e.g. 1 for the
  * latency of one request alone.
@@ -16,8 +16,8 @@
  * `--b-flags` gives B's service processes Node flags (space-separated, e.g. `--max-semi-space-size=32`):
  * with A and B the same checkout, it measures a runtime setting; `--b-gateway-env` does the same for
  * settings of B's gateway (e.g. `NODE_OPTIONS=` against production's GATEWAY_RUNTIME_ENV), and
- * `--gateway-env` for both gateways (e.g. `SUBGRAPH_DEDUPE=off`: no request shares another's fetch). With `--cpu-prof D` each gateway
- * writes its `.cpuprofile` into D/<A|B> when it stops.
+ * `--gateway-env` for both gateways (e.g. `SUBGRAPH_DEDUPE=off`: no request shares another's fetch).
+ * With `--cpu-prof D` each gateway writes its `.cpuprofile` into D/<A|B> when it stops.
  *
  * A checkout is a folder with this repository's layout (default: this one): a worktree, or a copy of it
  * at another commit whose node_modules/.pnpm links to this one's (generated Prisma clients included).

@@ -460,25 +460,18 @@ export const run: Section = async ({ quick, log }) => {
         rs.reduce((a, x) => a + x.errors, 0),
       ];
     });
-    loadRows.push([
-      'ratio supergraph / floor',
-      `${fixed(ratio, 2)}×`,
-      `target ≥ ${TARGET_RATIO}×`,
-      '',
-      '',
-      '',
-      '',
-    ]);
-    loadRows.push([
-      `ratio ${CONNECTIONS} managers / floor`,
-      `${fixed(managersRatio, 2)}×`,
-      `target ≥ ${TARGET_RATIO}×`,
-      '',
-      '',
-      '',
-      '',
-    ]);
-    loadRows.push(['ratio one process / floor', `${fixed(oneProcessRatio, 2)}×`, '', '', '', '', '']);
+    /** A ratio row of the load table: the ratio in the req/s column, the target (if any) beside it. */
+    const ratioRow = (label: string, value: number, target?: number) => [
+      label,
+      `${fixed(value, 2)}×`,
+      target === undefined ? '' : `target ≥ ${target}×`,
+      ...Array<string>(4).fill(''),
+    ];
+    loadRows.push(
+      ratioRow('ratio supergraph / floor', ratio, TARGET_RATIO),
+      ratioRow(`ratio ${CONNECTIONS} managers / floor`, managersRatio, TARGET_RATIO),
+      ratioRow('ratio one process / floor', oneProcessRatio),
+    );
     return {
       title: `Dashboard: ${LOADED_SIZE} bookings through the supergraph against the SQL floor`,
       tables: [
