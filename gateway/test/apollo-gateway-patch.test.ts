@@ -30,19 +30,24 @@ const MONOLITH_SDL = `
   type Order { id: ID! total: Int! tags: [String!]! buyer: User seller: User! }
   type Query { orders: [Order!]! }
 `;
-const BUYERS = ['u1', 'u2', 'u1', null, 'u3', 'u1'];
+/** `gone` is a user the users subgraph no longer resolves: its non-null `name` is missing at the gateway. */
+const BUYERS = ['u1', 'u2', 'u1', null, 'u3', 'gone', 'u1'];
 const userOf = (id: string) => ({ id, name: `name of ${id}`, address: { city: `city of ${id}` } });
+/** What the users subgraph resolves, and the same for graphql-js: `gone` without its fields. */
+const resolvedUser = (id: string) => (id === 'gone' ? null : userOf(id));
+const referenceUser = (id: string) => resolvedUser(id) ?? { id, name: null, address: null };
 const ORDERS = BUYERS.map((buyer, i) => ({
   id: `o${i}`,
   total: 100 * i,
   tags: i % 2 ? ['a', 'b'] : [],
-  buyer: buyer && userOf(buyer),
+  buyer: buyer && referenceUser(buyer),
   seller: userOf('u2'),
 }));
 
 /**
  * Aliases named like Object.prototype's properties (an object that inherited them would read them as
- * values already there), `@skip`/`@include` by variable and literal, repeated and nested entities.
+ * values already there), `@skip`/`@include` by variable and literal, repeated and nested entities,
+ * inline and named fragments, a missing non-null field nulling its nullable parent (the buyer `gone`).
  */
 const QUERY = `query Orders($withBuyer: Boolean!, $skipTags: Boolean!) {
   orders {
@@ -54,9 +59,12 @@ const QUERY = `query Orders($withBuyer: Boolean!, $skipTags: Boolean!) {
     tags @skip(if: $skipTags)
     total @include(if: false)
     buyer @include(if: $withBuyer) { id name __typename constructor: address { city } }
-    seller { id address { city } }
+    seller { id address { city } ...Named }
+    ... on Order { total seller { name } }
+    ... @include(if: $withBuyer) { buyer { ... on User { address { city } } } }
   }
-}`;
+}
+fragment Named on User { name __typename }`;
 
 describe('Apollo Gateway as patched', () => {
   let sg: ServersBehindGateway;
@@ -83,7 +91,7 @@ describe('Apollo Gateway as patched', () => {
       schema: buildSubgraphSchema({
         typeDefs: parse(USERS_SDL),
         resolvers: {
-          User: { __resolveReference: ({ id }: { id: string }) => userOf(id) },
+          User: { __resolveReference: ({ id }: { id: string }) => resolvedUser(id) },
         },
       }),
       plugins: [ApolloServerPluginInlineTraceDisabled()],
@@ -107,15 +115,23 @@ describe('Apollo Gateway as patched', () => {
       rootValue: { orders: ORDERS },
       variableValues: variables,
     });
-    expect(reference.errors).toBeUndefined();
     const res = await fetch(url, {
       method: 'POST',
       headers: CLIENT_HEADERS,
       body: JSON.stringify({ query: QUERY, variables }),
     });
     expect(res.status).toBe(200);
+    // Apollo Gateway reports a value it had to null (graphql-js: an error) under `valueCompletion`.
+    const valueCompletion = reference.errors?.map(({ message, path }) => ({
+      message,
+      path,
+      extensions: { code: 'INVALID_GRAPHQL' },
+    }));
+    expect(valueCompletion?.length ?? 0).toBe(variables.withBuyer ? 1 : 0);
     // Apollo Server writes JSON.stringify of the body and a newline.
-    expect(await res.text()).toBe(`${JSON.stringify({ data: reference.data })}\n`);
+    expect(await res.text()).toBe(
+      `${JSON.stringify({ data: reference.data, ...(valueCompletion && { extensions: { valueCompletion } }) })}\n`,
+    );
   });
 
   it('builds objects that inherit no property, as Object.create(null) does', () => {

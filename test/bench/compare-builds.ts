@@ -7,7 +7,7 @@
  *
  *   tsx test/bench/compare-builds.ts [<checkout A> [<checkout B>]] [--load dashboard|slots]
  *     [--rounds N] [--seconds S] [--b-flags F] [--b-gateway-env K=V,…] [--gateway-env K=V,…]
- *     [--cpu-prof D] [--runtime R] [--connections N]
+ *     [--cpu-prof D [--cpu-prof-services]] [--runtime R] [--connections N]
  *
  * `--connections N` replaces the load's own (10 for the dashboard, 20 for availableSlots), e.g. 1 for the
  * latency of one request alone.
@@ -17,7 +17,8 @@
  * with A and B the same checkout, it measures a runtime setting; `--b-gateway-env` does the same for
  * settings of B's gateway (e.g. `NODE_OPTIONS=` against production's GATEWAY_RUNTIME_ENV), and
  * `--gateway-env` for both gateways (e.g. `SUBGRAPH_DEDUPE=off`: no request shares another's fetch).
- * With `--cpu-prof D` each gateway writes its `.cpuprofile` into D/<A|B> when it stops.
+ * With `--cpu-prof D` each gateway writes its `.cpuprofile` into D/<A|B> when it stops; with
+ * `--cpu-prof-services` too, every subgraph writes its own into D/<A|B>/<service>.
  *
  * A checkout is a folder with this repository's layout (default: this one): a worktree, or a copy of it
  * at another commit whose node_modules/.pnpm links to this one's (generated Prisma clients included).
@@ -52,6 +53,7 @@ const { positionals, values } = parseArgs({
     'b-gateway-env': { type: 'string', default: '' },
     'gateway-env': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
+    'cpu-prof-services': { type: 'boolean', default: false },
     runtime: { type: 'string', default: 'dist' },
     connections: { type: 'string' },
   },
@@ -78,12 +80,14 @@ const gatewayEnvOf = (i: number): Record<string, string> => ({
   ...envOf(values['gateway-env']!),
   ...(i === 1 ? envOf(values['b-gateway-env']!) : {}),
 });
-/** B's `--b-flags` for every service, and `--cpu-prof` for each build's gateway. */
+/** B's `--b-flags` for every service, and `--cpu-prof` for each build's gateway (or every service). */
 const nodeFlagsOf = (i: number): Partial<Record<ServiceName, string[]>> => {
   const flags = i === 1 ? values['b-flags']!.split(' ').filter(Boolean) : [];
   const prof = values['cpu-prof'];
-  const gatewayProf = prof ? ['--cpu-prof', `--cpu-prof-dir=${join(prof, 'AB'[i]!)}`] : [];
-  return Object.fromEntries(SERVICES.map((s) => [s, [...flags, ...(s === 'gateway' ? gatewayProf : [])]]));
+  const profiled = (s: ServiceName) => prof && (s === 'gateway' || values['cpu-prof-services']);
+  const profFlags = (s: ServiceName) =>
+    profiled(s) ? ['--cpu-prof', `--cpu-prof-dir=${join(prof!, 'AB'[i]!, s === 'gateway' ? '' : s)}`] : [];
+  return Object.fromEntries(SERVICES.map((s) => [s, [...flags, ...profFlags(s)]]));
 };
 /** `--runtime dist|src` for both builds, or `A,B` (e.g. `src,dist`: the same checkout run both ways). */
 const runtimes = values.runtime!.split(',');
