@@ -36,6 +36,22 @@ describe('gateway health and readiness', () => {
     expect(body.subgraphs.auth?.ok).toBe(true);
   });
 
+  it('answers GraphQL without an ETag, by POST and by GET', async () => {
+    const post = await fetch(sg.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    const get = await fetch(`${sg.gatewayUrl}?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    for (const res of [post, get]) {
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ data: { __typename: 'Query' } });
+      expect(res.headers.get('etag')).toBeNull();
+    }
+  });
+
   it('serves Apollo Sandbox at / to browsers', async () => {
     const res = await fetch(sg.gatewayUrl.replace('/graphql', '/'), { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);

@@ -177,6 +177,9 @@ async function assembleGateway(config: GatewayConfig, logger: Logger, opened: Cl
   );
   const app = express();
   app.disable('x-powered-by');
+  // No ETag: Express would hash every answer (a dashboard's is ~46 KB) for a validator no GraphQL client
+  // sends back, and a 304 for a POST answer, or an answer from another user's data, means nothing.
+  app.set('etag', false);
   // `req.ip` is then the client as our own proxies saw it: X-Forwarded-For is read only when the peer is trusted.
   app.set('trust proxy', config.TRUSTED_PROXIES);
   const httpServer = http.createServer(app);

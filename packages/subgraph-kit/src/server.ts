@@ -103,6 +103,8 @@ export async function createSubgraphServer<Ctx extends RequestContext>(
 
   const app = express();
   app.disable('x-powered-by');
+  // No ETag: Express would hash every answer for a validator the gateway never sends back.
+  app.set('etag', false);
   app.set('trust proxy', false);
   const httpServer = http.createServer(app);
 
