@@ -1,5 +1,5 @@
 import { createLogger } from '@carwash/subgraph-kit';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SharedFetches, sharingKey } from '../src/edge/shared-fetches.js';
 import type { SubgraphClient, SubgraphReply, SubgraphRequest } from '../src/edge/subgraph-fetch.js';
 import { SubgraphDataSource } from '../src/edge/subgraph-source.js';
@@ -102,6 +102,36 @@ describe('SubgraphDataSource with shared fetches', () => {
     expect(second).toEqual(first);
     // Apollo Gateway merges into what it receives: the two must not be one object.
     expect(second!.data).not.toBe(first!.data);
+  });
+
+  it('parses a shared answer once and gives every caller but the last a deep copy, "__proto__" kept as data', async () => {
+    const { client, sent, answer } = heldClient();
+    const source = new SubgraphDataSource({ client, logger, shared: new SharedFetches() });
+    const pending = ['r1', 'r2', 'r3'].map((id) => source.process(fetchOf('query', id)));
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      // An alias may be named __proto__: JSON.parse makes it an own property, and so must the copies.
+      answer(JSON.parse('{"me":{"id":"u1","__proto__":{"tags":["a"]}}}'));
+      const results = (await Promise.all(pending)) as Array<{ data: { me: Record<string, unknown> } }>;
+      const bodies = parse.mock.calls.filter(
+        ([text]) => typeof text === 'string' && text.startsWith('{"data"'),
+      );
+      expect(bodies).toHaveLength(1);
+      expect(sent).toHaveLength(1);
+      for (const { data } of results) {
+        expect(Object.getPrototypeOf(data.me)).toBe(Object.prototype);
+        expect(Object.keys(data.me)).toEqual(['id', '__proto__']);
+        expect(data.me['__proto__']).toEqual({ tags: ['a'] });
+      }
+      // Apollo Gateway merges into what it receives: no object may be reachable from two answers.
+      (results[0]!.data.me['__proto__'] as { tags: string[] }).tags.push('changed');
+      results[1]!.data.me.id = 'changed';
+      expect(results[2]!.data.me).toEqual({ id: 'u1', ['__proto__']: { tags: ['a'] } });
+      expect(results[1]!.data.me['__proto__']).toEqual({ tags: ['a'] });
+      expect(new Set(results.map((r) => r.data.me)).size).toBe(3);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it('sends every fetch of a mutation’s plan, even a query-shaped one, and fetches that carry other headers', async () => {

@@ -1,3 +1,5 @@
+import { copyJson } from './json-copy.js';
+
 /**
  * One entity fetch's representations sent once each: Apollo Gateway builds one representation per
  * position in the result (100 bookings → 100 `{ __typename: "User", id }` for 4 washers), and the
@@ -129,19 +131,4 @@ function positionsOf(sent: DistinctRepresentations): Map<number, number[]> {
     else at.set(distinct, [position]);
   });
   return at;
-}
-
-/** A deep copy of a value parsed from JSON (objects, arrays, scalars). */
-function copyJson(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(copyJson);
-  const copy: Record<string, unknown> = {};
-  for (const key in value) {
-    const item = copyJson((value as Record<string, unknown>)[key]);
-    // JSON.parse makes "__proto__" an own property; an assignment would set the prototype instead.
-    if (key === '__proto__')
-      Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true });
-    else copy[key] = item;
-  }
-  return copy;
 }

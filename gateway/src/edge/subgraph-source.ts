@@ -12,7 +12,7 @@ import { GraphQLError } from 'graphql';
 import type { GatewayContext } from '../server.js';
 import { distinctRepresentations, spreadEntities } from './representations.js';
 import type { ResponseCache } from './response-cache.js';
-import { sharingKey, type SharedFetches } from './shared-fetches.js';
+import { sharingKey, type SharedFetches, type SharedReply } from './shared-fetches.js';
 import {
   causeCodeOf,
   failureReasonOf,
@@ -117,8 +117,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       this.#shared && incoming?.operation?.operation === 'query'
         ? sharingKey(this.#client.name, outgoing)
         : undefined;
-    const reply = await (key === undefined
-      ? this.#client.send(outgoing)
+    const { reply, json } = await (key === undefined
+      ? this.#client.send(outgoing).then(alone)
       : this.#shared!.run(key, () => this.#client.send(outgoing)));
 
     // What its writes changed is dropped before anything else is read: even a failed answer may follow a commit.
@@ -128,7 +128,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const contentType = header(reply, 'content-type') ?? '';
     if (!/^application\/(graphql-response\+)?json/.test(contentType))
       throw new Error(`Expected a JSON response body, got ${contentType || 'no content type'}`);
-    const body: unknown = JSON.parse(reply.body);
+    const body = json();
     if (!body || typeof body !== 'object' || Array.isArray(body))
       throw new Error('Expected a JSON object as the response body');
     if (distinct) spreadEntities(body as Record<string, unknown>, distinct);
@@ -202,6 +202,12 @@ interface CacheHint {
   maxAge: number;
   scope?: 'PRIVATE' | 'PUBLIC';
 }
+
+/** A reply nobody shares: its body parsed as it is. */
+const alone = (reply: SubgraphReply): SharedReply => ({
+  reply,
+  json: () => JSON.parse(reply.body) as unknown,
+});
 
 function header(reply: SubgraphReply, name: string): string | undefined {
   const value = reply.headers[name];
