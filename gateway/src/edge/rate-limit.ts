@@ -141,6 +141,9 @@ export async function createRateLimiter(
           commandTimeout: RATE_LIMIT_REDIS_TIMEOUT_MS,
           retryStrategy: (times) => Math.min(times * 100, 2000),
           connectionName: 'carwash-gateway-ratelimit',
+          // Every request's count is one script call: those issued in one turn of the event loop go out
+          // in one write (ioredis's auto-pipelining), not a socket write each.
+          enableAutoPipelining: true,
         })
       : undefined;
   let warned = false;

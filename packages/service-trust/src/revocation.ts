@@ -116,6 +116,9 @@ export class RedisRevocationStore implements RevocationStore {
       commandTimeout: REVOCATION_CHECK_TIMEOUT_MS,
       retryStrategy: (times) => Math.min(times * 100, 2000),
       connectionName: 'carwash-revocation',
+      // A revocation check per verified request: those issued in one turn of the event loop go out in
+      // one write (ioredis's auto-pipelining). The subscriber below keeps a connection of its own.
+      enableAutoPipelining: true,
     }) as ScriptedRedis;
     this.redis.on('error', () => {
       // Reconnection is automatic; each caller sees its own command fail.

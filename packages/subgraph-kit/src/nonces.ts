@@ -20,6 +20,8 @@ export function createNonceStore(
     maxRetriesPerRequest: 1,
     commandTimeout: NONCE_COMMAND_TIMEOUT_MS,
     lazyConnect: false,
+    // One SET per signed request: those issued in one turn of the event loop go out in one write.
+    enableAutoPipelining: true,
   });
   // Failures surface on the request that needed the store; connection errors are retried by ioredis.
   redis.on('error', () => undefined);
