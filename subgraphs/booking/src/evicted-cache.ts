@@ -2,6 +2,8 @@ import { LRUCache } from 'lru-cache';
 
 /** Most answers one cache keeps (least recently used go first). */
 const MAX_ENTRIES = 10_000;
+/** The share of the TTL an entry's lifetime is shortened by, at most (see `entryTtl`). */
+const TTL_JITTER = 0.25;
 
 /** A half-open span of time [from, to), in ms since the epoch: what an entry was read over, or what a write changed. */
 export interface Span {
@@ -39,6 +41,7 @@ interface Loading<V> {
  * - A load under way when an eviction covers it does not store its (possibly stale) answer, and later
  *   callers do not share it.
  * - Nulls and failures are not stored: a site created a second later is found.
+ * - An entry lives between 3/4 of `ttlMs` and `ttlMs` (at random), so entries filled together lapse apart.
  * - `ttlMs` 0 turns the cache off: every call loads.
  */
 export class EvictedCache<V extends object> {
@@ -59,6 +62,20 @@ export class EvictedCache<V extends object> {
             dispose: (_value, key) => this.forget(key),
           })
         : null;
+  }
+
+  /**
+   * An entry's own lifetime: between 3/4 of the TTL and the TTL, at random, so that the entries a burst
+   * of misses filled together (a restart, a rush on many sites) do not all lapse, and miss, together.
+   */
+  private entryTtl(): number {
+    return Math.max(1, Math.round(this.ttlMs * (1 - Math.random() * TTL_JITTER)));
+  }
+
+  /** How long the entry under `owner` + `key` has left, in ms (0 when there is none). */
+  remainingTtl(owner: string, key: string): number {
+    const full = `${owner}|${key}`;
+    return this.entries?.has(full) ? this.entries.getRemainingTTL(full) : 0;
   }
 
   /** Whether the cache keeps anything (TTL above 0). */
@@ -87,7 +104,7 @@ export class EvictedCache<V extends object> {
         (value) => {
           settle();
           if (value && !mine.stale) {
-            this.entries!.set(full, { value, span });
+            this.entries!.set(full, { value, span }, { ttl: this.entryTtl() });
             const keys = this.keysOf.get(owner) ?? new Set<string>();
             keys.add(full);
             this.keysOf.set(owner, keys);

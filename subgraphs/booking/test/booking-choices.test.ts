@@ -266,6 +266,28 @@ describe('createBooking: references and who books', () => {
     );
   });
 
+  it('asks location for whole 7-day blocks around the booking, one range for the bookings of a week', async () => {
+    const WEEK = 7 * DAY;
+    const first = at('09:00');
+    await book(client, first);
+    const [call] = peers.siteCalls;
+    // Aligned to blocks of 7 UTC days from the epoch, and a day wider than the booking on either side.
+    expect(call!.from.getTime() % WEEK).toBe(0);
+    expect(call!.to.getTime() % WEEK).toBe(0);
+    expect(call!.from.getTime()).toBeLessThanOrEqual(first.getTime() - DAY);
+    expect(call!.to.getTime()).toBeGreaterThanOrEqual(first.getTime() + 30 * MINUTE + DAY);
+    expect(call!.to.getTime() - call!.from.getTime()).toBeLessThanOrEqual(2 * WEEK);
+    // Two other times of one block ask one range (so the cache in front of location keeps one answer),
+    // even where they fall on other UTC days; outside the site's hours they are refused after the ask.
+    const block = Math.ceil((first.getTime() + 2 * DAY) / WEEK) * WEEK;
+    for (const t of [block + DAY + 9 * HOUR, block + 5 * DAY + 17 * HOUR])
+      expect(await codeOf(() => book(client, new Date(t)))).toBe('BOOKING_OUTSIDE_OPENING_HOURS');
+    const [, a, b] = peers.siteCalls;
+    expect(a).toEqual(b);
+    expect(a!.from.getTime()).toBe(block);
+    expect(a!.to.getTime()).toBe(block + WEEK);
+  });
+
   it('refuses a client booking for someone else, and a washer booking for themselves', async () => {
     expect(await codeOf(() => book(client, at('09:00'), { customerId: manager.userId }))).toBe('FORBIDDEN');
     const washer = viewer('WASHER');

@@ -118,6 +118,19 @@ describe('EvictedCache', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('gives the entries filled together lifetimes spread over the last quarter of the TTL', async () => {
+    const cache = new EvictedCache<Answer>(60_000);
+    for (let i = 0; i < 50; i++) await cache.get(`site${i}`, 'k', async () => ({ owner: `site${i}`, n: i }));
+    const left = Array.from({ length: 50 }, (_, i) => cache.remainingTtl(`site${i}`, 'k'));
+    for (const ms of left) {
+      expect(ms).toBeGreaterThan(45_000 - 1_000);
+      expect(ms).toBeLessThanOrEqual(60_000);
+    }
+    // Not one lapse for all: uniform over 15 s, 50 lifetimes span far more than 5 s.
+    expect(Math.max(...left) - Math.min(...left)).toBeGreaterThan(5_000);
+    expect(cache.remainingTtl('nobody', 'k')).toBe(0);
+  });
+
   it('forgets an answer once its TTL has passed', async () => {
     const cache = new EvictedCache<Answer>(20);
     const p = peer();
