@@ -168,6 +168,12 @@ export interface BookingLoadOptions {
   seed: number;
   /** Rounds per contender (each round: one availableSlots phase, one createBooking phase). */
   rounds: number;
+  /**
+   * Before the first round, once per measured contender and not counted: this many availableSlots and
+   * many-customer createBooking requests, so round 1 meets processes whose hot code the JIT has already
+   * compiled, as a process that has served traffic for a while (default 0: none).
+   */
+  processWarmup?: { slots: number; create: number };
   contenders: readonly Contender[];
   /** Stop issuing requests after this instant (ms since the epoch; read before every request); the run then fails. */
   deadline: number;
@@ -664,6 +670,15 @@ async function measure(
   // hold what they hold under sustained traffic (every date once, every site and customer once), not
   // what a 30-second TTL left of the round before. What a cold entry costs is the warm-up's (logged).
   const manyWarmup = Math.min(EXTRA_SITES + 1 + o.concurrency, o.createRequests);
+  if (o.processWarmup)
+    for (let i = 0; i < targets.length; i++) {
+      if (o.contenders[i]!.measured === false) continue;
+      const what = `process warm-up, ${o.contenders[i]!.name}`;
+      if (o.processWarmup.slots > 0)
+        await slotsPhase(targets[i]!, o.processWarmup.slots, `availableSlots ${what}`);
+      if (o.processWarmup.create > 0)
+        await createPhase(targets[i]!, o.processWarmup.create, `createBooking ${what}`, 'many');
+    }
   for (let round = 0; round < o.rounds; round++) {
     const order = targets.map((_, i) => i).filter((i) => o.contenders[i]!.measured !== false);
     if (round % 2 === 1) order.reverse();
@@ -766,8 +781,8 @@ export async function runBookingLoad(o: BookingLoadOptions): Promise<BookingLoad
     (o.oneCustomerRequests + Math.min(CREATE_WARMUP, o.concurrency, o.oneCustomerRequests));
   const manyCreates =
     o.contenders.length *
-    o.rounds *
-    (o.createRequests + Math.min(EXTRA_SITES + 1 + o.concurrency, o.createRequests));
+    (o.rounds * (o.createRequests + Math.min(EXTRA_SITES + 1 + o.concurrency, o.createRequests)) +
+      (o.processWarmup?.create ?? 0));
   if (creates > MAX_CREATE || manyCreates > MAX_MANY_CREATE)
     return {
       ok: false,

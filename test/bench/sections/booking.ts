@@ -56,10 +56,14 @@ const ratio = (n: number) => `${n.toFixed(2)}×`;
 export const run: Section = async ({ quick, log }) => {
   const load0 = loadavg();
   const rounds = quick ? 1 : 3;
+  const slotsRequests = quick ? 150 : 1500;
+  const createRequests = quick ? 80 : 800;
+  const processWarmup = quick ? { slots: 200, create: 100 } : { slots: 1000, create: 500 };
   const ref = reference();
   const result = await runBookingLoad({
-    slotsRequests: quick ? 150 : 400,
-    createRequests: quick ? 80 : 200,
+    slotsRequests,
+    createRequests,
+    processWarmup,
     oneCustomerRequests: quick ? 40 : 100,
     concurrency: CONCURRENCY,
     seed: SEED,
@@ -71,7 +75,7 @@ export const run: Section = async ({ quick, log }) => {
     log: (line) => log(`booking ${line}`),
   });
   const notes = [
-    `${rounds} round(s) per contender, the contenders' order reversed every other round; each round ${quick ? 150 : 400} availableSlots, then ${quick ? 80 : 200} createBooking at concurrency ${CONCURRENCY} by ${CONCURRENCY} customers — one per connection, each booking its own slot, round-robin over the run's 51 sites (all open 00:00–24:00) — then ${quick ? 40 : 100} createBooking at concurrency ${CONCURRENCY} by ONE customer on the measured site ("createBooking, one customer": its customer lock admits one hold at a time, the site lock one per site, so that row is 1 / (time under the locks)); over ${SEED} seeded reservations. Each measured phase follows a warm-up of the same contender on the same load (100 availableSlots: every one of the 60 dates; 71 many-customer bookings: every site and customer; 20 one-customer bookings), so a phase measures the caches as sustained traffic keeps them (a 30-second TTL had emptied them since the round before); the cold entries' cost is in the warm-ups, logged and not counted.`,
+    `${rounds} round(s) per contender, the contenders' order reversed every other round; each round ${slotsRequests} availableSlots, then ${createRequests} createBooking at concurrency ${CONCURRENCY} by ${CONCURRENCY} customers — one per connection, each booking its own slot, round-robin over the run's 51 sites (all open 00:00–24:00) — then ${quick ? 40 : 100} createBooking at concurrency ${CONCURRENCY} by ONE customer on the measured site ("createBooking, one customer": its customer lock admits one hold at a time, the site lock one per site, so that row is 1 / (time under the locks)); over ${SEED} seeded reservations. Each measured phase follows a warm-up of the same contender on the same load (100 availableSlots: every one of the 60 dates; 71 many-customer bookings: every site and customer; 20 one-customer bookings), so a phase measures the caches as sustained traffic keeps them (a 30-second TTL had emptied them since the round before); the cold entries' cost is in the warm-ups, logged and not counted. Before its first round each contender's freshly started processes serve ${processWarmup.slots} availableSlots and ${processWarmup.create} many-customer createBooking, logged and not counted, so round 1 does not measure the JIT compiling the hot code (a process per service is started cold for the section; without it, two runs of 2026-12-04 gave round 1 at 0.68× and 0.70× the req/s of the last round, same code).`,
     `"process per service": the gateway and each subgraph a Node process of its own (test/bench/services.ts: its compiled dist/main.js with NODE_ENV=production), as the images run them — the layout the target is judged on; their SQL statements are not counted here (n/a). "one process": the whole supergraph in the bench's process, as the e2e tests (and this section's earlier runs) lay it out. "caches off" is the same build with BOOKING_PEER_CACHE_TTL_MS=0, BOOKING_SLOTS_CACHE_TTL_MS=0 and BOOKING_SERVICE_CACHE_TTL_MS=0: every request asks location (and createBooking auth) again, reads the service row again and availableSlots reads the bays again, as before the caches; with no slots cache booking calls no answer public either, so the gateway's response cache keeps nothing (tuned: availableSlots is answered by the gateway from its cache until an event or a booking through it changes the site). The baseline is the issue's (113 req/s p50 172 ms; 88 req/s p50 220 ms), measured on a quieter machine: the same-run ratios are the honest ones.`,
     ...(ref === CACHES_OFF_PROCESSES
       ? []
