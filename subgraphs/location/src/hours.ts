@@ -66,8 +66,14 @@ const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Satur
 
 /** True for a real IANA zone name ('Europe/Berlin', 'UTC'); false for offsets, unknown or odd spellings. */
 export function isValidTimeZone(tz: string): boolean {
-  return typeof tz === 'string' && tz.length <= 64 && IANA_NAME.test(tz) && IANAZone.isValidZone(tz);
+  if (typeof tz !== 'string') return false;
+  if (validZones.has(tz)) return true;
+  const valid = tz.length <= 64 && IANA_NAME.test(tz) && IANAZone.isValidZone(tz);
+  // Only names Intl accepted are kept (at most the few hundred it knows): asking it costs a formatter.
+  if (valid) validZones.add(tz);
+  return valid;
 }
+const validZones = new Set<string>();
 
 /** Returns `tz` when it is a real IANA zone name, else throws BAD_USER_INPUT naming `field`. */
 export function assertTimeZone(tz: unknown, field = 'timeZone'): string {
@@ -258,6 +264,27 @@ function localDates(range: Span, zone: string): DateTime[] {
  *   closing time, which is what staff on site see.
  */
 function localInstant(date: DateTime, minutes: number, zone: string): number {
+  // A pure function of its arguments (the zone rules are the process's ICU data), and each call asks
+  // Intl for several offsets: the sites of one zone share the answers, date by date.
+  const key = `${zone}|${date.toMillis()}|${minutes}`;
+  const known = instants.get(key);
+  if (known !== undefined) return known;
+  if (instants.size >= MAX_KNOWN_INSTANTS) instants.clear();
+  const instant = computeLocalInstant(date, minutes, zone);
+  instants.set(key, instant);
+  return instant;
+}
+
+/** Most local instants `localInstant` keeps (zone × date × time; ~100 bytes each); then it starts over. */
+const MAX_KNOWN_INSTANTS = 50_000;
+const instants = new Map<string, number>();
+
+/** Forgets the local instants worked out so far (tests: so a case computes its own instead of reading one). */
+export function forgetLocalInstants(): void {
+  instants.clear();
+}
+
+function computeLocalInstant(date: DateTime, minutes: number, zone: string): number {
   const wall = date.plus({ minutes });
   const local = DateTime.fromObject(
     { year: wall.year, month: wall.month, day: wall.day, hour: wall.hour, minute: wall.minute },

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '@carwash/errors';
 import { thrown } from '@carwash/testing';
 import {
   assertTimeZone,
+  forgetLocalInstants,
   isOpen,
   isValidTimeZone,
   openingWindows,
@@ -223,6 +224,10 @@ describe('openingWindows across daylight-saving changes', () => {
   });
 
   describe('whatever the current date luxon sees', () => {
+    // Each case works its instants out under its own clock, not from those an earlier case kept.
+    beforeEach(() => {
+      forgetLocalInstants();
+    });
     afterEach(() => {
       vi.useRealTimers();
     });
@@ -349,6 +354,30 @@ describe('openingWindows merging and clipping', () => {
       [],
     ],
   ]);
+});
+
+describe('openingWindows worked out once per zone, date and time', () => {
+  it('gives every site of a zone the same instants, and a site of another zone its own', () => {
+    forgetLocalInstants();
+    const range: [string, string] = ['2026-03-27T00:00:00.000Z', '2026-03-31T00:00:00.000Z'];
+    const berlin = windowsOf(schedule('Europe/Berlin', everyDay('08:00', '18:00')), ...range);
+    const newYork = windowsOf(schedule('America/New_York', everyDay('08:00', '18:00')), ...range);
+    // Across Berlin's spring-forward (Sunday 2026-03-29): 07:00Z before it, 06:00Z after.
+    expect(berlin).toEqual([
+      ['2026-03-27T07:00:00.000Z', '2026-03-27T17:00:00.000Z'],
+      ['2026-03-28T07:00:00.000Z', '2026-03-28T17:00:00.000Z'],
+      ['2026-03-29T06:00:00.000Z', '2026-03-29T16:00:00.000Z'],
+      ['2026-03-30T06:00:00.000Z', '2026-03-30T16:00:00.000Z'],
+    ]);
+    // New York is already on EDT (since 2026-03-08): 12:00Z every day.
+    expect(newYork[0]).toEqual(['2026-03-27T12:00:00.000Z', '2026-03-27T22:00:00.000Z']);
+    // Asked again, and from a schedule with other windows on those dates, nothing crosses over.
+    expect(windowsOf(schedule('Europe/Berlin', everyDay('08:00', '18:00')), ...range)).toEqual(berlin);
+    expect(windowsOf(schedule('Europe/Berlin', everyDay('09:00', '18:00')), ...range)[2]).toEqual([
+      '2026-03-29T07:00:00.000Z',
+      '2026-03-29T16:00:00.000Z',
+    ]);
+  });
 });
 
 describe('openingWindows range limits', () => {
