@@ -57,11 +57,28 @@ const BOOKING_HORIZON_MS = 365 * DAY;
 /** Opening windows are fetched this far either side of a booking, enough for any window containing it. */
 const OPENING_WINDOW_MARGIN_MS = DAY;
 /**
- * createBooking asks location for whole blocks of this many UTC days (counted from the epoch), so the
- * bookings of a site over a week share one cached answer: a new day costs no peer call, and the sites
- * of a busy instance do not all miss at once at each UTC midnight.
+ * createBooking asks location for whole blocks of this many UTC days, so the bookings of a site over a
+ * week share one cached answer: a new day costs no peer call. Each site's blocks start on a day of its
+ * own (`blockPhase`), so the sites of a busy instance do not all need their next block at once.
  */
 const OPENING_WINDOW_BLOCK_MS = 7 * DAY;
+
+/** Which UTC day of the week a site's blocks start on: 0–6 days after the epoch's, from its id (FNV-1a). */
+function blockPhase(siteId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < siteId.length; i++) hash = Math.imul(hash ^ siteId.charCodeAt(i), 0x01000193);
+  return ((hash >>> 0) % 7) * DAY;
+}
+
+/** The whole blocks of `siteId` that contain [from, to). */
+export function openingWindowBlocks(siteId: string, from: number, to: number): { from: Date; to: Date } {
+  const phase = blockPhase(siteId);
+  const block = OPENING_WINDOW_BLOCK_MS;
+  return {
+    from: new Date(Math.floor((from - phase) / block) * block + phase),
+    to: new Date(Math.ceil((to - phase) / block) * block + phase),
+  };
+}
 /** Attempts at createBooking when a concurrent writer took the bay (23P01) or deadlocked with it (40P01). */
 const MAX_BOOKING_ATTEMPTS = 3;
 /** A rush on one site queues on its lock: transactions wait for a connection and run longer than the default. */
@@ -340,21 +357,15 @@ export class BookingService {
     const startsAt = input.startsAt;
     const endsAt = new Date(startsAt.getTime() + service.durationMinutes * MINUTE);
     const blockedUntil = new Date(endsAt.getTime() + this.settings.BOOKING_BUFFER_MINUTES * MINUTE);
+    const blocks = openingWindowBlocks(
+      input.siteId,
+      startsAt.getTime() - OPENING_WINDOW_MARGIN_MS,
+      endsAt.getTime() + OPENING_WINDOW_MARGIN_MS,
+    );
     const [customer, site] = await Promise.all([
       deps.users.load(customerId),
-      // Widened to whole blocks of UTC days, so that the bookings of one week ask (and cache) one range.
-      this.location.site(
-        input.siteId,
-        new Date(
-          Math.floor((startsAt.getTime() - OPENING_WINDOW_MARGIN_MS) / OPENING_WINDOW_BLOCK_MS) *
-            OPENING_WINDOW_BLOCK_MS,
-        ),
-        new Date(
-          Math.ceil((endsAt.getTime() + OPENING_WINDOW_MARGIN_MS) / OPENING_WINDOW_BLOCK_MS) *
-            OPENING_WINDOW_BLOCK_MS,
-        ),
-        deps.requestId,
-      ),
+      // Widened to whole blocks of the site's, so that the bookings of one week ask (and cache) one range.
+      this.location.site(input.siteId, blocks.from, blocks.to, deps.requestId),
     ]);
     if (!isActiveUser(customer, ['CLIENT', 'MANAGER'])) {
       throw badInput('input.customerId', 'the customer must be an active client or manager');

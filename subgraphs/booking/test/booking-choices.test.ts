@@ -8,7 +8,7 @@ import type { Viewer } from '@carwash/service-trust';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { PeerUser } from '@carwash/subgraph-kit';
 import type { Reservation, Service } from '../src/repository.js';
-import { BookingService, type RequestDeps } from '../src/service.js';
+import { BookingService, openingWindowBlocks, type RequestDeps } from '../src/service.js';
 import { codeOf, FakeBookingStore, FakeLocation, fakeUsers, pgError, SETTINGS, viewer } from './fakes.js';
 
 const MINUTE = 60_000;
@@ -271,21 +271,37 @@ describe('createBooking: references and who books', () => {
     const first = at('09:00');
     await book(client, first);
     const [call] = peers.siteCalls;
-    // Aligned to blocks of 7 UTC days from the epoch, and a day wider than the booking on either side.
-    expect(call!.from.getTime() % WEEK).toBe(0);
-    expect(call!.to.getTime() % WEEK).toBe(0);
+    // Whole days, a week or two, and a day wider than the booking on either side.
+    expect(call!.from.getTime() % DAY).toBe(0);
+    expect([WEEK, 2 * WEEK]).toContain(call!.to.getTime() - call!.from.getTime());
     expect(call!.from.getTime()).toBeLessThanOrEqual(first.getTime() - DAY);
     expect(call!.to.getTime()).toBeGreaterThanOrEqual(first.getTime() + 30 * MINUTE + DAY);
-    expect(call!.to.getTime() - call!.from.getTime()).toBeLessThanOrEqual(2 * WEEK);
     // Two other times of one block ask one range (so the cache in front of location keeps one answer),
     // even where they fall on other UTC days; outside the site's hours they are refused after the ask.
-    const block = Math.ceil((first.getTime() + 2 * DAY) / WEEK) * WEEK;
+    const block = call!.to.getTime() + WEEK;
     for (const t of [block + DAY + 9 * HOUR, block + 5 * DAY + 17 * HOUR])
       expect(await codeOf(() => book(client, new Date(t)))).toBe('BOOKING_OUTSIDE_OPENING_HOURS');
     const [, a, b] = peers.siteCalls;
     expect(a).toEqual(b);
     expect(a!.from.getTime()).toBe(block);
     expect(a!.to.getTime()).toBe(block + WEEK);
+  });
+
+  it("starts each site's blocks on a day of its own, so many sites do not all need the next block at once", () => {
+    const t = Date.parse('2027-03-10T12:00:00Z');
+    const starts = new Set<number>();
+    for (let i = 0; i < 60; i++) {
+      const id = randomUUID();
+      const b = openingWindowBlocks(id, t, t + HOUR);
+      expect(b.to.getTime() - b.from.getTime()).toBe(7 * DAY);
+      expect(b.from.getTime()).toBeLessThanOrEqual(t);
+      expect(b.to.getTime()).toBeGreaterThanOrEqual(t + HOUR);
+      // The same site always gets the same blocks.
+      expect(openingWindowBlocks(id, t, t + HOUR)).toEqual(b);
+      starts.add((b.from.getTime() / DAY) % 7);
+    }
+    // 60 random sites over 7 possible start days: all 7 but for a chance of about 7·(6/7)^60 ≈ 1e-3.
+    expect(starts.size).toBeGreaterThanOrEqual(5);
   });
 
   it('refuses a client booking for someone else, and a washer booking for themselves', async () => {
